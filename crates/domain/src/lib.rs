@@ -1,0 +1,17 @@
+//! Souk's pure rules. This crate does no I/O: no database, no network, no clock reads, no
+//! randomness of its own. Everything it decides is a function of its inputs, which is what makes
+//! the rules cheap to test exhaustively.
+
+pub mod account;
+pub mod catalog;
+pub mod category;
+pub mod clock;
+pub mod error;
+pub mod geo;
+pub mod id;
+pub mod import;
+pub mod money;
+pub mod time;
+
+pub use error::Invalid;
+pub use money::{Currency, Money};

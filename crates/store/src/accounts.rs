@@ -1,0 +1,180 @@
+//! Users, roles, log-in sessions and email-verification tokens.
+
+use crate::{is_unique_violation, Result, Store, StoreError, Tx};
+use souk_domain::account::Role;
+use souk_domain::id::Kind;
+use sqlx::{AnyConnection, Row};
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub email_verified: bool,
+    pub created_at: i64,
+    /// Granted roles; `buyer` is implied for everyone and not stored.
+    pub roles: Vec<Role>,
+}
+
+impl User {
+    pub fn has(&self, role: Role) -> bool {
+        role == Role::Buyer || self.roles.contains(&role)
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, display_name, password_hash, email_verified_at, created_at";
+
+fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        password_hash: row.try_get("password_hash")?,
+        email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
+        created_at: row.try_get("created_at")?,
+        roles: Vec::new(),
+    })
+}
+
+async fn load_roles(conn: &mut AnyConnection, user: &mut User) -> Result<()> {
+    let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
+        .bind(&user.id)
+        .fetch_all(&mut *conn)
+        .await?;
+    user.roles = rows.iter().filter_map(|r| r.try_get::<String, _>("role").ok()).filter_map(|r| Role::parse(&r)).collect();
+    Ok(())
+}
+
+async fn user_where(conn: &mut AnyConnection, clause: &str, value: &str) -> Result<User> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause} = $1");
+    let row = sqlx::query(&sql).bind(value).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
+    let mut user = user_from_row(&row)?;
+    load_roles(conn, &mut user).await?;
+    Ok(user)
+}
+
+impl Store {
+    pub async fn user_by_id(&self, id: &str) -> Result<User> {
+        user_where(&mut *self.reader().await?, "id", id).await
+    }
+
+    /// Looks a user up by normalised email.
+    pub async fn user_by_email(&self, email_norm: &str) -> Result<User> {
+        user_where(&mut *self.reader().await?, "email_norm", email_norm).await
+    }
+
+    /// The user behind a live session token hash.
+    pub async fn user_by_session(&self, token_hash: &str) -> Result<User> {
+        let mut conn = self.reader().await?;
+        let row = sqlx::query("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+            .bind(token_hash)
+            .bind(self.now_ms())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let user_id: String = row.try_get("user_id")?;
+        user_where(&mut conn, "id", &user_id).await
+    }
+}
+
+impl Tx {
+    /// Creates a user; a taken email (case-insensitively) is a conflict.
+    pub async fn create_user(&mut self, email: &str, email_norm: &str, password_hash: &str, display_name: &str) -> Result<User> {
+        let id = self.store().new_id(Kind::User);
+        let now = self.store().now_ms();
+        let res = sqlx::query(
+            "INSERT INTO users (id, email, email_norm, password_hash, display_name, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(email)
+        .bind(email_norm)
+        .bind(password_hash)
+        .bind(display_name)
+        .bind(now)
+        .execute(self.conn())
+        .await;
+        match res {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
+                code: "email_taken",
+                message: "an account with this email already exists".into(),
+            }),
+            Err(e) => Err(e.into()),
+            Ok(_) => user_where(self.conn(), "id", &id).await,
+        }
+    }
+
+    pub async fn user_by_email(&mut self, email_norm: &str) -> Result<User> {
+        user_where(self.conn(), "email_norm", email_norm).await
+    }
+
+    /// Grants a role; granting one the user has is a no-op. `buyer` needs no grant.
+    pub async fn grant_role(&mut self, user_id: &str, role: Role) -> Result<()> {
+        if role == Role::Buyer {
+            return Ok(());
+        }
+        let now = self.store().now_ms();
+        sqlx::query("INSERT INTO user_roles (user_id, role, granted_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, role) DO NOTHING")
+            .bind(user_id)
+            .bind(role.as_str())
+            .bind(now)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_session(&mut self, user_id: &str, token_hash: &str, ttl_ms: i64) -> Result<i64> {
+        let now = self.store().now_ms();
+        let expires_at = now + ttl_ms;
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(self.conn())
+            .await?;
+        Ok(expires_at)
+    }
+
+    pub async fn delete_session(&mut self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(self.conn()).await?;
+        Ok(())
+    }
+
+    pub async fn create_email_token(&mut self, user_id: &str, token_hash: &str, ttl_ms: i64) -> Result<()> {
+        let expires_at = self.store().now_ms() + ttl_ms;
+        sqlx::query("INSERT INTO email_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(expires_at)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Uses an email token once: marks the owner's email verified and lifts their store to
+    /// `email` verification unless it already has more. Returns the user id.
+    pub async fn use_email_token(&mut self, token_hash: &str) -> Result<String> {
+        let now = self.store().now_ms();
+        let row = sqlx::query(
+            "UPDATE email_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(self.conn())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let user_id: String = row.try_get("user_id")?;
+        sqlx::query("UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email_verified_at IS NULL")
+            .bind(now)
+            .bind(&user_id)
+            .execute(self.conn())
+            .await?;
+        sqlx::query("UPDATE stores SET verification = 'email', updated_at = $1 WHERE owner_id = $2 AND verification = 'none'")
+            .bind(now)
+            .bind(&user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(user_id)
+    }
+}

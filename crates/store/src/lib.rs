@@ -1,0 +1,261 @@
+//! Souk's one persistence layer. The same portable SQL runs on SQLite and PostgreSQL through
+//! sqlx's `Any` driver; the backend is chosen once, from the URL scheme. Every integer column is
+//! BIGINT and every time is Unix milliseconds, so both backends decode to the same Rust types.
+
+pub mod accounts;
+pub mod catalog;
+pub mod idempotency;
+pub mod stores;
+
+use souk_domain::clock::Clock;
+use souk_domain::id::{self, Kind};
+use souk_domain::Invalid;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use sqlx::any::AnyRow;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What can go wrong in the store, small on purpose: callers decide HTTP statuses from it.
+#[derive(Debug)]
+pub enum StoreError {
+    NotFound,
+    /// A uniqueness or state rule held by the database, e.g. a taken slug.
+    Conflict { code: &'static str, message: String },
+    Invalid(Invalid),
+    Db(sqlx::Error),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::NotFound => f.write_str("not found"),
+            StoreError::Conflict { message, .. } => f.write_str(message),
+            StoreError::Invalid(e) => e.fmt(f),
+            StoreError::Db(e) => write!(f, "database: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            e => StoreError::Db(e),
+        }
+    }
+}
+
+impl From<Invalid> for StoreError {
+    fn from(e: Invalid) -> Self {
+        StoreError::Invalid(e)
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Db(sqlx::Error::Decode(Box::new(e)))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// True when `e` is a unique-constraint violation (on either backend).
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// The clock of the real world.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// The store: a write pool and a read pool. On SQLite the write pool has one connection, so
+/// writers queue in the process instead of failing with SQLITE_BUSY; readers run beside it (WAL).
+#[derive(Clone)]
+pub struct Store {
+    write: AnyPool,
+    read: AnyPool,
+    backend: Backend,
+    clock: Arc<dyn Clock>,
+}
+
+/// Removes the password from a database URL for printing.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((creds, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    match creds.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the embedded SQLite database `souk.db` in `data_dir`.
+    pub async fn open_sqlite(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        let url = format!("sqlite://{}?mode=rwc", data_dir.join("souk.db").display());
+        Store::connect(&url, clock).await
+    }
+
+    /// Connects by URL: `sqlite://...` or `postgres://...`, then runs pending migrations.
+    pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Invalid(Invalid::new(
+                "invalid_database_url",
+                "database_url",
+                "must start with sqlite: or postgres://",
+            )));
+        };
+        let options = AnyConnectOptions::from_str(url)?;
+        let store = match backend {
+            Backend::Sqlite => {
+                let write = sqlite_pool(1).connect_with(options.clone()).await?;
+                let read = sqlite_pool(8).connect_with(options).await?;
+                Store { write, read, backend, clock }
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?;
+                Store { write: pool.clone(), read: pool, backend, clock }
+            }
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.write).await.map_err(|e| StoreError::Db(e.into()))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// A new id of `kind`, ordered by creation time.
+    pub fn new_id(&self, kind: Kind) -> String {
+        id::make(kind, self.now_ms(), rand::random::<u128>())
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+    }
+
+    /// Starts a write transaction. Everything a request changes goes through one.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx { tx: self.write.begin().await?, store: self.clone() })
+    }
+
+    /// A pooled connection for reads.
+    pub async fn reader(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
+        Ok(self.read.acquire().await?)
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+fn sqlite_pool(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // WAL lets readers run beside the writer; FULL makes each commit durable against
+                // power loss, not only against a killed process.
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                Ok(())
+            })
+        })
+}
+
+/// A write transaction. Dropping it without [`Tx::commit`] rolls everything back.
+pub struct Tx {
+    tx: Transaction<'static, Any>,
+    store: Store,
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+/// Appends `$n, $n+1, ...` placeholders for `count` values, starting after `start` binds.
+pub(crate) fn placeholders(start: usize, count: usize) -> String {
+    (start + 1..=start + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A page of results and the cursor for the next one.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched rows: the extra row only says there is more.
+    pub fn from_rows(mut rows: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next_cursor = if more { rows.last().map(cursor_of) } else { None };
+        Page { items: rows, next_cursor }
+    }
+}
