@@ -1,1 +1,159 @@
-pub fn _x() {}
+//! Souk's HTTP server: the JSON API under `/api/v1`, health, and the OpenAPI document. This is
+//! the only crate that knows about HTTP.
+
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod import;
+pub mod limiter;
+pub mod mail;
+pub mod openapi;
+pub mod routes;
+pub mod seed;
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use error::AppError;
+use routes::{accounts, admin, meta, products, stores};
+use souk_store::Store;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// JSON bodies larger than this are refused with 413.
+pub const JSON_BODY_LIMIT_BYTES: usize = 1024 * 1024;
+/// CSV imports may be larger.
+pub const IMPORT_BODY_LIMIT_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct LoginLimits {
+    /// Failed log-ins per account per 15 minutes.
+    pub per_account: u32,
+    /// Log-in attempts per IP address per 5 minutes.
+    pub per_ip: u32,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self { per_account: 5, per_ip: 30 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub request_timeout: Duration,
+    /// Imports run longer than ordinary requests.
+    pub import_timeout: Duration,
+    pub login: LoginLimits,
+    pub data_dir: PathBuf,
+}
+
+impl ServerConfig {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            import_timeout: Duration::from_secs(300),
+            login: LoginLimits::default(),
+            data_dir,
+        }
+    }
+}
+
+pub struct AppInner {
+    pub store: Store,
+    pub config: ServerConfig,
+    pub limiter: limiter::Limiter,
+    pub mailer: Box<dyn mail::Mailer>,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct App(Arc<AppInner>);
+
+impl Deref for App {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl App {
+    pub fn new(store: Store, config: ServerConfig) -> App {
+        let mailer = Box::new(mail::FileMailer::new(config.data_dir.join("mail")));
+        App(Arc::new(AppInner { store, config, limiter: limiter::Limiter::default(), mailer }))
+    }
+}
+
+/// Every documented route, and the OpenAPI document gathered from them.
+pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(meta::healthz))
+        .routes(routes!(meta::openapi))
+        .routes(routes!(meta::categories))
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::login))
+        .routes(routes!(accounts::logout))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::request_email_verification))
+        .routes(routes!(accounts::confirm_email))
+        .routes(routes!(stores::create_store, stores::list_stores))
+        .routes(routes!(stores::get_store, stores::update_store))
+        .routes(routes!(stores::submit_verification, stores::list_store_verifications))
+        .routes(routes!(stores::store_products))
+        .routes(routes!(stores::import_products))
+        .routes(routes!(products::create_product, products::list_products))
+        .routes(routes!(products::get_product, products::update_product, products::delete_product))
+        .routes(routes!(products::add_sku))
+        .routes(routes!(products::update_sku))
+        .routes(routes!(admin::list_verifications))
+        .routes(routes!(admin::approve))
+        .routes(routes!(admin::reject))
+        .routes(routes!(admin::grant_role))
+        .split_for_parts()
+}
+
+/// The whole HTTP application with its middleware.
+pub fn router(app: App) -> Router {
+    let (api, _) = api_router();
+    api.fallback(|| async { AppError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            AppError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed here")
+        })
+        .layer(middleware::from_fn_with_state(app.clone(), idempotency::layer))
+        .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn_with_state(app.clone(), timeout))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            AppError::internal("handler panicked", "panic").into_response()
+        }))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+/// Bounds every request's time; dropping the handler rolls back its transaction.
+async fn timeout(State(app): State<App>, req: Request, next: Next) -> Response {
+    let limit = if req.uri().path().ends_with("/imports") { app.config.import_timeout } else { app.config.request_timeout };
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => AppError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!("the request took longer than {} s and was abandoned; nothing was changed", limit.as_secs()),
+        )
+        .into_response(),
+    }
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(app: App, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -104,6 +104,10 @@ impl Tx {
         }
     }
 
+    pub async fn user_by_id(&mut self, id: &str) -> Result<User> {
+        user_where(self.conn(), "id", id).await
+    }
+
     pub async fn user_by_email(&mut self, email_norm: &str) -> Result<User> {
         user_where(self.conn(), "email_norm", email_norm).await
     }

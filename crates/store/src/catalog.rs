@@ -443,6 +443,16 @@ impl Tx {
             )
             .into());
         }
+        // Every check comes before the first write, so a refused row leaves nothing behind and
+        // the batch's transaction stays usable on PostgreSQL.
+        let reserved: i64 = sqlx::query("SELECT reserved FROM stock WHERE sku_id = $1")
+            .bind(&sku_id)
+            .fetch_one(self.conn())
+            .await?
+            .try_get("reserved")?;
+        if sku.stock < reserved {
+            return Err(Invalid::new("below_reserved", "stock", format!("{reserved} units are reserved by open orders")).into());
+        }
         let cols = ProductColumns::of(draft)?;
         sqlx::query(
             "UPDATE products SET title = $1, description = $2, category = $3, attributes = $4, images = $5, \

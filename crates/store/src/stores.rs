@@ -187,6 +187,16 @@ impl Tx {
         store_where(self.conn(), "id", id, now).await
     }
 
+    /// The owner's store, if they have opened one.
+    pub async fn store_of_owner(&mut self, owner_id: &str) -> Result<Option<StoreProfile>> {
+        let now = self.store().now_ms();
+        match store_where(self.conn(), "owner_id", owner_id, now).await {
+            Ok(s) => Ok(Some(s)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn store_by_slug(&mut self, slug: &str) -> Result<StoreProfile> {
         let now = self.store().now_ms();
         store_where(self.conn(), "slug", slug, now).await

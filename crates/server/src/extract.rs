@@ -1,0 +1,175 @@
+//! Request extractors that answer bad input with the API's JSON errors: bodies, the current
+//! user, pagination.
+
+use crate::error::{AppError, AppResult};
+use crate::App;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use souk_domain::account::Role;
+use souk_store::accounts::User;
+use souk_store::StoreError;
+
+/// A JSON body. Unlike `axum::Json`, every rejection is a JSON error naming the field at fault.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> AppResult<Self> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        if !is_json {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = bytes::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::too_large(crate::JSON_BODY_LIMIT_BYTES)
+            } else {
+                AppError::bad_request("invalid_body", e.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON, reporting the path of the field that failed: syntax errors are 400, values of
+/// the wrong type or missing fields are 422.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        if inner.is_syntax() || inner.is_eof() {
+            return AppError::bad_request("invalid_json", format!("the body is not valid JSON: {message}"));
+        }
+        // serde names a missing field in its message, not its path.
+        let field = match message.split('`').nth(1) {
+            Some(name) if message.starts_with("missing field") => {
+                if path == "." { name.to_string() } else { format!("{path}.{name}") }
+            }
+            _ => path,
+        };
+        let mut err = AppError::unprocessable("invalid_body", message);
+        if field != "." {
+            err.field = Some(field);
+        }
+        err
+    })
+}
+
+/// The SHA-256 of a secret token, as stored: tokens themselves are never written down.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+}
+
+/// The logged-in user; 401 when the request has no valid session.
+pub struct Authed(pub User);
+
+impl Authed {
+    pub fn require(&self, role: Role) -> AppResult<()> {
+        if self.0.has(role) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!("this needs the {} role", role.as_str())))
+        }
+    }
+}
+
+impl FromRequestParts<App> for Authed {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> AppResult<Self> {
+        MaybeAuthed::from_request_parts(parts, app).await?.0.map(Authed).ok_or_else(AppError::unauthenticated)
+    }
+}
+
+/// The logged-in user if there is one. A token that is present but wrong is still a 401:
+/// silently treating it as anonymous would hide the client's bug.
+pub struct MaybeAuthed(pub Option<User>);
+
+impl FromRequestParts<App> for MaybeAuthed {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> AppResult<Self> {
+        if let Some(user) = parts.extensions.get::<User>() {
+            return Ok(MaybeAuthed(Some(user.clone())));
+        }
+        let Some(token) = bearer_token(parts) else { return Ok(MaybeAuthed(None)) };
+        match app.store.user_by_session(&token_hash(token)).await {
+            Ok(user) => {
+                parts.extensions.insert(user.clone());
+                Ok(MaybeAuthed(Some(user)))
+            }
+            Err(StoreError::NotFound) => Err(AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the session token is unknown or expired; log in again",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+pub const MAX_PAGE_SIZE: usize = 100;
+
+/// `?cursor=&limit=`; `limit` defaults to 20 and is capped at 100.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Opaque cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Items per page, 1 to 100.
+    pub limit: Option<usize>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> AppResult<usize> {
+        match self.limit {
+            None => Ok(DEFAULT_PAGE_SIZE),
+            Some(0) => Err(AppError::unprocessable("out_of_range", "limit must be at least 1").with_field("limit")),
+            Some(n) => Ok(n.min(MAX_PAGE_SIZE)),
+        }
+    }
+
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref().filter(|c| !c.is_empty() && c.len() <= 64)
+    }
+}
+
+/// A query string whose bad values are JSON errors too.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> AppResult<Self> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| AppError::unprocessable("invalid_query", e.body_text()))
+    }
+}

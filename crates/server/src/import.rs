@@ -1,0 +1,109 @@
+//! Bulk catalog import from CSV, shared by `souk import products` and the HTTP endpoint.
+
+use crate::error::{AppError, AppResult};
+use serde::Serialize;
+use souk_domain::import::{Columns, MAX_ROWS};
+use souk_store::catalog::ImportOutcome;
+use souk_store::{Store, StoreError};
+
+/// Rows per transaction: large enough to be fast, small enough not to hold the writer long.
+const BATCH_ROWS: usize = 500;
+/// Bad rows listed in a report; the count covers all of them.
+const MAX_REPORTED_ERRORS: usize = 1000;
+
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    pub created: u64,
+    pub updated: u64,
+    pub failed: u64,
+    /// The bad rows, by line number in the file (the header is line 1).
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RowError {
+    pub line: u64,
+    pub message: String,
+}
+
+impl ImportReport {
+    fn fail(&mut self, line: u64, message: String) {
+        self.failed += 1;
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(RowError { line, message });
+        }
+    }
+}
+
+/// Imports `data` into the store `store_id`. `progress(done_bytes, total_bytes)` is called after
+/// each batch. A bad header refuses the whole file; a bad row is reported and skipped.
+pub async fn import_csv(store: &Store, store_id: &str, data: &[u8], mut progress: impl FnMut((u64, u64))) -> AppResult<ImportReport> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::None).from_reader(data);
+    let header = reader
+        .headers()
+        .map_err(|e| AppError::unprocessable("invalid_csv", format!("cannot read the header: {e}")))?
+        .clone();
+    let columns = Columns::from_header(header.iter()).map_err(|m| AppError::unprocessable("invalid_csv", m).with_field("header"))?;
+    let total = data.len() as u64;
+    let mut report = ImportReport::default();
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let mut rows = 0usize;
+    for record in reader.records() {
+        rows += 1;
+        if rows > MAX_ROWS {
+            return Err(AppError::too_large(MAX_ROWS).with_field("rows"));
+        }
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                report.fail(line, format!("unreadable row: {e}"));
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let fields: Vec<&str> = record.iter().collect();
+        if fields.len() != header.len() {
+            report.fail(line, format!("expected {} fields, found {}", header.len(), fields.len()));
+            continue;
+        }
+        match columns.parse_row(&fields) {
+            Ok(draft) => batch.push((line, record.position().map(|p| p.byte()).unwrap_or(0), draft)),
+            Err(message) => report.fail(line, message),
+        }
+        if batch.len() == BATCH_ROWS {
+            write_batch(store, store_id, &mut batch, &mut report, total, &mut progress).await?;
+        }
+    }
+    write_batch(store, store_id, &mut batch, &mut report, total, &mut progress).await?;
+    progress((total, total));
+    Ok(report)
+}
+
+async fn write_batch(
+    store: &Store,
+    store_id: &str,
+    batch: &mut Vec<(u64, u64, souk_domain::catalog::ProductDraft)>,
+    report: &mut ImportReport,
+    total: u64,
+    progress: &mut impl FnMut((u64, u64)),
+) -> AppResult<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store.begin().await?;
+    let mut last_byte = 0;
+    for (line, byte, draft) in batch.drain(..) {
+        last_byte = byte;
+        match tx.import_product(store_id, &draft).await {
+            Ok(ImportOutcome::Created) => report.created += 1,
+            Ok(ImportOutcome::Updated) => report.updated += 1,
+            Err(StoreError::Invalid(e)) => report.fail(line, e.to_string()),
+            Err(StoreError::Conflict { message, .. }) => report.fail(line, message),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tx.commit().await?;
+    progress((last_byte, total));
+    Ok(())
+}

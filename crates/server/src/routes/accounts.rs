@@ -1,0 +1,243 @@
+//! Registration, log-in, log-out, the current user and email verification.
+
+use crate::error::{AppError, AppResult, OrNotFound};
+use crate::extract::{bearer_token, token_hash, ApiJson, Authed};
+use crate::idempotency::Idem;
+use crate::routes::random_token;
+use crate::App;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{ConnectInfo, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use souk_domain::account::{normalize_email, validate_password, Role};
+use souk_domain::time::{rfc3339, DAY_MS, MINUTE_MS};
+use souk_domain::Invalid;
+use souk_store::accounts::User;
+use souk_store::StoreError;
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterInput {
+    pub email: String,
+    /// At least 10 characters.
+    pub password: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+/// The current user as they see themselves.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    /// Always includes `buyer`; `seller` once a store is open.
+    pub roles: Vec<Role>,
+    pub email_verified: bool,
+    pub store_id: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Session {
+    /// Send as `Authorization: Bearer <token>`. Shown once.
+    pub token: String,
+    pub expires_at: String,
+    pub user: Me,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailTokenInput {
+    pub token: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EmailSent {
+    pub sent_to: String,
+}
+
+pub async fn me_of(app: &App, user: &User) -> AppResult<Me> {
+    let store_id = match app.store.store_by_owner(&user.id).await {
+        Ok(s) => Some(s.id),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(me_from(user, store_id))
+}
+
+fn me_from(user: &User, store_id: Option<String>) -> Me {
+    let mut roles = vec![Role::Buyer];
+    roles.extend(user.roles.iter().copied());
+    Me {
+        id: user.id.clone(),
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+        roles,
+        email_verified: user.email_verified,
+        store_id,
+        created_at: rfc3339(user.created_at),
+    }
+}
+
+/// Hashes with argon2id (the crate's defaults: 19 MiB, 2 passes) off the async threads.
+pub async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| AppError::internal("hashing task", e))?
+    .map_err(|e| AppError::internal("hashing a password", e))
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A real hash to check against when the email is unknown, so both cases take the same time.
+fn decoy_hash() -> String {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY
+        .get_or_init(|| {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default().hash_password(b"decoy password", &salt).map(|h| h.to_string()).unwrap_or_default()
+        })
+        .clone()
+}
+
+pub const SESSION_TTL_MS: i64 = 30 * DAY_MS;
+const EMAIL_TOKEN_TTL_MS: i64 = 2 * DAY_MS;
+
+/// Registers an account (everyone is a buyer) and logs it in.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterInput,
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 201, body = Session), (status = 409, description = "email taken", body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn register(State(app): State<App>, idem: Idem, ApiJson(input): ApiJson<RegisterInput>) -> AppResult<Response> {
+    let email_norm = normalize_email(&input.email)?;
+    validate_password(&input.password)?;
+    let display_name = match input.display_name.as_deref().map(str::trim) {
+        Some(n) if !n.is_empty() => {
+            if n.chars().count() > 100 || n.chars().any(char::is_control) {
+                return Err(Invalid::new("invalid", "display_name", "at most 100 characters, no control characters").into());
+            }
+            n.to_string()
+        }
+        _ => email_norm.split('@').next().unwrap_or("").to_string(),
+    };
+    let hash = hash_password(input.password).await?;
+    let mut tx = app.store.begin().await?;
+    let user = tx.create_user(input.email.trim(), &email_norm, &hash, &display_name).await?;
+    let token = random_token();
+    let expires_at = tx.create_session(&user.id, &token_hash(&token), SESSION_TTL_MS).await?;
+    let me = me_of(&app, &user).await?;
+    idem.finish(tx, StatusCode::CREATED, &Session { token, expires_at: rfc3339(expires_at), user: me }).await
+}
+
+/// Logs in with email and password. Throttled per account (5 failures in 15 minutes) and per IP
+/// address (30 attempts in 5 minutes); over the limit the answer is 429 with `Retry-After`.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginInput,
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 200, body = Session), (status = 401, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody)))]
+pub async fn login(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    idem: Idem,
+    ApiJson(input): ApiJson<LoginInput>,
+) -> AppResult<Response> {
+    let now = app.store.now_ms();
+    let email_norm = normalize_email(&input.email).unwrap_or_else(|_| input.email.trim().to_lowercase());
+    let ip_key = format!("ip:{}", peer.ip());
+    let account_key = format!("account:{email_norm}");
+    let limits = &app.config.login;
+    if let Some(s) = app.limiter.blocked_for(&ip_key, limits.per_ip, 5 * MINUTE_MS, now) {
+        return Err(AppError::rate_limited(s));
+    }
+    if let Some(s) = app.limiter.blocked_for(&account_key, limits.per_account, 15 * MINUTE_MS, now) {
+        return Err(AppError::rate_limited(s));
+    }
+    app.limiter.hit(&ip_key, 5 * MINUTE_MS, now);
+    let user = match app.store.user_by_email(&email_norm).await {
+        Ok(u) => Some(u),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(decoy_hash);
+    let password_ok = verify_password(input.password, hash).await;
+    let Some(user) = user.filter(|_| password_ok) else {
+        app.limiter.hit(&account_key, 15 * MINUTE_MS, now);
+        return Err(AppError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));
+    };
+    app.limiter.reset(&account_key);
+    let mut tx = app.store.begin().await?;
+    let token = random_token();
+    let expires_at = tx.create_session(&user.id, &token_hash(&token), SESSION_TTL_MS).await?;
+    let me = me_of(&app, &user).await?;
+    idem.finish(tx, StatusCode::OK, &Session { token, expires_at: rfc3339(expires_at), user: me }).await
+}
+
+/// Ends the session whose token the request carries.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn logout(State(app): State<App>, _user: Authed, idem: Idem, parts: Parts) -> AppResult<Response> {
+    let token = bearer_token(&parts).ok_or_else(AppError::unauthenticated)?;
+    let mut tx = app.store.begin().await?;
+    tx.delete_session(&token_hash(token)).await?;
+    idem.finish_empty(tx).await
+}
+
+/// The current user.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn me(State(app): State<App>, Authed(user): Authed) -> AppResult<axum::Json<Me>> {
+    Ok(axum::Json(me_of(&app, &user).await?))
+}
+
+/// Emails the current user a one-time token that proves they own the address.
+#[utoipa::path(post, path = "/api/v1/me/email-verification", tag = "accounts", security(("bearer" = [])),
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 202, body = EmailSent), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn request_email_verification(State(app): State<App>, Authed(user): Authed, idem: Idem) -> AppResult<Response> {
+    if user.email_verified {
+        return Err(AppError::conflict("already_verified", "this email address is already verified"));
+    }
+    let token = random_token();
+    let mut tx = app.store.begin().await?;
+    tx.create_email_token(&user.id, &token_hash(&token), EMAIL_TOKEN_TTL_MS).await?;
+    let body = format!(
+        "Confirm your Souk email address by sending this token to POST /api/v1/email-verification:\n\n{token}\n\nIt expires in 48 hours."
+    );
+    app.mailer.send(&user.email, "Confirm your email address", &body).map_err(|e| AppError::internal("sending mail", e))?;
+    idem.finish(tx, StatusCode::ACCEPTED, &EmailSent { sent_to: user.email.clone() }).await
+}
+
+/// Confirms an email address with the emailed token. A store whose owner verifies their email
+/// rises to `email` verification.
+#[utoipa::path(post, path = "/api/v1/email-verification", tag = "accounts", request_body = EmailTokenInput,
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 200, body = Me), (status = 404, description = "unknown, used or expired token", body = crate::error::ErrorBody)))]
+pub async fn confirm_email(State(app): State<App>, idem: Idem, ApiJson(input): ApiJson<EmailTokenInput>) -> AppResult<Response> {
+    let mut tx = app.store.begin().await?;
+    let user_id = tx.use_email_token(&token_hash(input.token.trim())).await.or_not_found("verification token")?;
+    let user = tx.user_by_id(&user_id).await?;
+    let store_id = tx.store_of_owner(&user_id).await?.map(|s| s.id);
+    idem.finish(tx, StatusCode::OK, &me_from(&user, store_id)).await
+}

@@ -1,0 +1,99 @@
+//! Operator endpoints: identity-verification decisions and role grants. Admins only.
+
+use crate::error::{AppError, AppResult, OrNotFound};
+use crate::extract::{ApiJson, ApiQuery, Authed};
+use crate::idempotency::Idem;
+use crate::routes::stores::VerificationPage;
+use crate::App;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use souk_domain::account::{Role, VerificationRequest, VerificationStatus};
+use souk_store::Page;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VerificationQuery {
+    pub status: Option<VerificationStatus>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// Verification requests, oldest first; `?status=pending` is the review queue.
+#[utoipa::path(get, path = "/api/v1/admin/verifications", tag = "admin", security(("bearer" = [])), params(VerificationQuery),
+    responses((status = 200, body = VerificationPage), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list_verifications(
+    State(app): State<App>,
+    user: Authed,
+    ApiQuery(q): ApiQuery<VerificationQuery>,
+) -> AppResult<Json<Page<VerificationRequest>>> {
+    user.require(Role::Admin)?;
+    let page = crate::extract::PageQuery { cursor: q.cursor, limit: q.limit };
+    Ok(Json(app.store.list_verifications(q.status, None, page.cursor(), page.limit()?).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// Required to reject: what the seller must fix. Optional note on approval.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Approves a pending request: the store becomes `identity`-verified.
+#[utoipa::path(post, path = "/api/v1/admin/verifications/{id}/approve", tag = "admin", security(("bearer" = [])),
+    request_body = Decision, params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = VerificationRequest), (status = 403, body = crate::error::ErrorBody),
+              (status = 409, description = "already decided", body = crate::error::ErrorBody)))]
+pub async fn approve(State(app): State<App>, user: Authed, Path(id): Path<String>, idem: Idem, ApiJson(d): ApiJson<Decision>) -> AppResult<Response> {
+    decide(app, user, id, idem, true, d).await
+}
+
+/// Rejects a pending request with a reason the seller can act on.
+#[utoipa::path(post, path = "/api/v1/admin/verifications/{id}/reject", tag = "admin", security(("bearer" = [])),
+    request_body = Decision, params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = VerificationRequest), (status = 403, body = crate::error::ErrorBody),
+              (status = 409, description = "already decided", body = crate::error::ErrorBody),
+              (status = 422, description = "no reason", body = crate::error::ErrorBody)))]
+pub async fn reject(State(app): State<App>, user: Authed, Path(id): Path<String>, idem: Idem, ApiJson(d): ApiJson<Decision>) -> AppResult<Response> {
+    decide(app, user, id, idem, false, d).await
+}
+
+async fn decide(app: App, user: Authed, id: String, idem: Idem, approve: bool, d: Decision) -> AppResult<Response> {
+    user.require(Role::Admin)?;
+    let mut tx = app.store.begin().await?;
+    let decided = tx.decide_verification(&id, approve, d.reason.as_deref(), &user.0.id).await.or_not_found("verification request")?;
+    idem.finish(tx, StatusCode::OK, &decided).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantInput {
+    pub role: Role,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Granted {
+    pub user_id: String,
+    pub roles: Vec<Role>,
+}
+
+/// Grants a role (`mediator`, `admin`, `seller`) to a user.
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/roles", tag = "admin", security(("bearer" = [])),
+    request_body = GrantInput, params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = Granted), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn grant_role(State(app): State<App>, user: Authed, Path(id): Path<String>, idem: Idem, ApiJson(g): ApiJson<GrantInput>) -> AppResult<Response> {
+    user.require(Role::Admin)?;
+    if g.role == Role::Buyer {
+        return Err(AppError::unprocessable("invalid", "everyone is a buyer already").with_field("role"));
+    }
+    let mut tx = app.store.begin().await?;
+    tx.user_by_id(&id).await.or_not_found("user")?;
+    tx.grant_role(&id, g.role).await?;
+    let updated = tx.user_by_id(&id).await?;
+    let mut roles = vec![Role::Buyer];
+    roles.extend(updated.roles);
+    idem.finish(tx, StatusCode::OK, &Granted { user_id: id, roles }).await
+}

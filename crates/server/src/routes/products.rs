@@ -1,0 +1,140 @@
+//! Products and their SKUs. Anyone may read active products; only the owning store writes.
+
+use super::{owned_product, seller_store, visible_product};
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, ApiQuery, Authed, MaybeAuthed, PageQuery};
+use crate::idempotency::Idem;
+use crate::App;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use serde::Deserialize;
+use souk_domain::catalog::{Product, ProductInput, ProductPatch, ProductStatus, SkuInput, SkuPatch};
+use souk_domain::category::Category;
+use souk_store::catalog::ProductFilter;
+use souk_store::Page;
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ProductPage {
+    pub items: Vec<Product>,
+    pub next_cursor: Option<String>,
+}
+
+/// Lists a new product in the caller's store.
+#[utoipa::path(post, path = "/api/v1/products", tag = "catalog", request_body = ProductInput, security(("bearer" = [])),
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 201, body = Product), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, description = "no store", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_product(State(app): State<App>, Authed(user): Authed, idem: Idem, ApiJson(input): ApiJson<ProductInput>) -> AppResult<Response> {
+    let store = seller_store(&app, &user).await?;
+    let draft = input.validate()?;
+    let mut tx = app.store.begin().await?;
+    let product = tx.create_product(&store.id, &draft).await?;
+    idem.finish(tx, StatusCode::CREATED, &product).await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductsQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+    /// A store id.
+    pub store: Option<String>,
+    /// A category id; products in its subcategories match too.
+    pub category: Option<String>,
+}
+
+/// Active products, newest first.
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(ProductsQuery),
+    responses((status = 200, body = ProductPage), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn list_products(State(app): State<App>, ApiQuery(q): ApiQuery<ProductsQuery>) -> AppResult<Json<Page<Product>>> {
+    let category = match q.category.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => Some(
+            Category::by_id(c)
+                .ok_or_else(|| AppError::unprocessable("unknown_category", "no such category").with_field("category"))?
+                .id
+                .to_string(),
+        ),
+        None => None,
+    };
+    let page = PageQuery { cursor: q.cursor, limit: q.limit };
+    let filter = ProductFilter { store_id: q.store.filter(|s| !s.is_empty()), status: Some(ProductStatus::Active), category };
+    Ok(Json(app.store.list_products(&filter, page.cursor(), page.limit()?).await?))
+}
+
+/// One product. Drafts and archived products are visible only to their store.
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = String, Path)),
+    responses((status = 200, body = Product), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_product(State(app): State<App>, MaybeAuthed(user): MaybeAuthed, Path(id): Path<String>) -> AppResult<Json<Product>> {
+    Ok(Json(visible_product(&app, user.as_ref(), &id).await?))
+}
+
+/// Changes the product's own fields; absent fields keep their values.
+#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalog", request_body = ProductPatch, security(("bearer" = [])),
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = Product), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn update_product(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(patch): ApiJson<ProductPatch>,
+) -> AppResult<Response> {
+    let product = owned_product(&app, &user, &id).await?;
+    let mut tx = app.store.begin().await?;
+    let updated = tx.update_product(&product.id, &patch).await?;
+    idem.finish(tx, StatusCode::OK, &updated).await
+}
+
+/// Deletes the product with its SKUs and stock.
+#[utoipa::path(delete, path = "/api/v1/products/{id}", tag = "catalog", security(("bearer" = [])),
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn delete_product(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>, idem: Idem) -> AppResult<Response> {
+    let product = owned_product(&app, &user, &id).await?;
+    let mut tx = app.store.begin().await?;
+    tx.delete_product(&product.id).await?;
+    idem.finish_empty(tx).await
+}
+
+/// Adds a variant; its price is in the product's currency.
+#[utoipa::path(post, path = "/api/v1/products/{id}/skus", tag = "catalog", request_body = SkuInput, security(("bearer" = [])),
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 201, body = Product), (status = 403, body = crate::error::ErrorBody),
+              (status = 409, description = "SKU code taken", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn add_sku(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(input): ApiJson<SkuInput>,
+) -> AppResult<Response> {
+    let product = owned_product(&app, &user, &id).await?;
+    let mut tx = app.store.begin().await?;
+    let updated = tx.add_sku(&product.id, &input).await?;
+    idem.finish(tx, StatusCode::CREATED, &updated).await
+}
+
+/// Changes a variant's price, tiers, options or units on hand.
+#[utoipa::path(patch, path = "/api/v1/products/{id}/skus/{sku_id}", tag = "catalog", request_body = SkuPatch,
+    security(("bearer" = [])), params(("id" = String, Path), ("sku_id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = Product), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn update_sku(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path((id, sku_id)): Path<(String, String)>,
+    idem: Idem,
+    ApiJson(patch): ApiJson<SkuPatch>,
+) -> AppResult<Response> {
+    let product = owned_product(&app, &user, &id).await?;
+    if !product.skus.iter().any(|s| s.id == sku_id) {
+        return Err(AppError::not_found("SKU"));
+    }
+    let mut tx = app.store.begin().await?;
+    let updated = tx.update_sku(&product.id, &sku_id, &patch).await?;
+    idem.finish(tx, StatusCode::OK, &updated).await
+}
