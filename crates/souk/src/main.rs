@@ -1,1 +1,274 @@
-fn main() {}
+//! `souk`: one binary for the whole marketplace.
+
+mod config;
+
+use clap::{Parser, Subcommand};
+use config::{Config, ConfigArgs};
+use indicatif::{ProgressBar, ProgressStyle};
+use souk_domain::account::{normalize_email, validate_password, Role, StoreInput};
+use souk_server::seed::{seed_demo, seed_synthetic, DEMO_LOGINS};
+use souk_server::{App, ServerConfig};
+use souk_store::{Store, SystemClock};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "souk", version, about = "A self-hostable marketplace with escrowed payments")]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the marketplace.
+    Serve {
+        /// Seed a demo marketplace into an empty store first, and print its log-ins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Print the effective configuration, secrets blanked.
+    Config,
+    /// Add synthetic products (for benchmarks) to a store of their own.
+    Seed {
+        #[arg(long)]
+        products: u64,
+    },
+    /// Import data from files.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Operator commands.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import products from CSV into a store (see the README for the columns).
+    Products {
+        /// The store's slug.
+        #[arg(long)]
+        store: String,
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user whose password is read from a file (first line).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password_file: PathBuf,
+    },
+    /// Grant a role (seller, mediator, admin) to the user with this email.
+    Grant { email: String, role: String },
+    /// Open a store for an existing user.
+    CreateStore {
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        country: String,
+        #[arg(long)]
+        currency: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::resolve(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("souk: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("souk: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("souk: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{filter},sqlx=warn"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn open_store(config: &Config) -> Result<Store, String> {
+    let clock = Arc::new(SystemClock);
+    let store = match &config.database_url {
+        Some(url) => Store::connect(url, clock).await,
+        None => Store::open_sqlite(&config.data_dir, clock).await,
+    };
+    store.map_err(|e| format!("cannot open the database: {e}"))
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+async fn run(command: Command, config: Config) -> Result<(), String> {
+    match command {
+        Command::Config => {
+            println!("{}", serde_json::to_string_pretty(&config.redacted()).map_err(err)?);
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            store.close().await;
+            eprintln!("migrations are up to date");
+            Ok(())
+        }
+        Command::Serve { demo } => serve(config, demo).await,
+        Command::Seed { products } => {
+            let store = open_store(&config).await?;
+            let bar = progress_bar(products, "products");
+            let started = std::time::Instant::now();
+            seed_synthetic(&store, products, |done| bar.set_position(done)).await.map_err(|e| e.message)?;
+            bar.finish_and_clear();
+            let secs = started.elapsed().as_secs_f64();
+            eprintln!("seeded {products} products in {secs:.1} s ({:.0} products/s)", products as f64 / secs.max(0.001));
+            store.close().await;
+            Ok(())
+        }
+        Command::Import { what: ImportCommand::Products { store: slug, file } } => {
+            let store = open_store(&config).await?;
+            let target = store.store_by_slug(&slug).await.map_err(|_| format!("no store with slug '{slug}'"))?;
+            let data = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let bar = progress_bar(data.len() as u64, "bytes");
+            let report = souk_server::import::import_csv(&store, &target.id, &data, |(done, _)| bar.set_position(done))
+                .await
+                .map_err(|e| e.message)?;
+            bar.finish_and_clear();
+            for e in &report.errors {
+                eprintln!("line {}: {}", e.line, e.message);
+            }
+            println!("{}", serde_json::json!({"created": report.created, "updated": report.updated, "failed": report.failed}));
+            store.close().await;
+            Ok(())
+        }
+        Command::Admin { action } => admin(action, &config).await,
+    }
+}
+
+fn progress_bar(len: u64, unit: &str) -> ProgressBar {
+    // indicatif draws only when stderr is a terminal, so scripts and CI see no bar.
+    let bar = ProgressBar::new(len);
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, {{eta}} left)");
+    bar.set_style(ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar
+}
+
+async fn serve(config: Config, demo: bool) -> Result<(), String> {
+    let store = open_store(&config).await?;
+    if demo {
+        eprintln!("seeding the demo marketplace (only into an empty store)...");
+        if seed_demo(&store, 72).await.map_err(|e| e.message)? {
+            eprintln!("demo marketplace ready");
+        }
+        eprintln!("demo log-ins (POST /api/v1/auth/login):");
+        for l in &DEMO_LOGINS {
+            eprintln!("  {:<9} {:<22} password: {}", l.role, l.email, l.password);
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(&config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(err)?;
+    let server_config: ServerConfig = config.server_config();
+    let app = App::new(store.clone(), server_config);
+    eprintln!("souk is serving http://{addr} (API under /api/v1, document at /api/v1/openapi.json)");
+    souk_server::serve(app, listener, shutdown_signal()).await.map_err(err)?;
+    store.close().await;
+    eprintln!("souk stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn admin(action: AdminCommand, config: &Config) -> Result<(), String> {
+    let store = open_store(config).await?;
+    let result = match action {
+        AdminCommand::CreateUser { email, password_file } => {
+            let text = std::fs::read_to_string(&password_file).map_err(|e| format!("cannot read {}: {e}", password_file.display()))?;
+            let password = text.lines().next().unwrap_or("").to_string();
+            let norm = normalize_email(&email).map_err(err)?;
+            validate_password(&password).map_err(err)?;
+            let hash = souk_server::routes::accounts::hash_password(password).await.map_err(|e| e.message)?;
+            let local = norm.split('@').next().unwrap_or("").to_string();
+            let mut tx = store.begin().await.map_err(err)?;
+            let user = tx.create_user(email.trim(), &norm, &hash, &local).await.map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            println!("{}", serde_json::json!({"id": user.id, "email": user.email}));
+            Ok(())
+        }
+        AdminCommand::Grant { email, role } => {
+            let role = Role::parse(&role).ok_or_else(|| format!("unknown role '{role}': use seller, mediator or admin"))?;
+            let norm = normalize_email(&email).map_err(err)?;
+            let mut tx = store.begin().await.map_err(err)?;
+            let user = tx.user_by_email(&norm).await.map_err(|_| format!("no user with email {email}"))?;
+            tx.grant_role(&user.id, role).await.map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            println!("{}", serde_json::json!({"id": user.id, "granted": role.as_str()}));
+            Ok(())
+        }
+        AdminCommand::CreateStore { owner, name, slug, country, currency, description } => {
+            let draft = StoreInput { name, slug, country, currency, description }.validate().map_err(err)?;
+            let norm = normalize_email(&owner).map_err(err)?;
+            let mut tx = store.begin().await.map_err(err)?;
+            let user = tx.user_by_email(&norm).await.map_err(|_| format!("no user with email {owner}"))?;
+            let created = tx.create_store(&user.id, &draft).await.map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            println!("{}", serde_json::to_string(&created).map_err(err)?);
+            Ok(())
+        }
+    };
+    store.close().await;
+    result
+}

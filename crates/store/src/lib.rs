@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod idempotency;
 pub mod stores;
+pub mod testing;
 
 use souk_domain::clock::Clock;
 use souk_domain::id::{self, Kind};

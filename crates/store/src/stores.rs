@@ -117,6 +117,9 @@ impl Tx {
     /// Opens the owner's one store and makes them a seller. A verified email starts the store
     /// at `email` verification.
     pub async fn create_store(&mut self, owner_id: &str, draft: &StoreDraft) -> Result<StoreProfile> {
+        if self.store_of_owner(owner_id).await?.is_some() {
+            return Err(StoreError::Conflict { code: "store_exists", message: "you already have a store".into() });
+        }
         let id = self.store().new_id(Kind::Store);
         let now = self.store().now_ms();
         let res = sqlx::query(
@@ -136,16 +139,17 @@ impl Tx {
         .execute(self.conn())
         .await;
         match res {
+            // On PostgreSQL the failed insert aborts the transaction, so the violated constraint
+            // is read from the error itself rather than by another query.
             Err(e) if is_unique_violation(&e) => {
-                let owner_has_one = sqlx::query("SELECT id FROM stores WHERE owner_id = $1")
-                    .bind(owner_id)
-                    .fetch_optional(self.conn())
-                    .await?
-                    .is_some();
-                return Err(if owner_has_one {
-                    StoreError::Conflict { code: "store_exists", message: "you already have a store".into() }
-                } else {
+                let on_slug = match &e {
+                    sqlx::Error::Database(d) => d.constraint().is_some_and(|c| c.contains("slug")) || d.message().contains("slug"),
+                    _ => false,
+                };
+                return Err(if on_slug {
                     StoreError::Conflict { code: "slug_taken", message: format!("the slug '{}' is taken", draft.slug) }
+                } else {
+                    StoreError::Conflict { code: "store_exists", message: "you already have a store".into() }
                 });
             }
             Err(e) => return Err(e.into()),

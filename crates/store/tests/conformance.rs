@@ -1,0 +1,272 @@
+//! The store conformance suite: every test runs on SQLite and, when `SOUK_TEST_DATABASE_URL` is
+//! set, on PostgreSQL, each in a database of its own.
+
+use souk_domain::account::{Role, StoreInput, VerificationInput};
+use souk_domain::catalog::{ProductDraft, ProductInput, SkuPatch};
+use souk_domain::clock::ManualClock;
+use souk_domain::time::DAY_MS;
+use souk_store::catalog::{ImportOutcome, ProductFilter};
+use souk_store::idempotency::Claim;
+use souk_store::testing::{TestBackend, TestDb};
+use souk_store::{Store, StoreError};
+use std::sync::Arc;
+
+const T0: i64 = 1_790_000_000_000;
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                if let Some(db) = souk_store::testing::TestDb::new(souk_store::testing::TestBackend::Sqlite).await {
+                    super::$name(db).await
+                }
+            }
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(db) = souk_store::testing::TestDb::new(souk_store::testing::TestBackend::Postgres).await {
+                    super::$name(db).await
+                }
+            }
+        }
+    )*};
+}
+
+conformance!(
+    users_and_sessions,
+    stores_and_verification,
+    products_crud_and_pagination,
+    import_upserts,
+    idempotency_claims,
+    email_tokens_are_single_use,
+    concurrent_slug_claims_have_one_winner,
+);
+
+async fn open(db: &TestDb) -> (Store, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(T0));
+    (db.open(clock.clone()).await.expect("open store"), clock)
+}
+
+async fn user(store: &Store, email: &str) -> String {
+    let mut tx = store.begin().await.unwrap();
+    let u = tx.create_user(email, &email.to_lowercase(), "hash", "name").await.unwrap();
+    tx.commit().await.unwrap();
+    u.id
+}
+
+async fn shop(store: &Store, owner: &str, slug: &str) -> String {
+    let draft = StoreInput { name: "Shop".into(), slug: slug.into(), country: "CN".into(), currency: "CNY".into(), description: String::new() }
+        .validate()
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let s = tx.create_store(owner, &draft).await.unwrap();
+    tx.commit().await.unwrap();
+    s.id
+}
+
+fn draft(title: &str, sku: Option<&str>, price: i64, stock: i64) -> ProductDraft {
+    let input: ProductInput = serde_json::from_value(serde_json::json!({
+        "title": title, "category": "electronics/phones", "ships_to": ["*"],
+        "skus": [{"sku": sku, "price": {"amount": price, "currency": "CNY"}, "stock": stock}]
+    }))
+    .unwrap();
+    input.validate().unwrap()
+}
+
+async fn users_and_sessions(db: TestDb) {
+    let (store, clock) = open(&db).await;
+    let id = user(&store, "Ann@Example.com").await;
+    let mut tx = store.begin().await.unwrap();
+    let dup = tx.create_user("ann@example.com", "ann@example.com", "h", "n").await;
+    assert!(matches!(dup, Err(StoreError::Conflict { code: "email_taken", .. })), "{dup:?}");
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    tx.grant_role(&id, Role::Mediator).await.unwrap();
+    tx.grant_role(&id, Role::Mediator).await.unwrap();
+    tx.create_session(&id, "tokenhash", DAY_MS).await.unwrap();
+    tx.commit().await.unwrap();
+    let u = store.user_by_session("tokenhash").await.unwrap();
+    assert_eq!(u.id, id);
+    assert_eq!(u.roles, vec![Role::Mediator]);
+    assert!(u.has(Role::Buyer) && !u.has(Role::Admin));
+    clock.advance_ms(DAY_MS + 1);
+    assert!(matches!(store.user_by_session("tokenhash").await, Err(StoreError::NotFound)));
+}
+
+async fn stores_and_verification(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let owner = user(&store, "s@x.com").await;
+    let other = user(&store, "o@x.com").await;
+    let admin = user(&store, "a@x.com").await;
+    let store_id = shop(&store, &owner, "my-shop").await;
+    assert!(store.user_by_id(&owner).await.unwrap().has(Role::Seller));
+    let draft = StoreInput { name: "Again".into(), slug: "my-shop".into(), country: "US".into(), currency: "USD".into(), description: String::new() }
+        .validate()
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.create_store(&owner, &draft).await, Err(StoreError::Conflict { code: "store_exists", .. })));
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.create_store(&other, &draft).await, Err(StoreError::Conflict { code: "slug_taken", .. })));
+    drop(tx);
+    assert!(store.user_by_id(&other).await.unwrap().roles.is_empty(), "a failed store opening grants nothing");
+
+    let kyc: VerificationInput = serde_json::from_value(serde_json::json!({
+        "legal_name": "Li Wei", "document_type": "business_license", "document_number": "91440300-X"
+    }))
+    .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let req = tx.submit_verification(&store_id, &kyc).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.submit_verification(&store_id, &kyc).await, Err(StoreError::Conflict { code: "verification_pending", .. })));
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.decide_verification(&req.id, false, None, &admin).await, Err(StoreError::Invalid(_))));
+    let decided = tx.decide_verification(&req.id, true, None, &admin).await.unwrap();
+    assert_eq!(decided.status.as_str(), "approved");
+    tx.commit().await.unwrap();
+    assert_eq!(store.store_by_id(&store_id).await.unwrap().verification.as_str(), "identity");
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.decide_verification(&req.id, false, Some("late"), &admin).await, Err(StoreError::Conflict { code: "invalid_state", .. })));
+    drop(tx);
+    let pending = store.list_verifications(Some(souk_domain::account::VerificationStatus::Pending), None, None, 10).await.unwrap();
+    assert!(pending.items.is_empty());
+}
+
+async fn products_crud_and_pagination(db: TestDb) {
+    let (store, clock) = open(&db).await;
+    let owner = user(&store, "s@x.com").await;
+    let store_id = shop(&store, &owner, "gadgets").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        clock.advance_ms(1);
+        let mut tx = store.begin().await.unwrap();
+        ids.push(tx.create_product(&store_id, &draft(&format!("Phone {i}"), Some(&format!("P-{i}")), 1000 + i, 10)).await.unwrap().id);
+        tx.commit().await.unwrap();
+    }
+    let filter = ProductFilter { store_id: Some(store_id.clone()), ..Default::default() };
+    let first = store.list_products(&filter, None, 2).await.unwrap();
+    assert_eq!(first.items.iter().map(|p| p.id.clone()).collect::<Vec<_>>(), vec![ids[4].clone(), ids[3].clone()]);
+    let second = store.list_products(&filter, first.next_cursor.as_deref(), 2).await.unwrap();
+    let third = store.list_products(&filter, second.next_cursor.as_deref(), 2).await.unwrap();
+    assert_eq!(third.items.len(), 1);
+    assert!(third.next_cursor.is_none());
+    let by_root = ProductFilter { category: Some("electronics".into()), ..Default::default() };
+    assert_eq!(store.list_products(&by_root, None, 10).await.unwrap().items.len(), 5);
+    let other_cat = ProductFilter { category: Some("fashion".into()), ..Default::default() };
+    assert!(store.list_products(&other_cat, None, 10).await.unwrap().items.is_empty());
+
+    let p = store.product(&ids[0]).await.unwrap();
+    assert_eq!(p.skus[0].stock, 10);
+    assert_eq!(p.skus[0].price.amount, 1000);
+    // Units reserved by orders bound how low stock may be set.
+    let mut tx = store.begin().await.unwrap();
+    sqlx::query("UPDATE stock SET reserved = 3 WHERE sku_id = $1").bind(&p.skus[0].id).execute(tx.conn()).await.unwrap();
+    let below = tx.update_sku(&p.id, &p.skus[0].id, &SkuPatch { stock: Some(2), ..Default::default() }).await;
+    assert!(matches!(below, Err(StoreError::Invalid(ref e)) if e.code == "below_reserved"), "{below:?}");
+    let ok = tx.update_sku(&p.id, &p.skus[0].id, &SkuPatch { stock: Some(5), ..Default::default() }).await.unwrap();
+    assert_eq!(ok.skus[0].stock, 2, "available = on hand - reserved");
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_product(&ids[1]).await.unwrap();
+    assert!(matches!(tx.delete_product(&ids[1]).await, Err(StoreError::NotFound)));
+    tx.commit().await.unwrap();
+    assert!(matches!(store.product(&ids[1]).await, Err(StoreError::NotFound)));
+    let mut conn = store.reader().await.unwrap();
+    let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM stock").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(row.0, 4, "stock rows go with their product");
+}
+
+async fn import_upserts(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let owner = user(&store, "s@x.com").await;
+    let store_id = shop(&store, &owner, "importer").await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.import_product(&store_id, &draft("Case", Some("C-1"), 500, 3)).await.unwrap(), ImportOutcome::Created);
+    assert_eq!(tx.import_product(&store_id, &draft("Case v2", Some("C-1"), 450, 7)).await.unwrap(), ImportOutcome::Updated);
+    assert_eq!(tx.import_product(&store_id, &draft("No code", None, 100, 1)).await.unwrap(), ImportOutcome::Created);
+    assert_eq!(tx.import_product(&store_id, &draft("No code", None, 120, 2)).await.unwrap(), ImportOutcome::Updated);
+    tx.commit().await.unwrap();
+    let all = store.list_products(&ProductFilter::default(), None, 10).await.unwrap();
+    assert_eq!(all.items.len(), 2);
+    let case = all.items.iter().find(|p| p.skus[0].sku.as_deref() == Some("C-1")).unwrap();
+    assert_eq!((case.title.as_str(), case.skus[0].price.amount, case.skus[0].stock), ("Case v2", 450, 7));
+}
+
+async fn idempotency_claims(db: TestDb) {
+    let (store, clock) = open(&db).await;
+    assert_eq!(store.claim_idempotency_key("u1", "k", "h1").await.unwrap(), Claim::Started);
+    assert!(matches!(store.claim_idempotency_key("u1", "k", "h1").await.unwrap(), Claim::InFlight { .. }));
+    assert_eq!(store.claim_idempotency_key("u1", "k", "h2").await.unwrap(), Claim::Mismatch);
+    assert_eq!(store.claim_idempotency_key("u2", "k", "h2").await.unwrap(), Claim::Started, "keys are per scope");
+    let mut tx = store.begin().await.unwrap();
+    tx.complete_idempotency_key("u1", "k", 201, "{\"id\":1}").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.claim_idempotency_key("u1", "k", "h1").await.unwrap(), Claim::Replay { status: 201, body: "{\"id\":1}".into() });
+    // A claim whose request died can be taken over, by one contender only.
+    let Claim::InFlight { started_at } = store.claim_idempotency_key("u2", "k", "h2").await.unwrap() else { panic!() };
+    clock.advance_ms(60_000);
+    assert!(store.take_over_idempotency_key("u2", "k", started_at).await.unwrap());
+    assert!(!store.take_over_idempotency_key("u2", "k", started_at).await.unwrap());
+    store.release_idempotency_key("u2", "k").await.unwrap();
+    assert_eq!(store.claim_idempotency_key("u2", "k", "h3").await.unwrap(), Claim::Started);
+}
+
+async fn email_tokens_are_single_use(db: TestDb) {
+    let (store, clock) = open(&db).await;
+    let owner = user(&store, "s@x.com").await;
+    let store_id = shop(&store, &owner, "mailer").await;
+    let mut tx = store.begin().await.unwrap();
+    tx.create_email_token(&owner, "t1", DAY_MS).await.unwrap();
+    tx.create_email_token(&owner, "t2", DAY_MS).await.unwrap();
+    tx.commit().await.unwrap();
+    clock.advance_ms(DAY_MS + 1);
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.use_email_token("t1").await, Err(StoreError::NotFound)), "expired");
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    tx.create_email_token(&owner, "t3", DAY_MS).await.unwrap();
+    assert_eq!(tx.use_email_token("t3").await.unwrap(), owner);
+    assert!(matches!(tx.use_email_token("t3").await, Err(StoreError::NotFound)), "used");
+    tx.commit().await.unwrap();
+    assert!(store.user_by_id(&owner).await.unwrap().email_verified);
+    assert_eq!(store.store_by_id(&store_id).await.unwrap().verification.as_str(), "email");
+}
+
+async fn concurrent_slug_claims_have_one_winner(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let mut owners = Vec::new();
+    for i in 0..12 {
+        owners.push(user(&store, &format!("u{i}@x.com")).await);
+    }
+    let tasks: Vec<_> = owners
+        .into_iter()
+        .map(|owner| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let draft = StoreInput { name: "S".into(), slug: "contested".into(), country: "US".into(), currency: "USD".into(), description: String::new() }
+                    .validate()
+                    .unwrap();
+                let mut tx = store.begin().await.unwrap();
+                let r = tx.create_store(&owner, &draft).await;
+                if r.is_ok() {
+                    tx.commit().await.unwrap();
+                }
+                r.is_ok()
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(store.list_stores(None, 100).await.unwrap().items.len(), 1);
+}
+
+#[allow(dead_code)]
+fn _backends_are_named() -> [TestBackend; 2] {
+    [TestBackend::Sqlite, TestBackend::Postgres]
+}
