@@ -4,6 +4,7 @@
 use crate::error::{AppError, AppResult};
 use crate::App;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
@@ -32,15 +33,42 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
-        let bytes = bytes::Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::too_large(crate::JSON_BODY_LIMIT_BYTES)
-            } else {
-                AppError::bad_request("invalid_body", e.body_text())
-            }
-        })?;
+        let _ = state;
+        let bytes = read_body(req.into_body(), crate::JSON_BODY_LIMIT_BYTES).await?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// Most a refused body is read and discarded before the 413 goes out. Answering while the
+/// client is still sending makes many clients see a broken pipe instead of the answer, so, like
+/// a web server's lingering close, the rest is drained first, within bounds.
+const DRAIN_LIMIT_BYTES: usize = 64 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads a body of at most `limit` bytes; a larger one is a 413.
+pub async fn read_body(body: axum::body::Body, limit: usize) -> AppResult<bytes::Bytes> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| AppError::bad_request("invalid_body", format!("could not read the body: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        if buf.len() + data.len() > limit {
+            let mut drained = buf.len() + data.len();
+            let _ = tokio::time::timeout(DRAIN_TIME, async {
+                while drained < DRAIN_LIMIT_BYTES {
+                    match body.frame().await {
+                        Some(Ok(f)) => drained += f.data_ref().map_or(0, |d| d.len()),
+                        _ => break,
+                    }
+                }
+            })
+            .await;
+            return Err(AppError::too_large(limit));
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok(buf.freeze())
 }
 
 /// Parses JSON, reporting the path of the field that failed: syntax errors are 400, values of

@@ -108,9 +108,7 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
         },
         None => "anonymous".to_string(),
     };
-    let bytes = axum::body::to_bytes(body, crate::IMPORT_BODY_LIMIT_BYTES)
-        .await
-        .map_err(|_| AppError::too_large(crate::IMPORT_BODY_LIMIT_BYTES).into_response())?;
+    let bytes = crate::extract::read_body(body, crate::IMPORT_BODY_LIMIT_BYTES).await.map_err(IntoResponse::into_response)?;
     let hash = request_hash(&parts, &bytes);
 
     let waited_since = std::time::Instant::now();

@@ -148,7 +148,7 @@ pub async fn import_products(
     Authed(user): Authed,
     Path(store_ref): Path<String>,
     headers: HeaderMap,
-    body: bytes::Bytes,
+    body: axum::body::Body,
 ) -> AppResult<Json<ImportReport>> {
     let store = owned_store(&app, &user, &store_ref).await?;
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -158,6 +158,7 @@ pub async fn import_products(
     if !user.has(Role::Seller) && !user.has(Role::Admin) {
         return Err(AppError::forbidden("only sellers import products"));
     }
+    let body = crate::extract::read_body(body, crate::IMPORT_BODY_LIMIT_BYTES).await?;
     let report = import_csv(&app.store, &store.id, &body[..], |_| {}).await?;
     Ok(Json(report))
 }

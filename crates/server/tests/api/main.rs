@@ -1,0 +1,194 @@
+//! HTTP integration tests: a real server on an ephemeral port over a real database. Each test
+//! runs on SQLite and, when `SOUK_TEST_DATABASE_URL` is set, on PostgreSQL.
+
+mod accounts;
+mod catalog;
+mod idempotency;
+mod import;
+mod openapi;
+mod stores;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use souk_domain::clock::ManualClock;
+use souk_server::{App, ServerConfig};
+use souk_store::testing::{TestBackend, TestDb};
+use souk_store::Store;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// Defines `mod name { sqlite, postgres }` tests from `async fn name(srv: Srv)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(srv) = $crate::Srv::start(souk_store::testing::TestBackend::Sqlite).await {
+                    super::$name(srv).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(srv) = $crate::Srv::start(souk_store::testing::TestBackend::Postgres).await {
+                    super::$name(srv).await
+                }
+            }
+        }
+    )*};
+}
+
+pub struct Srv {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub store: Store,
+    pub clock: Arc<ManualClock>,
+    pub data_dir: std::path::PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    _db: TestDb,
+}
+
+impl Drop for Srv {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A response: status, JSON body (Null when empty) and headers.
+pub struct Res {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Res {
+    /// The error code of a JSON error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn field(&self) -> &str {
+        self.body["error"]["field"].as_str().unwrap_or("")
+    }
+}
+
+impl Srv {
+    pub async fn start(backend: TestBackend) -> Option<Srv> {
+        let db = TestDb::new(backend).await?;
+        let clock = Arc::new(ManualClock::new(1_790_000_000_000));
+        let store = db.open(clock.clone()).await.expect("open store");
+        let data_dir = db.data_dir();
+        let app = App::new(store.clone(), ServerConfig::new(data_dir.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(souk_server::serve(app, listener, async move {
+            let _ = rx.await;
+        }));
+        Some(Srv {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            store,
+            clock,
+            data_dir,
+            shutdown: Some(tx),
+            _db: db,
+        })
+    }
+
+    /// Sends a request; `body` as JSON when given.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>, idem: Option<&str>) -> Res {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(k) = idem {
+            req = req.header("Idempotency-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        Self::read(res).await
+    }
+
+    pub async fn raw(&self, method: Method, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Res {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::read(req.send().await.expect("request")).await
+    }
+
+    async fn read(res: reqwest::Response) -> Res {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Res { status, body, headers }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Res {
+        self.call(Method::GET, path, token, None, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Res {
+        self.call(Method::POST, path, token, Some(body), None).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Res {
+        self.call(Method::PATCH, path, token, Some(body), None).await
+    }
+
+    /// Registers a user; returns (token, user id).
+    pub async fn register(&self, email: &str) -> (String, String) {
+        let r = self.post("/api/v1/auth/register", None, json!({"email": email, "password": "correct horse battery"})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        (r.body["token"].as_str().unwrap().to_string(), r.body["user"]["id"].as_str().unwrap().to_string())
+    }
+
+    /// Registers a user and opens a store; returns (token, store id).
+    pub async fn seller(&self, email: &str, slug: &str) -> (String, String) {
+        let (token, _) = self.register(email).await;
+        let r = self
+            .post("/api/v1/stores", Some(&token), json!({"name": "Shop", "slug": slug, "country": "CN", "currency": "CNY"}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        (token, r.body["id"].as_str().unwrap().to_string())
+    }
+
+    /// Makes the user an admin the way an operator does: through the store.
+    pub async fn make_admin(&self, user_id: &str) {
+        let mut tx = self.store.begin().await.unwrap();
+        tx.grant_role(user_id, souk_domain::account::Role::Admin).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let mut conn = self.store.reader().await.unwrap();
+        let row: (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&mut *conn).await.unwrap();
+        row.0
+    }
+}
+
+/// A valid product body; tests change what they test.
+pub fn product_body(title: &str) -> Value {
+    json!({
+        "title": title,
+        "description": "A sturdy case.",
+        "category": "electronics/phone-accessories",
+        "attributes": {"material": "silicone"},
+        "images": ["https://img.example.com/case.jpg"],
+        "ships_to": ["US", "DE"],
+        "moq": 1,
+        "skus": [{
+            "sku": "CASE-1",
+            "options": {"color": "black"},
+            "price": {"amount": 1999, "currency": "CNY"},
+            "stock": 10,
+            "price_tiers": [{"min_qty": 10, "price": {"amount": 1799, "currency": "CNY"}}]
+        }]
+    })
+}
