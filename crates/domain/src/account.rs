@@ -292,7 +292,10 @@ impl VerificationInput {
             return Err(Invalid::new("invalid", "legal_name", "1 to 200 characters"));
         }
         let number = self.document_number.trim();
-        if number.is_empty() || number.len() > 64 || !number.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ') {
+        if number.is_empty()
+            || number.len() > 64
+            || !number.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ')
+        {
             return Err(Invalid::new("invalid", "document_number", "1 to 64 letters, digits, spaces or '-'"));
         }
         if self.document_urls.len() > 5 {

@@ -228,7 +228,11 @@ pub fn validate_category(c: Option<&str>, field: &str) -> Result<Option<Category
     match c.map(str::trim).filter(|c| !c.is_empty()) {
         None => Ok(None),
         Some(text) => Category::resolve(text).map(Some).ok_or_else(|| {
-            Invalid::new("unknown_category", field, format!("no category '{}'; see GET /api/v1/categories", truncate(text, 64)))
+            Invalid::new(
+                "unknown_category",
+                field,
+                format!("no category '{}'; see GET /api/v1/categories", truncate(text, 64)),
+            )
         }),
     }
 }

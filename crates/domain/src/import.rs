@@ -6,8 +6,8 @@
 //! several separated by spaces; `category` may be empty.
 
 use crate::catalog::{
-    validate_category, validate_description, validate_images, validate_moq, validate_sku_code,
-    validate_stock, validate_title, ProductDraft, ProductStatus, SkuDraft,
+    validate_category, validate_description, validate_images, validate_moq, validate_sku_code, validate_stock,
+    validate_title, ProductDraft, ProductStatus, SkuDraft,
 };
 use crate::error::Invalid;
 use crate::geo::ShipsTo;
@@ -114,7 +114,8 @@ mod tests {
     use super::*;
 
     fn cols() -> Columns {
-        Columns::from_header("title,description,category,price,currency,stock,ships_to,sku,attributes,moq".split(',')).unwrap()
+        Columns::from_header("title,description,category,price,currency,stock,ships_to,sku,attributes,moq".split(','))
+            .unwrap()
     }
 
     fn parse(line: &str) -> Result<ProductDraft, String> {

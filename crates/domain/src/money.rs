@@ -13,6 +13,7 @@ pub struct Currency {
 
 /// Active ISO-4217 codes with their exponents (JPY and KRW have none; BHD, KWD, JOD, OMR, TND,
 /// LYD, IQD have three). Sorted by code for binary search.
+#[rustfmt::skip]
 const CURRENCIES: &[(&str, u8)] = &[
     ("AED", 2), ("AFN", 2), ("ALL", 2), ("AMD", 2), ("ANG", 2), ("AOA", 2), ("ARS", 2),
     ("AUD", 2), ("AWG", 2), ("AZN", 2), ("BAM", 2), ("BBD", 2), ("BDT", 2), ("BGN", 2),
@@ -120,10 +121,7 @@ impl Money {
         let too_large = || format!("'{}' is larger than the maximum price", truncate(text, 32));
         let mut amount: i64 = 0;
         for b in whole.bytes().chain(frac.bytes()).chain(std::iter::repeat_n(b'0', exp - frac.len())) {
-            amount = amount
-                .checked_mul(10)
-                .and_then(|a| a.checked_add(i64::from(b - b'0')))
-                .ok_or_else(too_large)?;
+            amount = amount.checked_mul(10).and_then(|a| a.checked_add(i64::from(b - b'0'))).ok_or_else(too_large)?;
         }
         if amount > MAX_PRICE_MINOR {
             return Err(too_large());
@@ -165,9 +163,8 @@ impl Serialize for Money {
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let repr = MoneyRepr::deserialize(d)?;
-        let currency = Currency::from_code(&repr.currency).ok_or_else(|| {
-            serde::de::Error::custom(format!("unknown currency '{}'", truncate(&repr.currency, 16)))
-        })?;
+        let currency = Currency::from_code(&repr.currency)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown currency '{}'", truncate(&repr.currency, 16))))?;
         Ok(Money { amount: repr.amount, currency })
     }
 }
@@ -187,18 +184,11 @@ impl utoipa::PartialSchema for Money {
                 "amount",
                 ObjectBuilder::new()
                     .schema_type(Type::Integer)
-                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                        utoipa::openapi::KnownFormat::Int64,
-                    )))
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64)))
                     .description(Some("Integer minor units (cents; yen for JPY).")),
             )
             .required("amount")
-            .property(
-                "currency",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .description(Some("ISO-4217 code.")),
-            )
+            .property("currency", ObjectBuilder::new().schema_type(Type::String).description(Some("ISO-4217 code.")))
             .required("currency")
             .into()
     }

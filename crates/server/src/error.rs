@@ -69,11 +69,19 @@ impl AppError {
     }
 
     pub fn too_large(limit_bytes: usize) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the request body is over {limit_bytes} bytes"))
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body is over {limit_bytes} bytes"),
+        )
     }
 
     pub fn rate_limited(retry_after_s: u64) -> Self {
-        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("too many attempts; retry in {retry_after_s} s"));
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many attempts; retry in {retry_after_s} s"),
+        );
         e.retry_after_s = Some(retry_after_s);
         e
     }
@@ -85,7 +93,9 @@ impl AppError {
     }
 
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { error: ErrorDetail { code: self.code.clone(), message: self.message.clone(), field: self.field.clone() } }
+        ErrorBody {
+            error: ErrorDetail { code: self.code.clone(), message: self.message.clone(), field: self.field.clone() },
+        }
     }
 }
 

@@ -21,11 +21,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> AppResult<Self> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        let is_json =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+                ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         if !is_json {
             return Err(AppError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -51,7 +50,8 @@ pub async fn read_body(body: axum::body::Body, limit: usize) -> AppResult<bytes:
     let mut body = body;
     let mut buf = bytes::BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| AppError::bad_request("invalid_body", format!("could not read the body: {e}")))?;
+        let frame =
+            frame.map_err(|e| AppError::bad_request("invalid_body", format!("could not read the body: {e}")))?;
         let Ok(data) = frame.into_data() else { continue };
         if buf.len() + data.len() > limit {
             let mut drained = buf.len() + data.len();
@@ -85,7 +85,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
         // serde names a missing field in its message, not its path.
         let field = match message.split('`').nth(1) {
             Some(name) if message.starts_with("missing field") => {
-                if path == "." { name.to_string() } else { format!("{path}.{name}") }
+                if path == "." {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                }
             }
             _ => path,
         };

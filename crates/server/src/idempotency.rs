@@ -96,8 +96,11 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
         .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN && k.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
         .ok_or_else(|| {
-            AppError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
-                .into_response()
+            AppError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+            .into_response()
         })?;
     let (parts, body) = req.into_parts();
     // Keys are per user; a request whose token is bad will be refused by its handler anyway.
@@ -108,12 +111,17 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
         },
         None => "anonymous".to_string(),
     };
-    let bytes = crate::extract::read_body(body, crate::IMPORT_BODY_LIMIT_BYTES).await.map_err(IntoResponse::into_response)?;
+    let bytes =
+        crate::extract::read_body(body, crate::IMPORT_BODY_LIMIT_BYTES).await.map_err(IntoResponse::into_response)?;
     let hash = request_hash(&parts, &bytes);
 
     let waited_since = std::time::Instant::now();
     loop {
-        let claim = app.store.claim_idempotency_key(&scope, &key, &hash).await.map_err(|e| AppError::from(e).into_response())?;
+        let claim = app
+            .store
+            .claim_idempotency_key(&scope, &key, &hash)
+            .await
+            .map_err(|e| AppError::from(e).into_response())?;
         match claim {
             Claim::Started => break,
             Claim::Replay { status, body } => {
@@ -162,7 +170,9 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
     }
     // A success that wrote nothing of its own: record it now.
     let (parts, body) = res.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.map_err(|e| AppError::internal("buffering a response", e).into_response())?;
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| AppError::internal("buffering a response", e).into_response())?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if let Err(e) = app.store.complete_idempotency_key(&scope, &key, parts.status.as_u16(), &text).await {
         tracing::warn!(error = %e, "could not record an idempotent response");

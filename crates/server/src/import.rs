@@ -18,6 +18,9 @@ pub struct ImportReport {
     pub failed: u64,
     /// The bad rows, by line number in the file (the header is line 1).
     pub errors: Vec<RowError>,
+    /// Ids of the products created or updated, for the search index.
+    #[serde(skip)]
+    pub touched: Vec<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -37,13 +40,19 @@ impl ImportReport {
 
 /// Imports `data` into the store `store_id`. `progress(done_bytes, total_bytes)` is called after
 /// each batch. A bad header refuses the whole file; a bad row is reported and skipped.
-pub async fn import_csv(store: &Store, store_id: &str, data: &[u8], mut progress: impl FnMut((u64, u64))) -> AppResult<ImportReport> {
+pub async fn import_csv(
+    store: &Store,
+    store_id: &str,
+    data: &[u8],
+    mut progress: impl FnMut((u64, u64)),
+) -> AppResult<ImportReport> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::None).from_reader(data);
     let header = reader
         .headers()
         .map_err(|e| AppError::unprocessable("invalid_csv", format!("cannot read the header: {e}")))?
         .clone();
-    let columns = Columns::from_header(header.iter()).map_err(|m| AppError::unprocessable("invalid_csv", m).with_field("header"))?;
+    let columns = Columns::from_header(header.iter())
+        .map_err(|m| AppError::unprocessable("invalid_csv", m).with_field("header"))?;
     let total = data.len() as u64;
     let mut report = ImportReport::default();
     let mut batch = Vec::with_capacity(BATCH_ROWS);
@@ -96,8 +105,13 @@ async fn write_batch(
     for (line, byte, draft) in batch.drain(..) {
         last_byte = byte;
         match tx.import_product(store_id, &draft).await {
-            Ok(ImportOutcome::Created) => report.created += 1,
-            Ok(ImportOutcome::Updated) => report.updated += 1,
+            Ok((outcome, id)) => {
+                match outcome {
+                    ImportOutcome::Created => report.created += 1,
+                    ImportOutcome::Updated => report.updated += 1,
+                }
+                report.touched.push(id);
+            }
             Err(StoreError::Invalid(e)) => report.fail(line, e.to_string()),
             Err(StoreError::Conflict { message, .. }) => report.fail(line, message),
             Err(e) => return Err(e.into()),

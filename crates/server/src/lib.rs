@@ -9,6 +9,7 @@ pub mod limiter;
 pub mod mail;
 pub mod openapi;
 pub mod routes;
+pub mod search_sync;
 pub mod seed;
 
 use axum::extract::{Request, State};
@@ -16,7 +17,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::AppError;
-use routes::{accounts, admin, meta, products, stores};
+use routes::{accounts, admin, meta, products, search, stores};
 use souk_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -72,6 +73,7 @@ pub struct AppInner {
     pub config: ServerConfig,
     pub limiter: limiter::Limiter,
     pub mailer: Box<dyn mail::Mailer>,
+    pub search: Arc<souk_search::SearchIndex>,
 }
 
 /// Shared state of every handler.
@@ -86,9 +88,22 @@ impl Deref for App {
 }
 
 impl App {
-    pub fn new(store: Store, config: ServerConfig) -> App {
+    pub fn new(store: Store, config: ServerConfig, search: Arc<souk_search::SearchIndex>) -> App {
         let mailer = Box::new(mail::FileMailer::new(config.data_dir.join("mail")));
-        App(Arc::new(AppInner { store, config, limiter: limiter::Limiter::default(), mailer }))
+        App(Arc::new(AppInner { store, config, limiter: limiter::Limiter::default(), mailer, search }))
+    }
+
+    /// Opens the search index under the data directory, rebuilding it from the store when it is
+    /// missing or of an older schema, and builds the application.
+    pub async fn open(store: Store, config: ServerConfig) -> Result<App, String> {
+        let (index, fresh) =
+            souk_search::SearchIndex::open(&config.data_dir.join("index")).map_err(|e| e.to_string())?;
+        let index = Arc::new(index);
+        if fresh {
+            let n = search_sync::rebuild(&store, &index, |_| {}).await.map_err(|e| e.message)?;
+            tracing::info!(products = n, "search index built");
+        }
+        Ok(App::new(store, config, index))
     }
 }
 
@@ -113,6 +128,7 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(products::get_product, products::update_product, products::delete_product))
         .routes(routes!(products::add_sku))
         .routes(routes!(products::update_sku))
+        .routes(routes!(search::search))
         .routes(routes!(admin::list_verifications))
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))
@@ -125,7 +141,11 @@ pub fn router(app: App) -> Router {
     let (api, _) = api_router();
     api.fallback(|| async { AppError::not_found("route") })
         .method_not_allowed_fallback(|| async {
-            AppError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed here")
+            AppError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this method is not allowed here",
+            )
         })
         .layer(middleware::from_fn_with_state(app.clone(), idempotency::layer))
         .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT_BYTES))
@@ -139,7 +159,8 @@ pub fn router(app: App) -> Router {
 
 /// Bounds every request's time; dropping the handler rolls back its transaction.
 async fn timeout(State(app): State<App>, req: Request, next: Next) -> Response {
-    let limit = if req.uri().path().ends_with("/imports") { app.config.import_timeout } else { app.config.request_timeout };
+    let limit =
+        if req.uri().path().ends_with("/imports") { app.config.import_timeout } else { app.config.request_timeout };
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
         Err(_) => AppError::new(
@@ -152,7 +173,11 @@ async fn timeout(State(app): State<App>, req: Request, next: Next) -> Response {
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
-pub async fn serve(app: App, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

@@ -22,8 +22,13 @@ impl FileMailer {
 impl Mailer for FileMailer {
     fn send(&self, to: &str, subject: &str, body: &str) -> io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        let safe_to: String = to.chars().map(|c| if c.is_ascii_alphanumeric() || c == '@' || c == '.' { c } else { '_' }).collect();
-        let name = format!("{}-{}.eml", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(), safe_to);
+        let safe_to: String =
+            to.chars().map(|c| if c.is_ascii_alphanumeric() || c == '@' || c == '.' { c } else { '_' }).collect();
+        let name = format!(
+            "{}-{}.eml",
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
+            safe_to
+        );
         std::fs::write(self.dir.join(&name), format!("To: {to}\nSubject: {subject}\n\n{body}\n"))?;
         tracing::info!(to, subject, file = %name, "mail written");
         Ok(())

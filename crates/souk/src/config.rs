@@ -68,7 +68,10 @@ impl Config {
             data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./souk-data")),
             database_url: args.database_url.clone().or(file.database_url).filter(|u| !u.is_empty()),
             request_timeout_s: args.request_timeout_s.or(file.request_timeout_s).unwrap_or(30),
-            login_attempts_per_account: args.login_attempts_per_account.or(file.login_attempts_per_account).unwrap_or(5),
+            login_attempts_per_account: args
+                .login_attempts_per_account
+                .or(file.login_attempts_per_account)
+                .unwrap_or(5),
             login_attempts_per_ip: args.login_attempts_per_ip.or(file.login_attempts_per_ip).unwrap_or(30),
             log: args.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
         };
@@ -93,7 +96,10 @@ impl Config {
     pub fn server_config(&self) -> souk_server::ServerConfig {
         let mut s = souk_server::ServerConfig::new(self.data_dir.clone());
         s.request_timeout = std::time::Duration::from_secs(self.request_timeout_s);
-        s.login = souk_server::LoginLimits { per_account: self.login_attempts_per_account, per_ip: self.login_attempts_per_ip };
+        s.login = souk_server::LoginLimits {
+            per_account: self.login_attempts_per_account,
+            per_ip: self.login_attempts_per_ip,
+        };
         s
     }
 }
@@ -111,7 +117,11 @@ mod tests {
     fn flags_win_over_the_file_which_wins_over_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("souk.toml");
-        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\nrequest_timeout_s = 5\ndatabase_url = \"postgres://u:secret@db/souk\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\nrequest_timeout_s = 5\ndatabase_url = \"postgres://u:secret@db/souk\"\n",
+        )
+        .unwrap();
         let args = ConfigArgs { config: Some(file.clone()), request_timeout_s: Some(7), ..Default::default() };
         let c = Config::resolve(&args).unwrap();
         assert_eq!(c.listen, "0.0.0.0:9000");

@@ -39,6 +39,8 @@ enum Command {
         #[arg(long)]
         products: u64,
     },
+    /// Rebuild the search index from the store (stop the server first: it holds the index).
+    Reindex,
     /// Import data from files.
     Import {
         #[command(subcommand)]
@@ -155,7 +157,10 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             seed_synthetic(&store, products, |done| bar.set_position(done)).await.map_err(|e| e.message)?;
             bar.finish_and_clear();
             let secs = started.elapsed().as_secs_f64();
-            eprintln!("seeded {products} products in {secs:.1} s ({:.0} products/s)", products as f64 / secs.max(0.001));
+            eprintln!(
+                "seeded {products} products in {secs:.1} s ({:.0} products/s)",
+                products as f64 / secs.max(0.001)
+            );
             store.close().await;
             Ok(())
         }
@@ -171,12 +176,39 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             for e in &report.errors {
                 eprintln!("line {}: {}", e.line, e.message);
             }
-            println!("{}", serde_json::json!({"created": report.created, "updated": report.updated, "failed": report.failed}));
+            println!(
+                "{}",
+                serde_json::json!({"created": report.created, "updated": report.updated, "failed": report.failed})
+            );
             store.close().await;
             Ok(())
         }
         Command::Admin { action } => admin(action, &config).await,
+        Command::Reindex => {
+            let store = open_store(&config).await?;
+            reindex(&store, &config).await?;
+            store.close().await;
+            Ok(())
+        }
     }
+}
+
+fn open_index(config: &Config) -> Result<(souk_search::SearchIndex, bool), String> {
+    souk_search::SearchIndex::open(&config.data_dir.join("index"))
+        .map_err(|e| format!("{e}; stop the server and run `souk reindex`"))
+}
+
+async fn reindex(store: &Store, config: &Config) -> Result<(), String> {
+    let (index, _) = open_index(config)?;
+    let index = Arc::new(index);
+    let total = store.count_products().await.map_err(err)?;
+    let bar = progress_bar(total.max(0) as u64, "products");
+    let started = std::time::Instant::now();
+    let n =
+        souk_server::search_sync::rebuild(store, &index, |done| bar.set_position(done)).await.map_err(|e| e.message)?;
+    bar.finish_and_clear();
+    eprintln!("indexed {n} active products in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 fn progress_bar(len: u64, unit: &str) -> ProgressBar {
@@ -189,20 +221,25 @@ fn progress_bar(len: u64, unit: &str) -> ProgressBar {
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let store = open_store(&config).await?;
+    let mut seeded = false;
     if demo {
         eprintln!("seeding the demo marketplace (only into an empty store)...");
-        if seed_demo(&store, 72).await.map_err(|e| e.message)? {
-            eprintln!("demo marketplace ready");
-        }
+        seeded = seed_demo(&store, 72).await.map_err(|e| e.message)?;
         eprintln!("demo log-ins (POST /api/v1/auth/login):");
         for l in &DEMO_LOGINS {
             eprintln!("  {:<9} {:<22} password: {}", l.role, l.email, l.password);
         }
     }
-    let listener = tokio::net::TcpListener::bind(&config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(err)?;
     let server_config: ServerConfig = config.server_config();
-    let app = App::new(store.clone(), server_config);
+    let app = App::open(store.clone(), server_config).await?;
+    if seeded && app.search.num_docs() == 0 {
+        // The demo's products went straight to the store; an index kept from before misses them.
+        souk_server::search_sync::rebuild(&store, &app.search, |_| {}).await.map_err(|e| e.message)?;
+    }
     eprintln!("souk is serving http://{addr} (API under /api/v1, document at /api/v1/openapi.json)");
     souk_server::serve(app, listener, shutdown_signal()).await.map_err(err)?;
     store.close().await;
@@ -236,7 +273,8 @@ async fn admin(action: AdminCommand, config: &Config) -> Result<(), String> {
     let store = open_store(config).await?;
     let result = match action {
         AdminCommand::CreateUser { email, password_file } => {
-            let text = std::fs::read_to_string(&password_file).map_err(|e| format!("cannot read {}: {e}", password_file.display()))?;
+            let text = std::fs::read_to_string(&password_file)
+                .map_err(|e| format!("cannot read {}: {e}", password_file.display()))?;
             let password = text.lines().next().unwrap_or("").to_string();
             let norm = normalize_email(&email).map_err(err)?;
             validate_password(&password).map_err(err)?;
@@ -249,7 +287,8 @@ async fn admin(action: AdminCommand, config: &Config) -> Result<(), String> {
             Ok(())
         }
         AdminCommand::Grant { email, role } => {
-            let role = Role::parse(&role).ok_or_else(|| format!("unknown role '{role}': use seller, mediator or admin"))?;
+            let role =
+                Role::parse(&role).ok_or_else(|| format!("unknown role '{role}': use seller, mediator or admin"))?;
             let norm = normalize_email(&email).map_err(err)?;
             let mut tx = store.begin().await.map_err(err)?;
             let user = tx.user_by_email(&norm).await.map_err(|_| format!("no user with email {email}"))?;

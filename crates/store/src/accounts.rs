@@ -42,7 +42,8 @@ async fn load_roles(conn: &mut AnyConnection, user: &mut User) -> Result<()> {
         .bind(&user.id)
         .fetch_all(&mut *conn)
         .await?;
-    user.roles = rows.iter().filter_map(|r| r.try_get::<String, _>("role").ok()).filter_map(|r| Role::parse(&r)).collect();
+    user.roles =
+        rows.iter().filter_map(|r| r.try_get::<String, _>("role").ok()).filter_map(|r| Role::parse(&r)).collect();
     Ok(())
 }
 
@@ -80,7 +81,13 @@ impl Store {
 
 impl Tx {
     /// Creates a user; a taken email (case-insensitively) is a conflict.
-    pub async fn create_user(&mut self, email: &str, email_norm: &str, password_hash: &str, display_name: &str) -> Result<User> {
+    pub async fn create_user(
+        &mut self,
+        email: &str,
+        email_norm: &str,
+        password_hash: &str,
+        display_name: &str,
+    ) -> Result<User> {
         let id = self.store().new_id(Kind::User);
         let now = self.store().now_ms();
         let res = sqlx::query(
@@ -174,11 +181,13 @@ impl Tx {
             .bind(&user_id)
             .execute(self.conn())
             .await?;
-        sqlx::query("UPDATE stores SET verification = 'email', updated_at = $1 WHERE owner_id = $2 AND verification = 'none'")
-            .bind(now)
-            .bind(&user_id)
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE stores SET verification = 'email', updated_at = $1 WHERE owner_id = $2 AND verification = 'none'",
+        )
+        .bind(now)
+        .bind(&user_id)
+        .execute(self.conn())
+        .await?;
         Ok(user_id)
     }
 }

@@ -36,7 +36,8 @@ pub enum ImportOutcome {
 
 fn sku_from_row(row: &AnyRow) -> Result<(String, Sku)> {
     let currency_code: String = row.try_get("currency")?;
-    let currency = Currency::from_code(&currency_code).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("bad currency {currency_code}"))))?;
+    let currency = Currency::from_code(&currency_code)
+        .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("bad currency {currency_code}"))))?;
     let options: String = row.try_get("options")?;
     let tiers: String = row.try_get("tiers")?;
     let on_hand: i64 = row.try_get("on_hand")?;
@@ -119,7 +120,12 @@ impl Store {
     }
 
     /// Products newest first, after the cursor (a product id).
-    pub async fn list_products(&self, filter: &ProductFilter, cursor: Option<&str>, limit: usize) -> Result<Page<Product>> {
+    pub async fn list_products(
+        &self,
+        filter: &ProductFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Product>> {
         let category_prefix = filter.category.as_ref().map(|c| format!("{c}/%"));
         let sql = format!(
             "SELECT {PRODUCT_COLUMNS} FROM products WHERE ($1 = '' OR id < $1) AND ($2 = '' OR store_id = $2) \
@@ -138,6 +144,24 @@ impl Store {
         let mut items = rows.iter().map(product_from_row).collect::<Result<Vec<_>>>()?;
         attach_skus(&mut conn, &mut items).await?;
         Ok(Page::from_rows(items, limit, |p| p.id.clone()))
+    }
+
+    /// The products with these ids that exist, in the order given.
+    pub async fn products_by_ids(&self, ids: &[String]) -> Result<Vec<Product>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id IN ({})", placeholders(0, ids.len()));
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(id);
+        }
+        let mut conn = self.reader().await?;
+        let rows = q.fetch_all(&mut *conn).await?;
+        let mut found = rows.iter().map(product_from_row).collect::<Result<Vec<_>>>()?;
+        attach_skus(&mut conn, &mut found).await?;
+        let mut by_id: HashMap<String, Product> = found.into_iter().map(|p| (p.id.clone(), p)).collect();
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
     pub async fn count_products(&self) -> Result<i64> {
@@ -161,7 +185,10 @@ impl Store {
                 }
                 product_rows.push((pid, d));
             }
-            let values = (0..product_rows.len()).map(|i| format!("({})", placeholders(i * 13, 13))).collect::<Vec<_>>().join(", ");
+            let values = (0..product_rows.len())
+                .map(|i| format!("({})", placeholders(i * 13, 13)))
+                .collect::<Vec<_>>()
+                .join(", ");
             let sql = format!("INSERT INTO products ({PRODUCT_COLUMNS}) VALUES {values}");
             let mut q = sqlx::query(&sql);
             for (pid, d) in &product_rows {
@@ -182,7 +209,8 @@ impl Store {
                     .bind(now);
             }
             q.execute(tx.conn()).await?;
-            let values = (0..sku_rows.len()).map(|i| format!("({})", placeholders(i * 9, 9))).collect::<Vec<_>>().join(", ");
+            let values =
+                (0..sku_rows.len()).map(|i| format!("({})", placeholders(i * 9, 9))).collect::<Vec<_>>().join(", ");
             let sql = format!(
                 "INSERT INTO skus (id, product_id, store_id, code, options, price_minor, currency, tiers, position) VALUES {values}"
             );
@@ -200,7 +228,8 @@ impl Store {
                     .bind(*pos);
             }
             q.execute(tx.conn()).await.map_err(sku_conflict)?;
-            let values = (0..sku_rows.len()).map(|i| format!("({}, 0)", placeholders(i * 2, 2))).collect::<Vec<_>>().join(", ");
+            let values =
+                (0..sku_rows.len()).map(|i| format!("({}, 0)", placeholders(i * 2, 2))).collect::<Vec<_>>().join(", ");
             let sql = format!("INSERT INTO stock (sku_id, on_hand, reserved) VALUES {values}");
             let mut q = sqlx::query(&sql);
             for (_, sid, _, s) in &sku_rows {
@@ -231,7 +260,10 @@ impl ProductColumns {
 
 fn sku_conflict(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
-        StoreError::Conflict { code: "duplicate_sku", message: "a SKU with this code already exists in the store".into() }
+        StoreError::Conflict {
+            code: "duplicate_sku",
+            message: "a SKU with this code already exists in the store".into(),
+        }
     } else {
         e.into()
     }
@@ -394,7 +426,12 @@ impl Tx {
             .execute(self.conn())
             .await?;
         if res.rows_affected() == 0 {
-            return Err(Invalid::new("below_reserved", "stock", "cannot be less than the units reserved by open orders").into());
+            return Err(Invalid::new(
+                "below_reserved",
+                "stock",
+                "cannot be less than the units reserved by open orders",
+            )
+            .into());
         }
         Ok(())
     }
@@ -411,26 +448,30 @@ impl Tx {
     /// Imports one single-SKU product: updates the product whose SKU has the same code (or,
     /// without a code, the same title) in this store, else creates it. Re-running a file
     /// therefore changes nothing twice.
-    pub async fn import_product(&mut self, store_id: &str, draft: &ProductDraft) -> Result<ImportOutcome> {
+    pub async fn import_product(&mut self, store_id: &str, draft: &ProductDraft) -> Result<(ImportOutcome, String)> {
         let sku = &draft.skus[0];
         let existing = match &sku.code {
-            Some(code) => sqlx::query("SELECT product_id, id FROM skus WHERE store_id = $1 AND code = $2")
-                .bind(store_id)
-                .bind(code)
-                .fetch_optional(self.conn())
-                .await?,
-            None => sqlx::query(
-                "SELECT s.product_id, s.id FROM products p JOIN skus s ON s.product_id = p.id \
+            Some(code) => {
+                sqlx::query("SELECT product_id, id FROM skus WHERE store_id = $1 AND code = $2")
+                    .bind(store_id)
+                    .bind(code)
+                    .fetch_optional(self.conn())
+                    .await?
+            }
+            None => {
+                sqlx::query(
+                    "SELECT s.product_id, s.id FROM products p JOIN skus s ON s.product_id = p.id \
                  WHERE p.store_id = $1 AND p.title = $2 ORDER BY p.id, s.position LIMIT 1",
-            )
-            .bind(store_id)
-            .bind(&draft.title)
-            .fetch_optional(self.conn())
-            .await?,
+                )
+                .bind(store_id)
+                .bind(&draft.title)
+                .fetch_optional(self.conn())
+                .await?
+            }
         };
         let Some(row) = existing else {
-            self.create_product(store_id, draft).await?;
-            return Ok(ImportOutcome::Created);
+            let created = self.create_product(store_id, draft).await?;
+            return Ok((ImportOutcome::Created, created.id));
         };
         let product_id: String = row.try_get("product_id")?;
         let sku_id: String = row.try_get("id")?;
@@ -451,7 +492,12 @@ impl Tx {
             .await?
             .try_get("reserved")?;
         if sku.stock < reserved {
-            return Err(Invalid::new("below_reserved", "stock", format!("{reserved} units are reserved by open orders")).into());
+            return Err(Invalid::new(
+                "below_reserved",
+                "stock",
+                format!("{reserved} units are reserved by open orders"),
+            )
+            .into());
         }
         let cols = ProductColumns::of(draft)?;
         sqlx::query(
@@ -469,8 +515,12 @@ impl Tx {
         .bind(&product_id)
         .execute(self.conn())
         .await?;
-        sqlx::query("UPDATE skus SET price_minor = $1 WHERE id = $2").bind(sku.price.amount).bind(&sku_id).execute(self.conn()).await?;
+        sqlx::query("UPDATE skus SET price_minor = $1 WHERE id = $2")
+            .bind(sku.price.amount)
+            .bind(&sku_id)
+            .execute(self.conn())
+            .await?;
         self.set_on_hand(&sku_id, sku.stock).await?;
-        Ok(ImportOutcome::Updated)
+        Ok((ImportOutcome::Updated, product_id))
     }
 }

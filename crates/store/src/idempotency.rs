@@ -36,11 +36,13 @@ impl Store {
             tx.commit().await?;
             return Ok(Claim::Started);
         }
-        let row = sqlx::query("SELECT request_hash, state, status, body, created_at FROM idempotency WHERE scope = $1 AND key = $2")
-            .bind(scope)
-            .bind(key)
-            .fetch_one(tx.conn())
-            .await?;
+        let row = sqlx::query(
+            "SELECT request_hash, state, status, body, created_at FROM idempotency WHERE scope = $1 AND key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_one(tx.conn())
+        .await?;
         tx.commit().await?;
         let hash: String = row.try_get("request_hash")?;
         if hash != request_hash {

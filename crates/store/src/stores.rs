@@ -85,7 +85,8 @@ impl Store {
 
     pub async fn verification(&self, id: &str) -> Result<VerificationRequest> {
         let sql = format!("SELECT {VERIFICATION_COLUMNS} FROM verifications WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *self.reader().await?).await?.ok_or(StoreError::NotFound)?;
+        let row =
+            sqlx::query(&sql).bind(id).fetch_optional(&mut *self.reader().await?).await?.ok_or(StoreError::NotFound)?;
         verification_from_row(&row)
     }
 
@@ -143,7 +144,9 @@ impl Tx {
             // is read from the error itself rather than by another query.
             Err(e) if is_unique_violation(&e) => {
                 let on_slug = match &e {
-                    sqlx::Error::Database(d) => d.constraint().is_some_and(|c| c.contains("slug")) || d.message().contains("slug"),
+                    sqlx::Error::Database(d) => {
+                        d.constraint().is_some_and(|c| c.contains("slug")) || d.message().contains("slug")
+                    }
                     _ => false,
                 };
                 return Err(if on_slug {
@@ -179,15 +182,17 @@ impl Tx {
             Some(c) => souk_domain::Currency::parse(c, "currency")?.code().to_string(),
             None => current.currency,
         };
-        sqlx::query("UPDATE stores SET name = $1, description = $2, country = $3, currency = $4, updated_at = $5 WHERE id = $6")
-            .bind(&name)
-            .bind(&description)
-            .bind(&country)
-            .bind(&currency)
-            .bind(now)
-            .bind(id)
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE stores SET name = $1, description = $2, country = $3, currency = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(&name)
+        .bind(&description)
+        .bind(&country)
+        .bind(&currency)
+        .bind(now)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
         store_where(self.conn(), "id", id, now).await
     }
 
@@ -207,7 +212,11 @@ impl Tx {
     }
 
     /// Submits a KYC request; a store has at most one pending at a time.
-    pub async fn submit_verification(&mut self, store_id: &str, input: &VerificationInput) -> Result<VerificationRequest> {
+    pub async fn submit_verification(
+        &mut self,
+        store_id: &str,
+        input: &VerificationInput,
+    ) -> Result<VerificationRequest> {
         input.validate()?;
         let id = self.store().new_id(Kind::Verification);
         let now = self.store().now_ms();

@@ -49,7 +49,8 @@ impl TestDb {
                 };
                 let schema = format!("souk_t_{suffix}");
                 sqlx::any::install_default_drivers();
-                let mut conn = sqlx::AnyConnection::connect(&base).await.expect("connect to the PostgreSQL test server");
+                let mut conn =
+                    sqlx::AnyConnection::connect(&base).await.expect("connect to the PostgreSQL test server");
                 conn.execute(format!("CREATE SCHEMA {schema}").as_str()).await.expect("create schema");
                 conn.close().await.ok();
                 let sep = if base.contains('?') { '&' } else { '?' };
@@ -64,7 +65,9 @@ impl TestDb {
 
     /// The data directory to use beside this database (mail, index).
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("souk-test-data-{:016x}", rand::random::<u64>())))
+        self.dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("souk-test-data-{:016x}", rand::random::<u64>())))
     }
 }
 

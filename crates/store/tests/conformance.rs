@@ -55,9 +55,15 @@ async fn user(store: &Store, email: &str) -> String {
 }
 
 async fn shop(store: &Store, owner: &str, slug: &str) -> String {
-    let draft = StoreInput { name: "Shop".into(), slug: slug.into(), country: "CN".into(), currency: "CNY".into(), description: String::new() }
-        .validate()
-        .unwrap();
+    let draft = StoreInput {
+        name: "Shop".into(),
+        slug: slug.into(),
+        country: "CN".into(),
+        currency: "CNY".into(),
+        description: String::new(),
+    }
+    .validate()
+    .unwrap();
     let mut tx = store.begin().await.unwrap();
     let s = tx.create_store(owner, &draft).await.unwrap();
     tx.commit().await.unwrap();
@@ -100,9 +106,15 @@ async fn stores_and_verification(db: TestDb) {
     let admin = user(&store, "a@x.com").await;
     let store_id = shop(&store, &owner, "my-shop").await;
     assert!(store.user_by_id(&owner).await.unwrap().has(Role::Seller));
-    let draft = StoreInput { name: "Again".into(), slug: "my-shop".into(), country: "US".into(), currency: "USD".into(), description: String::new() }
-        .validate()
-        .unwrap();
+    let draft = StoreInput {
+        name: "Again".into(),
+        slug: "my-shop".into(),
+        country: "US".into(),
+        currency: "USD".into(),
+        description: String::new(),
+    }
+    .validate()
+    .unwrap();
     let mut tx = store.begin().await.unwrap();
     assert!(matches!(tx.create_store(&owner, &draft).await, Err(StoreError::Conflict { code: "store_exists", .. })));
     drop(tx);
@@ -119,7 +131,10 @@ async fn stores_and_verification(db: TestDb) {
     let req = tx.submit_verification(&store_id, &kyc).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    assert!(matches!(tx.submit_verification(&store_id, &kyc).await, Err(StoreError::Conflict { code: "verification_pending", .. })));
+    assert!(matches!(
+        tx.submit_verification(&store_id, &kyc).await,
+        Err(StoreError::Conflict { code: "verification_pending", .. })
+    ));
     drop(tx);
     let mut tx = store.begin().await.unwrap();
     assert!(matches!(tx.decide_verification(&req.id, false, None, &admin).await, Err(StoreError::Invalid(_))));
@@ -128,9 +143,15 @@ async fn stores_and_verification(db: TestDb) {
     tx.commit().await.unwrap();
     assert_eq!(store.store_by_id(&store_id).await.unwrap().verification.as_str(), "identity");
     let mut tx = store.begin().await.unwrap();
-    assert!(matches!(tx.decide_verification(&req.id, false, Some("late"), &admin).await, Err(StoreError::Conflict { code: "invalid_state", .. })));
+    assert!(matches!(
+        tx.decide_verification(&req.id, false, Some("late"), &admin).await,
+        Err(StoreError::Conflict { code: "invalid_state", .. })
+    ));
     drop(tx);
-    let pending = store.list_verifications(Some(souk_domain::account::VerificationStatus::Pending), None, None, 10).await.unwrap();
+    let pending = store
+        .list_verifications(Some(souk_domain::account::VerificationStatus::Pending), None, None, 10)
+        .await
+        .unwrap();
     assert!(pending.items.is_empty());
 }
 
@@ -142,7 +163,12 @@ async fn products_crud_and_pagination(db: TestDb) {
     for i in 0..5 {
         clock.advance_ms(1);
         let mut tx = store.begin().await.unwrap();
-        ids.push(tx.create_product(&store_id, &draft(&format!("Phone {i}"), Some(&format!("P-{i}")), 1000 + i, 10)).await.unwrap().id);
+        ids.push(
+            tx.create_product(&store_id, &draft(&format!("Phone {i}"), Some(&format!("P-{i}")), 1000 + i, 10))
+                .await
+                .unwrap()
+                .id,
+        );
         tx.commit().await.unwrap();
     }
     let filter = ProductFilter { store_id: Some(store_id.clone()), ..Default::default() };
@@ -162,7 +188,11 @@ async fn products_crud_and_pagination(db: TestDb) {
     assert_eq!(p.skus[0].price.amount, 1000);
     // Units reserved by orders bound how low stock may be set.
     let mut tx = store.begin().await.unwrap();
-    sqlx::query("UPDATE stock SET reserved = 3 WHERE sku_id = $1").bind(&p.skus[0].id).execute(tx.conn()).await.unwrap();
+    sqlx::query("UPDATE stock SET reserved = 3 WHERE sku_id = $1")
+        .bind(&p.skus[0].id)
+        .execute(tx.conn())
+        .await
+        .unwrap();
     let below = tx.update_sku(&p.id, &p.skus[0].id, &SkuPatch { stock: Some(2), ..Default::default() }).await;
     assert!(matches!(below, Err(StoreError::Invalid(ref e)) if e.code == "below_reserved"), "{below:?}");
     let ok = tx.update_sku(&p.id, &p.skus[0].id, &SkuPatch { stock: Some(5), ..Default::default() }).await.unwrap();
@@ -184,10 +214,12 @@ async fn import_upserts(db: TestDb) {
     let owner = user(&store, "s@x.com").await;
     let store_id = shop(&store, &owner, "importer").await;
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(tx.import_product(&store_id, &draft("Case", Some("C-1"), 500, 3)).await.unwrap(), ImportOutcome::Created);
-    assert_eq!(tx.import_product(&store_id, &draft("Case v2", Some("C-1"), 450, 7)).await.unwrap(), ImportOutcome::Updated);
-    assert_eq!(tx.import_product(&store_id, &draft("No code", None, 100, 1)).await.unwrap(), ImportOutcome::Created);
-    assert_eq!(tx.import_product(&store_id, &draft("No code", None, 120, 2)).await.unwrap(), ImportOutcome::Updated);
+    let (first, id) = tx.import_product(&store_id, &draft("Case", Some("C-1"), 500, 3)).await.unwrap();
+    assert_eq!(first, ImportOutcome::Created);
+    let (second, same_id) = tx.import_product(&store_id, &draft("Case v2", Some("C-1"), 450, 7)).await.unwrap();
+    assert_eq!((second, same_id), (ImportOutcome::Updated, id));
+    assert_eq!(tx.import_product(&store_id, &draft("No code", None, 100, 1)).await.unwrap().0, ImportOutcome::Created);
+    assert_eq!(tx.import_product(&store_id, &draft("No code", None, 120, 2)).await.unwrap().0, ImportOutcome::Updated);
     tx.commit().await.unwrap();
     let all = store.list_products(&ProductFilter::default(), None, 10).await.unwrap();
     assert_eq!(all.items.len(), 2);
@@ -204,7 +236,10 @@ async fn idempotency_claims(db: TestDb) {
     let mut tx = store.begin().await.unwrap();
     tx.complete_idempotency_key("u1", "k", 201, "{\"id\":1}").await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(store.claim_idempotency_key("u1", "k", "h1").await.unwrap(), Claim::Replay { status: 201, body: "{\"id\":1}".into() });
+    assert_eq!(
+        store.claim_idempotency_key("u1", "k", "h1").await.unwrap(),
+        Claim::Replay { status: 201, body: "{\"id\":1}".into() }
+    );
     // A claim whose request died can be taken over, by one contender only.
     let Claim::InFlight { started_at } = store.claim_idempotency_key("u2", "k", "h2").await.unwrap() else { panic!() };
     clock.advance_ms(60_000);
@@ -246,9 +281,15 @@ async fn concurrent_slug_claims_have_one_winner(db: TestDb) {
         .map(|owner| {
             let store = store.clone();
             tokio::spawn(async move {
-                let draft = StoreInput { name: "S".into(), slug: "contested".into(), country: "US".into(), currency: "USD".into(), description: String::new() }
-                    .validate()
-                    .unwrap();
+                let draft = StoreInput {
+                    name: "S".into(),
+                    slug: "contested".into(),
+                    country: "US".into(),
+                    currency: "USD".into(),
+                    description: String::new(),
+                }
+                .validate()
+                .unwrap();
                 let mut tx = store.begin().await.unwrap();
                 let r = tx.create_store(&owner, &draft).await;
                 if r.is_ok() {

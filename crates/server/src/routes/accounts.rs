@@ -130,13 +130,19 @@ const EMAIL_TOKEN_TTL_MS: i64 = 2 * DAY_MS;
     params(crate::openapi::IdempotencyKey),
     responses((status = 201, body = Session), (status = 409, description = "email taken", body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
-pub async fn register(State(app): State<App>, idem: Idem, ApiJson(input): ApiJson<RegisterInput>) -> AppResult<Response> {
+pub async fn register(
+    State(app): State<App>,
+    idem: Idem,
+    ApiJson(input): ApiJson<RegisterInput>,
+) -> AppResult<Response> {
     let email_norm = normalize_email(&input.email)?;
     validate_password(&input.password)?;
     let display_name = match input.display_name.as_deref().map(str::trim) {
         Some(n) if !n.is_empty() => {
             if n.chars().count() > 100 || n.chars().any(char::is_control) {
-                return Err(Invalid::new("invalid", "display_name", "at most 100 characters, no control characters").into());
+                return Err(
+                    Invalid::new("invalid", "display_name", "at most 100 characters, no control characters").into()
+                );
             }
             n.to_string()
         }
@@ -215,7 +221,11 @@ pub async fn me(State(app): State<App>, Authed(user): Authed) -> AppResult<axum:
 #[utoipa::path(post, path = "/api/v1/me/email-verification", tag = "accounts", security(("bearer" = [])),
     params(crate::openapi::IdempotencyKey),
     responses((status = 202, body = EmailSent), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn request_email_verification(State(app): State<App>, Authed(user): Authed, idem: Idem) -> AppResult<Response> {
+pub async fn request_email_verification(
+    State(app): State<App>,
+    Authed(user): Authed,
+    idem: Idem,
+) -> AppResult<Response> {
     if user.email_verified {
         return Err(AppError::conflict("already_verified", "this email address is already verified"));
     }
@@ -225,7 +235,9 @@ pub async fn request_email_verification(State(app): State<App>, Authed(user): Au
     let body = format!(
         "Confirm your Souk email address by sending this token to POST /api/v1/email-verification:\n\n{token}\n\nIt expires in 48 hours."
     );
-    app.mailer.send(&user.email, "Confirm your email address", &body).map_err(|e| AppError::internal("sending mail", e))?;
+    app.mailer
+        .send(&user.email, "Confirm your email address", &body)
+        .map_err(|e| AppError::internal("sending mail", e))?;
     idem.finish(tx, StatusCode::ACCEPTED, &EmailSent { sent_to: user.email.clone() }).await
 }
 
@@ -234,7 +246,11 @@ pub async fn request_email_verification(State(app): State<App>, Authed(user): Au
 #[utoipa::path(post, path = "/api/v1/email-verification", tag = "accounts", request_body = EmailTokenInput,
     params(crate::openapi::IdempotencyKey),
     responses((status = 200, body = Me), (status = 404, description = "unknown, used or expired token", body = crate::error::ErrorBody)))]
-pub async fn confirm_email(State(app): State<App>, idem: Idem, ApiJson(input): ApiJson<EmailTokenInput>) -> AppResult<Response> {
+pub async fn confirm_email(
+    State(app): State<App>,
+    idem: Idem,
+    ApiJson(input): ApiJson<EmailTokenInput>,
+) -> AppResult<Response> {
     let mut tx = app.store.begin().await?;
     let user_id = tx.use_email_token(&token_hash(input.token.trim())).await.or_not_found("verification token")?;
     let user = tx.user_by_id(&user_id).await?;

@@ -47,7 +47,13 @@ pub struct Decision {
     request_body = Decision, params(("id" = String, Path), crate::openapi::IdempotencyKey),
     responses((status = 200, body = VerificationRequest), (status = 403, body = crate::error::ErrorBody),
               (status = 409, description = "already decided", body = crate::error::ErrorBody)))]
-pub async fn approve(State(app): State<App>, user: Authed, Path(id): Path<String>, idem: Idem, ApiJson(d): ApiJson<Decision>) -> AppResult<Response> {
+pub async fn approve(
+    State(app): State<App>,
+    user: Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(d): ApiJson<Decision>,
+) -> AppResult<Response> {
     decide(app, user, id, idem, true, d).await
 }
 
@@ -57,14 +63,23 @@ pub async fn approve(State(app): State<App>, user: Authed, Path(id): Path<String
     responses((status = 200, body = VerificationRequest), (status = 403, body = crate::error::ErrorBody),
               (status = 409, description = "already decided", body = crate::error::ErrorBody),
               (status = 422, description = "no reason", body = crate::error::ErrorBody)))]
-pub async fn reject(State(app): State<App>, user: Authed, Path(id): Path<String>, idem: Idem, ApiJson(d): ApiJson<Decision>) -> AppResult<Response> {
+pub async fn reject(
+    State(app): State<App>,
+    user: Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(d): ApiJson<Decision>,
+) -> AppResult<Response> {
     decide(app, user, id, idem, false, d).await
 }
 
 async fn decide(app: App, user: Authed, id: String, idem: Idem, approve: bool, d: Decision) -> AppResult<Response> {
     user.require(Role::Admin)?;
     let mut tx = app.store.begin().await?;
-    let decided = tx.decide_verification(&id, approve, d.reason.as_deref(), &user.0.id).await.or_not_found("verification request")?;
+    let decided = tx
+        .decide_verification(&id, approve, d.reason.as_deref(), &user.0.id)
+        .await
+        .or_not_found("verification request")?;
     idem.finish(tx, StatusCode::OK, &decided).await
 }
 
@@ -84,7 +99,13 @@ pub struct Granted {
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/roles", tag = "admin", security(("bearer" = [])),
     request_body = GrantInput, params(("id" = String, Path), crate::openapi::IdempotencyKey),
     responses((status = 200, body = Granted), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn grant_role(State(app): State<App>, user: Authed, Path(id): Path<String>, idem: Idem, ApiJson(g): ApiJson<GrantInput>) -> AppResult<Response> {
+pub async fn grant_role(
+    State(app): State<App>,
+    user: Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(g): ApiJson<GrantInput>,
+) -> AppResult<Response> {
     user.require(Role::Admin)?;
     if g.role == Role::Buyer {
         return Err(AppError::unprocessable("invalid", "everyone is a buyer already").with_field("role"));

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod meta;
 pub mod products;
+pub mod search;
 pub mod stores;
 
 use crate::error::{AppError, AppResult, OrNotFound};

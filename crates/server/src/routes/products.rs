@@ -27,12 +27,19 @@ pub struct ProductPage {
     params(crate::openapi::IdempotencyKey),
     responses((status = 201, body = Product), (status = 401, body = crate::error::ErrorBody),
               (status = 403, description = "no store", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn create_product(State(app): State<App>, Authed(user): Authed, idem: Idem, ApiJson(input): ApiJson<ProductInput>) -> AppResult<Response> {
+pub async fn create_product(
+    State(app): State<App>,
+    Authed(user): Authed,
+    idem: Idem,
+    ApiJson(input): ApiJson<ProductInput>,
+) -> AppResult<Response> {
     let store = seller_store(&app, &user).await?;
     let draft = input.validate()?;
     let mut tx = app.store.begin().await?;
     let product = tx.create_product(&store.id, &draft).await?;
-    idem.finish(tx, StatusCode::CREATED, &product).await
+    let res = idem.finish(tx, StatusCode::CREATED, &product).await?;
+    app.sync_search(&[product.id]).await;
+    Ok(res)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -49,7 +56,10 @@ pub struct ProductsQuery {
 /// Active products, newest first.
 #[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(ProductsQuery),
     responses((status = 200, body = ProductPage), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn list_products(State(app): State<App>, ApiQuery(q): ApiQuery<ProductsQuery>) -> AppResult<Json<Page<Product>>> {
+pub async fn list_products(
+    State(app): State<App>,
+    ApiQuery(q): ApiQuery<ProductsQuery>,
+) -> AppResult<Json<Page<Product>>> {
     let category = match q.category.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(
             Category::by_id(c)
@@ -60,14 +70,19 @@ pub async fn list_products(State(app): State<App>, ApiQuery(q): ApiQuery<Product
         None => None,
     };
     let page = PageQuery { cursor: q.cursor, limit: q.limit };
-    let filter = ProductFilter { store_id: q.store.filter(|s| !s.is_empty()), status: Some(ProductStatus::Active), category };
+    let filter =
+        ProductFilter { store_id: q.store.filter(|s| !s.is_empty()), status: Some(ProductStatus::Active), category };
     Ok(Json(app.store.list_products(&filter, page.cursor(), page.limit()?).await?))
 }
 
 /// One product. Drafts and archived products are visible only to their store.
 #[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_product(State(app): State<App>, MaybeAuthed(user): MaybeAuthed, Path(id): Path<String>) -> AppResult<Json<Product>> {
+pub async fn get_product(
+    State(app): State<App>,
+    MaybeAuthed(user): MaybeAuthed,
+    Path(id): Path<String>,
+) -> AppResult<Json<Product>> {
     Ok(Json(visible_product(&app, user.as_ref(), &id).await?))
 }
 
@@ -86,18 +101,27 @@ pub async fn update_product(
     let product = owned_product(&app, &user, &id).await?;
     let mut tx = app.store.begin().await?;
     let updated = tx.update_product(&product.id, &patch).await?;
-    idem.finish(tx, StatusCode::OK, &updated).await
+    let res = idem.finish(tx, StatusCode::OK, &updated).await?;
+    app.sync_search(&[product.id]).await;
+    Ok(res)
 }
 
 /// Deletes the product with its SKUs and stock.
 #[utoipa::path(delete, path = "/api/v1/products/{id}", tag = "catalog", security(("bearer" = [])),
     params(("id" = String, Path), crate::openapi::IdempotencyKey),
     responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn delete_product(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>, idem: Idem) -> AppResult<Response> {
+pub async fn delete_product(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+) -> AppResult<Response> {
     let product = owned_product(&app, &user, &id).await?;
     let mut tx = app.store.begin().await?;
     tx.delete_product(&product.id).await?;
-    idem.finish_empty(tx).await
+    let res = idem.finish_empty(tx).await?;
+    app.sync_search(&[product.id]).await;
+    Ok(res)
 }
 
 /// Adds a variant; its price is in the product's currency.
@@ -115,7 +139,9 @@ pub async fn add_sku(
     let product = owned_product(&app, &user, &id).await?;
     let mut tx = app.store.begin().await?;
     let updated = tx.add_sku(&product.id, &input).await?;
-    idem.finish(tx, StatusCode::CREATED, &updated).await
+    let res = idem.finish(tx, StatusCode::CREATED, &updated).await?;
+    app.sync_search(&[product.id]).await;
+    Ok(res)
 }
 
 /// Changes a variant's price, tiers, options or units on hand.
@@ -136,5 +162,7 @@ pub async fn update_sku(
     }
     let mut tx = app.store.begin().await?;
     let updated = tx.update_sku(&product.id, &sku_id, &patch).await?;
-    idem.finish(tx, StatusCode::OK, &updated).await
+    let res = idem.finish(tx, StatusCode::OK, &updated).await?;
+    app.sync_search(&[product.id]).await;
+    Ok(res)
 }

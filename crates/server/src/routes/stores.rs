@@ -35,7 +35,12 @@ pub struct VerificationPage {
     params(crate::openapi::IdempotencyKey),
     responses((status = 201, body = StoreProfile), (status = 409, description = "slug taken or store exists", body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
-pub async fn create_store(State(app): State<App>, Authed(user): Authed, idem: Idem, ApiJson(input): ApiJson<StoreInput>) -> AppResult<Response> {
+pub async fn create_store(
+    State(app): State<App>,
+    Authed(user): Authed,
+    idem: Idem,
+    ApiJson(input): ApiJson<StoreInput>,
+) -> AppResult<Response> {
     let draft = input.validate()?;
     let mut tx = app.store.begin().await?;
     let store = tx.create_store(&user.id, &draft).await?;
@@ -44,7 +49,10 @@ pub async fn create_store(State(app): State<App>, Authed(user): Authed, idem: Id
 
 /// All stores, oldest first.
 #[utoipa::path(get, path = "/api/v1/stores", tag = "stores", params(PageQuery), responses((status = 200, body = StorePage)))]
-pub async fn list_stores(State(app): State<App>, ApiQuery(page): ApiQuery<PageQuery>) -> AppResult<Json<Page<StoreProfile>>> {
+pub async fn list_stores(
+    State(app): State<App>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> AppResult<Json<Page<StoreProfile>>> {
     Ok(Json(app.store.list_stores(page.cursor(), page.limit()?).await?))
 }
 
@@ -153,12 +161,17 @@ pub async fn import_products(
     let store = owned_store(&app, &user, &store_ref).await?;
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !ct.starts_with("text/csv") {
-        return Err(AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the file with Content-Type: text/csv"));
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the file with Content-Type: text/csv",
+        ));
     }
     if !user.has(Role::Seller) && !user.has(Role::Admin) {
         return Err(AppError::forbidden("only sellers import products"));
     }
     let body = crate::extract::read_body(body, crate::IMPORT_BODY_LIMIT_BYTES).await?;
     let report = import_csv(&app.store, &store.id, &body[..], |_| {}).await?;
+    app.sync_search(&report.touched).await;
     Ok(Json(report))
 }

@@ -13,14 +13,18 @@ async fn register_login_me_logout(srv: Srv) {
     assert_eq!(me.body["roles"], json!(["buyer"]));
     assert_eq!(me.body["store_id"], json!(null));
 
-    let login = srv.post("/api/v1/auth/login", None, json!({"email": "ANN@example.COM", "password": "correct horse battery"})).await;
+    let login = srv
+        .post("/api/v1/auth/login", None, json!({"email": "ANN@example.COM", "password": "correct horse battery"}))
+        .await;
     assert_eq!(login.status, StatusCode::OK, "{}", login.body);
     let token2 = login.body["token"].as_str().unwrap().to_string();
     assert_ne!(token, token2);
 
-    let wrong = srv.post("/api/v1/auth/login", None, json!({"email": "ann@example.com", "password": "wrong password!"})).await;
+    let wrong =
+        srv.post("/api/v1/auth/login", None, json!({"email": "ann@example.com", "password": "wrong password!"})).await;
     assert_eq!((wrong.status, wrong.code()), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
-    let unknown = srv.post("/api/v1/auth/login", None, json!({"email": "nobody@example.com", "password": "whatever12345"})).await;
+    let unknown =
+        srv.post("/api/v1/auth/login", None, json!({"email": "nobody@example.com", "password": "whatever12345"})).await;
     assert_eq!(unknown.code(), "invalid_credentials", "unknown emails look like wrong passwords");
 
     let out = srv.call(Method::POST, "/api/v1/auth/logout", Some(&token), None, None).await;
@@ -36,12 +40,42 @@ async fn registration_rejects_bad_input(srv: Srv) {
     srv.register("taken@example.com").await;
     let cases = [
         (json!({"password": "correct horse battery"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "email"),
-        (json!({"email": 5, "password": "correct horse battery"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "email"),
-        (json!({"email": "not-an-email", "password": "correct horse battery"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_email", "email"),
-        (json!({"email": "a@example.com", "password": "short"}), StatusCode::UNPROCESSABLE_ENTITY, "weak_password", "password"),
-        (json!({"email": "TAKEN@example.com", "password": "correct horse battery"}), StatusCode::CONFLICT, "email_taken", ""),
-        (json!({"email": "a@example.com", "password": "correct horse battery", "admin": true}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", ""),
-        (json!({"email": "a@example.com", "password": "correct horse battery", "display_name": "x".repeat(101)}), StatusCode::UNPROCESSABLE_ENTITY, "invalid", "display_name"),
+        (
+            json!({"email": 5, "password": "correct horse battery"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "email",
+        ),
+        (
+            json!({"email": "not-an-email", "password": "correct horse battery"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_email",
+            "email",
+        ),
+        (
+            json!({"email": "a@example.com", "password": "short"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "weak_password",
+            "password",
+        ),
+        (
+            json!({"email": "TAKEN@example.com", "password": "correct horse battery"}),
+            StatusCode::CONFLICT,
+            "email_taken",
+            "",
+        ),
+        (
+            json!({"email": "a@example.com", "password": "correct horse battery", "admin": true}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "",
+        ),
+        (
+            json!({"email": "a@example.com", "password": "correct horse battery", "display_name": "x".repeat(101)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "display_name",
+        ),
     ];
     for (body, status, code, field) in cases {
         let r = srv.post("/api/v1/auth/register", None, body.clone()).await;
@@ -51,9 +85,12 @@ async fn registration_rejects_bad_input(srv: Srv) {
         }
         assert!(r.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
-    let syntax = srv.raw(Method::POST, "/api/v1/auth/register", None, "application/json", b"{\"email\":".to_vec()).await;
+    let syntax =
+        srv.raw(Method::POST, "/api/v1/auth/register", None, "application/json", b"{\"email\":".to_vec()).await;
     assert_eq!((syntax.status, syntax.code()), (StatusCode::BAD_REQUEST, "invalid_json"));
-    let form = srv.raw(Method::POST, "/api/v1/auth/register", None, "application/x-www-form-urlencoded", b"email=a".to_vec()).await;
+    let form = srv
+        .raw(Method::POST, "/api/v1/auth/register", None, "application/x-www-form-urlencoded", b"email=a".to_vec())
+        .await;
     assert_eq!((form.status, form.code()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
     let mut huge = b"{\"email\":\"big@example.com\",\"password\":\"".to_vec();
     huge.extend(std::iter::repeat_n(b'a', 10 * 1024 * 1024));
@@ -70,21 +107,34 @@ async fn registration_rejects_bad_input(srv: Srv) {
 async fn login_is_throttled(srv: Srv) {
     srv.register("target@example.com").await;
     for _ in 0..5 {
-        let r = srv.post("/api/v1/auth/login", None, json!({"email": "target@example.com", "password": "guess guess guess"})).await;
+        let r = srv
+            .post("/api/v1/auth/login", None, json!({"email": "target@example.com", "password": "guess guess guess"}))
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    let blocked = srv.post("/api/v1/auth/login", None, json!({"email": "target@example.com", "password": "correct horse battery"})).await;
+    let blocked = srv
+        .post("/api/v1/auth/login", None, json!({"email": "target@example.com", "password": "correct horse battery"}))
+        .await;
     assert_eq!((blocked.status, blocked.code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
     let retry: u64 = blocked.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry > 0 && retry <= 15 * 60);
     // The window passes with the clock; the right password works again.
     srv.clock.advance_ms(15 * 60 * 1000);
-    let ok = srv.post("/api/v1/auth/login", None, json!({"email": "target@example.com", "password": "correct horse battery"})).await;
+    let ok = srv
+        .post("/api/v1/auth/login", None, json!({"email": "target@example.com", "password": "correct horse battery"}))
+        .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     // Per IP: 30 attempts in 5 minutes across any accounts (6 used above).
     let mut last = StatusCode::OK;
     for i in 0..30 {
-        last = srv.post("/api/v1/auth/login", None, json!({"email": format!("x{i}@example.com"), "password": "whatever12345"})).await.status;
+        last = srv
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": format!("x{i}@example.com"), "password": "whatever12345"}),
+            )
+            .await
+            .status;
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 }
@@ -107,6 +157,12 @@ async fn email_verification(srv: Srv) {
     let twice = srv.call(Method::POST, "/api/v1/me/email-verification", Some(&token), None, None).await;
     assert_eq!((twice.status, twice.code()), (StatusCode::CONFLICT, "already_verified"));
     // A store opened by a verified owner starts at email verification.
-    let s = srv.post("/api/v1/stores", Some(&token), json!({"name": "M", "slug": "mail-shop", "country": "US", "currency": "USD"})).await;
+    let s = srv
+        .post(
+            "/api/v1/stores",
+            Some(&token),
+            json!({"name": "M", "slug": "mail-shop", "country": "US", "currency": "USD"}),
+        )
+        .await;
     assert_eq!(s.body["verification"], "email");
 }

@@ -2,7 +2,13 @@ use crate::{on_both_backends, product_body, Srv};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-on_both_backends!(product_lifecycle, products_belong_to_their_store, product_input_is_validated, listing_pages_and_filters);
+on_both_backends!(
+    product_lifecycle,
+    products_belong_to_their_store,
+    product_input_is_validated,
+    listing_pages_and_filters,
+    search_follows_the_catalog
+);
 
 async fn product_lifecycle(srv: Srv) {
     let (token, store_id) = srv.seller("s@example.com", "cases").await;
@@ -23,36 +29,75 @@ async fn product_lifecycle(srv: Srv) {
     let public = srv.get(&format!("/api/v1/products/{id}"), None).await;
     assert_eq!(public.body["title"], "Phone case 手机壳");
 
-    let patched = srv.patch(&format!("/api/v1/products/{id}"), Some(&token), json!({"title": "Better case", "ships_to": ["*"], "moq": 2})).await;
+    let patched = srv
+        .patch(
+            &format!("/api/v1/products/{id}"),
+            Some(&token),
+            json!({"title": "Better case", "ships_to": ["*"], "moq": 2}),
+        )
+        .await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
     assert_eq!((patched.body["title"].as_str(), patched.body["moq"].as_i64()), (Some("Better case"), Some(2)));
     assert_eq!(patched.body["description"], "A sturdy case.", "absent fields keep their values");
 
-    let variant = json!({"sku": "CASE-2", "options": {"color": "red"}, "price": {"amount": 2099, "currency": "CNY"}, "stock": 4});
+    let variant =
+        json!({"sku": "CASE-2", "options": {"color": "red"}, "price": {"amount": 2099, "currency": "CNY"}, "stock": 4});
     let added = srv.post(&format!("/api/v1/products/{id}/skus"), Some(&token), variant).await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
     assert_eq!(added.body["skus"].as_array().unwrap().len(), 2);
     let sku2 = added.body["skus"][1]["id"].as_str().unwrap().to_string();
-    let wrong_currency = srv.post(&format!("/api/v1/products/{id}/skus"), Some(&token),
-        json!({"price": {"amount": 100, "currency": "USD"}, "stock": 1})).await;
+    let wrong_currency = srv
+        .post(
+            &format!("/api/v1/products/{id}/skus"),
+            Some(&token),
+            json!({"price": {"amount": 100, "currency": "USD"}, "stock": 1}),
+        )
+        .await;
     assert_eq!((wrong_currency.status, wrong_currency.code()), (StatusCode::UNPROCESSABLE_ENTITY, "currency_mismatch"));
-    let dup_code = srv.post(&format!("/api/v1/products/{id}/skus"), Some(&token),
-        json!({"sku": "CASE-1", "price": {"amount": 100, "currency": "CNY"}, "stock": 1})).await;
+    let dup_code = srv
+        .post(
+            &format!("/api/v1/products/{id}/skus"),
+            Some(&token),
+            json!({"sku": "CASE-1", "price": {"amount": 100, "currency": "CNY"}, "stock": 1}),
+        )
+        .await;
     assert_eq!((dup_code.status, dup_code.code()), (StatusCode::CONFLICT, "duplicate_sku"));
 
-    let restock = srv.patch(&format!("/api/v1/products/{id}/skus/{sku2}"), Some(&token), json!({"stock": 40, "price": {"amount": 1899, "currency": "CNY"}})).await;
+    let restock = srv
+        .patch(
+            &format!("/api/v1/products/{id}/skus/{sku2}"),
+            Some(&token),
+            json!({"stock": 40, "price": {"amount": 1899, "currency": "CNY"}}),
+        )
+        .await;
     assert_eq!(restock.status, StatusCode::OK, "{}", restock.body);
     assert_eq!(restock.body["skus"][1]["stock"], 40);
     assert_eq!(restock.body["skus"][1]["price"]["amount"], 1899);
-    let tier_above_base = srv.patch(&format!("/api/v1/products/{id}/skus/{sku2}"), Some(&token),
-        json!({"price_tiers": [{"min_qty": 5, "price": {"amount": 5000, "currency": "CNY"}}]})).await;
+    let tier_above_base = srv
+        .patch(
+            &format!("/api/v1/products/{id}/skus/{sku2}"),
+            Some(&token),
+            json!({"price_tiers": [{"min_qty": 5, "price": {"amount": 5000, "currency": "CNY"}}]}),
+        )
+        .await;
     assert_eq!(tier_above_base.code(), "invalid_tier");
-    assert_eq!(srv.patch(&format!("/api/v1/products/{id}/skus/sku_nope"), Some(&token), json!({"stock": 1})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        srv.patch(&format!("/api/v1/products/{id}/skus/sku_nope"), Some(&token), json!({"stock": 1})).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     let drafted = srv.patch(&format!("/api/v1/products/{id}"), Some(&token), json!({"status": "draft"})).await;
     assert_eq!(drafted.body["status"], "draft");
-    assert_eq!(srv.get(&format!("/api/v1/products/{id}"), None).await.status, StatusCode::NOT_FOUND, "drafts are private");
-    assert_eq!(srv.get(&format!("/api/v1/products/{id}"), Some(&token)).await.status, StatusCode::OK, "but not to their store");
+    assert_eq!(
+        srv.get(&format!("/api/v1/products/{id}"), None).await.status,
+        StatusCode::NOT_FOUND,
+        "drafts are private"
+    );
+    assert_eq!(
+        srv.get(&format!("/api/v1/products/{id}"), Some(&token)).await.status,
+        StatusCode::OK,
+        "but not to their store"
+    );
     assert!(srv.get("/api/v1/products", None).await.body["items"].as_array().unwrap().is_empty());
     let own_drafts = srv.get("/api/v1/stores/cases/products?status=draft", Some(&token)).await;
     assert_eq!(own_drafts.body["items"].as_array().unwrap().len(), 1);
@@ -81,7 +126,13 @@ async fn products_belong_to_their_store(srv: Srv) {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = srv.patch(&format!("/api/v1/products/{id}/skus/{sku}"), Some(&theirs), json!({"stock": 0})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = srv.post(&format!("/api/v1/products/{id}/skus"), Some(&buyer), json!({"price": {"amount": 1, "currency": "CNY"}, "stock": 1})).await;
+    let r = srv
+        .post(
+            &format!("/api/v1/products/{id}/skus"),
+            Some(&buyer),
+            json!({"price": {"amount": 1, "currency": "CNY"}, "stock": 1}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = srv.patch(&format!("/api/v1/products/{id}"), None, json!({"title": "Anon"})).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -93,7 +144,9 @@ async fn products_belong_to_their_store(srv: Srv) {
 
 async fn product_input_is_validated(srv: Srv) {
     let (token, _) = srv.seller("v@example.com", "validate").await;
-    let check = |path: &'static str, value: serde_json::Value, code: &'static str, field: &'static str| (path, value, code, field);
+    let check = |path: &'static str, value: serde_json::Value, code: &'static str, field: &'static str| {
+        (path, value, code, field)
+    };
     let cases = [
         check("/title", json!(""), "required", "title"),
         check("/title", json!("t".repeat(100_000)), "too_long", "title"),
@@ -116,7 +169,12 @@ async fn product_input_is_validated(srv: Srv) {
         let mut body = product_body("Valid");
         *body.pointer_mut(pointer).unwrap() = value.clone();
         let r = srv.post("/api/v1/products", Some(&token), body).await;
-        assert_eq!((r.status, r.code(), r.field()), (StatusCode::UNPROCESSABLE_ENTITY, code, field), "{pointer}={value}: {}", r.body);
+        assert_eq!(
+            (r.status, r.code(), r.field()),
+            (StatusCode::UNPROCESSABLE_ENTITY, code, field),
+            "{pointer}={value}: {}",
+            r.body
+        );
     }
     let mut missing = product_body("Valid");
     missing.as_object_mut().unwrap().remove("ships_to");
@@ -126,7 +184,9 @@ async fn product_input_is_validated(srv: Srv) {
     assert_eq!(srv.count("skus").await, 0);
 
     // Text that looks like SQL or markup is stored and returned exactly.
-    for title in ["Robert'); DROP TABLE products;--", "<script>alert(1)</script>", "2024新款夏季碎花连衣裙女 👗", "Ünïcödé ñ"] {
+    for title in
+        ["Robert'); DROP TABLE products;--", "<script>alert(1)</script>", "2024新款夏季碎花连衣裙女 👗", "Ünïcödé ñ"]
+    {
         let mut body = product_body(title);
         body["skus"][0]["sku"] = json!(null);
         let r = srv.post("/api/v1/products", Some(&token), body).await;
@@ -156,7 +216,10 @@ async fn listing_pages_and_filters(srv: Srv) {
     let cursor = page1["next_cursor"].as_str().unwrap();
     let page2 = srv.get(&format!("/api/v1/products?limit=2&cursor={cursor}"), None).await.body;
     assert_eq!(page2["items"][0]["title"], "Item 2");
-    let page3 = srv.get(&format!("/api/v1/products?limit=2&cursor={}", page2["next_cursor"].as_str().unwrap()), None).await.body;
+    let page3 = srv
+        .get(&format!("/api/v1/products?limit=2&cursor={}", page2["next_cursor"].as_str().unwrap()), None)
+        .await
+        .body;
     assert_eq!(page3["items"].as_array().unwrap().len(), 1);
     assert!(page3["next_cursor"].is_null());
     let capped = srv.get("/api/v1/products?limit=100000", None).await;
@@ -170,4 +233,42 @@ async fn listing_pages_and_filters(srv: Srv) {
     assert_eq!(by_store["items"].as_array().unwrap().len(), 5);
     let cats = srv.get("/api/v1/categories", None).await.body;
     assert!(cats.as_array().unwrap().iter().any(|c| c["id"] == "electronics" && c["name_zh"] == "电子产品"));
+}
+
+async fn search_follows_the_catalog(srv: Srv) {
+    let (token, _) = srv.seller("search@example.com", "searchable").await;
+    let total = |q: &str| {
+        let srv = &srv;
+        let path = format!("/api/v1/search?q={q}");
+        async move { srv.get(&path, None).await.body["total"].as_u64().unwrap() }
+    };
+    let mut body = product_body("Bamboo cutting board");
+    body["skus"][0]["sku"] = json!("B-1");
+    let id = srv.post("/api/v1/products", Some(&token), body).await.body["id"].as_str().unwrap().to_string();
+    let mut body = product_body("Steel knife");
+    body["description"] = json!("Pairs with a bamboo board");
+    body["skus"][0]["sku"] = json!("K-1");
+    srv.post("/api/v1/products", Some(&token), body).await;
+
+    let r = srv.get("/api/v1/search?q=bamboo", None).await;
+    assert_eq!(r.body["total"], 2, "{}", r.body);
+    assert_eq!(r.body["hits"][0]["product"]["id"], id.as_str(), "title matches rank first");
+    assert!(r.body["hits"][0]["score"].as_f64().unwrap() > 0.0);
+    assert_eq!(total("silicone").await, 2, "attributes are searchable");
+    assert_eq!(total("%22%2B(title%3A").await, 0, "query syntax is plain text");
+
+    srv.patch(&format!("/api/v1/products/{id}"), Some(&token), json!({"title": "Oak cutting board"})).await;
+    assert_eq!(total("oak").await, 1, "edits are searchable at once");
+    srv.patch(&format!("/api/v1/products/{id}"), Some(&token), json!({"status": "draft"})).await;
+    assert_eq!(total("oak").await, 0, "drafts are not found");
+    srv.patch(&format!("/api/v1/products/{id}"), Some(&token), json!({"status": "active"})).await;
+    srv.call(Method::DELETE, &format!("/api/v1/products/{id}"), Some(&token), None, None).await;
+    assert_eq!(total("oak").await, 0, "deleted products are gone");
+
+    let csv = "title,description,category,price,currency,stock,ships_to\nWalnut tray,,,12,CNY,1,*\n";
+    srv.raw(Method::POST, "/api/v1/stores/searchable/imports", Some(&token), "text/csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(total("walnut").await, 1, "imports are searchable");
+    let long = "q".repeat(201);
+    assert_eq!(srv.get(&format!("/api/v1/search?q={long}"), None).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(srv.get("/api/v1/search", None).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

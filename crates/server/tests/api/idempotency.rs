@@ -6,20 +6,24 @@ on_both_backends!(replays_return_the_first_answer, concurrent_replays_have_one_e
 
 async fn replays_return_the_first_answer(srv: Srv) {
     let (token, _) = srv.seller("i@example.com", "idem").await;
-    let first = srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("Once")), Some("key-1")).await;
+    let first =
+        srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("Once")), Some("key-1")).await;
     assert_eq!(first.status, StatusCode::CREATED);
     assert!(first.headers.get("idempotent-replayed").is_none());
-    let again = srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("Once")), Some("key-1")).await;
+    let again =
+        srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("Once")), Some("key-1")).await;
     assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(again.body["id"], first.body["id"]);
     assert_eq!(again.headers["idempotent-replayed"], "true");
     assert_eq!(srv.count("products").await, 1);
-    let other_body = srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("Twice")), Some("key-1")).await;
+    let other_body =
+        srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("Twice")), Some("key-1")).await;
     assert_eq!((other_body.status, other_body.code()), (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_mismatch"));
     assert_eq!(srv.count("products").await, 1);
     // Keys belong to a user: another user's same key is a new request.
     let (token2, _) = srv.seller("j@example.com", "idem-two").await;
-    let theirs = srv.call(Method::POST, "/api/v1/products", Some(&token2), Some(product_body("Once")), Some("key-1")).await;
+    let theirs =
+        srv.call(Method::POST, "/api/v1/products", Some(&token2), Some(product_body("Once")), Some("key-1")).await;
     assert_eq!(theirs.status, StatusCode::CREATED);
     assert_ne!(theirs.body["id"], first.body["id"]);
     // Anonymous requests (registration) honour keys too.
@@ -28,8 +32,24 @@ async fn replays_return_the_first_answer(srv: Srv) {
     let r2 = srv.call(Method::POST, "/api/v1/auth/register", None, Some(body), Some("reg-1")).await;
     assert_eq!((r1.status, r2.status), (StatusCode::CREATED, StatusCode::CREATED));
     assert_eq!(r1.body["user"]["id"], r2.body["user"]["id"]);
-    let deleted = srv.call(Method::DELETE, &format!("/api/v1/products/{}", first.body["id"].as_str().unwrap()), Some(&token), None, Some("del-1")).await;
-    let deleted_again = srv.call(Method::DELETE, &format!("/api/v1/products/{}", first.body["id"].as_str().unwrap()), Some(&token), None, Some("del-1")).await;
+    let deleted = srv
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/products/{}", first.body["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+            Some("del-1"),
+        )
+        .await;
+    let deleted_again = srv
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/products/{}", first.body["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+            Some("del-1"),
+        )
+        .await;
     assert_eq!((deleted.status, deleted_again.status), (StatusCode::NO_CONTENT, StatusCode::NO_CONTENT));
     let bad_key = srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("K")), Some("ключ")).await;
     assert_eq!(bad_key.code(), "invalid_idempotency_key");
@@ -42,7 +62,10 @@ async fn concurrent_replays_have_one_effect(srv: Srv) {
         .map(|_| {
             let srv = srv.clone();
             let token = token.clone();
-            tokio::spawn(async move { srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("Race")), Some("race-key")).await })
+            tokio::spawn(async move {
+                srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("Race")), Some("race-key"))
+                    .await
+            })
         })
         .collect();
     let mut ids = std::collections::HashSet::new();
@@ -61,7 +84,8 @@ async fn failures_are_not_remembered(srv: Srv) {
     bad["skus"][0]["stock"] = json!(-1);
     let r = srv.call(Method::POST, "/api/v1/products", Some(&token), Some(bad), Some("fix-key")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fixed = srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("Fix me")), Some("fix-key")).await;
+    let fixed =
+        srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("Fix me")), Some("fix-key")).await;
     assert_eq!(fixed.status, StatusCode::CREATED, "a corrected retry runs: {}", fixed.body);
     assert_eq!(srv.count("products").await, 1);
 }

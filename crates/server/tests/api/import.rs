@@ -17,9 +17,14 @@ Unknown currency,x,,3,ABC,1,US,UC-1,,,
 
 async fn imports_good_rows_and_reports_bad_ones(srv: Srv) {
     let (token, _) = srv.seller("imp@example.com", "importer").await;
-    let r = srv.raw(Method::POST, "/api/v1/stores/importer/imports", Some(&token), "text/csv", CSV.as_bytes().to_vec()).await;
+    let r = srv
+        .raw(Method::POST, "/api/v1/stores/importer/imports", Some(&token), "text/csv", CSV.as_bytes().to_vec())
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!((r.body["created"].as_u64(), r.body["updated"].as_u64(), r.body["failed"].as_u64()), (Some(4), Some(0), Some(4)));
+    assert_eq!(
+        (r.body["created"].as_u64(), r.body["updated"].as_u64(), r.body["failed"].as_u64()),
+        (Some(4), Some(0), Some(4))
+    );
     let lines: Vec<u64> = r.body["errors"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, vec![4, 5, 9, 10], "{}", r.body);
     assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("decimal places"));
@@ -33,20 +38,27 @@ async fn imports_good_rows_and_reports_bad_ones(srv: Srv) {
     assert_eq!(quoted["attributes"]["size"], "M");
 
     // Running the same file again updates in place: nothing is duplicated.
-    let again = srv.raw(Method::POST, "/api/v1/stores/importer/imports", Some(&token), "text/csv", CSV.as_bytes().to_vec()).await;
+    let again = srv
+        .raw(Method::POST, "/api/v1/stores/importer/imports", Some(&token), "text/csv", CSV.as_bytes().to_vec())
+        .await;
     assert_eq!((again.body["created"].as_u64(), again.body["updated"].as_u64()), (Some(0), Some(4)), "{}", again.body);
     assert_eq!(srv.count("products").await, 4);
 
-    let bad_header = srv.raw(Method::POST, "/api/v1/stores/importer/imports", Some(&token), "text/csv", b"name,price\nx,1\n".to_vec()).await;
+    let bad_header = srv
+        .raw(Method::POST, "/api/v1/stores/importer/imports", Some(&token), "text/csv", b"name,price\nx,1\n".to_vec())
+        .await;
     assert_eq!((bad_header.status, bad_header.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_csv"));
-    let json_body = srv.raw(Method::POST, "/api/v1/stores/importer/imports", Some(&token), "application/json", b"{}".to_vec()).await;
+    let json_body = srv
+        .raw(Method::POST, "/api/v1/stores/importer/imports", Some(&token), "application/json", b"{}".to_vec())
+        .await;
     assert_eq!(json_body.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
 async fn import_is_for_the_owner(srv: Srv) {
     srv.seller("owner@example.com", "owned").await;
     let (other, _) = srv.seller("other@example.com", "other").await;
-    let r = srv.raw(Method::POST, "/api/v1/stores/owned/imports", Some(&other), "text/csv", CSV.as_bytes().to_vec()).await;
+    let r =
+        srv.raw(Method::POST, "/api/v1/stores/owned/imports", Some(&other), "text/csv", CSV.as_bytes().to_vec()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let anon = srv.raw(Method::POST, "/api/v1/stores/owned/imports", None, "text/csv", CSV.as_bytes().to_vec()).await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);

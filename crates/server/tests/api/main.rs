@@ -80,7 +80,7 @@ impl Srv {
         let clock = Arc::new(ManualClock::new(1_790_000_000_000));
         let store = db.open(clock.clone()).await.expect("open store");
         let data_dir = db.data_dir();
-        let app = App::new(store.clone(), ServerConfig::new(data_dir.clone()));
+        let app = App::open(store.clone(), ServerConfig::new(data_dir.clone())).await.expect("open app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -99,7 +99,14 @@ impl Srv {
     }
 
     /// Sends a request; `body` as JSON when given.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>, idem: Option<&str>) -> Res {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        idem: Option<&str>,
+    ) -> Res {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -115,7 +122,8 @@ impl Srv {
     }
 
     pub async fn raw(&self, method: Method, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Res {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        let mut req =
+            self.http.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -126,7 +134,8 @@ impl Srv {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         Res { status, body, headers }
     }
 
@@ -144,7 +153,9 @@ impl Srv {
 
     /// Registers a user; returns (token, user id).
     pub async fn register(&self, email: &str) -> (String, String) {
-        let r = self.post("/api/v1/auth/register", None, json!({"email": email, "password": "correct horse battery"})).await;
+        let r = self
+            .post("/api/v1/auth/register", None, json!({"email": email, "password": "correct horse battery"}))
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         (r.body["token"].as_str().unwrap().to_string(), r.body["user"]["id"].as_str().unwrap().to_string())
     }
@@ -153,7 +164,11 @@ impl Srv {
     pub async fn seller(&self, email: &str, slug: &str) -> (String, String) {
         let (token, _) = self.register(email).await;
         let r = self
-            .post("/api/v1/stores", Some(&token), json!({"name": "Shop", "slug": slug, "country": "CN", "currency": "CNY"}))
+            .post(
+                "/api/v1/stores",
+                Some(&token),
+                json!({"name": "Shop", "slug": slug, "country": "CN", "currency": "CNY"}),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         (token, r.body["id"].as_str().unwrap().to_string())

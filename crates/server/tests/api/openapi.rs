@@ -11,7 +11,13 @@ async fn document_matches_snapshot(srv: Srv) {
     assert_eq!(r.status, reqwest::StatusCode::OK);
     let doc = r.body;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    for path in ["/api/v1/products", "/api/v1/stores/{store}/imports", "/api/v1/auth/login", "/healthz", "/api/v1/admin/verifications/{id}/approve"] {
+    for path in [
+        "/api/v1/products",
+        "/api/v1/stores/{store}/imports",
+        "/api/v1/auth/login",
+        "/healthz",
+        "/api/v1/admin/verifications/{id}/approve",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
     let pretty = serde_json::to_string_pretty(&doc).unwrap() + "\n";
