@@ -161,6 +161,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 "seeded {products} products in {secs:.1} s ({:.0} products/s)",
                 products as f64 / secs.max(0.001)
             );
+            reindex(&store, &config).await?;
             store.close().await;
             Ok(())
         }
@@ -180,6 +181,13 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 "{}",
                 serde_json::json!({"created": report.created, "updated": report.updated, "failed": report.failed})
             );
+            let (index, fresh) = open_index(&config)?;
+            let index = Arc::new(index);
+            if fresh {
+                rebuild_index(&store, &index).await?;
+            } else {
+                App::new(store.clone(), config.server_config(), index).sync_search(&report.touched).await;
+            }
             store.close().await;
             Ok(())
         }
@@ -200,12 +208,15 @@ fn open_index(config: &Config) -> Result<(souk_search::SearchIndex, bool), Strin
 
 async fn reindex(store: &Store, config: &Config) -> Result<(), String> {
     let (index, _) = open_index(config)?;
-    let index = Arc::new(index);
+    rebuild_index(store, &Arc::new(index)).await
+}
+
+async fn rebuild_index(store: &Store, index: &Arc<souk_search::SearchIndex>) -> Result<(), String> {
     let total = store.count_products().await.map_err(err)?;
     let bar = progress_bar(total.max(0) as u64, "products");
     let started = std::time::Instant::now();
     let n =
-        souk_server::search_sync::rebuild(store, &index, |done| bar.set_position(done)).await.map_err(|e| e.message)?;
+        souk_server::search_sync::rebuild(store, index, |done| bar.set_position(done)).await.map_err(|e| e.message)?;
     bar.finish_and_clear();
     eprintln!("indexed {n} active products in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -63,41 +63,13 @@ fn operator_commands_and_import() {
     assert!(!dup.status.success());
     assert_eq!(stdout_json(&souk(&data, &["admin", "grant", "op@example.com", "admin"]))["granted"], "admin");
     assert!(!souk(&data, &["admin", "grant", "op@example.com", "emperor"]).status.success());
-    let store = stdout_json(&souk(
-        &data,
-        &[
-            "admin",
-            "create-store",
-            "--owner",
-            "op@example.com",
-            "--name",
-            "Op Shop",
-            "--slug",
-            "op-shop",
-            "--country",
-            "DE",
-            "--currency",
-            "EUR",
-        ],
-    ));
+    let create_store = |slug: &str, country: &str| {
+        let args = ["admin", "create-store", "--owner", "op@example.com", "--name", "Op Shop", "--slug", slug];
+        souk(&data, &[&args[..], &["--country", country, "--currency", "EUR"]].concat())
+    };
+    let store = stdout_json(&create_store("op-shop", "DE"));
     assert_eq!(store["slug"], "op-shop");
-    let bad_store = souk(
-        &data,
-        &[
-            "admin",
-            "create-store",
-            "--owner",
-            "op@example.com",
-            "--name",
-            "X",
-            "--slug",
-            "x-shop",
-            "--country",
-            "ZZ",
-            "--currency",
-            "EUR",
-        ],
-    );
+    let bad_store = create_store("x-shop", "ZZ");
     assert!(String::from_utf8_lossy(&bad_store.stderr).contains("country"));
 
     let csv = dir.path().join("products.csv");
@@ -112,7 +84,9 @@ fn operator_commands_and_import() {
 
     let seeded = souk(&data, &["seed", "--products", "1500"]);
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
-    assert!(String::from_utf8_lossy(&seeded.stderr).contains("seeded 1500 products"));
+    let said = String::from_utf8_lossy(&seeded.stderr);
+    assert!(said.contains("seeded 1500 products"), "{said}");
+    assert!(said.contains("indexed 1501 active products"), "seeded and imported products are searchable: {said}");
 }
 
 #[test]

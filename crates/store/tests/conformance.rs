@@ -1,7 +1,7 @@
 //! The store conformance suite: every test runs on SQLite and, when `SOUK_TEST_DATABASE_URL` is
 //! set, on PostgreSQL, each in a database of its own.
 
-use souk_domain::account::{Role, StoreInput, VerificationInput};
+use souk_domain::account::{Role, StoreDraft, StoreInput, VerificationInput};
 use souk_domain::catalog::{ProductDraft, ProductInput, SkuPatch};
 use souk_domain::clock::ManualClock;
 use souk_domain::time::DAY_MS;
@@ -54,16 +54,20 @@ async fn user(store: &Store, email: &str) -> String {
     u.id
 }
 
-async fn shop(store: &Store, owner: &str, slug: &str) -> String {
-    let draft = StoreInput {
+fn store_draft(slug: &str, country: &str, currency: &str) -> StoreDraft {
+    StoreInput {
         name: "Shop".into(),
         slug: slug.into(),
-        country: "CN".into(),
-        currency: "CNY".into(),
+        country: country.into(),
+        currency: currency.into(),
         description: String::new(),
     }
     .validate()
-    .unwrap();
+    .unwrap()
+}
+
+async fn shop(store: &Store, owner: &str, slug: &str) -> String {
+    let draft = store_draft(slug, "CN", "CNY");
     let mut tx = store.begin().await.unwrap();
     let s = tx.create_store(owner, &draft).await.unwrap();
     tx.commit().await.unwrap();
@@ -106,15 +110,7 @@ async fn stores_and_verification(db: TestDb) {
     let admin = user(&store, "a@x.com").await;
     let store_id = shop(&store, &owner, "my-shop").await;
     assert!(store.user_by_id(&owner).await.unwrap().has(Role::Seller));
-    let draft = StoreInput {
-        name: "Again".into(),
-        slug: "my-shop".into(),
-        country: "US".into(),
-        currency: "USD".into(),
-        description: String::new(),
-    }
-    .validate()
-    .unwrap();
+    let draft = store_draft("my-shop", "US", "USD");
     let mut tx = store.begin().await.unwrap();
     assert!(matches!(tx.create_store(&owner, &draft).await, Err(StoreError::Conflict { code: "store_exists", .. })));
     drop(tx);
@@ -281,15 +277,7 @@ async fn concurrent_slug_claims_have_one_winner(db: TestDb) {
         .map(|owner| {
             let store = store.clone();
             tokio::spawn(async move {
-                let draft = StoreInput {
-                    name: "S".into(),
-                    slug: "contested".into(),
-                    country: "US".into(),
-                    currency: "USD".into(),
-                    description: String::new(),
-                }
-                .validate()
-                .unwrap();
+                let draft = store_draft("contested", "US", "USD");
                 let mut tx = store.begin().await.unwrap();
                 let r = tx.create_store(&owner, &draft).await;
                 if r.is_ok() {

@@ -32,24 +32,9 @@ async fn replays_return_the_first_answer(srv: Srv) {
     let r2 = srv.call(Method::POST, "/api/v1/auth/register", None, Some(body), Some("reg-1")).await;
     assert_eq!((r1.status, r2.status), (StatusCode::CREATED, StatusCode::CREATED));
     assert_eq!(r1.body["user"]["id"], r2.body["user"]["id"]);
-    let deleted = srv
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/products/{}", first.body["id"].as_str().unwrap()),
-            Some(&token),
-            None,
-            Some("del-1"),
-        )
-        .await;
-    let deleted_again = srv
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/products/{}", first.body["id"].as_str().unwrap()),
-            Some(&token),
-            None,
-            Some("del-1"),
-        )
-        .await;
+    let path = format!("/api/v1/products/{}", first.body["id"].as_str().unwrap());
+    let deleted = srv.call(Method::DELETE, &path, Some(&token), None, Some("del-1")).await;
+    let deleted_again = srv.call(Method::DELETE, &path, Some(&token), None, Some("del-1")).await;
     assert_eq!((deleted.status, deleted_again.status), (StatusCode::NO_CONTENT, StatusCode::NO_CONTENT));
     let bad_key = srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("K")), Some("ключ")).await;
     assert_eq!(bad_key.code(), "invalid_idempotency_key");
