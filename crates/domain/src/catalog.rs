@@ -495,6 +495,26 @@ mod tests {
         assert_eq!(unit_price(usd(1999), &tiers, 500), usd(1500));
     }
 
+    proptest::proptest! {
+        /// Whatever tiers pass validation, buying more never raises the unit price, and no tier
+        /// is dearer than the base price.
+        #[test]
+        fn validated_tiers_never_raise_the_unit_price(
+            base in 1i64..1_000_000,
+            raw in proptest::collection::vec((2i64..10_000, 1i64..1_000_000), 0..6),
+            a in 1i64..20_000,
+            b in 1i64..20_000,
+        ) {
+            let tiers: Vec<PriceTier> = raw.iter().map(|&(q, p)| PriceTier { min_qty: q, price: usd(p) }).collect();
+            if let Ok(tiers) = validate_tiers(&tiers, usd(base), "t") {
+                let (lo, hi) = (a.min(b), a.max(b));
+                let p_lo = unit_price(usd(base), &tiers, lo).amount;
+                let p_hi = unit_price(usd(base), &tiers, hi).amount;
+                proptest::prop_assert!(p_hi <= p_lo && p_lo <= base);
+            }
+        }
+    }
+
     #[test]
     fn unicode_titles_count_characters_not_bytes() {
         let t = "连衣裙".repeat(MAX_TITLE_CHARS / 3);

@@ -123,4 +123,17 @@ mod tests {
         assert!(ShipsTo::parse("", "f").is_err());
         assert!(ShipsTo::parse("*;US", "f").is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn storage_form_round_trips(picks in proptest::collection::vec(0usize..249, 1..12)) {
+            let all: Vec<&str> = COUNTRIES.split(' ').collect();
+            let list: Vec<String> = picks.iter().map(|&i| all[i].to_string()).collect();
+            let s = ShipsTo::from_list(&list, "f").unwrap();
+            proptest::prop_assert_eq!(ShipsTo::parse(&s.to_text(), "f").unwrap(), s.clone());
+            for c in &list {
+                proptest::prop_assert!(s.ships_to(c));
+            }
+        }
+    }
 }

@@ -96,6 +96,7 @@ impl Clock for SystemClock {
 
 /// The store: a write pool and a read pool. On SQLite the write pool has one connection, so
 /// writers queue in the process instead of failing with SQLITE_BUSY; readers run beside it (WAL).
+/// Code holding a write transaction may read through the read pool, never the reverse.
 #[derive(Clone)]
 pub struct Store {
     write: AnyPool,
@@ -144,12 +145,12 @@ impl Store {
                 Store { write, read, backend, clock }
             }
             Backend::Postgres => {
-                let pool = AnyPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
-                    .await?;
-                Store { write: pool.clone(), read: pool, backend, clock }
+                // Separate pools for the same reason as on SQLite: a handler that holds a write
+                // transaction and then reads must never wait for a connection that only another
+                // such handler could free.
+                let write = postgres_pool(8).connect_with(options.clone()).await?;
+                let read = postgres_pool(8).connect_with(options).await?;
+                Store { write, read, backend, clock }
             }
         };
         store.migrate().await?;
@@ -200,6 +201,10 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+fn postgres_pool(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10))
 }
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {

@@ -153,7 +153,7 @@ pub async fn register(
     let user = tx.create_user(input.email.trim(), &email_norm, &hash, &display_name).await?;
     let token = random_token();
     let expires_at = tx.create_session(&user.id, &token_hash(&token), SESSION_TTL_MS).await?;
-    let me = me_of(&app, &user).await?;
+    let me = me_from(&user, None);
     idem.finish(tx, StatusCode::CREATED, &Session { token, expires_at: rfc3339(expires_at), user: me }).await
 }
 
@@ -193,10 +193,10 @@ pub async fn login(
         return Err(AppError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));
     };
     app.limiter.reset(&account_key);
+    let me = me_of(&app, &user).await?;
     let mut tx = app.store.begin().await?;
     let token = random_token();
     let expires_at = tx.create_session(&user.id, &token_hash(&token), SESSION_TTL_MS).await?;
-    let me = me_of(&app, &user).await?;
     idem.finish(tx, StatusCode::OK, &Session { token, expires_at: rfc3339(expires_at), user: me }).await
 }
 

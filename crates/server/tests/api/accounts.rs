@@ -2,7 +2,13 @@ use crate::{on_both_backends, Srv};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-on_both_backends!(register_login_me_logout, registration_rejects_bad_input, login_is_throttled, email_verification);
+on_both_backends!(
+    register_login_me_logout,
+    registration_rejects_bad_input,
+    login_is_throttled,
+    email_verification,
+    concurrent_registrations_all_land
+);
 
 async fn register_login_me_logout(srv: Srv) {
     let (token, id) = srv.register("Ann@Example.com").await;
@@ -165,4 +171,48 @@ async fn email_verification(srv: Srv) {
         )
         .await;
     assert_eq!(s.body["verification"], "email");
+}
+
+/// More concurrent writers than either connection pool holds: each gets its answer, none waits
+/// on a connection another holds.
+async fn concurrent_registrations_all_land(srv: Srv) {
+    let srv = std::sync::Arc::new(srv);
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let srv = srv.clone();
+            tokio::spawn(async move {
+                let body = json!({"email": format!("crowd{i}@example.com"), "password": "correct horse battery"});
+                srv.post("/api/v1/auth/register", None, body).await.status
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::CREATED);
+    }
+    assert_eq!(srv.count("users").await, 40);
+    assert_eq!(srv.count("sessions").await, 40);
+}
+
+/// A request over its time limit is abandoned whole: a JSON 503 and nothing written.
+async fn timed_out(backend: souk_store::testing::TestBackend) {
+    let Some(srv) = Srv::start_with(backend, |c| c.request_timeout = std::time::Duration::from_millis(1)).await else {
+        return;
+    };
+    let r = srv
+        .post("/api/v1/auth/register", None, json!({"email": "slow@example.com", "password": "correct horse battery"}))
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::SERVICE_UNAVAILABLE, "timeout"), "{}", r.body);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(srv.count("users").await, 0);
+}
+
+mod requests_time_out_cleanly {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::timed_out(souk_store::testing::TestBackend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::timed_out(souk_store::testing::TestBackend::Postgres).await
+    }
 }

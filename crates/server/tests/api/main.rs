@@ -76,11 +76,18 @@ impl Res {
 
 impl Srv {
     pub async fn start(backend: TestBackend) -> Option<Srv> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server whose configuration `tune` adjusts first.
+    pub async fn start_with(backend: TestBackend, tune: impl FnOnce(&mut ServerConfig)) -> Option<Srv> {
         let db = TestDb::new(backend).await?;
         let clock = Arc::new(ManualClock::new(1_790_000_000_000));
         let store = db.open(clock.clone()).await.expect("open store");
         let data_dir = db.data_dir();
-        let app = App::open(store.clone(), ServerConfig::new(data_dir.clone())).await.expect("open app");
+        let mut config = ServerConfig::new(data_dir.clone());
+        tune(&mut config);
+        let app = App::open(store.clone(), config).await.expect("open app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
