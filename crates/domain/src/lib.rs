@@ -10,7 +10,9 @@ pub mod error;
 pub mod geo;
 pub mod id;
 pub mod import;
+pub mod ledger;
 pub mod money;
+pub mod order;
 pub mod time;
 
 pub use error::Invalid;

@@ -4,8 +4,8 @@ use crate::error::Invalid;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// An active ISO-4217 currency and the number of minor-unit digits it uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// An active ISO-4217 currency and the number of minor-unit digits it uses. Ordered by code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Currency {
     code: &'static str,
     exponent: u8,
