@@ -12,6 +12,13 @@ pub enum Kind {
     Sku,
     Verification,
     Session,
+    Transfer,
+    Order,
+    Checkout,
+    TopUp,
+    Payout,
+    Job,
+    Event,
 }
 
 impl Kind {
@@ -23,6 +30,13 @@ impl Kind {
             Kind::Sku => "sku",
             Kind::Verification => "kyc",
             Kind::Session => "ses",
+            Kind::Transfer => "trf",
+            Kind::Order => "ord",
+            Kind::Checkout => "chk",
+            Kind::TopUp => "top",
+            Kind::Payout => "pay",
+            Kind::Job => "job",
+            Kind::Event => "evt",
         }
     }
 }

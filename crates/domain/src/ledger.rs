@@ -157,6 +157,53 @@ impl Balances {
     }
 }
 
+/// One currency of a user's wallet.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WalletBalance {
+    pub currency: String,
+    /// Spendable now.
+    pub available: Money,
+    /// Paid into escrow for the user's purchases, not yet released.
+    pub held: Money,
+    /// Held in escrow for the user's sales, released when buyers confirm.
+    pub incoming: Money,
+}
+
+/// One movement of a user's money.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WalletTransaction {
+    pub id: String,
+    pub kind: String,
+    /// Positive when money came in, negative when it went out.
+    pub amount: Money,
+    pub order_id: Option<String>,
+    pub reference: Option<String>,
+    pub created_at: String,
+}
+
+/// The result of checking the books.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerReport {
+    pub sound: bool,
+    pub accounts: i64,
+    pub transfers: i64,
+    /// Per currency: the sum of all balances (0 when no money was created or lost) and the
+    /// total moved.
+    pub currencies: std::collections::BTreeMap<String, CurrencyTotals>,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CurrencyTotals {
+    pub net_balance: i64,
+    pub total_debits: i64,
+    pub total_credits: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod catalog;
+pub mod checkout;
 pub mod category;
 pub mod clock;
 pub mod error;

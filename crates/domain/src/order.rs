@@ -511,3 +511,66 @@ mod tests {
         }
     }
 }
+
+/// An order as the API shows it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderView {
+    pub id: String,
+    pub checkout_id: String,
+    pub buyer_id: String,
+    pub store_id: String,
+    /// pending_payment, paid, shipped, completed or cancelled.
+    pub state: String,
+    pub total: Money,
+    /// The platform's commission, taken from the total when the escrow is released.
+    pub commission: Money,
+    pub lines: Vec<OrderLineView>,
+    pub ship_country: String,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub confirmation_extended: bool,
+    /// Pending deadlines: what happens by itself, and when.
+    pub deadlines: Vec<DeadlineView>,
+    pub cancel_reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderLineView {
+    pub sku_id: String,
+    pub product_id: String,
+    pub title: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub total: Money,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeadlineView {
+    /// payment_due, ship_by or confirm_by.
+    pub kind: String,
+    pub due_at: String,
+}
+
+impl Action {
+    /// The reason recorded when this action cancels an order.
+    pub fn cancel_reason(self) -> Option<&'static str> {
+        match self {
+            Action::BuyerCancel => Some("cancelled by the buyer"),
+            Action::SellerCancel => Some("cancelled by the seller"),
+            Action::PaymentExpired => Some("not paid within the payment window"),
+            Action::ShipByExpired => Some("not shipped by the ship-by deadline"),
+            _ => None,
+        }
+    }
+}
+
+impl DeadlineKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::PaymentDue, Self::ShipBy, Self::ConfirmBy].into_iter().find(|k| k.as_str() == s)
+    }
+}

@@ -5,6 +5,9 @@
 pub mod accounts;
 pub mod catalog;
 pub mod idempotency;
+pub mod ledger;
+pub mod orders;
+pub mod payments;
 pub mod stores;
 pub mod testing;
 

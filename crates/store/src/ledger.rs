@@ -1,0 +1,232 @@
+//! The ledger in SQL: account balances and immutable transfers, written by applying domain
+//! postings inside the caller's transaction.
+
+use crate::{Page, Result, Store, StoreError, Tx};
+use souk_domain::id::Kind;
+use souk_domain::ledger::{Account, CurrencyTotals, LedgerReport, Posting, WalletBalance, WalletTransaction};
+use souk_domain::time::rfc3339;
+use souk_domain::{Currency, Money};
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+fn kind_and_owner(a: &Account) -> (&'static str, String) {
+    match a {
+        Account::Wallet { user_id, .. } => ("wallet", user_id.clone()),
+        Account::Escrow { order_id, .. } => ("escrow", order_id.clone()),
+        Account::Revenue { .. } => ("revenue", "platform".to_string()),
+        Account::Provider { provider, .. } => ("provider", provider.clone()),
+    }
+}
+
+impl Tx {
+    /// Applies postings in order. A posting that would take a non-provider account below zero
+    /// fails with `insufficient_funds`, naming how much is missing; the caller's transaction is
+    /// then to be dropped.
+    pub async fn apply_postings(&mut self, postings: &[Posting], order_id: Option<&str>, reference: Option<&str>) -> Result<()> {
+        let now = self.store().now_ms();
+        for p in postings {
+            p.check().map_err(|e| StoreError::Db(sqlx::Error::Protocol(format!("malformed posting {p:?}: {e:?}"))))?;
+            for account in [&p.from, &p.to] {
+                let (kind, owner) = kind_and_owner(account);
+                sqlx::query(
+                    "INSERT INTO ledger_accounts (key, kind, owner, currency, balance) VALUES ($1, $2, $3, $4, 0) \
+                     ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(account.key())
+                .bind(kind)
+                .bind(owner)
+                .bind(account.currency().code())
+                .execute(self.conn())
+                .await?;
+            }
+            let amount = p.amount.amount;
+            let debited = sqlx::query(
+                "UPDATE ledger_accounts SET balance = balance - $1 WHERE key = $2 AND (kind = 'provider' OR balance >= $1) \
+                 RETURNING balance",
+            )
+            .bind(amount)
+            .bind(p.from.key())
+            .fetch_optional(self.conn())
+            .await?;
+            if debited.is_none() {
+                let row = sqlx::query("SELECT balance FROM ledger_accounts WHERE key = $1")
+                    .bind(p.from.key())
+                    .fetch_one(self.conn())
+                    .await?;
+                let balance: i64 = row.try_get("balance")?;
+                let missing = Money::new(amount - balance, p.amount.currency);
+                return Err(StoreError::Conflict {
+                    code: "insufficient_funds",
+                    message: format!("the wallet is short by {missing}: it holds {}", Money::new(balance, p.amount.currency)),
+                });
+            }
+            sqlx::query("UPDATE ledger_accounts SET balance = balance + $1 WHERE key = $2")
+                .bind(amount)
+                .bind(p.to.key())
+                .execute(self.conn())
+                .await?;
+            sqlx::query(
+                "INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, currency, kind, order_id, reference, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(self.store().new_id(Kind::Transfer))
+            .bind(p.from.key())
+            .bind(p.to.key())
+            .bind(amount)
+            .bind(p.amount.currency.code())
+            .bind(p.kind.as_str())
+            .bind(order_id)
+            .bind(reference)
+            .bind(now)
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// A user's available balance in one currency.
+    pub async fn wallet_available(&mut self, user_id: &str, currency: Currency) -> Result<i64> {
+        let key = Account::Wallet { user_id: user_id.to_string(), currency }.key();
+        let row = sqlx::query("SELECT balance FROM ledger_accounts WHERE key = $1").bind(key).fetch_optional(self.conn()).await?;
+        Ok(match row {
+            Some(r) => r.try_get("balance")?,
+            None => 0,
+        })
+    }
+}
+
+impl Store {
+    /// Balances of every currency the user has touched.
+    pub async fn wallet(&self, user_id: &str) -> Result<Vec<WalletBalance>> {
+        let mut conn = self.reader().await?;
+        let available = sqlx::query("SELECT currency, balance FROM ledger_accounts WHERE kind = 'wallet' AND owner = $1")
+            .bind(user_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        // Escrow balances of open orders, split by the user's side of each.
+        let escrow = sqlx::query(
+            "SELECT o.currency, CAST(SUM(CASE WHEN o.buyer_id = $1 THEN a.balance ELSE 0 END) AS BIGINT) AS held, \
+                    CAST(SUM(CASE WHEN o.seller_id = $1 THEN a.balance ELSE 0 END) AS BIGINT) AS incoming \
+             FROM orders o JOIN ledger_accounts a ON a.kind = 'escrow' AND a.owner = o.id \
+             WHERE (o.buyer_id = $1 OR o.seller_id = $1) AND a.balance > 0 GROUP BY o.currency",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut by_currency: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+        for r in &available {
+            by_currency.entry(r.try_get("currency")?).or_default().0 = r.try_get("balance")?;
+        }
+        for r in &escrow {
+            let e = by_currency.entry(r.try_get("currency")?).or_default();
+            e.1 = r.try_get("held")?;
+            e.2 = r.try_get("incoming")?;
+        }
+        by_currency
+            .into_iter()
+            .map(|(code, (a, h, i))| {
+                let c = Currency::from_code(&code).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("currency {code}"))))?;
+                Ok(WalletBalance { currency: code, available: Money::new(a, c), held: Money::new(h, c), incoming: Money::new(i, c) })
+            })
+            .collect()
+    }
+
+    /// The user's wallet movements, newest first, after the cursor (a transfer id).
+    pub async fn wallet_transactions(&self, user_id: &str, cursor: Option<&str>, limit: usize) -> Result<Page<WalletTransaction>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.kind, t.amount, t.currency, t.order_id, t.reference, t.created_at, \
+                    CASE WHEN c.kind = 'wallet' AND c.owner = $1 THEN 1 ELSE -1 END AS sign \
+             FROM ledger_transfers t \
+             JOIN ledger_accounts d ON d.key = t.debit_account JOIN ledger_accounts c ON c.key = t.credit_account \
+             WHERE ((d.kind = 'wallet' AND d.owner = $1) OR (c.kind = 'wallet' AND c.owner = $1)) AND ($2 = '' OR t.id < $2) \
+             ORDER BY t.id DESC LIMIT $3",
+        )
+        .bind(user_id)
+        .bind(cursor.unwrap_or(""))
+        .bind(limit as i64 + 1)
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let code: String = r.try_get("currency")?;
+            let c = Currency::from_code(&code).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("currency {code}"))))?;
+            let amount: i64 = r.try_get("amount")?;
+            let sign: i64 = r.try_get("sign")?;
+            items.push(WalletTransaction {
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                amount: Money::new(amount * sign, c),
+                order_id: r.try_get("order_id")?,
+                reference: r.try_get("reference")?,
+                created_at: rfc3339(r.try_get("created_at")?),
+            });
+        }
+        Ok(Page::from_rows(items, limit, |t| t.id.clone()))
+    }
+
+    /// Verifies the books: each balance equals its transfers, every currency nets to zero, no
+    /// wallet, escrow or revenue account is negative, and each order's escrow holds exactly
+    /// what the order still holds (its total while paid or shipped, else nothing).
+    pub async fn ledger_check(&self) -> Result<LedgerReport> {
+        let mut conn = self.reader().await?;
+        let mut problems = Vec::new();
+        let drift = sqlx::query(
+            "SELECT a.key, a.balance, \
+                    CAST(COALESCE((SELECT SUM(amount) FROM ledger_transfers WHERE credit_account = a.key), 0) AS BIGINT) \
+                  - CAST(COALESCE((SELECT SUM(amount) FROM ledger_transfers WHERE debit_account = a.key), 0) AS BIGINT) AS computed \
+             FROM ledger_accounts a",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in &drift {
+            let (key, balance, computed): (String, i64, i64) = (r.try_get("key")?, r.try_get("balance")?, r.try_get("computed")?);
+            if balance != computed {
+                problems.push(format!("{key}: balance {balance} but its transfers sum to {computed}"));
+            }
+        }
+        let negative = sqlx::query("SELECT key, balance FROM ledger_accounts WHERE kind <> 'provider' AND balance < 0")
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in &negative {
+            problems.push(format!("{} is negative: {}", r.try_get::<String, _>("key")?, r.try_get::<i64, _>("balance")?));
+        }
+        let escrow = sqlx::query(
+            "SELECT o.id, o.state, o.total, COALESCE(a.balance, 0) AS held FROM orders o \
+             LEFT JOIN ledger_accounts a ON a.kind = 'escrow' AND a.owner = o.id",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in &escrow {
+            let (id, state, total, held): (String, String, i64, i64) =
+                (r.try_get("id")?, r.try_get("state")?, r.try_get("total")?, r.try_get("held")?);
+            let expected = if state == "paid" || state == "shipped" { total } else { 0 };
+            if held != expected {
+                problems.push(format!("order {id} ({state}) holds {held} in escrow, expected {expected}"));
+            }
+        }
+        let mut currencies = BTreeMap::new();
+        let nets = sqlx::query("SELECT currency, CAST(SUM(balance) AS BIGINT) AS net FROM ledger_accounts GROUP BY currency")
+            .fetch_all(&mut *conn)
+            .await?;
+        let moved = sqlx::query("SELECT currency, CAST(SUM(amount) AS BIGINT) AS moved FROM ledger_transfers GROUP BY currency")
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in &nets {
+            let code: String = r.try_get("currency")?;
+            let net: i64 = r.try_get("net")?;
+            if net != 0 {
+                problems.push(format!("{code} nets to {net}, not 0: money was created or lost"));
+            }
+            let total = moved
+                .iter()
+                .find(|m| m.try_get::<String, _>("currency").ok().as_deref() == Some(code.as_str()))
+                .map(|m| m.try_get::<i64, _>("moved"))
+                .transpose()?
+                .unwrap_or(0);
+            currencies.insert(code, CurrencyTotals { net_balance: net, total_debits: total, total_credits: total });
+        }
+        let accounts: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ledger_accounts").fetch_one(&mut *conn).await?.try_get("n")?;
+        let transfers: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ledger_transfers").fetch_one(&mut *conn).await?.try_get("n")?;
+        Ok(LedgerReport { sound: problems.is_empty(), accounts, transfers, currencies, problems })
+    }
+}

@@ -1,0 +1,599 @@
+//! Carts, checkout and the order lifecycle in SQL. The store loads an order, the domain decides,
+//! and [`Tx::apply_decision`] writes the decision (state, postings, stock, deadlines, events) in
+//! the caller's one transaction.
+
+use crate::{placeholders, Page, Result, Store, StoreError, Tx};
+use souk_domain::catalog::{PriceTier, ProductStatus};
+use souk_domain::checkout::{price_line, Item, SkuForSale, MAX_ITEMS};
+use souk_domain::geo::ShipsTo;
+use souk_domain::id::{self, Kind};
+use souk_domain::order::{
+    decide, place, Action, DeadlineKind, DeadlineView, Decision, Line, Order, OrderLineView, OrderState, OrderView,
+    Policy, Refusal, StockChange,
+};
+use souk_domain::time::rfc3339;
+use souk_domain::{Currency, Invalid, Money};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+/// A line of a cart with what it costs now.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CartLine {
+    pub sku_id: String,
+    pub product_id: String,
+    pub store_id: String,
+    pub title: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub available: i64,
+}
+
+/// An event from the outbox, as its recipient sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventView {
+    pub id: String,
+    /// `order.paid`, `order.shipped`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub order_id: Option<String>,
+    pub payload: serde_json::Value,
+    pub created_at: String,
+    /// Pass as `cursor` to list what came after this event.
+    pub cursor: String,
+}
+
+/// A due deadline.
+#[derive(Debug, Clone)]
+pub struct DueJob {
+    pub id: String,
+    pub order_id: String,
+    pub kind: DeadlineKind,
+}
+
+fn currency(code: &str) -> Result<Currency> {
+    Currency::from_code(code).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("unknown currency {code}"))))
+}
+
+fn invalid_state(state: OrderState) -> StoreError {
+    StoreError::Conflict {
+        code: "invalid_state",
+        message: format!("the order is {}; that is not possible now", state.as_str()),
+    }
+}
+
+async fn sku_for_sale(conn: &mut AnyConnection, sku_id: &str) -> Result<SkuForSale> {
+    let row = sqlx::query(
+        "SELECT s.id, s.product_id, s.price_minor, s.currency, s.tiers, p.title, p.status, p.moq, p.ships_to, p.category, \
+                p.store_id, st.owner_id \
+         FROM skus s JOIN products p ON p.id = s.product_id JOIN stores st ON st.id = p.store_id WHERE s.id = $1",
+    )
+    .bind(sku_id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let c = currency(&row.try_get::<String, _>("currency")?)?;
+    let tiers: String = row.try_get("tiers")?;
+    let status: String = row.try_get("status")?;
+    let ships_to: String = row.try_get("ships_to")?;
+    Ok(SkuForSale {
+        sku_id: row.try_get("id")?,
+        product_id: row.try_get("product_id")?,
+        title: row.try_get("title")?,
+        store_id: row.try_get("store_id")?,
+        seller_id: row.try_get("owner_id")?,
+        status: ProductStatus::parse(&status).unwrap_or(ProductStatus::Draft),
+        price: Money::new(row.try_get("price_minor")?, c),
+        tiers: serde_json::from_str::<Vec<PriceTier>>(&tiers)?,
+        moq: row.try_get("moq")?,
+        ships_to: ShipsTo::parse(&ships_to, "ships_to").unwrap_or(ShipsTo::Countries(Vec::new())),
+        category: row.try_get("category")?,
+    })
+}
+
+const ORDER_COLUMNS: &str = "id, checkout_id, buyer_id, store_id, seller_id, currency, total, commission, state, ship_country, \
+     carrier, tracking_number, confirmation_extended, confirm_by, cancel_reason, created_at, updated_at";
+
+struct OrderRow {
+    order: Order,
+    view: OrderView,
+}
+
+async fn load(conn: &mut AnyConnection, id: &str) -> Result<OrderRow> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
+    let mut rows = assemble(conn, vec![row]).await?;
+    Ok(rows.remove(0))
+}
+
+/// Builds orders (domain and API forms) from order rows, loading their lines and deadlines.
+async fn assemble(conn: &mut AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<OrderRow>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+    let mut lines: Vec<(String, AnyRow)> = Vec::new();
+    let mut jobs: Vec<(String, AnyRow)> = Vec::new();
+    if !ids.is_empty() {
+        let sql = format!(
+            "SELECT order_id, sku_id, product_id, title, quantity, unit_price, commission_bps FROM order_lines \
+             WHERE order_id IN ({}) ORDER BY order_id, position",
+            placeholders(0, ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &ids {
+            q = q.bind(id);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            lines.push((r.try_get("order_id")?, r));
+        }
+        let sql = format!(
+            "SELECT order_id, kind, due_at FROM jobs WHERE state = 'pending' AND order_id IN ({}) ORDER BY due_at",
+            placeholders(0, ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &ids {
+            q = q.bind(id);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            jobs.push((r.try_get("order_id")?, r));
+        }
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        let c = currency(&row.try_get::<String, _>("currency")?)?;
+        let state_text: String = row.try_get("state")?;
+        let state = OrderState::parse(&state_text).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(state_text.clone())))?;
+        let mut domain_lines = Vec::new();
+        let mut line_views = Vec::new();
+        for (_, l) in lines.iter().filter(|(oid, _)| *oid == id) {
+            let quantity: i64 = l.try_get("quantity")?;
+            let unit: i64 = l.try_get("unit_price")?;
+            domain_lines.push(Line {
+                sku_id: l.try_get("sku_id")?,
+                quantity,
+                unit_price: Money::new(unit, c),
+                commission_bps: l.try_get("commission_bps")?,
+            });
+            line_views.push(OrderLineView {
+                sku_id: l.try_get("sku_id")?,
+                product_id: l.try_get("product_id")?,
+                title: l.try_get("title")?,
+                quantity,
+                unit_price: Money::new(unit, c),
+                total: Money::new(unit * quantity, c),
+            });
+        }
+        let deadlines = jobs
+            .iter()
+            .filter(|(oid, _)| *oid == id)
+            .map(|(_, j)| Ok(DeadlineView { kind: j.try_get("kind")?, due_at: rfc3339(j.try_get("due_at")?) }))
+            .collect::<Result<Vec<_>>>()?;
+        let confirm_by: Option<i64> = row.try_get("confirm_by")?;
+        let extended = row.try_get::<i64, _>("confirmation_extended")? != 0;
+        let order = Order {
+            id: id.clone(),
+            buyer_id: row.try_get("buyer_id")?,
+            seller_id: row.try_get("seller_id")?,
+            currency: c,
+            lines: domain_lines,
+            state,
+            confirmation_extended: extended,
+            confirm_by_ms: confirm_by,
+        };
+        let view = OrderView {
+            id,
+            checkout_id: row.try_get("checkout_id")?,
+            buyer_id: order.buyer_id.clone(),
+            store_id: row.try_get("store_id")?,
+            state: state_text,
+            total: Money::new(row.try_get("total")?, c),
+            commission: Money::new(row.try_get("commission")?, c),
+            lines: line_views,
+            ship_country: row.try_get("ship_country")?,
+            carrier: row.try_get("carrier")?,
+            tracking_number: row.try_get("tracking_number")?,
+            confirmation_extended: extended,
+            deadlines,
+            cancel_reason: row.try_get("cancel_reason")?,
+            created_at: rfc3339(row.try_get("created_at")?),
+            updated_at: rfc3339(row.try_get("updated_at")?),
+        };
+        out.push(OrderRow { order, view });
+    }
+    Ok(out)
+}
+
+/// Which orders a listing shows.
+#[derive(Debug, Clone)]
+pub enum OrderScope<'a> {
+    Buyer(&'a str),
+    Store(&'a str),
+    Checkout(&'a str),
+}
+
+impl Store {
+    pub async fn order(&self, id: &str) -> Result<OrderView> {
+        Ok(load(&mut *self.reader().await?, id).await?.view)
+    }
+
+    /// The seller (store owner) of an order, for authorization.
+    pub async fn order_parties(&self, id: &str) -> Result<(String, String)> {
+        let row = sqlx::query("SELECT buyer_id, seller_id FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok((row.try_get("buyer_id")?, row.try_get("seller_id")?))
+    }
+
+    /// Orders newest first, after the cursor (an order id).
+    pub async fn list_orders(&self, scope: OrderScope<'_>, cursor: Option<&str>, limit: usize) -> Result<Page<OrderView>> {
+        let (column, value) = match scope {
+            OrderScope::Buyer(v) => ("buyer_id", v),
+            OrderScope::Store(v) => ("store_id", v),
+            OrderScope::Checkout(v) => ("checkout_id", v),
+        };
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE {column} = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3"
+        );
+        let mut conn = self.reader().await?;
+        let rows = sqlx::query(&sql).bind(value).bind(cursor.unwrap_or("")).bind(limit as i64 + 1).fetch_all(&mut *conn).await?;
+        let items = assemble(&mut conn, rows).await?.into_iter().map(|r| r.view).collect();
+        Ok(Page::from_rows(items, limit, |o: &OrderView| o.id.clone()))
+    }
+
+    pub async fn cart(&self, user_id: &str) -> Result<Vec<CartLine>> {
+        let rows = sqlx::query(
+            "SELECT c.sku_id, c.quantity, s.product_id, s.price_minor, s.currency, s.tiers, p.title, p.store_id, \
+                    k.on_hand - k.reserved AS available \
+             FROM cart_items c JOIN skus s ON s.id = c.sku_id JOIN products p ON p.id = s.product_id \
+             JOIN stock k ON k.sku_id = s.id WHERE c.user_id = $1 ORDER BY c.added_at, c.sku_id",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let c = currency(&r.try_get::<String, _>("currency")?)?;
+                let tiers: Vec<PriceTier> = serde_json::from_str(&r.try_get::<String, _>("tiers")?)?;
+                let quantity: i64 = r.try_get("quantity")?;
+                let base = Money::new(r.try_get("price_minor")?, c);
+                Ok(CartLine {
+                    sku_id: r.try_get("sku_id")?,
+                    product_id: r.try_get("product_id")?,
+                    store_id: r.try_get("store_id")?,
+                    title: r.try_get("title")?,
+                    quantity,
+                    unit_price: souk_domain::catalog::unit_price(base, &tiers, quantity),
+                    available: r.try_get("available")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The user's events after `cursor` (a sequence number), oldest first.
+    pub async fn events(&self, user_id: &str, cursor: Option<i64>, limit: usize) -> Result<Page<EventView>> {
+        let rows = sqlx::query(
+            "SELECT seq, id, type, order_id, payload, created_at FROM events WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(user_id)
+        .bind(cursor.unwrap_or(0))
+        .bind(limit as i64 + 1)
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok(EventView {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("type")?,
+                    order_id: r.try_get("order_id")?,
+                    payload: serde_json::from_str(&r.try_get::<String, _>("payload")?)?,
+                    created_at: rfc3339(r.try_get("created_at")?),
+                    cursor: r.try_get::<i64, _>("seq")?.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(items, limit, |e: &EventView| e.cursor.clone()))
+    }
+
+    /// Deadlines due at `now`, oldest first.
+    pub async fn due_jobs(&self, limit: usize) -> Result<Vec<DueJob>> {
+        let rows = sqlx::query("SELECT id, order_id, kind FROM jobs WHERE state = 'pending' AND due_at <= $1 ORDER BY due_at LIMIT $2")
+            .bind(self.now_ms())
+            .bind(limit as i64)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(DueJob {
+                    id: r.try_get("id")?,
+                    order_id: r.try_get("order_id")?,
+                    kind: DeadlineKind::parse(&kind).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(kind)))?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Tx {
+    /// Puts `quantity` of a SKU in the cart (replacing what was there); 0 removes it.
+    pub async fn set_cart_item(&mut self, user_id: &str, sku_id: &str, quantity: i64) -> Result<()> {
+        if quantity == 0 {
+            sqlx::query("DELETE FROM cart_items WHERE user_id = $1 AND sku_id = $2").bind(user_id).bind(sku_id).execute(self.conn()).await?;
+            return Ok(());
+        }
+        if !(1..=souk_domain::checkout::MAX_LINE_QUANTITY).contains(&quantity) {
+            return Err(Invalid::new("out_of_range", "quantity", "must be between 0 and 1000000").into());
+        }
+        let exists = sqlx::query("SELECT id FROM skus WHERE id = $1").bind(sku_id).fetch_optional(self.conn()).await?;
+        if exists.is_none() {
+            return Err(Invalid::new("unknown_sku", "sku_id", "no such SKU").into());
+        }
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM cart_items WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(self.conn())
+            .await?
+            .try_get("n")?;
+        if count >= MAX_ITEMS as i64 {
+            return Err(Invalid::new("too_many", "sku_id", format!("a cart holds at most {MAX_ITEMS} SKUs")).into());
+        }
+        sqlx::query(
+            "INSERT INTO cart_items (user_id, sku_id, quantity, added_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, sku_id) DO UPDATE SET quantity = excluded.quantity",
+        )
+        .bind(user_id)
+        .bind(sku_id)
+        .bind(quantity)
+        .bind(self.store().now_ms())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn cart_items(&mut self, user_id: &str) -> Result<Vec<Item>> {
+        let rows = sqlx::query("SELECT sku_id, quantity FROM cart_items WHERE user_id = $1 ORDER BY added_at, sku_id")
+            .bind(user_id)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(|r| Ok(Item { sku_id: r.try_get("sku_id")?, quantity: r.try_get("quantity")? })).collect()
+    }
+
+    /// Creates one order per store (and currency) from `items`, reserving their stock, all or
+    /// nothing. Items bought are removed from the buyer's cart.
+    pub async fn checkout(&mut self, buyer_id: &str, country: &str, items: &[Item], policy: &Policy) -> Result<(String, Vec<OrderView>)> {
+        if items.is_empty() {
+            return Err(Invalid::new("required", "items", "nothing to check out: the cart is empty").into());
+        }
+        if items.len() > MAX_ITEMS {
+            return Err(Invalid::new("too_many", "items", format!("at most {MAX_ITEMS} items")).into());
+        }
+        let mut priced: Vec<(SkuForSale, Line)> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let field = format!("items[{i}]");
+            if items[..i].iter().any(|o| o.sku_id == item.sku_id) {
+                return Err(Invalid::new("duplicate_item", format!("{field}.sku_id"), "each SKU once; set its quantity instead").into());
+            }
+            if !id::is_valid(Kind::Sku, &item.sku_id) {
+                return Err(Invalid::new("unknown_sku", format!("{field}.sku_id"), "no such SKU").into());
+            }
+            let sku = match sku_for_sale(self.conn(), &item.sku_id).await {
+                Err(StoreError::NotFound) => return Err(Invalid::new("unknown_sku", format!("{field}.sku_id"), "no such SKU").into()),
+                other => other?,
+            };
+            let bps = policy.commission_bps_for(sku.category.as_deref());
+            let line = price_line(&sku, item.quantity, country, buyer_id, bps, &field)?;
+            priced.push((sku, line));
+        }
+        // One order per store and currency, in the order the items came.
+        let mut groups: Vec<((String, Currency), Vec<(SkuForSale, Line)>)> = Vec::new();
+        for (sku, line) in priced {
+            let key = (sku.store_id.clone(), sku.price.currency);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, g)) => g.push((sku, line)),
+                None => groups.push((key, vec![(sku, line)])),
+            }
+        }
+        let checkout_id = self.store().new_id(Kind::Checkout);
+        let now = self.store().now_ms();
+        let mut views = Vec::new();
+        for ((store_id, cur), group) in groups {
+            let order_id = self.store().new_id(Kind::Order);
+            let order = Order {
+                id: order_id.clone(),
+                buyer_id: buyer_id.to_string(),
+                seller_id: group[0].0.seller_id.clone(),
+                currency: cur,
+                lines: group.iter().map(|(_, l)| l.clone()).collect(),
+                state: OrderState::PendingPayment,
+                confirmation_extended: false,
+                confirm_by_ms: None,
+            };
+            let decision = place(&order, now, policy).map_err(|_| Invalid::new("out_of_range", "items", "the order total is too large"))?;
+            sqlx::query(
+                "INSERT INTO orders (id, checkout_id, buyer_id, store_id, seller_id, currency, total, commission, state, ship_country, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+            )
+            .bind(&order_id)
+            .bind(&checkout_id)
+            .bind(buyer_id)
+            .bind(&store_id)
+            .bind(&order.seller_id)
+            .bind(cur.code())
+            .bind(order.total().amount)
+            .bind(order.commission())
+            .bind(OrderState::PendingPayment.as_str())
+            .bind(country)
+            .bind(now)
+            .execute(self.conn())
+            .await?;
+            for (pos, (sku, line)) in group.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO order_lines (order_id, position, sku_id, product_id, title, quantity, unit_price, commission_bps) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&order_id)
+                .bind(pos as i64)
+                .bind(&line.sku_id)
+                .bind(&sku.product_id)
+                .bind(&sku.title)
+                .bind(line.quantity)
+                .bind(line.unit_price.amount)
+                .bind(line.commission_bps)
+                .execute(self.conn())
+                .await?;
+            }
+            self.write_effects(&order, &decision).await?;
+            views.push(load(self.conn(), &order_id).await?.view);
+        }
+        let bought: Vec<&str> = items.iter().map(|i| i.sku_id.as_str()).collect();
+        let sql = format!("DELETE FROM cart_items WHERE user_id = $1 AND sku_id IN ({})", placeholders(1, bought.len()));
+        let mut q = sqlx::query(&sql).bind(buyer_id);
+        for s in bought {
+            q = q.bind(s);
+        }
+        q.execute(self.conn()).await?;
+        Ok((checkout_id, views))
+    }
+
+    pub async fn order(&mut self, id: &str) -> Result<OrderView> {
+        Ok(load(self.conn(), id).await?.view)
+    }
+
+    /// Takes `action` on the order: decides it in the domain and writes the decision. An
+    /// action the order's state does not allow is `invalid_state`.
+    pub async fn act(&mut self, order_id: &str, action: Action, policy: &Policy) -> Result<OrderView> {
+        let row = load(self.conn(), order_id).await?;
+        let now = self.store().now_ms();
+        let decision = decide(&row.order, action, now, policy).map_err(|r| match r {
+            Refusal::InvalidState(s) => invalid_state(s),
+            Refusal::Overflow => Invalid::new("out_of_range", "total", "the order total is too large").into(),
+        })?;
+        // The guarded state change comes first: on PostgreSQL it takes the row lock, so a
+        // concurrent action on the same order waits, then finds the state moved and stops.
+        let moved = sqlx::query("UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
+            .bind(decision.state.as_str())
+            .bind(now)
+            .bind(order_id)
+            .bind(row.order.state.as_str())
+            .execute(self.conn())
+            .await?;
+        if moved.rows_affected() != 1 {
+            let current = load(self.conn(), order_id).await?;
+            return Err(invalid_state(current.order.state));
+        }
+        if let Some(reason) = action.cancel_reason() {
+            sqlx::query("UPDATE orders SET cancel_reason = $1 WHERE id = $2").bind(reason).bind(order_id).execute(self.conn()).await?;
+        }
+        if action == Action::ExtendConfirmation {
+            sqlx::query("UPDATE orders SET confirmation_extended = 1 WHERE id = $1").bind(order_id).execute(self.conn()).await?;
+        }
+        self.write_effects(&row.order, &decision).await?;
+        self.order(order_id).await
+    }
+
+    /// Records the carrier and tracking number of a shipment.
+    pub async fn set_tracking(&mut self, order_id: &str, carrier: &str, tracking: &str) -> Result<()> {
+        sqlx::query("UPDATE orders SET carrier = $1, tracking_number = $2 WHERE id = $3")
+            .bind(carrier)
+            .bind(tracking)
+            .bind(order_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Writes a decision's postings, stock changes, deadlines and events.
+    async fn write_effects(&mut self, order: &Order, d: &Decision) -> Result<()> {
+        self.apply_postings(&d.postings, Some(&order.id), None).await?;
+        for change in &d.stock {
+            let (sql, sku, qty) = match change {
+                StockChange::Reserve { sku_id, quantity } => {
+                    ("UPDATE stock SET reserved = reserved + $1 WHERE sku_id = $2 AND on_hand - reserved >= $1", sku_id, quantity)
+                }
+                StockChange::Release { sku_id, quantity } => {
+                    ("UPDATE stock SET reserved = reserved - $1 WHERE sku_id = $2 AND reserved >= $1", sku_id, quantity)
+                }
+                StockChange::Sell { sku_id, quantity } => (
+                    "UPDATE stock SET on_hand = on_hand - $1, reserved = reserved - $1 WHERE sku_id = $2 AND reserved >= $1",
+                    sku_id,
+                    quantity,
+                ),
+                StockChange::Restock { sku_id, quantity } => ("UPDATE stock SET on_hand = on_hand + $1 WHERE sku_id = $2", sku_id, quantity),
+            };
+            let res = sqlx::query(sql).bind(*qty).bind(sku).execute(self.conn()).await?;
+            if res.rows_affected() != 1 {
+                return Err(match change {
+                    StockChange::Reserve { .. } => StoreError::Conflict {
+                        code: "out_of_stock",
+                        message: format!("not enough stock of {sku} for {qty} more"),
+                    },
+                    // A SKU deleted since checkout: the units have nowhere to go back to.
+                    StockChange::Restock { .. } | StockChange::Release { .. } => continue,
+                    StockChange::Sell { .. } => StoreError::Conflict {
+                        code: "out_of_stock",
+                        message: format!("the reserved units of {sku} are gone"),
+                    },
+                });
+            }
+        }
+        for kind in &d.cancel_deadlines {
+            sqlx::query("UPDATE jobs SET state = 'cancelled' WHERE order_id = $1 AND kind = $2 AND state = 'pending'")
+                .bind(&order.id)
+                .bind(kind.as_str())
+                .execute(self.conn())
+                .await?;
+        }
+        for (kind, due_at) in &d.deadlines {
+            sqlx::query(
+                "INSERT INTO jobs (id, kind, order_id, due_at, state) VALUES ($1, $2, $3, $4, 'pending') \
+                 ON CONFLICT (order_id, kind) DO UPDATE SET due_at = excluded.due_at, state = 'pending'",
+            )
+            .bind(self.store().new_id(Kind::Job))
+            .bind(kind.as_str())
+            .bind(&order.id)
+            .bind(*due_at)
+            .execute(self.conn())
+            .await?;
+            if *kind == DeadlineKind::ConfirmBy {
+                sqlx::query("UPDATE orders SET confirm_by = $1 WHERE id = $2").bind(*due_at).bind(&order.id).execute(self.conn()).await?;
+            }
+        }
+        let now = self.store().now_ms();
+        for event in &d.events {
+            let payload = serde_json::json!({"order_id": order.id, "state": d.state.as_str(), "total": order.total()});
+            let event_id = self.store().new_id(Kind::Event);
+            for user in [&order.buyer_id, &order.seller_id] {
+                sqlx::query("INSERT INTO events (id, user_id, type, order_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&event_id)
+                    .bind(user)
+                    .bind(*event)
+                    .bind(&order.id)
+                    .bind(payload.to_string())
+                    .bind(now)
+                    .execute(self.conn())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one due deadline, exactly once: the job is marked done in this same transaction,
+    /// and only if it is still pending and due. Returns false when there was nothing to do.
+    pub async fn run_job(&mut self, job: &DueJob, policy: &Policy) -> Result<bool> {
+        let now = self.store().now_ms();
+        let claimed = sqlx::query("UPDATE jobs SET state = 'done' WHERE id = $1 AND state = 'pending' AND due_at <= $2")
+            .bind(&job.id)
+            .bind(now)
+            .execute(self.conn())
+            .await?;
+        if claimed.rows_affected() != 1 {
+            return Ok(false);
+        }
+        match self.act(&job.order_id, job.kind.action(), policy).await {
+            Ok(_) => Ok(true),
+            // The order moved on before its deadline fired; the job is simply spent.
+            Err(StoreError::Conflict { code: "invalid_state", .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
