@@ -1,0 +1,263 @@
+//! Orders with escrow at the store level, on SQLite and (with `SOUK_TEST_DATABASE_URL`)
+//! PostgreSQL: money moves, stock holds, deadlines fire once, and concurrency cannot oversell.
+
+use souk_domain::account::StoreInput;
+use souk_domain::catalog::ProductInput;
+use souk_domain::checkout::Item;
+use souk_domain::clock::ManualClock;
+use souk_domain::ledger::Account;
+use souk_domain::order::{Action, Policy};
+use souk_domain::{Currency, Money};
+use souk_store::testing::TestDb;
+use souk_store::{Store, StoreError};
+use std::sync::Arc;
+
+const T0: i64 = 1_790_000_000_000;
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(db) = souk_store::testing::TestDb::new(souk_store::testing::TestBackend::Sqlite).await {
+                    super::$name(db).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = souk_store::testing::TestDb::new(souk_store::testing::TestBackend::Postgres).await {
+                    super::$name(db).await
+                }
+            }
+        }
+    )*};
+}
+
+on_both!(
+    the_happy_path_moves_every_cent,
+    a_short_wallet_says_what_is_missing,
+    deadlines_fire_once,
+    the_last_units_go_to_exactly_as_many_buyers,
+    concurrent_payments_charge_once,
+);
+
+fn usd() -> Currency {
+    Currency::from_code("USD").unwrap()
+}
+
+struct World {
+    store: Store,
+    clock: Arc<ManualClock>,
+    seller: String,
+    sku: String,
+}
+
+async fn user(store: &Store, email: &str) -> String {
+    let mut tx = store.begin().await.unwrap();
+    let u = tx.create_user(email, email, "hash", "n").await.unwrap();
+    tx.commit().await.unwrap();
+    u.id
+}
+
+async fn world(db: &TestDb, stock: i64) -> World {
+    let clock = Arc::new(ManualClock::new(T0));
+    let store = db.open(clock.clone()).await.unwrap();
+    let seller = user(&store, "seller@x.com").await;
+    let draft = StoreInput { name: "S".into(), slug: "seller".into(), country: "US".into(), currency: "USD".into(), description: String::new() }
+        .validate()
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let shop = tx.create_store(&seller, &draft).await.unwrap();
+    let input: ProductInput = serde_json::from_value(serde_json::json!({
+        "title": "Lamp", "ships_to": ["US"],
+        "skus": [{"price": {"amount": 1000, "currency": "USD"}, "stock": stock,
+                  "price_tiers": [{"min_qty": 5, "price": {"amount": 900, "currency": "USD"}}]}]
+    }))
+    .unwrap();
+    let product = tx.create_product(&shop.id, &input.validate().unwrap()).await.unwrap();
+    tx.commit().await.unwrap();
+    World { store, clock, seller, sku: product.skus[0].id.clone() }
+}
+
+async fn fund(store: &Store, user_id: &str, amount: i64) {
+    let mut tx = store.begin().await.unwrap();
+    let t = tx.create_top_up(user_id, Money::new(amount, usd()), "sandbox", "4242").await.unwrap();
+    let done = tx.settle_top_up(&t.id, true, None).await.unwrap();
+    assert_eq!(done.state, "succeeded");
+    tx.commit().await.unwrap();
+}
+
+async fn balance(store: &Store, account: Account) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    let key = account.key();
+    let row: Option<(i64,)> = sqlx::query_as("SELECT balance FROM ledger_accounts WHERE key = $1").bind(key).fetch_optional(tx.conn()).await.unwrap();
+    row.map(|r| r.0).unwrap_or(0)
+}
+
+async fn stock(store: &Store, sku: &str) -> (i64, i64) {
+    let mut tx = store.begin().await.unwrap();
+    sqlx::query_as("SELECT on_hand, reserved FROM stock WHERE sku_id = $1").bind(sku).fetch_one(tx.conn()).await.unwrap()
+}
+
+async fn checkout(w: &World, buyer: &str, qty: i64) -> Result<String, StoreError> {
+    let mut tx = w.store.begin().await?;
+    let (_, orders) = tx.checkout(buyer, "US", &[Item { sku_id: w.sku.clone(), quantity: qty }], &Policy::default()).await?;
+    tx.commit().await?;
+    Ok(orders[0].id.clone())
+}
+
+async fn act(w: &World, order: &str, action: Action) -> Result<String, StoreError> {
+    let mut tx = w.store.begin().await?;
+    let view = tx.act(order, action, &Policy::default()).await?;
+    tx.commit().await?;
+    Ok(view.state)
+}
+
+fn wallet(user: &str) -> Account {
+    Account::Wallet { user_id: user.into(), currency: usd() }
+}
+
+async fn assert_sound(store: &Store) {
+    let report = store.ledger_check().await.unwrap();
+    assert!(report.sound, "{:?}", report.problems);
+}
+
+async fn the_happy_path_moves_every_cent(db: TestDb) {
+    let w = world(&db, 10).await;
+    let buyer = user(&w.store, "b@x.com").await;
+    fund(&w.store, &buyer, 10_000).await;
+    let order = checkout(&w, &buyer, 5).await.unwrap();
+    assert_eq!(stock(&w.store, &w.sku).await, (10, 5));
+    let view = w.store.order(&order).await.unwrap();
+    assert_eq!(view.total.amount, 4500, "the tier price applies at 5 units");
+    assert_eq!(view.deadlines[0].kind, "payment_due");
+    assert_eq!(act(&w, &order, Action::Pay).await.unwrap(), "paid");
+    assert_eq!(balance(&w.store, wallet(&buyer)).await, 5_500);
+    assert_eq!(balance(&w.store, Account::Escrow { order_id: order.clone(), currency: usd() }).await, 4_500);
+    assert_eq!(stock(&w.store, &w.sku).await, (5, 0), "paid units are sold");
+    assert_sound(&w.store).await;
+    assert_eq!(act(&w, &order, Action::Ship).await.unwrap(), "shipped");
+    assert_eq!(act(&w, &order, Action::ExtendConfirmation).await.unwrap(), "shipped");
+    assert!(matches!(act(&w, &order, Action::ExtendConfirmation).await, Err(StoreError::Conflict { code: "invalid_state", .. })));
+    assert_eq!(act(&w, &order, Action::Confirm).await.unwrap(), "completed");
+    assert_eq!(balance(&w.store, wallet(&w.seller)).await, 4_410, "total minus 2% commission");
+    assert_eq!(balance(&w.store, Account::Revenue { currency: usd() }).await, 90);
+    assert_eq!(balance(&w.store, Account::Escrow { order_id: order.clone(), currency: usd() }).await, 0);
+    assert!(matches!(act(&w, &order, Action::BuyerCancel).await, Err(StoreError::Conflict { code: "invalid_state", .. })));
+    assert_sound(&w.store).await;
+    let events = w.store.events(&buyer, None, 50).await.unwrap();
+    let kinds: Vec<&str> = events.items.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["order.created", "order.paid", "order.shipped", "order.confirmation_extended", "order.completed"]);
+    assert_eq!(w.store.events(&w.seller, None, 50).await.unwrap().items.len(), 5, "the seller hears the same story");
+    let history = w.store.wallet_transactions(&w.seller, None, 10).await.unwrap();
+    assert_eq!(history.items[0].amount.amount, 4_410);
+    let seller_wallet = w.store.wallet(&w.seller).await.unwrap();
+    assert_eq!((seller_wallet[0].available.amount, seller_wallet[0].incoming.amount), (4_410, 0));
+}
+
+async fn a_short_wallet_says_what_is_missing(db: TestDb) {
+    let w = world(&db, 10).await;
+    let buyer = user(&w.store, "b@x.com").await;
+    fund(&w.store, &buyer, 1_234).await;
+    let order = checkout(&w, &buyer, 2).await.unwrap();
+    match act(&w, &order, Action::Pay).await {
+        Err(StoreError::Conflict { code: "insufficient_funds", message }) => assert!(message.contains("7.66 USD"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(w.store.order(&order).await.unwrap().state, "pending_payment");
+    assert_eq!(balance(&w.store, wallet(&buyer)).await, 1_234);
+    assert_eq!(stock(&w.store, &w.sku).await, (10, 2), "still reserved for the unpaid order");
+    assert_sound(&w.store).await;
+}
+
+async fn run_due(w: &World) -> usize {
+    let mut ran = 0;
+    for job in w.store.due_jobs(100).await.unwrap() {
+        let mut tx = w.store.begin().await.unwrap();
+        if tx.run_job(&job, &Policy::default()).await.unwrap() {
+            ran += 1;
+        }
+        tx.commit().await.unwrap();
+    }
+    ran
+}
+
+async fn deadlines_fire_once(db: TestDb) {
+    let w = world(&db, 10).await;
+    let buyer = user(&w.store, "b@x.com").await;
+    fund(&w.store, &buyer, 100_000).await;
+    let unpaid = checkout(&w, &buyer, 1).await.unwrap();
+    let unshipped = checkout(&w, &buyer, 2).await.unwrap();
+    act(&w, &unshipped, Action::Pay).await.unwrap();
+    let unconfirmed = checkout(&w, &buyer, 3).await.unwrap();
+    act(&w, &unconfirmed, Action::Pay).await.unwrap();
+    act(&w, &unconfirmed, Action::Ship).await.unwrap();
+    assert_eq!(run_due(&w).await, 0, "nothing is due yet");
+
+    w.clock.advance_ms(Policy::default().payment_window_ms + 1);
+    assert_eq!(run_due(&w).await, 1);
+    assert_eq!(w.store.order(&unpaid).await.unwrap().state, "cancelled");
+    assert_eq!(stock(&w.store, &w.sku).await, (5, 0), "the unpaid unit is released");
+    assert_eq!(run_due(&w).await, 0, "a deadline runs once");
+
+    w.clock.advance_ms(Policy::default().ship_by_ms);
+    assert_eq!(run_due(&w).await, 1);
+    let refunded = w.store.order(&unshipped).await.unwrap();
+    assert_eq!((refunded.state.as_str(), refunded.cancel_reason.as_deref()), ("cancelled", Some("not shipped by the ship-by deadline")));
+    assert_eq!(stock(&w.store, &w.sku).await, (7, 0), "refunded units are back on the shelf");
+    assert_eq!(balance(&w.store, wallet(&buyer)).await, 100_000 - 3_000);
+
+    w.clock.advance_ms(Policy::default().confirm_window_ms);
+    assert_eq!(run_due(&w).await, 1);
+    assert_eq!(w.store.order(&unconfirmed).await.unwrap().state, "completed");
+    assert_eq!(balance(&w.store, wallet(&w.seller)).await, 2_940);
+    assert_sound(&w.store).await;
+}
+
+async fn the_last_units_go_to_exactly_as_many_buyers(db: TestDb) {
+    let w = Arc::new(world(&db, 10).await);
+    let mut buyers = Vec::new();
+    for i in 0..200 {
+        buyers.push(user(&w.store, &format!("b{i}@x.com")).await);
+    }
+    let tasks: Vec<_> = buyers
+        .into_iter()
+        .map(|b| {
+            let w = w.clone();
+            tokio::spawn(async move { checkout(&w, &b, 1).await })
+        })
+        .collect();
+    let (mut sold, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => sold += 1,
+            Err(StoreError::Conflict { code: "out_of_stock", .. }) => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((sold, refused), (10, 190));
+    assert_eq!(stock(&w.store, &w.sku).await, (10, 10));
+    let mut tx = w.store.begin().await.unwrap();
+    let (orders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders").fetch_one(tx.conn()).await.unwrap();
+    assert_eq!(orders, 10);
+}
+
+async fn concurrent_payments_charge_once(db: TestDb) {
+    let w = Arc::new(world(&db, 10).await);
+    let buyer = user(&w.store, "b@x.com").await;
+    fund(&w.store, &buyer, 10_000).await;
+    let order = checkout(&w, &buyer, 1).await.unwrap();
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (w, order) = (w.clone(), order.clone());
+            tokio::spawn(async move { act(&w, &order, Action::Pay).await.is_ok() })
+        })
+        .collect();
+    let mut paid = 0;
+    for t in tasks {
+        paid += usize::from(t.await.unwrap());
+    }
+    assert_eq!(paid, 1);
+    assert_eq!(balance(&w.store, wallet(&buyer)).await, 9_000);
+    assert_sound(&w.store).await;
+}
