@@ -17,4 +17,4 @@ pub mod order;
 pub mod time;
 
 pub use error::Invalid;
-pub use money::{Currency, Money};
+pub use money::{Currency, Money, MAX_TOP_UP_MINOR};

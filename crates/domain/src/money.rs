@@ -44,6 +44,9 @@ const CURRENCIES: &[(&str, u8)] = &[
 /// quantity × price × many lines inside an `i64` when later rules multiply with checked maths.
 pub const MAX_PRICE_MINOR: i64 = 10_000_000_000_000;
 
+/// The largest single top-up, in minor units.
+pub const MAX_TOP_UP_MINOR: i64 = 1_000_000_000_000;
+
 impl Currency {
     /// Looks up an ISO-4217 code; only upper-case, active codes are accepted.
     pub fn from_code(code: &str) -> Option<Currency> {

@@ -46,6 +46,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Idem {
 }
 
 impl Idem {
+    /// True when the request carried an `Idempotency-Key`.
+    pub fn has_key(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Records `value` as the response (if the request has a key) and commits `tx`.
     pub async fn finish<T: Serialize>(self, tx: Tx, status: StatusCode, value: &T) -> AppResult<Response> {
         let body = serde_json::to_string(value).map_err(|e| AppError::internal("serialising a response", e))?;

@@ -7,7 +7,9 @@ pub mod idempotency;
 pub mod import;
 pub mod limiter;
 pub mod mail;
+pub mod jobs;
 pub mod openapi;
+pub mod payments;
 pub mod routes;
 pub mod search_sync;
 pub mod seed;
@@ -17,7 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::AppError;
-use routes::{accounts, admin, meta, products, search, stores};
+use routes::{accounts, admin, meta, orders, products, search, stores, wallet};
 use souk_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -55,6 +57,14 @@ pub struct ServerConfig {
     pub import_timeout: Duration,
     pub login: LoginLimits,
     pub data_dir: PathBuf,
+    /// Order deadlines and commission.
+    pub policy: souk_domain::order::Policy,
+    /// How often due deadlines and provider confirmations are looked for.
+    pub job_interval: Duration,
+    /// Key of the sandbox provider's callback signatures.
+    pub sandbox_secret: Vec<u8>,
+    /// How long the sandbox takes to confirm an accepted card.
+    pub sandbox_delay_ms: i64,
 }
 
 impl ServerConfig {
@@ -64,6 +74,10 @@ impl ServerConfig {
             import_timeout: Duration::from_secs(300),
             login: LoginLimits::default(),
             data_dir,
+            policy: souk_domain::order::Policy::default(),
+            job_interval: Duration::from_millis(500),
+            sandbox_secret: b"souk-sandbox-development-secret".to_vec(),
+            sandbox_delay_ms: 200,
         }
     }
 }
@@ -129,6 +143,26 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(products::add_sku))
         .routes(routes!(products::update_sku))
         .routes(routes!(search::search))
+        .routes(routes!(wallet::wallet))
+        .routes(routes!(wallet::transactions))
+        .routes(routes!(wallet::top_up))
+        .routes(routes!(wallet::get_top_up))
+        .routes(routes!(wallet::provider_callback))
+        .routes(routes!(wallet::payout))
+        .routes(routes!(wallet::ledger_check))
+        .routes(routes!(orders::cart))
+        .routes(routes!(orders::set_cart_item))
+        .routes(routes!(orders::checkout))
+        .routes(routes!(orders::pay_checkout))
+        .routes(routes!(orders::my_orders))
+        .routes(routes!(orders::store_orders))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::pay))
+        .routes(routes!(orders::confirm))
+        .routes(routes!(orders::extend))
+        .routes(routes!(orders::cancel))
+        .routes(routes!(orders::ship))
+        .routes(routes!(orders::events))
         .routes(routes!(admin::list_verifications))
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))
@@ -172,13 +206,18 @@ async fn timeout(State(app): State<App>, req: Request, next: Next) -> Response {
     }
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight requests.
+/// Serves until `shutdown` resolves, then finishes in-flight requests. Deadlines and provider
+/// confirmations run in the background meanwhile.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
+    let runner = tokio::spawn(jobs::run_forever(app.clone()));
+    let result = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    // Stopping between jobs is safe: each one commits with its effect or not at all.
+    runner.abort();
+    result
 }

@@ -18,6 +18,7 @@ use sqlx::{AnyConnection, Row};
 
 /// A line of a cart with what it costs now.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CartLine {
     pub sku_id: String,
     pub product_id: String,
@@ -30,6 +31,7 @@ pub struct CartLine {
 
 /// An event from the outbox, as its recipient sees it.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventView {
     pub id: String,
     /// `order.paid`, `order.shipped`, ...
@@ -41,6 +43,10 @@ pub struct EventView {
     /// Pass as `cursor` to list what came after this event.
     pub cursor: String,
 }
+
+/// Checkout groups lines into one order per store and currency.
+type StoreCurrency = (String, Currency);
+type PricedLine = (SkuForSale, Line);
 
 /// A due deadline.
 #[derive(Debug, Clone)]
@@ -385,7 +391,7 @@ impl Tx {
             priced.push((sku, line));
         }
         // One order per store and currency, in the order the items came.
-        let mut groups: Vec<((String, Currency), Vec<(SkuForSale, Line)>)> = Vec::new();
+        let mut groups: Vec<(StoreCurrency, Vec<PricedLine>)> = Vec::new();
         for (sku, line) in priced {
             let key = (sku.store_id.clone(), sku.price.currency);
             match groups.iter_mut().find(|(k, _)| *k == key) {

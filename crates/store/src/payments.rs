@@ -9,6 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TopUp {
     pub id: String,
     pub user_id: String,
@@ -23,6 +24,7 @@ pub struct TopUp {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Payout {
     pub id: String,
     pub amount: Money,
@@ -50,6 +52,19 @@ fn top_up_from_row(r: &AnyRow) -> Result<TopUp> {
 const TOP_UP_COLUMNS: &str = "id, user_id, amount, currency, provider, state, card_last4, failure_reason, created_at, completed_at";
 
 impl Store {
+    /// Ids of a provider's top-ups still pending that were created at or before `created_before`.
+    pub async fn pending_top_ups(&self, provider: &str, created_before: i64, limit: usize) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT id FROM top_ups WHERE provider = $1 AND state = 'pending' AND created_at <= $2 ORDER BY id LIMIT $3",
+        )
+        .bind(provider)
+        .bind(created_before)
+        .bind(limit as i64)
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
     pub async fn top_up(&self, id: &str) -> Result<TopUp> {
         let sql = format!("SELECT {TOP_UP_COLUMNS} FROM top_ups WHERE id = $1");
         let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *self.reader().await?).await?.ok_or(StoreError::NotFound)?;

@@ -4,9 +4,11 @@
 pub mod accounts;
 pub mod admin;
 pub mod meta;
+pub mod orders;
 pub mod products;
 pub mod search;
 pub mod stores;
+pub mod wallet;
 
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::App;

@@ -1,0 +1,166 @@
+//! Wallets: balances, history, top-ups through the payment provider, provider callbacks,
+//! payouts; and the ledger check for admins.
+
+use crate::error::{AppError, AppResult, OrNotFound};
+use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
+use crate::idempotency::Idem;
+use crate::payments::{sandbox_charge, verify, CardOutcome, SANDBOX, SIGNATURE_HEADER};
+use crate::App;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use serde::Deserialize;
+use souk_domain::account::Role;
+use souk_domain::ledger::{LedgerReport, WalletBalance, WalletTransaction};
+use souk_domain::{Invalid, Money, MAX_TOP_UP_MINOR};
+use souk_store::payments::{Payout, TopUp};
+use souk_store::Page;
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TransactionPage {
+    pub items: Vec<WalletTransaction>,
+    pub next_cursor: Option<String>,
+}
+
+/// Available, held and incoming money per currency.
+#[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet", security(("bearer" = [])),
+    responses((status = 200, body = Vec<WalletBalance>), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn wallet(State(app): State<App>, Authed(user): Authed) -> AppResult<Json<Vec<WalletBalance>>> {
+    Ok(Json(app.store.wallet(&user.id).await?))
+}
+
+/// Every movement of the user's money, newest first.
+#[utoipa::path(get, path = "/api/v1/wallet/transactions", tag = "wallet", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = TransactionPage), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn transactions(
+    State(app): State<App>,
+    Authed(user): Authed,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> AppResult<Json<Page<WalletTransaction>>> {
+    Ok(Json(app.store.wallet_transactions(&user.id, page.cursor(), page.limit()?).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpInput {
+    pub amount: Money,
+    /// Sandbox test cards: 4242424242424242 succeeds, 4000000000000002 is declined.
+    pub card_number: String,
+}
+
+fn positive(amount: Money, max: i64, field: &str) -> AppResult<Money> {
+    if amount.amount <= 0 || amount.amount > max {
+        return Err(Invalid::new("out_of_range", format!("{field}.amount"), format!("must be between 1 and {max} minor units")).into());
+    }
+    Ok(amount)
+}
+
+/// Adds money to the wallet through the payment provider (`sandbox`). An accepted card answers
+/// 202 with the top-up `pending`; the provider's signed confirmation then credits the wallet.
+/// A declined card is 402 and changes no balance.
+#[utoipa::path(post, path = "/api/v1/wallet/top-ups", tag = "wallet", security(("bearer" = [])), request_body = TopUpInput,
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 202, body = TopUp), (status = 402, description = "declined", body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn top_up(State(app): State<App>, Authed(user): Authed, idem: Idem, ApiJson(input): ApiJson<TopUpInput>) -> AppResult<Response> {
+    let amount = positive(input.amount, MAX_TOP_UP_MINOR, "amount")?;
+    match sandbox_charge(&input.card_number) {
+        CardOutcome::Invalid(m) => Err(Invalid::new("invalid_card", "card_number", m).into()),
+        CardOutcome::Declined { last4, reason } => {
+            let mut tx = app.store.begin().await?;
+            let t = tx.create_top_up(&user.id, amount, SANDBOX, &last4).await?;
+            tx.settle_top_up(&t.id, false, Some(&reason)).await?;
+            // The declined attempt is kept for the user's history; the answer is the decline.
+            tx.commit().await?;
+            Err(AppError::new(StatusCode::PAYMENT_REQUIRED, "payment_declined", reason))
+        }
+        CardOutcome::Accepted { last4 } => {
+            let mut tx = app.store.begin().await?;
+            let t = tx.create_top_up(&user.id, amount, SANDBOX, &last4).await?;
+            idem.finish(tx, StatusCode::ACCEPTED, &t).await
+        }
+    }
+}
+
+/// One of the user's top-ups, to follow it from `pending` to `succeeded` or `failed`.
+#[utoipa::path(get, path = "/api/v1/wallet/top-ups/{id}", tag = "wallet", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = TopUp), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_top_up(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>) -> AppResult<Json<TopUp>> {
+    let t = app.store.top_up(&id).await.or_not_found("top-up")?;
+    if t.user_id != user.id {
+        return Err(AppError::not_found("top-up"));
+    }
+    Ok(Json(t))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ProviderCallback {
+    pub top_up_id: String,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Verifies and applies a provider's confirmation. Shared by the HTTP endpoint and the
+/// sandbox, so both go through the same signature check.
+pub async fn handle_provider_callback(app: &App, signature: &str, body: &[u8]) -> AppResult<TopUp> {
+    let now_s = app.store.now_ms() / 1000;
+    if !verify(&app.config.sandbox_secret, signature, body, now_s) {
+        return Err(AppError::new(StatusCode::UNAUTHORIZED, "invalid_signature", "the callback signature is missing, wrong or stale"));
+    }
+    let cb: ProviderCallback = crate::extract::parse_json(body)?;
+    let succeeded = match cb.status.as_str() {
+        "succeeded" => true,
+        "failed" => false,
+        _ => return Err(Invalid::new("invalid", "status", "must be succeeded or failed").into()),
+    };
+    let mut tx = app.store.begin().await?;
+    let t = tx.settle_top_up(&cb.top_up_id, succeeded, cb.reason.as_deref()).await.or_not_found("top-up")?;
+    tx.commit().await?;
+    Ok(t)
+}
+
+/// The payment provider's confirmation of a top-up, signed with HMAC-SHA256 in the
+/// `Souk-Signature` header. Confirming twice changes nothing.
+#[utoipa::path(post, path = "/api/v1/payments/sandbox/callback", tag = "wallet", request_body = ProviderCallback,
+    responses((status = 200, body = TopUp), (status = 401, description = "bad signature", body = crate::error::ErrorBody)))]
+pub async fn provider_callback(State(app): State<App>, headers: HeaderMap, body: axum::body::Body) -> AppResult<Json<TopUp>> {
+    let body = crate::extract::read_body(body, crate::JSON_BODY_LIMIT_BYTES).await?;
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    Ok(Json(handle_provider_callback(&app, signature, &body).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutInput {
+    pub amount: Money,
+    /// Where the money goes, e.g. a bank account reference (sandbox: any text).
+    pub destination: String,
+}
+
+/// Pays money out of the wallet. A short wallet is 409 `insufficient_funds`.
+#[utoipa::path(post, path = "/api/v1/wallet/payouts", tag = "wallet", security(("bearer" = [])), request_body = PayoutInput,
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 201, body = Payout), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn payout(State(app): State<App>, Authed(user): Authed, idem: Idem, ApiJson(input): ApiJson<PayoutInput>) -> AppResult<Response> {
+    let amount = positive(input.amount, souk_domain::money::MAX_PRICE_MINOR, "amount")?;
+    let destination = input.destination.trim();
+    if destination.is_empty() || destination.chars().count() > 200 {
+        return Err(Invalid::new("invalid", "destination", "1 to 200 characters").into());
+    }
+    let mut tx = app.store.begin().await?;
+    let p = tx.payout(&user.id, amount, SANDBOX, destination).await?;
+    idem.finish(tx, StatusCode::CREATED, &p).await
+}
+
+/// Verifies the books (admins): per currency the balances net to zero and equal their
+/// transfers, escrow holds exactly what open orders hold, and no wallet is negative.
+#[utoipa::path(get, path = "/api/v1/admin/ledger-check", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = LedgerReport), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn ledger_check(State(app): State<App>, user: Authed) -> AppResult<Json<LedgerReport>> {
+    user.require(Role::Admin)?;
+    Ok(Json(app.store.ledger_check().await?))
+}
