@@ -53,7 +53,7 @@ fn luhn(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn mac(secret: &[u8], timestamp_s: i64, body: &[u8]) -> String {
