@@ -110,7 +110,8 @@ mod tests {
         let line = price_line(&sku(), 10, "US", "usr_b", 200, "items[0]").unwrap();
         assert_eq!(line.unit_price.amount, 900);
         assert_eq!(price_line(&sku(), 2, "US", "usr_b", 200, "i").unwrap().unit_price.amount, 1000);
-        let code = |qty: i64, country: &str, buyer: &str| price_line(&sku(), qty, country, buyer, 200, "i").unwrap_err().code;
+        let code =
+            |qty: i64, country: &str, buyer: &str| price_line(&sku(), qty, country, buyer, 200, "i").unwrap_err().code;
         assert_eq!(code(1, "US", "usr_b"), "below_moq");
         assert_eq!(code(0, "US", "usr_b"), "out_of_range");
         assert_eq!(code(5, "CN", "usr_b"), "not_shipped_there");

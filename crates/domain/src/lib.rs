@@ -4,8 +4,8 @@
 
 pub mod account;
 pub mod catalog;
-pub mod checkout;
 pub mod category;
+pub mod checkout;
 pub mod clock;
 pub mod error;
 pub mod geo;

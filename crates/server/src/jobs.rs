@@ -54,7 +54,8 @@ impl App {
     /// Plays the sandbox gateway: confirms each accepted top-up older than the sandbox delay by
     /// a signed callback through the same verification as the HTTP endpoint.
     pub async fn deliver_sandbox_confirmations(&self) -> Result<usize, StoreError> {
-        let due = self.store.pending_top_ups(SANDBOX, self.store.now_ms() - self.config.sandbox_delay_ms, BATCH).await?;
+        let due =
+            self.store.pending_top_ups(SANDBOX, self.store.now_ms() - self.config.sandbox_delay_ms, BATCH).await?;
         let mut delivered = 0;
         for top_up in due {
             let body = serde_json::json!({"top_up_id": top_up, "status": "succeeded"}).to_string();

@@ -18,8 +18,13 @@ pub const MAX_CALLBACK_AGE_S: i64 = 300;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CardOutcome {
     /// Accepted; confirmation will follow by callback.
-    Accepted { last4: String },
-    Declined { last4: String, reason: String },
+    Accepted {
+        last4: String,
+    },
+    Declined {
+        last4: String,
+        reason: String,
+    },
     /// Not a card number at all.
     Invalid(String),
 }
@@ -34,7 +39,9 @@ pub fn sandbox_charge(card_number: &str) -> CardOutcome {
     match digits.as_str() {
         "4242424242424242" => CardOutcome::Accepted { last4 },
         "4000000000000002" => CardOutcome::Declined { last4, reason: "card declined (sandbox test card)".into() },
-        _ => CardOutcome::Invalid("the sandbox accepts only its test cards: 4242424242424242 succeeds, 4000000000000002 declines".into()),
+        _ => CardOutcome::Invalid(
+            "the sandbox accepts only its test cards: 4242424242424242 succeeds, 4000000000000002 declines".into(),
+        ),
     }
 }
 
@@ -47,7 +54,11 @@ fn luhn(digits: &str) -> bool {
             let d = u32::from(b - b'0');
             if i % 2 == 1 {
                 let x = d * 2;
-                if x > 9 { x - 9 } else { x }
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
             } else {
                 d
             }
@@ -97,7 +108,10 @@ mod tests {
         assert_eq!(sandbox_charge("4242 4242 4242 4242"), CardOutcome::Accepted { last4: "4242".into() });
         assert!(matches!(sandbox_charge("4000-0000-0000-0002"), CardOutcome::Declined { .. }));
         assert!(matches!(sandbox_charge("4242424242424241"), CardOutcome::Invalid(_)), "fails Luhn");
-        assert!(matches!(sandbox_charge("5555555555554444"), CardOutcome::Invalid(_)), "a real-looking card is refused");
+        assert!(
+            matches!(sandbox_charge("5555555555554444"), CardOutcome::Invalid(_)),
+            "a real-looking card is refused"
+        );
         assert!(matches!(sandbox_charge("abc"), CardOutcome::Invalid(_)));
     }
 

@@ -22,7 +22,12 @@ impl Tx {
     /// Applies postings in order. A posting that would take a non-provider account below zero
     /// fails with `insufficient_funds`, naming how much is missing; the caller's transaction is
     /// then to be dropped.
-    pub async fn apply_postings(&mut self, postings: &[Posting], order_id: Option<&str>, reference: Option<&str>) -> Result<()> {
+    pub async fn apply_postings(
+        &mut self,
+        postings: &[Posting],
+        order_id: Option<&str>,
+        reference: Option<&str>,
+    ) -> Result<()> {
         let now = self.store().now_ms();
         for p in postings {
             p.check().map_err(|e| StoreError::Db(sqlx::Error::Protocol(format!("malformed posting {p:?}: {e:?}"))))?;
@@ -57,7 +62,10 @@ impl Tx {
                 let missing = Money::new(amount - balance, p.amount.currency);
                 return Err(StoreError::Conflict {
                     code: "insufficient_funds",
-                    message: format!("the wallet is short by {missing}: it holds {}", Money::new(balance, p.amount.currency)),
+                    message: format!(
+                        "the wallet is short by {missing}: it holds {}",
+                        Money::new(balance, p.amount.currency)
+                    ),
                 });
             }
             sqlx::query("UPDATE ledger_accounts SET balance = balance + $1 WHERE key = $2")
@@ -87,7 +95,10 @@ impl Tx {
     /// A user's available balance in one currency.
     pub async fn wallet_available(&mut self, user_id: &str, currency: Currency) -> Result<i64> {
         let key = Account::Wallet { user_id: user_id.to_string(), currency }.key();
-        let row = sqlx::query("SELECT balance FROM ledger_accounts WHERE key = $1").bind(key).fetch_optional(self.conn()).await?;
+        let row = sqlx::query("SELECT balance FROM ledger_accounts WHERE key = $1")
+            .bind(key)
+            .fetch_optional(self.conn())
+            .await?;
         Ok(match row {
             Some(r) => r.try_get("balance")?,
             None => 0,
@@ -99,10 +110,11 @@ impl Store {
     /// Balances of every currency the user has touched.
     pub async fn wallet(&self, user_id: &str) -> Result<Vec<WalletBalance>> {
         let mut conn = self.reader().await?;
-        let available = sqlx::query("SELECT currency, balance FROM ledger_accounts WHERE kind = 'wallet' AND owner = $1")
-            .bind(user_id)
-            .fetch_all(&mut *conn)
-            .await?;
+        let available =
+            sqlx::query("SELECT currency, balance FROM ledger_accounts WHERE kind = 'wallet' AND owner = $1")
+                .bind(user_id)
+                .fetch_all(&mut *conn)
+                .await?;
         // Escrow balances of open orders, split by the user's side of each.
         let escrow = sqlx::query(
             "SELECT o.currency, CAST(SUM(CASE WHEN o.buyer_id = $1 THEN a.balance ELSE 0 END) AS BIGINT) AS held, \
@@ -125,14 +137,25 @@ impl Store {
         by_currency
             .into_iter()
             .map(|(code, (a, h, i))| {
-                let c = Currency::from_code(&code).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("currency {code}"))))?;
-                Ok(WalletBalance { currency: code, available: Money::new(a, c), held: Money::new(h, c), incoming: Money::new(i, c) })
+                let c = Currency::from_code(&code)
+                    .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("currency {code}"))))?;
+                Ok(WalletBalance {
+                    currency: code,
+                    available: Money::new(a, c),
+                    held: Money::new(h, c),
+                    incoming: Money::new(i, c),
+                })
             })
             .collect()
     }
 
     /// The user's wallet movements, newest first, after the cursor (a transfer id).
-    pub async fn wallet_transactions(&self, user_id: &str, cursor: Option<&str>, limit: usize) -> Result<Page<WalletTransaction>> {
+    pub async fn wallet_transactions(
+        &self,
+        user_id: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<WalletTransaction>> {
         let rows = sqlx::query(
             "SELECT t.id, t.kind, t.amount, t.currency, t.order_id, t.reference, t.created_at, \
                     CASE WHEN c.kind = 'wallet' AND c.owner = $1 THEN 1 ELSE -1 END AS sign \
@@ -149,7 +172,8 @@ impl Store {
         let mut items = Vec::with_capacity(rows.len());
         for r in &rows {
             let code: String = r.try_get("currency")?;
-            let c = Currency::from_code(&code).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("currency {code}"))))?;
+            let c = Currency::from_code(&code)
+                .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("currency {code}"))))?;
             let amount: i64 = r.try_get("amount")?;
             let sign: i64 = r.try_get("sign")?;
             items.push(WalletTransaction {
@@ -179,7 +203,8 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?;
         for r in &drift {
-            let (key, balance, computed): (String, i64, i64) = (r.try_get("key")?, r.try_get("balance")?, r.try_get("computed")?);
+            let (key, balance, computed): (String, i64, i64) =
+                (r.try_get("key")?, r.try_get("balance")?, r.try_get("computed")?);
             if balance != computed {
                 problems.push(format!("{key}: balance {balance} but its transfers sum to {computed}"));
             }
@@ -188,7 +213,11 @@ impl Store {
             .fetch_all(&mut *conn)
             .await?;
         for r in &negative {
-            problems.push(format!("{} is negative: {}", r.try_get::<String, _>("key")?, r.try_get::<i64, _>("balance")?));
+            problems.push(format!(
+                "{} is negative: {}",
+                r.try_get::<String, _>("key")?,
+                r.try_get::<i64, _>("balance")?
+            ));
         }
         let escrow = sqlx::query(
             "SELECT o.id, o.state, o.total, COALESCE(a.balance, 0) AS held FROM orders o \
@@ -205,12 +234,15 @@ impl Store {
             }
         }
         let mut currencies = BTreeMap::new();
-        let nets = sqlx::query("SELECT currency, CAST(SUM(balance) AS BIGINT) AS net FROM ledger_accounts GROUP BY currency")
-            .fetch_all(&mut *conn)
-            .await?;
-        let moved = sqlx::query("SELECT currency, CAST(SUM(amount) AS BIGINT) AS moved FROM ledger_transfers GROUP BY currency")
-            .fetch_all(&mut *conn)
-            .await?;
+        let nets =
+            sqlx::query("SELECT currency, CAST(SUM(balance) AS BIGINT) AS net FROM ledger_accounts GROUP BY currency")
+                .fetch_all(&mut *conn)
+                .await?;
+        let moved = sqlx::query(
+            "SELECT currency, CAST(SUM(amount) AS BIGINT) AS moved FROM ledger_transfers GROUP BY currency",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
         for r in &nets {
             let code: String = r.try_get("currency")?;
             let net: i64 = r.try_get("net")?;
@@ -225,8 +257,10 @@ impl Store {
                 .unwrap_or(0);
             currencies.insert(code, CurrencyTotals { net_balance: net, total_debits: total, total_credits: total });
         }
-        let accounts: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ledger_accounts").fetch_one(&mut *conn).await?.try_get("n")?;
-        let transfers: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ledger_transfers").fetch_one(&mut *conn).await?.try_get("n")?;
+        let accounts: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM ledger_accounts").fetch_one(&mut *conn).await?.try_get("n")?;
+        let transfers: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM ledger_transfers").fetch_one(&mut *conn).await?.try_get("n")?;
         Ok(LedgerReport { sound: problems.is_empty(), accounts, transfers, currencies, problems })
     }
 }

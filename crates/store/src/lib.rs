@@ -106,6 +106,7 @@ pub struct Store {
     read: AnyPool,
     backend: Backend,
     clock: Arc<dyn Clock>,
+    last_id: Arc<std::sync::Mutex<(i64, u128)>>,
 }
 
 /// Removes the password from a database URL for printing.
@@ -145,7 +146,7 @@ impl Store {
             Backend::Sqlite => {
                 let write = sqlite_pool(1).connect_with(options.clone()).await?;
                 let read = sqlite_pool(8).connect_with(options).await?;
-                Store { write, read, backend, clock }
+                Store { write, read, backend, clock, last_id: Default::default() }
             }
             Backend::Postgres => {
                 // Separate pools for the same reason as on SQLite: a handler that holds a write
@@ -153,7 +154,7 @@ impl Store {
                 // such handler could free.
                 let write = postgres_pool(8).connect_with(options.clone()).await?;
                 let read = postgres_pool(8).connect_with(options).await?;
-                Store { write, read, backend, clock }
+                Store { write, read, backend, clock, last_id: Default::default() }
             }
         };
         store.migrate().await?;
@@ -180,9 +181,19 @@ impl Store {
         self.clock.now_ms()
     }
 
-    /// A new id of `kind`, ordered by creation time.
+    /// A new id of `kind`, ordered by creation time. Within one millisecond the random part
+    /// counts up (as monotonic ULIDs do), so ids made by one process sort in the order made.
     pub fn new_id(&self, kind: Kind) -> String {
-        id::make(kind, self.now_ms(), rand::random::<u128>())
+        let now = self.now_ms();
+        let mut last = self.last_id.lock().unwrap_or_else(|p| p.into_inner());
+        let (ts, random) = if now <= last.0 {
+            (last.0, last.1.wrapping_add(1) & ((1u128 << 80) - 1))
+        } else {
+            // Leave headroom below 2^80 so the count-up within one millisecond cannot wrap.
+            (now, rand::random::<u128>() & ((1u128 << 79) - 1))
+        };
+        *last = (ts, random);
+        id::make(kind, ts, random)
     }
 
     /// True when the database answers.

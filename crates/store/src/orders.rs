@@ -96,7 +96,8 @@ async fn sku_for_sale(conn: &mut AnyConnection, sku_id: &str) -> Result<SkuForSa
     })
 }
 
-const ORDER_COLUMNS: &str = "id, checkout_id, buyer_id, store_id, seller_id, currency, total, commission, state, ship_country, \
+const ORDER_COLUMNS: &str =
+    "id, checkout_id, buyer_id, store_id, seller_id, currency, total, commission, state, ship_country, \
      carrier, tracking_number, confirmation_extended, confirm_by, cancel_reason, created_at, updated_at";
 
 struct OrderRow {
@@ -146,7 +147,8 @@ async fn assemble(conn: &mut AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<Ord
         let id: String = row.try_get("id")?;
         let c = currency(&row.try_get::<String, _>("currency")?)?;
         let state_text: String = row.try_get("state")?;
-        let state = OrderState::parse(&state_text).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(state_text.clone())))?;
+        let state =
+            OrderState::parse(&state_text).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(state_text.clone())))?;
         let mut domain_lines = Vec::new();
         let mut line_views = Vec::new();
         for (_, l) in lines.iter().filter(|(oid, _)| *oid == id) {
@@ -231,7 +233,12 @@ impl Store {
     }
 
     /// Orders newest first, after the cursor (an order id).
-    pub async fn list_orders(&self, scope: OrderScope<'_>, cursor: Option<&str>, limit: usize) -> Result<Page<OrderView>> {
+    pub async fn list_orders(
+        &self,
+        scope: OrderScope<'_>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<OrderView>> {
         let (column, value) = match scope {
             OrderScope::Buyer(v) => ("buyer_id", v),
             OrderScope::Store(v) => ("store_id", v),
@@ -241,7 +248,12 @@ impl Store {
             "SELECT {ORDER_COLUMNS} FROM orders WHERE {column} = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3"
         );
         let mut conn = self.reader().await?;
-        let rows = sqlx::query(&sql).bind(value).bind(cursor.unwrap_or("")).bind(limit as i64 + 1).fetch_all(&mut *conn).await?;
+        let rows = sqlx::query(&sql)
+            .bind(value)
+            .bind(cursor.unwrap_or(""))
+            .bind(limit as i64 + 1)
+            .fetch_all(&mut *conn)
+            .await?;
         let items = assemble(&mut conn, rows).await?.into_iter().map(|r| r.view).collect();
         Ok(Page::from_rows(items, limit, |o: &OrderView| o.id.clone()))
     }
@@ -303,11 +315,13 @@ impl Store {
 
     /// Deadlines due at `now`, oldest first.
     pub async fn due_jobs(&self, limit: usize) -> Result<Vec<DueJob>> {
-        let rows = sqlx::query("SELECT id, order_id, kind FROM jobs WHERE state = 'pending' AND due_at <= $1 ORDER BY due_at LIMIT $2")
-            .bind(self.now_ms())
-            .bind(limit as i64)
-            .fetch_all(&mut *self.reader().await?)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, order_id, kind FROM jobs WHERE state = 'pending' AND due_at <= $1 ORDER BY due_at LIMIT $2",
+        )
+        .bind(self.now_ms())
+        .bind(limit as i64)
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
         rows.iter()
             .map(|r| {
                 let kind: String = r.try_get("kind")?;
@@ -325,7 +339,11 @@ impl Tx {
     /// Puts `quantity` of a SKU in the cart (replacing what was there); 0 removes it.
     pub async fn set_cart_item(&mut self, user_id: &str, sku_id: &str, quantity: i64) -> Result<()> {
         if quantity == 0 {
-            sqlx::query("DELETE FROM cart_items WHERE user_id = $1 AND sku_id = $2").bind(user_id).bind(sku_id).execute(self.conn()).await?;
+            sqlx::query("DELETE FROM cart_items WHERE user_id = $1 AND sku_id = $2")
+                .bind(user_id)
+                .bind(sku_id)
+                .execute(self.conn())
+                .await?;
             return Ok(());
         }
         if !(1..=souk_domain::checkout::MAX_LINE_QUANTITY).contains(&quantity) {
@@ -366,7 +384,13 @@ impl Tx {
 
     /// Creates one order per store (and currency) from `items`, reserving their stock, all or
     /// nothing. Items bought are removed from the buyer's cart.
-    pub async fn checkout(&mut self, buyer_id: &str, country: &str, items: &[Item], policy: &Policy) -> Result<(String, Vec<OrderView>)> {
+    pub async fn checkout(
+        &mut self,
+        buyer_id: &str,
+        country: &str,
+        items: &[Item],
+        policy: &Policy,
+    ) -> Result<(String, Vec<OrderView>)> {
         if items.is_empty() {
             return Err(Invalid::new("required", "items", "nothing to check out: the cart is empty").into());
         }
@@ -377,13 +401,20 @@ impl Tx {
         for (i, item) in items.iter().enumerate() {
             let field = format!("items[{i}]");
             if items[..i].iter().any(|o| o.sku_id == item.sku_id) {
-                return Err(Invalid::new("duplicate_item", format!("{field}.sku_id"), "each SKU once; set its quantity instead").into());
+                return Err(Invalid::new(
+                    "duplicate_item",
+                    format!("{field}.sku_id"),
+                    "each SKU once; set its quantity instead",
+                )
+                .into());
             }
             if !id::is_valid(Kind::Sku, &item.sku_id) {
                 return Err(Invalid::new("unknown_sku", format!("{field}.sku_id"), "no such SKU").into());
             }
             let sku = match sku_for_sale(self.conn(), &item.sku_id).await {
-                Err(StoreError::NotFound) => return Err(Invalid::new("unknown_sku", format!("{field}.sku_id"), "no such SKU").into()),
+                Err(StoreError::NotFound) => {
+                    return Err(Invalid::new("unknown_sku", format!("{field}.sku_id"), "no such SKU").into())
+                }
                 other => other?,
             };
             let bps = policy.commission_bps_for(sku.category.as_deref());
@@ -414,7 +445,8 @@ impl Tx {
                 confirmation_extended: false,
                 confirm_by_ms: None,
             };
-            let decision = place(&order, now, policy).map_err(|_| Invalid::new("out_of_range", "items", "the order total is too large"))?;
+            let decision = place(&order, now, policy)
+                .map_err(|_| Invalid::new("out_of_range", "items", "the order total is too large"))?;
             sqlx::query(
                 "INSERT INTO orders (id, checkout_id, buyer_id, store_id, seller_id, currency, total, commission, state, ship_country, \
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
@@ -452,7 +484,8 @@ impl Tx {
             views.push(load(self.conn(), &order_id).await?.view);
         }
         let bought: Vec<&str> = items.iter().map(|i| i.sku_id.as_str()).collect();
-        let sql = format!("DELETE FROM cart_items WHERE user_id = $1 AND sku_id IN ({})", placeholders(1, bought.len()));
+        let sql =
+            format!("DELETE FROM cart_items WHERE user_id = $1 AND sku_id IN ({})", placeholders(1, bought.len()));
         let mut q = sqlx::query(&sql).bind(buyer_id);
         for s in bought {
             q = q.bind(s);
@@ -488,10 +521,17 @@ impl Tx {
             return Err(invalid_state(current.order.state));
         }
         if let Some(reason) = action.cancel_reason() {
-            sqlx::query("UPDATE orders SET cancel_reason = $1 WHERE id = $2").bind(reason).bind(order_id).execute(self.conn()).await?;
+            sqlx::query("UPDATE orders SET cancel_reason = $1 WHERE id = $2")
+                .bind(reason)
+                .bind(order_id)
+                .execute(self.conn())
+                .await?;
         }
         if action == Action::ExtendConfirmation {
-            sqlx::query("UPDATE orders SET confirmation_extended = 1 WHERE id = $1").bind(order_id).execute(self.conn()).await?;
+            sqlx::query("UPDATE orders SET confirmation_extended = 1 WHERE id = $1")
+                .bind(order_id)
+                .execute(self.conn())
+                .await?;
         }
         self.write_effects(&row.order, &decision).await?;
         self.order(order_id).await
@@ -561,7 +601,11 @@ impl Tx {
             .execute(self.conn())
             .await?;
             if *kind == DeadlineKind::ConfirmBy {
-                sqlx::query("UPDATE orders SET confirm_by = $1 WHERE id = $2").bind(*due_at).bind(&order.id).execute(self.conn()).await?;
+                sqlx::query("UPDATE orders SET confirm_by = $1 WHERE id = $2")
+                    .bind(*due_at)
+                    .bind(&order.id)
+                    .execute(self.conn())
+                    .await?;
             }
         }
         let now = self.store().now_ms();
@@ -587,11 +631,12 @@ impl Tx {
     /// and only if it is still pending and due. Returns false when there was nothing to do.
     pub async fn run_job(&mut self, job: &DueJob, policy: &Policy) -> Result<bool> {
         let now = self.store().now_ms();
-        let claimed = sqlx::query("UPDATE jobs SET state = 'done' WHERE id = $1 AND state = 'pending' AND due_at <= $2")
-            .bind(&job.id)
-            .bind(now)
-            .execute(self.conn())
-            .await?;
+        let claimed =
+            sqlx::query("UPDATE jobs SET state = 'done' WHERE id = $1 AND state = 'pending' AND due_at <= $2")
+                .bind(&job.id)
+                .bind(now)
+                .execute(self.conn())
+                .await?;
         if claimed.rows_affected() != 1 {
             return Ok(false);
         }

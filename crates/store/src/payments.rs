@@ -49,7 +49,8 @@ fn top_up_from_row(r: &AnyRow) -> Result<TopUp> {
     })
 }
 
-const TOP_UP_COLUMNS: &str = "id, user_id, amount, currency, provider, state, card_last4, failure_reason, created_at, completed_at";
+const TOP_UP_COLUMNS: &str =
+    "id, user_id, amount, currency, provider, state, card_last4, failure_reason, created_at, completed_at";
 
 impl Store {
     /// Ids of a provider's top-ups still pending that were created at or before `created_before`.
@@ -67,14 +68,21 @@ impl Store {
 
     pub async fn top_up(&self, id: &str) -> Result<TopUp> {
         let sql = format!("SELECT {TOP_UP_COLUMNS} FROM top_ups WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *self.reader().await?).await?.ok_or(StoreError::NotFound)?;
+        let row =
+            sqlx::query(&sql).bind(id).fetch_optional(&mut *self.reader().await?).await?.ok_or(StoreError::NotFound)?;
         top_up_from_row(&row)
     }
 }
 
 impl Tx {
     /// Records a top-up the provider accepted for processing.
-    pub async fn create_top_up(&mut self, user_id: &str, amount: Money, provider: &str, card_last4: &str) -> Result<TopUp> {
+    pub async fn create_top_up(
+        &mut self,
+        user_id: &str,
+        amount: Money,
+        provider: &str,
+        card_last4: &str,
+    ) -> Result<TopUp> {
         let id = self.store().new_id(Kind::TopUp);
         sqlx::query(
             "INSERT INTO top_ups (id, user_id, amount, currency, provider, state, card_last4, created_at) \
@@ -150,6 +158,12 @@ impl Tx {
         .bind(now)
         .execute(self.conn())
         .await?;
-        Ok(Payout { id, amount, provider: provider.to_string(), destination: destination.to_string(), created_at: rfc3339(now) })
+        Ok(Payout {
+            id,
+            amount,
+            provider: provider.to_string(),
+            destination: destination.to_string(),
+            created_at: rfc3339(now),
+        })
     }
 }

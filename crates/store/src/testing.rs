@@ -59,6 +59,11 @@ impl TestDb {
         }
     }
 
+    /// Moves the database out of `db` (which then cleans nothing up), to hand it to a new owner.
+    pub fn take(db: &mut TestDb) -> TestDb {
+        TestDb { url: db.url.clone(), dir: db.dir.take() }
+    }
+
     pub async fn open(&self, clock: Arc<dyn Clock>) -> Result<Store> {
         Store::connect(&self.url, clock).await
     }

@@ -63,9 +63,15 @@ async fn world(db: &TestDb, stock: i64) -> World {
     let clock = Arc::new(ManualClock::new(T0));
     let store = db.open(clock.clone()).await.unwrap();
     let seller = user(&store, "seller@x.com").await;
-    let draft = StoreInput { name: "S".into(), slug: "seller".into(), country: "US".into(), currency: "USD".into(), description: String::new() }
-        .validate()
-        .unwrap();
+    let draft = StoreInput {
+        name: "S".into(),
+        slug: "seller".into(),
+        country: "US".into(),
+        currency: "USD".into(),
+        description: String::new(),
+    }
+    .validate()
+    .unwrap();
     let mut tx = store.begin().await.unwrap();
     let shop = tx.create_store(&seller, &draft).await.unwrap();
     let input: ProductInput = serde_json::from_value(serde_json::json!({
@@ -90,18 +96,27 @@ async fn fund(store: &Store, user_id: &str, amount: i64) {
 async fn balance(store: &Store, account: Account) -> i64 {
     let mut tx = store.begin().await.unwrap();
     let key = account.key();
-    let row: Option<(i64,)> = sqlx::query_as("SELECT balance FROM ledger_accounts WHERE key = $1").bind(key).fetch_optional(tx.conn()).await.unwrap();
+    let row: Option<(i64,)> = sqlx::query_as("SELECT balance FROM ledger_accounts WHERE key = $1")
+        .bind(key)
+        .fetch_optional(tx.conn())
+        .await
+        .unwrap();
     row.map(|r| r.0).unwrap_or(0)
 }
 
 async fn stock(store: &Store, sku: &str) -> (i64, i64) {
     let mut tx = store.begin().await.unwrap();
-    sqlx::query_as("SELECT on_hand, reserved FROM stock WHERE sku_id = $1").bind(sku).fetch_one(tx.conn()).await.unwrap()
+    sqlx::query_as("SELECT on_hand, reserved FROM stock WHERE sku_id = $1")
+        .bind(sku)
+        .fetch_one(tx.conn())
+        .await
+        .unwrap()
 }
 
 async fn checkout(w: &World, buyer: &str, qty: i64) -> Result<String, StoreError> {
     let mut tx = w.store.begin().await?;
-    let (_, orders) = tx.checkout(buyer, "US", &[Item { sku_id: w.sku.clone(), quantity: qty }], &Policy::default()).await?;
+    let (_, orders) =
+        tx.checkout(buyer, "US", &[Item { sku_id: w.sku.clone(), quantity: qty }], &Policy::default()).await?;
     tx.commit().await?;
     Ok(orders[0].id.clone())
 }
@@ -138,16 +153,25 @@ async fn the_happy_path_moves_every_cent(db: TestDb) {
     assert_sound(&w.store).await;
     assert_eq!(act(&w, &order, Action::Ship).await.unwrap(), "shipped");
     assert_eq!(act(&w, &order, Action::ExtendConfirmation).await.unwrap(), "shipped");
-    assert!(matches!(act(&w, &order, Action::ExtendConfirmation).await, Err(StoreError::Conflict { code: "invalid_state", .. })));
+    assert!(matches!(
+        act(&w, &order, Action::ExtendConfirmation).await,
+        Err(StoreError::Conflict { code: "invalid_state", .. })
+    ));
     assert_eq!(act(&w, &order, Action::Confirm).await.unwrap(), "completed");
     assert_eq!(balance(&w.store, wallet(&w.seller)).await, 4_410, "total minus 2% commission");
     assert_eq!(balance(&w.store, Account::Revenue { currency: usd() }).await, 90);
     assert_eq!(balance(&w.store, Account::Escrow { order_id: order.clone(), currency: usd() }).await, 0);
-    assert!(matches!(act(&w, &order, Action::BuyerCancel).await, Err(StoreError::Conflict { code: "invalid_state", .. })));
+    assert!(matches!(
+        act(&w, &order, Action::BuyerCancel).await,
+        Err(StoreError::Conflict { code: "invalid_state", .. })
+    ));
     assert_sound(&w.store).await;
     let events = w.store.events(&buyer, None, 50).await.unwrap();
     let kinds: Vec<&str> = events.items.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, vec!["order.created", "order.paid", "order.shipped", "order.confirmation_extended", "order.completed"]);
+    assert_eq!(
+        kinds,
+        vec!["order.created", "order.paid", "order.shipped", "order.confirmation_extended", "order.completed"]
+    );
     assert_eq!(w.store.events(&w.seller, None, 50).await.unwrap().items.len(), 5, "the seller hears the same story");
     let history = w.store.wallet_transactions(&w.seller, None, 10).await.unwrap();
     assert_eq!(history.items[0].amount.amount, 4_410);
@@ -161,7 +185,9 @@ async fn a_short_wallet_says_what_is_missing(db: TestDb) {
     fund(&w.store, &buyer, 1_234).await;
     let order = checkout(&w, &buyer, 2).await.unwrap();
     match act(&w, &order, Action::Pay).await {
-        Err(StoreError::Conflict { code: "insufficient_funds", message }) => assert!(message.contains("7.66 USD"), "{message}"),
+        Err(StoreError::Conflict { code: "insufficient_funds", message }) => {
+            assert!(message.contains("7.66 USD"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(w.store.order(&order).await.unwrap().state, "pending_payment");
@@ -203,7 +229,10 @@ async fn deadlines_fire_once(db: TestDb) {
     w.clock.advance_ms(Policy::default().ship_by_ms);
     assert_eq!(run_due(&w).await, 1);
     let refunded = w.store.order(&unshipped).await.unwrap();
-    assert_eq!((refunded.state.as_str(), refunded.cancel_reason.as_deref()), ("cancelled", Some("not shipped by the ship-by deadline")));
+    assert_eq!(
+        (refunded.state.as_str(), refunded.cancel_reason.as_deref()),
+        ("cancelled", Some("not shipped by the ship-by deadline"))
+    );
     assert_eq!(stock(&w.store, &w.sku).await, (7, 0), "refunded units are back on the shelf");
     assert_eq!(balance(&w.store, wallet(&buyer)).await, 100_000 - 3_000);
 

@@ -89,9 +89,17 @@ pub struct CheckoutResult {
     params(crate::openapi::IdempotencyKey),
     responses((status = 201, body = CheckoutResult), (status = 400, description = "no Idempotency-Key", body = crate::error::ErrorBody),
               (status = 409, description = "out of stock", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn checkout(State(app): State<App>, Authed(user): Authed, idem: Idem, ApiJson(input): ApiJson<CheckoutInput>) -> AppResult<Response> {
+pub async fn checkout(
+    State(app): State<App>,
+    Authed(user): Authed,
+    idem: Idem,
+    ApiJson(input): ApiJson<CheckoutInput>,
+) -> AppResult<Response> {
     if !idem.has_key() {
-        return Err(AppError::bad_request("idempotency_key_required", "checkout needs an Idempotency-Key header, so a retry cannot buy twice"));
+        return Err(AppError::bad_request(
+            "idempotency_key_required",
+            "checkout needs an Idempotency-Key header, so a retry cannot buy twice",
+        ));
     }
     let country = parse_country(&input.ship_to, "ship_to")?;
     let mut tx = app.store.begin().await?;
@@ -108,7 +116,12 @@ pub async fn checkout(State(app): State<App>, Authed(user): Authed, idem: Idem, 
     params(("id" = String, Path), crate::openapi::IdempotencyKey),
     responses((status = 200, body = CheckoutResult), (status = 404, body = crate::error::ErrorBody),
               (status = 409, description = "short wallet or nothing to pay", body = crate::error::ErrorBody)))]
-pub async fn pay_checkout(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>, idem: Idem) -> AppResult<Response> {
+pub async fn pay_checkout(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+) -> AppResult<Response> {
     let page = app.store.list_orders(OrderScope::Checkout(&id), None, 100).await?;
     if page.items.is_empty() || page.items.iter().any(|o| o.buyer_id != user.id) {
         return Err(AppError::not_found("checkout"));
@@ -128,7 +141,11 @@ pub async fn pay_checkout(State(app): State<App>, Authed(user): Authed, Path(id)
 /// The caller's purchases, newest first.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = OrderPage)))]
-pub async fn my_orders(State(app): State<App>, Authed(user): Authed, ApiQuery(page): ApiQuery<PageQuery>) -> AppResult<Json<Page<OrderView>>> {
+pub async fn my_orders(
+    State(app): State<App>,
+    Authed(user): Authed,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> AppResult<Json<Page<OrderView>>> {
     Ok(Json(app.store.list_orders(OrderScope::Buyer(&user.id), page.cursor(), page.limit()?).await?))
 }
 
@@ -173,7 +190,11 @@ async fn side(app: &App, user: &User, order_id: &str) -> AppResult<Side> {
 /// One order, to its buyer, its seller, mediators and admins.
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = OrderView), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_order(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>) -> AppResult<Json<OrderView>> {
+pub async fn get_order(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+) -> AppResult<Json<OrderView>> {
     side(&app, &user, &id).await?;
     Ok(Json(app.store.order(&id).await.or_not_found("order")?))
 }
@@ -193,7 +214,12 @@ async fn act(app: &App, user: &User, id: &str, idem: Idem, allowed: Side, action
 #[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path), crate::openapi::IdempotencyKey),
     responses((status = 200, body = OrderView), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn pay(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>, idem: Idem) -> AppResult<Response> {
+pub async fn pay(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+) -> AppResult<Response> {
     act(&app, &user, &id, idem, Side::Buyer, Action::Pay).await
 }
 
@@ -201,7 +227,12 @@ pub async fn pay(State(app): State<App>, Authed(user): Authed, Path(id): Path<St
 #[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path), crate::openapi::IdempotencyKey),
     responses((status = 200, body = OrderView), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn confirm(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>, idem: Idem) -> AppResult<Response> {
+pub async fn confirm(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+) -> AppResult<Response> {
     act(&app, &user, &id, idem, Side::Buyer, Action::Confirm).await
 }
 
@@ -209,7 +240,12 @@ pub async fn confirm(State(app): State<App>, Authed(user): Authed, Path(id): Pat
 #[utoipa::path(post, path = "/api/v1/orders/{id}/extend", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path), crate::openapi::IdempotencyKey),
     responses((status = 200, body = OrderView), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn extend(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>, idem: Idem) -> AppResult<Response> {
+pub async fn extend(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+) -> AppResult<Response> {
     act(&app, &user, &id, idem, Side::Buyer, Action::ExtendConfirmation).await
 }
 
@@ -218,7 +254,12 @@ pub async fn extend(State(app): State<App>, Authed(user): Authed, Path(id): Path
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path), crate::openapi::IdempotencyKey),
     responses((status = 200, body = OrderView), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn cancel(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>, idem: Idem) -> AppResult<Response> {
+pub async fn cancel(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+) -> AppResult<Response> {
     match side(&app, &user, &id).await? {
         Side::Buyer => act(&app, &user, &id, idem, Side::Buyer, Action::BuyerCancel).await,
         Side::Seller => act(&app, &user, &id, idem, Side::Seller, Action::SellerCancel).await,
@@ -239,9 +280,18 @@ pub struct ShipInput {
     params(("id" = String, Path), crate::openapi::IdempotencyKey),
     responses((status = 200, body = OrderView), (status = 403, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn ship(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>, idem: Idem, ApiJson(input): ApiJson<ShipInput>) -> AppResult<Response> {
+pub async fn ship(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(input): ApiJson<ShipInput>,
+) -> AppResult<Response> {
     let carrier = input.carrier.trim();
-    if carrier.is_empty() || carrier.len() > 40 || !carrier.chars().all(|c| c.is_alphanumeric() || c == ' ' || c == '-' || c == '_') {
+    if carrier.is_empty()
+        || carrier.len() > 40
+        || !carrier.chars().all(|c| c.is_alphanumeric() || c == ' ' || c == '-' || c == '_')
+    {
         return Err(Invalid::new("invalid", "carrier", "1 to 40 letters, digits, spaces, '-' or '_'").into());
     }
     let tracking = input.tracking_number.trim();
@@ -269,9 +319,15 @@ pub struct EventQuery {
 /// The caller's events (`order.paid`, `order.shipped`, ...) in commit order.
 #[utoipa::path(get, path = "/api/v1/events", tag = "orders", security(("bearer" = [])), params(EventQuery),
     responses((status = 200, body = EventPage), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn events(State(app): State<App>, Authed(user): Authed, ApiQuery(q): ApiQuery<EventQuery>) -> AppResult<Json<Page<EventView>>> {
+pub async fn events(
+    State(app): State<App>,
+    Authed(user): Authed,
+    ApiQuery(q): ApiQuery<EventQuery>,
+) -> AppResult<Json<Page<EventView>>> {
     let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => Some(c.parse::<i64>().map_err(|_| AppError::unprocessable("invalid_cursor", "not a cursor from this list").with_field("cursor"))?),
+        Some(c) => Some(c.parse::<i64>().map_err(|_| {
+            AppError::unprocessable("invalid_cursor", "not a cursor from this list").with_field("cursor")
+        })?),
         None => None,
     };
     let limit = PageQuery { cursor: None, limit: q.limit }.limit()?;

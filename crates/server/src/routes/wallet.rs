@@ -52,7 +52,12 @@ pub struct TopUpInput {
 
 fn positive(amount: Money, max: i64, field: &str) -> AppResult<Money> {
     if amount.amount <= 0 || amount.amount > max {
-        return Err(Invalid::new("out_of_range", format!("{field}.amount"), format!("must be between 1 and {max} minor units")).into());
+        return Err(Invalid::new(
+            "out_of_range",
+            format!("{field}.amount"),
+            format!("must be between 1 and {max} minor units"),
+        )
+        .into());
     }
     Ok(amount)
 }
@@ -64,7 +69,12 @@ fn positive(amount: Money, max: i64, field: &str) -> AppResult<Money> {
     params(crate::openapi::IdempotencyKey),
     responses((status = 202, body = TopUp), (status = 402, description = "declined", body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
-pub async fn top_up(State(app): State<App>, Authed(user): Authed, idem: Idem, ApiJson(input): ApiJson<TopUpInput>) -> AppResult<Response> {
+pub async fn top_up(
+    State(app): State<App>,
+    Authed(user): Authed,
+    idem: Idem,
+    ApiJson(input): ApiJson<TopUpInput>,
+) -> AppResult<Response> {
     let amount = positive(input.amount, MAX_TOP_UP_MINOR, "amount")?;
     match sandbox_charge(&input.card_number) {
         CardOutcome::Invalid(m) => Err(Invalid::new("invalid_card", "card_number", m).into()),
@@ -87,7 +97,11 @@ pub async fn top_up(State(app): State<App>, Authed(user): Authed, idem: Idem, Ap
 /// One of the user's top-ups, to follow it from `pending` to `succeeded` or `failed`.
 #[utoipa::path(get, path = "/api/v1/wallet/top-ups/{id}", tag = "wallet", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = TopUp), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_top_up(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>) -> AppResult<Json<TopUp>> {
+pub async fn get_top_up(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+) -> AppResult<Json<TopUp>> {
     let t = app.store.top_up(&id).await.or_not_found("top-up")?;
     if t.user_id != user.id {
         return Err(AppError::not_found("top-up"));
@@ -109,7 +123,11 @@ pub struct ProviderCallback {
 pub async fn handle_provider_callback(app: &App, signature: &str, body: &[u8]) -> AppResult<TopUp> {
     let now_s = app.store.now_ms() / 1000;
     if !verify(&app.config.sandbox_secret, signature, body, now_s) {
-        return Err(AppError::new(StatusCode::UNAUTHORIZED, "invalid_signature", "the callback signature is missing, wrong or stale"));
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_signature",
+            "the callback signature is missing, wrong or stale",
+        ));
     }
     let cb: ProviderCallback = crate::extract::parse_json(body)?;
     let succeeded = match cb.status.as_str() {
@@ -127,7 +145,11 @@ pub async fn handle_provider_callback(app: &App, signature: &str, body: &[u8]) -
 /// `Souk-Signature` header. Confirming twice changes nothing.
 #[utoipa::path(post, path = "/api/v1/payments/sandbox/callback", tag = "wallet", request_body = ProviderCallback,
     responses((status = 200, body = TopUp), (status = 401, description = "bad signature", body = crate::error::ErrorBody)))]
-pub async fn provider_callback(State(app): State<App>, headers: HeaderMap, body: axum::body::Body) -> AppResult<Json<TopUp>> {
+pub async fn provider_callback(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> AppResult<Json<TopUp>> {
     let body = crate::extract::read_body(body, crate::JSON_BODY_LIMIT_BYTES).await?;
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
     Ok(Json(handle_provider_callback(&app, signature, &body).await?))
@@ -145,7 +167,12 @@ pub struct PayoutInput {
 #[utoipa::path(post, path = "/api/v1/wallet/payouts", tag = "wallet", security(("bearer" = [])), request_body = PayoutInput,
     params(crate::openapi::IdempotencyKey),
     responses((status = 201, body = Payout), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn payout(State(app): State<App>, Authed(user): Authed, idem: Idem, ApiJson(input): ApiJson<PayoutInput>) -> AppResult<Response> {
+pub async fn payout(
+    State(app): State<App>,
+    Authed(user): Authed,
+    idem: Idem,
+    ApiJson(input): ApiJson<PayoutInput>,
+) -> AppResult<Response> {
     let amount = positive(input.amount, souk_domain::money::MAX_PRICE_MINOR, "amount")?;
     let destination = input.destination.trim();
     if destination.is_empty() || destination.chars().count() > 200 {

@@ -6,6 +6,7 @@ mod catalog;
 mod idempotency;
 mod import;
 mod openapi;
+mod orders;
 mod stores;
 
 use reqwest::{Method, StatusCode};
@@ -44,8 +45,9 @@ pub struct Srv {
     pub store: Store,
     pub clock: Arc<ManualClock>,
     pub data_dir: std::path::PathBuf,
+    pub app: App,
     shutdown: Option<oneshot::Sender<()>>,
-    _db: TestDb,
+    db: TestDb,
 }
 
 impl Drop for Srv {
@@ -87,22 +89,57 @@ impl Srv {
         let data_dir = db.data_dir();
         let mut config = ServerConfig::new(data_dir.clone());
         tune(&mut config);
+        Some(Self::serve_on(db, store, clock, data_dir, config).await)
+    }
+
+    async fn serve_on(
+        db: TestDb,
+        store: Store,
+        clock: Arc<ManualClock>,
+        data_dir: std::path::PathBuf,
+        config: ServerConfig,
+    ) -> Srv {
         let app = App::open(store.clone(), config).await.expect("open app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(souk_server::serve(app, listener, async move {
+        tokio::spawn(souk_server::serve(app.clone(), listener, async move {
             let _ = rx.await;
         }));
-        Some(Srv {
+        Srv {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             store,
             clock,
             data_dir,
+            app,
             shutdown: Some(tx),
-            _db: db,
-        })
+            db,
+        }
+    }
+
+    /// Stops this server and starts a new one over the same database and clock, as after a
+    /// crash or a deploy.
+    pub async fn restart(mut self) -> Srv {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.store.close().await;
+        let db = TestDb::take(&mut self.db);
+        let store = db.open(self.clock.clone()).await.expect("reopen store");
+        let data_dir = self.data_dir.join("restarted");
+        let config = ServerConfig::new(data_dir.clone());
+        Self::serve_on(db, store, self.clock.clone(), data_dir, config).await
+    }
+
+    /// A user with a session, made through the store: for tests that need many users fast.
+    pub async fn quick_user(&self, email: &str) -> (String, String) {
+        let token = format!("test-token-{email}");
+        let mut tx = self.store.begin().await.unwrap();
+        let user = tx.create_user(email, email, "no password", "quick").await.unwrap();
+        tx.create_session(&user.id, &souk_server::extract::token_hash(&token), 86_400_000).await.unwrap();
+        tx.commit().await.unwrap();
+        (token, user.id)
     }
 
     /// Sends a request; `body` as JSON when given.
