@@ -79,6 +79,8 @@ pub struct Policy {
     pub confirm_window_ms: i64,
     /// How much one extension adds to the confirmation window.
     pub extension_ms: i64,
+    /// The longest escrow may hold money after shipping, extension included.
+    pub escrow_expiry_ms: i64,
     /// Commission in basis points (1/100 of a percent) unless a category overrides it.
     pub commission_bps: i64,
     /// Category id → basis points; a category inherits its nearest ancestor's override.
@@ -92,6 +94,7 @@ impl Default for Policy {
             ship_by_ms: 72 * HOUR_MS,
             confirm_window_ms: 10 * DAY_MS,
             extension_ms: 5 * DAY_MS,
+            escrow_expiry_ms: 15 * DAY_MS,
             commission_bps: 200,
             category_commission_bps: Vec::new(),
         }
@@ -303,8 +306,11 @@ pub fn decide(order: &Order, action: Action, now_ms: i64, policy: &Policy) -> Re
                 return Err(Refusal::InvalidState(order.state));
             }
             d.events.push("order.confirmation_extended");
-            let from = order.confirm_by_ms.unwrap_or(now_ms).max(now_ms);
-            d.deadlines.push((DeadlineKind::ConfirmBy, from + policy.extension_ms));
+            // Extension happens once, so `confirm_by` is still shipping time + the window.
+            let confirm_by = order.confirm_by_ms.unwrap_or(now_ms + policy.confirm_window_ms);
+            let shipped_at = confirm_by - policy.confirm_window_ms;
+            let extended = (confirm_by + policy.extension_ms).min(shipped_at + policy.escrow_expiry_ms);
+            d.deadlines.push((DeadlineKind::ConfirmBy, extended.max(confirm_by)));
         }
         (OrderState::Shipped, _) => {
             let commission = order.commission();
@@ -379,6 +385,9 @@ mod tests {
         shipped.confirm_by_ms = Some(1_000);
         let d = decide(&shipped, Action::ExtendConfirmation, 10, &policy).unwrap();
         assert_eq!(d.deadlines, vec![(DeadlineKind::ConfirmBy, 1_000 + policy.extension_ms)]);
+        let capped = Policy { escrow_expiry_ms: policy.confirm_window_ms + 7, ..policy.clone() };
+        let d = decide(&shipped, Action::ExtendConfirmation, 10, &capped).unwrap();
+        assert_eq!(d.deadlines, vec![(DeadlineKind::ConfirmBy, 1_007)], "never past the escrow expiry");
         shipped.confirmation_extended = true;
         assert!(decide(&shipped, Action::ExtendConfirmation, 0, &policy).is_err(), "one extension only");
     }

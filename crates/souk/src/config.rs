@@ -31,6 +31,27 @@ pub struct ConfigArgs {
     /// Log filter, e.g. `info` or `souk=debug,sqlx=warn` [default: info].
     #[arg(long, env = "SOUK_LOG", global = true)]
     pub log: Option<String>,
+    /// Seconds a buyer has to pay an order [default: 1800].
+    #[arg(long, env = "SOUK_PAYMENT_WINDOW_S", global = true)]
+    pub payment_window_s: Option<i64>,
+    /// Seconds a seller has to ship a paid order [default: 259200, 72 hours].
+    #[arg(long, env = "SOUK_SHIP_BY_S", global = true)]
+    pub ship_by_s: Option<i64>,
+    /// Seconds after shipping before receipt confirms itself [default: 864000, 10 days].
+    #[arg(long, env = "SOUK_CONFIRM_WINDOW_S", global = true)]
+    pub confirm_window_s: Option<i64>,
+    /// Seconds one extension adds to the confirmation window [default: 432000, 5 days].
+    #[arg(long, env = "SOUK_EXTENSION_S", global = true)]
+    pub extension_s: Option<i64>,
+    /// Longest escrow holds money after shipping, extension included [default: 1296000, 15 days].
+    #[arg(long, env = "SOUK_ESCROW_EXPIRY_S", global = true)]
+    pub escrow_expiry_s: Option<i64>,
+    /// Platform commission in basis points [default: 200, 2%].
+    #[arg(long, env = "SOUK_COMMISSION_BPS", global = true)]
+    pub commission_bps: Option<i64>,
+    /// Milliseconds between looks for due deadlines [default: 500].
+    #[arg(long, env = "SOUK_JOB_INTERVAL_MS", global = true)]
+    pub job_interval_ms: Option<u64>,
 }
 
 /// The settings file: every field optional.
@@ -44,6 +65,16 @@ struct FileConfig {
     login_attempts_per_account: Option<u32>,
     login_attempts_per_ip: Option<u32>,
     log: Option<String>,
+    payment_window_s: Option<i64>,
+    ship_by_s: Option<i64>,
+    confirm_window_s: Option<i64>,
+    extension_s: Option<i64>,
+    escrow_expiry_s: Option<i64>,
+    commission_bps: Option<i64>,
+    /// Category id → basis points, e.g. `[category_commission_bps] electronics = 500`.
+    #[serde(default)]
+    category_commission_bps: std::collections::BTreeMap<String, i64>,
+    job_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,6 +86,14 @@ pub struct Config {
     pub login_attempts_per_account: u32,
     pub login_attempts_per_ip: u32,
     pub log: String,
+    pub payment_window_s: i64,
+    pub ship_by_s: i64,
+    pub confirm_window_s: i64,
+    pub extension_s: i64,
+    pub escrow_expiry_s: i64,
+    pub commission_bps: i64,
+    pub category_commission_bps: std::collections::BTreeMap<String, i64>,
+    pub job_interval_ms: u64,
 }
 
 impl Config {
@@ -74,7 +113,38 @@ impl Config {
                 .unwrap_or(5),
             login_attempts_per_ip: args.login_attempts_per_ip.or(file.login_attempts_per_ip).unwrap_or(30),
             log: args.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+            payment_window_s: args.payment_window_s.or(file.payment_window_s).unwrap_or(30 * 60),
+            ship_by_s: args.ship_by_s.or(file.ship_by_s).unwrap_or(72 * 3600),
+            confirm_window_s: args.confirm_window_s.or(file.confirm_window_s).unwrap_or(10 * 86_400),
+            extension_s: args.extension_s.or(file.extension_s).unwrap_or(5 * 86_400),
+            escrow_expiry_s: args.escrow_expiry_s.or(file.escrow_expiry_s).unwrap_or(15 * 86_400),
+            commission_bps: args.commission_bps.or(file.commission_bps).unwrap_or(200),
+            category_commission_bps: file.category_commission_bps,
+            job_interval_ms: args.job_interval_ms.or(file.job_interval_ms).unwrap_or(500),
         };
+        for (name, value) in [
+            ("payment_window_s", config.payment_window_s),
+            ("ship_by_s", config.ship_by_s),
+            ("confirm_window_s", config.confirm_window_s),
+            ("extension_s", config.extension_s),
+            ("escrow_expiry_s", config.escrow_expiry_s),
+        ] {
+            if !(1..=365 * 86_400).contains(&value) {
+                return Err(format!("{name} must be between 1 second and 365 days"));
+            }
+        }
+        for (name, bps) in std::iter::once(("commission_bps", &config.commission_bps))
+            .chain(config.category_commission_bps.iter().map(|(c, b)| (c.as_str(), b)))
+        {
+            if !(0..=10_000).contains(bps) {
+                return Err(format!("{name}: commission must be 0 to 10000 basis points"));
+            }
+        }
+        for category in config.category_commission_bps.keys() {
+            if souk_domain::category::Category::by_id(category).is_none() {
+                return Err(format!("category_commission_bps: no category '{category}'"));
+            }
+        }
         if config.request_timeout_s == 0 {
             return Err("request_timeout_s must be at least 1".into());
         }
@@ -100,6 +170,16 @@ impl Config {
             per_account: self.login_attempts_per_account,
             per_ip: self.login_attempts_per_ip,
         };
+        s.policy = souk_domain::order::Policy {
+            payment_window_ms: self.payment_window_s * 1000,
+            ship_by_ms: self.ship_by_s * 1000,
+            confirm_window_ms: self.confirm_window_s * 1000,
+            extension_ms: self.extension_s * 1000,
+            escrow_expiry_ms: self.escrow_expiry_s * 1000,
+            commission_bps: self.commission_bps,
+            category_commission_bps: self.category_commission_bps.iter().map(|(c, b)| (c.clone(), *b)).collect(),
+        };
+        s.job_interval = std::time::Duration::from_millis(self.job_interval_ms.max(10));
         s
     }
 }
@@ -128,6 +208,22 @@ mod tests {
         assert_eq!(c.request_timeout_s, 7);
         assert_eq!(c.login_attempts_per_account, 5);
         assert_eq!(c.redacted().database_url.as_deref(), Some("postgres://u:***@db/souk"));
+        let policy = c.server_config().policy;
+        assert_eq!((policy.payment_window_ms, policy.commission_bps), (1_800_000, 200));
+        std::fs::write(
+            &file,
+            "payment_window_s = 2\ncommission_bps = 150\n[category_commission_bps]\nelectronics = 500\n",
+        )
+        .unwrap();
+        let short = Config::resolve(&ConfigArgs { config: Some(file.clone()), ..Default::default() })
+            .unwrap()
+            .server_config()
+            .policy;
+        assert_eq!((short.payment_window_ms, short.commission_bps_for(Some("electronics/phones"))), (2_000, 500));
+        std::fs::write(&file, "[category_commission_bps]\nnowhere = 5\n").unwrap();
+        assert!(Config::resolve(&ConfigArgs { config: Some(file.clone()), ..Default::default() })
+            .unwrap_err()
+            .contains("nowhere"));
         std::fs::write(&file, "colour = \"blue\"\n").unwrap();
         assert!(Config::resolve(&args).unwrap_err().contains("colour"));
     }

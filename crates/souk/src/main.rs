@@ -75,6 +75,8 @@ enum AdminCommand {
     },
     /// Grant a role (seller, mediator, admin) to the user with this email.
     Grant { email: String, role: String },
+    /// Verify the books; prints a JSON summary and exits 0 when sound, 1 when not.
+    LedgerCheck,
     /// Open a store for an existing user.
     CreateStore {
         #[arg(long)]
@@ -307,6 +309,15 @@ async fn admin(action: AdminCommand, config: &Config) -> Result<(), String> {
             tx.commit().await.map_err(err)?;
             println!("{}", serde_json::json!({"id": user.id, "granted": role.as_str()}));
             Ok(())
+        }
+        AdminCommand::LedgerCheck => {
+            let report = store.ledger_check().await.map_err(err)?;
+            println!("{}", serde_json::to_string_pretty(&report).map_err(err)?);
+            if report.sound {
+                Ok(())
+            } else {
+                Err(format!("the ledger is not sound: {} problem(s)", report.problems.len()))
+            }
         }
         AdminCommand::CreateStore { owner, name, slug, country, currency, description } => {
             let draft = StoreInput { name, slug, country, currency, description }.validate().map_err(err)?;

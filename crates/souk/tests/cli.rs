@@ -82,6 +82,9 @@ fn operator_commands_and_import() {
     assert_eq!((rerun["created"].as_u64(), rerun["updated"].as_u64()), (Some(0), Some(1)));
     assert!(!souk(&data, &["import", "products", "--store", "nope", csv.to_str().unwrap()]).status.success());
 
+    let books = souk(&data, &["admin", "ledger-check"]);
+    assert_eq!(stdout_json(&books)["sound"], true);
+
     let seeded = souk(&data, &["seed", "--products", "1500"]);
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
     let said = String::from_utf8_lossy(&seeded.stderr);
@@ -92,28 +95,7 @@ fn operator_commands_and_import() {
 #[test]
 fn serve_demo_answers_and_stops_gracefully() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_souk"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["--listen", "127.0.0.1:0", "serve", "--demo"])
-        .env_remove("SOUK_DATABASE_URL")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let started = Instant::now();
-    let mut addr = None;
-    let mut printed = String::new();
-    while addr.is_none() && started.elapsed() < Duration::from_secs(120) {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        printed.push_str(&line);
-        addr = line.split("serving http://").nth(1).and_then(|rest| rest.split_whitespace().next()).map(str::to_string);
-    }
-    let addr = addr.unwrap_or_else(|| panic!("no address printed: {printed}"));
+    let (mut child, addr, printed) = start_server(dir.path(), &[], &["--demo"]);
     assert!(printed.contains("buyer@demo.souk") && printed.contains("admin@demo.souk"), "{printed}");
 
     let get = |path: &str| -> String {
@@ -145,4 +127,121 @@ fn serve_demo_answers_and_stops_gracefully() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(code.success(), "graceful stop exits 0");
+}
+
+/// Starts `souk serve` with extra arguments and returns the child and its address.
+fn start_server(dir: &std::path::Path, extra: &[&str], serve_args: &[&str]) -> (std::process::Child, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_souk"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
+        .arg("serve")
+        .args(serve_args)
+        .env_remove("SOUK_DATABASE_URL")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut printed = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.wait();
+            panic!("the server exited before serving: {printed}");
+        }
+        printed.push_str(&line);
+        if let Some(addr) = line.split("serving http://").nth(1).and_then(|r| r.split_whitespace().next()) {
+            // Keep draining stderr so the server never blocks on a full pipe.
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            return (child, addr.to_string(), printed);
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 client: enough for black-box calls without another dependency.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use std::io::Write;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    static NEXT_KEY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let key = format!("Idempotency-Key: k{}\r\n", NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}{key}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let json =
+        out.split("\r\n\r\n").nth(1).and_then(|b| serde_json::from_str(b).ok()).unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+#[test]
+fn short_policy_deadlines_run_in_a_black_box() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, _) = start_server(dir.path(), &["--payment-window-s", "1", "--job-interval-ms", "50"], &[]);
+    let register = |email: &str| {
+        let (status, body) = http(
+            &addr,
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            Some(serde_json::json!({"email": email, "password": "correct horse battery"})),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    };
+    let seller = register("s@example.com");
+    let (status, _) = http(
+        &addr,
+        "POST",
+        "/api/v1/stores",
+        Some(&seller),
+        Some(serde_json::json!({"name": "S", "slug": "s-shop", "country": "US", "currency": "USD"})),
+    );
+    assert_eq!(status, 201);
+    let (_, product) = http(
+        &addr,
+        "POST",
+        "/api/v1/products",
+        Some(&seller),
+        Some(serde_json::json!({
+        "title": "Kettle", "ships_to": ["*"], "skus": [{"price": {"amount": 2500, "currency": "USD"}, "stock": 3}]})),
+    );
+    let sku = product["skus"][0]["id"].as_str().unwrap().to_string();
+    let buyer = register("b@example.com");
+    let (status, co) = http(
+        &addr,
+        "POST",
+        "/api/v1/checkout",
+        Some(&buyer),
+        Some(serde_json::json!({"ship_to": "FR", "items": [{"sku_id": sku, "quantity": 2}]})),
+    );
+    assert_eq!(status, 201, "{co}");
+    let order = co["orders"][0]["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let state = loop {
+        let (_, o) = http(&addr, "GET", &format!("/api/v1/orders/{order}"), Some(&buyer), None);
+        if o["state"] == "cancelled" || Instant::now() > deadline {
+            break o["state"].clone();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(state, "cancelled", "the one-second payment window closed by itself");
+    let (_, p) = http(&addr, "GET", &format!("/api/v1/products/{}", product["id"].as_str().unwrap()), None, None);
+    assert_eq!(p["skus"][0]["stock"], 3, "the reserved units came back");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
