@@ -130,6 +130,8 @@ fn serve_demo_answers_and_stops_gracefully() {
 }
 
 /// Starts `souk serve` with extra arguments and returns the child and its address.
+// The child is returned to the caller, which stops and waits for it.
+#[allow(clippy::zombie_processes)]
 fn start_server(dir: &std::path::Path, extra: &[&str], serve_args: &[&str]) -> (std::process::Child, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_souk"))
         .arg("--data-dir")
