@@ -39,6 +39,7 @@ on_both!(
     deadlines_fire_once,
     the_last_units_go_to_exactly_as_many_buyers,
     concurrent_payments_charge_once,
+    two_processes_run_each_deadline_once,
 );
 
 fn usd() -> Currency {
@@ -289,4 +290,42 @@ async fn concurrent_payments_charge_once(db: TestDb) {
     assert_eq!(paid, 1);
     assert_eq!(balance(&w.store, wallet(&buyer)).await, 9_000);
     assert_sound(&w.store).await;
+}
+
+/// Two stores over one database stand for two server processes: each due deadline takes effect
+/// once, whichever runs it.
+async fn two_processes_run_each_deadline_once(db: TestDb) {
+    let w = world(&db, 50).await;
+    let second = db.open(w.clock.clone()).await.unwrap();
+    let buyer = user(&w.store, "b@x.com").await;
+    let mut orders = Vec::new();
+    for _ in 0..20 {
+        orders.push(checkout(&w, &buyer, 1).await.unwrap());
+    }
+    w.clock.advance_ms(Policy::default().payment_window_ms + 1);
+    let runner = |store: Store| {
+        tokio::spawn(async move {
+            let mut ran = 0;
+            for job in store.due_jobs(100).await.unwrap() {
+                let mut tx = store.begin().await.unwrap();
+                if tx.run_job(&job, &Policy::default()).await.unwrap() {
+                    ran += 1;
+                }
+                tx.commit().await.unwrap();
+            }
+            ran
+        })
+    };
+    let (a, b) = (runner(w.store.clone()), runner(second.clone()));
+    let total = a.await.unwrap() + b.await.unwrap();
+    assert_eq!(total, 20, "every deadline ran, none twice");
+    assert_eq!(stock(&w.store, &w.sku).await, (50, 0));
+    let mut tx = w.store.begin().await.unwrap();
+    let (cancelled,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM events WHERE type = 'order.cancelled' AND user_id = $1")
+            .bind(&buyer)
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
+    assert_eq!(cancelled, 20);
 }
