@@ -8,7 +8,8 @@ on_both_backends!(
     deadlines_due_while_down_run_once_after_start,
     top_ups_and_payouts,
     last_units_under_concurrency,
-    order_input_is_validated
+    order_input_is_validated,
+    concurrent_retries_pay_once
 );
 
 /// A seller with one product (price 19.99 CNY, stock as given) and a funded buyer.
@@ -440,4 +441,27 @@ async fn order_input_is_validated(srv: Srv) {
     let bogus = srv.get("/api/v1/orders/ord_doesnotexist", Some(&buyer)).await;
     assert_eq!(bogus.status, StatusCode::NOT_FOUND);
     assert_eq!(srv.get("/api/v1/events?cursor=abc", Some(&buyer)).await.code(), "invalid_cursor");
+}
+
+/// A client that retries a payment many times at once, with one key, pays once.
+async fn concurrent_retries_pay_once(srv: Srv) {
+    let (_, buyer, sku) = market(&srv, 10).await;
+    let order = checkout(&srv, &buyer, &sku, 2, "retry-co").await.body["orders"][0]["id"].as_str().unwrap().to_string();
+    let srv = std::sync::Arc::new(srv);
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (srv, buyer, order) = (srv.clone(), buyer.clone(), order.clone());
+            tokio::spawn(async move {
+                srv.call(Method::POST, &format!("/api/v1/orders/{order}/pay"), Some(&buyer), None, Some("pay-once"))
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!((r.status, r.body["state"].as_str()), (StatusCode::OK, Some("paid")), "{}", r.body);
+    }
+    let wallet = srv.get("/api/v1/wallet", Some(&buyer)).await.body;
+    assert_eq!(available(&wallet, "available"), 100_000 - 2 * 1999, "charged once");
+    assert_ledger_sound(&srv).await;
 }
