@@ -54,6 +54,9 @@ impl App {
     /// Plays the sandbox gateway: confirms each accepted top-up older than the sandbox delay by
     /// a signed callback through the same verification as the HTTP endpoint.
     pub async fn deliver_sandbox_confirmations(&self) -> Result<usize, StoreError> {
+        if self.provider.name() != SANDBOX {
+            return Ok(0);
+        }
         let due =
             self.store.pending_top_ups(SANDBOX, self.store.now_ms() - self.config.sandbox_delay_ms, BATCH).await?;
         let mut delivered = 0;

@@ -88,6 +88,7 @@ pub struct AppInner {
     pub limiter: limiter::Limiter,
     pub mailer: Box<dyn mail::Mailer>,
     pub search: Arc<souk_search::SearchIndex>,
+    pub provider: Arc<dyn payments::PaymentProvider>,
 }
 
 /// Shared state of every handler.
@@ -104,7 +105,8 @@ impl Deref for App {
 impl App {
     pub fn new(store: Store, config: ServerConfig, search: Arc<souk_search::SearchIndex>) -> App {
         let mailer = Box::new(mail::FileMailer::new(config.data_dir.join("mail")));
-        App(Arc::new(AppInner { store, config, limiter: limiter::Limiter::default(), mailer, search }))
+        let provider = Arc::new(payments::Sandbox { secret: config.sandbox_secret.clone() });
+        App(Arc::new(AppInner { store, config, limiter: limiter::Limiter::default(), mailer, search, provider }))
     }
 
     /// Opens the search index under the data directory, rebuilding it from the store when it is

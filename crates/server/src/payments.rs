@@ -29,6 +29,36 @@ pub enum CardOutcome {
     Invalid(String),
 }
 
+/// A payment gateway, as the wallet sees it. A real gateway's adapter implements this beside the
+/// sandbox; the rest of Souk only talks to the trait.
+pub trait PaymentProvider: Send + Sync {
+    /// The name recorded on top-ups and used in the provider's ledger account.
+    fn name(&self) -> &str;
+    /// Asks the gateway to charge a card; acceptance is confirmed later by a signed callback.
+    fn charge(&self, card_number: &str) -> CardOutcome;
+    /// Checks a callback's signature header against its body.
+    fn verify_callback(&self, signature: &str, body: &[u8], now_s: i64) -> bool;
+}
+
+/// The development gateway: test cards only, callbacks signed with a shared secret.
+pub struct Sandbox {
+    pub secret: Vec<u8>,
+}
+
+impl PaymentProvider for Sandbox {
+    fn name(&self) -> &str {
+        SANDBOX
+    }
+
+    fn charge(&self, card_number: &str) -> CardOutcome {
+        sandbox_charge(card_number)
+    }
+
+    fn verify_callback(&self, signature: &str, body: &[u8], now_s: i64) -> bool {
+        verify(&self.secret, signature, body, now_s)
+    }
+}
+
 /// The sandbox's card rules.
 pub fn sandbox_charge(card_number: &str) -> CardOutcome {
     let digits: String = card_number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();

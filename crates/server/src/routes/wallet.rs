@@ -4,7 +4,7 @@
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
 use crate::idempotency::Idem;
-use crate::payments::{sandbox_charge, verify, CardOutcome, SANDBOX, SIGNATURE_HEADER};
+use crate::payments::{CardOutcome, SIGNATURE_HEADER};
 use crate::App;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -76,11 +76,12 @@ pub async fn top_up(
     ApiJson(input): ApiJson<TopUpInput>,
 ) -> AppResult<Response> {
     let amount = positive(input.amount, MAX_TOP_UP_MINOR, "amount")?;
-    match sandbox_charge(&input.card_number) {
+    let provider = app.provider.name().to_string();
+    match app.provider.charge(&input.card_number) {
         CardOutcome::Invalid(m) => Err(Invalid::new("invalid_card", "card_number", m).into()),
         CardOutcome::Declined { last4, reason } => {
             let mut tx = app.store.begin().await?;
-            let t = tx.create_top_up(&user.id, amount, SANDBOX, &last4).await?;
+            let t = tx.create_top_up(&user.id, amount, &provider, &last4).await?;
             tx.settle_top_up(&t.id, false, Some(&reason)).await?;
             // The declined attempt is kept for the user's history; the answer is the decline.
             tx.commit().await?;
@@ -88,7 +89,7 @@ pub async fn top_up(
         }
         CardOutcome::Accepted { last4 } => {
             let mut tx = app.store.begin().await?;
-            let t = tx.create_top_up(&user.id, amount, SANDBOX, &last4).await?;
+            let t = tx.create_top_up(&user.id, amount, &provider, &last4).await?;
             idem.finish(tx, StatusCode::ACCEPTED, &t).await
         }
     }
@@ -122,7 +123,7 @@ pub struct ProviderCallback {
 /// sandbox, so both go through the same signature check.
 pub async fn handle_provider_callback(app: &App, signature: &str, body: &[u8]) -> AppResult<TopUp> {
     let now_s = app.store.now_ms() / 1000;
-    if !verify(&app.config.sandbox_secret, signature, body, now_s) {
+    if !app.provider.verify_callback(signature, body, now_s) {
         return Err(AppError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_signature",
@@ -179,7 +180,7 @@ pub async fn payout(
         return Err(Invalid::new("invalid", "destination", "1 to 200 characters").into());
     }
     let mut tx = app.store.begin().await?;
-    let p = tx.payout(&user.id, amount, SANDBOX, destination).await?;
+    let p = tx.payout(&user.id, amount, app.provider.name(), destination).await?;
     idem.finish(tx, StatusCode::CREATED, &p).await
 }
 
