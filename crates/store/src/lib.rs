@@ -262,6 +262,7 @@ pub(crate) fn placeholders(start: usize, count: usize) -> String {
 
 /// A page of results and the cursor for the next one.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

@@ -3,7 +3,6 @@
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, Authed};
 use crate::idempotency::Idem;
-use crate::routes::stores::VerificationPage;
 use crate::App;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -23,7 +22,7 @@ pub struct VerificationQuery {
 
 /// Verification requests, oldest first; `?status=pending` is the review queue.
 #[utoipa::path(get, path = "/api/v1/admin/verifications", tag = "admin", security(("bearer" = [])), params(VerificationQuery),
-    responses((status = 200, body = VerificationPage), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Page<VerificationRequest>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list_verifications(
     State(app): State<App>,
     user: Authed,

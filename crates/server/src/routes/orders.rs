@@ -22,20 +22,6 @@ use souk_store::accounts::User;
 use souk_store::orders::{CartLine, EventView, OrderScope};
 use souk_store::Page;
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct OrderPage {
-    pub items: Vec<OrderView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct EventPage {
-    pub items: Vec<EventView>,
-    pub next_cursor: Option<String>,
-}
-
 /// The caller's cart with current prices (tier prices applied) and availability.
 #[utoipa::path(get, path = "/api/v1/cart", tag = "orders", security(("bearer" = [])),
     responses((status = 200, body = Vec<CartLine>), (status = 401, body = crate::error::ErrorBody)))]
@@ -140,7 +126,7 @@ pub async fn pay_checkout(
 
 /// The caller's purchases, newest first.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = OrderPage)))]
+    responses((status = 200, body = Page<OrderView>)))]
 pub async fn my_orders(
     State(app): State<App>,
     Authed(user): Authed,
@@ -152,7 +138,7 @@ pub async fn my_orders(
 /// A store's orders, newest first (its owner).
 #[utoipa::path(get, path = "/api/v1/stores/{store}/orders", tag = "orders", security(("bearer" = [])),
     params(("store" = String, Path, description = "id or slug"), PageQuery),
-    responses((status = 200, body = OrderPage), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Page<OrderView>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn store_orders(
     State(app): State<App>,
     Authed(user): Authed,
@@ -318,7 +304,7 @@ pub struct EventQuery {
 
 /// The caller's events (`order.paid`, `order.shipped`, ...) in commit order.
 #[utoipa::path(get, path = "/api/v1/events", tag = "orders", security(("bearer" = [])), params(EventQuery),
-    responses((status = 200, body = EventPage), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Page<EventView>), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn events(
     State(app): State<App>,
     Authed(user): Authed,

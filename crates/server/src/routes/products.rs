@@ -15,13 +15,6 @@ use souk_domain::category::Category;
 use souk_store::catalog::ProductFilter;
 use souk_store::Page;
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct ProductPage {
-    pub items: Vec<Product>,
-    pub next_cursor: Option<String>,
-}
-
 /// Lists a new product in the caller's store.
 #[utoipa::path(post, path = "/api/v1/products", tag = "catalog", request_body = ProductInput, security(("bearer" = [])),
     params(crate::openapi::IdempotencyKey),
@@ -55,7 +48,7 @@ pub struct ProductsQuery {
 
 /// Active products, newest first.
 #[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(ProductsQuery),
-    responses((status = 200, body = ProductPage), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Page<Product>), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn list_products(
     State(app): State<App>,
     ApiQuery(q): ApiQuery<ProductsQuery>,

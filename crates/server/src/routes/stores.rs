@@ -16,20 +16,6 @@ use souk_domain::catalog::{Product, ProductStatus};
 use souk_store::catalog::ProductFilter;
 use souk_store::Page;
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct StorePage {
-    pub items: Vec<StoreProfile>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct VerificationPage {
-    pub items: Vec<VerificationRequest>,
-    pub next_cursor: Option<String>,
-}
-
 /// Opens the caller's store (one per user) and makes them a seller.
 #[utoipa::path(post, path = "/api/v1/stores", tag = "stores", request_body = StoreInput, security(("bearer" = [])),
     params(crate::openapi::IdempotencyKey),
@@ -48,7 +34,7 @@ pub async fn create_store(
 }
 
 /// All stores, oldest first.
-#[utoipa::path(get, path = "/api/v1/stores", tag = "stores", params(PageQuery), responses((status = 200, body = StorePage)))]
+#[utoipa::path(get, path = "/api/v1/stores", tag = "stores", params(PageQuery), responses((status = 200, body = Page<StoreProfile>)))]
 pub async fn list_stores(
     State(app): State<App>,
     ApiQuery(page): ApiQuery<PageQuery>,
@@ -104,7 +90,7 @@ pub async fn submit_verification(
 /// The store's verification requests and their decisions (owner and admins).
 #[utoipa::path(get, path = "/api/v1/stores/{store}/verification", tag = "stores", security(("bearer" = [])),
     params(("store" = String, Path, description = "id or slug"), PageQuery),
-    responses((status = 200, body = VerificationPage), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Page<VerificationRequest>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list_store_verifications(
     State(app): State<App>,
     Authed(user): Authed,
@@ -127,7 +113,7 @@ pub struct StoreProductsQuery {
 /// The store's products, newest first.
 #[utoipa::path(get, path = "/api/v1/stores/{store}/products", tag = "stores",
     params(("store" = String, Path, description = "id or slug"), StoreProductsQuery),
-    responses((status = 200, body = crate::routes::products::ProductPage), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Page<Product>), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn store_products(
     State(app): State<App>,
     MaybeAuthed(user): MaybeAuthed,

@@ -17,13 +17,6 @@ use souk_domain::{Invalid, Money, MAX_TOP_UP_MINOR};
 use souk_store::payments::{Payout, TopUp};
 use souk_store::Page;
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct TransactionPage {
-    pub items: Vec<WalletTransaction>,
-    pub next_cursor: Option<String>,
-}
-
 /// Available, held and incoming money per currency.
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet", security(("bearer" = [])),
     responses((status = 200, body = Vec<WalletBalance>), (status = 401, body = crate::error::ErrorBody)))]
@@ -33,7 +26,7 @@ pub async fn wallet(State(app): State<App>, Authed(user): Authed) -> AppResult<J
 
 /// Every movement of the user's money, newest first.
 #[utoipa::path(get, path = "/api/v1/wallet/transactions", tag = "wallet", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = TransactionPage), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Page<WalletTransaction>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn transactions(
     State(app): State<App>,
     Authed(user): Authed,

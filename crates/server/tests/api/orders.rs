@@ -26,15 +26,14 @@ async fn market(srv: &Srv, stock: i64) -> (String, String, String) {
     (seller, buyer, sku)
 }
 
+async fn top_up(srv: &Srv, token: &str, amount: i64, card: &str) -> crate::Res {
+    let body = json!({"amount": {"amount": amount, "currency": "CNY"}, "card_number": card});
+    srv.post("/api/v1/wallet/top-ups", Some(token), body).await
+}
+
 /// Tops up through the sandbox and lets its signed confirmation arrive.
 async fn fund(srv: &Srv, token: &str, amount: i64) {
-    let r = srv
-        .post(
-            "/api/v1/wallet/top-ups",
-            Some(token),
-            json!({"amount": {"amount": amount, "currency": "CNY"}, "card_number": "4242 4242 4242 4242"}),
-        )
-        .await;
+    let r = top_up(srv, token, amount, "4242 4242 4242 4242").await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     assert_eq!(r.body["state"], "pending");
     srv.clock.advance_ms(1_000);
@@ -270,37 +269,13 @@ async fn deadlines_due_while_down_run_once_after_start(srv: Srv) {
 
 async fn top_ups_and_payouts(srv: Srv) {
     let (token, _) = srv.register("wallet@example.com").await;
-    let declined = srv
-        .post(
-            "/api/v1/wallet/top-ups",
-            Some(&token),
-            json!({"amount": {"amount": 500, "currency": "CNY"}, "card_number": "4000000000000002"}),
-        )
-        .await;
+    let declined = top_up(&srv, &token, 500, "4000000000000002").await;
     assert_eq!((declined.status, declined.code()), (StatusCode::PAYMENT_REQUIRED, "payment_declined"));
-    let invalid = srv
-        .post(
-            "/api/v1/wallet/top-ups",
-            Some(&token),
-            json!({"amount": {"amount": 500, "currency": "CNY"}, "card_number": "1234"}),
-        )
-        .await;
+    let invalid = top_up(&srv, &token, 500, "1234").await;
     assert_eq!((invalid.status, invalid.field()), (StatusCode::UNPROCESSABLE_ENTITY, "card_number"));
-    let negative = srv
-        .post(
-            "/api/v1/wallet/top-ups",
-            Some(&token),
-            json!({"amount": {"amount": -5, "currency": "CNY"}, "card_number": "4242424242424242"}),
-        )
-        .await;
+    let negative = top_up(&srv, &token, -5, "4242424242424242").await;
     assert_eq!((negative.status, negative.field()), (StatusCode::UNPROCESSABLE_ENTITY, "amount.amount"));
-    let pending = srv
-        .post(
-            "/api/v1/wallet/top-ups",
-            Some(&token),
-            json!({"amount": {"amount": 5000, "currency": "CNY"}, "card_number": "4242424242424242"}),
-        )
-        .await;
+    let pending = top_up(&srv, &token, 5000, "4242424242424242").await;
     let id = pending.body["id"].as_str().unwrap().to_string();
     assert!(
         srv.get("/api/v1/wallet", Some(&token)).await.body.as_array().unwrap().is_empty(),
