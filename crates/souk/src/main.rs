@@ -254,6 +254,9 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         souk_server::search_sync::rebuild(&store, &app.search, |_| {}).await.map_err(|e| e.message)?;
     }
     eprintln!("souk is serving http://{addr} (API under /api/v1, document at /api/v1/openapi.json)");
+    if app.provider.name() == souk_server::payments::SANDBOX {
+        eprintln!("payments: SANDBOX provider: top-ups take test cards only and move no real money");
+    }
     souk_server::serve(app, listener, shutdown_signal()).await.map_err(err)?;
     store.close().await;
     eprintln!("souk stopped");
