@@ -127,6 +127,20 @@ impl From<StoreError> for AppError {
                 tracing::warn!(error = %sqlx_err, "database pool exhausted");
                 AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is busy; retry shortly")
             }
+            // Deadlocks and serialization failures (PostgreSQL) and a busy database (SQLite)
+            // roll the transaction back whole; the same request can simply be sent again.
+            StoreError::Db(sqlx::Error::Database(d))
+                if matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "517")) =>
+            {
+                tracing::warn!(error = %d, "transaction lost a race; the client may retry");
+                let mut e = AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "contention",
+                    "the server was busy with a conflicting request; retry",
+                );
+                e.retry_after_s = Some(1);
+                e
+            }
             StoreError::Db(db) => AppError::internal("database error", db),
         }
     }
