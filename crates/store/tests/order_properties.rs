@@ -131,6 +131,16 @@ async fn step(w: &mut World, op: &Op) {
     }
 }
 
+/// Units of `sku` on order lines of orders in the given states (an SQL list of literals).
+async fn units_in(tx: &mut souk_store::Tx, sku: &str, states: &str) -> i64 {
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l JOIN orders o ON o.id = l.order_id \
+         WHERE l.sku_id = $1 AND o.state IN ({states})"
+    );
+    let (units,): (i64,) = sqlx::query_as(&sql).bind(sku).fetch_one(tx.conn()).await.unwrap();
+    units
+}
+
 async fn check(w: &World) -> Result<(), TestCaseError> {
     let report = w.store.ledger_check().await.unwrap();
     prop_assert!(report.sound, "{:?}", report.problems);
@@ -141,22 +151,8 @@ async fn check(w: &World) -> Result<(), TestCaseError> {
             .fetch_one(tx.conn())
             .await
             .unwrap();
-        let (pending,): (i64,) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l JOIN orders o ON o.id = l.order_id \
-             WHERE l.sku_id = $1 AND o.state = 'pending_payment'",
-        )
-        .bind(sku)
-        .fetch_one(tx.conn())
-        .await
-        .unwrap();
-        let (sold,): (i64,) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l JOIN orders o ON o.id = l.order_id \
-             WHERE l.sku_id = $1 AND o.state IN ('paid', 'shipped', 'completed')",
-        )
-        .bind(sku)
-        .fetch_one(tx.conn())
-        .await
-        .unwrap();
+        let pending = units_in(&mut tx, sku, "'pending_payment'").await;
+        let sold = units_in(&mut tx, sku, "'paid', 'shipped', 'completed'").await;
         prop_assert_eq!(reserved, pending, "reserved = units of unpaid orders");
         prop_assert_eq!(on_hand, STOCK - sold, "on hand = initial − sold");
         prop_assert!(reserved <= on_hand);

@@ -58,6 +58,11 @@ async fn order_action(srv: &Srv, token: &str, order: &str, action: &str) -> crat
     .await
 }
 
+async fn ship(srv: &Srv, token: &str, order: &str, carrier: &str, tracking: &str) -> crate::Res {
+    let body = json!({"carrier": carrier, "tracking_number": tracking});
+    srv.call(Method::POST, &format!("/api/v1/orders/{order}/ship"), Some(token), Some(body), None).await
+}
+
 fn available(wallet: &Value, field: &str) -> i64 {
     wallet
         .as_array()
@@ -102,15 +107,7 @@ async fn buy_ship_confirm_over_http(srv: Srv) {
     let (stranger, _) = srv.quick_user("stranger@example.com").await;
     assert_eq!(srv.get(&format!("/api/v1/orders/{order}"), Some(&stranger)).await.status, StatusCode::NOT_FOUND);
     assert_eq!(order_action(&srv, &seller, &order, "pay").await.status, StatusCode::FORBIDDEN, "only the buyer pays");
-    let early_ship = srv
-        .call(
-            Method::POST,
-            &format!("/api/v1/orders/{order}/ship"),
-            Some(&seller),
-            Some(json!({"carrier": "SF Express", "tracking_number": "SF1234567890"})),
-            None,
-        )
-        .await;
+    let early_ship = ship(&srv, &seller, &order, "SF Express", "SF1234567890").await;
     assert_eq!((early_ship.status, early_ship.code()), (StatusCode::CONFLICT, "invalid_state"));
     assert!(early_ship.body["error"]["message"].as_str().unwrap().contains("pending_payment"));
 
@@ -129,35 +126,11 @@ async fn buy_ship_confirm_over_http(srv: Srv) {
     assert_eq!((available(&wallet, "available"), available(&wallet, "held")), (100_000 - 3998, 3998));
     assert_eq!(available(&srv.get("/api/v1/wallet", Some(&seller)).await.body, "incoming"), 3998);
 
-    let bad_tracking = srv
-        .call(
-            Method::POST,
-            &format!("/api/v1/orders/{order}/ship"),
-            Some(&seller),
-            Some(json!({"carrier": "SF Express", "tracking_number": "<script>"})),
-            None,
-        )
-        .await;
+    let bad_tracking = ship(&srv, &seller, &order, "SF Express", "<script>").await;
     assert_eq!((bad_tracking.status, bad_tracking.field()), (StatusCode::UNPROCESSABLE_ENTITY, "tracking_number"));
-    let by_buyer = srv
-        .call(
-            Method::POST,
-            &format!("/api/v1/orders/{order}/ship"),
-            Some(&buyer),
-            Some(json!({"carrier": "SF Express", "tracking_number": "SF1234567890"})),
-            None,
-        )
-        .await;
+    let by_buyer = ship(&srv, &buyer, &order, "SF Express", "SF1234567890").await;
     assert_eq!(by_buyer.status, StatusCode::FORBIDDEN);
-    let shipped = srv
-        .call(
-            Method::POST,
-            &format!("/api/v1/orders/{order}/ship"),
-            Some(&seller),
-            Some(json!({"carrier": "SF Express", "tracking_number": "SF1234567890"})),
-            None,
-        )
-        .await;
+    let shipped = ship(&srv, &seller, &order, "SF Express", "SF1234567890").await;
     assert_eq!(shipped.body["state"], "shipped", "{}", shipped.body);
     assert_eq!(shipped.body["tracking_number"], "SF1234567890");
     assert_eq!(shipped.body["deadlines"][0]["kind"], "confirm_by");
@@ -193,14 +166,7 @@ async fn deadlines_move_the_money(srv: Srv) {
     order_action(&srv, &buyer, &unshipped, "pay").await;
     let unconfirmed = checkout(&srv, &buyer, &sku, 3, "c").await.body["orders"][0]["id"].as_str().unwrap().to_string();
     order_action(&srv, &buyer, &unconfirmed, "pay").await;
-    srv.call(
-        Method::POST,
-        &format!("/api/v1/orders/{unconfirmed}/ship"),
-        Some(&seller),
-        Some(json!({"carrier": "DHL", "tracking_number": "JD0146000012345"})),
-        None,
-    )
-    .await;
+    ship(&srv, &seller, &unconfirmed, "DHL", "JD0146000012345").await;
     let extended = order_action(&srv, &buyer, &unconfirmed, "extend").await;
     assert_eq!(extended.body["confirmation_extended"], true);
     let again = srv
