@@ -14,6 +14,7 @@ pub mod import;
 pub mod ledger;
 pub mod money;
 pub mod order;
+pub mod ranking;
 pub mod time;
 
 pub use error::Invalid;

@@ -1,20 +1,32 @@
-//! Product search: an embedded tantivy index under the data directory, kept in step with the
-//! catalog. Title matches count double; description, attributes and category path count once.
+//! Product search: an embedded tantivy index under the data directory. It holds what queries
+//! need without a database round trip: the searchable text, the filters (category, ships-to,
+//! currency, price, stock, store) and the ranking signals as fast fields. Per-store signals (trust,
+//! delivery speed, country, verification) live in memory beside it, so a change of trust applies
+//! at once to every product of the store without re-indexing them.
+//!
+//! [`query`] runs searches: BM25 picks candidates, `souk_domain::ranking` re-ranks them.
+
+pub mod query;
+pub mod text;
 
 use souk_domain::catalog::{Product, ProductStatus};
+use souk_domain::category::Category;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::QueryParser;
-use tantivy::schema::{Field, Schema, Value, STORED, STRING, TEXT};
-use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use std::sync::{Arc, Mutex, RwLock};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+pub use query::{Facets, Hit, Results, Sort, Suggestion};
 
 /// Bumped whenever the schema or the text analysis changes; an index of another version is
 /// rebuilt at start.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// The most hits one query returns.
 pub const MAX_LIMIT: usize = 100;
-const WRITER_MEMORY_BYTES: usize = 50_000_000;
+const WRITER_MEMORY_BYTES: usize = 100_000_000;
 
 #[derive(Debug)]
 pub struct SearchError(pub String);
@@ -39,37 +51,118 @@ impl From<std::io::Error> for SearchError {
     }
 }
 
-#[derive(Clone, Copy)]
-struct Fields {
-    id: Field,
-    title: Field,
-    body: Field,
+/// Names of the fast fields, which queries read by name.
+pub(crate) mod ff {
+    pub const STORE: &str = "store";
+    pub const CATEGORY: &str = "category";
+    pub const CURRENCY: &str = "currency";
+    pub const PRICE: &str = "price";
+    pub const AVAILABLE: &str = "available";
+    pub const MOQ: &str = "moq";
+    pub const CREATED: &str = "created";
+    pub const VIEWS: &str = "views";
+    pub const PURCHASES: &str = "purchases";
 }
 
-/// One search result: the product id and its text-relevance score (BM25).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
+#[derive(Clone, Copy)]
+pub(crate) struct Fields {
+    pub id: Field,
+    pub title: Field,
+    pub body: Field,
+    pub description: Field,
+    pub image: Field,
+    pub store: Field,
+    /// The category and all its ancestors, for filtering.
+    pub categories: Field,
+    pub category: Field,
+    pub ships_to: Field,
+    pub currency: Field,
+    pub price: Field,
+    pub buyable: Field,
+    pub available: Field,
+    pub moq: Field,
+    pub created: Field,
+    pub views: Field,
+    pub purchases: Field,
+}
+
+/// What search knows about a store: shown with every hit and read by the ranking.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoreInfo {
     pub id: String,
-    pub score: f32,
+    pub name: String,
+    pub slug: String,
+    pub country: String,
+    /// none, email or identity.
+    pub verification: String,
+    /// 0 to 100; absent until the store has one (it then ranks as the neutral prior).
+    pub trust_score: Option<f64>,
+    /// Median days from shipping to delivery, once known.
+    pub delivery_days: Option<f64>,
+}
+
+/// A product to index, with its traffic.
+#[derive(Debug, Clone)]
+pub struct IndexDoc {
+    pub product: Product,
+    pub views: u64,
+    pub purchases: u64,
 }
 
 pub struct SearchIndex {
-    index: Index,
-    reader: IndexReader,
+    pub(crate) index: Index,
+    pub(crate) reader: IndexReader,
     writer: Mutex<IndexWriter>,
-    fields: Fields,
+    pub(crate) fields: Fields,
+    pub(crate) stores: RwLock<HashMap<String, Arc<StoreInfo>>>,
+    /// Purchases per view across the marketplace: the prior of every product's conversion.
+    pub(crate) conversion: RwLock<Option<f64>>,
+    dir: PathBuf,
 }
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let id = b.add_text_field("id", STRING | STORED);
-    let title = b.add_text_field("title", TEXT);
-    let body = b.add_text_field("body", TEXT);
-    (b.build(), Fields { id, title, body })
+    let text = |stored: bool| {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(text::ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let options = TextOptions::default().set_indexing_options(indexing);
+        if stored {
+            options.set_stored()
+        } else {
+            options
+        }
+    };
+    let number = || NumericOptions::default() | FAST;
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        title: b.add_text_field("title", text(true)),
+        body: b.add_text_field("body", text(false)),
+        description: b.add_text_field("description", STORED),
+        image: b.add_text_field("image", STORED),
+        store: b.add_text_field(ff::STORE, STRING | FAST),
+        categories: b.add_text_field("categories", STRING),
+        category: b.add_text_field(ff::CATEGORY, STRING | FAST),
+        ships_to: b.add_text_field("ships_to", STRING),
+        currency: b.add_text_field(ff::CURRENCY, STRING | FAST),
+        price: b.add_u64_field(ff::PRICE, INDEXED | FAST),
+        buyable: b.add_u64_field("buyable", INDEXED),
+        available: b.add_u64_field(ff::AVAILABLE, number()),
+        moq: b.add_u64_field(ff::MOQ, number()),
+        created: b.add_i64_field(ff::CREATED, number()),
+        views: b.add_u64_field(ff::VIEWS, number()),
+        purchases: b.add_u64_field(ff::PURCHASES, number()),
+    };
+    (b.build(), fields)
 }
 
 fn version_file(dir: &Path) -> PathBuf {
     dir.join("souk-schema-version")
+}
+
+fn position_file(dir: &Path) -> PathBuf {
+    dir.join("souk-feed-position")
 }
 
 impl SearchIndex {
@@ -85,6 +178,8 @@ impl SearchIndex {
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir).map_err(|e| SearchError(e.to_string()))?;
         let index = Index::open_or_create(directory, schema)?;
+        index.tokenizers().register(text::ANALYZER, text::analyzer());
+        index.tokenizers().register(text::PLAIN_ANALYZER, text::plain_analyzer());
         let writer = index.writer(WRITER_MEMORY_BYTES).map_err(|e| match e {
             tantivy::TantivyError::LockFailure(..) => {
                 SearchError(format!("the search index in {} is in use by another souk process", dir.display()))
@@ -93,154 +188,154 @@ impl SearchIndex {
         })?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         std::fs::write(version_file(dir), SCHEMA_VERSION.to_string())?;
-        Ok((SearchIndex { index, reader, writer: Mutex::new(writer), fields }, fresh))
+        let index = SearchIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            stores: RwLock::default(),
+            conversion: RwLock::default(),
+            dir: dir.to_path_buf(),
+        };
+        Ok((index, fresh))
     }
 
     fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn add(&self, w: &IndexWriter, p: &Product) -> Result<(), SearchError> {
-        w.delete_term(Term::from_field_text(self.fields.id, &p.id));
-        if p.status != ProductStatus::Active {
-            return Ok(());
-        }
+    fn document(&self, d: &IndexDoc) -> TantivyDocument {
+        let f = self.fields;
+        let p = &d.product;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, &p.id);
+        doc.add_text(f.title, &p.title);
         let mut body = p.description.clone();
         for (k, v) in &p.attributes {
             body.push_str(&format!("\n{k} {v}"));
         }
-        if let Some(c) = &p.category {
-            body.push('\n');
-            body.push_str(&c.path);
+        let category = p.category.as_ref().and_then(|c| Category::by_id(&c.id));
+        if let Some(c) = category {
+            for a in c.lineage() {
+                body.push_str(&format!("\n{} {}", a.name, a.name_zh));
+                doc.add_text(f.categories, a.id);
+            }
+            doc.add_text(f.category, c.id);
         }
-        w.add_document(
-            doc!(self.fields.id => p.id.as_str(), self.fields.title => p.title.as_str(), self.fields.body => body),
-        )?;
+        doc.add_text(f.body, &body);
+        doc.add_text(f.description, &p.description);
+        if let Some(image) = p.images.first() {
+            doc.add_text(f.image, image);
+        }
+        doc.add_text(f.store, &p.store_id);
+        for c in &p.ships_to {
+            doc.add_text(f.ships_to, c);
+        }
+        doc.add_text(f.currency, &p.currency);
+        let price = p.skus.iter().map(|s| s.price.amount).min().unwrap_or(0).max(0) as u64;
+        let available: u64 = p.skus.iter().map(|s| s.stock.max(0) as u64).sum();
+        let moq = p.moq.max(1) as u64;
+        doc.add_u64(f.price, price);
+        doc.add_u64(f.buyable, u64::from(available >= moq));
+        doc.add_u64(f.available, available);
+        doc.add_u64(f.moq, moq);
+        doc.add_i64(f.created, souk_domain::time::parse_rfc3339(&p.created_at).unwrap_or(0));
+        doc.add_u64(f.views, d.views);
+        doc.add_u64(f.purchases, d.purchases);
+        doc
+    }
+
+    fn add(&self, w: &IndexWriter, d: &IndexDoc) -> Result<(), SearchError> {
+        w.delete_term(Term::from_field_text(self.fields.id, &d.product.id));
+        if d.product.status == ProductStatus::Active {
+            w.add_document(self.document(d))?;
+        }
         Ok(())
     }
 
-    /// Indexes (or re-indexes) products and makes them searchable. Inactive products are removed.
-    pub fn upsert(&self, products: &[Product]) -> Result<(), SearchError> {
+    /// Indexes (or re-indexes) products and removes `deleted` ones in one commit, then records
+    /// how far through the change feed the index is. Inactive products are removed.
+    pub fn apply(&self, docs: &[IndexDoc], deleted: &[String], position: Option<i64>) -> Result<(), SearchError> {
         let mut w = self.writer();
-        for p in products {
-            self.add(&w, p)?;
+        for id in deleted {
+            w.delete_term(Term::from_field_text(self.fields.id, id));
+        }
+        for d in docs {
+            self.add(&w, d)?;
         }
         w.commit()?;
         self.reader.reload()?;
+        if let Some(p) = position {
+            self.set_position(p)?;
+        }
         Ok(())
     }
 
-    pub fn delete(&self, id: &str) -> Result<(), SearchError> {
-        let mut w = self.writer();
-        w.delete_term(Term::from_field_text(self.fields.id, id));
-        w.commit()?;
-        self.reader.reload()?;
-        Ok(())
-    }
-
-    /// Empties the index; follow with `append` batches and `commit` to rebuild it.
+    /// Empties the index; follow with `append` batches and `apply` (or `commit`) to rebuild it.
     pub fn clear(&self) -> Result<(), SearchError> {
         self.writer().delete_all_documents()?;
+        let _ = std::fs::remove_file(position_file(&self.dir));
         Ok(())
     }
 
     /// Adds a batch without committing: for rebuilds.
-    pub fn append(&self, products: &[Product]) -> Result<(), SearchError> {
+    pub fn append(&self, docs: &[IndexDoc]) -> Result<(), SearchError> {
         let w = self.writer();
-        for p in products {
-            self.add(&w, p)?;
+        for d in docs {
+            self.add(&w, d)?;
         }
         Ok(())
     }
 
     pub fn commit(&self) -> Result<(), SearchError> {
-        self.writer().commit()?;
-        self.reader.reload()?;
+        self.apply(&[], &[], None)
+    }
+
+    /// The change-feed sequence number the index reflects, if it has followed the feed.
+    pub fn position(&self) -> Option<i64> {
+        std::fs::read_to_string(position_file(&self.dir)).ok().and_then(|s| s.trim().parse().ok())
+    }
+
+    /// Written after the commit it describes, by rename, so a crash leaves the old value.
+    fn set_position(&self, position: i64) -> Result<(), SearchError> {
+        let tmp = self.dir.join("souk-feed-position.tmp");
+        std::fs::write(&tmp, position.to_string())?;
+        std::fs::rename(tmp, position_file(&self.dir))?;
         Ok(())
     }
 
-    /// Products matching `q` (words; query syntax is treated as text), best first, with the
-    /// total number of matches.
-    pub fn search(&self, q: &str, limit: usize) -> Result<(Vec<Hit>, usize), SearchError> {
-        let limit = limit.clamp(1, MAX_LIMIT);
-        let searcher = self.reader.searcher();
-        let mut parser = QueryParser::for_index(&self.index, vec![self.fields.title, self.fields.body]);
-        parser.set_field_boost(self.fields.title, 2.0);
-        // Only letters and digits reach the parser, so `+`, `"`, `:` and friends are plain text.
-        let words: String = q.chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
-        let (query, _) = parser.parse_query_lenient(&words);
-        let (top, total) = searcher.search(&query, &(TopDocs::with_limit(limit), Count))?;
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            if let Some(id) = doc.get_first(self.fields.id).and_then(|v| v.as_str()) {
-                hits.push(Hit { id: id.to_string(), score });
-            }
+    /// Replaces what search knows about every store.
+    pub fn set_stores(&self, stores: Vec<StoreInfo>) {
+        let map = stores.into_iter().map(|s| (s.id.clone(), Arc::new(s))).collect();
+        *self.stores.write().unwrap_or_else(|p| p.into_inner()) = map;
+    }
+
+    /// Adds or replaces some stores.
+    pub fn upsert_stores(&self, stores: Vec<StoreInfo>) {
+        let mut map = self.stores.write().unwrap_or_else(|p| p.into_inner());
+        for s in stores {
+            map.insert(s.id.clone(), Arc::new(s));
         }
-        Ok((hits, total))
+    }
+
+    pub fn store(&self, id: &str) -> Option<Arc<StoreInfo>> {
+        self.stores.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
+
+    /// Sets the marketplace's conversion rate (purchases per view), the prior against which
+    /// each product's own rate is smoothed; `None` while there is too little traffic to know.
+    pub fn set_conversion_prior(&self, rate: Option<f64>) {
+        *self.conversion.write().unwrap_or_else(|p| p.into_inner()) = rate.filter(|r| r.is_finite() && *r > 0.0);
     }
 
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use souk_domain::catalog::Sku;
-    use souk_domain::{Currency, Money};
-
-    fn product(id: &str, title: &str, description: &str, status: ProductStatus) -> Product {
-        Product {
-            id: id.into(),
-            store_id: "sto_1".into(),
-            title: title.into(),
-            description: description.into(),
-            category: None,
-            attributes: [("material".to_string(), "bamboo".to_string())].into(),
-            images: vec![],
-            ships_to: vec!["*".into()],
-            moq: 1,
-            status,
-            currency: "USD".into(),
-            skus: vec![Sku {
-                id: "sku_1".into(),
-                sku: None,
-                options: Default::default(),
-                price: Money::new(100, Currency::from_code("USD").unwrap()),
-                price_tiers: vec![],
-                stock: 1,
-            }],
-            created_at: String::new(),
-            updated_at: String::new(),
-        }
-    }
-
-    #[test]
-    fn finds_ranks_updates_and_forgets() {
-        let dir = tempfile::tempdir().unwrap();
-        let (index, fresh) = SearchIndex::open(&dir.path().join("index")).unwrap();
-        assert!(fresh);
-        index
-            .upsert(&[
-                product("prd_a", "Bluetooth speaker", "Loud", ProductStatus::Active),
-                product("prd_b", "Speaker stand", "Holds a bluetooth speaker", ProductStatus::Active),
-                product("prd_c", "Bluetooth draft", "", ProductStatus::Draft),
-            ])
-            .unwrap();
-        let (hits, total) = index.search("bluetooth", 10).unwrap();
-        assert_eq!(total, 2, "drafts are not indexed");
-        assert_eq!(hits[0].id, "prd_a", "a title match outranks a description match");
-        assert_eq!(index.search("bamboo", 10).unwrap().1, 2, "attributes are searchable");
-        assert_eq!(index.search("title:\"+(", 10).unwrap().1, 0, "syntax is text, not an error");
-        index.upsert(&[product("prd_a", "Bluetooth speaker", "Loud", ProductStatus::Archived)]).unwrap();
-        assert_eq!(index.search("bluetooth", 10).unwrap().1, 1);
-        index.delete("prd_b").unwrap();
-        assert_eq!(index.search("speaker", 10).unwrap().1, 0);
-        drop(index);
-        let (reopened, fresh) = SearchIndex::open(&dir.path().join("index")).unwrap();
-        assert!(!fresh, "an index of the current version is kept");
-        assert_eq!(reopened.num_docs(), 0);
+    /// Bytes the index takes on disk.
+    pub fn size_bytes(&self) -> u64 {
+        std::fs::read_dir(&self.dir)
+            .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+            .unwrap_or(0)
     }
 }
