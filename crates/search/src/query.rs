@@ -670,10 +670,12 @@ impl SearchIndex {
         let mut columns: HashMap<SegmentOrdinal, Columns> = HashMap::new();
         let mut out = Vec::with_capacity(scored.len());
         for (bm25, addr) in scored {
-            if !columns.contains_key(&addr.segment_ord) {
-                columns.insert(addr.segment_ord, Columns::open(searcher.segment_reader(addr.segment_ord))?);
-            }
-            let cols = &columns[&addr.segment_ord];
+            let cols = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(Columns::open(searcher.segment_reader(addr.segment_ord))?)
+                }
+            };
             let doc = addr.doc_id;
             let store = signals.stores.get(&cols.str_of(&cols.store, doc)).cloned();
             let inputs = signals.inputs(cols, store.as_deref(), doc);

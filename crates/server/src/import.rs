@@ -18,9 +18,6 @@ pub struct ImportReport {
     pub failed: u64,
     /// The bad rows, by line number in the file (the header is line 1).
     pub errors: Vec<RowError>,
-    /// Ids of the products created or updated, for the search index.
-    #[serde(skip)]
-    pub touched: Vec<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -105,13 +102,8 @@ async fn write_batch(
     for (line, byte, draft) in batch.drain(..) {
         last_byte = byte;
         match tx.import_product(store_id, &draft).await {
-            Ok((outcome, id)) => {
-                match outcome {
-                    ImportOutcome::Created => report.created += 1,
-                    ImportOutcome::Updated => report.updated += 1,
-                }
-                report.touched.push(id);
-            }
+            Ok((ImportOutcome::Created, _)) => report.created += 1,
+            Ok((ImportOutcome::Updated, _)) => report.updated += 1,
             Err(StoreError::Invalid(e)) => report.fail(line, e.to_string()),
             Err(StoreError::Conflict { message, .. }) => report.fail(line, message),
             Err(e) => return Err(e.into()),

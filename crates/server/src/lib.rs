@@ -65,6 +65,8 @@ pub struct ServerConfig {
     pub sandbox_secret: Vec<u8>,
     /// How long the sandbox takes to confirm an accepted card.
     pub sandbox_delay_ms: i64,
+    /// Weights of the search ranking's composite.
+    pub ranking: souk_domain::ranking::Weights,
 }
 
 impl ServerConfig {
@@ -78,6 +80,7 @@ impl ServerConfig {
             job_interval: Duration::from_millis(500),
             sandbox_secret: b"souk-sandbox-development-secret".to_vec(),
             sandbox_delay_ms: 200,
+            ranking: souk_domain::ranking::Weights::default(),
         }
     }
 }
@@ -89,6 +92,9 @@ pub struct AppInner {
     pub mailer: Box<dyn mail::Mailer>,
     pub search: Arc<souk_search::SearchIndex>,
     pub provider: Arc<dyn payments::PaymentProvider>,
+    /// Wakes the change-feed follower after a local catalog write.
+    pub feed_wakeup: tokio::sync::Notify,
+    pub traffic: search_sync::TrafficBuffer,
 }
 
 /// Shared state of every handler.
@@ -106,19 +112,25 @@ impl App {
     pub fn new(store: Store, config: ServerConfig, search: Arc<souk_search::SearchIndex>) -> App {
         let mailer = Box::new(mail::FileMailer::new(config.data_dir.join("mail")));
         let provider = Arc::new(payments::Sandbox { secret: config.sandbox_secret.clone() });
-        App(Arc::new(AppInner { store, config, limiter: limiter::Limiter::default(), mailer, search, provider }))
+        App(Arc::new(AppInner {
+            store,
+            config,
+            limiter: limiter::Limiter::default(),
+            mailer,
+            search,
+            provider,
+            feed_wakeup: tokio::sync::Notify::new(),
+            traffic: search_sync::TrafficBuffer::default(),
+        }))
     }
 
-    /// Opens the search index under the data directory, rebuilding it from the store when it is
-    /// missing or of an older schema, and builds the application.
+    /// Opens the search index under the data directory, makes it current (rebuilding it when
+    /// it is missing, of an older schema or far behind), and builds the application.
     pub async fn open(store: Store, config: ServerConfig) -> Result<App, String> {
         let (index, fresh) =
             souk_search::SearchIndex::open(&config.data_dir.join("index")).map_err(|e| e.to_string())?;
         let index = Arc::new(index);
-        if fresh {
-            let n = search_sync::rebuild(&store, &index, |_| {}).await.map_err(|e| e.message)?;
-            tracing::info!(products = n, "search index built");
-        }
+        search_sync::prepare(&store, &index, fresh).await.map_err(|e| e.message)?;
         Ok(App::new(store, config, index))
     }
 }
@@ -145,6 +157,7 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(products::add_sku))
         .routes(routes!(products::update_sku))
         .routes(routes!(search::search))
+        .routes(routes!(search::suggest))
         .routes(routes!(wallet::wallet))
         .routes(routes!(wallet::transactions))
         .routes(routes!(wallet::top_up))
@@ -216,10 +229,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let runner = tokio::spawn(jobs::run_forever(app.clone()));
-    let result = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
+    let cursor = search_sync::FeedCursor::at(app.search.position().unwrap_or(0));
+    let follower = tokio::spawn(search_sync::follow_forever(app.clone(), cursor));
+    let result = axum::serve(listener, router(app.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
-    // Stopping between jobs is safe: each one commits with its effect or not at all.
+    // Stopping between jobs is safe: each one commits with its effect or not at all, and the
+    // follower's position is only saved after the index commit it describes.
     runner.abort();
+    follower.abort();
+    if let Err(e) = app.flush_traffic().await {
+        tracing::warn!(error = %e.message, "product traffic of the last seconds was not recorded");
+    }
     result
 }

@@ -75,6 +75,8 @@ struct FileConfig {
     #[serde(default)]
     category_commission_bps: std::collections::BTreeMap<String, i64>,
     job_interval_ms: Option<u64>,
+    /// Weights of the search ranking, e.g. `[ranking] trust = 0.3`.
+    ranking: Option<souk_domain::ranking::Weights>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,6 +96,7 @@ pub struct Config {
     pub commission_bps: i64,
     pub category_commission_bps: std::collections::BTreeMap<String, i64>,
     pub job_interval_ms: u64,
+    pub ranking: souk_domain::ranking::Weights,
 }
 
 impl Config {
@@ -121,7 +124,9 @@ impl Config {
             commission_bps: args.commission_bps.or(file.commission_bps).unwrap_or(200),
             category_commission_bps: file.category_commission_bps,
             job_interval_ms: args.job_interval_ms.or(file.job_interval_ms).unwrap_or(500),
+            ranking: file.ranking.unwrap_or_default(),
         };
+        config.ranking.validate()?;
         for (name, value) in [
             ("payment_window_s", config.payment_window_s),
             ("ship_by_s", config.ship_by_s),
@@ -180,6 +185,7 @@ impl Config {
             category_commission_bps: self.category_commission_bps.iter().map(|(c, b)| (c.clone(), *b)).collect(),
         };
         s.job_interval = std::time::Duration::from_millis(self.job_interval_ms.max(10));
+        s.ranking = self.ranking;
         s
     }
 }
@@ -224,6 +230,13 @@ mod tests {
         assert!(Config::resolve(&ConfigArgs { config: Some(file.clone()), ..Default::default() })
             .unwrap_err()
             .contains("nowhere"));
+        std::fs::write(&file, "[ranking]\ntrust = 0.6\n").unwrap();
+        let ranked = Config::resolve(&ConfigArgs { config: Some(file.clone()), ..Default::default() }).unwrap();
+        assert_eq!((ranked.ranking.trust, ranked.ranking.text), (0.6, souk_domain::ranking::Weights::default().text));
+        std::fs::write(&file, "[ranking]\ntrust = -1\n").unwrap();
+        assert!(Config::resolve(&ConfigArgs { config: Some(file.clone()), ..Default::default() })
+            .unwrap_err()
+            .contains("trust"));
         std::fs::write(&file, "colour = \"blue\"\n").unwrap();
         assert!(Config::resolve(&args).unwrap_err().contains("colour"));
     }

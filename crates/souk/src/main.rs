@@ -1,5 +1,6 @@
 //! `souk`: one binary for the whole marketplace.
 
+mod bench;
 mod config;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Measure performance; prints figures (one JSON object with --json).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
     /// Operator commands.
     Admin {
         #[command(subcommand)]
@@ -61,6 +67,23 @@ enum ImportCommand {
         #[arg(long)]
         store: String,
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Search: seeds synthetic products up to N (reusing those there), times a full index
+    /// build, then runs a fixed mix of queries with filters and re-ranking.
+    Search {
+        #[arg(long, default_value_t = 100_000)]
+        products: u64,
+        #[arg(long, default_value_t = 5_000)]
+        queries: usize,
+        /// Threads issuing queries at once.
+        #[arg(long, default_value_t = 2)]
+        clients: usize,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -183,14 +206,34 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 "{}",
                 serde_json::json!({"created": report.created, "updated": report.updated, "failed": report.failed})
             );
-            let (index, fresh) = open_index(&config)?;
-            let index = Arc::new(index);
-            if fresh {
-                rebuild_index(&store, &index).await?;
-            } else {
-                App::new(store.clone(), config.server_config(), index).sync_search(&report.touched).await;
-            }
+            // The change feed carries the import to search: a running server picks it up at
+            // once, a stopped one when it starts.
             store.close().await;
+            Ok(())
+        }
+        Command::Bench { what: BenchCommand::Search { products, queries, clients, json } } => {
+            let store = open_store(&config).await?;
+            let report = bench::search(&store, &config, products, queries, clients).await;
+            store.close().await;
+            let report = report?;
+            if json {
+                println!("{}", serde_json::to_string(&report).map_err(err)?);
+            } else {
+                println!(
+                    "{} products indexed in {:.1} s ({} MB on disk); {} queries from {} clients: \
+                     p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, {:.0} queries/s; RSS {} MB",
+                    report.products,
+                    report.index_s,
+                    report.index_bytes / 1_000_000,
+                    report.queries,
+                    report.clients,
+                    report.p50_ms,
+                    report.p95_ms,
+                    report.p99_ms,
+                    report.qps,
+                    report.rss_bytes / 1_000_000
+                );
+            }
             Ok(())
         }
         Command::Admin { action } => admin(action, &config).await,
@@ -234,10 +277,9 @@ fn progress_bar(len: u64, unit: &str) -> ProgressBar {
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let store = open_store(&config).await?;
-    let mut seeded = false;
     if demo {
         eprintln!("seeding the demo marketplace (only into an empty store)...");
-        seeded = seed_demo(&store, 72).await.map_err(|e| e.message)?;
+        seed_demo(&store, 72).await.map_err(|e| e.message)?;
         eprintln!("demo log-ins (POST /api/v1/auth/login):");
         for l in &DEMO_LOGINS {
             eprintln!("  {:<9} {:<22} password: {}", l.role, l.email, l.password);
@@ -249,10 +291,6 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let addr = listener.local_addr().map_err(err)?;
     let server_config: ServerConfig = config.server_config();
     let app = App::open(store.clone(), server_config).await?;
-    if seeded && app.search.num_docs() == 0 {
-        // The demo's products went straight to the store; an index kept from before misses them.
-        souk_server::search_sync::rebuild(&store, &app.search, |_| {}).await.map_err(|e| e.message)?;
-    }
     eprintln!("souk is serving http://{addr} (API under /api/v1, document at /api/v1/openapi.json)");
     if app.provider.name() == souk_server::payments::SANDBOX {
         eprintln!("payments: SANDBOX provider: top-ups take test cards only and move no real money");

@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod orders;
 pub mod payments;
+pub mod search;
 pub mod stores;
 pub mod testing;
 

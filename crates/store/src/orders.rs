@@ -551,6 +551,9 @@ impl Tx {
     /// Writes a decision's postings, stock changes, deadlines and events.
     async fn write_effects(&mut self, order: &Order, d: &Decision) -> Result<()> {
         self.apply_postings(&d.postings, Some(&order.id), None).await?;
+        if d.state == OrderState::Paid && order.state != OrderState::Paid {
+            self.count_purchase(&order.id).await?;
+        }
         for change in &d.stock {
             let (sql, sku, qty) = match change {
                 StockChange::Reserve { sku_id, quantity } => {

@@ -31,7 +31,7 @@ pub async fn create_product(
     let mut tx = app.store.begin().await?;
     let product = tx.create_product(&store.id, &draft).await?;
     let res = idem.finish(tx, StatusCode::CREATED, &product).await?;
-    app.sync_search(&[product.id]).await;
+    app.catalog_changed();
     Ok(res)
 }
 
@@ -76,7 +76,16 @@ pub async fn get_product(
     MaybeAuthed(user): MaybeAuthed,
     Path(id): Path<String>,
 ) -> AppResult<Json<Product>> {
-    Ok(Json(visible_product(&app, user.as_ref(), &id).await?))
+    let product = visible_product(&app, user.as_ref(), &id).await?;
+    // A view is a visit by anyone but the seller's staff: what conversion is measured against.
+    let staff = match &user {
+        Some(_) => super::manages(&app, user.as_ref(), &product.store_id).await?,
+        None => false,
+    };
+    if product.status == ProductStatus::Active && !staff {
+        app.traffic.add(&product.id, 0, 1);
+    }
+    Ok(Json(product))
 }
 
 /// Changes the product's own fields; absent fields keep their values.
@@ -95,7 +104,7 @@ pub async fn update_product(
     let mut tx = app.store.begin().await?;
     let updated = tx.update_product(&product.id, &patch).await?;
     let res = idem.finish(tx, StatusCode::OK, &updated).await?;
-    app.sync_search(&[product.id]).await;
+    app.catalog_changed();
     Ok(res)
 }
 
@@ -113,7 +122,7 @@ pub async fn delete_product(
     let mut tx = app.store.begin().await?;
     tx.delete_product(&product.id).await?;
     let res = idem.finish_empty(tx).await?;
-    app.sync_search(&[product.id]).await;
+    app.catalog_changed();
     Ok(res)
 }
 
@@ -133,7 +142,7 @@ pub async fn add_sku(
     let mut tx = app.store.begin().await?;
     let updated = tx.add_sku(&product.id, &input).await?;
     let res = idem.finish(tx, StatusCode::CREATED, &updated).await?;
-    app.sync_search(&[product.id]).await;
+    app.catalog_changed();
     Ok(res)
 }
 
@@ -156,6 +165,6 @@ pub async fn update_sku(
     let mut tx = app.store.begin().await?;
     let updated = tx.update_sku(&product.id, &sku_id, &patch).await?;
     let res = idem.finish(tx, StatusCode::OK, &updated).await?;
-    app.sync_search(&[product.id]).await;
+    app.catalog_changed();
     Ok(res)
 }

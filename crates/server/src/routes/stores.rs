@@ -158,6 +158,6 @@ pub async fn import_products(
     }
     let body = crate::extract::read_body(body, crate::IMPORT_BODY_LIMIT_BYTES).await?;
     let report = import_csv(&app.store, &store.id, &body[..], |_| {}).await?;
-    app.sync_search(&report.touched).await;
+    app.catalog_changed();
     Ok(Json(report))
 }

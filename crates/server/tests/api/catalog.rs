@@ -7,7 +7,6 @@ on_both_backends!(
     products_belong_to_their_store,
     product_input_is_validated,
     listing_pages_and_filters,
-    search_follows_the_catalog
 );
 
 async fn product_lifecycle(srv: Srv) {
@@ -233,42 +232,4 @@ async fn listing_pages_and_filters(srv: Srv) {
     assert_eq!(by_store["items"].as_array().unwrap().len(), 5);
     let cats = srv.get("/api/v1/categories", None).await.body;
     assert!(cats.as_array().unwrap().iter().any(|c| c["id"] == "electronics" && c["name_zh"] == "电子产品"));
-}
-
-async fn search_follows_the_catalog(srv: Srv) {
-    let (token, _) = srv.seller("search@example.com", "searchable").await;
-    let total = |q: &str| {
-        let srv = &srv;
-        let path = format!("/api/v1/search?q={q}");
-        async move { srv.get(&path, None).await.body["total"].as_u64().unwrap() }
-    };
-    let mut body = product_body("Bamboo cutting board");
-    body["skus"][0]["sku"] = json!("B-1");
-    let id = srv.post("/api/v1/products", Some(&token), body).await.body["id"].as_str().unwrap().to_string();
-    let mut body = product_body("Steel knife");
-    body["description"] = json!("Pairs with a bamboo board");
-    body["skus"][0]["sku"] = json!("K-1");
-    srv.post("/api/v1/products", Some(&token), body).await;
-
-    let r = srv.get("/api/v1/search?q=bamboo", None).await;
-    assert_eq!(r.body["total"], 2, "{}", r.body);
-    assert_eq!(r.body["hits"][0]["product"]["id"], id.as_str(), "title matches rank first");
-    assert!(r.body["hits"][0]["score"].as_f64().unwrap() > 0.0);
-    assert_eq!(total("silicone").await, 2, "attributes are searchable");
-    assert_eq!(total("%22%2B(title%3A").await, 0, "query syntax is plain text");
-
-    srv.patch(&format!("/api/v1/products/{id}"), Some(&token), json!({"title": "Oak cutting board"})).await;
-    assert_eq!(total("oak").await, 1, "edits are searchable at once");
-    srv.patch(&format!("/api/v1/products/{id}"), Some(&token), json!({"status": "draft"})).await;
-    assert_eq!(total("oak").await, 0, "drafts are not found");
-    srv.patch(&format!("/api/v1/products/{id}"), Some(&token), json!({"status": "active"})).await;
-    srv.call(Method::DELETE, &format!("/api/v1/products/{id}"), Some(&token), None, None).await;
-    assert_eq!(total("oak").await, 0, "deleted products are gone");
-
-    let csv = "title,description,category,price,currency,stock,ships_to\nWalnut tray,,,12,CNY,1,*\n";
-    srv.raw(Method::POST, "/api/v1/stores/searchable/imports", Some(&token), "text/csv", csv.as_bytes().to_vec()).await;
-    assert_eq!(total("walnut").await, 1, "imports are searchable");
-    let long = "q".repeat(201);
-    assert_eq!(srv.get(&format!("/api/v1/search?q={long}"), None).await.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(srv.get("/api/v1/search", None).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

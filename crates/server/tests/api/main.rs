@@ -7,6 +7,7 @@ mod idempotency;
 mod import;
 mod openapi;
 mod orders;
+mod search;
 mod stores;
 
 use reqwest::{Method, StatusCode};
@@ -56,6 +57,11 @@ impl Drop for Srv {
             let _ = tx.send(());
         }
     }
+}
+
+pub struct Peer {
+    pub srv_base: String,
+    _shutdown: oneshot::Sender<()>,
 }
 
 /// A response: status, JSON body (Null when empty) and headers.
@@ -130,6 +136,21 @@ impl Srv {
         let data_dir = self.data_dir.join("restarted");
         let config = ServerConfig::new(data_dir.clone());
         Self::serve_on(db, store, self.clock.clone(), data_dir, config).await
+    }
+
+    /// Another server process over the same database, with its own data directory and search
+    /// index, as when several processes share one PostgreSQL database.
+    pub async fn peer(&self) -> Peer {
+        let store = self.db.open(self.clock.clone()).await.expect("open store");
+        let data_dir = self.data_dir.join("peer");
+        let app = App::open(store, ServerConfig::new(data_dir)).await.expect("open peer");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(souk_server::serve(app, listener, async move {
+            let _ = rx.await;
+        }));
+        Peer { srv_base: base, _shutdown: tx }
     }
 
     /// A user with a session, made through the store: for tests that need many users fast.
@@ -223,6 +244,25 @@ impl Srv {
         let mut tx = self.store.begin().await.unwrap();
         tx.grant_role(user_id, souk_domain::account::Role::Admin).await.unwrap();
         tx.commit().await.unwrap();
+    }
+
+    /// GETs `path` until `ready` holds for the body: for what follows asynchronously (search
+    /// follows the catalog's change feed). Fails after 10 s.
+    pub async fn eventually(&self, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        self.eventually_on(&self.base, path, ready).await
+    }
+
+    /// `eventually` against another server (a peer).
+    pub async fn eventually_on(&self, base: &str, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let r = Self::read(self.http.get(format!("{base}{path}")).send().await.expect("request")).await;
+            if r.status == StatusCode::OK && ready(&r.body) {
+                return r.body;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "{path} never got there: {}", r.body);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     pub async fn count(&self, table: &str) -> i64 {

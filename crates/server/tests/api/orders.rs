@@ -122,6 +122,7 @@ async fn buy_ship_confirm_over_http(srv: Srv) {
         .await;
     assert_eq!(paid.status, StatusCode::OK, "{}", paid.body);
     assert_eq!(paid.body["orders"][0]["state"], "paid");
+    assert_eq!(srv.count("product_stats WHERE purchases = 1").await, 1, "a paid order is a purchase, for conversion");
     let wallet = srv.get("/api/v1/wallet", Some(&buyer)).await.body;
     assert_eq!((available(&wallet, "available"), available(&wallet, "held")), (100_000 - 3998, 3998));
     assert_eq!(available(&srv.get("/api/v1/wallet", Some(&seller)).await.body, "incoming"), 3998);
