@@ -23,7 +23,7 @@ pub use query::{Facets, Hit, Results, Sort, Suggestion};
 
 /// Bumped whenever the schema or the text analysis changes; an index of another version is
 /// rebuilt at start.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// The most hits one query returns.
 pub const MAX_LIMIT: usize = 100;
 const WRITER_MEMORY_BYTES: usize = 100_000_000;
@@ -51,11 +51,40 @@ impl From<std::io::Error> for SearchError {
     }
 }
 
+/// A stable 64-bit key of a string (FNV-1a). Stores, categories and currencies are kept as
+/// these in single-valued fast fields, which read far faster than string columns; the index
+/// maps them back through its store table and the domain's category and currency tables.
+pub fn key(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// A hasher for maps keyed by [`key`]s, which are already well mixed.
+#[derive(Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+pub type KeyMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
 /// Names of the fast fields, which queries read by name.
 pub(crate) mod ff {
-    pub const STORE: &str = "store";
-    pub const CATEGORY: &str = "category";
-    pub const CURRENCY: &str = "currency";
+    pub const STORE: &str = "store_key";
+    pub const CATEGORY: &str = "category_key";
+    pub const CURRENCY: &str = "currency_key";
     pub const PRICE: &str = "price";
     pub const AVAILABLE: &str = "available";
     pub const MOQ: &str = "moq";
@@ -72,11 +101,13 @@ pub(crate) struct Fields {
     pub description: Field,
     pub image: Field,
     pub store: Field,
+    pub store_key: Field,
     /// The category and all its ancestors, for filtering.
     pub categories: Field,
-    pub category: Field,
+    pub category_key: Field,
     pub ships_to: Field,
     pub currency: Field,
+    pub currency_key: Field,
     pub price: Field,
     pub buyable: Field,
     pub available: Field,
@@ -115,9 +146,13 @@ pub struct SearchIndex {
     pub(crate) reader: IndexReader,
     writer: Mutex<IndexWriter>,
     pub(crate) fields: Fields,
-    pub(crate) stores: RwLock<HashMap<String, Arc<StoreInfo>>>,
+    /// By [`key`] of the store id; replaced, never changed in place, so queries hold a snapshot.
+    pub(crate) stores: RwLock<Arc<KeyMap<Arc<StoreInfo>>>>,
     /// Purchases per view across the marketplace: the prior of every product's conversion.
     pub(crate) conversion: RwLock<Option<f64>>,
+    /// Bumped whenever stores or the conversion prior change: rankings cached before are stale.
+    signals_version: std::sync::atomic::AtomicU64,
+    pub(crate) cache: query::RankingCache,
     dir: PathBuf,
 }
 
@@ -141,11 +176,13 @@ fn schema() -> (Schema, Fields) {
         body: b.add_text_field("body", text(false)),
         description: b.add_text_field("description", STORED),
         image: b.add_text_field("image", STORED),
-        store: b.add_text_field(ff::STORE, STRING | FAST),
+        store: b.add_text_field("store", STRING),
+        store_key: b.add_u64_field(ff::STORE, number()),
         categories: b.add_text_field("categories", STRING),
-        category: b.add_text_field(ff::CATEGORY, STRING | FAST),
+        category_key: b.add_u64_field(ff::CATEGORY, number()),
         ships_to: b.add_text_field("ships_to", STRING),
-        currency: b.add_text_field(ff::CURRENCY, STRING | FAST),
+        currency: b.add_text_field("currency", STRING),
+        currency_key: b.add_u64_field(ff::CURRENCY, number()),
         price: b.add_u64_field(ff::PRICE, INDEXED | FAST),
         buyable: b.add_u64_field("buyable", INDEXED),
         available: b.add_u64_field(ff::AVAILABLE, number()),
@@ -195,6 +232,8 @@ impl SearchIndex {
             fields,
             stores: RwLock::default(),
             conversion: RwLock::default(),
+            signals_version: Default::default(),
+            cache: Default::default(),
             dir: dir.to_path_buf(),
         };
         Ok((index, fresh))
@@ -220,7 +259,7 @@ impl SearchIndex {
                 body.push_str(&format!("\n{} {}", a.name, a.name_zh));
                 doc.add_text(f.categories, a.id);
             }
-            doc.add_text(f.category, c.id);
+            doc.add_u64(f.category_key, key(c.id));
         }
         doc.add_text(f.body, &body);
         doc.add_text(f.description, &p.description);
@@ -228,10 +267,12 @@ impl SearchIndex {
             doc.add_text(f.image, image);
         }
         doc.add_text(f.store, &p.store_id);
+        doc.add_u64(f.store_key, key(&p.store_id));
         for c in &p.ships_to {
             doc.add_text(f.ships_to, c);
         }
         doc.add_text(f.currency, &p.currency);
+        doc.add_u64(f.currency_key, key(&p.currency));
         let price = p.skus.iter().map(|s| s.price.amount).min().unwrap_or(0).max(0) as u64;
         let available: u64 = p.skus.iter().map(|s| s.stock.max(0) as u64).sum();
         let moq = p.moq.max(1) as u64;
@@ -306,26 +347,51 @@ impl SearchIndex {
 
     /// Replaces what search knows about every store.
     pub fn set_stores(&self, stores: Vec<StoreInfo>) {
-        let map = stores.into_iter().map(|s| (s.id.clone(), Arc::new(s))).collect();
-        *self.stores.write().unwrap_or_else(|p| p.into_inner()) = map;
+        let map = stores.into_iter().map(|s| (key(&s.id), Arc::new(s))).collect();
+        *self.stores.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(map);
+        self.bump_signals();
+    }
+
+    fn bump_signals(&self) {
+        self.signals_version.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn signals_version(&self) -> u64 {
+        self.signals_version.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Adds or replaces some stores.
     pub fn upsert_stores(&self, stores: Vec<StoreInfo>) {
-        let mut map = self.stores.write().unwrap_or_else(|p| p.into_inner());
-        for s in stores {
-            map.insert(s.id.clone(), Arc::new(s));
+        if stores.is_empty() {
+            return;
         }
+        let mut guard = self.stores.write().unwrap_or_else(|p| p.into_inner());
+        let map = Arc::make_mut(&mut guard);
+        for s in stores {
+            map.insert(key(&s.id), Arc::new(s));
+        }
+        drop(guard);
+        self.bump_signals();
     }
 
     pub fn store(&self, id: &str) -> Option<Arc<StoreInfo>> {
-        self.stores.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.stores_snapshot().get(&key(id)).cloned()
+    }
+
+    pub(crate) fn stores_snapshot(&self) -> Arc<KeyMap<Arc<StoreInfo>>> {
+        self.stores.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Sets the marketplace's conversion rate (purchases per view), the prior against which
     /// each product's own rate is smoothed; `None` while there is too little traffic to know.
     pub fn set_conversion_prior(&self, rate: Option<f64>) {
-        *self.conversion.write().unwrap_or_else(|p| p.into_inner()) = rate.filter(|r| r.is_finite() && *r > 0.0);
+        let rate = rate.filter(|r| r.is_finite() && *r > 0.0);
+        let mut current = self.conversion.write().unwrap_or_else(|p| p.into_inner());
+        if *current != rate {
+            *current = rate;
+            drop(current);
+            self.bump_signals();
+        }
     }
 
     pub fn num_docs(&self) -> u64 {
@@ -337,5 +403,14 @@ impl SearchIndex {
         std::fs::read_dir(&self.dir)
             .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
             .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    #[test]
+    fn keys_are_stable_and_distinct() {
+        assert_eq!(super::key(""), 0xcbf2_9ce4_8422_2325, "FNV-1a's offset basis: the same in every process");
+        assert_ne!(super::key("sto_a"), super::key("sto_b"));
     }
 }

@@ -7,7 +7,7 @@
 //! Facets count every match, not only the candidates.
 
 use crate::text::{self, PLAIN_ANALYZER};
-use crate::{ff, SearchError, SearchIndex, StoreInfo, MAX_LIMIT};
+use crate::{ff, KeyMap, SearchError, SearchIndex, StoreInfo, MAX_LIMIT};
 use serde::{Deserialize, Serialize};
 use souk_domain::category::Category;
 use souk_domain::ranking::{self, Explained, Inputs, Weights, PRICE_PEERS};
@@ -16,8 +16,9 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
+use std::sync::LazyLock;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
-use tantivy::columnar::{ColumnValues, StrColumn};
+use tantivy::columnar::ColumnValues;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
     TermQuery, TermSetQuery,
@@ -68,6 +69,8 @@ pub struct Request {
     pub limit: usize,
     pub explain: bool,
     pub weights: Weights,
+    /// Computes the ranking afresh even when a cached one is current: for measuring.
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -158,11 +161,11 @@ struct Word {
     fuzzy: Vec<String>,
 }
 
-/// Fast-field columns of one segment.
+/// Fast-field columns of one segment: all single-valued numbers, the fastest kind to read.
 struct Columns {
-    store: Option<StrColumn>,
-    category: Option<StrColumn>,
-    currency: Option<StrColumn>,
+    store: Arc<dyn ColumnValues<u64>>,
+    category: Arc<dyn ColumnValues<u64>>,
+    currency: Arc<dyn ColumnValues<u64>>,
     price: Arc<dyn ColumnValues<u64>>,
     available: Arc<dyn ColumnValues<u64>>,
     moq: Arc<dyn ColumnValues<u64>>,
@@ -170,25 +173,13 @@ struct Columns {
     purchases: Arc<dyn ColumnValues<u64>>,
 }
 
-fn ord(col: &Option<StrColumn>, doc: DocId) -> Option<u64> {
-    col.as_ref().and_then(|c| c.ords().first(doc))
-}
-
-fn ord_str(col: &Option<StrColumn>, ord: u64) -> String {
-    let mut s = String::new();
-    if let Some(c) = col {
-        let _ = c.ord_to_str(ord, &mut s);
-    }
-    s
-}
-
 impl Columns {
     fn open(reader: &SegmentReader) -> tantivy::Result<Columns> {
         let fast = reader.fast_fields();
         Ok(Columns {
-            store: fast.str(ff::STORE)?,
-            category: fast.str(ff::CATEGORY)?,
-            currency: fast.str(ff::CURRENCY)?,
+            store: fast.column_first_or_default(ff::STORE)?,
+            category: fast.column_first_or_default(ff::CATEGORY)?,
+            currency: fast.column_first_or_default(ff::CURRENCY)?,
             price: fast.column_first_or_default(ff::PRICE)?,
             available: fast.column_first_or_default(ff::AVAILABLE)?,
             moq: fast.column_first_or_default(ff::MOQ)?,
@@ -196,21 +187,25 @@ impl Columns {
             purchases: fast.column_first_or_default(ff::PURCHASES)?,
         })
     }
-
-    fn str_of(&self, col: &Option<StrColumn>, doc: DocId) -> String {
-        ord(col, doc).map(|o| ord_str(col, o)).unwrap_or_default()
-    }
 }
 
-/// The stores' signals, looked up once per query.
+/// Category and currency keys back to their ids.
+static CATEGORY_KEYS: LazyLock<KeyMap<&'static str>> =
+    LazyLock::new(|| Category::all().iter().map(|c| (crate::key(c.id), c.id)).collect());
+static CURRENCY_KEYS: LazyLock<KeyMap<Currency>> =
+    LazyLock::new(|| Currency::all().map(|c| (crate::key(c.code()), c)).collect());
+
+/// What the ranking reads besides the documents, fixed for one query.
 struct Signals {
-    stores: HashMap<String, Arc<StoreInfo>>,
+    stores: Arc<KeyMap<Arc<StoreInfo>>>,
     conversion: Option<f64>,
     weights: Weights,
 }
 
 impl Signals {
-    fn inputs(&self, cols: &Columns, store: Option<&StoreInfo>, doc: DocId) -> Inputs {
+    /// Everything but the text relevance and the peer prices, which need all candidates.
+    fn inputs(&self, cols: &Columns, doc: DocId) -> Inputs {
+        let store = self.stores.get(&cols.store.get_val(doc));
         Inputs {
             bm25: None,
             trust_score: store.and_then(|s| s.trust_score),
@@ -224,15 +219,9 @@ impl Signals {
             moq: cols.moq.get_val(doc),
         }
     }
-
-    /// The store of each store ordinal of a segment.
-    fn stores_by_ord(&self, cols: &Columns) -> Vec<Option<Arc<StoreInfo>>> {
-        let n = cols.store.as_ref().map(|c| c.num_terms()).unwrap_or(0);
-        (0..n as u64).map(|o| self.stores.get(&ord_str(&cols.store, o)).cloned()).collect()
-    }
 }
 
-/// Sort key of the signal scan: (primary, composite), compared as numbers.
+/// Sort key of the ranked orders: (primary, composite), compared as numbers.
 #[derive(Clone, Copy, PartialEq)]
 struct Key(f64, f64);
 
@@ -250,18 +239,18 @@ impl Ord for Key {
     }
 }
 
-fn key(sort: Sort, trust: f64, score: f64) -> Key {
+fn key(sort: Sort, e: &Explained) -> Key {
     match sort {
-        Sort::Rating => Key(trust, score),
-        _ => Key(score, 0.0),
+        Sort::Rating => Key(e.features.trust, e.score),
+        _ => Key(e.score, 0.0),
     }
 }
 
 /// Without a query: the best `k` matches by the composite, computed from fast fields.
-struct SignalTop<'a> {
+struct SignalTop {
     k: usize,
     sort: Sort,
-    signals: &'a Signals,
+    signals: Arc<Signals>,
 }
 
 struct SignalTopSegment {
@@ -269,27 +258,21 @@ struct SignalTopSegment {
     sort: Sort,
     segment: SegmentOrdinal,
     cols: Columns,
-    stores: Vec<Option<Arc<StoreInfo>>>,
-    conversion: Option<f64>,
-    weights: Weights,
+    signals: Arc<Signals>,
     heap: BinaryHeap<Reverse<(Key, DocId)>>,
 }
 
-impl Collector for SignalTop<'_> {
+impl Collector for SignalTop {
     type Fruit = Vec<(Key, DocAddress)>;
     type Child = SignalTopSegment;
 
     fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<SignalTopSegment> {
-        let cols = Columns::open(reader)?;
-        let stores = self.signals.stores_by_ord(&cols);
         Ok(SignalTopSegment {
             k: self.k,
             sort: self.sort,
             segment,
-            cols,
-            stores,
-            conversion: self.signals.conversion,
-            weights: self.signals.weights,
+            cols: Columns::open(reader)?,
+            signals: self.signals.clone(),
             heap: BinaryHeap::with_capacity(self.k + 1),
         })
     }
@@ -310,22 +293,8 @@ impl SegmentCollector for SignalTopSegment {
     type Fruit = Vec<(Key, DocAddress)>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        let store = ord(&self.cols.store, doc).and_then(|o| self.stores.get(o as usize).cloned().flatten());
-        let cols = &self.cols;
-        let inputs = Inputs {
-            bm25: None,
-            trust_score: store.as_ref().and_then(|s| s.trust_score),
-            views: cols.views.get_val(doc),
-            purchases: cols.purchases.get_val(doc),
-            marketplace_conversion: self.conversion,
-            delivery_days: store.as_ref().and_then(|s| s.delivery_days),
-            price_minor: cols.price.get_val(doc) as i64,
-            peer_median_minor: None,
-            available: cols.available.get_val(doc),
-            moq: cols.moq.get_val(doc),
-        };
-        let f = ranking::features(&inputs);
-        let k = key(self.sort, f.trust, ranking::explain(f, &self.weights).score);
+        let inputs = self.signals.inputs(&self.cols, doc);
+        let k = key(self.sort, &ranking::explain(ranking::features(&inputs), &self.signals.weights));
         if self.heap.len() < self.k {
             self.heap.push(Reverse((k, doc)));
         } else if let Some(Reverse((worst, _))) = self.heap.peek() {
@@ -368,21 +337,20 @@ fn bucket_bounds(b: usize) -> (u64, u64) {
     (at(b), at(b + 1))
 }
 
-/// Counts per category, store and price bucket over every match.
+/// Counts per category, store and price bucket over every match, by key.
 struct FacetCounter;
-
-struct FacetSegment {
-    cols: Columns,
-    categories: Vec<u64>,
-    stores: Vec<u64>,
-    prices: Vec<[u64; BUCKETS]>,
-}
 
 #[derive(Default)]
 struct FacetCounts {
-    categories: HashMap<String, u64>,
-    stores: HashMap<String, u64>,
-    prices: HashMap<(String, usize), u64>,
+    categories: KeyMap<u64>,
+    stores: KeyMap<u64>,
+    /// Currency key → counts per bucket.
+    prices: KeyMap<[u64; BUCKETS]>,
+}
+
+struct FacetSegment {
+    cols: Columns,
+    counts: FacetCounts,
 }
 
 impl Collector for FacetCounter {
@@ -390,14 +358,7 @@ impl Collector for FacetCounter {
     type Child = FacetSegment;
 
     fn for_segment(&self, _: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<FacetSegment> {
-        let cols = Columns::open(reader)?;
-        let terms = |c: &Option<StrColumn>| c.as_ref().map(|c| c.num_terms()).unwrap_or(0);
-        Ok(FacetSegment {
-            categories: vec![0; terms(&cols.category)],
-            stores: vec![0; terms(&cols.store)],
-            prices: vec![[0; BUCKETS]; terms(&cols.currency)],
-            cols,
-        })
+        Ok(FacetSegment { cols: Columns::open(reader)?, counts: FacetCounts::default() })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -413,8 +374,11 @@ impl Collector for FacetCounter {
             for (k, v) in f.stores {
                 *out.stores.entry(k).or_default() += v;
             }
-            for (k, v) in f.prices {
-                *out.prices.entry(k).or_default() += v;
+            for (k, buckets) in f.prices {
+                let total = out.prices.entry(k).or_insert([0; BUCKETS]);
+                for (t, n) in total.iter_mut().zip(buckets) {
+                    *t += n;
+                }
             }
         }
         Ok(out)
@@ -425,45 +389,77 @@ impl SegmentCollector for FacetSegment {
     type Fruit = FacetCounts;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        if let Some(o) = ord(&self.cols.category, doc) {
-            self.categories[o as usize] += 1;
-        }
-        if let Some(o) = ord(&self.cols.store, doc) {
-            self.stores[o as usize] += 1;
-        }
-        if let Some(o) = ord(&self.cols.currency, doc) {
-            self.prices[o as usize][bucket_of(self.cols.price.get_val(doc))] += 1;
+        let c = &mut self.counts;
+        *c.categories.entry(self.cols.category.get_val(doc)).or_default() += 1;
+        *c.stores.entry(self.cols.store.get_val(doc)).or_default() += 1;
+        let bucket = bucket_of(self.cols.price.get_val(doc));
+        let currency = self.cols.currency.get_val(doc);
+        match c.prices.get_mut(&currency) {
+            Some(buckets) => buckets[bucket] += 1,
+            None => {
+                let mut buckets = [0; BUCKETS];
+                buckets[bucket] = 1;
+                c.prices.insert(currency, buckets);
+            }
         }
     }
 
     fn harvest(self) -> FacetCounts {
-        let named = |col: &Option<StrColumn>, counts: &[u64]| -> HashMap<String, u64> {
-            counts.iter().enumerate().filter(|(_, n)| **n > 0).map(|(o, n)| (ord_str(col, o as u64), *n)).collect()
-        };
-        let mut prices = HashMap::new();
-        for (o, buckets) in self.prices.iter().enumerate() {
-            let currency = ord_str(&self.cols.currency, o as u64);
-            for (b, n) in buckets.iter().enumerate().filter(|(_, n)| **n > 0) {
-                prices.insert((currency.clone(), b), *n);
-            }
-        }
-        FacetCounts {
-            categories: named(&self.cols.category, &self.categories),
-            stores: named(&self.cols.store, &self.stores),
-            prices,
-        }
+        self.counts
     }
 }
 
 /// A product on its way to the page.
+#[derive(Clone)]
 struct Candidate {
     addr: DocAddress,
-    bm25: Option<f32>,
     store: Option<Arc<StoreInfo>>,
-    category: String,
-    currency: String,
+    category: u64,
+    currency: u64,
     inputs: Inputs,
-    explained: Option<Explained>,
+    explained: Explained,
+}
+
+/// A ranked order's full result, shared by every page of it.
+pub(crate) struct Ranking {
+    candidates: Vec<Candidate>,
+    total: usize,
+    facets: Facets,
+    matched_all_words: bool,
+}
+
+/// What a ranking depends on: the request, the index's state and the stores' signals.
+#[derive(Clone, PartialEq)]
+pub(crate) struct CacheKey {
+    request: String,
+    generation: u64,
+    signals: u64,
+}
+
+/// The most recent rankings, so that paging, popular queries and browsing by category do not
+/// recompute them until the index or the signals change.
+#[derive(Default)]
+pub(crate) struct RankingCache(std::sync::Mutex<std::collections::VecDeque<(CacheKey, Arc<Ranking>)>>);
+
+const CACHED_RANKINGS: usize = 128;
+
+impl RankingCache {
+    fn get(&self, key: &CacheKey) -> Option<Arc<Ranking>> {
+        let mut entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let i = entries.iter().position(|(k, _)| k == key)?;
+        let entry = entries.remove(i)?;
+        let found = entry.1.clone();
+        entries.push_front(entry);
+        Some(found)
+    }
+
+    fn put(&self, key: CacheKey, ranking: Arc<Ranking>) {
+        let mut entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Entries of an older index state can never match again.
+        entries.retain(|(k, _)| k.generation == key.generation && k.signals == key.signals);
+        entries.push_front((key, ranking));
+        entries.truncate(CACHED_RANKINGS);
+    }
 }
 
 fn by_count(mut map: HashMap<String, u64>) -> Vec<ValueCount> {
@@ -569,7 +565,7 @@ impl SearchIndex {
             out.push(term(f.store, s));
         }
         if let Some(min) = r.min_seller_rating {
-            let stores = self.stores.read().unwrap_or_else(|p| p.into_inner());
+            let stores = self.stores_snapshot();
             let terms: Vec<Term> = stores
                 .values()
                 .filter(|s| s.trust_score.unwrap_or(ranking::NEUTRAL_TRUST) >= min)
@@ -582,12 +578,25 @@ impl SearchIndex {
         out.into_iter().map(|q| (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>)).collect()
     }
 
-    fn signals(&self, weights: Weights) -> Signals {
-        Signals {
-            stores: self.stores.read().unwrap_or_else(|p| p.into_inner()).clone(),
+    fn signals(&self, weights: Weights) -> Arc<Signals> {
+        Arc::new(Signals {
+            stores: self.stores_snapshot(),
             conversion: *self.conversion.read().unwrap_or_else(|p| p.into_inner()),
             weights,
-        }
+        })
+    }
+
+    /// The query for some words (all of them, or any) under the request's filters.
+    fn query(&self, r: &Request, words: &[Word], all: bool) -> Box<dyn Query> {
+        let mut clauses = self.filters(r);
+        let text: Box<dyn Query> = if words.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            let occur = if all { Occur::Must } else { Occur::Should };
+            Box::new(BooleanQuery::new(words.iter().map(|w| (occur, self.word_query(w))).collect()))
+        };
+        clauses.push((Occur::Must, text));
+        Box::new(BooleanQuery::new(clauses))
     }
 
     pub fn search(&self, r: &Request) -> Result<Results, SearchError> {
@@ -595,26 +604,47 @@ impl SearchIndex {
         let limit = r.limit.clamp(1, MAX_LIMIT);
         let words = self.words(&r.q)?;
         let signals = self.signals(r.weights);
-        let with_filters = |text: Option<Box<dyn Query>>| -> Box<dyn Query> {
-            let mut clauses = self.filters(r);
-            clauses.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));
-            Box::new(BooleanQuery::new(clauses))
-        };
-        let mut matched_all_words = true;
-        let mut query = if words.is_empty() {
-            with_filters(None)
-        } else {
-            let all = words.iter().map(|w| (Occur::Must, self.word_query(w))).collect();
-            with_filters(Some(Box::new(BooleanQuery::new(all))))
-        };
-        if words.len() > 1 && searcher.search(&*query, &Count)? == 0 {
-            matched_all_words = false;
-            let any = words.iter().map(|w| (Occur::Should, self.word_query(w))).collect();
-            query = with_filters(Some(Box::new(BooleanQuery::new(any))));
-        }
         let ranked = matches!(r.sort, Sort::Relevance | Sort::Rating);
         let offset = r.offset.min(if ranked { CANDIDATES } else { MAX_OFFSET });
-        let (mut page, total, counts) = if !ranked {
+        let (mut page, total, facets, matched_all_words) = if ranked {
+            let cache_key = CacheKey {
+                request: format!(
+                    "{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                    r.q,
+                    r.category,
+                    r.ships_to,
+                    r.in_stock,
+                    r.currency,
+                    r.price_min,
+                    r.price_max,
+                    r.min_seller_rating,
+                    r.store,
+                    r.sort,
+                    r.weights
+                ),
+                generation: searcher.generation().generation_id(),
+                signals: self.signals_version(),
+            };
+            let cached = if r.no_cache { None } else { self.cache.get(&cache_key) };
+            let ranking = match cached {
+                Some(c) => c,
+                None => {
+                    let c = Arc::new(self.rank(&searcher, r, &words, &signals)?);
+                    if !r.no_cache {
+                        self.cache.put(cache_key, c.clone());
+                    }
+                    c
+                }
+            };
+            let page: Vec<Candidate> = ranking.candidates.iter().skip(offset).take(limit).cloned().collect();
+            (page, ranking.total, ranking.facets.clone(), ranking.matched_all_words)
+        } else {
+            let mut all_words = true;
+            let mut query = self.query(r, &words, true);
+            if words.len() > 1 && searcher.search(&*query, &Count)? == 0 {
+                all_words = false;
+                query = self.query(r, &words, false);
+            }
             let page_size = TopDocs::with_limit(limit).and_offset(offset);
             let (addrs, total, counts): (Vec<DocAddress>, usize, FacetCounts) = match r.sort {
                 Sort::Newest => {
@@ -633,34 +663,46 @@ impl SearchIndex {
                     (top.into_iter().map(|(_, a)| a).collect(), n, c)
                 }
             };
-            let mut page = self.candidates(&searcher, &signals, addrs.into_iter().map(|a| (None, a)).collect())?;
-            self.rank(&mut page, &signals);
-            (page, total, counts)
-        } else {
-            let (scored, total, counts): (Vec<(Option<f32>, DocAddress)>, usize, FacetCounts) = if words.is_empty() {
-                let top = SignalTop { k: CANDIDATES, sort: r.sort, signals: &signals };
-                let (top, n, c) = searcher.search(&*query, &(top, Count, FacetCounter))?;
-                (top.into_iter().map(|(_, a)| (None, a)).collect(), n, c)
-            } else {
-                let (top, n, c) = searcher.search(&*query, &(TopDocs::with_limit(CANDIDATES), Count, FacetCounter))?;
-                (top.into_iter().map(|(s, a)| (Some(s), a)).collect(), n, c)
-            };
-            let mut all = self.candidates(&searcher, &signals, scored)?;
-            self.rank(&mut all, &signals);
-            all.sort_by(|a, b| {
-                let ka = key(r.sort, a.explained.map(|e| e.features.trust).unwrap_or(0.0), score_of(a));
-                let kb = key(r.sort, b.explained.map(|e| e.features.trust).unwrap_or(0.0), score_of(b));
-                kb.cmp(&ka).then(a.addr.cmp(&b.addr))
-            });
-            let page: Vec<Candidate> = all.into_iter().skip(offset).take(limit).collect();
-            (page, total, counts)
+            let page = self.candidates(&searcher, &signals, addrs.into_iter().map(|a| (None, a)).collect())?;
+            (page, total, self.facets(counts, &signals, r), all_words)
         };
         let reachable = if ranked { total.min(CANDIDATES) } else { total.min(MAX_OFFSET) };
         let next_offset = Some(offset + page.len()).filter(|n| *n < reachable && !page.is_empty());
-        let hits = self.hits(&searcher, &mut page, &query, !words.is_empty(), r.explain)?;
-        Ok(Results { hits, total, next_offset, matched_all_words, facets: self.facets(counts, r) })
+        let query = self.query(r, &words, matched_all_words);
+        let hits = self.hits(&searcher, &mut page, &*query, !words.is_empty(), r.explain)?;
+        Ok(Results { hits, total, next_offset, matched_all_words, facets })
     }
 
+    /// The ranked orders: candidates by BM25 (or, without words, by the composite over every
+    /// match), re-ranked by the composite; facets over every match.
+    fn rank(
+        &self,
+        searcher: &Searcher,
+        r: &Request,
+        words: &[Word],
+        signals: &Arc<Signals>,
+    ) -> Result<Ranking, SearchError> {
+        let mut matched_all_words = true;
+        let mut query = self.query(r, words, true);
+        if words.len() > 1 && searcher.search(&*query, &Count)? == 0 {
+            matched_all_words = false;
+            query = self.query(r, words, false);
+        }
+        let (scored, total, counts): (Vec<(Option<f32>, DocAddress)>, usize, FacetCounts) = if words.is_empty() {
+            let top = SignalTop { k: CANDIDATES, sort: r.sort, signals: signals.clone() };
+            let (top, n, c) = searcher.search(&*query, &(top, Count, FacetCounter))?;
+            (top.into_iter().map(|(_, a)| (None, a)).collect(), n, c)
+        } else {
+            let (top, n, c) = searcher.search(&*query, &(TopDocs::with_limit(CANDIDATES), Count, FacetCounter))?;
+            (top.into_iter().map(|(s, a)| (Some(s), a)).collect(), n, c)
+        };
+        let mut candidates = self.candidates(searcher, signals, scored)?;
+        candidates.sort_by(|a, b| key(r.sort, &b.explained).cmp(&key(r.sort, &a.explained)).then(a.addr.cmp(&b.addr)));
+        Ok(Ranking { candidates, total, facets: self.facets(counts, signals, r), matched_all_words })
+    }
+
+    /// Reads the candidates' signals and scores them against each other: text relevance
+    /// relative to the best candidate, prices against the median of their category peers.
     fn candidates(
         &self,
         searcher: &Searcher,
@@ -669,6 +711,7 @@ impl SearchIndex {
     ) -> Result<Vec<Candidate>, SearchError> {
         let mut columns: HashMap<SegmentOrdinal, Columns> = HashMap::new();
         let mut out = Vec::with_capacity(scored.len());
+        let best = scored.iter().filter_map(|(s, _)| *s).fold(0.0f32, f32::max);
         for (bm25, addr) in scored {
             let cols = match columns.entry(addr.segment_ord) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -677,39 +720,31 @@ impl SearchIndex {
                 }
             };
             let doc = addr.doc_id;
-            let store = signals.stores.get(&cols.str_of(&cols.store, doc)).cloned();
-            let inputs = signals.inputs(cols, store.as_deref(), doc);
+            let mut inputs = signals.inputs(cols, doc);
+            inputs.bm25 = bm25.map(|s| (s, best));
             out.push(Candidate {
                 addr,
-                bm25,
-                store,
-                category: cols.str_of(&cols.category, doc),
-                currency: cols.str_of(&cols.currency, doc),
+                store: signals.stores.get(&cols.store.get_val(doc)).cloned(),
+                category: cols.category.get_val(doc),
+                currency: cols.currency.get_val(doc),
                 inputs,
-                explained: None,
+                explained: ranking::explain(Default::default(), &signals.weights),
             });
         }
-        Ok(out)
-    }
-
-    /// Scores candidates against each other: text relevance relative to the best, prices
-    /// against the median of their category peers.
-    fn rank(&self, candidates: &mut [Candidate], signals: &Signals) {
-        let best = candidates.iter().filter_map(|c| c.bm25).fold(0.0f32, f32::max);
-        let mut peers: HashMap<(&str, &str), Vec<i64>> = HashMap::new();
-        for c in candidates.iter().filter(|c| !c.category.is_empty()) {
-            peers.entry((&c.category, &c.currency)).or_default().push(c.inputs.price_minor);
+        let mut peers: HashMap<(u64, u64), Vec<i64>> = HashMap::new();
+        for c in out.iter().filter(|c| CATEGORY_KEYS.contains_key(&c.category)) {
+            peers.entry((c.category, c.currency)).or_default().push(c.inputs.price_minor);
         }
-        let medians: HashMap<(String, String), i64> = peers
+        let medians: HashMap<(u64, u64), i64> = peers
             .into_iter()
             .filter(|(_, prices)| prices.len() > PRICE_PEERS)
-            .filter_map(|((cat, cur), mut prices)| ranking::median(&mut prices).map(|m| ((cat.into(), cur.into()), m)))
+            .filter_map(|(k, mut prices)| ranking::median(&mut prices).map(|m| (k, m)))
             .collect();
-        for c in candidates.iter_mut() {
-            c.inputs.bm25 = c.bm25.map(|s| (s, best));
-            c.inputs.peer_median_minor = medians.get(&(c.category.clone(), c.currency.clone())).copied();
-            c.explained = Some(ranking::explain(ranking::features(&c.inputs), &signals.weights));
+        for c in out.iter_mut() {
+            c.inputs.peer_median_minor = medians.get(&(c.category, c.currency)).copied();
+            c.explained = ranking::explain(ranking::features(&c.inputs), &signals.weights);
         }
+        Ok(out)
     }
 
     fn hits(
@@ -751,9 +786,8 @@ impl SearchIndex {
                 }
                 None => escape_html(truncate_chars(&description, SNIPPET_CHARS)),
             };
-            let Some(currency) = Currency::from_code(&c.currency) else { continue };
-            let explained =
-                c.explained.unwrap_or_else(|| ranking::explain(ranking::features(&c.inputs), &Weights::default()));
+            let Some(currency) = CURRENCY_KEYS.get(&c.currency).copied() else { continue };
+            let explained = c.explained;
             hits.push(Hit {
                 id,
                 title,
@@ -769,11 +803,11 @@ impl SearchIndex {
         Ok(hits)
     }
 
-    fn facets(&self, counts: FacetCounts, r: &Request) -> Facets {
+    fn facets(&self, counts: FacetCounts, signals: &Signals, r: &Request) -> Facets {
         let parent = r.category.as_deref();
         let mut categories: HashMap<&'static str, u64> = HashMap::new();
         for (leaf, n) in &counts.categories {
-            let Some(c) = Category::by_id(leaf) else { continue };
+            let Some(c) = CATEGORY_KEYS.get(leaf).and_then(|id| Category::by_id(id)) else { continue };
             if let Some(level) = c.lineage().find(|a| a.parent().map(|p| p.id) == parent) {
                 *categories.entry(level.id).or_default() += n;
             }
@@ -790,19 +824,19 @@ impl SearchIndex {
             })
             .collect();
         categories.sort_by(|a, b| b.count.cmp(&a.count).then(a.id.cmp(&b.id)));
-        let mut price: Vec<PriceBucket> = counts
-            .prices
-            .into_iter()
-            .map(|((currency, b), count)| {
+        let mut price: Vec<PriceBucket> = Vec::new();
+        for (currency, buckets) in &counts.prices {
+            let Some(currency) = CURRENCY_KEYS.get(currency) else { continue };
+            for (b, count) in buckets.iter().enumerate().filter(|(_, n)| **n > 0) {
                 let (from, to) = bucket_bounds(b);
-                PriceBucket { currency, from, to, count }
-            })
-            .collect();
+                price.push(PriceBucket { currency: currency.code().into(), from, to, count: *count });
+            }
+        }
         price.sort_by(|a, b| a.currency.cmp(&b.currency).then(a.from.cmp(&b.from)));
         let mut country: HashMap<String, u64> = HashMap::new();
         let mut verification: HashMap<String, u64> = HashMap::new();
         for (store, n) in counts.stores {
-            if let Some(s) = self.store(&store) {
+            if let Some(s) = signals.stores.get(&store) {
                 *country.entry(s.country.clone()).or_default() += n;
                 *verification.entry(s.verification.clone()).or_default() += n;
             }
@@ -878,10 +912,6 @@ impl SearchIndex {
         }
         Ok(out)
     }
-}
-
-fn score_of(c: &Candidate) -> f64 {
-    c.explained.map(|e| e.score).unwrap_or(0.0)
 }
 
 #[cfg(test)]

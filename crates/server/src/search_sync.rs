@@ -27,6 +27,8 @@ const FEED_BATCH: usize = 5000;
 pub const REBUILD_BACKLOG: i64 = 50_000;
 /// Changes kept in the feed; more than the backlog, so a lagging index rebuilds in time.
 const KEEP_CHANGES: i64 = 200_000;
+/// Most changes forgotten per trim.
+const TRIM_BATCH: i64 = 10_000;
 /// How long a missing sequence number may still appear: on PostgreSQL, a transaction that took
 /// its number before a later one committed. After this it is taken as rolled back.
 const GAP_GRACE: Duration = Duration::from_secs(10);
@@ -276,7 +278,7 @@ pub async fn follow_forever(app: App, mut cursor: FeedCursor) {
             if let Err(e) = refresh_conversion_prior(&app.store, &app.search).await {
                 tracing::warn!(error = %e.message, "refreshing the conversion prior failed");
             }
-            if let Err(e) = app.store.trim_catalog_changes(KEEP_CHANGES).await {
+            if let Err(e) = app.store.trim_catalog_changes(KEEP_CHANGES, TRIM_BATCH).await {
                 tracing::warn!(error = %e, "trimming the catalog feed failed");
             }
         }

@@ -21,6 +21,36 @@ pub struct SearchReport {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub qps: f64,
+    /// The same mix with the ranking cache off: every query does its full work, as after each
+    /// change to the catalog.
+    pub uncached_p50_ms: f64,
+    pub uncached_p95_ms: f64,
+    pub uncached_p99_ms: f64,
+    pub uncached_qps: f64,
+    /// Mean milliseconds of each query of the mix, to see which kind costs what.
+    pub mix: Vec<MixEntry>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MixEntry {
+    pub query: String,
+    pub mean_ms: f64,
+}
+
+fn label(r: &Request) -> String {
+    let mut parts = vec![format!("q={:?}", r.q)];
+    let mut add = |name: &str, v: Option<String>| parts.extend(v.map(|v| format!("{name}={v}")));
+    add("category", r.category.clone());
+    add("ships_to", r.ships_to.clone());
+    add("in_stock", r.in_stock.then(|| "true".to_string()));
+    add("currency", r.currency.clone());
+    add("price_min", r.price_min.map(|p| p.to_string()));
+    add("price_max", r.price_max.map(|p| p.to_string()));
+    add("min_seller_rating", r.min_seller_rating.map(|p| p.to_string()));
+    add("sort", (r.sort != Sort::Relevance).then(|| format!("{:?}", r.sort)));
+    add("offset", (r.offset > 0).then(|| r.offset.to_string()));
+    add("explain", r.explain.then(|| "true".to_string()));
+    parts.join(" ")
 }
 
 /// The fixed mix: words alone, with filters, Chinese, a typo, empty queries that rank the whole
@@ -72,6 +102,50 @@ fn rss_bytes() -> u64 {
         .unwrap_or(0)
 }
 
+struct Run {
+    /// (query of the mix, latency), in completion order per client.
+    timed: Vec<(usize, Duration)>,
+    sorted: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn qps(&self) -> f64 {
+        self.sorted.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn mean_ms(&self, query: usize) -> f64 {
+        let times: Vec<f64> =
+            self.timed.iter().filter(|(q, _)| *q == query).map(|(_, d)| d.as_secs_f64() * 1000.0).collect();
+        times.iter().sum::<f64>() / times.len().max(1) as f64
+    }
+}
+
+/// Runs `queries` queries of the mix, round robin, from `clients` threads.
+fn run_mix(index: &SearchIndex, mix: &[Request], queries: usize, clients: usize) -> Run {
+    let started = Instant::now();
+    let timed: Vec<(usize, Duration)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|c| {
+                s.spawn(move || {
+                    let mut out = Vec::with_capacity(queries / clients + 1);
+                    for i in (c..queries).step_by(clients) {
+                        let t = Instant::now();
+                        let _ = index.search(&mix[i % mix.len()]);
+                        out.push((i % mix.len(), t.elapsed()));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let elapsed = started.elapsed();
+    let mut sorted: Vec<Duration> = timed.iter().map(|(_, d)| *d).collect();
+    sorted.sort();
+    Run { timed, sorted, elapsed }
+}
+
 /// Tops the synthetic store up to `products`, rebuilds the index (timed), then runs the query
 /// mix `queries` times from `clients` threads.
 pub async fn search(
@@ -96,43 +170,34 @@ pub async fn search(
     let mix = query_mix();
     let weights = config.ranking;
     let mix: Vec<Request> = mix.into_iter().map(|r| Request { weights, ..r }).collect();
-    // Warm the caches the way a running server's would be.
+    // Warm the page cache and the ranking cache the way a running server's would be; this also
+    // surfaces any error before timing starts.
     for r in &mix {
         index.search(r).map_err(|e| e.to_string())?;
     }
     eprintln!("querying...");
     let clients = clients.max(1);
-    let started = Instant::now();
-    let mut latencies: Vec<Duration> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..clients)
-            .map(|c| {
-                let (index, mix) = (&index, &mix);
-                s.spawn(move || {
-                    let mut out = Vec::with_capacity(queries / clients + 1);
-                    for i in (c..queries).step_by(clients) {
-                        let t = Instant::now();
-                        let _ = index.search(&mix[i % mix.len()]);
-                        out.push(t.elapsed());
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort();
+    let cached = run_mix(&index, &mix, queries, clients);
+    let uncached_mix: Vec<Request> = mix.iter().map(|r| Request { no_cache: true, ..r.clone() }).collect();
+    let uncached = run_mix(&index, &uncached_mix, queries, clients);
+    let mix_report =
+        mix.iter().enumerate().map(|(i, r)| MixEntry { query: label(r), mean_ms: uncached.mean_ms(i) }).collect();
     Ok(SearchReport {
         products: indexed,
         index_s,
         index_bytes: index.size_bytes(),
         rss_bytes: rss_bytes(),
-        queries: latencies.len(),
+        queries: cached.sorted.len(),
         clients,
-        p50_ms: percentile(&latencies, 0.50),
-        p95_ms: percentile(&latencies, 0.95),
-        p99_ms: percentile(&latencies, 0.99),
-        qps: latencies.len() as f64 / elapsed.max(1e-9),
+        p50_ms: percentile(&cached.sorted, 0.50),
+        p95_ms: percentile(&cached.sorted, 0.95),
+        p99_ms: percentile(&cached.sorted, 0.99),
+        qps: cached.qps(),
+        uncached_p50_ms: percentile(&uncached.sorted, 0.50),
+        uncached_p95_ms: percentile(&uncached.sorted, 0.95),
+        uncached_p99_ms: percentile(&uncached.sorted, 0.99),
+        uncached_qps: uncached.qps(),
+        mix: mix_report,
     })
 }
 

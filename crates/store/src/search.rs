@@ -56,12 +56,19 @@ impl Store {
         Ok(row.try_get("head")?)
     }
 
-    /// Forgets all but the newest `keep` changes. An index further behind than that rebuilds.
-    pub async fn trim_catalog_changes(&self, keep: i64) -> Result<u64> {
+    /// Forgets the oldest changes beyond the newest `keep`, at most `batch` of them, so one call
+    /// never holds the writer long. An index further behind than `keep` rebuilds instead.
+    pub async fn trim_catalog_changes(&self, keep: i64, batch: i64) -> Result<u64> {
         let head = self.catalog_head().await?;
         let mut tx = self.begin().await?;
-        let res =
-            sqlx::query("DELETE FROM catalog_changes WHERE seq <= $1").bind(head - keep).execute(tx.conn()).await?;
+        let res = sqlx::query(
+            "DELETE FROM catalog_changes WHERE seq IN \
+             (SELECT seq FROM catalog_changes WHERE seq <= $1 ORDER BY seq LIMIT $2)",
+        )
+        .bind(head - keep)
+        .bind(batch)
+        .execute(tx.conn())
+        .await?;
         tx.commit().await?;
         Ok(res.rows_affected())
     }

@@ -7,6 +7,7 @@ use souk_domain::clock::ManualClock;
 use souk_domain::time::DAY_MS;
 use souk_store::catalog::{ImportOutcome, ProductFilter};
 use souk_store::idempotency::Claim;
+use souk_store::search::Traffic;
 use souk_store::testing::{TestBackend, TestDb};
 use souk_store::{Store, StoreError};
 use std::sync::Arc;
@@ -40,6 +41,7 @@ conformance!(
     idempotency_claims,
     email_tokens_are_single_use,
     concurrent_slug_claims_have_one_winner,
+    the_catalog_feed_records_every_change,
 );
 
 async fn open(db: &TestDb) -> (Store, Arc<ManualClock>) {
@@ -296,6 +298,61 @@ async fn concurrent_slug_claims_have_one_winner(db: TestDb) {
 }
 
 #[allow(dead_code)]
+async fn the_catalog_feed_records_every_change(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let owner = user(&store, "feed@x.com").await;
+    let store_id = shop(&store, &owner, "feed").await;
+    let changes = |after: i64| {
+        let store = store.clone();
+        async move { store.catalog_changes(after, 100).await.unwrap() }
+    };
+    let start = changes(0).await;
+    assert_eq!(start.last().and_then(|c| c.store_id.clone()), Some(store_id.clone()), "a new store is a change");
+    let mark = store.catalog_head().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let p = tx.create_product(&store_id, &draft("Feed phone", Some("F-1"), 1000, 5)).await.unwrap();
+    tx.commit().await.unwrap();
+    let after_create = changes(mark).await;
+    assert!(after_create.iter().all(|c| c.product_id.as_deref() == Some(p.id.as_str())) && !after_create.is_empty());
+
+    let mark = store.catalog_head().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.update_sku(&p.id, &p.skus[0].id, &SkuPatch { stock: Some(9), ..Default::default() }).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(changes(mark).await.iter().any(|c| c.product_id.as_deref() == Some(p.id.as_str())), "stock changes");
+
+    let mark = store.catalog_head().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.create_product(&store_id, &draft("Rolled back", Some("F-2"), 1000, 5)).await.unwrap();
+    drop(tx);
+    assert_eq!(store.catalog_head().await.unwrap(), mark, "a rolled-back write leaves no change behind");
+
+    let traffic: std::collections::HashMap<String, Traffic> =
+        [(p.id.clone(), Traffic { impressions: 3, views: 0 })].into();
+    store.record_traffic(&traffic).await.unwrap();
+    assert_eq!(store.catalog_head().await.unwrap(), mark, "impressions alone do not re-index");
+    let traffic: std::collections::HashMap<String, Traffic> =
+        [(p.id.clone(), Traffic { impressions: 1, views: 2 })].into();
+    store.record_traffic(&traffic).await.unwrap();
+    assert!(store.catalog_head().await.unwrap() > mark, "views feed conversion, so they re-index");
+    let stats = store.product_stats(std::slice::from_ref(&p.id)).await.unwrap();
+    assert_eq!((stats[&p.id].impressions, stats[&p.id].views, stats[&p.id].purchases), (4, 2, 0));
+    assert_eq!(store.traffic_totals().await.unwrap(), (2, 0));
+
+    let mark = store.catalog_head().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_product(&p.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(changes(mark).await[0].product_id.as_deref(), Some(p.id.as_str()), "deletes are changes");
+
+    let head = store.catalog_head().await.unwrap();
+    let trimmed = store.trim_catalog_changes(2, 1).await.unwrap();
+    assert_eq!(trimmed, 1, "one batch at a time");
+    store.trim_catalog_changes(2, 1000).await.unwrap();
+    let left = changes(0).await;
+    assert_eq!(left.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![head - 1, head], "the newest are kept");
+}
+
 fn _backends_are_named() -> [TestBackend; 2] {
     [TestBackend::Sqlite, TestBackend::Postgres]
 }

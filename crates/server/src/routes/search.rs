@@ -175,6 +175,7 @@ async fn validate(app: &App, q: SearchQuery) -> AppResult<Request> {
         limit,
         explain: q.explain.unwrap_or(false),
         weights: app.config.ranking,
+        no_cache: false,
     })
 }
 
