@@ -6,7 +6,9 @@
 //!
 //! [`query`] runs searches: BM25 picks candidates, `souk_domain::ranking` re-ranks them.
 
+mod collect;
 pub mod query;
+mod suggest;
 pub mod text;
 
 use souk_domain::catalog::{Product, ProductStatus};

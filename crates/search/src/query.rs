@@ -6,18 +6,19 @@
 //!
 //! Facets count every match, not only the candidates.
 
+use crate::collect::{
+    bucket_bounds, key, Columns, FacetCounter, FacetCounts, SignalTop, Signals, CATEGORY_KEYS, CURRENCY_KEYS,
+};
 use crate::text::{self, PLAIN_ANALYZER};
-use crate::{ff, KeyMap, SearchError, SearchIndex, StoreInfo, MAX_LIMIT};
+use crate::{ff, SearchError, SearchIndex, StoreInfo, MAX_LIMIT};
 use serde::{Deserialize, Serialize};
 use souk_domain::category::Category;
 use souk_domain::ranking::{self, Explained, Inputs, Weights, PRICE_PEERS};
-use souk_domain::{Currency, Money};
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap};
+use souk_domain::Money;
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
-use std::sync::LazyLock;
-use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::columnar::ColumnValues;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
@@ -25,7 +26,7 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, DocId, Order, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
+use tantivy::{DocAddress, Order, Score, Searcher, SegmentOrdinal, TantivyDocument, Term};
 
 /// How many products BM25 hands to the re-ranking; relevance paging ends there.
 pub const CANDIDATES: usize = 1000;
@@ -154,259 +155,11 @@ pub struct Suggestion {
 }
 
 /// One word of a query: it matches when any of its terms does.
-struct Word {
-    terms: Vec<String>,
+pub(crate) struct Word {
+    pub(crate) terms: Vec<String>,
     /// Forms that match with one typo: the stemmed term and the unstemmed one, since a typo can
     /// change what the stemmer strips (`wireles` stems to `wirel`).
-    fuzzy: Vec<String>,
-}
-
-/// Fast-field columns of one segment: all single-valued numbers, the fastest kind to read.
-struct Columns {
-    store: Arc<dyn ColumnValues<u64>>,
-    category: Arc<dyn ColumnValues<u64>>,
-    currency: Arc<dyn ColumnValues<u64>>,
-    price: Arc<dyn ColumnValues<u64>>,
-    available: Arc<dyn ColumnValues<u64>>,
-    moq: Arc<dyn ColumnValues<u64>>,
-    views: Arc<dyn ColumnValues<u64>>,
-    purchases: Arc<dyn ColumnValues<u64>>,
-}
-
-impl Columns {
-    fn open(reader: &SegmentReader) -> tantivy::Result<Columns> {
-        let fast = reader.fast_fields();
-        Ok(Columns {
-            store: fast.column_first_or_default(ff::STORE)?,
-            category: fast.column_first_or_default(ff::CATEGORY)?,
-            currency: fast.column_first_or_default(ff::CURRENCY)?,
-            price: fast.column_first_or_default(ff::PRICE)?,
-            available: fast.column_first_or_default(ff::AVAILABLE)?,
-            moq: fast.column_first_or_default(ff::MOQ)?,
-            views: fast.column_first_or_default(ff::VIEWS)?,
-            purchases: fast.column_first_or_default(ff::PURCHASES)?,
-        })
-    }
-}
-
-/// Category and currency keys back to their ids.
-static CATEGORY_KEYS: LazyLock<KeyMap<&'static str>> =
-    LazyLock::new(|| Category::all().iter().map(|c| (crate::key(c.id), c.id)).collect());
-static CURRENCY_KEYS: LazyLock<KeyMap<Currency>> =
-    LazyLock::new(|| Currency::all().map(|c| (crate::key(c.code()), c)).collect());
-
-/// What the ranking reads besides the documents, fixed for one query.
-struct Signals {
-    stores: Arc<KeyMap<Arc<StoreInfo>>>,
-    conversion: Option<f64>,
-    weights: Weights,
-}
-
-impl Signals {
-    /// Everything but the text relevance and the peer prices, which need all candidates.
-    fn inputs(&self, cols: &Columns, doc: DocId) -> Inputs {
-        let store = self.stores.get(&cols.store.get_val(doc));
-        Inputs {
-            bm25: None,
-            trust_score: store.and_then(|s| s.trust_score),
-            views: cols.views.get_val(doc),
-            purchases: cols.purchases.get_val(doc),
-            marketplace_conversion: self.conversion,
-            delivery_days: store.and_then(|s| s.delivery_days),
-            price_minor: cols.price.get_val(doc) as i64,
-            peer_median_minor: None,
-            available: cols.available.get_val(doc),
-            moq: cols.moq.get_val(doc),
-        }
-    }
-}
-
-/// Sort key of the ranked orders: (primary, composite), compared as numbers.
-#[derive(Clone, Copy, PartialEq)]
-struct Key(f64, f64);
-
-impl Eq for Key {}
-
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Key {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0).then(self.1.total_cmp(&other.1))
-    }
-}
-
-fn key(sort: Sort, e: &Explained) -> Key {
-    match sort {
-        Sort::Rating => Key(e.features.trust, e.score),
-        _ => Key(e.score, 0.0),
-    }
-}
-
-/// Without a query: the best `k` matches by the composite, computed from fast fields.
-struct SignalTop {
-    k: usize,
-    sort: Sort,
-    signals: Arc<Signals>,
-}
-
-struct SignalTopSegment {
-    k: usize,
-    sort: Sort,
-    segment: SegmentOrdinal,
-    cols: Columns,
-    signals: Arc<Signals>,
-    heap: BinaryHeap<Reverse<(Key, DocId)>>,
-}
-
-impl Collector for SignalTop {
-    type Fruit = Vec<(Key, DocAddress)>;
-    type Child = SignalTopSegment;
-
-    fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<SignalTopSegment> {
-        Ok(SignalTopSegment {
-            k: self.k,
-            sort: self.sort,
-            segment,
-            cols: Columns::open(reader)?,
-            signals: self.signals.clone(),
-            heap: BinaryHeap::with_capacity(self.k + 1),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Vec<(Key, DocAddress)>>) -> tantivy::Result<Vec<(Key, DocAddress)>> {
-        let mut all: Vec<(Key, DocAddress)> = fruits.into_iter().flatten().collect();
-        all.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        all.truncate(self.k);
-        Ok(all)
-    }
-}
-
-impl SegmentCollector for SignalTopSegment {
-    type Fruit = Vec<(Key, DocAddress)>;
-
-    fn collect(&mut self, doc: DocId, _: Score) {
-        let inputs = self.signals.inputs(&self.cols, doc);
-        let k = key(self.sort, &ranking::explain(ranking::features(&inputs), &self.signals.weights));
-        if self.heap.len() < self.k {
-            self.heap.push(Reverse((k, doc)));
-        } else if let Some(Reverse((worst, _))) = self.heap.peek() {
-            if k > *worst {
-                self.heap.pop();
-                self.heap.push(Reverse((k, doc)));
-            }
-        }
-    }
-
-    fn harvest(self) -> Vec<(Key, DocAddress)> {
-        let segment = self.segment;
-        self.heap.into_iter().map(|Reverse((k, doc))| (k, DocAddress::new(segment, doc))).collect()
-    }
-}
-
-/// Number of 1-2-5 price buckets: up to 10^20 minor units.
-const BUCKETS: usize = 60;
-
-fn bucket_of(price: u64) -> usize {
-    if price == 0 {
-        return 0;
-    }
-    let exp = price.ilog10();
-    let lead = price / 10u64.pow(exp);
-    let step = match lead {
-        1 => 0,
-        2..=4 => 1,
-        _ => 2,
-    };
-    (3 * exp as usize + step).min(BUCKETS - 1)
-}
-
-/// `[from, to)` of a bucket.
-fn bucket_bounds(b: usize) -> (u64, u64) {
-    let at = |i: usize| -> u64 {
-        let pow = 10u64.saturating_pow((i / 3) as u32);
-        pow.saturating_mul([1, 2, 5][i % 3])
-    };
-    (at(b), at(b + 1))
-}
-
-/// Counts per category, store and price bucket over every match, by key.
-struct FacetCounter;
-
-#[derive(Default)]
-struct FacetCounts {
-    categories: KeyMap<u64>,
-    stores: KeyMap<u64>,
-    /// Currency key → counts per bucket.
-    prices: KeyMap<[u64; BUCKETS]>,
-}
-
-struct FacetSegment {
-    cols: Columns,
-    counts: FacetCounts,
-}
-
-impl Collector for FacetCounter {
-    type Fruit = FacetCounts;
-    type Child = FacetSegment;
-
-    fn for_segment(&self, _: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<FacetSegment> {
-        Ok(FacetSegment { cols: Columns::open(reader)?, counts: FacetCounts::default() })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<FacetCounts>) -> tantivy::Result<FacetCounts> {
-        let mut out = FacetCounts::default();
-        for f in fruits {
-            for (k, v) in f.categories {
-                *out.categories.entry(k).or_default() += v;
-            }
-            for (k, v) in f.stores {
-                *out.stores.entry(k).or_default() += v;
-            }
-            for (k, buckets) in f.prices {
-                let total = out.prices.entry(k).or_insert([0; BUCKETS]);
-                for (t, n) in total.iter_mut().zip(buckets) {
-                    *t += n;
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl SegmentCollector for FacetSegment {
-    type Fruit = FacetCounts;
-
-    fn collect(&mut self, doc: DocId, _: Score) {
-        let c = &mut self.counts;
-        *c.categories.entry(self.cols.category.get_val(doc)).or_default() += 1;
-        *c.stores.entry(self.cols.store.get_val(doc)).or_default() += 1;
-        let bucket = bucket_of(self.cols.price.get_val(doc));
-        let currency = self.cols.currency.get_val(doc);
-        match c.prices.get_mut(&currency) {
-            Some(buckets) => buckets[bucket] += 1,
-            None => {
-                let mut buckets = [0; BUCKETS];
-                buckets[bucket] = 1;
-                c.prices.insert(currency, buckets);
-            }
-        }
-    }
-
-    fn harvest(self) -> FacetCounts {
-        self.counts
-    }
+    pub(crate) fuzzy: Vec<String>,
 }
 
 /// A product on its way to the page.
@@ -488,11 +241,11 @@ fn truncate_chars(s: &str, n: usize) -> &str {
 }
 
 impl SearchIndex {
-    fn plain_analyzer(&self) -> Result<tantivy::tokenizer::TextAnalyzer, SearchError> {
+    pub(crate) fn plain_analyzer(&self) -> Result<tantivy::tokenizer::TextAnalyzer, SearchError> {
         self.index.tokenizers().get(PLAIN_ANALYZER).ok_or_else(|| SearchError("the plain analyzer is missing".into()))
     }
 
-    fn words(&self, q: &str) -> Result<Vec<Word>, SearchError> {
+    pub(crate) fn words(&self, q: &str) -> Result<Vec<Word>, SearchError> {
         let mut analyzer = self.index.tokenizer_for_field(self.fields.title)?;
         let mut plain = self.plain_analyzer()?;
         let mut out = Vec::new();
@@ -515,7 +268,7 @@ impl SearchIndex {
         Ok(out)
     }
 
-    fn word_query(&self, w: &Word) -> Box<dyn Query> {
+    pub(crate) fn word_query(&self, w: &Word) -> Box<dyn Query> {
         let f = self.fields;
         let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for t in &w.terms {
@@ -842,89 +595,5 @@ impl SearchIndex {
             }
         }
         Facets { categories, price, seller_country: by_count(country), verification: by_count(verification) }
-    }
-
-    /// Completions of what a searcher is typing: categories whose name has a word starting
-    /// with it, then product titles with every word and the last one as a prefix.
-    pub fn suggest(&self, q: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
-        let limit = limit.clamp(1, 20);
-        let needle = q.trim().to_lowercase();
-        if needle.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut out: Vec<Suggestion> = Category::all()
-            .iter()
-            .filter(|c| {
-                let name = c.name.to_lowercase();
-                name.starts_with(&needle)
-                    || name.split(|ch: char| !ch.is_alphanumeric()).any(|w| w.starts_with(&needle))
-                    || c.name_zh.contains(q.trim())
-            })
-            .take(limit.div_ceil(3))
-            .map(|c| Suggestion { kind: "category".into(), text: c.path(), id: c.id.into() })
-            .collect();
-        let mut words = text::query_words(q);
-        let typing = !q.ends_with(|c: char| !c.is_alphanumeric());
-        let last = if typing { words.pop() } else { None };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
-            .iter()
-            .filter_map(|w| self.words(w).ok())
-            .flatten()
-            .map(|w| (Occur::Must, self.word_query(&Word { fuzzy: Vec::new(), ..w })))
-            .collect();
-        if let Some(last) = last {
-            let mut plain = self.plain_analyzer()?;
-            let mut stemmed = self.index.tokenizer_for_field(self.fields.title)?;
-            let prefixes: Vec<String> = [text::terms(&mut plain, last), text::terms(&mut stemmed, last)]
-                .into_iter()
-                .filter_map(|mut t| t.pop())
-                .collect();
-            let any: Vec<(Occur, Box<dyn Query>)> = prefixes
-                .into_iter()
-                .map(|p| {
-                    let q: Box<dyn Query> =
-                        Box::new(FuzzyTermQuery::new_prefix(Term::from_field_text(self.fields.title, &p), 0, false));
-                    (Occur::Should, q)
-                })
-                .collect();
-            if !any.is_empty() {
-                clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
-            }
-        }
-        if clauses.is_empty() {
-            return Ok(out);
-        }
-        let searcher = self.reader.searcher();
-        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit * 4))?;
-        let mut seen: Vec<String> = Vec::new();
-        for (_, addr) in top {
-            if out.len() >= limit {
-                break;
-            }
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let get = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            let title = get(self.fields.title);
-            if seen.contains(&title.to_lowercase()) {
-                continue;
-            }
-            seen.push(title.to_lowercase());
-            out.push(Suggestion { kind: "product".into(), text: title, id: get(self.fields.id) });
-        }
-        Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn price_buckets_follow_the_1_2_5_series() {
-        assert_eq!(bucket_of(1), 0);
-        assert_eq!(bucket_of(199), 6);
-        assert_eq!(bucket_bounds(bucket_of(199)), (100, 200));
-        assert_eq!(bucket_bounds(bucket_of(250)), (200, 500));
-        assert_eq!(bucket_bounds(bucket_of(999)), (500, 1000));
-        assert_eq!(bucket_of(u64::MAX), 57);
     }
 }
