@@ -147,8 +147,7 @@ fn open() -> (tempfile::TempDir, SearchIndex) {
     (dir, index)
 }
 
-fn ask(index: &SearchIndex, q: &str) -> Request {
-    let _ = index;
+fn ask(q: &str) -> Request {
     Request { q: q.into(), limit: 20, ..Default::default() }
 }
 
@@ -159,7 +158,7 @@ fn ids(index: &SearchIndex, r: &Request) -> Vec<String> {
 #[test]
 fn the_exact_title_ranks_first() {
     let (_d, index) = open();
-    let found = ids(&index, &ask(&index, "bamboo cutting board"));
+    let found = ids(&index, &ask("bamboo cutting board"));
     assert_eq!(found.first().map(String::as_str), Some("p_board"), "{found:?}");
     assert!(found.contains(&"p_board_oil".to_string()));
 }
@@ -167,76 +166,75 @@ fn the_exact_title_ranks_first() {
 #[test]
 fn a_trusted_seller_outranks_an_equally_relevant_untrusted_one() {
     let (_d, index) = open();
-    let found = ids(&index, &ask(&index, "wireless headphones"));
+    let found = ids(&index, &ask("wireless headphones"));
     assert_eq!(found, vec!["p_phones_a", "p_phones_b"]);
     // Trust moves the ranking at once, without re-indexing the products.
     index.upsert_stores(vec![store("sto_c", "DE", "none", Some(99.0)), store("sto_a", "US", "identity", Some(10.0))]);
-    assert_eq!(ids(&index, &ask(&index, "wireless headphones")), vec!["p_phones_b", "p_phones_a"]);
+    assert_eq!(ids(&index, &ask("wireless headphones")), vec!["p_phones_b", "p_phones_a"]);
 }
 
 #[test]
 fn chinese_mixed_language_accents_and_typos_find_their_products() {
     let (_d, index) = open();
-    assert_eq!(ids(&index, &ask(&index, "连衣裙")), vec!["p_dress"]);
-    assert_eq!(ids(&index, &ask(&index, "碎花 连衣裙")), vec!["p_dress"]);
-    assert_eq!(ids(&index, &ask(&index, "iphone 手机壳")), vec!["p_case"]);
-    assert_eq!(ids(&index, &ask(&index, "IPHONE")), vec!["p_case"]);
-    assert_eq!(ids(&index, &ask(&index, "cafe")), vec!["p_table"]);
-    assert_eq!(ids(&index, &ask(&index, "CAFÉ tables")), vec!["p_table"], "stemmed and folded");
-    assert_eq!(ids(&index, &ask(&index, "headphnes")).len(), 2, "one typo in a long word");
-    assert_eq!(ids(&index, &ask(&index, "wireles")).len(), 2);
-    assert!(ids(&index, &ask(&index, "mgu")).is_empty(), "short words must be exact");
-    let r = index.search(&ask(&index, "title:\"+( AND OR -*")).unwrap();
+    assert_eq!(ids(&index, &ask("连衣裙")), vec!["p_dress"]);
+    assert_eq!(ids(&index, &ask("碎花 连衣裙")), vec!["p_dress"]);
+    assert_eq!(ids(&index, &ask("iphone 手机壳")), vec!["p_case"]);
+    assert_eq!(ids(&index, &ask("IPHONE")), vec!["p_case"]);
+    assert_eq!(ids(&index, &ask("cafe")), vec!["p_table"]);
+    assert_eq!(ids(&index, &ask("CAFÉ tables")), vec!["p_table"], "stemmed and folded");
+    assert_eq!(ids(&index, &ask("headphnes")).len(), 2, "one typo in a long word");
+    assert_eq!(ids(&index, &ask("wireles")).len(), 2);
+    assert!(ids(&index, &ask("mgu")).is_empty(), "short words must be exact");
+    let r = index.search(&ask("title:\"+( AND OR -*")).unwrap();
     assert_eq!(r.total, 0, "query syntax is plain text");
 }
 
 #[test]
 fn when_no_product_has_every_word_any_word_will_do() {
     let (_d, index) = open();
-    let r = index.search(&ask(&index, "stoneware unicorn")).unwrap();
+    let r = index.search(&ask("stoneware unicorn")).unwrap();
     assert!(!r.matched_all_words);
     assert_eq!(r.hits[0].id, "p_mug");
-    assert!(index.search(&ask(&index, "stoneware mug")).unwrap().matched_all_words);
+    assert!(index.search(&ask("stoneware mug")).unwrap().matched_all_words);
 }
 
 #[test]
 fn filters_never_leak() {
     let (_d, index) = open();
     let all = |r: Request| index.search(&r).unwrap();
-    let de = all(Request { ships_to: Some("DE".into()), ..ask(&index, "") });
+    let de = all(Request { ships_to: Some("DE".into()), ..ask("") });
     assert!(!de.hits.iter().any(|h| h.id == "p_dress"), "the dress ships to CN and HK only");
     assert_eq!(de.total, 7);
-    let cn = all(Request { ships_to: Some("CN".into()), ..ask(&index, "") });
+    let cn = all(Request { ships_to: Some("CN".into()), ..ask("") });
     assert!(!cn.hits.iter().any(|h| h.id == "p_table"));
-    let stocked = all(Request { in_stock: true, ..ask(&index, "") });
+    let stocked = all(Request { in_stock: true, ..ask("") });
     assert!(stocked.hits.iter().all(|h| h.in_stock && h.id != "p_table"));
     assert_eq!(stocked.total, 7);
-    let kitchen = all(Request { category: Some("home".into()), ..ask(&index, "") });
+    let kitchen = all(Request { category: Some("home".into()), ..ask("") });
     assert_eq!(kitchen.total, 4, "a category includes its subcategories");
-    let cheap = all(Request { currency: Some("USD".into()), price_max: Some(1000), ..ask(&index, "") });
+    let cheap = all(Request { currency: Some("USD".into()), price_max: Some(1000), ..ask("") });
     let mut cheap_ids: Vec<String> = cheap.hits.into_iter().map(|h| h.id).collect();
     cheap_ids.sort();
     assert_eq!(cheap_ids, vec!["p_board_oil", "p_mug", "p_table"]);
-    let range =
-        all(Request { currency: Some("USD".into()), price_min: Some(1500), price_max: Some(2000), ..ask(&index, "") });
+    let range = all(Request { currency: Some("USD".into()), price_min: Some(1500), price_max: Some(2000), ..ask("") });
     assert_eq!(range.total, 2);
-    let store_b = all(Request { store: Some("sto_b".into()), ..ask(&index, "") });
+    let store_b = all(Request { store: Some("sto_b".into()), ..ask("") });
     assert_eq!(store_b.total, 2);
-    let trusted = all(Request { min_seller_rating: Some(60.0), ..ask(&index, "") });
+    let trusted = all(Request { min_seller_rating: Some(60.0), ..ask("") });
     assert!(trusted.hits.iter().all(|h| h.store.as_ref().unwrap().id == "sto_a"));
-    let neutral = all(Request { min_seller_rating: Some(50.0), ..ask(&index, "") });
+    let neutral = all(Request { min_seller_rating: Some(50.0), ..ask("") });
     assert_eq!(neutral.total, 7, "unscored stores count as the neutral prior");
-    assert_eq!(all(Request { min_seller_rating: Some(100.0), ..ask(&index, "") }).total, 0);
+    assert_eq!(all(Request { min_seller_rating: Some(100.0), ..ask("") }).total, 0);
 }
 
 #[test]
 fn facets_count_every_match() {
     let (_d, index) = open();
-    let r = index.search(&ask(&index, "")).unwrap();
+    let r = index.search(&ask("")).unwrap();
     let f = &r.facets;
     let cat = |id: &str| f.categories.iter().find(|c| c.id == id).map(|c| c.count);
     assert_eq!((cat("home"), cat("electronics"), cat("fashion")), (Some(4), Some(3), Some(1)));
-    let within = index.search(&Request { category: Some("electronics".into()), ..ask(&index, "") }).unwrap();
+    let within = index.search(&Request { category: Some("electronics".into()), ..ask("") }).unwrap();
     let sub: Vec<(String, u64)> = within.facets.categories.iter().map(|c| (c.id.clone(), c.count)).collect();
     assert_eq!(sub, vec![("electronics/audio".to_string(), 2), ("electronics/phone-accessories".to_string(), 1)]);
     let country = |c: &str| f.seller_country.iter().find(|v| v.value == c).map(|v| v.count);
@@ -251,19 +249,19 @@ fn facets_count_every_match() {
 #[test]
 fn sorts_and_pages() {
     let (_d, index) = open();
-    let usd = |sort: Sort| Request { sort, currency: Some("USD".into()), ..ask(&index, "") };
+    let usd = |sort: Sort| Request { sort, currency: Some("USD".into()), ..ask("") };
     let prices: Vec<i64> = index.search(&usd(Sort::PriceAsc)).unwrap().hits.iter().map(|h| h.price.amount).collect();
     assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{prices:?}");
     let prices: Vec<i64> = index.search(&usd(Sort::PriceDesc)).unwrap().hits.iter().map(|h| h.price.amount).collect();
     assert!(prices.windows(2).all(|w| w[0] >= w[1]), "{prices:?}");
     assert_eq!(ids(&index, &usd(Sort::Newest))[..2], ["p_table".to_string(), "p_mug".to_string()]);
-    let by_rating = ids(&index, &Request { sort: Sort::Rating, ..ask(&index, "headphones") });
+    let by_rating = ids(&index, &Request { sort: Sort::Rating, ..ask("headphones") });
     assert_eq!(by_rating, vec!["p_phones_a", "p_phones_b"]);
     for sort in [Sort::Relevance, Sort::PriceAsc, Sort::Newest] {
         let mut seen = Vec::new();
         let mut offset = 0;
         loop {
-            let r = index.search(&Request { sort, offset, limit: 3, ..ask(&index, "") }).unwrap();
+            let r = index.search(&Request { sort, offset, limit: 3, ..ask("") }).unwrap();
             seen.extend(r.hits.into_iter().map(|h| h.id));
             match r.next_offset {
                 Some(n) => offset = n,
@@ -280,7 +278,7 @@ fn sorts_and_pages() {
 #[test]
 fn an_empty_query_ranks_by_the_signals_and_explains() {
     let (_d, index) = open();
-    let r = index.search(&Request { explain: true, ..ask(&index, "") }).unwrap();
+    let r = index.search(&Request { explain: true, ..ask("") }).unwrap();
     assert_eq!(r.total, 8);
     let same_store: Vec<&str> =
         r.hits.iter().filter(|h| h.store.as_ref().unwrap().id == "sto_a").map(|h| h.id.as_str()).collect();
@@ -288,7 +286,7 @@ fn an_empty_query_ranks_by_the_signals_and_explains() {
     let e = r.hits[0].explain.unwrap();
     assert_eq!(e.features.text, 0.5, "no query is neutral text relevance");
     assert!((e.score - r.hits[0].score).abs() < 1e-12);
-    let snippet = &index.search(&ask(&index, "mineral")).unwrap().hits[0].snippet;
+    let snippet = &index.search(&ask("mineral")).unwrap().hits[0].snippet;
     assert!(snippet.contains("<b>Mineral</b>"), "{snippet}");
 }
 
@@ -297,7 +295,7 @@ fn snippets_escape_html() {
     let (_d, index) = open();
     let p = P { id: "p_xss", title: "<script>alert(1)</script> lamp", description: "<b>bold</b> lamp", ..BASE };
     index.apply(&[product(&p)], &[], None).unwrap();
-    let hit = index.search(&ask(&index, "lamp")).unwrap().hits.remove(0);
+    let hit = index.search(&ask("lamp")).unwrap().hits.remove(0);
     assert_eq!(hit.title, "<script>alert(1)</script> lamp", "titles are data; pages escape them");
     assert!(hit.snippet.contains("&lt;b&gt;bold&lt;/b&gt;") && hit.snippet.contains("<b>lamp</b>"), "{}", hit.snippet);
 }
@@ -311,12 +309,12 @@ fn edits_and_deletes_apply_and_the_position_survives_reopening() {
         index.apply(&corpus(), &[], Some(3)).unwrap();
         let mut mug = product(&P { id: "p_mug", title: "Porcelain teacup", ..BASE });
         index.apply(std::slice::from_ref(&mug), &["p_board".into()], Some(9)).unwrap();
-        assert!(ids(&index, &ask(&index, "stoneware")).is_empty());
-        assert_eq!(ids(&index, &ask(&index, "teacup")), vec!["p_mug"]);
-        assert!(!ids(&index, &ask(&index, "bamboo")).contains(&"p_board".to_string()));
+        assert!(ids(&index, &ask("stoneware")).is_empty());
+        assert_eq!(ids(&index, &ask("teacup")), vec!["p_mug"]);
+        assert!(!ids(&index, &ask("bamboo")).contains(&"p_board".to_string()));
         mug.product.status = ProductStatus::Archived;
         index.apply(&[mug], &[], Some(10)).unwrap();
-        assert!(ids(&index, &ask(&index, "teacup")).is_empty(), "archived products leave search");
+        assert!(ids(&index, &ask("teacup")).is_empty(), "archived products leave search");
     }
     let (index, fresh) = SearchIndex::open(&path).unwrap();
     assert!(!fresh);

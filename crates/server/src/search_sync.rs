@@ -237,8 +237,8 @@ impl App {
         for chunk in ids.chunks(500) {
             docs.extend(index_docs(&self.store, self.store.products_by_ids(chunk).await?).await?);
         }
-        let deleted: Vec<String> =
-            ids.iter().filter(|id| !docs.iter().any(|d| &&d.product.id == id)).cloned().collect();
+        let found: BTreeSet<&str> = docs.iter().map(|d| d.product.id.as_str()).collect();
+        let deleted: Vec<String> = ids.iter().filter(|id| !found.contains(id.as_str())).cloned().collect();
         let before = cursor.position();
         cursor.advance(&rows, Instant::now());
         let position = cursor.position();
