@@ -73,7 +73,7 @@ impl Weights {
     }
 
     fn total(&self) -> f64 {
-        self.each().iter().map(|(_, w)| w).sum()
+        self.text + self.trust + self.conversion + self.delivery + self.price + self.stock
     }
 }
 
@@ -135,8 +135,9 @@ pub fn features(i: &Inputs) -> Features {
     let trust = unit(i.trust_score.unwrap_or(NEUTRAL_TRUST) / 100.0);
     let conversion = match i.marketplace_conversion {
         Some(p) if p > 0.0 => {
-            let rate = (i.purchases as f64 + CONVERSION_PSEUDO_VIEWS * p) / (i.views as f64 + CONVERSION_PSEUDO_VIEWS);
-            unit(rate / (rate + p))
+            // rate / (rate + p) with rate = (purchases + k·p) / (views + k), in one division.
+            let smoothed = i.purchases as f64 + CONVERSION_PSEUDO_VIEWS * p;
+            unit(smoothed / (smoothed + p * (i.views as f64 + CONVERSION_PSEUDO_VIEWS)))
         }
         _ => 0.5,
     };
@@ -154,7 +155,9 @@ pub fn features(i: &Inputs) -> Features {
 
 pub fn explain(f: Features, w: &Weights) -> Explained {
     let total = w.total();
-    let part = |weight: f64, value: f64| if total > 0.0 { weight * value / total } else { 0.0 };
+    // One division per product, not one per feature: this runs for every match of a search.
+    let scale = if total > 0.0 { 1.0 / total } else { 0.0 };
+    let part = |weight: f64, value: f64| weight * value * scale;
     let contributions = Features {
         text: part(w.text, f.text),
         trust: part(w.trust, f.trust),

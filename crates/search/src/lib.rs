@@ -155,6 +155,7 @@ pub struct SearchIndex {
     /// Bumped whenever stores or the conversion prior change: rankings cached before are stale.
     signals_version: std::sync::atomic::AtomicU64,
     pub(crate) cache: query::RankingCache,
+    pub(crate) segment_cache: collect::SegmentCache,
     dir: PathBuf,
 }
 
@@ -236,6 +237,7 @@ impl SearchIndex {
             conversion: RwLock::default(),
             signals_version: Default::default(),
             cache: Default::default(),
+            segment_cache: Default::default(),
             dir: dir.to_path_buf(),
         };
         Ok((index, fresh))

@@ -7,7 +7,7 @@
 //! Facets count every match, not only the candidates.
 
 use crate::collect::{
-    bucket_bounds, key, Columns, FacetCounter, FacetCounts, SignalTop, Signals, CATEGORY_KEYS, CURRENCY_KEYS,
+    bucket_bounds, key, Columns, FacetCounts, Gather, Gathered, Order, Signals, CATEGORY_KEYS, CURRENCY_KEYS,
 };
 use crate::text::{self, PLAIN_ANALYZER};
 use crate::{ff, SearchError, SearchIndex, StoreInfo, MAX_LIMIT};
@@ -18,7 +18,6 @@ use souk_domain::Money;
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
-use tantivy::collector::{Count, TopDocs};
 use tantivy::columnar::ColumnValues;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
@@ -26,7 +25,7 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, Order, Score, Searcher, SegmentOrdinal, TantivyDocument, Term};
+use tantivy::{DocAddress, Score, Searcher, SegmentOrdinal, TantivyDocument, Term};
 
 /// How many products BM25 hands to the re-ranking; relevance paging ends there.
 pub const CANDIDATES: usize = 1000;
@@ -215,6 +214,24 @@ impl RankingCache {
     }
 }
 
+/// Everything of a request that decides its results, but the page.
+fn search_key(r: &Request) -> String {
+    format!(
+        "{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        r.q,
+        r.category,
+        r.ships_to,
+        r.in_stock,
+        r.currency,
+        r.price_min,
+        r.price_max,
+        r.min_seller_rating,
+        r.store,
+        r.sort,
+        r.weights
+    )
+}
+
 fn by_count(mut map: HashMap<String, u64>) -> Vec<ValueCount> {
     let mut v: Vec<ValueCount> = map.drain().map(|(value, count)| ValueCount { value, count }).collect();
     v.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
@@ -331,8 +348,11 @@ impl SearchIndex {
         out.into_iter().map(|q| (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>)).collect()
     }
 
+    /// The version is read first: writers bump it after their change, so a snapshot is never
+    /// older than the version it is filed under.
     fn signals(&self, weights: Weights) -> Arc<Signals> {
         Arc::new(Signals {
+            version: self.signals_version(),
             stores: self.stores_snapshot(),
             conversion: *self.conversion.read().unwrap_or_else(|p| p.into_inner()),
             weights,
@@ -361,22 +381,9 @@ impl SearchIndex {
         let offset = r.offset.min(if ranked { CANDIDATES } else { MAX_OFFSET });
         let (mut page, total, facets, matched_all_words) = if ranked {
             let cache_key = CacheKey {
-                request: format!(
-                    "{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
-                    r.q,
-                    r.category,
-                    r.ships_to,
-                    r.in_stock,
-                    r.currency,
-                    r.price_min,
-                    r.price_max,
-                    r.min_seller_rating,
-                    r.store,
-                    r.sort,
-                    r.weights
-                ),
+                request: search_key(r),
                 generation: searcher.generation().generation_id(),
-                signals: self.signals_version(),
+                signals: signals.version,
             };
             let cached = if r.no_cache { None } else { self.cache.get(&cache_key) };
             let ranking = match cached {
@@ -392,30 +399,14 @@ impl SearchIndex {
             let page: Vec<Candidate> = ranking.candidates.iter().skip(offset).take(limit).cloned().collect();
             (page, ranking.total, ranking.facets.clone(), ranking.matched_all_words)
         } else {
-            let mut all_words = true;
-            let mut query = self.query(r, &words, true);
-            if words.len() > 1 && searcher.search(&*query, &Count)? == 0 {
-                all_words = false;
-                query = self.query(r, &words, false);
-            }
-            let page_size = TopDocs::with_limit(limit).and_offset(offset);
-            let (addrs, total, counts): (Vec<DocAddress>, usize, FacetCounts) = match r.sort {
-                Sort::Newest => {
-                    let (top, n, c) = searcher.search(
-                        &*query,
-                        &(page_size.order_by_fast_field::<i64>(ff::CREATED, Order::Desc), Count, FacetCounter),
-                    )?;
-                    (top.into_iter().map(|(_, a)| a).collect(), n, c)
-                }
-                _ => {
-                    let order = if r.sort == Sort::PriceAsc { Order::Asc } else { Order::Desc };
-                    let (top, n, c) = searcher.search(
-                        &*query,
-                        &(page_size.order_by_fast_field::<u64>(ff::PRICE, order), Count, FacetCounter),
-                    )?;
-                    (top.into_iter().map(|(_, a)| a).collect(), n, c)
-                }
+            let order = match r.sort {
+                Sort::Newest => Order::Newest,
+                Sort::PriceAsc => Order::PriceAsc,
+                _ => Order::PriceDesc,
             };
+            let (g, all_words) = self.gather(&searcher, r, &words, order, offset + limit, &signals)?;
+            let (total, counts) = (g.total, g.facets);
+            let addrs: Vec<DocAddress> = g.top.into_iter().skip(offset).map(|(_, a)| a).collect();
             let page = self.candidates(&searcher, &signals, addrs.into_iter().map(|a| (None, a)).collect())?;
             (page, total, self.facets(counts, &signals, r), all_words)
         };
@@ -424,6 +415,25 @@ impl SearchIndex {
         let query = self.query(r, &words, matched_all_words);
         let hits = self.hits(&searcher, &mut page, &*query, !words.is_empty(), r.explain)?;
         Ok(Results { hits, total, next_offset, matched_all_words, facets })
+    }
+
+    /// Every match of all the words, or of any word when no product has all of them.
+    fn gather(
+        &self,
+        searcher: &Searcher,
+        r: &Request,
+        words: &[Word],
+        order: Order,
+        k: usize,
+        signals: &Arc<Signals>,
+    ) -> Result<(Gathered, bool), SearchError> {
+        let cache = (!r.no_cache).then(|| (&self.segment_cache, format!("{}|{k}", search_key(r))));
+        let gather = Gather { order, k, signals: signals.clone(), cache };
+        let all = searcher.search(&*self.query(r, words, true), &gather)?;
+        if all.total > 0 || words.len() < 2 {
+            return Ok((all, true));
+        }
+        Ok((searcher.search(&*self.query(r, words, false), &gather)?, false))
     }
 
     /// The ranked orders: candidates by BM25 (or, without words, by the composite over every
@@ -435,20 +445,11 @@ impl SearchIndex {
         words: &[Word],
         signals: &Arc<Signals>,
     ) -> Result<Ranking, SearchError> {
-        let mut matched_all_words = true;
-        let mut query = self.query(r, words, true);
-        if words.len() > 1 && searcher.search(&*query, &Count)? == 0 {
-            matched_all_words = false;
-            query = self.query(r, words, false);
-        }
-        let (scored, total, counts): (Vec<(Option<f32>, DocAddress)>, usize, FacetCounts) = if words.is_empty() {
-            let top = SignalTop { k: CANDIDATES, sort: r.sort, signals: signals.clone() };
-            let (top, n, c) = searcher.search(&*query, &(top, Count, FacetCounter))?;
-            (top.into_iter().map(|(_, a)| (None, a)).collect(), n, c)
-        } else {
-            let (top, n, c) = searcher.search(&*query, &(TopDocs::with_limit(CANDIDATES), Count, FacetCounter))?;
-            (top.into_iter().map(|(s, a)| (Some(s), a)).collect(), n, c)
-        };
+        let order = if words.is_empty() { Order::Composite(r.sort) } else { Order::Bm25 };
+        let (g, matched_all_words) = self.gather(searcher, r, words, order, CANDIDATES, signals)?;
+        let (total, counts) = (g.total, g.facets);
+        let scored: Vec<(Option<f32>, DocAddress)> =
+            g.top.into_iter().map(|(k, a)| ((order == Order::Bm25).then_some(k.0 as f32), a)).collect();
         let mut candidates = self.candidates(searcher, signals, scored)?;
         candidates.sort_by(|a, b| key(r.sort, &b.explained).cmp(&key(r.sort, &a.explained)).then(a.addr.cmp(&b.addr)));
         Ok(Ranking { candidates, total, facets: self.facets(counts, signals, r), matched_all_words })

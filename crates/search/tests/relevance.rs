@@ -322,6 +322,29 @@ fn edits_and_deletes_apply_and_the_position_survives_reopening() {
     assert_eq!(index.num_docs(), 6);
 }
 
+/// Searches without text reuse per-segment results; every change must still show at once.
+#[test]
+fn reused_results_follow_edits_deletes_and_trust() {
+    let (_d, index) = open();
+    let browse = |sort: Sort| Request { sort, ..ask("") };
+    let before = index.search(&browse(Sort::Newest)).unwrap();
+    assert_eq!(before.total, 8);
+    index.search(&browse(Sort::Relevance)).unwrap();
+    let lamp = P { id: "p_new", title: "Newest lamp", created: "2027-01-01T00:00:00.000Z", ..BASE };
+    index.apply(&[product(&lamp)], &["p_board".into()], None).unwrap();
+    let after = index.search(&browse(Sort::Newest)).unwrap();
+    assert_eq!(after.total, 8, "one added, one deleted");
+    assert_eq!(after.hits[0].id, "p_new");
+    assert!(!ids(&index, &browse(Sort::Relevance)).contains(&"p_board".to_string()));
+    let facet_total: u64 = after.facets.categories.iter().map(|c| c.count).sum();
+    assert_eq!(facet_total, 8);
+
+    let rating = browse(Sort::Rating);
+    assert_eq!(index.search(&rating).unwrap().hits[0].store.as_ref().unwrap().id, "sto_a");
+    index.upsert_stores(vec![store("sto_c", "DE", "none", Some(99.0))]);
+    assert_eq!(index.search(&rating).unwrap().hits[0].store.as_ref().unwrap().id, "sto_c", "trust applies at once");
+}
+
 #[test]
 fn suggestions_complete_categories_and_titles() {
     let (_d, index) = open();

@@ -116,7 +116,7 @@ pub fn store_info(s: &StoreProfile) -> StoreInfo {
 }
 
 /// Reads products with their traffic, ready to index.
-async fn index_docs(store: &Store, products: Vec<souk_domain::catalog::Product>) -> AppResult<Vec<IndexDoc>> {
+pub async fn index_docs(store: &Store, products: Vec<souk_domain::catalog::Product>) -> AppResult<Vec<IndexDoc>> {
     let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
     let stats = store.product_stats(&ids).await?;
     Ok(products

@@ -3,8 +3,10 @@
 
 use crate::config::Config;
 use serde::Serialize;
+use souk_domain::catalog::ProductStatus;
 use souk_search::query::Request;
-use souk_search::{SearchIndex, Sort};
+use souk_search::{IndexDoc, SearchIndex, Sort};
+use souk_store::catalog::ProductFilter;
 use souk_store::Store;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,6 +29,15 @@ pub struct SearchReport {
     pub uncached_p95_ms: f64,
     pub uncached_p99_ms: f64,
     pub uncached_qps: f64,
+    /// The mix again, with the caches on, while the catalog changes: `churn_updates` products
+    /// re-indexed per commit, a commit every 200 ms as the feed follower does under steady
+    /// writes. Each commit makes the whole-result cache miss; per-segment results survive.
+    pub churn_updates: usize,
+    pub churn_commits: usize,
+    pub churn_p50_ms: f64,
+    pub churn_p95_ms: f64,
+    pub churn_p99_ms: f64,
+    pub churn_qps: f64,
     /// Mean milliseconds of each query of the mix, to see which kind costs what.
     pub mix: Vec<MixEntry>,
 }
@@ -121,29 +132,63 @@ impl Run {
     }
 }
 
-/// Runs `queries` queries of the mix, round robin, from `clients` threads.
-fn run_mix(index: &SearchIndex, mix: &[Request], queries: usize, clients: usize) -> Run {
+/// Products re-indexed per commit in the churn run.
+const CHURN_UPDATES: usize = 20;
+const CHURN_INTERVAL: Duration = Duration::from_millis(200);
+/// Commits the churn run waits for: 10 seconds of steady writes.
+const CHURN_COMMITS: usize = 50;
+
+/// Runs `queries` queries of the mix, round robin, from `clients` threads; with `churn`, a
+/// writer meanwhile re-indexes those products in turns, `CHURN_UPDATES` per commit, and the
+/// queries go on until `CHURN_COMMITS` commits. Returns the run and the number of commits.
+fn run_mix(index: &SearchIndex, mix: &[Request], queries: usize, clients: usize, churn: &[IndexDoc]) -> (Run, usize) {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
     let started = Instant::now();
+    let done = AtomicBool::new(false);
+    let commits = AtomicUsize::new(0);
+    // Under churn, queries go on until the writer has committed enough times to matter.
+    let enough = |i: usize| i >= queries && (churn.is_empty() || commits.load(Relaxed) >= CHURN_COMMITS);
     let timed: Vec<(usize, Duration)> = std::thread::scope(|s| {
+        if !churn.is_empty() {
+            s.spawn(|| {
+                for (n, batch) in churn.chunks(CHURN_UPDATES).cycle().enumerate() {
+                    if done.load(Relaxed) {
+                        break;
+                    }
+                    let changed: Vec<IndexDoc> =
+                        batch.iter().map(|d| IndexDoc { views: d.views + n as u64 + 1, ..d.clone() }).collect();
+                    if index.apply(&changed, &[], None).is_err() {
+                        break;
+                    }
+                    commits.fetch_add(1, Relaxed);
+                    std::thread::sleep(CHURN_INTERVAL);
+                }
+            });
+        }
         let handles: Vec<_> = (0..clients)
             .map(|c| {
+                let enough = &enough;
                 s.spawn(move || {
                     let mut out = Vec::with_capacity(queries / clients + 1);
-                    for i in (c..queries).step_by(clients) {
+                    let mut i = c;
+                    while !enough(i) {
                         let t = Instant::now();
                         let _ = index.search(&mix[i % mix.len()]);
                         out.push((i % mix.len(), t.elapsed()));
+                        i += clients;
                     }
                     out
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        let timed = handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect();
+        done.store(true, Relaxed);
+        timed
     });
     let elapsed = started.elapsed();
     let mut sorted: Vec<Duration> = timed.iter().map(|(_, d)| *d).collect();
     sorted.sort();
-    Run { timed, sorted, elapsed }
+    (Run { timed, sorted, elapsed }, commits.into_inner())
 }
 
 /// Tops the synthetic store up to `products`, rebuilds the index (timed), then runs the query
@@ -177,9 +222,13 @@ pub async fn search(
     }
     eprintln!("querying...");
     let clients = clients.max(1);
-    let cached = run_mix(&index, &mix, queries, clients);
+    let (cached, _) = run_mix(&index, &mix, queries, clients, &[]);
     let uncached_mix: Vec<Request> = mix.iter().map(|r| Request { no_cache: true, ..r.clone() }).collect();
-    let uncached = run_mix(&index, &uncached_mix, queries, clients);
+    let (uncached, _) = run_mix(&index, &uncached_mix, queries, clients, &[]);
+    let filter = ProductFilter { status: Some(ProductStatus::Active), ..Default::default() };
+    let sample = store.list_products(&filter, None, 1000).await.map_err(|e| e.to_string())?.items;
+    let churn = souk_server::search_sync::index_docs(store, sample).await.map_err(|e| e.message)?;
+    let (churned, commits) = run_mix(&index, &mix, queries, clients, &churn);
     let mix_report =
         mix.iter().enumerate().map(|(i, r)| MixEntry { query: label(r), mean_ms: uncached.mean_ms(i) }).collect();
     Ok(SearchReport {
@@ -197,6 +246,12 @@ pub async fn search(
         uncached_p95_ms: percentile(&uncached.sorted, 0.95),
         uncached_p99_ms: percentile(&uncached.sorted, 0.99),
         uncached_qps: uncached.qps(),
+        churn_updates: CHURN_UPDATES,
+        churn_commits: commits,
+        churn_p50_ms: percentile(&churned.sorted, 0.50),
+        churn_p95_ms: percentile(&churned.sorted, 0.95),
+        churn_p99_ms: percentile(&churned.sorted, 0.99),
+        churn_qps: churned.qps(),
         mix: mix_report,
     })
 }
