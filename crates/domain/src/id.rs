@@ -19,6 +19,7 @@ pub enum Kind {
     Payout,
     Job,
     Event,
+    Review,
 }
 
 impl Kind {
@@ -37,6 +38,7 @@ impl Kind {
             Kind::Payout => "pay",
             Kind::Job => "job",
             Kind::Event => "evt",
+            Kind::Review => "rev",
         }
     }
 }

@@ -15,7 +15,9 @@ pub mod ledger;
 pub mod money;
 pub mod order;
 pub mod ranking;
+pub mod shipping;
 pub mod time;
+pub mod trust;
 
 pub use error::Invalid;
 pub use money::{Currency, Money, MAX_TOP_UP_MINOR};

@@ -13,6 +13,8 @@ pub enum OrderState {
     PendingPayment,
     Paid,
     Shipped,
+    /// The carrier delivered it; the buyer's confirmation window is shorter from here.
+    Delivered,
     Completed,
     Cancelled,
 }
@@ -23,13 +25,14 @@ impl OrderState {
             OrderState::PendingPayment => "pending_payment",
             OrderState::Paid => "paid",
             OrderState::Shipped => "shipped",
+            OrderState::Delivered => "delivered",
             OrderState::Completed => "completed",
             OrderState::Cancelled => "cancelled",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::PendingPayment, Self::Paid, Self::Shipped, Self::Completed, Self::Cancelled]
+        [Self::PendingPayment, Self::Paid, Self::Shipped, Self::Delivered, Self::Completed, Self::Cancelled]
             .into_iter()
             .find(|x| x.as_str() == s)
     }
@@ -44,6 +47,8 @@ pub enum Action {
     PaymentExpired,
     Ship,
     ShipByExpired,
+    /// The carrier reports delivery.
+    Deliver,
     Confirm,
     ConfirmationExpired,
     ExtendConfirmation,
@@ -61,9 +66,13 @@ pub const TRANSITIONS: &[(OrderState, Action, OrderState)] = {
         (Paid, BuyerCancel, Cancelled),
         (Paid, SellerCancel, Cancelled),
         (Paid, ShipByExpired, Cancelled),
+        (Shipped, Deliver, Delivered),
         (Shipped, Confirm, Completed),
         (Shipped, ConfirmationExpired, Completed),
         (Shipped, ExtendConfirmation, Shipped),
+        (Delivered, Confirm, Completed),
+        (Delivered, ConfirmationExpired, Completed),
+        (Delivered, ExtendConfirmation, Delivered),
     ]
 };
 
@@ -77,6 +86,9 @@ pub struct Policy {
     pub payment_window_ms: i64,
     pub ship_by_ms: i64,
     pub confirm_window_ms: i64,
+    /// Once delivered, the buyer has at most this long to confirm (never beyond the window
+    /// that shipping started).
+    pub delivered_confirm_ms: i64,
     /// How much one extension adds to the confirmation window.
     pub extension_ms: i64,
     /// The longest escrow may hold money after shipping, extension included.
@@ -93,6 +105,7 @@ impl Default for Policy {
             payment_window_ms: 30 * MINUTE_MS,
             ship_by_ms: 72 * HOUR_MS,
             confirm_window_ms: 10 * DAY_MS,
+            delivered_confirm_ms: 3 * DAY_MS,
             extension_ms: 5 * DAY_MS,
             escrow_expiry_ms: 15 * DAY_MS,
             commission_bps: 200,
@@ -148,6 +161,7 @@ pub struct Order {
     pub confirmation_extended: bool,
     /// When the buyer's confirmation window ends, once shipped.
     pub confirm_by_ms: Option<i64>,
+    pub shipped_at_ms: Option<i64>,
 }
 
 impl Order {
@@ -301,18 +315,22 @@ pub fn decide(order: &Order, action: Action, now_ms: i64, policy: &Policy) -> Re
             d.events.push("order.refunded");
             d.cancel_deadlines.push(DeadlineKind::ShipBy);
         }
-        (OrderState::Shipped, Action::ExtendConfirmation) => {
+        (OrderState::Shipped, Action::Deliver) => {
+            d.events.push("order.delivered");
+            let confirm_by = order.confirm_by_ms.unwrap_or(now_ms + policy.confirm_window_ms);
+            d.deadlines.push((DeadlineKind::ConfirmBy, confirm_by.min(now_ms + policy.delivered_confirm_ms)));
+        }
+        (OrderState::Shipped | OrderState::Delivered, Action::ExtendConfirmation) => {
             if order.confirmation_extended {
                 return Err(Refusal::InvalidState(order.state));
             }
             d.events.push("order.confirmation_extended");
-            // Extension happens once, so `confirm_by` is still shipping time + the window.
             let confirm_by = order.confirm_by_ms.unwrap_or(now_ms + policy.confirm_window_ms);
-            let shipped_at = confirm_by - policy.confirm_window_ms;
+            let shipped_at = order.shipped_at_ms.unwrap_or(confirm_by - policy.confirm_window_ms);
             let extended = (confirm_by + policy.extension_ms).min(shipped_at + policy.escrow_expiry_ms);
             d.deadlines.push((DeadlineKind::ConfirmBy, extended.max(confirm_by)));
         }
-        (OrderState::Shipped, _) => {
+        (OrderState::Shipped | OrderState::Delivered, _) => {
             let commission = order.commission();
             let to_seller = total.amount - commission;
             if to_seller > 0 {
@@ -362,6 +380,7 @@ mod tests {
             state,
             confirmation_extended: false,
             confirm_by_ms: None,
+            shipped_at_ms: None,
         }
     }
 
@@ -390,6 +409,26 @@ mod tests {
         assert_eq!(d.deadlines, vec![(DeadlineKind::ConfirmBy, 1_007)], "never past the escrow expiry");
         shipped.confirmation_extended = true;
         assert!(decide(&shipped, Action::ExtendConfirmation, 0, &policy).is_err(), "one extension only");
+    }
+
+    #[test]
+    fn delivery_shortens_the_confirmation_window_but_never_lengthens_it() {
+        let policy = Policy::default();
+        let mut shipped = order(OrderState::Shipped);
+        shipped.shipped_at_ms = Some(0);
+        shipped.confirm_by_ms = Some(policy.confirm_window_ms);
+        let d = decide(&shipped, Action::Deliver, DAY_MS, &policy).unwrap();
+        assert_eq!(d.state, OrderState::Delivered);
+        assert_eq!(d.deadlines, vec![(DeadlineKind::ConfirmBy, DAY_MS + policy.delivered_confirm_ms)]);
+        let late = decide(&shipped, Action::Deliver, 9 * DAY_MS, &policy).unwrap();
+        assert_eq!(late.deadlines, vec![(DeadlineKind::ConfirmBy, policy.confirm_window_ms)], "capped");
+        let mut delivered = shipped.clone();
+        delivered.state = OrderState::Delivered;
+        delivered.confirm_by_ms = Some(4 * DAY_MS);
+        let d = decide(&delivered, Action::ExtendConfirmation, 2 * DAY_MS, &policy).unwrap();
+        assert_eq!(d.deadlines, vec![(DeadlineKind::ConfirmBy, 9 * DAY_MS)]);
+        assert_eq!(decide(&delivered, Action::Confirm, 0, &policy).unwrap().state, OrderState::Completed);
+        assert!(decide(&delivered, Action::Deliver, 0, &policy).is_err(), "delivered once");
     }
 
     #[test]
@@ -486,7 +525,8 @@ mod tests {
                 }
             }
             let actions = [Action::Pay, Action::BuyerCancel, Action::SellerCancel, Action::PaymentExpired, Action::Ship,
-                Action::ShipByExpired, Action::Confirm, Action::ConfirmationExpired, Action::ExtendConfirmation];
+                Action::ShipByExpired, Action::Deliver, Action::Confirm, Action::ConfirmationExpired,
+                Action::ExtendConfirmation];
             for (oi, ai) in steps {
                 if orders.is_empty() { break; }
                 let idx = oi % orders.len();
@@ -511,7 +551,7 @@ mod tests {
                 for o in &orders {
                     let held = w.balances.get(&o.escrow());
                     let expected = match o.state {
-                        OrderState::Paid | OrderState::Shipped => o.total().amount,
+                        OrderState::Paid | OrderState::Shipped | OrderState::Delivered => o.total().amount,
                         _ => 0,
                     };
                     proptest::prop_assert_eq!(held, expected, "escrow of {} in {:?}", o.id, o.state);
@@ -529,7 +569,7 @@ pub struct OrderView {
     pub checkout_id: String,
     pub buyer_id: String,
     pub store_id: String,
-    /// pending_payment, paid, shipped, completed or cancelled.
+    /// pending_payment, paid, shipped, delivered, completed or cancelled.
     pub state: String,
     pub total: Money,
     /// The platform's commission, taken from the total when the escrow is released.
@@ -544,6 +584,10 @@ pub struct OrderView {
     pub cancel_reason: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    pub paid_at: Option<String>,
+    pub shipped_at: Option<String>,
+    pub delivered_at: Option<String>,
+    pub completed_at: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

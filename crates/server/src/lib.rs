@@ -19,7 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::AppError;
-use routes::{accounts, admin, meta, orders, products, search, stores, wallet};
+use routes::{accounts, admin, meta, orders, products, search, stores, trust, wallet};
 use souk_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -67,6 +67,13 @@ pub struct ServerConfig {
     pub sandbox_delay_ms: i64,
     /// Weights of the search ranking's composite.
     pub ranking: souk_domain::ranking::Weights,
+    pub trust: souk_domain::trust::TrustWeights,
+    /// Carrier → key of its tracking events' signatures.
+    pub carriers: std::collections::BTreeMap<String, Vec<u8>>,
+    /// Accept the sandbox carrier (signing with `sandbox_secret`) and simulate its parcels.
+    pub carrier_sandbox: bool,
+    /// Time between the sandbox carrier's steps (picked up, in transit, ...).
+    pub carrier_sandbox_step_ms: i64,
 }
 
 impl ServerConfig {
@@ -81,6 +88,10 @@ impl ServerConfig {
             sandbox_secret: b"souk-sandbox-development-secret".to_vec(),
             sandbox_delay_ms: 200,
             ranking: souk_domain::ranking::Weights::default(),
+            trust: souk_domain::trust::TrustWeights::default(),
+            carriers: Default::default(),
+            carrier_sandbox: false,
+            carrier_sandbox_step_ms: 20_000,
         }
     }
 }
@@ -130,7 +141,7 @@ impl App {
         let (index, fresh) =
             souk_search::SearchIndex::open(&config.data_dir.join("index")).map_err(|e| e.to_string())?;
         let index = Arc::new(index);
-        search_sync::prepare(&store, &index, fresh).await.map_err(|e| e.message)?;
+        search_sync::prepare(&store, &index, &config.trust, fresh).await.map_err(|e| e.message)?;
         Ok(App::new(store, config, index))
     }
 }
@@ -178,6 +189,13 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(orders::cancel))
         .routes(routes!(orders::ship))
         .routes(routes!(orders::events))
+        .routes(routes!(trust::tracking))
+        .routes(routes!(trust::carrier_event))
+        .routes(routes!(trust::create_review))
+        .routes(routes!(trust::reply))
+        .routes(routes!(trust::product_reviews))
+        .routes(routes!(trust::store_reviews))
+        .routes(routes!(trust::store_trust))
         .routes(routes!(admin::list_verifications))
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))

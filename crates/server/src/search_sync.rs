@@ -10,6 +10,7 @@
 use crate::error::{AppError, AppResult};
 use crate::App;
 use souk_domain::account::StoreProfile;
+use souk_domain::trust::{TrustInputs, TrustWeights};
 use souk_domain::catalog::ProductStatus;
 use souk_search::{IndexDoc, SearchIndex, StoreInfo};
 use souk_store::catalog::ProductFilter;
@@ -101,18 +102,24 @@ impl TrafficBuffer {
     }
 }
 
-pub fn store_info(s: &StoreProfile) -> StoreInfo {
+/// What search knows of a store: its trust score (a new seller's is the neutral 50) and its
+/// mean delivery time once anything was delivered.
+pub fn store_info(s: &StoreProfile, trust: Option<&TrustInputs>, weights: &TrustWeights) -> StoreInfo {
     StoreInfo {
         id: s.id.clone(),
         name: s.name.clone(),
         slug: s.slug.clone(),
         country: s.country.clone(),
         verification: s.verification.as_str().to_string(),
-        // Filled in once trust scores and delivery times are recorded; until then both rank as
-        // the neutral prior.
-        trust_score: None,
-        delivery_days: None,
+        trust_score: trust.map(|t| souk_domain::trust::score(t, weights).score),
+        delivery_days: trust.and_then(TrustInputs::delivery_days),
     }
+}
+
+async fn store_infos(store: &Store, stores: &[StoreProfile], weights: &TrustWeights) -> AppResult<Vec<StoreInfo>> {
+    let ids: Vec<String> = stores.iter().map(|s| s.id.clone()).collect();
+    let trust = store.trust_inputs(&ids).await?;
+    Ok(stores.iter().map(|s| store_info(s, trust.get(&s.id), weights)).collect())
 }
 
 /// Reads products with their traffic, ready to index.
@@ -129,12 +136,12 @@ pub async fn index_docs(store: &Store, products: Vec<souk_domain::catalog::Produ
 }
 
 /// Loads every store's search signals into the index.
-pub async fn load_stores(store: &Store, index: &SearchIndex) -> AppResult<()> {
+pub async fn load_stores(store: &Store, index: &SearchIndex, weights: &TrustWeights) -> AppResult<()> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let page = store.list_stores(cursor.as_deref(), 100).await?;
-        all.extend(page.items.iter().map(store_info));
+        all.extend(store_infos(store, &page.items, weights).await?);
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,
@@ -155,11 +162,16 @@ pub async fn refresh_conversion_prior(store: &Store, index: &SearchIndex) -> App
 /// Rebuilds the index from every active product; `progress(indexed)` after each page. The
 /// feed position recorded is the head before the rebuild began, so changes made meanwhile are
 /// replayed afterwards (replaying is harmless: it re-reads current state).
-pub async fn rebuild(store: &Store, index: &Arc<SearchIndex>, mut progress: impl FnMut(u64)) -> AppResult<u64> {
+pub async fn rebuild(
+    store: &Store,
+    index: &Arc<SearchIndex>,
+    trust: &TrustWeights,
+    mut progress: impl FnMut(u64),
+) -> AppResult<u64> {
     let head = store.catalog_head().await?;
     let clear = index.clone();
     run_blocking(move || clear.clear()).await?;
-    load_stores(store, index).await?;
+    load_stores(store, index, trust).await?;
     let filter = ProductFilter { status: Some(ProductStatus::Active), ..Default::default() };
     let mut cursor: Option<String> = None;
     let mut done = 0u64;
@@ -182,17 +194,22 @@ pub async fn rebuild(store: &Store, index: &Arc<SearchIndex>, mut progress: impl
 
 /// Makes the index current at start: rebuilt when it is new, of an old schema, never followed
 /// the feed, or too far behind; otherwise the follower replays what it missed.
-pub async fn prepare(store: &Store, index: &Arc<SearchIndex>, fresh: bool) -> AppResult<FeedCursor> {
+pub async fn prepare(
+    store: &Store,
+    index: &Arc<SearchIndex>,
+    trust: &TrustWeights,
+    fresh: bool,
+) -> AppResult<FeedCursor> {
     let head = store.catalog_head().await?;
     let position = index.position().filter(|_| !fresh);
     let cursor = match position {
         Some(p) if head - p <= REBUILD_BACKLOG && p <= head => {
-            load_stores(store, index).await?;
+            load_stores(store, index, trust).await?;
             FeedCursor::at(p)
         }
         _ => {
             let started = Instant::now();
-            let n = rebuild(store, index, |_| {}).await?;
+            let n = rebuild(store, index, trust, |_| {}).await?;
             tracing::info!(products = n, seconds = started.elapsed().as_secs_f64(), "search index built");
             FeedCursor::at(index.position().unwrap_or(0))
         }
@@ -223,15 +240,15 @@ impl App {
             products.extend(r.product_id.clone());
             stores.extend(r.store_id.clone());
         }
-        let mut infos = Vec::new();
+        let mut profiles = Vec::new();
         for id in &stores {
             match self.store.store_by_id(id).await {
-                Ok(s) => infos.push(store_info(&s)),
+                Ok(s) => profiles.push(s),
                 Err(souk_store::StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        self.search.upsert_stores(infos);
+        self.search.upsert_stores(store_infos(&self.store, &profiles, &self.config.trust).await?);
         let ids: Vec<String> = products.into_iter().collect();
         let mut docs = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {

@@ -68,6 +68,8 @@ struct FileConfig {
     payment_window_s: Option<i64>,
     ship_by_s: Option<i64>,
     confirm_window_s: Option<i64>,
+    /// How long the buyer has to confirm once the carrier reports delivery.
+    delivered_confirm_s: Option<i64>,
     extension_s: Option<i64>,
     escrow_expiry_s: Option<i64>,
     commission_bps: Option<i64>,
@@ -77,6 +79,13 @@ struct FileConfig {
     job_interval_ms: Option<u64>,
     /// Weights of the search ranking, e.g. `[ranking] trust = 0.3`.
     ranking: Option<souk_domain::ranking::Weights>,
+    /// Weights of the seller trust score, e.g. `[trust] rating = 0.3`.
+    trust: Option<souk_domain::trust::TrustWeights>,
+    /// Carrier → the secret its tracking events are signed with, e.g. `[carriers] ups = "..."`.
+    #[serde(default)]
+    carriers: std::collections::BTreeMap<String, String>,
+    /// Accept the sandbox carrier and simulate its parcels (on in demo mode).
+    carrier_sandbox: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,12 +100,17 @@ pub struct Config {
     pub payment_window_s: i64,
     pub ship_by_s: i64,
     pub confirm_window_s: i64,
+    pub delivered_confirm_s: i64,
     pub extension_s: i64,
     pub escrow_expiry_s: i64,
     pub commission_bps: i64,
     pub category_commission_bps: std::collections::BTreeMap<String, i64>,
     pub job_interval_ms: u64,
     pub ranking: souk_domain::ranking::Weights,
+    pub trust: souk_domain::trust::TrustWeights,
+    #[serde(skip)]
+    pub carriers: std::collections::BTreeMap<String, String>,
+    pub carrier_sandbox: bool,
 }
 
 impl Config {
@@ -119,18 +133,32 @@ impl Config {
             payment_window_s: args.payment_window_s.or(file.payment_window_s).unwrap_or(30 * 60),
             ship_by_s: args.ship_by_s.or(file.ship_by_s).unwrap_or(72 * 3600),
             confirm_window_s: args.confirm_window_s.or(file.confirm_window_s).unwrap_or(10 * 86_400),
+            delivered_confirm_s: file.delivered_confirm_s.unwrap_or(3 * 86_400),
             extension_s: args.extension_s.or(file.extension_s).unwrap_or(5 * 86_400),
             escrow_expiry_s: args.escrow_expiry_s.or(file.escrow_expiry_s).unwrap_or(15 * 86_400),
             commission_bps: args.commission_bps.or(file.commission_bps).unwrap_or(200),
             category_commission_bps: file.category_commission_bps,
             job_interval_ms: args.job_interval_ms.or(file.job_interval_ms).unwrap_or(500),
             ranking: file.ranking.unwrap_or_default(),
+            trust: file.trust.unwrap_or_default(),
+            carriers: file.carriers,
+            carrier_sandbox: file.carrier_sandbox.unwrap_or(false),
         };
         config.ranking.validate()?;
+        config.trust.validate()?;
+        for (carrier, secret) in &config.carriers {
+            if !souk_domain::shipping::CARRIERS.contains(&carrier.as_str()) || carrier == "sandbox" {
+                return Err(format!("carriers: unknown carrier '{carrier}'"));
+            }
+            if secret.len() < 16 {
+                return Err(format!("carriers: the secret of {carrier} must be at least 16 characters"));
+            }
+        }
         for (name, value) in [
             ("payment_window_s", config.payment_window_s),
             ("ship_by_s", config.ship_by_s),
             ("confirm_window_s", config.confirm_window_s),
+            ("delivered_confirm_s", config.delivered_confirm_s),
             ("extension_s", config.extension_s),
             ("escrow_expiry_s", config.escrow_expiry_s),
         ] {
@@ -179,6 +207,7 @@ impl Config {
             payment_window_ms: self.payment_window_s * 1000,
             ship_by_ms: self.ship_by_s * 1000,
             confirm_window_ms: self.confirm_window_s * 1000,
+            delivered_confirm_ms: self.delivered_confirm_s * 1000,
             extension_ms: self.extension_s * 1000,
             escrow_expiry_ms: self.escrow_expiry_s * 1000,
             commission_bps: self.commission_bps,
@@ -186,6 +215,9 @@ impl Config {
         };
         s.job_interval = std::time::Duration::from_millis(self.job_interval_ms.max(10));
         s.ranking = self.ranking;
+        s.trust = self.trust;
+        s.carriers = self.carriers.iter().map(|(c, k)| (c.clone(), k.as_bytes().to_vec())).collect();
+        s.carrier_sandbox = self.carrier_sandbox;
         s
     }
 }

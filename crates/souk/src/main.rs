@@ -253,15 +253,19 @@ fn open_index(config: &Config) -> Result<(souk_search::SearchIndex, bool), Strin
 
 async fn reindex(store: &Store, config: &Config) -> Result<(), String> {
     let (index, _) = open_index(config)?;
-    rebuild_index(store, &Arc::new(index)).await
+    rebuild_index(store, &Arc::new(index), &config.trust).await
 }
 
-async fn rebuild_index(store: &Store, index: &Arc<souk_search::SearchIndex>) -> Result<(), String> {
+async fn rebuild_index(
+    store: &Store,
+    index: &Arc<souk_search::SearchIndex>,
+    trust: &souk_domain::trust::TrustWeights,
+) -> Result<(), String> {
     let total = store.count_products().await.map_err(err)?;
     let bar = progress_bar(total.max(0) as u64, "products");
     let started = std::time::Instant::now();
     let n =
-        souk_server::search_sync::rebuild(store, index, |done| bar.set_position(done)).await.map_err(|e| e.message)?;
+        souk_server::search_sync::rebuild(store, index, trust, |done| bar.set_position(done)).await.map_err(|e| e.message)?;
     bar.finish_and_clear();
     eprintln!("indexed {n} active products in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
@@ -289,7 +293,9 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(err)?;
-    let server_config: ServerConfig = config.server_config();
+    let mut server_config: ServerConfig = config.server_config();
+    // The demo marketplace moves: the sandbox carrier delivers what demo sellers ship.
+    server_config.carrier_sandbox |= demo;
     let app = App::open(store.clone(), server_config).await?;
     eprintln!("souk is serving http://{addr} (API under /api/v1, document at /api/v1/openapi.json)");
     if app.provider.name() == souk_server::payments::SANDBOX {

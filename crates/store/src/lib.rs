@@ -11,6 +11,7 @@ pub mod payments;
 pub mod search;
 pub mod stores;
 pub mod testing;
+pub mod trust;
 
 use souk_domain::clock::Clock;
 use souk_domain::id::{self, Kind};

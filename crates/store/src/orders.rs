@@ -98,7 +98,8 @@ async fn sku_for_sale(conn: &mut AnyConnection, sku_id: &str) -> Result<SkuForSa
 
 const ORDER_COLUMNS: &str =
     "id, checkout_id, buyer_id, store_id, seller_id, currency, total, commission, state, ship_country, \
-     carrier, tracking_number, confirmation_extended, confirm_by, cancel_reason, created_at, updated_at";
+     carrier, tracking_number, confirmation_extended, confirm_by, cancel_reason, created_at, updated_at, \
+     paid_at, shipped_at, delivered_at, completed_at";
 
 struct OrderRow {
     order: Order,
@@ -185,7 +186,9 @@ async fn assemble(conn: &mut AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<Ord
             state,
             confirmation_extended: extended,
             confirm_by_ms: confirm_by,
+            shipped_at_ms: row.try_get("shipped_at")?,
         };
+        let at = |column: &str| -> Result<Option<String>> { Ok(row.try_get::<Option<i64>, _>(column)?.map(rfc3339)) };
         let view = OrderView {
             id,
             checkout_id: row.try_get("checkout_id")?,
@@ -203,6 +206,10 @@ async fn assemble(conn: &mut AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<Ord
             cancel_reason: row.try_get("cancel_reason")?,
             created_at: rfc3339(row.try_get("created_at")?),
             updated_at: rfc3339(row.try_get("updated_at")?),
+            paid_at: at("paid_at")?,
+            shipped_at: at("shipped_at")?,
+            delivered_at: at("delivered_at")?,
+            completed_at: at("completed_at")?,
         };
         out.push(OrderRow { order, view });
     }
@@ -444,6 +451,7 @@ impl Tx {
                 state: OrderState::PendingPayment,
                 confirmation_extended: false,
                 confirm_by_ms: None,
+                shipped_at_ms: None,
             };
             let decision = place(&order, now, policy)
                 .map_err(|_| Invalid::new("out_of_range", "items", "the order total is too large"))?;
@@ -533,6 +541,7 @@ impl Tx {
                 .execute(self.conn())
                 .await?;
         }
+        self.record_milestones(&row.order, action, decision.state, policy).await?;
         self.write_effects(&row.order, &decision).await?;
         self.order(order_id).await
     }

@@ -8,6 +8,7 @@ pub mod orders;
 pub mod products;
 pub mod search;
 pub mod stores;
+pub mod trust;
 pub mod wallet;
 
 use crate::error::{AppError, AppResult, OrNotFound};

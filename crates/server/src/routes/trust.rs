@@ -1,0 +1,342 @@
+//! Tracking, carriers' signed events, reviews and the seller trust score.
+
+use super::find_store;
+use super::orders::{side, Side};
+use crate::error::{AppError, AppResult, OrNotFound};
+use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
+use crate::idempotency::Idem;
+use crate::App;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use souk_domain::id::{self, Kind};
+use souk_domain::order::{Action, OrderState};
+use souk_domain::shipping::EventType;
+use souk_domain::time::{parse_rfc3339, DAY_MS};
+use souk_domain::trust::{Component, TrustInputs};
+use souk_domain::Invalid;
+use souk_store::trust::{CarrierEvent, RatingSummary, ReviewDraft, ReviewScope, ReviewView, TrackingEventView};
+use souk_store::StoreError;
+
+/// Header carrying a carrier event's signature: `t=<unix seconds>,v1=<hex HMAC-SHA256>` over
+/// `<t>.<body>`, the same scheme as payment callbacks.
+pub const CARRIER_SIGNATURE_HEADER: &str = "Souk-Signature";
+/// How long after completion the buyer may review.
+pub const REVIEW_WINDOW_MS: i64 = 30 * DAY_MS;
+pub const MAX_REVIEW_CHARS: usize = 2000;
+pub const MAX_REPLY_CHARS: usize = 1000;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Tracking {
+    pub order_id: String,
+    pub state: String,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub shipped_at: Option<String>,
+    pub delivered_at: Option<String>,
+    /// Seconds from payment to shipping, once shipped.
+    pub time_to_ship_s: Option<i64>,
+    /// Seconds from shipping to delivery, once delivered.
+    pub time_to_deliver_s: Option<i64>,
+    pub events: Vec<TrackingEventView>,
+}
+
+fn seconds_between(from: &Option<String>, to: &Option<String>) -> Option<i64> {
+    let from = parse_rfc3339(from.as_deref()?)?;
+    let to = parse_rfc3339(to.as_deref()?)?;
+    Some((to - from) / 1000)
+}
+
+/// An order's shipment and the carrier's events, to its buyer, its seller and staff.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/tracking", tag = "shipping", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Tracking), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn tracking(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>) -> AppResult<Json<Tracking>> {
+    side(&app, &user, &id).await?;
+    let order = app.store.order(&id).await.or_not_found("order")?;
+    Ok(Json(Tracking {
+        time_to_ship_s: seconds_between(&order.paid_at, &order.shipped_at),
+        time_to_deliver_s: seconds_between(&order.shipped_at, &order.delivered_at),
+        events: app.store.tracking(&id).await?,
+        order_id: order.id,
+        state: order.state,
+        carrier: order.carrier,
+        tracking_number: order.tracking_number,
+        shipped_at: order.shipped_at,
+        delivered_at: order.delivered_at,
+    }))
+}
+
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CarrierEventInput {
+    /// The carrier's own id of the event: posting it again changes nothing.
+    pub event_id: String,
+    pub tracking_number: String,
+    /// picked_up, in_transit, out_for_delivery, delivered or exception.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// RFC 3339.
+    pub occurred_at: String,
+    pub location: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CarrierEventReceipt {
+    /// The orders shipped under the tracking number.
+    pub orders: Vec<String>,
+    /// True when this event was received before; nothing changed.
+    pub duplicate: bool,
+}
+
+/// The key a carrier signs with, if Souk accepts its events.
+fn carrier_secret<'a>(app: &'a App, carrier: &str) -> Option<&'a [u8]> {
+    if carrier == "sandbox" {
+        return app.config.carrier_sandbox.then_some(app.config.sandbox_secret.as_slice());
+    }
+    app.config.carriers.get(carrier).map(Vec::as_slice)
+}
+
+fn short_text(value: Option<String>, field: &str, max: usize) -> Result<Option<String>, Invalid> {
+    match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().count() > max => Err(Invalid::new("too_long", field, format!("at most {max} characters"))),
+        v => Ok(v),
+    }
+}
+
+/// A tracking event from a carrier, signed with HMAC-SHA256 under the carrier's secret in the
+/// `Souk-Signature` header. A bad or stale signature is 401 and writes nothing; an event id
+/// seen before is acknowledged without effect. `delivered` marks the orders delivered, which
+/// shortens the buyer's confirmation window.
+#[utoipa::path(post, path = "/api/v1/carriers/{carrier}/events", tag = "shipping", request_body = CarrierEventInput,
+    params(("carrier" = String, Path)),
+    responses((status = 200, body = CarrierEventReceipt), (status = 401, description = "bad signature", body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn carrier_event(
+    State(app): State<App>,
+    Path(carrier): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> AppResult<Json<CarrierEventReceipt>> {
+    let body = crate::extract::read_body(body, crate::JSON_BODY_LIMIT_BYTES).await?;
+    let signature = headers.get(CARRIER_SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    Ok(Json(handle_carrier_event(&app, &carrier, signature, &body).await?))
+}
+
+/// Verifies and applies one carrier event; the HTTP endpoint and the sandbox carrier share it.
+pub async fn handle_carrier_event(
+    app: &App,
+    carrier: &str,
+    signature: &str,
+    body: &[u8],
+) -> AppResult<CarrierEventReceipt> {
+    let secret = carrier_secret(app, carrier).ok_or_else(|| AppError::not_found("carrier"))?;
+    if !crate::payments::verify(secret, signature, body, app.store.now_ms() / 1000) {
+        return Err(AppError::new(StatusCode::UNAUTHORIZED, "bad_signature", "the signature is missing, wrong or stale"));
+    }
+    let input: CarrierEventInput = serde_json::from_slice(body)
+        .map_err(|e| AppError::unprocessable("invalid_json", format!("not a carrier event: {e}")))?;
+    let event_id = input.event_id.trim();
+    if event_id.is_empty() || event_id.len() > 100 {
+        return Err(Invalid::new("invalid", "event_id", "1 to 100 characters").into());
+    }
+    let kind = EventType::parse(&input.kind).ok_or_else(|| {
+        Invalid::new("invalid", "type", "picked_up, in_transit, out_for_delivery, delivered or exception")
+    })?;
+    let occurred_at_ms = parse_rfc3339(&input.occurred_at)
+        .ok_or_else(|| Invalid::new("invalid_time", "occurred_at", "an RFC 3339 time"))?;
+    let tracking_number = souk_domain::shipping::tracking_number(carrier, &input.tracking_number)?;
+    let event = CarrierEvent {
+        carrier: carrier.to_string(),
+        event_id: event_id.to_string(),
+        tracking_number,
+        kind,
+        occurred_at_ms,
+        location: short_text(input.location, "location", 200)?,
+        description: short_text(input.description, "description", 500)?,
+    };
+    let mut tx = app.store.begin().await?;
+    let orders = match tx.record_carrier_event(&event).await {
+        Ok(Some(orders)) => orders,
+        Ok(None) => return Ok(CarrierEventReceipt { orders: Vec::new(), duplicate: true }),
+        Err(StoreError::NotFound) => {
+            return Err(AppError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_tracking",
+                "no order was shipped with that tracking number",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if kind == EventType::Delivered {
+        for order_id in &orders {
+            match tx.act(order_id, Action::Deliver, &app.config.policy).await {
+                // Delivered already, or completed or disputed since: the event is history only.
+                Ok(_) | Err(StoreError::Conflict { code: "invalid_state", .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(CarrierEventReceipt { orders, duplicate: false })
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewInput {
+    /// The order line reviewed, counted from 0.
+    pub line: i64,
+    /// Overall, 1 to 5.
+    pub stars: i64,
+    pub item_as_described: i64,
+    pub communication: i64,
+    pub shipping_speed: i64,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+fn rating(value: i64, field: &str) -> Result<i64, Invalid> {
+    if (1..=5).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Invalid::new("out_of_range", field, "1 to 5 stars"))
+    }
+}
+
+/// The buyer reviews one line of a completed order, once, within 30 days of completion.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/reviews", tag = "reviews", security(("bearer" = [])), request_body = ReviewInput,
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 201, body = ReviewView), (status = 403, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_review(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(input): ApiJson<ReviewInput>,
+) -> AppResult<Response> {
+    let draft = ReviewDraft {
+        order_id: id.clone(),
+        position: input.line,
+        stars: rating(input.stars, "stars")?,
+        described: rating(input.item_as_described, "item_as_described")?,
+        communication: rating(input.communication, "communication")?,
+        shipping: rating(input.shipping_speed, "shipping_speed")?,
+        text: short_text(input.text, "text", MAX_REVIEW_CHARS)?.unwrap_or_default(),
+    };
+    if side(&app, &user, &id).await? != Side::Buyer {
+        return Err(AppError::forbidden("only the order's buyer may review it"));
+    }
+    let order = app.store.order(&id).await.or_not_found("order")?;
+    if order.state != OrderState::Completed.as_str() {
+        return Err(AppError::conflict("order_not_completed", "an order can be reviewed once it is completed"));
+    }
+    let completed = order.completed_at.as_deref().and_then(parse_rfc3339).unwrap_or(0);
+    if app.store.now_ms() > completed + REVIEW_WINDOW_MS {
+        return Err(AppError::conflict("review_window_closed", "reviews are possible for 30 days after completion"));
+    }
+    let mut tx = app.store.begin().await?;
+    let review = tx.create_review(&user.id, &draft).await?;
+    idem.finish(tx, StatusCode::CREATED, &review).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyInput {
+    pub text: String,
+}
+
+/// The store's owner replies to a review of the store, once.
+#[utoipa::path(post, path = "/api/v1/reviews/{id}/reply", tag = "reviews", security(("bearer" = [])), request_body = ReplyInput,
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = ReviewView), (status = 403, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn reply(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(input): ApiJson<ReplyInput>,
+) -> AppResult<Response> {
+    let text = short_text(Some(input.text), "text", MAX_REPLY_CHARS)?
+        .ok_or_else(|| Invalid::new("required", "text", "the reply says something"))?;
+    if !id::is_valid(Kind::Review, &id) {
+        return Err(AppError::not_found("review"));
+    }
+    let mut tx = app.store.begin().await?;
+    let review = tx.review(&id).await.or_not_found("review")?;
+    let store = app.store.store_by_id(&review.store_id).await.or_not_found("store")?;
+    if store.owner_id != user.id {
+        return Err(AppError::forbidden("only the store's owner may reply"));
+    }
+    let review = tx.reply_to_review(&id, &text).await?;
+    idem.finish(tx, StatusCode::OK, &review).await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Reviews {
+    pub summary: RatingSummary,
+    pub items: Vec<ReviewView>,
+    pub next_cursor: Option<String>,
+}
+
+async fn reviews_of(app: &App, scope: ReviewScope<'_>, page: &PageQuery) -> AppResult<Reviews> {
+    let found = app.store.reviews(scope, page.cursor(), page.limit()?).await?;
+    Ok(Reviews { summary: app.store.rating_summary(scope).await?, items: found.items, next_cursor: found.next_cursor })
+}
+
+/// A product's reviews, newest first, with its rating histogram.
+#[utoipa::path(get, path = "/api/v1/products/{id}/reviews", tag = "reviews", params(("id" = String, Path), PageQuery),
+    responses((status = 200, body = Reviews), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn product_reviews(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> AppResult<Json<Reviews>> {
+    if !id::is_valid(Kind::Product, &id) {
+        return Err(AppError::not_found("product"));
+    }
+    app.store.product(&id).await.or_not_found("product")?;
+    Ok(Json(reviews_of(&app, ReviewScope::Product(&id), &page).await?))
+}
+
+/// A store's reviews across its products, newest first, with the rating histogram.
+#[utoipa::path(get, path = "/api/v1/stores/{store}/reviews", tag = "reviews",
+    params(("store" = String, Path, description = "id or slug"), PageQuery),
+    responses((status = 200, body = Reviews), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn store_reviews(
+    State(app): State<App>,
+    Path(store_ref): Path<String>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> AppResult<Json<Reviews>> {
+    let store = find_store(&app, &store_ref).await?;
+    Ok(Json(reviews_of(&app, ReviewScope::Store(&store.id), &page).await?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Trust {
+    pub store_id: String,
+    /// 0 to 100; a new seller starts at 50.
+    pub score: f64,
+    pub components: Vec<Component>,
+    pub inputs: TrustInputs,
+}
+
+/// What the trust score of the store's inputs is.
+pub async fn trust_of(app: &App, store_id: &str) -> AppResult<Trust> {
+    let inputs = app.store.trust_inputs(&[store_id.to_string()]).await?.remove(store_id).ok_or_else(|| AppError::not_found("store"))?;
+    let s = souk_domain::trust::score(&inputs, &app.config.trust);
+    Ok(Trust { store_id: store_id.to_string(), score: s.score, components: s.components, inputs })
+}
+
+/// A store's trust score and what it is made of (see the formula in `souk_domain::trust`).
+#[utoipa::path(get, path = "/api/v1/stores/{store}/trust", tag = "stores",
+    params(("store" = String, Path, description = "id or slug")),
+    responses((status = 200, body = Trust), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn store_trust(State(app): State<App>, Path(store_ref): Path<String>) -> AppResult<Json<Trust>> {
+    let store = find_store(&app, &store_ref).await?;
+    Ok(Json(trust_of(&app, &store.id).await?))
+}
