@@ -41,7 +41,7 @@ async fn search_follows_the_catalog(srv: Srv) {
     assert_eq!(hit["title"], "Bamboo cutting board");
     assert_eq!(hit["price"], json!({"amount": 1999, "currency": "CNY"}));
     assert_eq!(hit["store"]["slug"], "searchable");
-    assert_eq!(hit["store"]["trust_score"], 52.5, "a new seller is neutral (50), plus email verification");
+    assert_eq!(hit["store"]["trust_score"], 50.0, "a new, unverified seller starts at the neutral prior");
     assert!(hit["score"].as_f64().unwrap() > 0.0);
     assert!(found["hits"][1]["snippet"].as_str().unwrap().contains("<b>bamboo</b>"), "{}", found["hits"][1]);
     srv.eventually("/api/v1/search?q=silicone", |b| total(b) == 2).await;
