@@ -13,16 +13,46 @@ pub fn rfc3339(ms: i64) -> String {
 /// Parses what [`rfc3339`] writes (`YYYY-MM-DDTHH:MM:SS.mmmZ`) back to Unix milliseconds.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'.' || b[23] != b'Z' {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let num = |from: usize, to: usize| s.get(from..to)?.parse::<i64>().ok();
+    let num = |from: usize, to: usize| {
+        let part = s.get(from..to)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse::<i64>().ok())?
+    };
     let (y, m, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    let (hh, mm, ss, ms) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 23)?);
+    let (hh, mm, ss) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 59 {
         return None;
     }
-    Some((days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss) * 1000 + ms)
+    // An optional fraction (milliseconds kept), then `Z` or an offset `±HH:MM`.
+    let mut rest = &s[19..];
+    let mut ms = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        let padded = format!("{:0<3}", &fraction[..digits.min(3)]);
+        ms = padded.parse::<i64>().ok()?;
+        rest = &fraction[digits..];
+    }
+    let offset_min = match rest.as_bytes() {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (oh, om) = (rest.get(1..3)?.parse::<i64>().ok()?, rest.get(4..6)?.parse::<i64>().ok()?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            if *sign == b'+' {
+                oh * 60 + om
+            } else {
+                -(oh * 60 + om)
+            }
+        }
+        _ => return None,
+    };
+    Some((days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss - offset_min * 60) * 1000 + ms)
 }
 
 /// Howard Hinnant's civil-to-days algorithm, the inverse of [`civil_from_days`].
@@ -71,5 +101,17 @@ mod tests {
         }
         assert_eq!(parse_rfc3339("2026-13-01T00:00:00.000Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn parses_the_other_rfc3339_forms_carriers_send() {
+        let at = parse_rfc3339("2026-09-22T08:00:00.000Z").unwrap();
+        assert_eq!(parse_rfc3339("2026-09-22T08:00:00Z"), Some(at));
+        assert_eq!(parse_rfc3339("2026-09-22T16:00:00+08:00"), Some(at));
+        assert_eq!(parse_rfc3339("2026-09-22T03:00:00.5-05:00"), Some(at + 500));
+        assert_eq!(parse_rfc3339("2026-09-22T08:00:00.123456789Z"), Some(at + 123));
+        assert_eq!(parse_rfc3339("2026-09-22T08:00:00"), None, "a time needs its offset");
+        assert_eq!(parse_rfc3339("2026-09-22T08:00:00.Z"), None);
+        assert_eq!(parse_rfc3339("2026-09-22T08:00:00+8:00"), None);
     }
 }

@@ -10,8 +10,8 @@
 use crate::error::{AppError, AppResult};
 use crate::App;
 use souk_domain::account::StoreProfile;
-use souk_domain::trust::{TrustInputs, TrustWeights};
 use souk_domain::catalog::ProductStatus;
+use souk_domain::trust::{TrustInputs, TrustWeights};
 use souk_search::{IndexDoc, SearchIndex, StoreInfo};
 use souk_store::catalog::ProductFilter;
 use souk_store::search::{CatalogChange, Traffic};

@@ -210,7 +210,8 @@ pub async fn search(
     let index = Arc::new(index);
     eprintln!("indexing...");
     let started = Instant::now();
-    let indexed = souk_server::search_sync::rebuild(store, &index, &config.trust, |_| {}).await.map_err(|e| e.message)?;
+    let indexed =
+        souk_server::search_sync::rebuild(store, &index, &config.trust, |_| {}).await.map_err(|e| e.message)?;
     let index_s = started.elapsed().as_secs_f64();
     let mix = query_mix();
     let weights = config.ranking;

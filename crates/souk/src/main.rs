@@ -264,8 +264,9 @@ async fn rebuild_index(
     let total = store.count_products().await.map_err(err)?;
     let bar = progress_bar(total.max(0) as u64, "products");
     let started = std::time::Instant::now();
-    let n =
-        souk_server::search_sync::rebuild(store, index, trust, |done| bar.set_position(done)).await.map_err(|e| e.message)?;
+    let n = souk_server::search_sync::rebuild(store, index, trust, |done| bar.set_position(done))
+        .await
+        .map_err(|e| e.message)?;
     bar.finish_and_clear();
     eprintln!("indexed {n} active products in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

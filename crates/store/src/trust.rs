@@ -232,15 +232,19 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn reviews(&self, scope: ReviewScope<'_>, cursor: Option<&str>, limit: usize) -> Result<Page<ReviewView>> {
+    pub async fn reviews(
+        &self,
+        scope: ReviewScope<'_>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ReviewView>> {
         let (column, id) = scope.column_and_id();
         let sql = format!(
             "SELECT {REVIEW_COLUMNS} FROM reviews r JOIN users u ON u.id = r.buyer_id \
              WHERE r.{column} = $1 AND ($2 = '' OR r.id < $2) ORDER BY r.id DESC LIMIT {}",
             limit + 1
         );
-        let rows =
-            sqlx::query(&sql).bind(id).bind(cursor.unwrap_or("")).fetch_all(&mut *self.reader().await?).await?;
+        let rows = sqlx::query(&sql).bind(id).bind(cursor.unwrap_or("")).fetch_all(&mut *self.reader().await?).await?;
         let items = rows.iter().map(review_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, |r| r.id.clone()))
     }

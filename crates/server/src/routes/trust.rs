@@ -53,7 +53,11 @@ fn seconds_between(from: &Option<String>, to: &Option<String>) -> Option<i64> {
 #[utoipa::path(get, path = "/api/v1/orders/{id}/tracking", tag = "shipping", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Tracking), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn tracking(State(app): State<App>, Authed(user): Authed, Path(id): Path<String>) -> AppResult<Json<Tracking>> {
+pub async fn tracking(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+) -> AppResult<Json<Tracking>> {
     side(&app, &user, &id).await?;
     let order = app.store.order(&id).await.or_not_found("order")?;
     Ok(Json(Tracking {
@@ -135,7 +139,11 @@ pub async fn handle_carrier_event(
 ) -> AppResult<CarrierEventReceipt> {
     let secret = carrier_secret(app, carrier).ok_or_else(|| AppError::not_found("carrier"))?;
     if !crate::payments::verify(secret, signature, body, app.store.now_ms() / 1000) {
-        return Err(AppError::new(StatusCode::UNAUTHORIZED, "bad_signature", "the signature is missing, wrong or stale"));
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            "the signature is missing, wrong or stale",
+        ));
     }
     let input: CarrierEventInput = serde_json::from_slice(body)
         .map_err(|e| AppError::unprocessable("invalid_json", format!("not a carrier event: {e}")))?;
@@ -327,7 +335,12 @@ pub struct Trust {
 
 /// What the trust score of the store's inputs is.
 pub async fn trust_of(app: &App, store_id: &str) -> AppResult<Trust> {
-    let inputs = app.store.trust_inputs(&[store_id.to_string()]).await?.remove(store_id).ok_or_else(|| AppError::not_found("store"))?;
+    let inputs = app
+        .store
+        .trust_inputs(&[store_id.to_string()])
+        .await?
+        .remove(store_id)
+        .ok_or_else(|| AppError::not_found("store"))?;
     let s = souk_domain::trust::score(&inputs, &app.config.trust);
     Ok(Trust { store_id: store_id.to_string(), score: s.score, components: s.components, inputs })
 }

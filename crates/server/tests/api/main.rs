@@ -9,6 +9,7 @@ mod openapi;
 mod orders;
 mod search;
 mod stores;
+mod trust;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -13,7 +13,7 @@ on_both_backends!(
 );
 
 /// A seller with one product (price 19.99 CNY, stock as given) and a funded buyer.
-async fn market(srv: &Srv, stock: i64) -> (String, String, String) {
+pub(crate) async fn market(srv: &Srv, stock: i64) -> (String, String, String) {
     let (seller, _) = srv.seller("seller@example.com", "market").await;
     let mut body = product_body("Tea set");
     body["ships_to"] = json!(["*"]);
@@ -32,7 +32,7 @@ async fn top_up(srv: &Srv, token: &str, amount: i64, card: &str) -> crate::Res {
 }
 
 /// Tops up through the sandbox and lets its signed confirmation arrive.
-async fn fund(srv: &Srv, token: &str, amount: i64) {
+pub(crate) async fn fund(srv: &Srv, token: &str, amount: i64) {
     let r = top_up(srv, token, amount, "4242 4242 4242 4242").await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     assert_eq!(r.body["state"], "pending");
@@ -42,12 +42,12 @@ async fn fund(srv: &Srv, token: &str, amount: i64) {
     assert_eq!(t.body["state"], "succeeded", "{}", t.body);
 }
 
-async fn checkout(srv: &Srv, token: &str, sku: &str, qty: i64, key: &str) -> crate::Res {
+pub(crate) async fn checkout(srv: &Srv, token: &str, sku: &str, qty: i64, key: &str) -> crate::Res {
     let body = json!({"ship_to": "DE", "items": [{"sku_id": sku, "quantity": qty}]});
     srv.call(Method::POST, "/api/v1/checkout", Some(token), Some(body), Some(key)).await
 }
 
-async fn order_action(srv: &Srv, token: &str, order: &str, action: &str) -> crate::Res {
+pub(crate) async fn order_action(srv: &Srv, token: &str, order: &str, action: &str) -> crate::Res {
     srv.call(
         Method::POST,
         &format!("/api/v1/orders/{order}/{action}"),
@@ -58,7 +58,7 @@ async fn order_action(srv: &Srv, token: &str, order: &str, action: &str) -> crat
     .await
 }
 
-async fn ship(srv: &Srv, token: &str, order: &str, carrier: &str, tracking: &str) -> crate::Res {
+pub(crate) async fn ship(srv: &Srv, token: &str, order: &str, carrier: &str, tracking: &str) -> crate::Res {
     let body = json!({"carrier": carrier, "tracking_number": tracking});
     srv.call(Method::POST, &format!("/api/v1/orders/{order}/ship"), Some(token), Some(body), None).await
 }
@@ -73,7 +73,7 @@ fn available(wallet: &Value, field: &str) -> i64 {
         .unwrap_or(0)
 }
 
-async fn assert_ledger_sound(srv: &Srv) {
+pub(crate) async fn assert_ledger_sound(srv: &Srv) {
     let (admin, admin_id) = srv.quick_user("auditor@example.com").await;
     srv.make_admin(&admin_id).await;
     let report = srv.get("/api/v1/admin/ledger-check", Some(&admin)).await;
