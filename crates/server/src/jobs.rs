@@ -1,4 +1,5 @@
-//! Background work: due deadlines, and sandbox confirmations of accepted cards. Each job
+//! Background work: due deadlines, sandbox confirmations of accepted cards, and the sandbox
+//! carrier's tracking events. Each job
 //! commits with its effect in one transaction, so a crash or a second process running the same
 //! job cannot do it twice; on start, whatever fell due while the server was down runs once.
 
@@ -16,6 +17,9 @@ pub async fn run_forever(app: App) {
         }
         if let Err(e) = app.deliver_sandbox_confirmations().await {
             tracing::warn!(error = %e, "sandbox confirmations failed; retrying next round");
+        }
+        if let Err(e) = app.simulate_sandbox_carrier().await {
+            tracing::warn!(error = %e, "sandbox carrier failed; retrying next round");
         }
         tokio::time::sleep(app.config.job_interval).await;
     }
@@ -49,6 +53,49 @@ impl App {
                 return Ok(ran);
             }
         }
+    }
+
+    /// Plays the sandbox carrier (when it is on): each parcel shipped with it is picked up, in
+    /// transit, out for delivery and delivered, one step per `carrier_sandbox_step_ms` after
+    /// shipping, each a signed event through the same verification as the HTTP endpoint.
+    /// Returns how many events it posted.
+    pub async fn simulate_sandbox_carrier(&self) -> Result<usize, StoreError> {
+        const STEPS: [(&str, &str); 4] = [
+            ("picked_up", "Sender's city: parcel received"),
+            ("in_transit", "Sorting hub: departed"),
+            ("out_for_delivery", "Destination depot: with the courier"),
+            ("delivered", "Delivered to the recipient"),
+        ];
+        if !self.config.carrier_sandbox {
+            return Ok(0);
+        }
+        let step = self.config.carrier_sandbox_step_ms.max(1);
+        let now = self.store.now_ms();
+        let mut posted = 0;
+        for parcel in self.store.parcels_in_transit(&["sandbox"], BATCH).await? {
+            let due = ((now - parcel.shipped_at_ms) / step).clamp(0, STEPS.len() as i64) as usize;
+            for (i, (kind, description)) in STEPS.iter().enumerate().take(due) {
+                if parcel.reported.iter().any(|r| r == kind) {
+                    continue;
+                }
+                let body = serde_json::json!({
+                    "event_id": format!("sbx-{}-{kind}", parcel.tracking_number),
+                    "tracking_number": parcel.tracking_number,
+                    "type": kind,
+                    "occurred_at": souk_domain::time::rfc3339(parcel.shipped_at_ms + (i as i64 + 1) * step),
+                    "description": description,
+                })
+                .to_string();
+                let header = sign(&self.config.sandbox_secret, now / 1000, body.as_bytes());
+                match crate::routes::trust::handle_carrier_event(self, "sandbox", &header, body.as_bytes()).await {
+                    Ok(_) => posted += 1,
+                    Err(e) => {
+                        tracing::warn!(tracking = %parcel.tracking_number, error = %e.message, "sandbox carrier event failed")
+                    }
+                }
+            }
+        }
+        Ok(posted)
     }
 
     /// Plays the sandbox gateway: confirms each accepted top-up older than the sandbox delay by

@@ -10,6 +10,34 @@ use souk_store::testing::TestBackend;
 
 on_both_backends!(reviews_follow_the_rules_and_trust_moves_search);
 
+/// In sandbox mode the sandbox carrier moves parcels shipped with it, step by step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_carrier_delivers() {
+    let Some(srv) = Srv::start_with(TestBackend::Sqlite, |c| {
+        c.carrier_sandbox = true;
+        c.carrier_sandbox_step_ms = 60_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let (seller, buyer, sku) = market(&srv, 5).await;
+    let co = checkout(&srv, &buyer, &sku, 1, "co-sbx").await;
+    let order = co.body["orders"][0]["id"].as_str().unwrap().to_string();
+    order_action(&srv, &buyer, &order, "pay").await;
+    assert_eq!(ship(&srv, &seller, &order, "sandbox", "SBX-0001").await.status, StatusCode::OK);
+    assert_eq!(srv.app.simulate_sandbox_carrier().await.unwrap(), 0, "nothing is due at once");
+    srv.clock.advance_ms(150_000);
+    assert_eq!(srv.app.simulate_sandbox_carrier().await.unwrap(), 2, "picked up, in transit");
+    assert_eq!(srv.app.simulate_sandbox_carrier().await.unwrap(), 0, "each event once");
+    srv.clock.advance_ms(120_000);
+    assert_eq!(srv.app.simulate_sandbox_carrier().await.unwrap(), 2);
+    let t = srv.get(&format!("/api/v1/orders/{order}/tracking"), Some(&buyer)).await.body;
+    assert_eq!(t["state"], "delivered", "{t}");
+    assert_eq!(t["events"].as_array().unwrap().len(), 4);
+    assert_eq!(t["time_to_deliver_s"], 270, "from shipping to when Souk learnt of the delivery");
+}
+
 /// Servers that accept UPS's events.
 mod carrier_events_are_signed_idempotent_and_deliver {
     use super::*;
