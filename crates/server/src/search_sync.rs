@@ -280,6 +280,7 @@ impl App {
 /// Follows the feed until the process ends; also flushes traffic and trims the feed.
 pub async fn follow_forever(app: App, mut cursor: FeedCursor) {
     let mut last_flush = Instant::now();
+    let mut last_stores = Instant::now();
     loop {
         match app.follow_feed_once(&mut cursor).await {
             // A full batch means more is waiting.
@@ -299,9 +300,19 @@ pub async fn follow_forever(app: App, mut cursor: FeedCursor) {
                 tracing::warn!(error = %e, "trimming the catalog feed failed");
             }
         }
+        // Tenure grows with no change to the store, so scores are recomputed now and then.
+        if last_stores.elapsed() >= STORES_REFRESH {
+            last_stores = Instant::now();
+            if let Err(e) = load_stores(&app.store, &app.search, &app.config.trust).await {
+                tracing::warn!(error = %e.message, "refreshing the stores' trust scores failed");
+            }
+        }
         let _ = tokio::time::timeout(POLL, app.feed_wakeup.notified()).await;
     }
 }
+
+/// How often every store's trust score is recomputed for search.
+const STORES_REFRESH: Duration = Duration::from_secs(3600);
 
 async fn run_blocking(f: impl FnOnce() -> Result<(), souk_search::SearchError> + Send + 'static) -> AppResult<()> {
     tokio::task::spawn_blocking(f)
