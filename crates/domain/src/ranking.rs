@@ -63,18 +63,24 @@ impl Weights {
 
     /// Weights must be finite, non-negative and not all zero.
     pub fn validate(&self) -> Result<(), String> {
-        if let Some((name, w)) = self.each().into_iter().find(|(_, w)| !w.is_finite() || *w < 0.0) {
-            return Err(format!("ranking weight {name} must be a non-negative number, not {w}"));
-        }
-        if self.each().iter().map(|(_, w)| w).sum::<f64>() <= 0.0 {
-            return Err("at least one ranking weight must be above zero".into());
-        }
-        Ok(())
+        validate_weights("ranking", &self.each())
     }
 
     fn total(&self) -> f64 {
         self.text + self.trust + self.conversion + self.delivery + self.price + self.stock
     }
+}
+
+/// Weights of a weighted mean (`kind` names them in errors) must be finite, non-negative and
+/// not all zero.
+pub fn validate_weights(kind: &str, weights: &[(&str, f64)]) -> Result<(), String> {
+    if let Some((name, w)) = weights.iter().find(|(_, w)| !w.is_finite() || *w < 0.0) {
+        return Err(format!("{kind} weight {name} must be a non-negative number, not {w}"));
+    }
+    if weights.iter().map(|(_, w)| w).sum::<f64>() <= 0.0 {
+        return Err(format!("at least one {kind} weight must be above zero"));
+    }
+    Ok(())
 }
 
 /// What the ranking knows about one candidate.

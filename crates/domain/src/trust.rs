@@ -124,13 +124,7 @@ impl TrustWeights {
 
     /// Weights must be finite, non-negative and not all zero.
     pub fn validate(&self) -> Result<(), String> {
-        if let Some((name, w)) = self.each().into_iter().find(|(_, w)| !w.is_finite() || *w < 0.0) {
-            return Err(format!("trust weight {name} must be a non-negative number, not {w}"));
-        }
-        if self.each().iter().map(|(_, w)| w).sum::<f64>() <= 0.0 {
-            return Err("at least one trust weight must be above zero".into());
-        }
-        Ok(())
+        crate::ranking::validate_weights("trust", &self.each())
     }
 }
 

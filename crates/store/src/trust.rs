@@ -314,15 +314,9 @@ impl Tx {
                 .execute(self.conn())
                 .await?;
         }
-        let times = sqlx::query("SELECT paid_at, shipped_at FROM orders WHERE id = $1")
-            .bind(&order.id)
-            .fetch_one(self.conn())
-            .await?;
-        let paid_at: Option<i64> = times.try_get(0)?;
-        let shipped_at: Option<i64> = times.try_get(1)?;
         match (order.state, action, to) {
             (OrderState::Paid, Action::Ship, _) => {
-                let on_time = paid_at.is_none_or(|p| now - p <= policy.ship_by_ms);
+                let on_time = self.milestone(&order.id, "paid_at").await?.is_none_or(|p| now - p <= policy.ship_by_ms);
                 add_stats(self, &order.id, &[("shipped_orders", 1), ("shipped_on_time", i64::from(on_time))]).await
             }
             // A paid order the seller never shipped counts as shipped late.
@@ -330,7 +324,7 @@ impl Tx {
                 add_stats(self, &order.id, &[("shipped_orders", 1), ("shipped_on_time", 0)]).await
             }
             (OrderState::Shipped, Action::Deliver, _) => {
-                let took = (now - shipped_at.unwrap_or(now)).max(0);
+                let took = (now - self.milestone(&order.id, "shipped_at").await?.unwrap_or(now)).max(0);
                 add_stats(self, &order.id, &[("delivered_orders", 1), ("delivery_ms_sum", took)]).await
             }
             (_, _, OrderState::Completed) if order.state != OrderState::Completed => {
@@ -338,6 +332,15 @@ impl Tx {
             }
             _ => Ok(()),
         }
+    }
+
+    /// When an order reached a milestone (`paid_at`, `shipped_at`, ...), if it has.
+    async fn milestone(&mut self, order_id: &str, column: &str) -> Result<Option<i64>> {
+        let row = sqlx::query(&format!("SELECT {column} FROM orders WHERE id = $1"))
+            .bind(order_id)
+            .fetch_one(self.conn())
+            .await?;
+        Ok(row.try_get(0)?)
     }
 
     /// Records a carrier event for every order shipped under its tracking number. Returns the
