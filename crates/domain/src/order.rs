@@ -31,6 +31,12 @@ impl OrderState {
         }
     }
 
+    /// Whether an order in this state holds its whole total in escrow: paid and not yet
+    /// released or refunded.
+    pub fn holds_escrow(self) -> bool {
+        matches!(self, OrderState::Paid | OrderState::Shipped | OrderState::Delivered)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         [Self::PendingPayment, Self::Paid, Self::Shipped, Self::Delivered, Self::Completed, Self::Cancelled]
             .into_iter()
@@ -550,10 +556,7 @@ mod tests {
                 }
                 for o in &orders {
                     let held = w.balances.get(&o.escrow());
-                    let expected = match o.state {
-                        OrderState::Paid | OrderState::Shipped | OrderState::Delivered => o.total().amount,
-                        _ => 0,
-                    };
+                    let expected = if o.state.holds_escrow() { o.total().amount } else { 0 };
                     proptest::prop_assert_eq!(held, expected, "escrow of {} in {:?}", o.id, o.state);
                 }
             }

@@ -5,6 +5,7 @@
 
 use crate::payments::{sign, SANDBOX};
 use crate::App;
+use souk_store::trust::Parcel;
 use souk_store::StoreError;
 
 /// Jobs taken per round: bounds one round's work.
@@ -60,32 +61,13 @@ impl App {
     /// shipping, each a signed event through the same verification as the HTTP endpoint.
     /// Returns how many events it posted.
     pub async fn simulate_sandbox_carrier(&self) -> Result<usize, StoreError> {
-        const STEPS: [(&str, &str); 4] = [
-            ("picked_up", "Sender's city: parcel received"),
-            ("in_transit", "Sorting hub: departed"),
-            ("out_for_delivery", "Destination depot: with the courier"),
-            ("delivered", "Delivered to the recipient"),
-        ];
         if !self.config.carrier_sandbox {
             return Ok(0);
         }
-        let step = self.config.carrier_sandbox_step_ms.max(1);
         let now = self.store.now_ms();
         let mut posted = 0;
         for parcel in self.store.parcels_in_transit(&["sandbox"], BATCH).await? {
-            let due = ((now - parcel.shipped_at_ms) / step).clamp(0, STEPS.len() as i64) as usize;
-            for (i, (kind, description)) in STEPS.iter().enumerate().take(due) {
-                if parcel.reported.iter().any(|r| r == kind) {
-                    continue;
-                }
-                let body = serde_json::json!({
-                    "event_id": format!("sbx-{}-{kind}", parcel.tracking_number),
-                    "tracking_number": parcel.tracking_number,
-                    "type": kind,
-                    "occurred_at": souk_domain::time::rfc3339(parcel.shipped_at_ms + (i as i64 + 1) * step),
-                    "description": description,
-                })
-                .to_string();
+            for body in simulated_events(&parcel, self.config.carrier_sandbox_step_ms, now) {
                 let header = sign(&self.config.sandbox_secret, now / 1000, body.as_bytes());
                 match crate::routes::trust::handle_carrier_event(self, "sandbox", &header, body.as_bytes()).await {
                     Ok(_) => posted += 1,
@@ -117,5 +99,70 @@ impl App {
             }
         }
         Ok(delivered)
+    }
+}
+
+/// A simulated carrier's journey: picked up, in transit, out for delivery, delivered.
+const JOURNEY: [(&str, &str); 4] = [
+    ("picked_up", "Sender's city: parcel received"),
+    ("in_transit", "Sorting hub: departed"),
+    ("out_for_delivery", "Destination depot: with the courier"),
+    ("delivered", "Delivered to the recipient"),
+];
+
+/// The carrier events a simulated parcel is due at `now_ms` and has not reported yet, as JSON
+/// bodies for `POST /carriers/{carrier}/events`: step `i` happens `(i + 1) * step_ms` after
+/// shipping. Event ids derive from the tracking number, so posting one twice is harmless.
+/// The in-process sandbox carrier and `souk carrier simulate` both use this.
+pub fn simulated_events(parcel: &Parcel, step_ms: i64, now_ms: i64) -> Vec<String> {
+    let step = step_ms.max(1);
+    let due = ((now_ms - parcel.shipped_at_ms) / step).clamp(0, JOURNEY.len() as i64) as usize;
+    let mut out = Vec::new();
+    for (i, (kind, description)) in JOURNEY.iter().enumerate().take(due) {
+        if parcel.reported.iter().any(|r| r == kind) {
+            continue;
+        }
+        let body = serde_json::json!({
+            "event_id": format!("sim-{}-{kind}", parcel.tracking_number),
+            "tracking_number": parcel.tracking_number,
+            "type": kind,
+            "occurred_at": souk_domain::time::rfc3339(parcel.shipped_at_ms + (i as i64 + 1) * step),
+            "description": description,
+        });
+        out.push(body.to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parcel(reported: &[&str]) -> Parcel {
+        Parcel {
+            carrier: "sandbox".into(),
+            tracking_number: "SBX-1".into(),
+            shipped_at_ms: 1_000_000,
+            reported: reported.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    fn kinds(bodies: &[String]) -> Vec<String> {
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap()["type"].as_str().unwrap().into())
+            .collect()
+    }
+
+    #[test]
+    fn steps_fall_due_one_per_interval_and_are_reported_once() {
+        assert!(simulated_events(&parcel(&[]), 1000, 1_000_999).is_empty(), "nothing before the first step");
+        assert_eq!(kinds(&simulated_events(&parcel(&[]), 1000, 1_002_000)), ["picked_up", "in_transit"]);
+        assert_eq!(kinds(&simulated_events(&parcel(&["picked_up"]), 1000, 1_002_000)), ["in_transit"]);
+        let all = simulated_events(&parcel(&[]), 1000, 9_000_000);
+        assert_eq!(kinds(&all), ["picked_up", "in_transit", "out_for_delivery", "delivered"]);
+        let last: serde_json::Value = serde_json::from_str(&all[3]).unwrap();
+        assert_eq!(last["occurred_at"], souk_domain::time::rfc3339(1_004_000), "the scan time, not now");
+        assert_eq!(last["event_id"], "sim-SBX-1-delivered");
     }
 }

@@ -1,6 +1,7 @@
 //! `souk`: one binary for the whole marketplace.
 
 mod bench;
+mod carrier;
 mod config;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +57,33 @@ enum Command {
     Admin {
         #[command(subcommand)]
         action: AdminCommand,
+    },
+    /// Carrier tools.
+    Carrier {
+        #[command(subcommand)]
+        what: CarrierCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CarrierCommand {
+    /// Play a carrier for a running server: every parcel shipped with the carrier is picked up,
+    /// in transit, out for delivery and delivered, one step per interval after shipping, each a
+    /// signed event posted to the server's carrier endpoint.
+    Simulate {
+        /// The server's base address.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// `sandbox` (signed with the sandbox secret; the server must run with the sandbox
+        /// carrier on) or a carrier whose secret `[carriers]` configures.
+        #[arg(long, default_value = "sandbox")]
+        carrier: String,
+        /// Seconds between a parcel's steps.
+        #[arg(long, default_value_t = 20.0)]
+        step_s: f64,
+        /// Post what is due now and exit, instead of running until stopped.
+        #[arg(long)]
+        once: bool,
     },
 }
 
@@ -237,6 +265,17 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Admin { action } => admin(action, &config).await,
+        Command::Carrier { what: CarrierCommand::Simulate { url, carrier, step_s, once } } => {
+            let store = open_store(&config).await?;
+            let sim = carrier::Simulator::new(&config, &url, &carrier, step_s);
+            let result = match sim {
+                Ok(sim) if once => sim.round(&store).await.map(|r| println!("{}", r.json())),
+                Ok(sim) => sim.run(&store, shutdown_signal()).await,
+                Err(e) => Err(e),
+            };
+            store.close().await;
+            result
+        }
         Command::Reindex => {
             let store = open_store(&config).await?;
             reindex(&store, &config).await?;
@@ -282,9 +321,10 @@ fn progress_bar(len: u64, unit: &str) -> ProgressBar {
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let store = open_store(&config).await?;
+    let mut server_config: ServerConfig = config.server_config();
     if demo {
         eprintln!("seeding the demo marketplace (only into an empty store)...");
-        seed_demo(&store, 72).await.map_err(|e| e.message)?;
+        seed_demo(&store, 72, &server_config.policy).await.map_err(|e| e.message)?;
         eprintln!("demo log-ins (POST /api/v1/auth/login):");
         for l in &DEMO_LOGINS {
             eprintln!("  {:<9} {:<22} password: {}", l.role, l.email, l.password);
@@ -294,7 +334,6 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(err)?;
-    let mut server_config: ServerConfig = config.server_config();
     // The demo marketplace moves: the sandbox carrier delivers what demo sellers ship.
     server_config.carrier_sandbox |= demo;
     let app = App::open(store.clone(), server_config).await?;

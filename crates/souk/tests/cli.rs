@@ -116,6 +116,21 @@ fn serve_demo_answers_and_stops_gracefully() {
     let found = get("/api/v1/search?q=tea&limit=5");
     assert!(found.contains("\"total\":") && !found.contains("\"total\":0"), "the demo is searchable: {found}");
 
+    // The demo has a past: stores with tenure, reviewed orders, and trust that differs.
+    let body = |text: String| -> serde_json::Value {
+        serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("")).unwrap_or_default()
+    };
+    let demo = body(get("/api/v1/stores/demo-seller"));
+    assert!(demo["tenure_days"].as_i64().unwrap() >= 100, "{demo}");
+    assert!(demo["rating"]["count"].as_i64().unwrap() > 0, "{demo}");
+    let scores: std::collections::BTreeSet<String> = body(get("/api/v1/stores?limit=100"))["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| body(get(&format!("/api/v1/stores/{}", s["slug"].as_str().unwrap())))["trust_score"].to_string())
+        .collect();
+    assert!(scores.len() > 10, "trust differs between demo stores: {scores:?}");
+
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -127,6 +142,7 @@ fn serve_demo_answers_and_stops_gracefully() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(code.success(), "graceful stop exits 0");
+    assert_eq!(stdout_json(&souk(dir.path(), &["admin", "ledger-check"]))["sound"], true, "the demo's books balance");
 }
 
 /// Starts `souk serve` with extra arguments and returns the child and its address.
@@ -244,6 +260,73 @@ fn short_policy_deadlines_run_in_a_black_box() {
     assert_eq!(state, "cancelled", "the one-second payment window closed by itself");
     let (_, p) = http(&addr, "GET", &format!("/api/v1/products/{}", product["id"].as_str().unwrap()), None, None);
     assert_eq!(p["skus"][0]["stock"], 3, "the reserved units came back");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Polls `f` every 100 ms for up to 20 s until it returns `Some`.
+fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn carrier_simulate_delivers_shipped_parcels_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("souk.toml");
+    std::fs::write(&config, "[carriers]\nups = \"ups-secret-0123456789abcdef\"\n").unwrap();
+    let config = config.to_str().unwrap();
+    let (mut child, addr, _) = start_server(dir.path(), &["--config", config, "--job-interval-ms", "50"], &[]);
+    let register = |email: &str| {
+        let body = serde_json::json!({"email": email, "password": "correct horse battery"});
+        let (status, body) = http(&addr, "POST", "/api/v1/auth/register", None, Some(body));
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    };
+    let seller = register("s@example.com");
+    let shop = serde_json::json!({"name": "S", "slug": "s-shop", "country": "US", "currency": "USD"});
+    assert_eq!(http(&addr, "POST", "/api/v1/stores", Some(&seller), Some(shop)).0, 201);
+    let product = serde_json::json!({
+        "title": "Kettle", "ships_to": ["*"], "skus": [{"price": {"amount": 2500, "currency": "USD"}, "stock": 3}]});
+    let (_, product) = http(&addr, "POST", "/api/v1/products", Some(&seller), Some(product));
+    let sku = product["skus"][0]["id"].as_str().unwrap().to_string();
+    let buyer = register("b@example.com");
+    let card = serde_json::json!({"amount": {"amount": 10_000, "currency": "USD"}, "card_number": "4242424242424242"});
+    assert_eq!(http(&addr, "POST", "/api/v1/wallet/top-ups", Some(&buyer), Some(card)).0, 202);
+    wait_for("the sandbox top-up", || {
+        let (_, w) = http(&addr, "GET", "/api/v1/wallet", Some(&buyer), None);
+        (w.to_string().contains("10000")).then_some(())
+    });
+    let items = serde_json::json!({"ship_to": "FR", "items": [{"sku_id": sku, "quantity": 1}]});
+    let (status, co) = http(&addr, "POST", "/api/v1/checkout", Some(&buyer), Some(items));
+    assert_eq!(status, 201, "{co}");
+    let order = co["orders"][0]["id"].as_str().unwrap().to_string();
+    let (status, paid) = http(&addr, "POST", &format!("/api/v1/orders/{order}/pay"), Some(&buyer), None);
+    assert_eq!(status, 200, "{paid}");
+    let parcel = serde_json::json!({"carrier": "ups", "tracking_number": "1Z999AA10123456784"});
+    assert_eq!(http(&addr, "POST", &format!("/api/v1/orders/{order}/ship"), Some(&seller), Some(parcel)).0, 200);
+
+    let base = format!("http://{addr}");
+    let simulate = |carrier: &str| {
+        let args = ["--config", config, "carrier", "simulate", "--url", &base, "--carrier", carrier];
+        souk(dir.path(), &[&args[..], &["--step-s", "0.001", "--once"]].concat())
+    };
+    let first = stdout_json(&simulate("ups"));
+    assert_eq!((first["posted"].as_u64(), first["failed"].as_u64()), (Some(4), Some(0)), "{first}");
+    let (_, tracking) = http(&addr, "GET", &format!("/api/v1/orders/{order}/tracking"), Some(&buyer), None);
+    assert_eq!(tracking["state"], "delivered", "{tracking}");
+    assert_eq!(tracking["events"].as_array().unwrap().len(), 4);
+    let again = stdout_json(&simulate("ups"));
+    assert_eq!(again["posted"], 0, "a delivered parcel is no longer in transit");
+    let no_secret = simulate("fedex");
+    assert!(!no_secret.status.success());
+    assert!(String::from_utf8_lossy(&no_secret.stderr).contains("no secret for carrier 'fedex'"));
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -4,6 +4,7 @@
 use crate::{Page, Result, Store, StoreError, Tx};
 use souk_domain::id::Kind;
 use souk_domain::ledger::{Account, CurrencyTotals, LedgerReport, Posting, WalletBalance, WalletTransaction};
+use souk_domain::order::OrderState;
 use souk_domain::time::rfc3339;
 use souk_domain::{Currency, Money};
 use sqlx::Row;
@@ -190,7 +191,7 @@ impl Store {
 
     /// Verifies the books: each balance equals its transfers, every currency nets to zero, no
     /// wallet, escrow or revenue account is negative, and each order's escrow holds exactly
-    /// what the order still holds (its total while paid or shipped, else nothing).
+    /// what the order still holds (its total from payment until release or refund, else nothing).
     pub async fn ledger_check(&self) -> Result<LedgerReport> {
         let mut conn = self.reader().await?;
         let mut problems = Vec::new();
@@ -228,7 +229,8 @@ impl Store {
         for r in &escrow {
             let (id, state, total, held): (String, String, i64, i64) =
                 (r.try_get("id")?, r.try_get("state")?, r.try_get("total")?, r.try_get("held")?);
-            let expected = if state == "paid" || state == "shipped" { total } else { 0 };
+            let holds = OrderState::parse(&state).is_some_and(OrderState::holds_escrow);
+            let expected = if holds { total } else { 0 };
             if held != expected {
                 problems.push(format!("order {id} ({state}) holds {held} in escrow, expected {expected}"));
             }

@@ -509,9 +509,24 @@ impl Tx {
     /// Takes `action` on the order: decides it in the domain and writes the decision. An
     /// action the order's state does not allow is `invalid_state`.
     pub async fn act(&mut self, order_id: &str, action: Action, policy: &Policy) -> Result<OrderView> {
+        self.act_at(order_id, action, None, policy).await
+    }
+
+    /// Like [`Tx::act`], for an action that happened earlier than now: a carrier's delivery
+    /// scan reaches Souk after the parcel arrived. The time is clamped between the order's
+    /// shipping (or last change) and now, so a carrier's clock cannot move milestones out of order.
+    pub async fn act_at(
+        &mut self,
+        order_id: &str,
+        action: Action,
+        happened_at_ms: Option<i64>,
+        policy: &Policy,
+    ) -> Result<OrderView> {
         let row = load(self.conn(), order_id).await?;
         let now = self.store().now_ms();
-        let decision = decide(&row.order, action, now, policy).map_err(|r| match r {
+        let floor = row.order.shipped_at_ms.unwrap_or(now).min(now);
+        let at = happened_at_ms.map_or(now, |t| t.clamp(floor, now));
+        let decision = decide(&row.order, action, at, policy).map_err(|r| match r {
             Refusal::InvalidState(s) => invalid_state(s),
             Refusal::Overflow => Invalid::new("out_of_range", "total", "the order total is too large").into(),
         })?;
@@ -541,7 +556,7 @@ impl Tx {
                 .execute(self.conn())
                 .await?;
         }
-        self.record_milestones(&row.order, action, decision.state, policy).await?;
+        self.record_milestones(&row.order, action, decision.state, at, policy).await?;
         self.write_effects(&row.order, &decision).await?;
         self.order(order_id).await
     }

@@ -291,15 +291,15 @@ async fn add_stats(tx: &mut Tx, order_id: &str, columns: &[(&str, i64)]) -> Resu
 
 impl Tx {
     /// Stamps the order's milestones and moves its store's totals for a transition from
-    /// `order.state` to `to` by `action`.
+    /// `order.state` to `to` by `action`, which happened at `now`.
     pub(crate) async fn record_milestones(
         &mut self,
         order: &Order,
         action: Action,
         to: OrderState,
+        now: i64,
         policy: &Policy,
     ) -> Result<()> {
-        let now = self.store().now_ms();
         let stamp = match to {
             OrderState::Paid => Some("paid_at"),
             OrderState::Shipped => Some("shipped_at"),

@@ -4,11 +4,14 @@
 use souk_domain::account::StoreInput;
 use souk_domain::catalog::ProductInput;
 use souk_domain::checkout::Item;
-use souk_domain::clock::ManualClock;
+use souk_domain::clock::{Clock, ManualClock};
 use souk_domain::ledger::Account;
 use souk_domain::order::{Action, Policy};
+use souk_domain::shipping::EventType;
+use souk_domain::time::{DAY_MS, HOUR_MS};
 use souk_domain::{Currency, Money};
 use souk_store::testing::TestDb;
+use souk_store::trust::{CarrierEvent, ReviewDraft, ReviewScope};
 use souk_store::{Store, StoreError};
 use std::sync::Arc;
 
@@ -40,6 +43,8 @@ on_both!(
     the_last_units_go_to_exactly_as_many_buyers,
     concurrent_payments_charge_once,
     two_processes_run_each_deadline_once,
+    carrier_events_deliver_at_the_scan_time_and_count_once,
+    reviews_move_ratings_and_trust_totals,
 );
 
 fn usd() -> Currency {
@@ -328,4 +333,105 @@ async fn two_processes_run_each_deadline_once(db: TestDb) {
             .await
             .unwrap();
     assert_eq!(cancelled, 20);
+}
+
+/// A paid order shipped with the sandbox carrier under `tracking`, an hour after payment.
+async fn shipped(w: &World, buyer: &str, tracking: &str) -> String {
+    let order = checkout(w, buyer, 1).await.unwrap();
+    act(w, &order, Action::Pay).await.unwrap();
+    w.clock.advance_ms(HOUR_MS);
+    let mut tx = w.store.begin().await.unwrap();
+    tx.set_tracking(&order, "sandbox", tracking).await.unwrap();
+    tx.act(&order, Action::Ship, &Policy::default()).await.unwrap();
+    tx.commit().await.unwrap();
+    order
+}
+
+fn scan(id: &str, tracking: &str, kind: EventType, at_ms: i64) -> CarrierEvent {
+    CarrierEvent {
+        carrier: "sandbox".into(),
+        event_id: id.into(),
+        tracking_number: tracking.into(),
+        kind,
+        occurred_at_ms: at_ms,
+        location: None,
+        description: None,
+    }
+}
+
+async fn deliver_at(w: &World, order: &str, at_ms: i64) -> String {
+    let mut tx = w.store.begin().await.unwrap();
+    let view = tx.act_at(order, Action::Deliver, Some(at_ms), &Policy::default()).await.unwrap();
+    tx.commit().await.unwrap();
+    view.delivered_at.unwrap()
+}
+
+async fn carrier_events_deliver_at_the_scan_time_and_count_once(db: TestDb) {
+    let w = world(&db, 10).await;
+    let buyer = user(&w.store, "b@x.com").await;
+    fund(&w.store, &buyer, 10_000).await;
+    let order = shipped(&w, &buyer, "SBX-1").await;
+    let shipped_at = w.clock.now_ms();
+
+    let mut tx = w.store.begin().await.unwrap();
+    let first = tx.record_carrier_event(&scan("e1", "SBX-1", EventType::PickedUp, shipped_at)).await.unwrap();
+    assert_eq!(first, Some(vec![order.clone()]));
+    let again = tx.record_carrier_event(&scan("e1", "SBX-1", EventType::PickedUp, shipped_at)).await.unwrap();
+    assert_eq!(again, None, "the carrier's event id makes a repeat a no-op");
+    let unknown = tx.record_carrier_event(&scan("e2", "SBX-404", EventType::InTransit, shipped_at)).await;
+    assert!(matches!(unknown, Err(StoreError::NotFound)));
+    tx.commit().await.unwrap();
+    assert_eq!(w.store.tracking(&order).await.unwrap().len(), 1);
+
+    // A scan dated before shipping (a carrier's clock off) counts as delivered at shipping.
+    w.clock.advance_ms(2 * DAY_MS);
+    let delivered = deliver_at(&w, &order, shipped_at - DAY_MS).await;
+    assert_eq!(delivered, souk_domain::time::rfc3339(shipped_at));
+    assert_sound(&w.store).await;
+    // One dated in the future counts as now.
+    let other = shipped(&w, &buyer, "SBX-2").await;
+    assert_eq!(deliver_at(&w, &other, w.clock.now_ms() + DAY_MS).await, souk_domain::time::rfc3339(w.clock.now_ms()));
+    let store_id = w.store.store_by_slug("seller").await.unwrap().id;
+    let inputs = w.store.trust_inputs(std::slice::from_ref(&store_id)).await.unwrap().remove(&store_id).unwrap();
+    assert_eq!((inputs.shipped_orders, inputs.shipped_on_time, inputs.delivered_orders), (2, 2, 2));
+    assert_eq!(inputs.delivery_ms_sum, 0, "both clamped to their shipping time");
+}
+
+async fn reviews_move_ratings_and_trust_totals(db: TestDb) {
+    let w = world(&db, 10).await;
+    let buyer = user(&w.store, "b@x.com").await;
+    fund(&w.store, &buyer, 10_000).await;
+    let order = shipped(&w, &buyer, "SBX-9").await;
+    act(&w, &order, Action::Confirm).await.unwrap();
+    let draft = |position: i64, stars: i64| ReviewDraft {
+        order_id: order.clone(),
+        position,
+        stars,
+        described: 5,
+        communication: 4,
+        shipping: 3,
+        text: "good".into(),
+    };
+    let mut tx = w.store.begin().await.unwrap();
+    let review = tx.create_review(&buyer, &draft(0, 4)).await.unwrap();
+    assert!(matches!(
+        tx.create_review(&buyer, &draft(0, 1)).await,
+        Err(StoreError::Conflict { code: "already_reviewed", .. })
+    ));
+    assert!(matches!(tx.create_review(&buyer, &draft(7, 1)).await, Err(StoreError::Invalid(_))));
+    tx.reply_to_review(&review.id, "thanks").await.unwrap();
+    assert!(matches!(
+        tx.reply_to_review(&review.id, "again").await,
+        Err(StoreError::Conflict { code: "already_replied", .. })
+    ));
+    tx.commit().await.unwrap();
+
+    let store_id = w.store.store_by_slug("seller").await.unwrap().id;
+    let summary = w.store.rating_summary(ReviewScope::Store(&store_id)).await.unwrap();
+    assert_eq!((summary.count, summary.average, summary.histogram), (1, Some(4.0), [0, 0, 0, 1, 0]));
+    let page = w.store.reviews(ReviewScope::Product(&review.product_id), None, 10).await.unwrap();
+    assert_eq!(page.items[0].reply.as_deref(), Some("thanks"));
+    let inputs = w.store.trust_inputs(std::slice::from_ref(&store_id)).await.unwrap().remove(&store_id).unwrap();
+    assert_eq!((inputs.completed_orders, inputs.reviews, inputs.stars_sum), (1, 1, 4));
+    assert_eq!((inputs.described_sum, inputs.communication_sum, inputs.shipping_sum), (5, 4, 3));
 }

@@ -9,11 +9,21 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use souk_domain::catalog::{Product, ProductInput, ProductPatch, ProductStatus, SkuInput, SkuPatch};
 use souk_domain::category::Category;
 use souk_store::catalog::ProductFilter;
+use souk_store::trust::{RatingSummary, ReviewScope};
 use souk_store::Page;
+
+/// A product as its page shows it: the product and what its buyers thought of it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProductDetail {
+    #[serde(flatten)]
+    pub product: Product,
+    /// Its reviews' count, mean and histogram; the reviews page at `/products/{id}/reviews`.
+    pub rating: RatingSummary,
+}
 
 /// Lists a new product in the caller's store.
 #[utoipa::path(post, path = "/api/v1/products", tag = "catalog", request_body = ProductInput, security(("bearer" = [])),
@@ -68,14 +78,15 @@ pub async fn list_products(
     Ok(Json(app.store.list_products(&filter, page.cursor(), page.limit()?).await?))
 }
 
-/// One product. Drafts and archived products are visible only to their store.
+/// One product with its rating summary. Drafts and archived products are visible only to
+/// their store.
 #[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = String, Path)),
-    responses((status = 200, body = Product), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ProductDetail), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_product(
     State(app): State<App>,
     MaybeAuthed(user): MaybeAuthed,
     Path(id): Path<String>,
-) -> AppResult<Json<Product>> {
+) -> AppResult<Json<ProductDetail>> {
     let product = visible_product(&app, user.as_ref(), &id).await?;
     // A view is a visit by anyone but the seller's staff: what conversion is measured against.
     let staff = match &user {
@@ -85,7 +96,8 @@ pub async fn get_product(
     if product.status == ProductStatus::Active && !staff {
         app.traffic.add(&product.id, 0, 1);
     }
-    Ok(Json(product))
+    let rating = app.store.rating_summary(ReviewScope::Product(&product.id)).await?;
+    Ok(Json(ProductDetail { product, rating }))
 }
 
 /// Changes the product's own fields; absent fields keep their values.

@@ -10,11 +10,23 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use souk_domain::account::{Role, StoreInput, StorePatch, StoreProfile, VerificationInput, VerificationRequest};
 use souk_domain::catalog::{Product, ProductStatus};
 use souk_store::catalog::ProductFilter;
+use souk_store::trust::{RatingSummary, ReviewScope};
 use souk_store::Page;
+
+/// A store as its page shows it: the profile, its trust score and its buyers' ratings.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StoreDetail {
+    #[serde(flatten)]
+    pub store: StoreProfile,
+    /// 0 to 100 (a new seller starts at 50); the breakdown is at `/stores/{store}/trust`.
+    pub trust_score: f64,
+    /// Reviews across its products; they page at `/stores/{store}/reviews`.
+    pub rating: RatingSummary,
+}
 
 /// Opens the caller's store (one per user) and makes them a seller.
 #[utoipa::path(post, path = "/api/v1/stores", tag = "stores", request_body = StoreInput, security(("bearer" = [])),
@@ -44,9 +56,12 @@ pub async fn list_stores(
 
 /// One store, by id or slug.
 #[utoipa::path(get, path = "/api/v1/stores/{store}", tag = "stores", params(("store" = String, Path, description = "id or slug")),
-    responses((status = 200, body = StoreProfile), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_store(State(app): State<App>, Path(store_ref): Path<String>) -> AppResult<Json<StoreProfile>> {
-    Ok(Json(find_store(&app, &store_ref).await?))
+    responses((status = 200, body = StoreDetail), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_store(State(app): State<App>, Path(store_ref): Path<String>) -> AppResult<Json<StoreDetail>> {
+    let store = find_store(&app, &store_ref).await?;
+    let trust_score = super::trust::trust_of(&app, &store.id).await?.score;
+    let rating = app.store.rating_summary(ReviewScope::Store(&store.id)).await?;
+    Ok(Json(StoreDetail { store, trust_score, rating }))
 }
 
 /// Edits the caller's store. The slug never changes.

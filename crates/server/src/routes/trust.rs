@@ -181,7 +181,8 @@ pub async fn handle_carrier_event(
     };
     if kind == EventType::Delivered {
         for order_id in &orders {
-            match tx.act(order_id, Action::Deliver, &app.config.policy).await {
+            // Delivered when the carrier scanned it, not when the scan reached Souk.
+            match tx.act_at(order_id, Action::Deliver, Some(occurred_at_ms), &app.config.policy).await {
                 // Delivered already, or completed or disputed since: the event is history only.
                 Ok(_) | Err(StoreError::Conflict { code: "invalid_state", .. }) => {}
                 Err(e) => return Err(e.into()),

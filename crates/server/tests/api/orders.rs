@@ -74,7 +74,9 @@ fn available(wallet: &Value, field: &str) -> i64 {
 }
 
 pub(crate) async fn assert_ledger_sound(srv: &Srv) {
-    let (admin, admin_id) = srv.quick_user("auditor@example.com").await;
+    static AUDITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = AUDITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (admin, admin_id) = srv.quick_user(&format!("auditor-{n}@example.com")).await;
     srv.make_admin(&admin_id).await;
     let report = srv.get("/api/v1/admin/ledger-check", Some(&admin)).await;
     assert_eq!(report.body["sound"], true, "{}", report.body);

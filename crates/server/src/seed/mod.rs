@@ -2,15 +2,21 @@
 //! products (deterministic, so every demo looks the same); `seed_synthetic` adds N products fast
 //! for benchmarks.
 
+mod history;
+
 use crate::error::{AppError, AppResult};
 use crate::routes::accounts::hash_password;
 use souk_domain::account::{normalize_email, Role, StoreInput};
 use souk_domain::catalog::{PriceTier, ProductDraft, ProductStatus, SkuDraft};
 use souk_domain::category::Category;
+use souk_domain::clock::ManualClock;
 use souk_domain::geo::ShipsTo;
+use souk_domain::order::Policy;
+use souk_domain::time::DAY_MS;
 use souk_domain::{Currency, Money};
 use souk_store::Store;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A small, fast, deterministic generator (SplitMix64): demo data must not depend on the OS.
 pub struct Rng(u64);
@@ -242,14 +248,24 @@ async fn create_account(
     Ok(user.id)
 }
 
+/// How far back the demo marketplace opened: its stores have tenure and its orders a past.
+const DEMO_AGE_MS: i64 = 120 * DAY_MS;
+
 /// Seeds the demo marketplace into an empty store; does nothing if any user exists.
-/// Returns whether it seeded.
-pub async fn seed_demo(store: &Store, products_per_store: usize) -> AppResult<bool> {
+/// Returns whether it seeded. The marketplace is written as if it opened `DEMO_AGE_MS` ago:
+/// stores open over its first weeks, then shoppers buy, sellers ship, carriers deliver and
+/// buyers review, so trust scores, ratings and search ranking differ from the start.
+pub async fn seed_demo(store: &Store, products_per_store: usize, policy: &Policy) -> AppResult<bool> {
     if store.user_by_email(DEMO_LOGINS[0].email).await.is_ok() || store.count_products().await? > 0 {
         return Ok(false);
     }
+    let now_ms = store.now_ms();
+    let clock = Arc::new(ManualClock::new(now_ms - DEMO_AGE_MS));
+    let past = store.with_clock(clock.clone());
     let mut rng = Rng::new(0x50_0C);
     let leaves: Vec<Category> = Category::leaves().collect();
+    let mut stores = Vec::new();
+    let mut buyer_id = String::new();
     for login in &DEMO_LOGINS {
         let hash = hash_password(login.password.to_string()).await?;
         let roles: &[Role] = match login.role {
@@ -258,32 +274,41 @@ pub async fn seed_demo(store: &Store, products_per_store: usize) -> AppResult<bo
             _ => &[],
         };
         let name = format!("Demo {}", login.role);
-        let user_id = create_account(store, login.email, &hash, &name, roles).await?;
-        if login.role == "seller" {
-            open_store(
-                store,
-                &user_id,
-                "Demo Seller Store",
-                "demo-seller",
-                "CN",
-                "CNY",
-                &mut rng,
-                &leaves,
-                products_per_store,
-            )
-            .await?;
+        let user_id = create_account(&past, login.email, &hash, &name, roles).await?;
+        match login.role {
+            "buyer" => buyer_id = user_id,
+            "seller" => stores.push(
+                open_store(
+                    &past,
+                    &user_id,
+                    "Demo Seller Store",
+                    "demo-seller",
+                    "CN",
+                    "CNY",
+                    &mut rng,
+                    &leaves,
+                    products_per_store,
+                )
+                .await?,
+            ),
+            _ => {}
         }
     }
     // Other sellers share one password hash: they exist to fill the catalog, not to log in.
     let seller_hash = hash_password("demo-seller-pass".to_string()).await?;
     for (country, currency, names) in MARKETS {
         for name in names.iter() {
+            // Stores open over the marketplace's first weeks, so their tenures differ.
+            clock.advance_ms(rng.below(DAY_MS as u64) as i64);
             let slug: String = slugify(name);
             let email = format!("{slug}@sellers.demo.souk");
-            let user_id = create_account(store, &email, &seller_hash, name, &[]).await?;
-            open_store(store, &user_id, name, &slug, country, currency, &mut rng, &leaves, products_per_store).await?;
+            let user_id = create_account(&past, &email, &seller_hash, name, &[]).await?;
+            let s = open_store(&past, &user_id, name, &slug, country, currency, &mut rng, &leaves, products_per_store)
+                .await?;
+            stores.push(s);
         }
     }
+    history::seed(&past, &clock, now_ms, &mut rng, &stores, &buyer_id, &seller_hash, policy).await?;
     Ok(true)
 }
 
@@ -298,7 +323,7 @@ async fn open_store(
     rng: &mut Rng,
     leaves: &[Category],
     products: usize,
-) -> AppResult<()> {
+) -> AppResult<String> {
     let draft = StoreInput {
         name: name.into(),
         slug: slug.into(),
@@ -317,7 +342,7 @@ async fn open_store(
     let drafts: Vec<ProductDraft> =
         (0..products).map(|i| product_draft(rng, *rng_pick(&specialties, i), cur, chinese && i % 2 == 0)).collect();
     store.insert_products_bulk(&s.id, &drafts).await?;
-    Ok(())
+    Ok(s.id)
 }
 
 fn rng_pick<T>(items: &[T], i: usize) -> &T {
