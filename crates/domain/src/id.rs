@@ -20,6 +20,9 @@ pub enum Kind {
     Job,
     Event,
     Review,
+    Conversation,
+    Message,
+    Offer,
 }
 
 impl Kind {
@@ -39,6 +42,9 @@ impl Kind {
             Kind::Job => "job",
             Kind::Event => "evt",
             Kind::Review => "rev",
+            Kind::Conversation => "cnv",
+            Kind::Message => "msg",
+            Kind::Offer => "ofr",
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod catalog;
 pub mod category;
+pub mod chat;
 pub mod checkout;
 pub mod clock;
 pub mod error;

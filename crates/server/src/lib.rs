@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod import;
 pub mod jobs;
 pub mod limiter;
+pub mod live;
 pub mod mail;
 pub mod openapi;
 pub mod payments;
@@ -19,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::AppError;
-use routes::{accounts, admin, meta, orders, products, search, stores, trust, wallet};
+use routes::{accounts, admin, chat, meta, orders, products, search, stores, trust, wallet};
 use souk_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -100,6 +101,8 @@ pub struct AppInner {
     pub store: Store,
     pub config: ServerConfig,
     pub limiter: limiter::Limiter,
+    /// This process's live sockets.
+    pub hub: live::Hub,
     pub mailer: Box<dyn mail::Mailer>,
     pub search: Arc<souk_search::SearchIndex>,
     pub provider: Arc<dyn payments::PaymentProvider>,
@@ -127,6 +130,7 @@ impl App {
             store,
             config,
             limiter: limiter::Limiter::default(),
+            hub: live::Hub::default(),
             mailer,
             search,
             provider,
@@ -196,6 +200,16 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(trust::product_reviews))
         .routes(routes!(trust::store_reviews))
         .routes(routes!(trust::store_trust))
+        .routes(routes!(chat::open_conversation, chat::conversations))
+        .routes(routes!(chat::conversation))
+        .routes(routes!(chat::messages, chat::send_message))
+        .routes(routes!(chat::mark_read))
+        .routes(routes!(chat::block, chat::unblock))
+        .routes(routes!(chat::make_offer, chat::offers))
+        .routes(routes!(chat::accept_offer))
+        .routes(routes!(chat::decline_offer))
+        .routes(routes!(chat::counter_offer))
+        .routes(routes!(live::socket))
         .routes(routes!(admin::list_verifications))
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))
@@ -249,6 +263,7 @@ pub async fn serve(
     let runner = tokio::spawn(jobs::run_forever(app.clone()));
     let cursor = search_sync::FeedCursor::at(app.search.position().unwrap_or(0));
     let follower = tokio::spawn(search_sync::follow_forever(app.clone(), cursor));
+    let relay = tokio::spawn(live::relay_forever(app.clone()));
     let result = axum::serve(listener, router(app.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
@@ -256,6 +271,7 @@ pub async fn serve(
     // follower's position is only saved after the index commit it describes.
     runner.abort();
     follower.abort();
+    relay.abort();
     if let Err(e) = app.flush_traffic().await {
         tracing::warn!(error = %e.message, "product traffic of the last seconds was not recorded");
     }

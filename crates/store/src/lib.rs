@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod chat;
 pub mod idempotency;
 pub mod ledger;
 pub mod orders;
@@ -109,7 +110,15 @@ pub struct Store {
     backend: Backend,
     clock: Arc<dyn Clock>,
     last_id: Arc<std::sync::Mutex<(i64, u128)>>,
+    /// Users whose outbox grew, sent after each commit that wrote events for them.
+    outbox: tokio::sync::broadcast::Sender<Arc<[String]>>,
+    /// Where to LISTEN on PostgreSQL, for outbox rows other processes write.
+    url: Arc<str>,
 }
+
+/// How many commits' worth of outbox wake-ups a slow listener may fall behind before it is told
+/// it lagged (and then re-reads everything).
+const OUTBOX_WAKES: usize = 4096;
 
 /// Removes the password from a database URL for printing.
 pub fn redact_url(url: &str) -> String {
@@ -148,7 +157,7 @@ impl Store {
             Backend::Sqlite => {
                 let write = sqlite_pool(1).connect_with(options.clone()).await?;
                 let read = sqlite_pool(8).connect_with(options).await?;
-                Store { write, read, backend, clock, last_id: Default::default() }
+                Store::new(write, read, backend, clock, url)
             }
             Backend::Postgres => {
                 // Separate pools for the same reason as on SQLite: a handler that holds a write
@@ -156,11 +165,45 @@ impl Store {
                 // such handler could free.
                 let write = postgres_pool(8).connect_with(options.clone()).await?;
                 let read = postgres_pool(8).connect_with(options).await?;
-                Store { write, read, backend, clock, last_id: Default::default() }
+                Store::new(write, read, backend, clock, url)
             }
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    fn new(write: AnyPool, read: AnyPool, backend: Backend, clock: Arc<dyn Clock>, url: &str) -> Store {
+        let outbox = tokio::sync::broadcast::channel(OUTBOX_WAKES).0;
+        Store { write, read, backend, clock, last_id: Default::default(), outbox, url: url.into() }
+    }
+
+    /// Wake-ups for this process's writes: the users each committed transaction wrote outbox
+    /// events for. Other processes' writes arrive through [`Store::listen_outbox`].
+    pub fn outbox_wakes(&self) -> tokio::sync::broadcast::Receiver<Arc<[String]>> {
+        self.outbox.subscribe()
+    }
+
+    /// On PostgreSQL, a listener that hears every process's outbox rows (the user id as the
+    /// payload, sent at commit) and the `souk_live` channel of ephemeral signals such as typing.
+    /// `None` on SQLite, where the processes sharing a file poll instead.
+    pub async fn listen_outbox(&self) -> Result<Option<sqlx::postgres::PgListener>> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        // Channels are database-wide: processes on other schemas of the database (tests) wake
+        // each other needlessly but harmlessly, since a woken socket only re-reads its own outbox.
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
+        listener.listen_all(["souk_events", "souk_live"]).await?;
+        Ok(Some(listener))
+    }
+
+    /// Sends an ephemeral signal to every process (PostgreSQL) or only this one (SQLite, where
+    /// the caller delivers it locally).
+    pub async fn notify_live(&self, payload: &str) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify('souk_live', $1)").bind(payload).execute(&self.write).await?;
+        }
+        Ok(())
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -211,7 +254,7 @@ impl Store {
 
     /// Starts a write transaction. Everything a request changes goes through one.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.write.begin().await?, store: self.clone() })
+        Ok(Tx { tx: self.write.begin().await?, store: self.clone(), woken: Vec::new() })
     }
 
     /// A pooled connection for reads.
@@ -247,6 +290,8 @@ fn sqlite_pool(max: u32) -> AnyPoolOptions {
 pub struct Tx {
     tx: Transaction<'static, Any>,
     store: Store,
+    /// Users this transaction wrote outbox events for: woken once it commits.
+    woken: Vec<String>,
 }
 
 impl Tx {
@@ -259,7 +304,44 @@ impl Tx {
     }
 
     pub async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
+        self.tx.commit().await?;
+        if !self.woken.is_empty() {
+            let mut users = self.woken;
+            users.sort_unstable();
+            users.dedup();
+            // No receiver (no live connections in this process) is not an error.
+            let _ = self.store.outbox.send(users.into());
+        }
+        Ok(())
+    }
+
+    /// Appends an event to each user's outbox (`GET /events`, the live socket), in this
+    /// transaction: the event exists exactly when the change that caused it does.
+    pub async fn emit(
+        &mut self,
+        users: &[&str],
+        kind: &str,
+        order_id: Option<&str>,
+        payload: &serde_json::Value,
+    ) -> Result<()> {
+        let event_id = self.store.new_id(Kind::Event);
+        let now = self.store.now_ms();
+        let payload = payload.to_string();
+        for user in users {
+            sqlx::query(
+                "INSERT INTO events (id, user_id, type, order_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&event_id)
+            .bind(*user)
+            .bind(kind)
+            .bind(order_id)
+            .bind(&payload)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+            self.woken.push(user.to_string());
+        }
+        Ok(())
     }
 }
 

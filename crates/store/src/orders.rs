@@ -67,7 +67,7 @@ fn invalid_state(state: OrderState) -> StoreError {
     }
 }
 
-async fn sku_for_sale(conn: &mut AnyConnection, sku_id: &str) -> Result<SkuForSale> {
+pub(crate) async fn sku_for_sale(conn: &mut AnyConnection, sku_id: &str) -> Result<SkuForSale> {
     let row = sqlx::query(
         "SELECT s.id, s.product_id, s.price_minor, s.currency, s.tiers, p.title, p.status, p.moq, p.ships_to, p.category, \
                 p.store_id, st.owner_id \
@@ -398,6 +398,41 @@ impl Tx {
         items: &[Item],
         policy: &Policy,
     ) -> Result<(String, Vec<OrderView>)> {
+        let (checkout_id, views) = self.place_orders(buyer_id, country, items, None, policy).await?;
+        let bought: Vec<&str> = items.iter().map(|i| i.sku_id.as_str()).collect();
+        let sql =
+            format!("DELETE FROM cart_items WHERE user_id = $1 AND sku_id IN ({})", placeholders(1, bought.len()));
+        let mut q = sqlx::query(&sql).bind(buyer_id);
+        for s in bought {
+            q = q.bind(s);
+        }
+        q.execute(self.conn()).await?;
+        Ok((checkout_id, views))
+    }
+
+    /// One order for one SKU at a unit price the buyer and seller agreed (an accepted offer or
+    /// quote), reserving its stock; every other checkout rule applies. The cart is untouched.
+    pub async fn checkout_agreed(
+        &mut self,
+        buyer_id: &str,
+        country: &str,
+        item: &Item,
+        unit_price: Money,
+        policy: &Policy,
+    ) -> Result<OrderView> {
+        let (_, mut views) =
+            self.place_orders(buyer_id, country, std::slice::from_ref(item), Some(unit_price), policy).await?;
+        Ok(views.remove(0))
+    }
+
+    async fn place_orders(
+        &mut self,
+        buyer_id: &str,
+        country: &str,
+        items: &[Item],
+        agreed_unit_price: Option<Money>,
+        policy: &Policy,
+    ) -> Result<(String, Vec<OrderView>)> {
         if items.is_empty() {
             return Err(Invalid::new("required", "items", "nothing to check out: the cart is empty").into());
         }
@@ -425,7 +460,10 @@ impl Tx {
                 other => other?,
             };
             let bps = policy.commission_bps_for(sku.category.as_deref());
-            let line = price_line(&sku, item.quantity, country, buyer_id, bps, &field)?;
+            let mut line = price_line(&sku, item.quantity, country, buyer_id, bps, &field)?;
+            if let Some(price) = agreed_unit_price {
+                line.unit_price = price;
+            }
             priced.push((sku, line));
         }
         // One order per store and currency, in the order the items came.
@@ -491,14 +529,6 @@ impl Tx {
             self.write_effects(&order, &decision).await?;
             views.push(load(self.conn(), &order_id).await?.view);
         }
-        let bought: Vec<&str> = items.iter().map(|i| i.sku_id.as_str()).collect();
-        let sql =
-            format!("DELETE FROM cart_items WHERE user_id = $1 AND sku_id IN ({})", placeholders(1, bought.len()));
-        let mut q = sqlx::query(&sql).bind(buyer_id);
-        for s in bought {
-            q = q.bind(s);
-        }
-        q.execute(self.conn()).await?;
         Ok((checkout_id, views))
     }
 
@@ -635,21 +665,9 @@ impl Tx {
                     .await?;
             }
         }
-        let now = self.store().now_ms();
         for event in &d.events {
             let payload = serde_json::json!({"order_id": order.id, "state": d.state.as_str(), "total": order.total()});
-            let event_id = self.store().new_id(Kind::Event);
-            for user in [&order.buyer_id, &order.seller_id] {
-                sqlx::query("INSERT INTO events (id, user_id, type, order_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(&event_id)
-                    .bind(user)
-                    .bind(*event)
-                    .bind(&order.id)
-                    .bind(payload.to_string())
-                    .bind(now)
-                    .execute(self.conn())
-                    .await?;
-            }
+            self.emit(&[&order.buyer_id, &order.seller_id], event, Some(&order.id), &payload).await?;
         }
         Ok(())
     }

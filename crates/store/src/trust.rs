@@ -147,10 +147,12 @@ impl Store {
             q = q.bind(id);
         }
         let now = self.now_ms();
+        let medians = self.response_medians(store_ids).await?;
         for row in q.fetch_all(&mut *self.reader().await?).await? {
             let created_at: i64 = row.try_get(2)?;
+            let id: String = row.try_get(0)?;
             out.insert(
-                row.try_get(0)?,
+                id.clone(),
                 TrustInputs {
                     completed_orders: count(&row, 3)?,
                     reviews: count(&row, 4)?,
@@ -164,7 +166,7 @@ impl Store {
                     delivery_ms_sum: count(&row, 12)?,
                     disputes_lost: count(&row, 13)?,
                     refunds: count(&row, 14)?,
-                    response_ms_median: None,
+                    response_ms_median: medians.get(&id).copied(),
                     verification: row.try_get(1)?,
                     tenure_ms: now - created_at,
                 },

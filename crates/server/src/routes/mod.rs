@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod chat;
 pub mod meta;
 pub mod orders;
 pub mod products;

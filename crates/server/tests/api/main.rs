@@ -3,6 +3,7 @@
 
 mod accounts;
 mod catalog;
+mod chat;
 mod idempotency;
 mod import;
 mod openapi;

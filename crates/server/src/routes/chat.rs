@@ -1,0 +1,464 @@
+//! Conversations between a buyer and a store, blocks, and offers negotiated in them. Only the
+//! two parties see a conversation; anyone else gets 404, as if it did not exist.
+
+use super::find_store;
+use crate::error::{AppError, AppResult, OrNotFound};
+use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
+use crate::idempotency::Idem;
+use crate::App;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use souk_domain::chat::{self, OfferAnswer, OfferRefusal, OfferState, Side};
+use souk_domain::checkout::Item;
+use souk_domain::geo::parse_country;
+use souk_domain::id::{self, Kind};
+use souk_domain::order::OrderView;
+use souk_domain::time::{parse_rfc3339, MINUTE_MS};
+use souk_domain::{Invalid, Money};
+use souk_store::accounts::User;
+use souk_store::chat::{offer_not_open, Conversation, ConversationView, MessageView, Offer, OfferTerms, OfferView};
+use souk_store::{Page, StoreError};
+
+/// The conversation and the caller's side of it; 404 for anyone else.
+async fn party(app: &App, user: &User, id: &str) -> AppResult<(Conversation, Side)> {
+    if !id::is_valid(Kind::Conversation, id) {
+        return Err(AppError::not_found("conversation"));
+    }
+    let c = app.store.conversation(id).await.or_not_found("conversation")?;
+    let side = c.side_of(&user.id).ok_or_else(|| AppError::not_found("conversation"))?;
+    Ok((c, side))
+}
+
+async fn refuse_if_blocked(app: &App, c: &Conversation) -> AppResult<()> {
+    if app.store.blocked_between(&c.buyer_id, &c.seller_id).await? {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "blocked", "one of you has blocked the other"));
+    }
+    Ok(())
+}
+
+/// Counts one message against the sender's per-minute allowance; 429 past it.
+fn rate_limit(app: &App, user: &User) -> AppResult<()> {
+    let key = format!("message:{}", user.id);
+    let now = app.store.now_ms();
+    if let Some(wait_s) = app.limiter.blocked_for(&key, chat::MESSAGES_PER_MINUTE, MINUTE_MS, now) {
+        return Err(AppError::rate_limited(wait_s));
+    }
+    app.limiter.hit(&key, MINUTE_MS, now);
+    Ok(())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationInput {
+    /// The store (id or slug) a buyer writes to; implied by `product_id` or `order_id`.
+    pub store: Option<String>,
+    /// The product it is about.
+    pub product_id: Option<String>,
+    /// The order it is about; its buyer or its seller may open it.
+    pub order_id: Option<String>,
+}
+
+/// Opens the conversation between the caller (as buyer) and a store, about a product or an
+/// order if given; the same parties and subject always get the same conversation back. The
+/// seller of an order may open its conversation too.
+#[utoipa::path(post, path = "/api/v1/conversations", tag = "chat", security(("bearer" = [])), request_body = ConversationInput,
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 200, body = ConversationView), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn open_conversation(
+    State(app): State<App>,
+    Authed(user): Authed,
+    idem: Idem,
+    ApiJson(input): ApiJson<ConversationInput>,
+) -> AppResult<Response> {
+    let (buyer_id, store_id) = if let Some(order_id) = &input.order_id {
+        let side = super::orders::side(&app, &user, order_id).await?;
+        let order = app.store.order(order_id).await.or_not_found("order")?;
+        if side == super::orders::Side::Staff {
+            return Err(AppError::forbidden("only the order's buyer and seller talk about it"));
+        }
+        (order.buyer_id, order.store_id)
+    } else if let Some(product_id) = &input.product_id {
+        let product = super::visible_product(&app, Some(&user), product_id).await?;
+        (user.id.clone(), product.store_id)
+    } else {
+        let store_ref = input
+            .store
+            .as_deref()
+            .ok_or_else(|| Invalid::new("required", "store", "the store to write to (or a product_id or order_id)"))?;
+        (user.id.clone(), find_store(&app, store_ref).await?.id)
+    };
+    if let Some(store_ref) = &input.store {
+        if find_store(&app, store_ref).await?.id != store_id {
+            return Err(Invalid::new("mismatch", "store", "the product or order belongs to another store").into());
+        }
+    }
+    let owner = app.store.store_by_id(&store_id).await.or_not_found("store")?.owner_id;
+    if owner == buyer_id {
+        return Err(Invalid::new("own_store", "store", "you cannot open a conversation with your own store").into());
+    }
+    let mut tx = app.store.begin().await?;
+    let c = tx.open_conversation(&buyer_id, &store_id, input.product_id.as_deref(), input.order_id.as_deref()).await?;
+    let id = c.id.clone();
+    tx.commit().await?;
+    let view = app.store.conversation_view(&id, &user.id).await?;
+    let tx = app.store.begin().await?;
+    idem.finish(tx, StatusCode::OK, &view).await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Conversations {
+    pub items: Vec<ConversationView>,
+    pub next_cursor: Option<String>,
+    /// Unread messages across all the caller's conversations.
+    pub unread_total: i64,
+}
+
+/// The caller's conversations, as buyer and as seller, most recent first, with unread counts.
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "chat", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = Conversations)))]
+pub async fn conversations(
+    State(app): State<App>,
+    Authed(user): Authed,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> AppResult<Json<Conversations>> {
+    let found = app.store.conversations(&user.id, page.cursor(), page.limit()?).await?;
+    let unread_total = app.store.unread_total(&user.id).await?;
+    Ok(Json(Conversations { items: found.items, next_cursor: found.next_cursor, unread_total }))
+}
+
+/// One conversation, to its two parties.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "chat", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ConversationView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn conversation(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+) -> AppResult<Json<ConversationView>> {
+    party(&app, &user, &id).await?;
+    Ok(Json(app.store.conversation_view(&id, &user.id).await?))
+}
+
+/// A conversation's messages, newest first; `cursor` pages back in time.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path), PageQuery),
+    responses((status = 200, body = Page<MessageView>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn messages(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> AppResult<Json<Page<MessageView>>> {
+    party(&app, &user, &id).await?;
+    let before = match page.cursor() {
+        Some(c) => Some(c.parse::<i64>().map_err(|_| Invalid::new("invalid", "cursor", "a cursor from next_cursor"))?),
+        None => None,
+    };
+    Ok(Json(app.store.messages(&id, before, page.limit()?).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageInput {
+    /// At most 2,000 characters; may be empty when images are sent.
+    #[serde(default)]
+    pub text: String,
+    /// Up to 4 http(s) image URLs.
+    #[serde(default)]
+    pub images: Vec<String>,
+}
+
+/// Sends a message; both parties' devices receive it live. At most 30 messages a minute per
+/// sender; 403 `blocked` when either party blocked the other.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "chat", security(("bearer" = [])), request_body = MessageInput,
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 201, body = MessageView), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn send_message(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(input): ApiJson<MessageInput>,
+) -> AppResult<Response> {
+    let draft = chat::message(&input.text, &input.images)?;
+    let (c, side) = party(&app, &user, &id).await?;
+    refuse_if_blocked(&app, &c).await?;
+    rate_limit(&app, &user)?;
+    let mut tx = app.store.begin().await?;
+    let message = tx.post_message(&c, side, &draft, None).await?;
+    idem.finish(tx, StatusCode::CREATED, &message).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadInput {
+    /// The newest message number the caller has seen.
+    pub seq: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReadMark {
+    pub read_seq: i64,
+}
+
+/// Marks the conversation read up to `seq`; the other party gets a read receipt. The mark never
+/// moves back.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/read", tag = "chat", security(("bearer" = [])), request_body = ReadInput,
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = ReadMark), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn mark_read(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(input): ApiJson<ReadInput>,
+) -> AppResult<Response> {
+    if input.seq < 0 {
+        return Err(Invalid::new("out_of_range", "seq", "a message number, 0 or more").into());
+    }
+    let (c, side) = party(&app, &user, &id).await?;
+    let mut tx = app.store.begin().await?;
+    let read_seq = tx.mark_read(&c, side, input.seq).await?;
+    idem.finish(tx, StatusCode::OK, &ReadMark { read_seq }).await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BlockState {
+    pub user_id: String,
+    pub blocked: bool,
+}
+
+async fn set_block(app: &App, user: &User, other: &str, idem: Idem, blocked: bool) -> AppResult<Response> {
+    if !id::is_valid(Kind::User, other) {
+        return Err(AppError::not_found("user"));
+    }
+    app.store.user_by_id(other).await.or_not_found("user")?;
+    if other == user.id {
+        return Err(Invalid::new("self", "id", "you cannot block yourself").into());
+    }
+    let mut tx = app.store.begin().await?;
+    if blocked {
+        tx.block(&user.id, other).await?;
+    } else {
+        tx.unblock(&user.id, other).await?;
+    }
+    idem.finish(tx, StatusCode::OK, &BlockState { user_id: other.to_string(), blocked }).await
+}
+
+/// Blocks a user: neither of you can write to the other until it is lifted.
+#[utoipa::path(post, path = "/api/v1/users/{id}/block", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = BlockState), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn block(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+) -> AppResult<Response> {
+    set_block(&app, &user, &id, idem, true).await
+}
+
+/// Lifts the caller's block of a user.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/block", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = BlockState), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn unblock(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+) -> AppResult<Response> {
+    set_block(&app, &user, &id, idem, false).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferInput {
+    /// The store's SKU offered.
+    pub sku_id: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+    /// RFC 3339; at most 30 days ahead.
+    pub valid_until: String,
+    /// The country it ships to; the buyer names it when countering or accepting if absent.
+    pub ship_to: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CounterInput {
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub valid_until: String,
+    pub ship_to: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OfferMade {
+    pub offer: OfferView,
+    /// The chat message announcing it.
+    pub message: MessageView,
+}
+
+fn terms(
+    app: &App,
+    sku_id: String,
+    quantity: i64,
+    unit_price: Money,
+    valid_until: &str,
+    ship_to: Option<String>,
+) -> AppResult<OfferTerms> {
+    let valid_until_ms =
+        parse_rfc3339(valid_until).ok_or_else(|| Invalid::new("invalid_time", "valid_until", "an RFC 3339 time"))?;
+    chat::offer_terms(quantity, unit_price.amount, valid_until_ms, app.store.now_ms())?;
+    let ship_to = ship_to.map(|c| parse_country(&c, "ship_to")).transpose()?;
+    Ok(OfferTerms { sku_id, quantity, unit_price, valid_until_ms, ship_to })
+}
+
+/// The seller offers a SKU, quantity and unit price, valid until a time. It replaces the
+/// seller's open offer in the conversation, and counters the buyer's, if there is one.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/offers", tag = "chat", security(("bearer" = [])), request_body = OfferInput,
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 201, body = OfferMade), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn make_offer(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(input): ApiJson<OfferInput>,
+) -> AppResult<Response> {
+    let (c, side) = party(&app, &user, &id).await?;
+    if side != Side::Seller {
+        return Err(AppError::forbidden("the seller makes offers; a buyer counters them"));
+    }
+    let terms = terms(&app, input.sku_id, input.quantity, input.unit_price, &input.valid_until, input.ship_to)?;
+    refuse_if_blocked(&app, &c).await?;
+    let mut tx = app.store.begin().await?;
+    let (offer, message) = tx.make_offer(&c, side, &terms, None).await?;
+    idem.finish(tx, StatusCode::CREATED, &OfferMade { offer: offer.view, message }).await
+}
+
+/// A conversation's offers and counter-offers, newest first.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/offers", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path), PageQuery),
+    responses((status = 200, body = Page<OfferView>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn offers(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> AppResult<Json<Page<OfferView>>> {
+    party(&app, &user, &id).await?;
+    Ok(Json(app.store.offers(&id, page.cursor(), page.limit()?).await?))
+}
+
+/// The offer, its conversation, and the caller's side, with the domain's verdict on `answer`.
+async fn answerable(app: &App, user: &User, id: &str, answer: OfferAnswer) -> AppResult<(Offer, Conversation, Side)> {
+    if !id::is_valid(Kind::Offer, id) {
+        return Err(AppError::not_found("offer"));
+    }
+    let offer = app.store.offer(id).await.or_not_found("offer")?;
+    let (c, side) = party(app, user, &offer.view.conversation_id).await.map_err(|_| AppError::not_found("offer"))?;
+    match chat::answer(offer.state, offer.made_by, side, answer) {
+        Ok(_) => Ok((offer, c, side)),
+        Err(OfferRefusal::OwnOffer) => Err(AppError::forbidden("the other party answers an offer")),
+        Err(OfferRefusal::NotOpen(state)) => Err(offer_not_open(state).into()),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInput {
+    /// Where the order ships; required when the offer does not say.
+    pub ship_to: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OfferAccepted {
+    pub offer: OfferView,
+    /// The order at the agreed price, awaiting the buyer's payment (`POST /orders/{id}/pay`).
+    pub order: OrderView,
+}
+
+/// Accepts the other party's open offer: an order for the buyer alone at the agreed unit price,
+/// its stock reserved now, through the escrow flow. An expired, superseded or answered offer is
+/// 409.
+#[utoipa::path(post, path = "/api/v1/offers/{id}/accept", tag = "chat", security(("bearer" = [])), request_body = AcceptInput,
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 201, body = OfferAccepted), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn accept_offer(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(input): ApiJson<AcceptInput>,
+) -> AppResult<Response> {
+    let (offer, c, side) = answerable(&app, &user, &id, OfferAnswer::Accept).await?;
+    let country = match input.ship_to.or(offer.terms.ship_to.clone()) {
+        Some(c) => parse_country(&c, "ship_to")?,
+        None => return Err(Invalid::new("required", "ship_to", "where the order ships").into()),
+    };
+    refuse_if_blocked(&app, &c).await?;
+    let item = Item { sku_id: offer.terms.sku_id.clone(), quantity: offer.terms.quantity };
+    let mut tx = app.store.begin().await?;
+    let order = tx
+        .checkout_agreed(&c.buyer_id, &country, &item, offer.terms.unit_price, &app.config.policy)
+        .await
+        .map_err(|e| match e {
+            // The line's field names mean nothing here: name the offer's.
+            StoreError::Invalid(mut i) => {
+                i.field = i.field.map(|f| f.rsplit('.').next().unwrap_or(&f).replace("sku_id", "offer"));
+                StoreError::Invalid(i)
+            }
+            e => e,
+        })?;
+    let closed = tx.close_offer(&offer, OfferState::Accepted, Some(&order.id)).await?;
+    let note = chat::MessageDraft { text: format!("Accepted the offer: order {}", order.id), images: Vec::new() };
+    tx.post_message(&c, side, &note, Some(&offer.view.id)).await?;
+    idem.finish(tx, StatusCode::CREATED, &OfferAccepted { offer: closed.view, order }).await
+}
+
+/// Declines the other party's open offer.
+#[utoipa::path(post, path = "/api/v1/offers/{id}/decline", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = OfferView), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+pub async fn decline_offer(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+) -> AppResult<Response> {
+    let (offer, _, _) = answerable(&app, &user, &id, OfferAnswer::Decline).await?;
+    let mut tx = app.store.begin().await?;
+    let closed = tx.close_offer(&offer, OfferState::Declined, None).await?;
+    idem.finish(tx, StatusCode::OK, &closed.view).await
+}
+
+/// Answers the other party's open offer with new terms for the same SKU; counter-offers
+/// alternate until one is accepted or declined.
+#[utoipa::path(post, path = "/api/v1/offers/{id}/counter", tag = "chat", security(("bearer" = [])), request_body = CounterInput,
+    params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 201, body = OfferMade), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn counter_offer(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(input): ApiJson<CounterInput>,
+) -> AppResult<Response> {
+    let (offer, c, side) = answerable(&app, &user, &id, OfferAnswer::Counter).await?;
+    let ship_to = input.ship_to.or(offer.terms.ship_to.clone());
+    let terms = terms(&app, offer.terms.sku_id.clone(), input.quantity, input.unit_price, &input.valid_until, ship_to)?;
+    refuse_if_blocked(&app, &c).await?;
+    let mut tx = app.store.begin().await?;
+    let (made, message) = tx.make_offer(&c, side, &terms, Some(&offer.view.id)).await?;
+    idem.finish(tx, StatusCode::CREATED, &OfferMade { offer: made.view, message }).await
+}
