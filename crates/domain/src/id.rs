@@ -23,6 +23,8 @@ pub enum Kind {
     Conversation,
     Message,
     Offer,
+    Rfq,
+    Quote,
 }
 
 impl Kind {
@@ -45,6 +47,8 @@ impl Kind {
             Kind::Conversation => "cnv",
             Kind::Message => "msg",
             Kind::Offer => "ofr",
+            Kind::Rfq => "rfq",
+            Kind::Quote => "quo",
         }
     }
 }

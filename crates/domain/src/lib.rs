@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod money;
 pub mod order;
 pub mod ranking;
+pub mod rfq;
 pub mod shipping;
 pub mod time;
 pub mod trust;

@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::AppError;
-use routes::{accounts, admin, chat, meta, orders, products, search, stores, trust, wallet};
+use routes::{accounts, admin, chat, meta, orders, products, rfq, search, stores, trust, wallet};
 use souk_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -210,6 +210,13 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(chat::decline_offer))
         .routes(routes!(chat::counter_offer))
         .routes(routes!(live::socket))
+        .routes(routes!(rfq::create_rfq, rfq::my_rfqs))
+        .routes(routes!(rfq::open_rfqs))
+        .routes(routes!(rfq::get_rfq))
+        .routes(routes!(rfq::create_quote))
+        .routes(routes!(rfq::revise_quote))
+        .routes(routes!(rfq::accept_quote))
+        .routes(routes!(rfq::cancel_rfq))
         .routes(routes!(admin::list_verifications))
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))

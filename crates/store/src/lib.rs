@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod orders;
 pub mod payments;
+pub mod rfq;
 pub mod search;
 pub mod stores;
 pub mod testing;

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod meta;
 pub mod orders;
 pub mod products;
+pub mod rfq;
 pub mod search;
 pub mod stores;
 pub mod trust;

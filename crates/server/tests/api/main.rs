@@ -8,6 +8,7 @@ mod idempotency;
 mod import;
 mod openapi;
 mod orders;
+mod rfq;
 mod search;
 mod stores;
 mod trust;
