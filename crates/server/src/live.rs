@@ -4,9 +4,10 @@
 //! The outbox is the source of truth, so nothing is lost: a socket re-reads its user's events
 //! after its cursor whenever it is woken, and a client that reconnects with the last cursor it saw
 //! gets the gap. Wake-ups come from this process's commits (`Store::outbox_wakes`), from other
-//! processes' commits through PostgreSQL LISTEN/NOTIFY, and from a slow poll that covers several
-//! processes sharing one SQLite file. Typing is ephemeral: delivered to whoever is connected, and
-//! on PostgreSQL to every process through NOTIFY.
+//! processes' commits through PostgreSQL LISTEN/NOTIFY or, on SQLite, one watcher per process
+//! that reads who got outbox rows; each socket also re-reads every 30 s as a safety net. Typing
+//! is ephemeral: delivered to whoever is connected, and on PostgreSQL to every process through
+//! NOTIFY.
 
 use crate::error::{AppError, AppResult};
 use crate::extract::token_hash;
@@ -31,9 +32,11 @@ const BATCH: usize = 200;
 /// On PostgreSQL an outbox row can become visible after a higher one (transactions commit out
 /// of order); a socket keeps re-reading this far back, so a late row is still delivered.
 const LATE_ROW_WINDOW: Duration = Duration::from_secs(3);
-/// The slow poll: SQLite files shared by several processes have no notifications.
-const POLL_SQLITE: Duration = Duration::from_secs(2);
-const POLL_POSTGRES: Duration = Duration::from_secs(30);
+/// How often this process looks for outbox rows other processes wrote to a shared SQLite
+/// file (SQLite has no notifications): one query for all sockets.
+const SQLITE_WATCH: Duration = Duration::from_millis(500);
+/// Each socket's own safety net, should a wake-up ever be lost.
+const SOCKET_POLL: Duration = Duration::from_secs(30);
 /// Typing signals a socket may send per second; more are dropped.
 const TYPING_EVERY: Duration = Duration::from_millis(500);
 
@@ -100,10 +103,13 @@ impl Hub {
     }
 }
 
-/// Relays wake-ups to the hub until the process stops: this process's commits, and on
-/// PostgreSQL every process's commits and typing signals.
+/// Relays wake-ups to the hub until the process stops: this process's commits, and every
+/// process's commits and typing signals (PostgreSQL: LISTEN; SQLite: watching the outbox).
 pub async fn relay_forever(app: App) {
     let mut local = app.store.outbox_wakes();
+    if app.store.backend() == Backend::Sqlite {
+        tokio::spawn(watch_sqlite_outbox(app.clone()));
+    }
     let mut listener = None;
     loop {
         if listener.is_none() && app.store.backend() == Backend::Postgres {
@@ -140,6 +146,25 @@ pub async fn relay_forever(app: App) {
                 }
                 None => {}
             },
+        }
+    }
+}
+
+/// Wakes the sockets of users who got outbox rows since the last look, whoever wrote them.
+async fn watch_sqlite_outbox(app: App) {
+    let mut seen = app.store.outbox_head().await.unwrap_or(0);
+    loop {
+        tokio::time::sleep(SQLITE_WATCH).await;
+        if app.hub.connected() == 0 {
+            seen = app.store.outbox_head().await.unwrap_or(seen);
+            continue;
+        }
+        match app.store.outbox_after(seen, 10_000).await {
+            Ok((users, newest)) => {
+                users.iter().for_each(|u| app.hub.send(u, Signal::Wake));
+                seen = newest;
+            }
+            Err(e) => tracing::warn!(error = %e, "watching the outbox failed; retrying"),
         }
     }
 }
@@ -242,8 +267,7 @@ async fn run_socket(app: &App, mut ws: WebSocket, user_id: String, cursor: i64, 
     if ws.send(Message::Text(ready.to_string().into())).await.is_err() {
         return;
     }
-    let poll_every = if app.store.backend() == Backend::Postgres { POLL_POSTGRES } else { POLL_SQLITE };
-    let mut poll = tokio::time::interval(poll_every);
+    let mut poll = tokio::time::interval(SOCKET_POLL);
     let mut last_typing = Instant::now() - TYPING_EVERY;
     loop {
         let outcome = tokio::select! {

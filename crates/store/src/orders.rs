@@ -294,6 +294,34 @@ impl Store {
             .collect()
     }
 
+    /// Who has outbox events after `after` (a sequence number), and the newest sequence number
+    /// seen: for waking live sockets when another process shares a SQLite file. (On SQLite
+    /// commits are serial, so sequence numbers become visible in order.)
+    pub async fn outbox_after(&self, after: i64, limit: usize) -> Result<(Vec<String>, i64)> {
+        let rows = sqlx::query("SELECT seq, user_id FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after)
+            .bind(limit as i64)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
+        let mut newest = after;
+        let mut users = Vec::with_capacity(rows.len());
+        for r in &rows {
+            newest = newest.max(r.try_get::<i64, _>(0)?);
+            users.push(r.try_get::<String, _>(1)?);
+        }
+        users.sort_unstable();
+        users.dedup();
+        Ok((users, newest))
+    }
+
+    /// The newest outbox sequence number.
+    pub async fn outbox_head(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events")
+            .fetch_one(&mut *self.reader().await?)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// The user's events after `cursor` (a sequence number), oldest first.
     pub async fn events(&self, user_id: &str, cursor: Option<i64>, limit: usize) -> Result<Page<EventView>> {
         let rows = sqlx::query(

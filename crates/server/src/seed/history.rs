@@ -6,13 +6,16 @@
 use super::{create_account, Rng};
 use crate::error::AppResult;
 use souk_domain::catalog::{Product, ProductStatus};
+use souk_domain::chat::{MessageDraft, Side};
 use souk_domain::checkout::Item;
 use souk_domain::clock::{Clock, ManualClock};
 use souk_domain::order::{Action, Policy};
+use souk_domain::rfq;
 use souk_domain::shipping::EventType;
-use souk_domain::time::{DAY_MS, HOUR_MS};
+use souk_domain::time::{DAY_MS, HOUR_MS, MINUTE_MS};
 use souk_domain::Money;
 use souk_store::catalog::ProductFilter;
+use souk_store::chat::OfferTerms;
 use souk_store::trust::{CarrierEvent, ReviewDraft};
 use souk_store::{Store, Tx};
 use std::collections::HashMap;
@@ -36,10 +39,24 @@ const COMPLAINTS: &[&str] = &[
     "Not as described: smaller than the listing says.",
     "The seller took days to ship and never replied.",
 ];
+const QUESTIONS: &[&str] = &[
+    "Hi! Is this in stock, and how soon can you ship?",
+    "Can you do a better price for two?",
+    "请问有现货吗？几天发货？",
+    "What are the exact dimensions?",
+];
+const ANSWERS: &[&str] = &[
+    "Yes, in stock: it ships within a day of payment.",
+    "Hello! It is in stock. Dimensions are in the description; anything else, just ask.",
+    "有现货，付款后24小时内发货。",
+];
 const REPLIES: &[&str] = &["Thank you for your order!", "Thanks for the feedback; we have spoken to our courier."];
 
 #[derive(Clone, Copy)]
 enum Step {
+    /// The buyer asks about the product before buying; the seller answers later.
+    Ask,
+    Answer,
     Buy,
     Cancel,
     Ship,
@@ -59,6 +76,7 @@ struct Plan {
 
 /// A store's products that can be bought, and how careful the seller is (1 to 5).
 struct Shop {
+    id: String,
     products: Vec<Product>,
     care: i64,
 }
@@ -86,11 +104,12 @@ pub(super) async fn seed(
         let filter = ProductFilter { store_id: Some(id.clone()), status: Some(ProductStatus::Active), category: None };
         let products = store.list_products(&filter, None, 100).await?.items;
         let care = *rng.pick(&[2, 3, 4, 4, 5, 5]);
-        shops.push(Shop { products, care });
+        shops.push(Shop { id: id.clone(), products, care });
     }
 
     // Plan every step of every order, then play them in time order.
-    let start = clock.now_ms() + HOUR_MS;
+    // Two days in, so questions asked before a purchase come after the last store opened.
+    let start = clock.now_ms() + 2 * DAY_MS;
     let span = (now_ms - FINISHED_BY_MS - start).max(DAY_MS);
     let mut plans = Vec::new();
     let mut steps: Vec<(i64, usize, Step)> = Vec::new();
@@ -111,6 +130,18 @@ pub(super) async fn seed(
             });
             let bought = start + rng.below(span as u64) as i64;
             steps.push((bought, i, Step::Buy));
+            if rng.below(3) == 0 {
+                // Careful sellers answer within the hour; careless ones the next day.
+                let answer_minutes = match shop.care {
+                    5 => 5 + rng.below(25),
+                    4 => 20 + rng.below(100),
+                    3 => 60 + rng.below(300),
+                    _ => 360 + rng.below(1440),
+                } as i64;
+                let asked = bought - answer_minutes * MINUTE_MS - HOUR_MS;
+                steps.push((asked, i, Step::Ask));
+                steps.push((asked + answer_minutes * MINUTE_MS, i, Step::Answer));
+            }
             if shop.care <= 2 && rng.below(4) == 0 {
                 steps.push((bought + HOUR_MS * (2 + rng.below(40) as i64), i, Step::Cancel));
                 continue;
@@ -156,6 +187,7 @@ pub(super) async fn seed(
             }
         }
     }
+    today_negotiations(&mut tx, clock, now_ms, &shops[0], demo_buyer, &buyers[1]).await?;
     clock.set_ms(now_ms);
     let cny = souk_domain::Currency::from_code("CNY").expect("CNY is a currency");
     let top_up = tx.create_top_up(demo_buyer, Money::new(200_000, cny), crate::payments::SANDBOX, "4242").await?;
@@ -177,6 +209,16 @@ async fn play(
 ) -> AppResult<()> {
     let shop = &shops[plan.store];
     let buyer = &buyers[plan.buyer];
+    if let Step::Ask | Step::Answer = step {
+        let product = &shop.products[plan.product];
+        let c = tx.open_conversation(buyer, &shop.id, Some(&product.id), None).await?;
+        let (side, text) = match step {
+            Step::Ask => (Side::Buyer, *rng.pick(QUESTIONS)),
+            _ => (Side::Seller, *rng.pick(ANSWERS)),
+        };
+        tx.post_message(&c, side, &MessageDraft { text: text.to_string(), images: Vec::new() }, None).await?;
+        return Ok(());
+    }
     let Some(order_id) = plan.order_id.clone() else {
         if let Step::Buy = step {
             plan.order_id = buy(tx, buyer, &shop.products[plan.product], stock, policy).await?;
@@ -184,7 +226,7 @@ async fn play(
         return Ok(());
     };
     match step {
-        Step::Buy => {}
+        Step::Buy | Step::Ask | Step::Answer => {}
         Step::Cancel => {
             tx.act(&order_id, Action::SellerCancel, policy).await?;
         }
@@ -260,4 +302,50 @@ async fn buy(
     tx.settle_top_up(&top_up.id, true, None).await?;
     tx.act(&order.id, Action::Pay, policy).await?;
     Ok(Some(order.id.clone()))
+}
+
+/// Today's talk: the demo buyer asked the demo seller for a better price and has an open offer
+/// to accept, decline or counter; the demo buyer's RFQ has the demo seller's quote; and a shopper's
+/// RFQ waits in the demo seller's feed.
+async fn today_negotiations(
+    tx: &mut Tx,
+    clock: &ManualClock,
+    now_ms: i64,
+    shop: &Shop,
+    demo_buyer: &str,
+    shopper: &str,
+) -> AppResult<()> {
+    let Some(product) = shop.products.iter().find(|p| p.category.is_some() && !p.skus.is_empty()) else {
+        return Ok(());
+    };
+    let sku = &product.skus[0];
+    let quantity = product.moq.max(1) * 5;
+    let discounted = Money::new((sku.price.amount * 9 / 10).max(1), sku.price.currency);
+    clock.set_ms(now_ms - 90 * MINUTE_MS);
+    let c = tx.open_conversation(demo_buyer, &shop.id, Some(&product.id), None).await?;
+    let ask = MessageDraft { text: format!("Hello! What is your best price for {quantity}?"), images: Vec::new() };
+    tx.post_message(&c, Side::Buyer, &ask, None).await?;
+    clock.set_ms(now_ms - 60 * MINUTE_MS);
+    let terms = OfferTerms {
+        sku_id: sku.id.clone(),
+        quantity,
+        unit_price: discounted,
+        valid_until_ms: now_ms + 3 * DAY_MS,
+        ship_to: None,
+    };
+    tx.make_offer(&c, Side::Seller, &terms, None).await?;
+
+    let category = product.category.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+    let ship_to = product.ships_to.iter().find(|c| c.as_str() != "*").cloned().unwrap_or_else(|| "US".into());
+    let rfq = |title: &str, quantity: i64| {
+        rfq::draft(title, "Retail packaging, please.", &category, quantity, None, &ship_to, now_ms + 5 * DAY_MS, now_ms)
+    };
+    let wanted = rfq(&format!("{}: {} units", product.title, quantity * 4), quantity * 4)?;
+    let mine = tx.create_rfq(demo_buyer, &wanted).await?;
+    clock.set_ms(now_ms - 30 * MINUTE_MS);
+    let offer = rfq::quote(&sku.id, discounted, quantity, 10, "Mixed colours possible; ships in 10 days.")?;
+    tx.create_quote(&mine.id, &shop.id, &offer).await?;
+    let theirs = rfq(&format!("Wholesale enquiry: {}", product.title), quantity * 20)?;
+    tx.create_rfq(shopper, &theirs).await?;
+    Ok(())
 }
