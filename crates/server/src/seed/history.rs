@@ -315,12 +315,15 @@ async fn today_negotiations(
     demo_buyer: &str,
     shopper: &str,
 ) -> AppResult<()> {
-    let Some(product) = shop.products.iter().find(|p| p.category.is_some() && !p.skus.is_empty()) else {
-        return Ok(());
+    // Something the demo buyer's 2,000 CNY covers, so the offer can be accepted and paid.
+    let affordable = |p: &&Product| {
+        p.category.is_some() && p.skus.first().is_some_and(|k| k.price.amount * p.moq.max(1) * 2 <= 150_000)
     };
+    let Some(product) = shop.products.iter().find(affordable) else { return Ok(()) };
     let sku = &product.skus[0];
-    let quantity = product.moq.max(1) * 5;
+    let quantity = product.moq.max(1) * 2;
     let discounted = Money::new((sku.price.amount * 9 / 10).max(1), sku.price.currency);
+    let ship_to = product.ships_to.iter().find(|c| c.as_str() != "*").cloned().unwrap_or_else(|| "US".into());
     clock.set_ms(now_ms - 90 * MINUTE_MS);
     let c = tx.open_conversation(demo_buyer, &shop.id, Some(&product.id), None).await?;
     let ask = MessageDraft { text: format!("Hello! What is your best price for {quantity}?"), images: Vec::new() };
@@ -331,12 +334,11 @@ async fn today_negotiations(
         quantity,
         unit_price: discounted,
         valid_until_ms: now_ms + 3 * DAY_MS,
-        ship_to: None,
+        ship_to: Some(ship_to.clone()),
     };
     tx.make_offer(&c, Side::Seller, &terms, None).await?;
 
     let category = product.category.as_ref().map(|c| c.id.clone()).unwrap_or_default();
-    let ship_to = product.ships_to.iter().find(|c| c.as_str() != "*").cloned().unwrap_or_else(|| "US".into());
     let rfq = |title: &str, quantity: i64| {
         rfq::draft(title, "Retail packaging, please.", &category, quantity, None, &ship_to, now_ms + 5 * DAY_MS, now_ms)
     };
