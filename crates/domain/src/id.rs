@@ -25,6 +25,8 @@ pub enum Kind {
     Offer,
     Rfq,
     Quote,
+    Dispute,
+    Evidence,
 }
 
 impl Kind {
@@ -49,6 +51,8 @@ impl Kind {
             Kind::Offer => "ofr",
             Kind::Rfq => "rfq",
             Kind::Quote => "quo",
+            Kind::Dispute => "dsp",
+            Kind::Evidence => "evd",
         }
     }
 }

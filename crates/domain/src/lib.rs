@@ -8,6 +8,7 @@ pub mod category;
 pub mod chat;
 pub mod checkout;
 pub mod clock;
+pub mod dispute;
 pub mod error;
 pub mod geo;
 pub mod id;

@@ -15,8 +15,13 @@ pub enum OrderState {
     Shipped,
     /// The carrier delivered it; the buyer's confirmation window is shorter from here.
     Delivered,
+    /// The buyer disputed it: the escrow stays frozen and the order's deadlines stop until the
+    /// dispute ends in an outcome.
+    Disputed,
     Completed,
     Cancelled,
+    /// A dispute gave the buyer everything back.
+    Refunded,
 }
 
 impl OrderState {
@@ -26,21 +31,32 @@ impl OrderState {
             OrderState::Paid => "paid",
             OrderState::Shipped => "shipped",
             OrderState::Delivered => "delivered",
+            OrderState::Disputed => "disputed",
             OrderState::Completed => "completed",
             OrderState::Cancelled => "cancelled",
+            OrderState::Refunded => "refunded",
         }
     }
 
     /// Whether an order in this state holds its whole total in escrow: paid and not yet
     /// released or refunded.
     pub fn holds_escrow(self) -> bool {
-        matches!(self, OrderState::Paid | OrderState::Shipped | OrderState::Delivered)
+        matches!(self, OrderState::Paid | OrderState::Shipped | OrderState::Delivered | OrderState::Disputed)
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::PendingPayment, Self::Paid, Self::Shipped, Self::Delivered, Self::Completed, Self::Cancelled]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        [
+            Self::PendingPayment,
+            Self::Paid,
+            Self::Shipped,
+            Self::Delivered,
+            Self::Disputed,
+            Self::Completed,
+            Self::Cancelled,
+            Self::Refunded,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 }
 
@@ -58,6 +74,8 @@ pub enum Action {
     Confirm,
     ConfirmationExpired,
     ExtendConfirmation,
+    /// The buyer opens a dispute; its settlement is `dispute::settle`.
+    OpenDispute,
 }
 
 /// The transition table: the only place that says which action is allowed in which state.
@@ -79,6 +97,9 @@ pub const TRANSITIONS: &[(OrderState, Action, OrderState)] = {
         (Delivered, Confirm, Completed),
         (Delivered, ConfirmationExpired, Completed),
         (Delivered, ExtendConfirmation, Delivered),
+        (Paid, OpenDispute, Disputed),
+        (Shipped, OpenDispute, Disputed),
+        (Delivered, OpenDispute, Disputed),
     ]
 };
 
@@ -101,6 +122,14 @@ pub struct Policy {
     pub escrow_expiry_ms: i64,
     /// Commission in basis points (1/100 of a percent) unless a category overrides it.
     pub commission_bps: i64,
+    /// How long the seller has to answer a dispute before it is refunded.
+    pub dispute_response_ms: i64,
+    /// From when after opening the buyer may escalate a dispute to mediation.
+    pub dispute_buyer_escalation_ms: i64,
+    /// When after opening a dispute still open goes to mediation by itself.
+    pub dispute_auto_escalation_ms: i64,
+    /// After shipping, when a `not_received` dispute without any carrier event is refunded.
+    pub dispute_no_tracking_ms: i64,
     /// Category id → basis points; a category inherits its nearest ancestor's override.
     pub category_commission_bps: Vec<(String, i64)>,
 }
@@ -115,6 +144,10 @@ impl Default for Policy {
             extension_ms: 5 * DAY_MS,
             escrow_expiry_ms: 15 * DAY_MS,
             commission_bps: 200,
+            dispute_response_ms: 3 * DAY_MS,
+            dispute_buyer_escalation_ms: 3 * DAY_MS,
+            dispute_auto_escalation_ms: 7 * DAY_MS,
+            dispute_no_tracking_ms: 7 * DAY_MS,
             category_commission_bps: Vec::new(),
         }
     }
@@ -206,6 +239,12 @@ pub enum DeadlineKind {
     PaymentDue,
     ShipBy,
     ConfirmBy,
+    /// The seller's time to answer a dispute.
+    DisputeResponse,
+    /// A dispute still open goes to mediation.
+    DisputeEscalation,
+    /// A `not_received` dispute with no carrier event is refunded.
+    DisputeNoTracking,
 }
 
 impl DeadlineKind {
@@ -214,15 +253,20 @@ impl DeadlineKind {
             DeadlineKind::PaymentDue => "payment_due",
             DeadlineKind::ShipBy => "ship_by",
             DeadlineKind::ConfirmBy => "confirm_by",
+            DeadlineKind::DisputeResponse => "dispute_response",
+            DeadlineKind::DisputeEscalation => "dispute_escalation",
+            DeadlineKind::DisputeNoTracking => "dispute_no_tracking",
         }
     }
 
-    /// The action a deadline performs when it falls due.
-    pub fn action(self) -> Action {
+    /// The order action a deadline performs when it falls due; `None` for a dispute's
+    /// deadlines, which step the dispute instead.
+    pub fn action(self) -> Option<Action> {
         match self {
-            DeadlineKind::PaymentDue => Action::PaymentExpired,
-            DeadlineKind::ShipBy => Action::ShipByExpired,
-            DeadlineKind::ConfirmBy => Action::ConfirmationExpired,
+            DeadlineKind::PaymentDue => Some(Action::PaymentExpired),
+            DeadlineKind::ShipBy => Some(Action::ShipByExpired),
+            DeadlineKind::ConfirmBy => Some(Action::ConfirmationExpired),
+            _ => None,
         }
     }
 }
@@ -303,6 +347,10 @@ pub fn decide(order: &Order, action: Action, now_ms: i64, policy: &Policy) -> Re
             d.stock = lines(|sku_id, quantity| StockChange::Release { sku_id, quantity });
             d.events.push("order.cancelled");
             d.cancel_deadlines.push(DeadlineKind::PaymentDue);
+        }
+        (_, Action::OpenDispute) => {
+            d.events.push("order.disputed");
+            d.cancel_deadlines.extend([DeadlineKind::ShipBy, DeadlineKind::ConfirmBy]);
         }
         (OrderState::Paid, Action::Ship) => {
             d.events.push("order.shipped");
@@ -627,6 +675,15 @@ impl Action {
 
 impl DeadlineKind {
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::PaymentDue, Self::ShipBy, Self::ConfirmBy].into_iter().find(|k| k.as_str() == s)
+        [
+            Self::PaymentDue,
+            Self::ShipBy,
+            Self::ConfirmBy,
+            Self::DisputeResponse,
+            Self::DisputeEscalation,
+            Self::DisputeNoTracking,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }

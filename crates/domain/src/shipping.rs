@@ -19,6 +19,17 @@ fn upu_s10(s: &str) -> bool {
     s.len() == 13 && letters(&s[..2]) && digits(&s[2..11], &[9]) && letters(&s[11..])
 }
 
+/// A carrier's name as Souk writes it: "SF Express" is `sf_express`. Unknown carriers are
+/// refused (use `other`).
+pub fn normalize_carrier(name: &str) -> Result<String, Invalid> {
+    let carrier = name.trim().to_lowercase().replace([' ', '-'], "_");
+    if CARRIERS.contains(&carrier.as_str()) {
+        Ok(carrier)
+    } else {
+        Err(Invalid::new("unknown_carrier", "carrier", format!("one of {}", CARRIERS.join(", "))))
+    }
+}
+
 /// Checks a tracking number against its carrier's format; returns it upper-cased.
 pub fn tracking_number(carrier: &str, number: &str) -> Result<String, Invalid> {
     let n = number.trim().to_ascii_uppercase();

@@ -19,8 +19,8 @@
 //! ```
 //!
 //! Volume, verification and tenure only ever add to the neutral 0.5: being new is not a fault.
-//! Disputes and refunds weigh zero until disputes are decided in Souk; their components are
-//! computed all the same so the weights are the only thing to change.
+//! A lost dispute is one that gave the buyer money back (a refund, in full or in part); a
+//! dispute the seller won counts as a completed order.
 
 use crate::time::DAY_MS;
 use serde::{Deserialize, Serialize};
@@ -97,8 +97,8 @@ impl Default for TrustWeights {
             detailed: 0.15,
             on_time: 0.15,
             delivery: 0.10,
-            disputes: 0.0,
-            refunds: 0.0,
+            disputes: 0.10,
+            refunds: 0.05,
             response: 0.05,
             verification: 0.10,
             tenure: 0.05,
@@ -259,6 +259,8 @@ mod tests {
             shipped_on_time: 20,
             delivered_orders: 40,
             delivery_ms_sum: 40 * 15 * DAY_MS as u64,
+            disputes_lost: 6,
+            refunds: 8,
             verification: "none".into(),
             ..Default::default()
         };

@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::AppError;
-use routes::{accounts, admin, chat, meta, orders, products, rfq, search, stores, trust, wallet};
+use routes::{accounts, admin, chat, disputes, meta, orders, products, rfq, search, stores, trust, wallet};
 use souk_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -217,6 +217,17 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(rfq::revise_quote))
         .routes(routes!(rfq::accept_quote))
         .routes(routes!(rfq::cancel_rfq))
+        .routes(routes!(disputes::open_dispute))
+        .routes(routes!(disputes::my_disputes))
+        .routes(routes!(disputes::queue))
+        .routes(routes!(disputes::get_dispute))
+        .routes(routes!(disputes::answer))
+        .routes(routes!(disputes::accept))
+        .routes(routes!(disputes::escalate))
+        .routes(routes!(disputes::ship_return))
+        .routes(routes!(disputes::return_received))
+        .routes(routes!(disputes::add_evidence))
+        .routes(routes!(disputes::decide))
         .routes(routes!(admin::list_verifications))
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))

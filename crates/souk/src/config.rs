@@ -72,6 +72,14 @@ struct FileConfig {
     delivered_confirm_s: Option<i64>,
     extension_s: Option<i64>,
     escrow_expiry_s: Option<i64>,
+    /// The seller's time to answer a dispute before the buyer is refunded.
+    dispute_response_s: Option<i64>,
+    /// From when after opening the buyer may ask for mediation.
+    dispute_buyer_escalation_s: Option<i64>,
+    /// When after opening a dispute still open goes to mediation by itself.
+    dispute_auto_escalation_s: Option<i64>,
+    /// After shipping, when a `not_received` dispute without carrier events is refunded.
+    dispute_no_tracking_s: Option<i64>,
     commission_bps: Option<i64>,
     /// Category id → basis points, e.g. `[category_commission_bps] electronics = 500`.
     #[serde(default)]
@@ -103,6 +111,10 @@ pub struct Config {
     pub delivered_confirm_s: i64,
     pub extension_s: i64,
     pub escrow_expiry_s: i64,
+    pub dispute_response_s: i64,
+    pub dispute_buyer_escalation_s: i64,
+    pub dispute_auto_escalation_s: i64,
+    pub dispute_no_tracking_s: i64,
     pub commission_bps: i64,
     pub category_commission_bps: std::collections::BTreeMap<String, i64>,
     pub job_interval_ms: u64,
@@ -136,6 +148,10 @@ impl Config {
             delivered_confirm_s: file.delivered_confirm_s.unwrap_or(3 * 86_400),
             extension_s: args.extension_s.or(file.extension_s).unwrap_or(5 * 86_400),
             escrow_expiry_s: args.escrow_expiry_s.or(file.escrow_expiry_s).unwrap_or(15 * 86_400),
+            dispute_response_s: file.dispute_response_s.unwrap_or(3 * 86_400),
+            dispute_buyer_escalation_s: file.dispute_buyer_escalation_s.unwrap_or(3 * 86_400),
+            dispute_auto_escalation_s: file.dispute_auto_escalation_s.unwrap_or(7 * 86_400),
+            dispute_no_tracking_s: file.dispute_no_tracking_s.unwrap_or(7 * 86_400),
             commission_bps: args.commission_bps.or(file.commission_bps).unwrap_or(200),
             category_commission_bps: file.category_commission_bps,
             job_interval_ms: args.job_interval_ms.or(file.job_interval_ms).unwrap_or(500),
@@ -161,6 +177,10 @@ impl Config {
             ("delivered_confirm_s", config.delivered_confirm_s),
             ("extension_s", config.extension_s),
             ("escrow_expiry_s", config.escrow_expiry_s),
+            ("dispute_response_s", config.dispute_response_s),
+            ("dispute_buyer_escalation_s", config.dispute_buyer_escalation_s),
+            ("dispute_auto_escalation_s", config.dispute_auto_escalation_s),
+            ("dispute_no_tracking_s", config.dispute_no_tracking_s),
         ] {
             if !(1..=365 * 86_400).contains(&value) {
                 return Err(format!("{name} must be between 1 second and 365 days"));
@@ -211,6 +231,10 @@ impl Config {
             extension_ms: self.extension_s * 1000,
             escrow_expiry_ms: self.escrow_expiry_s * 1000,
             commission_bps: self.commission_bps,
+            dispute_response_ms: self.dispute_response_s * 1000,
+            dispute_buyer_escalation_ms: self.dispute_buyer_escalation_s * 1000,
+            dispute_auto_escalation_ms: self.dispute_auto_escalation_s * 1000,
+            dispute_no_tracking_ms: self.dispute_no_tracking_s * 1000,
             category_commission_bps: self.category_commission_bps.iter().map(|(c, b)| (c.clone(), *b)).collect(),
         };
         s.job_interval = std::time::Duration::from_millis(self.job_interval_ms.max(10));

@@ -269,6 +269,27 @@ impl Store {
         }))
     }
 
+    /// The ids of a buyer's conversations with a store, on any subject.
+    pub async fn conversations_between(&self, buyer_id: &str, store_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM conversations WHERE buyer_id = $1 AND store_id = $2 ORDER BY id")
+            .bind(buyer_id)
+            .bind(store_id)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Whether the buyer has ever disputed an order from the store: mediators may then read
+    /// their conversations.
+    pub async fn disputed_between(&self, buyer_id: &str, store_id: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM disputes WHERE buyer_id = $1 AND store_id = $2")
+            .bind(buyer_id)
+            .bind(store_id)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Messages the user has not read, across their conversations.
     pub async fn unread_total(&self, user_id: &str) -> Result<i64> {
         let sql = format!(

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod chat;
+pub mod disputes;
 pub mod idempotency;
 pub mod ledger;
 pub mod orders;

@@ -5,6 +5,7 @@
 use crate::{placeholders, Page, Result, Store, StoreError, Tx};
 use souk_domain::catalog::{PriceTier, ProductStatus};
 use souk_domain::checkout::{price_line, Item, SkuForSale, MAX_ITEMS};
+use souk_domain::dispute::{self, Outcome};
 use souk_domain::geo::ShipsTo;
 use souk_domain::id::{self, Kind};
 use souk_domain::order::{
@@ -630,6 +631,45 @@ impl Tx {
         Ok(())
     }
 
+    /// Schedules (or moves) the order's deadline of `kind`: one job per order and kind.
+    pub(crate) async fn schedule(&mut self, order_id: &str, kind: DeadlineKind, due_at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, order_id, due_at, state) VALUES ($1, $2, $3, $4, 'pending') \
+             ON CONFLICT (order_id, kind) DO UPDATE SET due_at = excluded.due_at, state = 'pending'",
+        )
+        .bind(self.store().new_id(Kind::Job))
+        .bind(kind.as_str())
+        .bind(order_id)
+        .bind(due_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Settles a disputed order with `outcome` (`dispute::settle`): its escrow goes to the buyer,
+    /// the seller and the platform in one set of postings, guarded on the order still being
+    /// disputed, and the store's trust totals count the outcome.
+    pub async fn settle_disputed(&mut self, order_id: &str, outcome: Outcome) -> Result<OrderView> {
+        let row = load(self.conn(), order_id).await?;
+        let decision = dispute::settle(&row.order, outcome).map_err(|r| match r {
+            Refusal::InvalidState(s) => invalid_state(s),
+            Refusal::Overflow => Invalid::new("out_of_range", "amount", "more than the order's total").into(),
+        })?;
+        let now = self.store().now_ms();
+        let moved = sqlx::query("UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND state = 'disputed'")
+            .bind(decision.state.as_str())
+            .bind(now)
+            .bind(order_id)
+            .execute(self.conn())
+            .await?;
+        if moved.rows_affected() != 1 {
+            return Err(invalid_state(load(self.conn(), order_id).await?.order.state));
+        }
+        self.record_settlement(&row.order, outcome, decision.state).await?;
+        self.write_effects(&row.order, &decision).await?;
+        self.order(order_id).await
+    }
+
     /// Writes a decision's postings, stock changes, deadlines and events.
     async fn write_effects(&mut self, order: &Order, d: &Decision) -> Result<()> {
         self.apply_postings(&d.postings, Some(&order.id), None).await?;
@@ -675,16 +715,7 @@ impl Tx {
                 .await?;
         }
         for (kind, due_at) in &d.deadlines {
-            sqlx::query(
-                "INSERT INTO jobs (id, kind, order_id, due_at, state) VALUES ($1, $2, $3, $4, 'pending') \
-                 ON CONFLICT (order_id, kind) DO UPDATE SET due_at = excluded.due_at, state = 'pending'",
-            )
-            .bind(self.store().new_id(Kind::Job))
-            .bind(kind.as_str())
-            .bind(&order.id)
-            .bind(*due_at)
-            .execute(self.conn())
-            .await?;
+            self.schedule(&order.id, *kind, *due_at).await?;
             if *kind == DeadlineKind::ConfirmBy {
                 sqlx::query("UPDATE orders SET confirm_by = $1 WHERE id = $2")
                     .bind(*due_at)
@@ -713,7 +744,10 @@ impl Tx {
         if claimed.rows_affected() != 1 {
             return Ok(false);
         }
-        match self.act(&job.order_id, job.kind.action(), policy).await {
+        let Some(action) = job.kind.action() else {
+            return self.run_dispute_deadline(&job.order_id, job.kind, policy).await;
+        };
+        match self.act(&job.order_id, action, policy).await {
             Ok(_) => Ok(true),
             // The order moved on before its deadline fired; the job is simply spent.
             Err(StoreError::Conflict { code: "invalid_state", .. }) => Ok(false),

@@ -2,6 +2,7 @@
 //! is computed from. Totals move in the same transaction as the change that moves them.
 
 use crate::{Page, Result, Store, StoreError, Tx};
+use souk_domain::dispute::Outcome;
 use souk_domain::order::{Action, Order, OrderState, Policy};
 use souk_domain::shipping::EventType;
 use souk_domain::time::rfc3339;
@@ -334,6 +335,21 @@ impl Tx {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Counts a dispute's outcome in the store's totals: a completed order when the seller
+    /// keeps anything, a refund and a lost dispute when the buyer gets anything back.
+    pub(crate) async fn record_settlement(&mut self, order: &Order, outcome: Outcome, to: OrderState) -> Result<()> {
+        let now = self.store().now_ms();
+        let column = if to == OrderState::Completed { "completed_at" } else { "updated_at" };
+        sqlx::query(&format!("UPDATE orders SET {column} = $1 WHERE id = $2"))
+            .bind(now)
+            .bind(&order.id)
+            .execute(self.conn())
+            .await?;
+        let lost = i64::from(outcome.seller_lost());
+        let completed = i64::from(to == OrderState::Completed);
+        add_stats(self, &order.id, &[("completed_orders", completed), ("refunds", lost), ("disputes_lost", lost)]).await
     }
 
     /// When an order reached a milestone (`paid_at`, `shipped_at`, ...), if it has.

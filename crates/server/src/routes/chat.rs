@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use souk_domain::account::Role;
 use souk_domain::chat::{self, OfferAnswer, OfferRefusal, OfferState, Side};
 use souk_domain::checkout::Item;
 use souk_domain::geo::parse_country;
@@ -30,6 +31,23 @@ async fn party(app: &App, user: &User, id: &str) -> AppResult<(Conversation, Sid
     let c = app.store.conversation(id).await.or_not_found("conversation")?;
     let side = c.side_of(&user.id).ok_or_else(|| AppError::not_found("conversation"))?;
     Ok((c, side))
+}
+
+/// The conversation, for reading: its parties, and mediators once the buyer has disputed an
+/// order from the store (they decide from the conversation).
+async fn readable(app: &App, user: &User, id: &str) -> AppResult<Conversation> {
+    match party(app, user, id).await {
+        Ok((c, _)) => Ok(c),
+        Err(e) if user.has(Role::Mediator) || user.has(Role::Admin) => {
+            let c = app.store.conversation(id).await.or_not_found("conversation")?;
+            if app.store.disputed_between(&c.buyer_id, &c.store_id).await? {
+                Ok(c)
+            } else {
+                Err(e)
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn refuse_if_blocked(app: &App, c: &Conversation) -> AppResult<()> {
@@ -138,7 +156,7 @@ pub async fn conversation(
     Authed(user): Authed,
     Path(id): Path<String>,
 ) -> AppResult<Json<ConversationView>> {
-    party(&app, &user, &id).await?;
+    readable(&app, &user, &id).await?;
     Ok(Json(app.store.conversation_view(&id, &user.id).await?))
 }
 
@@ -152,7 +170,7 @@ pub async fn messages(
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<MessageView>>> {
-    party(&app, &user, &id).await?;
+    readable(&app, &user, &id).await?;
     let before = match page.cursor() {
         Some(c) => Some(c.parse::<i64>().map_err(|_| Invalid::new("invalid", "cursor", "a cursor from next_cursor"))?),
         None => None,
@@ -353,7 +371,7 @@ pub async fn offers(
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<OfferView>>> {
-    party(&app, &user, &id).await?;
+    readable(&app, &user, &id).await?;
     Ok(Json(app.store.offers(&id, page.cursor(), page.limit()?).await?))
 }
 

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod chat;
+pub mod disputes;
 pub mod meta;
 pub mod orders;
 pub mod products;

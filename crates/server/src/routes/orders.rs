@@ -272,8 +272,7 @@ pub async fn ship(
     idem: Idem,
     ApiJson(input): ApiJson<ShipInput>,
 ) -> AppResult<Response> {
-    // "SF Express" names the carrier `sf_express`.
-    let carrier = input.carrier.trim().to_lowercase().replace([' ', '-'], "_");
+    let carrier = souk_domain::shipping::normalize_carrier(&input.carrier)?;
     let tracking = souk_domain::shipping::tracking_number(&carrier, &input.tracking_number)?;
     let (carrier, tracking) = (carrier.as_str(), tracking.as_str());
     if side(&app, &user, &id).await? != Side::Seller {

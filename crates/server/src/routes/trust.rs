@@ -171,11 +171,19 @@ pub async fn handle_carrier_event(
         Ok(Some(orders)) => orders,
         Ok(None) => return Ok(CarrierEventReceipt { orders: Vec::new(), duplicate: true }),
         Err(StoreError::NotFound) => {
-            return Err(AppError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_tracking",
-                "no order was shipped with that tracking number",
-            ))
+            // Perhaps a parcel a buyer returned under a dispute.
+            let delivered = kind == EventType::Delivered;
+            let returns =
+                tx.return_parcel_event(carrier, &event.tracking_number, delivered, &app.config.policy).await?;
+            if returns.is_empty() {
+                return Err(AppError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown_tracking",
+                    "no order was shipped or returned with that tracking number",
+                ));
+            }
+            tx.commit().await?;
+            return Ok(CarrierEventReceipt { orders: returns, duplicate: false });
         }
         Err(e) => return Err(e.into()),
     };

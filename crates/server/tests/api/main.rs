@@ -4,6 +4,7 @@
 mod accounts;
 mod catalog;
 mod chat;
+mod disputes;
 mod idempotency;
 mod import;
 mod openapi;
