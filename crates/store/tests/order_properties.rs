@@ -8,9 +8,11 @@ use souk_domain::account::StoreInput;
 use souk_domain::catalog::ProductInput;
 use souk_domain::checkout::Item;
 use souk_domain::clock::ManualClock;
+use souk_domain::dispute::{Outcome, Reason, Step};
 use souk_domain::order::{Action, Policy};
 use souk_domain::time::HOUR_MS;
 use souk_domain::Money;
+use souk_store::disputes::{Actor, Evidence};
 use souk_store::testing::{TestBackend, TestDb};
 use souk_store::Store;
 use std::sync::Arc;
@@ -32,6 +34,17 @@ enum Op {
         hours: i64,
     },
     RunJobs,
+    /// The buyer disputes an order.
+    Dispute {
+        order: usize,
+        reason: usize,
+    },
+    /// A step of an order's dispute; `permille` sizes a partial refund.
+    DisputeStep {
+        order: usize,
+        step: usize,
+        permille: i64,
+    },
     /// The previous step again, as a client retry would send it.
     Retry,
 }
@@ -42,6 +55,8 @@ fn op() -> impl Strategy<Value = Op> {
         5 => (0usize..12, 0usize..7).prop_map(|(order, action)| Op::Act { order, action }),
         1 => (1i64..300).prop_map(|hours| Op::Advance { hours }),
         1 => Just(Op::RunJobs),
+        2 => (0usize..12, 0usize..5).prop_map(|(order, reason)| Op::Dispute { order, reason }),
+        4 => (0usize..12, 0usize..8, 1i64..1000).prop_map(|(order, step, permille)| Op::DisputeStep { order, step, permille }),
         1 => Just(Op::Retry),
     ]
 }
@@ -62,6 +77,8 @@ struct World {
     buyers: Vec<String>,
     skus: Vec<String>,
     orders: Vec<String>,
+    /// Orders disputed so far: dispute steps pick among them.
+    disputed: Vec<String>,
 }
 
 async fn world(db: &TestDb) -> World {
@@ -95,7 +112,7 @@ async fn world(db: &TestDb) -> World {
         buyers.push(b.id);
     }
     tx.commit().await.unwrap();
-    World { store, clock, buyers, skus, orders: Vec::new() }
+    World { store, clock, buyers, skus, orders: Vec::new(), disputed: Vec::new() }
 }
 
 async fn step(w: &mut World, op: &Op) {
@@ -127,6 +144,48 @@ async fn step(w: &mut World, op: &Op) {
                 tx.commit().await.unwrap();
             }
         }
+        Op::Dispute { order, reason } => {
+            if w.orders.is_empty() {
+                return;
+            }
+            let id = w.orders[order % w.orders.len()].clone();
+            // Pay first if need be, as a buyer who then disputes would.
+            let mut tx = w.store.begin().await.unwrap();
+            if tx.act(&id, Action::Pay, &policy).await.is_ok() {
+                tx.commit().await.unwrap();
+            } else {
+                drop(tx);
+            }
+            let mut tx = w.store.begin().await.unwrap();
+            let evidence = Evidence::default();
+            if tx.open_dispute(&id, Reason::ALL[*reason], "broken", &evidence, &policy).await.is_ok() {
+                tx.commit().await.unwrap();
+                w.disputed.push(id);
+            }
+        }
+        Op::DisputeStep { order, step, permille } => {
+            if w.disputed.is_empty() {
+                return;
+            }
+            let id = w.disputed[order % w.disputed.len()].clone();
+            let Ok(d) = w.store.dispute_of_order(&id).await else { return };
+            let partial = (d.rules.total * permille / 1000).max(1);
+            let step = [
+                Step::SellerRefunds,
+                Step::SellerOffersPartial(partial),
+                Step::BuyerAccepts,
+                Step::SellerRejects,
+                Step::BuyerEscalates,
+                Step::Decide(Outcome::Release),
+                Step::Decide(Outcome::Refund),
+                Step::Decide(Outcome::PartialRefund(partial)),
+            ][*step];
+            let mut tx = w.store.begin().await.unwrap();
+            let note = Evidence { text: "step".into(), images: Vec::new() };
+            if tx.dispute_step(&d.view.id, step, &Actor::System, &note, None, &policy).await.is_ok() {
+                tx.commit().await.unwrap();
+            }
+        }
         Op::Retry => {}
     }
 }
@@ -152,7 +211,7 @@ async fn check(w: &World) -> Result<(), TestCaseError> {
             .await
             .unwrap();
         let pending = units_in(&mut tx, sku, "'pending_payment'").await;
-        let sold = units_in(&mut tx, sku, "'paid', 'shipped', 'completed'").await;
+        let sold = units_in(&mut tx, sku, "'paid', 'shipped', 'delivered', 'disputed', 'completed', 'refunded'").await;
         prop_assert_eq!(reserved, pending, "reserved = units of unpaid orders");
         prop_assert_eq!(on_hand, STOCK - sold, "on hand = initial − sold");
         prop_assert!(reserved <= on_hand);
@@ -184,7 +243,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn sqlite_orders_keep_the_books(ops in proptest::collection::vec(op(), 1..40)) {
+    fn sqlite_orders_keep_the_books(ops in proptest::collection::vec(op(), 1..60)) {
         run(TestBackend::Sqlite, ops)?;
     }
 }
@@ -193,7 +252,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 6, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn postgres_orders_keep_the_books(ops in proptest::collection::vec(op(), 1..40)) {
+    fn postgres_orders_keep_the_books(ops in proptest::collection::vec(op(), 1..60)) {
         run(TestBackend::Postgres, ops)?;
     }
 }
