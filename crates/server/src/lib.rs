@@ -14,6 +14,7 @@ pub mod payments;
 pub mod routes;
 pub mod search_sync;
 pub mod seed;
+pub mod web;
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -75,6 +76,8 @@ pub struct ServerConfig {
     pub carrier_sandbox: bool,
     /// Time between the sandbox carrier's steps (picked up, in transit, ...).
     pub carrier_sandbox_step_ms: i64,
+    /// Serving the demo marketplace: the pages show its log-ins.
+    pub demo: bool,
 }
 
 impl ServerConfig {
@@ -93,6 +96,7 @@ impl ServerConfig {
             carriers: Default::default(),
             carrier_sandbox: false,
             carrier_sandbox_step_ms: 20_000,
+            demo: false,
         }
     }
 }
@@ -238,7 +242,8 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
 /// The whole HTTP application with its middleware.
 pub fn router(app: App) -> Router {
     let (api, _) = api_router();
-    api.fallback(|| async { AppError::not_found("route") })
+    api.merge(web::router())
+        .fallback(|| async { AppError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             AppError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,

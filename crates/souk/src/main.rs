@@ -336,6 +336,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let addr = listener.local_addr().map_err(err)?;
     // The demo marketplace moves: the sandbox carrier delivers what demo sellers ship.
     server_config.carrier_sandbox |= demo;
+    server_config.demo = demo;
     let app = App::open(store.clone(), server_config).await?;
     eprintln!("souk is serving http://{addr} (API under /api/v1, document at /api/v1/openapi.json)");
     if app.provider.name() == souk_server::payments::SANDBOX {

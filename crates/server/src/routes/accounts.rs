@@ -169,9 +169,19 @@ pub async fn login(
     idem: Idem,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> AppResult<Response> {
+    let user = authenticate(&app, &input.email, input.password, peer.ip()).await?;
+    let me = me_of(&app, &user).await?;
+    let mut tx = app.store.begin().await?;
+    let (token, expires_at) = start_session(&mut tx, &user.id).await?;
+    idem.finish(tx, StatusCode::OK, &Session { token, expires_at: rfc3339(expires_at), user: me }).await
+}
+
+/// Checks an email and password under the log-in throttles (per IP and per account); an
+/// unknown email costs the same time as a wrong password.
+pub async fn authenticate(app: &App, email: &str, password: String, ip: std::net::IpAddr) -> AppResult<User> {
     let now = app.store.now_ms();
-    let email_norm = normalize_email(&input.email).unwrap_or_else(|_| input.email.trim().to_lowercase());
-    let ip_key = format!("ip:{}", peer.ip());
+    let email_norm = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let ip_key = format!("ip:{ip}");
     let account_key = format!("account:{email_norm}");
     let limits = &app.config.login;
     if let Some(s) = app.limiter.blocked_for(&ip_key, limits.per_ip, 5 * MINUTE_MS, now) {
@@ -187,17 +197,20 @@ pub async fn login(
         Err(e) => return Err(e.into()),
     };
     let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(decoy_hash);
-    let password_ok = verify_password(input.password, hash).await;
+    let password_ok = verify_password(password, hash).await;
     let Some(user) = user.filter(|_| password_ok) else {
         app.limiter.hit(&account_key, 15 * MINUTE_MS, now);
         return Err(AppError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));
     };
     app.limiter.reset(&account_key);
-    let me = me_of(&app, &user).await?;
-    let mut tx = app.store.begin().await?;
+    Ok(user)
+}
+
+/// A new session for the user: its token (only its hash is stored) and when it expires.
+pub async fn start_session(tx: &mut souk_store::Tx, user_id: &str) -> AppResult<(String, i64)> {
     let token = random_token();
-    let expires_at = tx.create_session(&user.id, &token_hash(&token), SESSION_TTL_MS).await?;
-    idem.finish(tx, StatusCode::OK, &Session { token, expires_at: rfc3339(expires_at), user: me }).await
+    let expires_at = tx.create_session(user_id, &token_hash(&token), SESSION_TTL_MS).await?;
+    Ok((token, expires_at))
 }
 
 /// Ends the session whose token the request carries.

@@ -18,7 +18,7 @@ use souk_search::{Hit, Sort, Suggestion};
 const MAX_QUERY_CHARS: usize = 200;
 const DEFAULT_LIMIT: usize = 20;
 
-#[derive(Deserialize, utoipa::IntoParams)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// Words to look for (English and Chinese; case, accents and plurals do not matter, and
@@ -186,7 +186,13 @@ async fn validate(app: &App, q: SearchQuery) -> AppResult<Request> {
 #[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchQuery),
     responses((status = 200, body = SearchResults), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn search(State(app): State<App>, ApiQuery(q): ApiQuery<SearchQuery>) -> AppResult<Json<SearchResults>> {
-    let request = validate(&app, q).await?;
+    Ok(Json(run(&app, q).await?))
+}
+
+/// Validates and runs a search, counting an impression for each hit: the API and the pages
+/// share it.
+pub async fn run(app: &App, q: SearchQuery) -> AppResult<SearchResults> {
+    let request = validate(app, q).await?;
     let index = app.search.clone();
     let results = tokio::task::spawn_blocking(move || index.search(&request))
         .await
@@ -195,13 +201,13 @@ pub async fn search(State(app): State<App>, ApiQuery(q): ApiQuery<SearchQuery>) 
     for hit in &results.hits {
         app.traffic.add(&hit.id, 1, 0);
     }
-    Ok(Json(SearchResults {
+    Ok(SearchResults {
         hits: results.hits,
         total: results.total,
         next_cursor: results.next_offset.map(|n| n.to_string()),
         matched_all_words: results.matched_all_words,
         facets: results.facets,
-    }))
+    })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -2,7 +2,9 @@
 //! runs on SQLite and, when `SOUK_TEST_DATABASE_URL` is set, on PostgreSQL.
 
 mod accounts;
+mod browser;
 mod catalog;
+mod cdp;
 mod chat;
 mod disputes;
 mod idempotency;

@@ -1,0 +1,153 @@
+//! The pages' two languages. English is the key; a missing Chinese entry falls back to it, and a
+//! unit test makes sure none is missing.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code {
+            "en" => Some(Lang::En),
+            "zh" => Some(Lang::Zh),
+            _ => None,
+        }
+    }
+
+    /// The first supported language of an `Accept-Language` header, by its order of preference
+    /// (q-values), English when none is.
+    pub fn from_accept_language(header: &str) -> Lang {
+        let mut best = (Lang::En, -1.0f32);
+        for part in header.split(',') {
+            let mut pieces = part.trim().split(';');
+            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = pieces.find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok())).unwrap_or(1.0);
+            let lang = match tag.split('-').next() {
+                Some("zh") => Lang::Zh,
+                Some("en") => Lang::En,
+                _ => continue,
+            };
+            if q > best.1 {
+                best = (lang, q);
+            }
+        }
+        best.0
+    }
+
+    /// The text for `key` (the English wording) in this language.
+    pub fn t(self, key: &'static str) -> &'static str {
+        match self {
+            Lang::En => key,
+            Lang::Zh => ZH.iter().find(|(en, _)| *en == key).map_or(key, |(_, zh)| zh),
+        }
+    }
+}
+
+/// English → Chinese.
+const ZH: &[(&str, &str)] = &[
+    ("Search", "搜索"),
+    ("Search products", "搜索商品"),
+    ("Categories", "分类"),
+    ("Featured products", "精选商品"),
+    ("Log in", "登录"),
+    ("Log out", "退出"),
+    ("Email", "邮箱"),
+    ("Password", "密码"),
+    ("Wrong email or password.", "邮箱或密码错误。"),
+    ("Too many attempts; try again later.", "尝试次数过多，请稍后再试。"),
+    ("Demo log-ins", "演示账号"),
+    ("Every role of the demo marketplace:", "演示市场的所有角色："),
+    ("role", "角色"),
+    ("results", "个结果"),
+    ("No products match.", "没有匹配的商品。"),
+    ("Sort", "排序"),
+    ("Best match", "最佳匹配"),
+    ("Price: low to high", "价格从低到高"),
+    ("Price: high to low", "价格从高到低"),
+    ("Newest", "最新"),
+    ("Seller rating", "卖家评分"),
+    ("In stock only", "仅显示有货"),
+    ("Apply", "应用"),
+    ("Next page", "下一页"),
+    ("In stock", "有货"),
+    ("Out of stock", "缺货"),
+    ("Minimum order", "起订量"),
+    ("units", "件"),
+    ("Price tiers", "阶梯价格"),
+    ("from", "起"),
+    ("Variants", "规格"),
+    ("Ships to", "配送至"),
+    ("everywhere", "全球"),
+    ("Sold by", "卖家"),
+    ("Trust score", "信用分"),
+    ("How the score is made", "信用分构成"),
+    ("Reviews", "评价"),
+    ("No reviews yet.", "暂无评价。"),
+    ("Seller's reply", "卖家回复"),
+    ("reviews", "条评价"),
+    ("Verified", "已认证"),
+    ("Not verified", "未认证"),
+    ("Products", "商品"),
+    ("days on Souk", "天"),
+    ("Page not found.", "页面不存在。"),
+    ("Something went wrong on our side.", "服务器出错了。"),
+    ("The form expired; please try again.", "表单已过期，请重试。"),
+    ("Signed in as", "已登录："),
+    ("Language", "语言"),
+    ("volume", "成交量"),
+    ("rating", "评分"),
+    ("detailed", "详细评分"),
+    ("on_time", "准时发货"),
+    ("delivery", "配送速度"),
+    ("disputes", "纠纷"),
+    ("refunds", "退款"),
+    ("response", "响应速度"),
+    ("verification", "认证"),
+    ("tenure", "经营时长"),
+    ("A self-hostable marketplace with escrowed payments", "资金托管的自托管交易市场"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_preferred_supported_language() {
+        assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,zh;q=0.8"), Lang::En);
+        assert_eq!(Lang::from_accept_language("fr-FR,zh-TW;q=0.7"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language("fr, de"), Lang::En);
+        assert_eq!(Lang::from_accept_language(""), Lang::En);
+    }
+
+    /// Every `.t("...")` in the pages' source has its Chinese.
+    #[test]
+    fn every_text_on_the_pages_is_translated() {
+        for source in [include_str!("mod.rs"), include_str!("pages.rs")] {
+            for piece in source.split(".t(\"").skip(1) {
+                let key = piece.split('"').next().unwrap_or("");
+                assert!(ZH.iter().any(|(en, _)| *en == key), "no Chinese for {key:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_key_is_translated_once() {
+        let mut keys: Vec<&str> = ZH.iter().map(|(en, _)| *en).collect();
+        keys.sort_unstable();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "a key is listed twice");
+        assert_eq!(Lang::Zh.t("Search"), "搜索");
+        assert_eq!(Lang::En.t("Search"), "Search");
+    }
+}

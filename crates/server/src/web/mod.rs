@@ -1,0 +1,335 @@
+//! The marketplace's pages, rendered on the server (maud escapes every value it is given) with
+//! a little htmx; every asset is embedded in the binary. Pages use the same store and search
+//! calls as the JSON API, and the same sessions: the token lives in an HttpOnly, SameSite cookie.
+//! Every form carries a CSRF token that must match the `souk_csrf` cookie (double submit).
+
+pub mod i18n;
+mod pages;
+
+use crate::extract::token_hash;
+use crate::App;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use i18n::Lang;
+use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
+use souk_store::accounts::User;
+
+pub const SESSION_COOKIE: &str = "souk_session";
+pub const CSRF_COOKIE: &str = "souk_csrf";
+pub const LANG_COOKIE: &str = "souk_lang";
+
+const HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
+const CSS: &str = include_str!("../../assets/souk.css");
+
+/// The pages' routes (everything outside `/api`).
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/search", get(pages::search))
+        .route("/products/{id}", get(pages::product))
+        .route("/stores/{slug}", get(pages::store))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/lang/{code}", post(set_lang))
+        .route("/assets/{file}", get(asset))
+}
+
+/// What every page knows about its request.
+pub struct Ctx {
+    pub user: Option<User>,
+    pub lang: Lang,
+    pub csrf: String,
+    /// Set when the request had no CSRF cookie: the response sets it.
+    new_csrf: bool,
+    pub demo: bool,
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl FromRequestParts<App> for Ctx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        let user = match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) => app.store.user_by_session(&token_hash(token)).await.ok(),
+            None => None,
+        };
+        let lang = cookie(&parts.headers, LANG_COOKIE).and_then(Lang::parse).unwrap_or_else(|| {
+            let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            Lang::from_accept_language(accept)
+        });
+        let existing = cookie(&parts.headers, CSRF_COOKIE)
+            .filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        let (csrf, new_csrf) = match existing {
+            Some(c) => (c.to_string(), false),
+            None => (crate::routes::random_token()[..32].to_string(), true),
+        };
+        Ok(Ctx { user, lang, csrf, new_csrf, demo: app.config.demo })
+    }
+}
+
+impl Ctx {
+    pub fn t(&self, key: &'static str) -> &'static str {
+        self.lang.t(key)
+    }
+
+    /// A full page: the layout around `body`, with the CSRF cookie set if it was missing.
+    pub fn page(&self, status: StatusCode, title: &str, body: Markup) -> Response {
+        let markup = html! {
+            (DOCTYPE)
+            html lang=(self.lang.code()) {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " · Souk" }
+                    link rel="icon" href="data:,";
+                    link rel="stylesheet" href="/assets/souk.css";
+                    script src="/assets/htmx.min.js" defer {}
+                }
+                body {
+                    header.top {
+                        a.brand href="/" { "Souk" }
+                        form.search action="/search" method="get" role="search" {
+                            input type="search" name="q" placeholder=(self.t("Search products")) aria-label=(self.t("Search"));
+                            button type="submit" { (self.t("Search")) }
+                        }
+                        nav {
+                            @if let Some(user) = &self.user {
+                                span.who { (self.t("Signed in as")) " " (user.display_name) }
+                                form.inline action="/logout" method="post" {
+                                    (self.csrf_field())
+                                    button.link type="submit" { (self.t("Log out")) }
+                                }
+                            } @else {
+                                a href="/login" { (self.t("Log in")) }
+                            }
+                            form.inline action=(format!("/lang/{}", if self.lang == Lang::En { "zh" } else { "en" })) method="post" {
+                                (self.csrf_field())
+                                button.link type="submit" aria-label=(self.t("Language")) {
+                                    @if self.lang == Lang::En { "中文" } @else { "English" }
+                                }
+                            }
+                        }
+                    }
+                    main { (body) }
+                    footer { "Souk · " (self.t("A self-hostable marketplace with escrowed payments")) }
+                }
+            }
+        };
+        let mut res =
+            (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string()).into_response();
+        self.set_csrf_cookie(&mut res);
+        res
+    }
+
+    fn set_csrf_cookie(&self, res: &mut Response) {
+        if self.new_csrf {
+            let value = format!("{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", self.csrf);
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+    }
+
+    pub fn csrf_field(&self) -> Markup {
+        html! { input type="hidden" name="_csrf" value=(self.csrf); }
+    }
+
+    /// Whether a form's token matches this request's cookie (not a freshly made one).
+    fn csrf_ok(&self, token: &str) -> bool {
+        !self.new_csrf && !token.is_empty() && token == self.csrf
+    }
+
+    pub fn not_found(&self) -> Response {
+        self.page(StatusCode::NOT_FOUND, "404", html! { p.notice { (self.t("Page not found.")) } })
+    }
+
+    pub fn error(&self) -> Response {
+        self.page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "500",
+            html! { p.notice { (self.t("Something went wrong on our side.")) } },
+        )
+    }
+
+    fn expired_form(&self) -> Response {
+        self.page(StatusCode::FORBIDDEN, "403", html! { p.notice { (self.t("The form expired; please try again.")) } })
+    }
+}
+
+/// Money as people read it: "19.99 CNY".
+pub fn money(m: &souk_domain::Money) -> String {
+    format!("{} {}", m.format_major(), m.currency.code())
+}
+
+/// Names reserved for examples (RFC 2606), which never resolve: the demo's images use them.
+const EXAMPLE_DOMAINS: [&str; 4] = ["example", "example.com", "example.net", "example.org"];
+
+/// An image that can be shown: one on a reserved example domain never loads, so a drawn
+/// placeholder stands in for it.
+pub fn image(url: Option<&str>, alt: &str) -> Markup {
+    let shown = url.filter(|u| {
+        let host = u.split("://").nth(1).and_then(|r| r.split(['/', ':']).next()).unwrap_or("");
+        !EXAMPLE_DOMAINS.iter().any(|d| host == *d || host.ends_with(&format!(".{d}")))
+    });
+    match shown {
+        Some(u) => html! { img src=(u) alt=(alt) loading="lazy"; },
+        None => {
+            let initial: String = alt.chars().next().map(|c| c.to_string()).unwrap_or_default();
+            html! {
+                svg.placeholder viewBox="0 0 100 100" role="img" aria-label=(alt) {
+                    rect width="100" height="100" {}
+                    text x="50" y="62" text-anchor="middle" { (initial) }
+                }
+            }
+        }
+    }
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    let (body, kind): (Vec<u8>, &str) = match file.as_str() {
+        "htmx.min.js" => (HTMX.to_vec(), "text/javascript; charset=utf-8"),
+        "souk.css" => (CSS.as_bytes().to_vec(), "text/css; charset=utf-8"),
+        _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=3600")], body)
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only paths of this site are followed after logging in.
+fn local_path(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/"
+    }
+}
+
+fn login_form(ctx: &Ctx, email: &str, next: &str, error: Option<&'static str>) -> Markup {
+    html! {
+        section.narrow {
+            h1 { (ctx.t("Log in")) }
+            @if let Some(e) = error { p.error role="alert" { (ctx.t(e)) } }
+            form method="post" action="/login" {
+                (ctx.csrf_field())
+                input type="hidden" name="next" value=(next);
+                label { (ctx.t("Email")) input type="email" name="email" value=(email) required autocomplete="username"; }
+                label { (ctx.t("Password")) input type="password" name="password" required autocomplete="current-password"; }
+                button type="submit" { (ctx.t("Log in")) }
+            }
+            @if ctx.demo { (pages::demo_logins(ctx)) }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_page(ctx: Ctx, axum::extract::Query(q): axum::extract::Query<NextQuery>) -> Response {
+    let next = local_path(q.next.as_deref().unwrap_or("/"));
+    ctx.page(StatusCode::OK, ctx.t("Log in"), login_form(&ctx, "", next, None))
+}
+
+async fn login(
+    State(app): State<App>,
+    ctx: Ctx,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !ctx.csrf_ok(&form._csrf) {
+        return ctx.expired_form();
+    }
+    let next = local_path(&form.next).to_string();
+    let user = match crate::routes::accounts::authenticate(&app, &form.email, form.password, peer.ip()).await {
+        Ok(u) => u,
+        Err(e) => {
+            // The form again, with the reason: a page that loaded fine, as browsers expect.
+            let message = if e.status == StatusCode::TOO_MANY_REQUESTS {
+                "Too many attempts; try again later."
+            } else {
+                "Wrong email or password."
+            };
+            return ctx.page(StatusCode::OK, ctx.t("Log in"), login_form(&ctx, &form.email, &next, Some(message)));
+        }
+    };
+    let started = async {
+        let mut tx = app.store.begin().await?;
+        let session = crate::routes::accounts::start_session(&mut tx, &user.id).await?;
+        tx.commit().await?;
+        Ok::<_, crate::error::AppError>(session)
+    };
+    let Ok((token, _)) = started.await else { return ctx.error() };
+    let mut res = Redirect::to(&next).into_response();
+    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    _csrf: String,
+}
+
+async fn logout(State(app): State<App>, ctx: Ctx, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+    if !ctx.csrf_ok(&form._csrf) {
+        return ctx.expired_form();
+    }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        if let Ok(mut tx) = app.store.begin().await {
+            if tx.delete_session(&token_hash(token)).await.is_ok() {
+                let _ = tx.commit().await;
+            }
+        }
+    }
+    let mut res = Redirect::to("/").into_response();
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&clear).expect("a valid cookie"));
+    res
+}
+
+async fn set_lang(ctx: Ctx, Path(code): Path<String>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+    if !ctx.csrf_ok(&form._csrf) {
+        return ctx.expired_form();
+    }
+    let Some(lang) = Lang::parse(&code) else { return ctx.not_found() };
+    // Back where the switch was pressed, if that was a page of this site.
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_string()))
+        .unwrap_or_else(|| "/".into());
+    let mut res = Redirect::to(local_path(&back)).into_response();
+    let cookie = format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.code());
+    res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("a valid cookie"));
+    res
+}

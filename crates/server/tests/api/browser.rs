@@ -1,0 +1,139 @@
+//! The pages in a real browser: headless Chromium (Debian's `chromium`, which `.ci/run`
+//! installs) against a server on an ephemeral port. Screenshots of the key pages are kept in
+//! `target/browser-artifacts/`. Without Chromium the test says it is skipped and passes.
+
+use crate::cdp::{chromium, Browser};
+use crate::orders::market;
+use crate::Srv;
+use serde_json::json;
+use souk_store::testing::TestBackend;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_browses_logs_in_and_finds_a_product() {
+    let Some(binary) = chromium() else {
+        eprintln!("skipped: no Chromium at /usr/bin/chromium (set SOUK_CHROMIUM)");
+        return;
+    };
+    let srv = Srv::start_with(TestBackend::Sqlite, |c| c.demo = true).await.unwrap();
+    let (seller, _, _) = market(&srv, 5).await;
+    let mut hostile = crate::product_body("<script>window.__pwned = 1</script>");
+    hostile["ships_to"] = json!(["*"]);
+    hostile["skus"][0]["sku"] = json!("XSS-1");
+    assert_eq!(srv.post("/api/v1/products", Some(&seller), hostile).await.status, reqwest::StatusCode::CREATED);
+    srv.eventually("/api/v1/search?q=script", |b| b["total"] == 1).await;
+
+    let mut b = Browser::launch(&binary).await;
+    b.goto(&format!("{}/", srv.base)).await;
+    let home = b.text().await;
+    assert!(home.contains("Featured products") && home.contains("buyer@demo.souk"), "{home}");
+    b.screenshot("home").await;
+
+    // The language switch, then back.
+    b.navigate_by("document.querySelector('form[action=\"/lang/zh\"] button').click()").await;
+    assert!(b.text().await.contains("精选商品"), "Chinese after the switch");
+    b.screenshot("home-zh").await;
+    b.navigate_by("document.querySelector('form[action=\"/lang/en\"] button').click()").await;
+
+    // A wrong password, then the right one.
+    b.goto(&format!("{}/login", srv.base)).await;
+    let fill = |password: &str| {
+        format!(
+            "document.querySelector('input[name=email]').value = 'buyer@example.com';
+             document.querySelector('input[name=password]').value = '{password}';
+             document.querySelector('main form').submit()"
+        )
+    };
+    b.navigate_by(&fill("not the password")).await;
+    assert!(b.text().await.contains("Wrong email or password."));
+    b.navigate_by(&fill("correct horse battery")).await;
+    assert!(b.text().await.contains("Signed in as"), "logged in by cookie");
+
+    // Search, then the product with its seller's trust.
+    b.goto(&format!("{}/search?q=tea", srv.base)).await;
+    let results = b.text().await;
+    assert!(results.contains("Tea set"), "{results}");
+    b.screenshot("search").await;
+    b.navigate_by("document.querySelector('li.card a').click()").await;
+    let product = b.text().await;
+    assert!(
+        product.contains("Tea set") && product.contains("Trust score") && product.contains("19.99 CNY"),
+        "{product}"
+    );
+    b.screenshot("product").await;
+
+    // A hostile title is text, never markup.
+    b.goto(&format!("{}/search?q=script", srv.base)).await;
+    assert!(b.text().await.contains("<script>window.__pwned = 1</script>"));
+    assert_eq!(b.eval("typeof window.__pwned").await, "undefined");
+
+    assert!(b.errors.is_empty(), "browser console errors: {:?}", b.errors);
+}
+
+/// Sessions ride in an HttpOnly, SameSite cookie; every form needs the CSRF token that matches
+/// the `souk_csrf` cookie; pages speak the Accept-Language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_use_secure_cookies_and_refuse_forged_forms() {
+    let srv = Srv::start(TestBackend::Sqlite).await.unwrap();
+    srv.register("shopper@example.com").await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = http.get(format!("{}/login", srv.base)).send().await.unwrap();
+    let csrf_cookie = page.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Strict"), "{csrf_cookie}");
+    let csrf = csrf_cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&format!("name=\"_csrf\" value=\"{csrf}\"")), "the form carries the token");
+
+    let login = |token: &str| {
+        let form = [
+            ("email", "shopper@example.com"),
+            ("password", "correct horse battery"),
+            ("_csrf", token),
+            ("next", "/search"),
+        ];
+        http.post(format!("{}/login", srv.base)).header("cookie", format!("souk_csrf={csrf}")).form(&form).send()
+    };
+    let forged = login("not-the-token-not-the-token-0000").await.unwrap();
+    assert_eq!(forged.status(), reqwest::StatusCode::FORBIDDEN);
+    assert!(forged.headers().get(reqwest::header::SET_COOKIE).is_none(), "no session for a forged form");
+    let ok = login(&csrf).await.unwrap();
+    assert_eq!(ok.status(), reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(ok.headers()[reqwest::header::LOCATION], "/search");
+    let session = ok.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(session.starts_with("souk_session=") && session.contains("HttpOnly") && session.contains("SameSite=Lax"));
+    let session = session.split(';').next().unwrap().to_string();
+
+    let cookies = format!("{session}; souk_csrf={csrf}");
+    let home = http
+        .get(format!("{}/", srv.base))
+        .header("cookie", &cookies)
+        .header("accept-language", "zh-CN,zh;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    let home = home.text().await.unwrap();
+    assert!(home.contains("已登录") && home.contains("lang=\"zh\""), "signed in, in Chinese");
+    let out = http
+        .post(format!("{}/logout", srv.base))
+        .header("cookie", &cookies)
+        .form(&[("_csrf", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), reqwest::StatusCode::FORBIDDEN, "logging out takes the token too");
+    let out = http
+        .post(format!("{}/logout", srv.base))
+        .header("cookie", &cookies)
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), reqwest::StatusCode::SEE_OTHER);
+    let after =
+        http.get(format!("{}/", srv.base)).header("cookie", &cookies).send().await.unwrap().text().await.unwrap();
+    assert!(!after.contains("Signed in as"), "the session is gone");
+    let evil =
+        http.get(format!("{}/login?next=//evil.example/x", srv.base)).send().await.unwrap().text().await.unwrap();
+    assert!(evil.contains("name=\"next\" value=\"/\""), "only local paths are followed after logging in");
+    let missing = http.get(format!("{}/products/prd_nope", srv.base)).send().await.unwrap();
+    assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
+}
