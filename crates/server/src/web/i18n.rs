@@ -114,6 +114,46 @@ const ZH: &[(&str, &str)] = &[
     ("verification", "认证"),
     ("tenure", "经营时长"),
     ("A self-hostable marketplace with escrowed payments", "资金托管的自托管交易市场"),
+    ("Cart", "购物车"),
+    ("Your cart is empty.", "购物车是空的。"),
+    ("Ship to (country code)", "收货国家（代码）"),
+    ("Check out and pay", "结算并付款"),
+    ("Wallet", "钱包"),
+    ("Available", "可用"),
+    ("In escrow for purchases", "购物托管中"),
+    ("Incoming from sales", "销售待入账"),
+    ("Top up", "充值"),
+    ("Amount", "金额"),
+    ("Currency", "币种"),
+    ("Card number", "卡号"),
+    (
+        "Sandbox: 4242424242424242 succeeds, 4000000000000002 is declined.",
+        "沙盒：4242424242424242 成功，4000000000000002 被拒。",
+    ),
+    ("My orders", "我的订单"),
+    ("No orders yet.", "还没有订单。"),
+    ("awaiting payment", "待付款"),
+    ("paid", "已付款"),
+    ("shipped", "已发货"),
+    ("delivered", "已送达"),
+    ("disputed", "纠纷中"),
+    ("completed", "已完成"),
+    ("cancelled", "已取消"),
+    ("refunded", "已退款"),
+    ("ordered", "已下单"),
+    ("Order", "订单"),
+    ("Tracking", "物流"),
+    ("Pay from wallet", "用钱包付款"),
+    ("Cancel", "取消"),
+    ("Confirm receipt", "确认收货"),
+    ("Extend confirmation", "延长收货"),
+    ("Open a dispute", "发起纠纷"),
+    ("Review", "评价"),
+    ("Stars", "星级"),
+    ("Post review", "发表评价"),
+    ("Add to cart", "加入购物车"),
+    ("Quantity", "数量"),
+    ("Log in to buy", "登录后购买"),
 ];
 
 #[cfg(test)]
@@ -132,7 +172,7 @@ mod tests {
     /// Every `.t("...")` in the pages' source has its Chinese.
     #[test]
     fn every_text_on_the_pages_is_translated() {
-        for source in [include_str!("mod.rs"), include_str!("pages.rs")] {
+        for source in [include_str!("mod.rs"), include_str!("pages.rs"), include_str!("buying.rs")] {
             for piece in source.split(".t(\"").skip(1) {
                 let key = piece.split('"').next().unwrap_or("");
                 assert!(ZH.iter().any(|(en, _)| *en == key), "no Chinese for {key:?}");

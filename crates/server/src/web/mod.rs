@@ -3,6 +3,7 @@
 //! calls as the JSON API, and the same sessions: the token lives in an HttpOnly, SameSite cookie.
 //! Every form carries a CSRF token that must match the `souk_csrf` cookie (double submit).
 
+mod buying;
 pub mod i18n;
 mod pages;
 
@@ -33,6 +34,15 @@ pub fn router() -> Router<App> {
         .route("/search", get(pages::search))
         .route("/products/{id}", get(pages::product))
         .route("/stores/{slug}", get(pages::store))
+        .route("/cart", get(buying::cart).post(buying::add_to_cart))
+        .route("/checkout", post(buying::checkout))
+        .route("/wallet", get(buying::wallet))
+        .route("/wallet/top-up", post(buying::top_up))
+        .route("/orders", get(buying::orders))
+        .route("/orders/{id}", get(buying::order))
+        .route("/orders/{id}/dispute", post(buying::dispute))
+        .route("/orders/{id}/review", post(buying::review))
+        .route("/orders/{id}/{action}", post(buying::order_action))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/lang/{code}", post(set_lang))
@@ -109,6 +119,9 @@ impl Ctx {
                         }
                         nav {
                             @if let Some(user) = &self.user {
+                                a href="/cart" { (self.t("Cart")) }
+                                a href="/orders" { (self.t("My orders")) }
+                                a href="/wallet" { (self.t("Wallet")) }
                                 span.who { (self.t("Signed in as")) " " (user.display_name) }
                                 form.inline action="/logout" method="post" {
                                     (self.csrf_field())
@@ -150,7 +163,7 @@ impl Ctx {
     }
 
     /// Whether a form's token matches this request's cookie (not a freshly made one).
-    fn csrf_ok(&self, token: &str) -> bool {
+    pub(crate) fn csrf_ok(&self, token: &str) -> bool {
         !self.new_csrf && !token.is_empty() && token == self.csrf
     }
 
@@ -166,7 +179,7 @@ impl Ctx {
         )
     }
 
-    fn expired_form(&self) -> Response {
+    pub(crate) fn expired_form(&self) -> Response {
         self.page(StatusCode::FORBIDDEN, "403", html! { p.notice { (self.t("The form expired; please try again.")) } })
     }
 }

@@ -113,7 +113,7 @@ impl SearchForm {
 }
 
 /// Percent-encodes a query-string value.
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -232,9 +232,21 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
                             td { @for (k, v) in &sku.options { (k) ": " (v) " " } }
                             td.price { (money(&sku.price)) }
                             td { @if sku.stock >= p.moq.max(1) { (ctx.t("In stock")) " (" (sku.stock) ")" } @else { (ctx.t("Out of stock")) } }
+                            td {
+                                @if ctx.user.is_some() && sku.stock >= p.moq.max(1) {
+                                    form.inline.buy method="post" action="/cart" {
+                                        (ctx.csrf_field()) (super::buying::form_key())
+                                        input type="hidden" name="sku_id" value=(sku.id);
+                                        input type="number" name="quantity" value=(p.moq.max(1)) min=(p.moq.max(1)) max=(sku.stock) aria-label=(ctx.t("Quantity"));
+                                        button type="submit" { (ctx.t("Add to cart")) }
+                                    }
+                                } @else if ctx.user.is_none() {
+                                    a href=(format!("/login?next=/products/{}", p.id)) { (ctx.t("Log in to buy")) }
+                                }
+                            }
                         }
                         @if !sku.price_tiers.is_empty() {
-                            tr.tiers { td colspan="3" { (ctx.t("Price tiers")) ": "
+                            tr.tiers { td colspan="4" { (ctx.t("Price tiers")) ": "
                                 @for t in &sku.price_tiers { span.tier { (ctx.t("from")) " " (t.min_qty) ": " (money(&t.price)) } " " }
                             } }
                         }

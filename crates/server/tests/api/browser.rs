@@ -61,6 +61,45 @@ async fn a_buyer_browses_logs_in_and_finds_a_product() {
     );
     b.screenshot("product").await;
 
+    // Buy it: top up, add to the cart, check out and pay from the wallet.
+    b.goto(&format!("{}/wallet", srv.base)).await;
+    b.navigate_by(
+        "document.querySelector('input[name=amount]').value = '50.00'; document.querySelector('form.topup').submit()",
+    )
+    .await;
+    srv.clock.advance_ms(1_000);
+    srv.app.deliver_sandbox_confirmations().await.unwrap();
+    b.goto(&format!("{}/wallet", srv.base)).await;
+    assert!(b.text().await.contains("1050.00 CNY"), "the top-up arrived: {}", b.text().await);
+    b.goto(&format!("{}/search?q=tea", srv.base)).await;
+    b.navigate_by("document.querySelector('li.card a').click()").await;
+    b.navigate_by("document.querySelector('form.buy').submit()").await;
+    let cart = b.text().await;
+    assert!(cart.contains("Tea set") && cart.contains("1 × 19.99 CNY"), "{cart}");
+    b.screenshot("cart").await;
+    b.navigate_by(
+        "document.querySelector('input[name=ship_to]').value = 'de'; document.querySelector('form.checkout').submit()",
+    )
+    .await;
+    let order_page = b.text().await;
+    assert!(order_page.contains("paid") && order_page.contains("19.99 CNY"), "{order_page}");
+    let order = b.eval("location.pathname.split('/').pop()").await.as_str().unwrap().to_string();
+
+    // The seller ships; the buyer confirms receipt and reviews.
+    let shipped = crate::orders::ship(&srv, &seller, &order, "other", "PARCEL-B1").await;
+    assert_eq!(shipped.status, reqwest::StatusCode::OK, "{}", shipped.body);
+    b.goto(&format!("{}/orders/{order}", srv.base)).await;
+    assert!(b.text().await.contains("PARCEL-B1"));
+    b.screenshot("order-shipped").await;
+    b.navigate_by("document.querySelector('form[action$=\"/confirm\"]').submit()").await;
+    assert!(b.text().await.contains("completed"));
+    b.navigate_by("document.querySelector('form.review textarea').value = 'Lovely cups'; document.querySelector('form.review').submit()").await;
+    let order_json = srv.get(&format!("/api/v1/orders/{order}"), Some(&seller)).await.body;
+    assert_eq!(order_json["state"], "completed");
+    let product_id = order_json["lines"][0]["product_id"].as_str().unwrap().to_string();
+    b.goto(&format!("{}/products/{product_id}", srv.base)).await;
+    assert!(b.text().await.contains("Lovely cups"), "the review shows on the product");
+
     // A hostile title is text, never markup.
     b.goto(&format!("{}/search?q=script", srv.base)).await;
     assert!(b.text().await.contains("<script>window.__pwned = 1</script>"));
@@ -131,9 +170,43 @@ async fn pages_use_secure_cookies_and_refuse_forged_forms() {
     let after =
         http.get(format!("{}/", srv.base)).header("cookie", &cookies).send().await.unwrap().text().await.unwrap();
     assert!(!after.contains("Signed in as"), "the session is gone");
+    // A form submitted twice acts once.
+    let cookies = format!("{}; souk_csrf={csrf}", login_session(&http, &srv, &csrf).await);
+    let top_up = [
+        ("amount", "12.00"),
+        ("currency", "CNY"),
+        ("card_number", "4242424242424242"),
+        ("_csrf", csrf.as_str()),
+        ("_key", "same-form-key-0123456789"),
+    ];
+    for _ in 0..2 {
+        let r = http
+            .post(format!("{}/wallet/top-up", srv.base))
+            .header("cookie", &cookies)
+            .form(&top_up)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()[reqwest::header::LOCATION], "/wallet");
+    }
+    assert_eq!(srv.count("top_ups").await, 1, "one top-up for one form");
     let evil =
         http.get(format!("{}/login?next=//evil.example/x", srv.base)).send().await.unwrap().text().await.unwrap();
     assert!(evil.contains("name=\"next\" value=\"/\""), "only local paths are followed after logging in");
     let missing = http.get(format!("{}/products/prd_nope", srv.base)).send().await.unwrap();
     assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
+}
+
+/// Logs in through the form; returns the session cookie pair.
+async fn login_session(http: &reqwest::Client, srv: &Srv, csrf: &str) -> String {
+    let form = [("email", "shopper@example.com"), ("password", "correct horse battery"), ("_csrf", csrf)];
+    let r = http
+        .post(format!("{}/login", srv.base))
+        .header("cookie", format!("souk_csrf={csrf}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    r.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string()
 }

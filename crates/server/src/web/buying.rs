@@ -1,0 +1,492 @@
+//! The buyer's purchase pages: cart, checkout, wallet with sandbox top-ups, and orders with
+//! their timeline, tracking and actions (pay, confirm, extend, cancel, dispute, review).
+//!
+//! Every form carries, besides the CSRF token, a one-time `_key` claimed like an API
+//! Idempotency-Key: a form submitted twice (a double click, a reload) acts once, and the second
+//! submission is sent where the first one went.
+
+use super::{money, Ctx};
+use crate::error::AppError;
+use crate::payments::CardOutcome;
+use crate::App;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::{html, Markup};
+use serde::Deserialize;
+use souk_domain::checkout::Item;
+use souk_domain::dispute::Reason;
+use souk_domain::order::{Action, OrderState, OrderView};
+use souk_domain::{Currency, Invalid, Money};
+use souk_store::accounts::User;
+use souk_store::idempotency::Claim;
+use souk_store::orders::OrderScope;
+use souk_store::{StoreError, Tx};
+
+/// A hidden one-time key for a form.
+pub fn form_key() -> Markup {
+    html! { input type="hidden" name="_key" value=(crate::routes::random_token()); }
+}
+
+/// To the log-in page, coming back to `here` afterwards.
+pub fn to_login(here: &str) -> Response {
+    Redirect::to(&format!("/login?next={}", super::pages::encode(here))).into_response()
+}
+
+/// What claiming a form's key found.
+enum Once {
+    Run,
+    /// Submitted before: where that submission went.
+    Done(String),
+}
+
+async fn claim(app: &App, user: &User, key: &str) -> Result<Once, AppError> {
+    if key.len() < 16 || key.len() > 64 {
+        return Err(Invalid::new("invalid", "_key", "a form key").into());
+    }
+    let scope = format!("web:{}", user.id);
+    match app.store.claim_idempotency_key(&scope, key, "form").await? {
+        Claim::Started => Ok(Once::Run),
+        Claim::Replay { body, .. } => Ok(Once::Done(body)),
+        Claim::Mismatch | Claim::InFlight { .. } => {
+            Err(AppError::conflict("in_progress", "this form is being submitted"))
+        }
+    }
+}
+
+/// Records where the form went in the action's own transaction, commits, and goes there.
+async fn finish(mut tx: Tx, user: &User, key: &str, location: &str) -> Result<Response, AppError> {
+    tx.complete_idempotency_key(&format!("web:{}", user.id), key, 303, location).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(location).into_response())
+}
+
+async fn release(app: &App, user: &User, key: &str) {
+    let _ = app.store.release_idempotency_key(&format!("web:{}", user.id), key).await;
+}
+
+/// Runs a form's action once: `act` writes in the transaction it is given and returns where to
+/// go; a failure is shown on `back`'s page as a message.
+macro_rules! once {
+    ($app:expr, $ctx:expr, $user:expr, $key:expr, |$tx:ident| $act:expr) => {{
+        match claim(&$app, &$user, &$key).await {
+            Ok(Once::Done(location)) => Redirect::to(&location).into_response(),
+            Err(e) => problem(&$ctx, &e),
+            Ok(Once::Run) => {
+                let result: Result<Response, AppError> = async {
+                    let mut $tx = $app.store.begin().await?;
+                    let location: String = $act;
+                    finish($tx, &$user, &$key, &location).await
+                }
+                .await;
+                match result {
+                    Ok(r) => r,
+                    Err(e) => {
+                        release(&$app, &$user, &$key).await;
+                        problem(&$ctx, &e)
+                    }
+                }
+            }
+        }
+    }};
+}
+
+/// A failed action's page: what went wrong, in the words the API uses.
+fn problem(ctx: &Ctx, e: &AppError) -> Response {
+    let status = if e.status.is_server_error() { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+    let body = html! {
+        p.error role="alert" { (e.message) @if let Some(f) = &e.field { " (" (f) ")" } }
+        p { a href="javascript:history.back()" { "←" } }
+    };
+    ctx.page(status, "Souk", body)
+}
+
+#[derive(Deserialize)]
+pub struct CartForm {
+    sku_id: String,
+    quantity: i64,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+pub async fn add_to_cart(State(app): State<App>, ctx: Ctx, Form(f): Form<CartForm>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/cart") };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    once!(app, ctx, user, f._key, |tx| {
+        tx.set_cart_item(&user.id, &f.sku_id, f.quantity).await?;
+        "/cart".to_string()
+    })
+}
+
+pub async fn cart(State(app): State<App>, ctx: Ctx) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/cart") };
+    let Ok(lines) = app.store.cart(&user.id).await else { return ctx.error() };
+    let body = html! {
+        h1 { (ctx.t("Cart")) }
+        @if lines.is_empty() {
+            p.notice { (ctx.t("Your cart is empty.")) }
+        } @else {
+            table.skus {
+                @for l in &lines {
+                    tr {
+                        td { a href=(format!("/products/{}", l.product_id)) { (l.title) } }
+                        td { (l.quantity) " × " (money(&l.unit_price)) }
+                        td.price { (money(&Money::new(l.unit_price.amount.saturating_mul(l.quantity), l.unit_price.currency))) }
+                    }
+                }
+            }
+            form.checkout method="post" action="/checkout" {
+                (ctx.csrf_field())
+                (form_key())
+                label { (ctx.t("Ship to (country code)")) input name="ship_to" required maxlength="2" size="3" placeholder="DE"; }
+                button type="submit" { (ctx.t("Check out and pay")) }
+            }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("Cart"), body)
+}
+
+#[derive(Deserialize)]
+pub struct CheckoutForm {
+    ship_to: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// Checks the cart out (one order per store) and pays every order the wallet covers, in one
+/// transaction; what it cannot cover waits on the orders page with its payment window.
+pub async fn checkout(State(app): State<App>, ctx: Ctx, Form(f): Form<CheckoutForm>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/cart") };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    let country = f.ship_to.trim().to_ascii_uppercase();
+    once!(app, ctx, user, f._key, |tx| {
+        let country = souk_domain::geo::parse_country(&country, "ship_to")?;
+        let items: Vec<Item> = tx.cart_items(&user.id).await?;
+        let (_, orders) = tx.checkout(&user.id, &country, &items, &app.config.policy).await?;
+        for o in &orders {
+            // Paying needs the money in the wallet; an order the wallet cannot cover stays
+            // pending, to pay after a top-up.
+            if tx.wallet_available(&user.id, o.total.currency).await? >= o.total.amount {
+                tx.act(&o.id, Action::Pay, &app.config.policy).await?;
+            }
+        }
+        match orders.as_slice() {
+            [one] => format!("/orders/{}", one.id),
+            _ => "/orders".to_string(),
+        }
+    })
+}
+
+pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/wallet") };
+    let Ok(balances) = app.store.wallet(&user.id).await else { return ctx.error() };
+    let body = html! {
+        h1 { (ctx.t("Wallet")) }
+        table.skus {
+            tr { th { } th { (ctx.t("Available")) } th { (ctx.t("In escrow for purchases")) } th { (ctx.t("Incoming from sales")) } }
+            @for b in &balances {
+                tr { td { (b.currency) } td.price { (money(&b.available)) } td { (money(&b.held)) } td { (money(&b.incoming)) } }
+            }
+        }
+        h2 { (ctx.t("Top up")) }
+        form.topup method="post" action="/wallet/top-up" {
+            (ctx.csrf_field())
+            (form_key())
+            label { (ctx.t("Amount")) input name="amount" required inputmode="decimal" placeholder="500.00"; }
+            label { (ctx.t("Currency")) input name="currency" required maxlength="3" size="4" value="CNY"; }
+            label { (ctx.t("Card number")) input name="card_number" required inputmode="numeric" value="4242424242424242"; }
+            button type="submit" { (ctx.t("Top up")) }
+            p.hint { (ctx.t("Sandbox: 4242424242424242 succeeds, 4000000000000002 is declined.")) }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("Wallet"), body)
+}
+
+#[derive(Deserialize)]
+pub struct TopUpForm {
+    amount: String,
+    currency: String,
+    card_number: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+pub async fn top_up(State(app): State<App>, ctx: Ctx, Form(f): Form<TopUpForm>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/wallet") };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    once!(app, ctx, user, f._key, |tx| {
+        let currency = Currency::parse(f.currency.trim().to_ascii_uppercase().as_str(), "currency")?;
+        let amount = Money::parse_major(f.amount.trim(), currency)
+            .map_err(|m| AppError::from(Invalid::new("invalid_amount", "amount", m)))?;
+        if amount.amount <= 0 || amount.amount > souk_domain::MAX_TOP_UP_MINOR {
+            return Err(Invalid::new("out_of_range", "amount", "a positive amount within the top-up limit").into());
+        }
+        let provider = app.provider.name().to_string();
+        match app.provider.charge(&f.card_number) {
+            CardOutcome::Invalid(m) => return Err(Invalid::new("invalid_card", "card_number", m).into()),
+            CardOutcome::Declined { reason, .. } => {
+                return Err(AppError::new(StatusCode::PAYMENT_REQUIRED, "payment_declined", reason))
+            }
+            CardOutcome::Accepted { last4 } => {
+                tx.create_top_up(&user.id, amount, &provider, &last4).await?;
+            }
+        }
+        "/wallet".to_string()
+    })
+}
+
+pub async fn orders(State(app): State<App>, ctx: Ctx) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/orders") };
+    let Ok(page) = app.store.list_orders(OrderScope::Buyer(&user.id), None, 100).await else { return ctx.error() };
+    let body = html! {
+        h1 { (ctx.t("My orders")) }
+        @if page.items.is_empty() { p.notice { (ctx.t("No orders yet.")) } }
+        ul.orders {
+            @for o in &page.items {
+                li {
+                    a href=(format!("/orders/{}", o.id)) { (o.lines.first().map(|l| l.title.as_str()).unwrap_or("")) }
+                    " · " (money(&o.total)) " · " span.state { (ctx.t(state_key(&o.state))) }
+                }
+            }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("My orders"), body)
+}
+
+/// The i18n key of an order state.
+fn state_key(state: &str) -> &'static str {
+    match state {
+        "pending_payment" => "awaiting payment",
+        "paid" => "paid",
+        "shipped" => "shipped",
+        "delivered" => "delivered",
+        "disputed" => "disputed",
+        "completed" => "completed",
+        "cancelled" => "cancelled",
+        _ => "refunded",
+    }
+}
+
+fn action_button(ctx: &Ctx, order: &str, action: &str, label: &'static str) -> Markup {
+    html! {
+        form.inline method="post" action=(format!("/orders/{order}/{action}")) {
+            (ctx.csrf_field()) (form_key())
+            button type="submit" { (ctx.t(label)) }
+        }
+    }
+}
+
+fn timeline(ctx: &Ctx, o: &OrderView) -> Markup {
+    let steps: [(&'static str, Option<&String>); 5] = [
+        ("ordered", Some(&o.created_at)),
+        ("paid", o.paid_at.as_ref()),
+        ("shipped", o.shipped_at.as_ref()),
+        ("delivered", o.delivered_at.as_ref()),
+        ("completed", o.completed_at.as_ref()),
+    ];
+    html! {
+        ol.timeline {
+            @for (label, at) in steps {
+                li.done[at.is_some()] { span { (ctx.t(label)) } @if let Some(t) = at { " " time { (t) } } }
+            }
+        }
+    }
+}
+
+pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login(&format!("/orders/{id}")) };
+    let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
+    if o.buyer_id != user.id {
+        return ctx.not_found();
+    }
+    let Ok(tracking) = app.store.tracking(&id).await else { return ctx.error() };
+    let state = OrderState::parse(&o.state);
+    let body = html! {
+        h1 { (ctx.t("Order")) " " code { (o.id) } }
+        p { span.state { (ctx.t(state_key(&o.state))) } " · " (money(&o.total)) }
+        (timeline(&ctx, &o))
+        table.skus {
+            @for l in &o.lines { tr { td { (l.title) } td { (l.quantity) " × " (money(&l.unit_price)) } } }
+        }
+        @if let Some(t) = &o.tracking_number {
+            h2 { (ctx.t("Tracking")) }
+            p { (o.carrier.as_deref().unwrap_or("")) " " code { (t) } }
+            ul { @for e in &tracking { li { time { (e.occurred_at) } " · " (e.kind) @if let Some(d) = &e.description { " · " (d) } } } }
+        }
+        div.actions {
+            @match state {
+                Some(OrderState::PendingPayment) => {
+                    (action_button(&ctx, &o.id, "pay", "Pay from wallet"))
+                    (action_button(&ctx, &o.id, "cancel", "Cancel"))
+                }
+                Some(OrderState::Paid) => { (action_button(&ctx, &o.id, "cancel", "Cancel")) }
+                Some(OrderState::Shipped | OrderState::Delivered) => {
+                    (action_button(&ctx, &o.id, "confirm", "Confirm receipt"))
+                    @if !o.confirmation_extended { (action_button(&ctx, &o.id, "extend", "Extend confirmation")) }
+                }
+                _ => {}
+            }
+        }
+        @if matches!(state, Some(OrderState::Paid | OrderState::Shipped | OrderState::Delivered)) {
+            details.dispute {
+                summary { (ctx.t("Open a dispute")) }
+                form method="post" action=(format!("/orders/{}/dispute", o.id)) {
+                    (ctx.csrf_field()) (form_key())
+                    select name="reason" { @for r in Reason::ALL { option value=(r.as_str()) { (r.as_str()) } } }
+                    textarea name="description" required maxlength="4000" {}
+                    button type="submit" { (ctx.t("Open a dispute")) }
+                }
+            }
+        }
+        @if state == Some(OrderState::Completed) {
+            h2 { (ctx.t("Review")) }
+            form.review method="post" action=(format!("/orders/{}/review", o.id)) {
+                (ctx.csrf_field()) (form_key())
+                label { (ctx.t("Stars")) select name="stars" { @for n in (1..=5).rev() { option value=(n) { (n) } } } }
+                textarea name="text" maxlength="2000" {}
+                button type="submit" { (ctx.t("Post review")) }
+            }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("Order"), body)
+}
+
+#[derive(Deserialize)]
+pub struct KeyForm {
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// The buyer's order actions: pay, confirm, extend, cancel.
+pub async fn order_action(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path((id, action)): Path<(String, String)>,
+    Form(f): Form<KeyForm>,
+) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login(&format!("/orders/{id}")) };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    let action = match action.as_str() {
+        "pay" => Action::Pay,
+        "confirm" => Action::Confirm,
+        "extend" => Action::ExtendConfirmation,
+        "cancel" => Action::BuyerCancel,
+        _ => return ctx.not_found(),
+    };
+    let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
+    if o.buyer_id != user.id {
+        return ctx.not_found();
+    }
+    once!(app, ctx, user, f._key, |tx| {
+        tx.act(&id, action, &app.config.policy).await?;
+        format!("/orders/{id}")
+    })
+}
+
+#[derive(Deserialize)]
+pub struct DisputeForm {
+    reason: String,
+    description: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+pub async fn dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<DisputeForm>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login(&format!("/orders/{id}")) };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
+    if o.buyer_id != user.id {
+        return ctx.not_found();
+    }
+    once!(app, ctx, user, f._key, |tx| {
+        let reason =
+            Reason::parse(&f.reason).ok_or_else(|| AppError::from(Invalid::new("invalid", "reason", "a reason")))?;
+        let description = f.description.trim();
+        if description.is_empty() || description.chars().count() > 4000 {
+            return Err(Invalid::new("invalid_length", "description", "1 to 4000 characters").into());
+        }
+        let evidence = souk_store::disputes::Evidence::default();
+        tx.open_dispute(&id, reason, description, &evidence, &app.config.policy).await?;
+        format!("/orders/{id}")
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    stars: i64,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// The buyer reviews every line of a completed order with one set of stars.
+pub async fn review(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<ReviewForm>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login(&format!("/orders/{id}")) };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
+    if o.buyer_id != user.id {
+        return ctx.not_found();
+    }
+    let window_closed = o
+        .completed_at
+        .as_deref()
+        .and_then(souk_domain::time::parse_rfc3339)
+        .is_none_or(|done| app.store.now_ms() > done + crate::routes::trust::REVIEW_WINDOW_MS);
+    once!(app, ctx, user, f._key, |tx| {
+        if o.state != OrderState::Completed.as_str() || window_closed {
+            return Err(AppError::conflict(
+                "review_window_closed",
+                "reviews are possible for 30 days after completion",
+            ));
+        }
+        if !(1..=5).contains(&f.stars) {
+            return Err(Invalid::new("out_of_range", "stars", "1 to 5 stars").into());
+        }
+        let text = f.text.trim();
+        if text.chars().count() > crate::routes::trust::MAX_REVIEW_CHARS {
+            return Err(Invalid::new("too_long", "text", "at most 2000 characters").into());
+        }
+        for position in 0..o.lines.len() as i64 {
+            let draft = souk_store::trust::ReviewDraft {
+                order_id: id.clone(),
+                position,
+                stars: f.stars,
+                described: f.stars,
+                communication: f.stars,
+                shipping: f.stars,
+                text: text.to_string(),
+            };
+            match tx.create_review(&user.id, &draft).await {
+                Ok(_) | Err(StoreError::Conflict { code: "already_reviewed", .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        format!("/orders/{id}")
+    })
+}
