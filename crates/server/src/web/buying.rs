@@ -364,6 +364,24 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
     ctx.page(StatusCode::OK, ctx.t("Order"), body)
 }
 
+/// Whether a buyer's order form may act.
+enum Gate {
+    Open(User, Box<OrderView>),
+    Closed(Response),
+}
+
+/// The logged-in buyer's own order, for a form with a valid CSRF token.
+async fn buyers_order(app: &App, ctx: &Ctx, id: &str, csrf: &str) -> Gate {
+    let Some(user) = ctx.user.clone() else { return Gate::Closed(to_login(&format!("/orders/{id}"))) };
+    if !ctx.csrf_ok(csrf) {
+        return Gate::Closed(ctx.expired_form());
+    }
+    match app.store.order(id).await {
+        Ok(o) if o.buyer_id == user.id => Gate::Open(user, Box::new(o)),
+        _ => Gate::Closed(ctx.not_found()),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct KeyForm {
     #[serde(default)]
@@ -379,10 +397,6 @@ pub async fn order_action(
     Path((id, action)): Path<(String, String)>,
     Form(f): Form<KeyForm>,
 ) -> Response {
-    let Some(user) = ctx.user.clone() else { return to_login(&format!("/orders/{id}")) };
-    if !ctx.csrf_ok(&f._csrf) {
-        return ctx.expired_form();
-    }
     let action = match action.as_str() {
         "pay" => Action::Pay,
         "confirm" => Action::Confirm,
@@ -390,10 +404,10 @@ pub async fn order_action(
         "cancel" => Action::BuyerCancel,
         _ => return ctx.not_found(),
     };
-    let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
-    if o.buyer_id != user.id {
-        return ctx.not_found();
-    }
+    let user = match buyers_order(&app, &ctx, &id, &f._csrf).await {
+        Gate::Open(user, _) => user,
+        Gate::Closed(page) => return page,
+    };
     once!(app, ctx, user, f._key, |tx| {
         tx.act(&id, action, &app.config.policy).await?;
         format!("/orders/{id}")
@@ -411,14 +425,10 @@ pub struct DisputeForm {
 }
 
 pub async fn dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<DisputeForm>) -> Response {
-    let Some(user) = ctx.user.clone() else { return to_login(&format!("/orders/{id}")) };
-    if !ctx.csrf_ok(&f._csrf) {
-        return ctx.expired_form();
-    }
-    let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
-    if o.buyer_id != user.id {
-        return ctx.not_found();
-    }
+    let (user, _) = match buyers_order(&app, &ctx, &id, &f._csrf).await {
+        Gate::Open(user, order) => (user, *order),
+        Gate::Closed(page) => return page,
+    };
     once!(app, ctx, user, f._key, |tx| {
         let reason =
             Reason::parse(&f.reason).ok_or_else(|| AppError::from(Invalid::new("invalid", "reason", "a reason")))?;
@@ -445,14 +455,10 @@ pub struct ReviewForm {
 
 /// The buyer reviews every line of a completed order with one set of stars.
 pub async fn review(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<ReviewForm>) -> Response {
-    let Some(user) = ctx.user.clone() else { return to_login(&format!("/orders/{id}")) };
-    if !ctx.csrf_ok(&f._csrf) {
-        return ctx.expired_form();
-    }
-    let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
-    if o.buyer_id != user.id {
-        return ctx.not_found();
-    }
+    let (user, o) = match buyers_order(&app, &ctx, &id, &f._csrf).await {
+        Gate::Open(user, order) => (user, *order),
+        Gate::Closed(page) => return page,
+    };
     let window_closed = o
         .completed_at
         .as_deref()
