@@ -1,17 +1,16 @@
 //! The buyer's purchase pages: cart, checkout, wallet with sandbox top-ups, and orders with
 //! their timeline, tracking and actions (pay, confirm, extend, cancel, dispute, review).
 //!
-//! Every form carries, besides the CSRF token, a one-time `_key` claimed like an API
-//! Idempotency-Key: a form submitted twice (a double click, a reload) acts once, and the second
-//! submission is sent where the first one went.
+//! Every form acts once (`forms::once!`).
 
+use super::forms::{form_key, once, to_login};
 use super::{money, Ctx};
 use crate::error::AppError;
 use crate::payments::CardOutcome;
 use crate::App;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -20,87 +19,8 @@ use souk_domain::dispute::Reason;
 use souk_domain::order::{Action, OrderState, OrderView};
 use souk_domain::{Currency, Invalid, Money};
 use souk_store::accounts::User;
-use souk_store::idempotency::Claim;
 use souk_store::orders::OrderScope;
-use souk_store::{StoreError, Tx};
-
-/// A hidden one-time key for a form.
-pub fn form_key() -> Markup {
-    html! { input type="hidden" name="_key" value=(crate::routes::random_token()); }
-}
-
-/// To the log-in page, coming back to `here` afterwards.
-pub fn to_login(here: &str) -> Response {
-    Redirect::to(&format!("/login?next={}", super::pages::encode(here))).into_response()
-}
-
-/// What claiming a form's key found.
-enum Once {
-    Run,
-    /// Submitted before: where that submission went.
-    Done(String),
-}
-
-async fn claim(app: &App, user: &User, key: &str) -> Result<Once, AppError> {
-    if key.len() < 16 || key.len() > 64 {
-        return Err(Invalid::new("invalid", "_key", "a form key").into());
-    }
-    let scope = format!("web:{}", user.id);
-    match app.store.claim_idempotency_key(&scope, key, "form").await? {
-        Claim::Started => Ok(Once::Run),
-        Claim::Replay { body, .. } => Ok(Once::Done(body)),
-        Claim::Mismatch | Claim::InFlight { .. } => {
-            Err(AppError::conflict("in_progress", "this form is being submitted"))
-        }
-    }
-}
-
-/// Records where the form went in the action's own transaction, commits, and goes there.
-async fn finish(mut tx: Tx, user: &User, key: &str, location: &str) -> Result<Response, AppError> {
-    tx.complete_idempotency_key(&format!("web:{}", user.id), key, 303, location).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(location).into_response())
-}
-
-async fn release(app: &App, user: &User, key: &str) {
-    let _ = app.store.release_idempotency_key(&format!("web:{}", user.id), key).await;
-}
-
-/// Runs a form's action once: `act` writes in the transaction it is given and returns where to
-/// go; a failure is shown on `back`'s page as a message.
-macro_rules! once {
-    ($app:expr, $ctx:expr, $user:expr, $key:expr, |$tx:ident| $act:expr) => {{
-        match claim(&$app, &$user, &$key).await {
-            Ok(Once::Done(location)) => Redirect::to(&location).into_response(),
-            Err(e) => problem(&$ctx, &e),
-            Ok(Once::Run) => {
-                let result: Result<Response, AppError> = async {
-                    let mut $tx = $app.store.begin().await?;
-                    let location: String = $act;
-                    finish($tx, &$user, &$key, &location).await
-                }
-                .await;
-                match result {
-                    Ok(r) => r,
-                    Err(e) => {
-                        release(&$app, &$user, &$key).await;
-                        problem(&$ctx, &e)
-                    }
-                }
-            }
-        }
-    }};
-}
-
-/// A failed action's page: what went wrong, in the words the API uses.
-fn problem(ctx: &Ctx, e: &AppError) -> Response {
-    let status = if e.status.is_server_error() { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
-    let body = html! {
-        p.error role="alert" { (e.message) @if let Some(f) = &e.field { " (" (f) ")" } }
-        p { a href="javascript:history.back()" { "←" } }
-    };
-    ctx.page(status, "Souk", body)
-}
+use souk_store::StoreError;
 
 #[derive(Deserialize)]
 pub struct CartForm {

@@ -154,6 +154,29 @@ const ZH: &[(&str, &str)] = &[
     ("Add to cart", "加入购物车"),
     ("Quantity", "数量"),
     ("Log in to buy", "登录后购买"),
+    ("Seller center", "卖家中心"),
+    ("Open a store to sell.", "开店后即可销售。"),
+    ("Orders to ship", "待发货订单"),
+    ("Carrier", "快递公司"),
+    ("Tracking number", "运单号"),
+    ("Ship", "发货"),
+    ("Disputes to answer", "待处理纠纷"),
+    ("Refund in full", "全额退款"),
+    ("Offer a partial refund", "提出部分退款"),
+    ("Ask for a return", "要求退货"),
+    ("Reject, with evidence", "拒绝（附证据）"),
+    ("Evidence", "证据"),
+    ("Answer", "回复"),
+    ("Operator console", "运营后台"),
+    ("Ledger health", "账本状态"),
+    ("The books balance.", "账目平衡。"),
+    ("Disputes awaiting a decision", "待裁决纠纷"),
+    ("Dispute", "纠纷"),
+    ("Chat", "聊天"),
+    ("Decide", "裁决"),
+    ("Partial refund", "部分退款"),
+    ("Release to the seller", "放款给卖家"),
+    ("Reason", "理由"),
 ];
 
 #[cfg(test)]
@@ -172,7 +195,9 @@ mod tests {
     /// Every `.t("...")` in the pages' source has its Chinese.
     #[test]
     fn every_text_on_the_pages_is_translated() {
-        for source in [include_str!("mod.rs"), include_str!("pages.rs"), include_str!("buying.rs")] {
+        for source in
+            [include_str!("mod.rs"), include_str!("pages.rs"), include_str!("buying.rs"), include_str!("work.rs")]
+        {
             for piece in source.split(".t(\"").skip(1) {
                 let key = piece.split('"').next().unwrap_or("");
                 assert!(ZH.iter().any(|(en, _)| *en == key), "no Chinese for {key:?}");

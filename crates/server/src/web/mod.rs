@@ -4,8 +4,10 @@
 //! Every form carries a CSRF token that must match the `souk_csrf` cookie (double submit).
 
 mod buying;
+pub(crate) mod forms;
 pub mod i18n;
 mod pages;
+mod work;
 
 use crate::extract::token_hash;
 use crate::App;
@@ -43,6 +45,12 @@ pub fn router() -> Router<App> {
         .route("/orders/{id}/dispute", post(buying::dispute))
         .route("/orders/{id}/review", post(buying::review))
         .route("/orders/{id}/{action}", post(buying::order_action))
+        .route("/seller", get(work::seller))
+        .route("/seller/orders/{id}/ship", post(work::ship))
+        .route("/seller/disputes/{id}/answer", post(work::answer))
+        .route("/console", get(work::console))
+        .route("/console/disputes/{id}", get(work::console_dispute))
+        .route("/console/disputes/{id}/decide", post(work::decide))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/lang/{code}", post(set_lang))
@@ -122,6 +130,10 @@ impl Ctx {
                                 a href="/cart" { (self.t("Cart")) }
                                 a href="/orders" { (self.t("My orders")) }
                                 a href="/wallet" { (self.t("Wallet")) }
+                                a href="/seller" { (self.t("Seller center")) }
+                                @if user.has(souk_domain::account::Role::Mediator) || user.has(souk_domain::account::Role::Admin) {
+                                    a href="/console" { (self.t("Operator console")) }
+                                }
                                 span.who { (self.t("Signed in as")) " " (user.display_name) }
                                 form.inline action="/logout" method="post" {
                                     (self.csrf_field())

@@ -235,7 +235,7 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
                             td {
                                 @if ctx.user.is_some() && sku.stock >= p.moq.max(1) {
                                     form.inline.buy method="post" action="/cart" {
-                                        (ctx.csrf_field()) (super::buying::form_key())
+                                        (ctx.csrf_field()) (super::forms::form_key())
                                         input type="hidden" name="sku_id" value=(sku.id);
                                         input type="number" name="quantity" value=(p.moq.max(1)) min=(p.moq.max(1)) max=(sku.stock) aria-label=(ctx.t("Quantity"));
                                         button type="submit" { (ctx.t("Add to cart")) }

@@ -9,7 +9,7 @@ use serde_json::json;
 use souk_store::testing::TestBackend;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_buyer_browses_logs_in_and_finds_a_product() {
+async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
     let Some(binary) = chromium() else {
         eprintln!("skipped: no Chromium at /usr/bin/chromium (set SOUK_CHROMIUM)");
         return;
@@ -85,9 +85,19 @@ async fn a_buyer_browses_logs_in_and_finds_a_product() {
     assert!(order_page.contains("paid") && order_page.contains("19.99 CNY"), "{order_page}");
     let order = b.eval("location.pathname.split('/').pop()").await.as_str().unwrap().to_string();
 
-    // The seller ships; the buyer confirms receipt and reviews.
-    let shipped = crate::orders::ship(&srv, &seller, &order, "other", "PARCEL-B1").await;
-    assert_eq!(shipped.status, reqwest::StatusCode::OK, "{}", shipped.body);
+    // The seller ships from the seller center, in a browser of their own.
+    let mut s = Browser::launch(&binary).await;
+    log_in(&mut s, &srv.base, "seller@example.com", "correct horse battery").await;
+    s.goto(&format!("{}/seller", srv.base)).await;
+    assert!(s.text().await.contains(&order), "the paid order waits to be shipped");
+    s.screenshot("seller-center").await;
+    s.navigate_by(
+        "const f = document.querySelector('form.ship'); f.carrier.value = 'other'; f.tracking_number.value = 'PARCEL-B1'; f.submit()",
+    )
+    .await;
+    assert!(!s.text().await.contains(&order), "shipped, so no longer to ship");
+
+    // The buyer confirms receipt and reviews.
     b.goto(&format!("{}/orders/{order}", srv.base)).await;
     assert!(b.text().await.contains("PARCEL-B1"));
     b.screenshot("order-shipped").await;
@@ -99,6 +109,51 @@ async fn a_buyer_browses_logs_in_and_finds_a_product() {
     let product_id = order_json["lines"][0]["product_id"].as_str().unwrap().to_string();
     b.goto(&format!("{}/products/{product_id}", srv.base)).await;
     assert!(b.text().await.contains("Lovely cups"), "the review shows on the product");
+
+    // A dispute: opened by the buyer, rejected by the seller, decided by a mediator.
+    b.goto(&format!("{}/products/{product_id}", srv.base)).await;
+    b.navigate_by("document.querySelector('form.buy').submit()").await;
+    b.navigate_by(
+        "document.querySelector('input[name=ship_to]').value = 'DE'; document.querySelector('form.checkout').submit()",
+    )
+    .await;
+    let disputed = b.eval("location.pathname.split('/').pop()").await.as_str().unwrap().to_string();
+    b.navigate_by(
+        "const f = document.querySelector('details.dispute form'); f.reason.value = 'damaged'; f.description.value = 'Cracked lid'; f.submit()",
+    )
+    .await;
+    assert!(b.text().await.contains("disputed"), "{}", b.text().await);
+    s.goto(&format!("{}/seller", srv.base)).await;
+    s.navigate_by(
+        "const f = document.querySelector('form.answer'); f.action.value = 'reject'; f.text.value = 'Packed with care'; f.submit()",
+    )
+    .await;
+    srv.clock.advance_ms(7 * 86_400_000);
+    srv.app.run_due_jobs().await.unwrap();
+    let (_, judge_id) = srv.register("judge@example.com").await;
+    let mut tx = srv.store.begin().await.unwrap();
+    tx.grant_role(&judge_id, souk_domain::account::Role::Mediator).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut m = Browser::launch(&binary).await;
+    log_in(&mut m, &srv.base, "judge@example.com", "correct horse battery").await;
+    m.goto(&format!("{}/console", srv.base)).await;
+    let console = m.text().await;
+    assert!(console.contains("The books balance.") && console.contains(&disputed), "{console}");
+    m.navigate_by("document.querySelector('ul.orders a').click()").await;
+    let view = m.text().await;
+    assert!(view.contains("Cracked lid") && view.contains("Packed with care"), "evidence from both sides: {view}");
+    m.screenshot("mediation").await;
+    m.navigate_by(
+        "const f = document.querySelector('form.decide'); f.outcome.value = 'refund'; f.reason.value = 'Photos show damage'; f.submit()",
+    )
+    .await;
+    assert!(m.text().await.contains("Photos show damage"));
+    let settled = srv.get(&format!("/api/v1/orders/{disputed}"), Some(&seller)).await.body;
+    assert_eq!(settled["state"], "refunded");
+    crate::orders::assert_ledger_sound(&srv).await;
+    for browser in [&s, &m] {
+        assert!(browser.errors.is_empty(), "browser console errors: {:?}", browser.errors);
+    }
 
     // A hostile title is text, never markup.
     b.goto(&format!("{}/search?q=script", srv.base)).await;
@@ -209,4 +264,16 @@ async fn login_session(http: &reqwest::Client, srv: &Srv, csrf: &str) -> String 
         .await
         .unwrap();
     r.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string()
+}
+
+/// Logs a browser in through the log-in form.
+async fn log_in(b: &mut Browser, base: &str, email: &str, password: &str) {
+    b.goto(&format!("{base}/login")).await;
+    b.navigate_by(&format!(
+        "document.querySelector('input[name=email]').value = '{email}';
+         document.querySelector('input[name=password]').value = '{password}';
+         document.querySelector('main form').submit()"
+    ))
+    .await;
+    assert!(b.text().await.contains("Signed in as"), "{email} is logged in");
 }

@@ -1,0 +1,278 @@
+//! The pages people work in: the seller center (orders to ship, disputes to answer) and the
+//! operator console (the mediation queue with its decision view, and the ledger's health).
+
+use super::forms::{form_key, once, to_login};
+use super::{money, Ctx};
+use crate::error::AppError;
+use crate::App;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use maud::{html, Markup};
+use serde::Deserialize;
+use souk_domain::account::Role;
+use souk_domain::dispute::{Outcome, Step};
+use souk_domain::Invalid;
+use souk_store::accounts::User;
+use souk_store::disputes::{Actor, Evidence};
+use souk_store::orders::OrderScope;
+
+fn hidden(ctx: &Ctx) -> Markup {
+    html! { (ctx.csrf_field()) (form_key()) }
+}
+
+pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/seller") };
+    let Ok(store) = app.store.store_by_owner(&user.id).await else {
+        return ctx.page(
+            StatusCode::OK,
+            ctx.t("Seller center"),
+            html! { p.notice { (ctx.t("Open a store to sell.")) } },
+        );
+    };
+    let (Ok(orders), Ok(disputes)) = (
+        app.store.list_orders(OrderScope::Store(&store.id), None, 100).await,
+        app.store.disputes(Some("awaiting_seller"), Some(&user.id), None, 100).await,
+    ) else {
+        return ctx.error();
+    };
+    let to_ship: Vec<_> = orders.items.iter().filter(|o| o.state == "paid").collect();
+    let body = html! {
+        h1 { (ctx.t("Seller center")) ": " (store.name) }
+        section {
+            h2 { (ctx.t("Orders to ship")) " (" (to_ship.len()) ")" }
+            @for o in &to_ship {
+                div.work {
+                    p { code { (o.id) } " · " (o.lines.first().map(|l| l.title.as_str()).unwrap_or("")) " · " (money(&o.total)) " → " (o.ship_country) }
+                    form.ship method="post" action=(format!("/seller/orders/{}/ship", o.id)) {
+                        (hidden(&ctx))
+                        select name="carrier" aria-label=(ctx.t("Carrier")) {
+                            @for c in souk_domain::shipping::CARRIERS { option value=(c) { (c) } }
+                        }
+                        input name="tracking_number" required placeholder=(ctx.t("Tracking number"));
+                        button type="submit" { (ctx.t("Ship")) }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { (ctx.t("Disputes to answer")) " (" (disputes.items.len()) ")" }
+            @for d in &disputes.items {
+                div.work {
+                    p { code { (d.order_id) } " · " (d.reason) " · " (d.description) }
+                    form.answer method="post" action=(format!("/seller/disputes/{}/answer", d.id)) {
+                        (hidden(&ctx))
+                        select name="action" {
+                            option value="refund" { (ctx.t("Refund in full")) }
+                            option value="partial_refund" { (ctx.t("Offer a partial refund")) }
+                            option value="return" { (ctx.t("Ask for a return")) }
+                            option value="reject" { (ctx.t("Reject, with evidence")) }
+                        }
+                        input name="amount" inputmode="decimal" placeholder=(ctx.t("Amount"));
+                        textarea name="text" maxlength="2000" placeholder=(ctx.t("Evidence")) {}
+                        button type="submit" { (ctx.t("Answer")) }
+                    }
+                }
+            }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("Seller center"), body)
+}
+
+#[derive(Deserialize)]
+pub struct ShipForm {
+    carrier: String,
+    tracking_number: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// The seller of the order, or the page to show instead.
+async fn sellers_order(app: &App, ctx: &Ctx, id: &str, csrf: &str) -> Option<User> {
+    let user = ctx.user.clone()?;
+    if !ctx.csrf_ok(csrf) {
+        return None;
+    }
+    let (_, seller) = app.store.order_parties(id).await.ok()?;
+    (seller == user.id).then_some(user)
+}
+
+pub async fn ship(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<ShipForm>) -> Response {
+    let Some(user) = sellers_order(&app, &ctx, &id, &f._csrf).await else { return ctx.not_found() };
+    once!(app, ctx, user, f._key, |tx| {
+        let carrier = souk_domain::shipping::normalize_carrier(&f.carrier)?;
+        let tracking = souk_domain::shipping::tracking_number(&carrier, &f.tracking_number)?;
+        tx.set_tracking(&id, &carrier, &tracking).await?;
+        tx.act(&id, souk_domain::order::Action::Ship, &app.config.policy).await?;
+        "/seller".to_string()
+    })
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    action: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// Minor units of a decimal amount in the order's currency.
+async fn amount_of(app: &App, order_id: &str, text: &str) -> Result<i64, AppError> {
+    let order = app.store.order(order_id).await?;
+    let m = souk_domain::Money::parse_major(text.trim(), order.total.currency)
+        .map_err(|m| AppError::from(Invalid::new("invalid_amount", "amount", m)))?;
+    Ok(m.amount)
+}
+
+pub async fn answer(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<AnswerForm>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/seller") };
+    let Ok(d) = app.store.dispute(&id).await else { return ctx.not_found() };
+    if d.seller_id != user.id || !ctx.csrf_ok(&f._csrf) {
+        return ctx.not_found();
+    }
+    once!(app, ctx, user, f._key, |tx| {
+        let step = match f.action.as_str() {
+            "refund" => Step::SellerRefunds,
+            "partial_refund" => Step::SellerOffersPartial(amount_of(&app, &d.view.order_id, &f.amount).await?),
+            "return" => Step::SellerRequestsReturn,
+            "reject" if !f.text.trim().is_empty() => Step::SellerRejects,
+            "reject" => return Err(Invalid::new("required", "evidence", "a rejection says why").into()),
+            _ => return Err(Invalid::new("invalid", "action", "refund, partial_refund, return or reject").into()),
+        };
+        let evidence = Evidence { text: f.text.trim().to_string(), images: Vec::new() };
+        tx.dispute_step(&id, step, &Actor::Seller(user.id.clone()), &evidence, None, &app.config.policy).await?;
+        "/seller".to_string()
+    })
+}
+
+fn is_staff(user: &User) -> bool {
+    user.has(Role::Mediator) || user.has(Role::Admin)
+}
+
+pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/console") };
+    if !is_staff(&user) {
+        return ctx.not_found();
+    }
+    let (Ok(queue), Ok(books)) =
+        (app.store.disputes(Some("mediation"), None, None, 100).await, app.store.ledger_check().await)
+    else {
+        return ctx.error();
+    };
+    let body = html! {
+        h1 { (ctx.t("Operator console")) }
+        section {
+            h2 { (ctx.t("Ledger health")) }
+            @if books.sound {
+                p.ok { (ctx.t("The books balance.")) " " (books.accounts) " / " (books.transfers) }
+            } @else {
+                ul.error { @for p in &books.problems { li { (p) } } }
+            }
+        }
+        section {
+            h2 { (ctx.t("Disputes awaiting a decision")) " (" (queue.items.len()) ")" }
+            ul.orders {
+                @for d in &queue.items {
+                    li { a href=(format!("/console/disputes/{}", d.id)) { (d.reason) " · " code { (d.order_id) } } " · " (d.opened_at) }
+                }
+            }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("Operator console"), body)
+}
+
+pub async fn console_dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login(&format!("/console/disputes/{id}")) };
+    if !is_staff(&user) {
+        return ctx.not_found();
+    }
+    let Ok(d) = app.store.dispute(&id).await else { return ctx.not_found() };
+    let (Ok(order), Ok(evidence), Ok(tracking), Ok(conversations)) = (
+        app.store.order(&d.view.order_id).await,
+        app.store.evidence(&id).await,
+        app.store.tracking(&d.view.order_id).await,
+        app.store.conversations_between(&d.view.buyer_id, &d.view.store_id).await,
+    ) else {
+        return ctx.error();
+    };
+    let mut chat = Vec::new();
+    for c in &conversations {
+        if let Ok(page) = app.store.messages(c, None, 50).await {
+            chat.extend(page.items);
+        }
+    }
+    let body = html! {
+        h1 { (ctx.t("Dispute")) " " code { (d.view.id) } }
+        p { span.state { (d.view.state) } " · " (d.view.reason) " · " (money(&order.total)) }
+        p { (d.view.description) }
+        h2 { (ctx.t("Order")) }
+        table.skus { @for l in &order.lines { tr { td { (l.title) } td { (l.quantity) " × " (money(&l.unit_price)) } } } }
+        h2 { (ctx.t("Tracking")) }
+        ul { @for e in &tracking { li { (e.occurred_at) " · " (e.kind) } } }
+        h2 { (ctx.t("Evidence")) }
+        ul { @for e in &evidence { li { strong { (e.role) } " · " (e.kind) ": " (e.text) @for i in &e.images { " " a href=(i) rel="noopener noreferrer" { "[img]" } } } } }
+        h2 { (ctx.t("Chat")) }
+        ul { @for m in &chat { li { strong { (m.side) } ": " (m.text) } } }
+        @if d.view.state == "mediation" {
+            h2 { (ctx.t("Decide")) }
+            form.decide method="post" action=(format!("/console/disputes/{}/decide", d.view.id)) {
+                (hidden(&ctx))
+                select name="outcome" {
+                    option value="refund" { (ctx.t("Refund in full")) }
+                    option value="partial_refund" { (ctx.t("Partial refund")) }
+                    option value="release" { (ctx.t("Release to the seller")) }
+                }
+                input name="amount" inputmode="decimal" placeholder=(ctx.t("Amount"));
+                textarea name="reason" required maxlength="4000" placeholder=(ctx.t("Reason")) {}
+                button type="submit" { (ctx.t("Decide")) }
+            }
+        } @else if let Some(outcome) = &d.view.outcome {
+            p.ok { (outcome) " · " (d.view.decision_reason.as_deref().unwrap_or("")) }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("Dispute"), body)
+}
+
+#[derive(Deserialize)]
+pub struct DecideForm {
+    outcome: String,
+    #[serde(default)]
+    amount: String,
+    reason: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+pub async fn decide(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<DecideForm>) -> Response {
+    let Some(user) = ctx.user.clone().filter(is_staff) else { return ctx.not_found() };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    let Ok(d) = app.store.dispute(&id).await else { return ctx.not_found() };
+    once!(app, ctx, user, f._key, |tx| {
+        let outcome = match f.outcome.as_str() {
+            "refund" => Outcome::Refund,
+            "release" => Outcome::Release,
+            "partial_refund" => Outcome::PartialRefund(amount_of(&app, &d.view.order_id, &f.amount).await?),
+            _ => return Err(Invalid::new("invalid", "outcome", "refund, partial_refund or release").into()),
+        };
+        let reason = f.reason.trim();
+        if reason.is_empty() {
+            return Err(Invalid::new("required", "reason", "a written reason").into());
+        }
+        let note = Evidence { text: reason.to_string(), images: Vec::new() };
+        tx.dispute_step(&id, Step::Decide(outcome), &Actor::Mediator(user.id.clone()), &note, None, &app.config.policy)
+            .await?;
+        format!("/console/disputes/{id}")
+    })
+}
