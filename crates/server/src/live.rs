@@ -205,7 +205,7 @@ pub struct SocketQuery {
 /// `{"type": "ready", "cursor"}`, then new events as they happen and
 /// `{"type": "typing", "conversation_id", "side"}` frames. The client may send
 /// `{"type": "typing", "conversation_id"}`. Authenticate with the Authorization header or
-/// `access_token`.
+/// `access_token` (or, from this site's pages, the session cookie).
 #[utoipa::path(get, path = "/api/v1/ws", tag = "chat", params(SocketQuery),
     responses((status = 101, description = "switching to the WebSocket protocol"),
               (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
@@ -215,7 +215,14 @@ pub async fn socket(
     parts: Parts,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> AppResult<Response> {
-    let token = crate::extract::bearer_token(&parts).map(str::to_string).or(q.access_token);
+    let token = crate::extract::bearer_token(&parts).map(str::to_string).or(q.access_token).or_else(|| {
+        // The pages' session cookie, only from this site's own pages: a cookie rides along
+        // on any site's WebSocket, so the Origin must be ours.
+        let host = parts.headers.get(axum::http::header::HOST)?.to_str().ok()?;
+        let origin = parts.headers.get(axum::http::header::ORIGIN)?.to_str().ok()?;
+        let same_site = origin.split_once("://").is_some_and(|(_, rest)| rest == host);
+        same_site.then(|| crate::web::session_cookie(&parts.headers)).flatten()
+    });
     let Some(token) = token else { return Err(AppError::unauthenticated()) };
     let user = match app.store.user_by_session(&token_hash(&token)).await {
         Ok(u) => u,

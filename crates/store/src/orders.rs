@@ -315,6 +315,16 @@ impl Store {
         Ok((users, newest))
     }
 
+    /// The newest sequence number of the user's outbox: a live socket opened with it sends only
+    /// what comes next.
+    pub async fn latest_event(&self, user_id: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *self.reader().await?)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// The newest outbox sequence number.
     pub async fn outbox_head(&self) -> Result<i64> {
         let row = sqlx::query("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events")

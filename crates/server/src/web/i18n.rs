@@ -177,6 +177,13 @@ const ZH: &[(&str, &str)] = &[
     ("Partial refund", "部分退款"),
     ("Release to the seller", "放款给卖家"),
     ("Reason", "理由"),
+    ("Messages", "消息"),
+    ("No conversations yet.", "还没有会话。"),
+    ("About this product", "关于此商品"),
+    ("typing…", "正在输入…"),
+    ("Message", "消息内容"),
+    ("Send", "发送"),
+    ("Contact the seller", "联系卖家"),
 ];
 
 #[cfg(test)]
@@ -195,9 +202,13 @@ mod tests {
     /// Every `.t("...")` in the pages' source has its Chinese.
     #[test]
     fn every_text_on_the_pages_is_translated() {
-        for source in
-            [include_str!("mod.rs"), include_str!("pages.rs"), include_str!("buying.rs"), include_str!("work.rs")]
-        {
+        for source in [
+            include_str!("mod.rs"),
+            include_str!("pages.rs"),
+            include_str!("buying.rs"),
+            include_str!("work.rs"),
+            include_str!("chat.rs"),
+        ] {
             for piece in source.split(".t(\"").skip(1) {
                 let key = piece.split('"').next().unwrap_or("");
                 assert!(ZH.iter().any(|(en, _)| *en == key), "no Chinese for {key:?}");

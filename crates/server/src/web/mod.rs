@@ -4,6 +4,7 @@
 //! Every form carries a CSRF token that must match the `souk_csrf` cookie (double submit).
 
 mod buying;
+mod chat;
 pub(crate) mod forms;
 pub mod i18n;
 mod pages;
@@ -28,6 +29,7 @@ pub const LANG_COOKIE: &str = "souk_lang";
 
 const HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
 const CSS: &str = include_str!("../../assets/souk.css");
+const CHAT_JS: &str = include_str!("../../assets/chat.js");
 
 /// The pages' routes (everything outside `/api`).
 pub fn router() -> Router<App> {
@@ -45,6 +47,9 @@ pub fn router() -> Router<App> {
         .route("/orders/{id}/dispute", post(buying::dispute))
         .route("/orders/{id}/review", post(buying::review))
         .route("/orders/{id}/{action}", post(buying::order_action))
+        .route("/messages", get(chat::inbox))
+        .route("/messages/start", post(chat::start))
+        .route("/messages/{id}", get(chat::conversation).post(chat::send))
         .route("/seller", get(work::seller))
         .route("/seller/orders/{id}/ship", post(work::ship))
         .route("/seller/disputes/{id}/answer", post(work::answer))
@@ -65,6 +70,11 @@ pub struct Ctx {
     /// Set when the request had no CSRF cookie: the response sets it.
     new_csrf: bool,
     pub demo: bool,
+}
+
+/// The session token the pages' cookie carries.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE).map(str::to_string)
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -130,6 +140,7 @@ impl Ctx {
                                 a href="/cart" { (self.t("Cart")) }
                                 a href="/orders" { (self.t("My orders")) }
                                 a href="/wallet" { (self.t("Wallet")) }
+                                a href="/messages" { (self.t("Messages")) }
                                 a href="/seller" { (self.t("Seller center")) }
                                 @if user.has(souk_domain::account::Role::Mediator) || user.has(souk_domain::account::Role::Admin) {
                                     a href="/console" { (self.t("Operator console")) }
@@ -229,6 +240,7 @@ async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind): (Vec<u8>, &str) = match file.as_str() {
         "htmx.min.js" => (HTMX.to_vec(), "text/javascript; charset=utf-8"),
         "souk.css" => (CSS.as_bytes().to_vec(), "text/css; charset=utf-8"),
+        "chat.js" => (CHAT_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     (StatusCode::OK, [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=3600")], body)

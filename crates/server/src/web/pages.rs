@@ -255,6 +255,13 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
             }
             aside.seller {
                 h2 { (ctx.t("Sold by")) " " a href=(format!("/stores/{}", store.slug)) { (store.name) } }
+                @if ctx.user.as_ref().is_some_and(|u| u.id != store.owner_id) {
+                    form.contact method="post" action="/messages/start" {
+                        (ctx.csrf_field()) (super::forms::form_key())
+                        input type="hidden" name="product_id" value=(p.id);
+                        button type="submit" { (ctx.t("Contact the seller")) }
+                    }
+                }
                 p.badge { (ctx.t("Trust score")) ": " strong { (format!("{:.0}", trust.score)) } " / 100" }
                 details {
                     summary { (ctx.t("How the score is made")) }

@@ -61,6 +61,23 @@ async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
     );
     b.screenshot("product").await;
 
+    // Ask the seller, who answers live: no reload on either side.
+    let mut s = Browser::launch(&binary).await;
+    log_in(&mut s, &srv.base, "seller@example.com", "correct horse battery").await;
+    b.navigate_by("document.querySelector('form.contact').submit()").await;
+    let conversation_url = b.eval("location.pathname").await.as_str().unwrap().to_string();
+    assert!(conversation_url.starts_with("/messages/cnv_"), "{conversation_url}");
+    s.goto(&format!("{}{conversation_url}", srv.base)).await;
+    let say =
+        |text: &str| format!("const f = document.querySelector('form.send'); f.text.value = '{text}'; f.submit()");
+    b.navigate_by(&say("Is it in stock?")).await;
+    s.wait_for("document.getElementById('messages').innerText.includes('Is it in stock?')").await;
+    s.navigate_by(&say("Yes, it ships today")).await;
+    b.wait_for("document.getElementById('messages').innerText.includes('Yes, it ships today')").await;
+    b.screenshot("chat").await;
+    let trust = srv.get("/api/v1/stores/market/trust", None).await.body;
+    assert!(trust["inputs"]["response_ms_median"].is_number(), "the answer's time counts: {trust}");
+
     // Buy it: top up, add to the cart, check out and pay from the wallet.
     b.goto(&format!("{}/wallet", srv.base)).await;
     b.navigate_by(
@@ -85,9 +102,7 @@ async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
     assert!(order_page.contains("paid") && order_page.contains("19.99 CNY"), "{order_page}");
     let order = b.eval("location.pathname.split('/').pop()").await.as_str().unwrap().to_string();
 
-    // The seller ships from the seller center, in a browser of their own.
-    let mut s = Browser::launch(&binary).await;
-    log_in(&mut s, &srv.base, "seller@example.com", "correct horse battery").await;
+    // The seller ships from the seller center.
     s.goto(&format!("{}/seller", srv.base)).await;
     assert!(s.text().await.contains(&order), "the paid order waits to be shipped");
     s.screenshot("seller-center").await;
@@ -225,6 +240,20 @@ async fn pages_use_secure_cookies_and_refuse_forged_forms() {
     let after =
         http.get(format!("{}/", srv.base)).header("cookie", &cookies).send().await.unwrap().text().await.unwrap();
     assert!(!after.contains("Signed in as"), "the session is gone");
+    // The live socket takes the session cookie only from this site's own pages.
+    let ws_url = format!("{}/api/v1/ws", srv.base.replacen("http://", "ws://", 1));
+    let host = srv.base.trim_start_matches("http://").to_string();
+    let live_cookies = format!("{}; souk_csrf={csrf}", login_session(&http, &srv, &csrf).await);
+    let socket_with = |origin: String| {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = ws_url.as_str().into_client_request().unwrap();
+        req.headers_mut().insert("cookie", live_cookies.parse().unwrap());
+        req.headers_mut().insert("origin", origin.parse().unwrap());
+        tokio_tungstenite::connect_async(req)
+    };
+    assert!(socket_with("http://evil.example".into()).await.is_err(), "another site's page cannot use the cookie");
+    assert!(socket_with(format!("http://{host}")).await.is_ok(), "this site's pages can");
+
     // A form submitted twice acts once.
     let cookies = format!("{}; souk_csrf={csrf}", login_session(&http, &srv, &csrf).await);
     let top_up = [

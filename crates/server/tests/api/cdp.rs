@@ -140,6 +140,15 @@ impl Browser {
         self.until(|v| v["method"] == "Page.loadEventFired").await;
     }
 
+    /// Waits (10 s at most) until `js` is true in the page, without reloading it.
+    pub async fn wait_for(&mut self, js: &str) {
+        let started = std::time::Instant::now();
+        while self.eval(js).await != Value::Bool(true) {
+            assert!(started.elapsed() < Duration::from_secs(10), "never true: {js}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn text(&mut self) -> String {
         self.eval("document.body.innerText").await.as_str().unwrap_or("").to_string()
     }

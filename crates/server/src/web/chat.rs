@@ -1,0 +1,132 @@
+//! Messages between buyers and stores: the inbox, and a conversation that updates live over the
+//! WebSocket (`assets/chat.js`); sending is an ordinary form, so it works without JavaScript.
+
+use super::forms::{form_key, once, to_login};
+use super::Ctx;
+use crate::App;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use maud::html;
+use serde::Deserialize;
+use souk_domain::chat::Side;
+use souk_domain::id::{self, Kind};
+use souk_domain::Invalid;
+
+pub async fn inbox(State(app): State<App>, ctx: Ctx) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/messages") };
+    let Ok(page) = app.store.conversations(&user.id, None, 100).await else { return ctx.error() };
+    let body = html! {
+        h1 { (ctx.t("Messages")) }
+        @if page.items.is_empty() { p.notice { (ctx.t("No conversations yet.")) } }
+        ul.orders {
+            @for c in &page.items {
+                li {
+                    a href=(format!("/messages/{}", c.id)) {
+                        @if c.buyer_id == user.id { (c.store_name) } @else { (c.buyer_name) }
+                    }
+                    @if c.unread > 0 { " " span.unread { (c.unread) } }
+                    " · " time { (c.last_message_at) }
+                }
+            }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("Messages"), body)
+}
+
+#[derive(Deserialize)]
+pub struct StartForm {
+    product_id: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// "Contact the seller" from a product page: the buyer's conversation about that product.
+pub async fn start(State(app): State<App>, ctx: Ctx, Form(f): Form<StartForm>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login(&format!("/products/{}", f.product_id)) };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    let Ok(product) = crate::routes::visible_product(&app, Some(&user), &f.product_id).await else {
+        return ctx.not_found();
+    };
+    once!(app, ctx, user, f._key, |tx| {
+        let owner = tx.store().store_by_id(&product.store_id).await?.owner_id;
+        if owner == user.id {
+            return Err(Invalid::new("own_store", "store", "you cannot open a conversation with your own store").into());
+        }
+        let c = tx.open_conversation(&user.id, &product.store_id, Some(&product.id), None).await?;
+        format!("/messages/{}", c.id)
+    })
+}
+
+pub async fn conversation(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login(&format!("/messages/{id}")) };
+    if !id::is_valid(Kind::Conversation, &id) {
+        return ctx.not_found();
+    }
+    let Ok(c) = app.store.conversation(&id).await else { return ctx.not_found() };
+    let Some(side) = c.side_of(&user.id) else { return ctx.not_found() };
+    let (Ok(view), Ok(page), Ok(cursor)) = (
+        app.store.conversation_view(&id, &user.id).await,
+        app.store.messages(&id, None, 50).await,
+        app.store.latest_event(&user.id).await,
+    ) else {
+        return ctx.error();
+    };
+    // Opening the conversation reads it: the other side gets the read receipt.
+    if let Some(newest) = page.items.first() {
+        if let Ok(mut tx) = app.store.begin().await {
+            if tx.mark_read(&c, side, newest.seq).await.is_ok() {
+                let _ = tx.commit().await;
+            }
+        }
+    }
+    let other = if side == Side::Buyer { view.store_name.clone() } else { view.buyer_name.clone() };
+    let body = html! {
+        h1 { (ctx.t("Messages")) ": " (other) }
+        @if let Some(p) = &view.product_id { p { a href=(format!("/products/{p}")) { (ctx.t("About this product")) } } }
+        ol #messages.chat data-conversation=(c.id) data-side=(side.as_str()) data-cursor=(cursor) {
+            @for m in page.items.iter().rev() {
+                li data-seq=(m.seq) class=(if m.side == side.as_str() { "mine" } else { "theirs" }) { (m.text) }
+            }
+        }
+        p #typing.hint data-text=(ctx.t("typing…")) {}
+        form.send method="post" action=(format!("/messages/{}", c.id)) {
+            (ctx.csrf_field()) (form_key())
+            textarea name="text" required maxlength="2000" aria-label=(ctx.t("Message")) {}
+            button type="submit" { (ctx.t("Send")) }
+        }
+        script src="/assets/chat.js" defer {}
+    };
+    ctx.page(StatusCode::OK, ctx.t("Messages"), body)
+}
+
+#[derive(Deserialize)]
+pub struct SendForm {
+    text: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+pub async fn send(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<SendForm>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login(&format!("/messages/{id}")) };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    let Ok(c) = app.store.conversation(&id).await else { return ctx.not_found() };
+    let Some(side) = c.side_of(&user.id) else { return ctx.not_found() };
+    once!(app, ctx, user, f._key, |tx| {
+        let draft = souk_domain::chat::message(&f.text, &[])?;
+        if app.store.blocked_between(&c.buyer_id, &c.seller_id).await? {
+            return Err(crate::error::AppError::forbidden("one of you has blocked the other"));
+        }
+        tx.post_message(&c, side, &draft, None).await?;
+        format!("/messages/{id}")
+    })
+}
