@@ -3,6 +3,7 @@
 //! the rules cheap to test exhaustively.
 
 pub mod account;
+pub mod analytics;
 pub mod catalog;
 pub mod category;
 pub mod chat;

@@ -21,7 +21,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::AppError;
-use routes::{accounts, admin, chat, disputes, meta, orders, products, rfq, search, stores, trust, wallet};
+use routes::{accounts, admin, analytics, chat, disputes, meta, orders, products, rfq, search, stores, trust, wallet};
 use souk_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -232,6 +232,7 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(disputes::return_received))
         .routes(routes!(disputes::add_evidence))
         .routes(routes!(disputes::decide))
+        .routes(routes!(analytics::store_analytics))
         .routes(routes!(admin::list_verifications))
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))

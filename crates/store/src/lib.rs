@@ -3,6 +3,7 @@
 //! BIGINT and every time is Unix milliseconds, so both backends decode to the same Rust types.
 
 pub mod accounts;
+pub mod analytics;
 pub mod catalog;
 pub mod chat;
 pub mod disputes;

@@ -93,6 +93,16 @@ impl Store {
                 .bind(t.views)
                 .execute(tx.conn())
                 .await?;
+                sqlx::query(
+                    "INSERT INTO product_views_daily (product_id, store_id, day, views) \
+                     SELECT id, store_id, $2, $3 FROM products WHERE id = $1 \
+                     ON CONFLICT (product_id, day) DO UPDATE SET views = product_views_daily.views + excluded.views",
+                )
+                .bind(id)
+                .bind(self.now_ms().div_euclid(souk_domain::time::DAY_MS))
+                .bind(t.views)
+                .execute(tx.conn())
+                .await?;
             } else if t.impressions > 0 {
                 sqlx::query(
                     "INSERT INTO product_stats (product_id, impressions) VALUES ($1, $2) \

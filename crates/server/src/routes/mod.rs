@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod analytics;
 pub mod chat;
 pub mod disputes;
 pub mod meta;

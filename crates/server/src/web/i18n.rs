@@ -184,6 +184,18 @@ const ZH: &[(&str, &str)] = &[
     ("Message", "消息内容"),
     ("Send", "发送"),
     ("Contact the seller", "联系卖家"),
+    ("Analytics", "数据分析"),
+    ("days", "天"),
+    ("Orders", "订单"),
+    ("Units", "件数"),
+    ("Views", "浏览"),
+    ("Conversion rate", "转化率"),
+    ("Average order value", "客单价"),
+    ("Disputes", "纠纷"),
+    ("GMV per day", "每日成交额"),
+    ("Orders per day", "每日订单"),
+    ("Views per day", "每日浏览"),
+    ("Top products", "热销商品"),
 ];
 
 #[cfg(test)]

@@ -51,6 +51,7 @@ pub fn router() -> Router<App> {
         .route("/messages/start", post(chat::start))
         .route("/messages/{id}", get(chat::conversation).post(chat::send))
         .route("/seller", get(work::seller))
+        .route("/seller/analytics", get(work::analytics))
         .route("/seller/orders/{id}/ship", post(work::ship))
         .route("/seller/disputes/{id}/answer", post(work::answer))
         .route("/console", get(work::console))

@@ -40,6 +40,7 @@ pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
     let to_ship: Vec<_> = orders.items.iter().filter(|o| o.state == "paid").collect();
     let body = html! {
         h1 { (ctx.t("Seller center")) ": " (store.name) }
+        p { a href="/seller/analytics" { (ctx.t("Analytics")) } }
         section {
             h2 { (ctx.t("Orders to ship")) " (" (to_ship.len()) ")" }
             @for o in &to_ship {
@@ -275,4 +276,70 @@ pub async fn decide(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
             .await?;
         format!("/console/disputes/{id}")
     })
+}
+
+/// A bar chart drawn on the server: one bar per day, scaled to the largest value.
+fn bars(title: &str, values: &[i64], format: impl Fn(i64) -> String) -> Markup {
+    let (w, h) = (600.0f64, 120.0f64);
+    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let step = w / values.len().max(1) as f64;
+    html! {
+        figure.chart {
+            figcaption { (title) }
+            svg viewBox=(format!("0 0 {w} {h}")) role="img" aria-label=(title) preserveAspectRatio="none" {
+                @for (i, v) in values.iter().enumerate() {
+                    @let bar = (*v as f64 / max) * (h - 4.0);
+                    rect x=(format!("{:.1}", i as f64 * step + 1.0)) y=(format!("{:.1}", h - bar)) width=(format!("{:.1}", (step - 2.0).max(1.0)))
+                        height=(format!("{bar:.1}")) { title { (format(*v)) } }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct WindowQuery {
+    days: Option<i64>,
+}
+
+pub async fn analytics(
+    State(app): State<App>,
+    ctx: Ctx,
+    axum::extract::Query(q): axum::extract::Query<WindowQuery>,
+) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/seller/analytics") };
+    let Ok(store) = app.store.store_by_owner(&user.id).await else { return ctx.not_found() };
+    let a = match crate::routes::analytics::analytics_of(&app, &store, q.days).await {
+        Ok(a) => a,
+        Err(e) if e.status.is_client_error() => return ctx.not_found(),
+        Err(_) => return ctx.error(),
+    };
+    let currency = souk_domain::Currency::from_code(&a.currency);
+    let show = |minor: i64| currency.map_or(minor.to_string(), |c| money(&souk_domain::Money::new(minor, c)));
+    let t = &a.totals;
+    let body = html! {
+        h1 { (ctx.t("Analytics")) ": " (store.name) }
+        p.windows { @for d in souk_domain::analytics::WINDOWS_DAYS {
+            a.current[d == a.days] href=(format!("/seller/analytics?days={d}")) { (d) " " (ctx.t("days")) } " "
+        } }
+        dl.kpis {
+            div { dt { "GMV" } dd { (show(t.gmv)) } }
+            div { dt { (ctx.t("Orders")) } dd { (t.orders) } }
+            div { dt { (ctx.t("Units")) } dd { (t.units) } }
+            div { dt { (ctx.t("Views")) } dd { (t.views) } }
+            div { dt { (ctx.t("Conversion rate")) } dd { (t.conversion_rate.map_or("–".to_string(), |r| format!("{:.1}%", r * 100.0))) } }
+            div { dt { (ctx.t("Average order value")) } dd { (t.average_order_value.map_or("–".to_string(), show)) } }
+            div { dt { (ctx.t("Disputes")) } dd { (t.disputes) } }
+        }
+        (bars(ctx.t("GMV per day"), &a.series.iter().map(|d| d.gmv).collect::<Vec<_>>(), show))
+        (bars(ctx.t("Orders per day"), &a.series.iter().map(|d| d.orders).collect::<Vec<_>>(), |v| v.to_string()))
+        (bars(ctx.t("Views per day"), &a.series.iter().map(|d| d.views).collect::<Vec<_>>(), |v| v.to_string()))
+        h2 { (ctx.t("Top products")) }
+        table.skus {
+            @for p in &a.top_products {
+                tr { td { a href=(format!("/products/{}", p.product_id)) { (p.title) } } td { (p.units) " " (ctx.t("units")) } td.price { (show(p.gmv)) } }
+            }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("Analytics"), body)
 }

@@ -125,6 +125,13 @@ async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
     b.goto(&format!("{}/products/{product_id}", srv.base)).await;
     assert!(b.text().await.contains("Lovely cups"), "the review shows on the product");
 
+    // The seller's analytics show the sale.
+    srv.app.flush_traffic().await.unwrap();
+    s.goto(&format!("{}/seller/analytics?days=7", srv.base)).await;
+    let analytics = s.text().await;
+    assert!(analytics.contains("19.99 CNY") && analytics.contains("Conversion rate"), "{analytics}");
+    s.screenshot("analytics").await;
+
     // A dispute: opened by the buyer, rejected by the seller, decided by a mediator.
     b.goto(&format!("{}/products/{product_id}", srv.base)).await;
     b.navigate_by("document.querySelector('form.buy').submit()").await;

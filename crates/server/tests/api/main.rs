@@ -2,6 +2,7 @@
 //! runs on SQLite and, when `SOUK_TEST_DATABASE_URL` is set, on PostgreSQL.
 
 mod accounts;
+mod analytics;
 mod browser;
 mod catalog;
 mod cdp;
