@@ -196,6 +196,9 @@ const ZH: &[(&str, &str)] = &[
     ("Orders per day", "每日订单"),
     ("Views per day", "每日浏览"),
     ("Top products", "热销商品"),
+    ("Verifications to review", "待审核认证"),
+    ("Approve", "通过"),
+    ("Reject", "驳回"),
 ];
 
 #[cfg(test)]

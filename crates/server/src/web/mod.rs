@@ -56,6 +56,7 @@ pub fn router() -> Router<App> {
         .route("/seller/disputes/{id}/answer", post(work::answer))
         .route("/console", get(work::console))
         .route("/console/disputes/{id}", get(work::console_dispute))
+        .route("/console/verifications/{id}", post(work::verify))
         .route("/console/disputes/{id}/decide", post(work::decide))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))

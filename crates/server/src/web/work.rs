@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
-use souk_domain::account::Role;
+use souk_domain::account::{Role, VerificationStatus};
 use souk_domain::dispute::{Outcome, Step};
 use souk_domain::Invalid;
 use souk_store::accounts::User;
@@ -163,11 +163,14 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
     if !is_staff(&user) {
         return ctx.not_found();
     }
-    let (Ok(queue), Ok(books)) =
-        (app.store.disputes(Some("mediation"), None, None, 100).await, app.store.ledger_check().await)
-    else {
+    let (Ok(queue), Ok(books), Ok(pending)) = (
+        app.store.disputes(Some("mediation"), None, None, 100).await,
+        app.store.ledger_check().await,
+        app.store.list_verifications(Some(VerificationStatus::Pending), None, None, 50).await,
+    ) else {
         return ctx.error();
     };
+    let admin = user.has(Role::Admin);
     let body = html! {
         h1 { (ctx.t("Operator console")) }
         section {
@@ -176,6 +179,26 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
                 p.ok { (ctx.t("The books balance.")) " " (books.accounts) " / " (books.transfers) }
             } @else {
                 ul.error { @for p in &books.problems { li { (p) } } }
+            }
+        }
+        @if admin {
+            section {
+                h2 { (ctx.t("Verifications to review")) " (" (pending.items.len()) ")" }
+                @for v in &pending.items {
+                    div.work {
+                        p { (v.legal_name) " · " (format!("{:?}", v.document_type)) " " code { (v.document_number) } " · " (v.submitted_at)
+                            @for u in &v.document_urls { " " a href=(u) rel="noopener noreferrer" { "[doc]" } } }
+                        form.verify method="post" action=(format!("/console/verifications/{}", v.id)) {
+                            (hidden(&ctx))
+                            select name="decision" {
+                                option value="approve" { (ctx.t("Approve")) }
+                                option value="reject" { (ctx.t("Reject")) }
+                            }
+                            input name="reason" placeholder=(ctx.t("Reason"));
+                            button type="submit" { (ctx.t("Decide")) }
+                        }
+                    }
+                }
             }
         }
         section {
@@ -342,4 +365,37 @@ pub async fn analytics(
         }
     };
     ctx.page(StatusCode::OK, ctx.t("Analytics"), body)
+}
+
+#[derive(Deserialize)]
+pub struct VerifyForm {
+    decision: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// An admin approves or rejects (with a reason) a store's identity verification.
+pub async fn verify(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<VerifyForm>) -> Response {
+    let Some(user) = ctx.user.clone().filter(|u| u.has(Role::Admin)) else { return ctx.not_found() };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    once!(app, ctx, user, f._key, |tx| {
+        let approve = match f.decision.as_str() {
+            "approve" => true,
+            "reject" => false,
+            _ => return Err(Invalid::new("invalid", "decision", "approve or reject").into()),
+        };
+        let reason = Some(f.reason.trim()).filter(|r| !r.is_empty());
+        match tx.decide_verification(&id, approve, reason, &user.id).await {
+            Ok(_) => {}
+            Err(souk_store::StoreError::NotFound) => return Err(AppError::not_found("verification request")),
+            Err(e) => return Err(e.into()),
+        }
+        "/console".to_string()
+    })
 }

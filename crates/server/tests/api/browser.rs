@@ -313,3 +313,42 @@ async fn log_in(b: &mut Browser, base: &str, email: &str, password: &str) {
     .await;
     assert!(b.text().await.contains("Signed in as"), "{email} is logged in");
 }
+
+/// An admin reviews a store's identity documents in the operator console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_decide_verifications_in_the_console() {
+    let srv = Srv::start(TestBackend::Sqlite).await.unwrap();
+    let (seller, _) = srv.seller("kyc@example.com", "kyc-shop").await;
+    let docs = json!({"legal_name": "Li Wei", "document_type": "business_license", "document_number": "9144-0300",
+                      "document_urls": ["https://docs.example.com/lic.png"]});
+    let submitted = srv.post("/api/v1/stores/kyc-shop/verification", Some(&seller), docs).await;
+    assert_eq!(submitted.status, reqwest::StatusCode::CREATED, "{}", submitted.body);
+    let (admin, admin_id) = srv.quick_user("root@example.com").await;
+    srv.make_admin(&admin_id).await;
+    let (mediator_only, _) = srv.quick_user("m@example.com").await;
+
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let csrf = "console-csrf-token-0123456789abc";
+    let as_user = |token: &str| format!("souk_session={token}; souk_csrf={csrf}");
+    let console = http.get(format!("{}/console", srv.base)).header("cookie", as_user(&admin)).send().await.unwrap();
+    let page = console.text().await.unwrap();
+    assert!(page.contains("Li Wei") && page.contains("9144-0300"), "the pending request is listed");
+    let plain =
+        http.get(format!("{}/console", srv.base)).header("cookie", as_user(&mediator_only)).send().await.unwrap();
+    assert_eq!(plain.status(), reqwest::StatusCode::NOT_FOUND, "the console is for staff");
+
+    let request = submitted.body["id"].as_str().unwrap();
+    let decide = |decision: &'static str, reason: &'static str, key: &'static str| {
+        let form = [("decision", decision), ("reason", reason), ("_csrf", csrf), ("_key", key)];
+        http.post(format!("{}/console/verifications/{request}", srv.base))
+            .header("cookie", as_user(&admin))
+            .form(&form)
+            .send()
+    };
+    let no_reason = decide("reject", "", "reject-without-reason-01").await.unwrap().text().await.unwrap();
+    assert!(no_reason.contains("class=\"error\""), "a rejection needs a reason: {no_reason}");
+    let approved = decide("approve", "", "approve-it-0123456789").await.unwrap();
+    assert_eq!(approved.status(), reqwest::StatusCode::SEE_OTHER);
+    let store = srv.get("/api/v1/stores/kyc-shop", None).await.body;
+    assert_eq!(store["verification"], "identity", "{store}");
+}

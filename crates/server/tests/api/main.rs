@@ -101,6 +101,9 @@ impl Srv {
         let store = db.open(clock.clone()).await.expect("open store");
         let data_dir = db.data_dir();
         let mut config = ServerConfig::new(data_dir.clone());
+        // Tests run deadlines and sandbox confirmations themselves, at the moments they choose:
+        // the background runner would race them for the same due jobs.
+        config.job_interval = std::time::Duration::from_secs(3600);
         tune(&mut config);
         Some(Self::serve_on(db, store, clock, data_dir, config).await)
     }
