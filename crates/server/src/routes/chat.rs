@@ -50,7 +50,7 @@ async fn readable(app: &App, user: &User, id: &str) -> AppResult<Conversation> {
     }
 }
 
-async fn refuse_if_blocked(app: &App, c: &Conversation) -> AppResult<()> {
+pub(crate) async fn refuse_if_blocked(app: &App, c: &Conversation) -> AppResult<()> {
     if app.store.blocked_between(&c.buyer_id, &c.seller_id).await? {
         return Err(AppError::new(StatusCode::FORBIDDEN, "blocked", "one of you has blocked the other"));
     }
@@ -418,13 +418,28 @@ pub async fn accept_offer(
     ApiJson(input): ApiJson<AcceptInput>,
 ) -> AppResult<Response> {
     let (offer, c, side) = answerable(&app, &user, &id, OfferAnswer::Accept).await?;
-    let country = match input.ship_to.or(offer.terms.ship_to.clone()) {
-        Some(c) => parse_country(&c, "ship_to")?,
+    refuse_if_blocked(&app, &c).await?;
+    let mut tx = app.store.begin().await?;
+    let (offer, order) = accept_in(&app, &mut tx, &offer, &c, side, input.ship_to).await?;
+    idem.finish(tx, StatusCode::CREATED, &OfferAccepted { offer: offer.view, order }).await
+}
+
+/// Accepts `offer` in `tx` for the party on `side` (the caller has checked it may): an order at
+/// the agreed price shipped to `ship_to` (or the offer's country), the guarded `open → accepted`
+/// change, and a note in the conversation. The API and the pages share it.
+pub async fn accept_in(
+    app: &App,
+    tx: &mut souk_store::Tx,
+    offer: &Offer,
+    c: &Conversation,
+    side: Side,
+    ship_to: Option<String>,
+) -> AppResult<(Offer, OrderView)> {
+    let country = match ship_to.filter(|s| !s.trim().is_empty()).or(offer.terms.ship_to.clone()) {
+        Some(c) => parse_country(c.trim().to_ascii_uppercase().as_str(), "ship_to")?,
         None => return Err(Invalid::new("required", "ship_to", "where the order ships").into()),
     };
-    refuse_if_blocked(&app, &c).await?;
     let item = Item { sku_id: offer.terms.sku_id.clone(), quantity: offer.terms.quantity };
-    let mut tx = app.store.begin().await?;
     let order = tx
         .checkout_agreed(&c.buyer_id, &country, &item, offer.terms.unit_price, &app.config.policy)
         .await
@@ -436,10 +451,10 @@ pub async fn accept_offer(
             }
             e => e,
         })?;
-    let closed = tx.close_offer(&offer, OfferState::Accepted, Some(&order.id)).await?;
+    let closed = tx.close_offer(offer, OfferState::Accepted, Some(&order.id)).await?;
     let note = chat::MessageDraft { text: format!("Accepted the offer: order {}", order.id), images: Vec::new() };
-    tx.post_message(&c, side, &note, Some(&offer.view.id)).await?;
-    idem.finish(tx, StatusCode::CREATED, &OfferAccepted { offer: closed.view, order }).await
+    tx.post_message(c, side, &note, Some(&offer.view.id)).await?;
+    Ok((closed, order))
 }
 
 /// Declines the other party's open offer.

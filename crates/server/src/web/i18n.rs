@@ -199,6 +199,9 @@ const ZH: &[(&str, &str)] = &[
     ("Verifications to review", "待审核认证"),
     ("Approve", "通过"),
     ("Reject", "驳回"),
+    ("Offer", "报价"),
+    ("valid until", "有效期至"),
+    ("Accept the offer", "接受报价"),
 ];
 
 #[cfg(test)]

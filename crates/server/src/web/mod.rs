@@ -50,6 +50,7 @@ pub fn router() -> Router<App> {
         .route("/messages", get(chat::inbox))
         .route("/messages/start", post(chat::start))
         .route("/messages/{id}", get(chat::conversation).post(chat::send))
+        .route("/messages/{id}/offers/{offer}/accept", post(chat::accept))
         .route("/seller", get(work::seller))
         .route("/seller/analytics", get(work::analytics))
         .route("/seller/orders/{id}/ship", post(work::ship))

@@ -6,6 +6,7 @@ use crate::cdp::{chromium, Browser};
 use crate::orders::market;
 use crate::Srv;
 use serde_json::json;
+use souk_domain::clock::Clock;
 use souk_store::testing::TestBackend;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,6 +79,20 @@ async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
     let trust = srv.get("/api/v1/stores/market/trust", None).await.body;
     assert!(trust["inputs"]["response_ms_median"].is_number(), "the answer's time counts: {trust}");
 
+    // The seller offers two at a better price; the buyer accepts in the conversation and pays.
+    let conversation = conversation_url.trim_start_matches("/messages/");
+    let offer = json!({"sku_id": product_sku(&srv, &seller).await, "quantity": 2,
+                       "unit_price": {"amount": 1500, "currency": "CNY"}, "ship_to": "DE",
+                       "valid_until": souk_domain::time::rfc3339(srv.clock.now_ms() + 3_600_000)});
+    let made = srv.post(&format!("/api/v1/conversations/{conversation}/offers"), Some(&seller), offer).await;
+    assert_eq!(made.status, reqwest::StatusCode::CREATED, "{}", made.body);
+    b.goto(&format!("{}{conversation_url}", srv.base)).await;
+    b.navigate_by("document.querySelector('form.accept').submit()").await;
+    let offered_order = b.text().await;
+    assert!(offered_order.contains("30.00 CNY") && offered_order.contains("awaiting payment"), "{offered_order}");
+    b.navigate_by("document.querySelector('form[action$=\"/pay\"]').submit()").await;
+    assert!(b.text().await.contains("paid"));
+
     // Buy it: top up, add to the cart, check out and pay from the wallet.
     b.goto(&format!("{}/wallet", srv.base)).await;
     b.navigate_by(
@@ -87,7 +102,7 @@ async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
     srv.clock.advance_ms(1_000);
     srv.app.deliver_sandbox_confirmations().await.unwrap();
     b.goto(&format!("{}/wallet", srv.base)).await;
-    assert!(b.text().await.contains("1050.00 CNY"), "the top-up arrived: {}", b.text().await);
+    assert!(b.text().await.contains("1020.00 CNY"), "the top-up arrived (after the 30.00 offer): {}", b.text().await);
     b.goto(&format!("{}/search?q=tea", srv.base)).await;
     b.navigate_by("document.querySelector('li.card a').click()").await;
     b.navigate_by("document.querySelector('form.buy').submit()").await;
@@ -129,7 +144,7 @@ async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
     srv.app.flush_traffic().await.unwrap();
     s.goto(&format!("{}/seller/analytics?days=7", srv.base)).await;
     let analytics = s.text().await;
-    assert!(analytics.contains("19.99 CNY") && analytics.contains("Conversion rate"), "{analytics}");
+    assert!(analytics.contains("49.99 CNY") && analytics.contains("Conversion rate"), "{analytics}");
     s.screenshot("analytics").await;
 
     // A dispute: opened by the buyer, rejected by the seller, decided by a mediator.
@@ -351,4 +366,11 @@ async fn admins_decide_verifications_in_the_console() {
     assert_eq!(approved.status(), reqwest::StatusCode::SEE_OTHER);
     let store = srv.get("/api/v1/stores/kyc-shop", None).await.body;
     assert_eq!(store["verification"], "identity", "{store}");
+}
+
+/// The SKU of the seller's first product.
+async fn product_sku(srv: &Srv, seller: &str) -> String {
+    let products = srv.get("/api/v1/stores/market/products", Some(seller)).await.body;
+    let tea = products["items"].as_array().unwrap().iter().find(|p| p["title"] == "Tea set").unwrap();
+    tea["skus"][0]["id"].as_str().unwrap().to_string()
 }
