@@ -11,7 +11,7 @@ const BATCH_ROWS: usize = 500;
 /// Bad rows listed in a report; the count covers all of them.
 const MAX_REPORTED_ERRORS: usize = 1000;
 
-#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub created: u64,
     pub updated: u64,
@@ -20,7 +20,7 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RowError {
     pub line: u64,
     pub message: String,
@@ -112,4 +112,62 @@ async fn write_batch(
     tx.commit().await?;
     progress((last_byte, total));
     Ok(())
+}
+
+/// Imports started from the pages, by job id: how far each has read and, once done, its report.
+/// Only progress lives here; the rows are committed batch by batch as they are read, and a file
+/// imported again updates what it created, so a restart mid-import loses only the display.
+#[derive(Default)]
+pub struct ImportJobs(std::sync::Mutex<std::collections::HashMap<String, ImportJob>>);
+
+#[derive(Clone)]
+pub struct ImportJob {
+    /// The user who started it: nobody else sees it.
+    pub owner: String,
+    pub done_bytes: u64,
+    pub total_bytes: u64,
+    /// The report, or why the file was refused.
+    pub result: Option<Result<ImportReport, String>>,
+    started: std::time::Instant,
+}
+
+/// Finished jobs are shown for this long.
+const JOB_KEPT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+impl ImportJobs {
+    fn jobs(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, ImportJob>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a job of `total_bytes` for `owner` under `id`.
+    pub fn start(&self, id: &str, owner: &str, total_bytes: u64) {
+        let mut jobs = self.jobs();
+        jobs.retain(|_, j| j.result.is_none() || j.started.elapsed() < JOB_KEPT);
+        let job = ImportJob {
+            owner: owner.to_string(),
+            done_bytes: 0,
+            total_bytes,
+            result: None,
+            started: std::time::Instant::now(),
+        };
+        jobs.insert(id.to_string(), job);
+    }
+
+    pub fn progress(&self, id: &str, done_bytes: u64) {
+        if let Some(j) = self.jobs().get_mut(id) {
+            j.done_bytes = done_bytes;
+        }
+    }
+
+    pub fn finish(&self, id: &str, result: Result<ImportReport, String>) {
+        if let Some(j) = self.jobs().get_mut(id) {
+            j.done_bytes = j.total_bytes;
+            j.result = Some(result);
+        }
+    }
+
+    /// The job `id` if `owner` started it.
+    pub fn get(&self, id: &str, owner: &str) -> Option<ImportJob> {
+        self.jobs().get(id).filter(|j| j.owner == owner).cloned()
+    }
 }

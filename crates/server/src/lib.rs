@@ -113,6 +113,8 @@ pub struct AppInner {
     /// Wakes the change-feed follower after a local catalog write.
     pub feed_wakeup: tokio::sync::Notify,
     pub traffic: search_sync::TrafficBuffer,
+    /// Catalog imports started from the seller center, with their progress.
+    pub imports: import::ImportJobs,
 }
 
 /// Shared state of every handler.
@@ -140,6 +142,7 @@ impl App {
             provider,
             feed_wakeup: tokio::sync::Notify::new(),
             traffic: search_sync::TrafficBuffer::default(),
+            imports: import::ImportJobs::default(),
         }))
     }
 

@@ -56,6 +56,18 @@ async fn user_where(conn: &mut AnyConnection, clause: &str, value: &str) -> Resu
 }
 
 impl Store {
+    /// Every user with their roles, oldest first.
+    pub async fn list_users(&self, cursor: Option<&str>, limit: usize) -> Result<crate::Page<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2");
+        let mut conn = self.reader().await?;
+        let rows = sqlx::query(&sql).bind(cursor.unwrap_or("")).bind(limit as i64 + 1).fetch_all(&mut *conn).await?;
+        let mut users = rows.iter().map(user_from_row).collect::<Result<Vec<_>>>()?;
+        for u in users.iter_mut().take(limit) {
+            load_roles(&mut conn, u).await?;
+        }
+        Ok(crate::Page::from_rows(users, limit, |u| u.id.clone()))
+    }
+
     pub async fn user_by_id(&self, id: &str) -> Result<User> {
         user_where(&mut *self.reader().await?, "id", id).await
     }

@@ -419,6 +419,21 @@ impl Tx {
         self.product(product_id).await
     }
 
+    /// Sets what can still be bought of a SKU: units on hand become the reserved ones plus
+    /// `available`, in one statement, so a concurrent reservation is never overwritten.
+    pub async fn set_available(&mut self, sku_id: &str, available: i64) -> Result<()> {
+        let available = validate_stock(available, "stock")?;
+        let res = sqlx::query("UPDATE stock SET on_hand = reserved + $1 WHERE sku_id = $2")
+            .bind(available)
+            .bind(sku_id)
+            .execute(self.conn())
+            .await?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn set_on_hand(&mut self, sku_id: &str, on_hand: i64) -> Result<()> {
         let res = sqlx::query("UPDATE stock SET on_hand = $1 WHERE sku_id = $2 AND reserved <= $1")
             .bind(on_hand)

@@ -357,17 +357,30 @@ impl Store {
 
     /// A conversation's offers, newest first.
     pub async fn offers(&self, conversation_id: &str, cursor: Option<&str>, limit: usize) -> Result<Page<OfferView>> {
+        self.offers_where("o.conversation_id = $1", conversation_id, cursor, limit).await
+    }
+
+    /// Every offer in a store's conversations, either side's, newest first.
+    pub async fn store_offers(&self, store_id: &str, cursor: Option<&str>, limit: usize) -> Result<Page<OfferView>> {
+        let clause = "o.conversation_id IN (SELECT id FROM conversations WHERE store_id = $1)";
+        self.offers_where(clause, store_id, cursor, limit).await
+    }
+
+    async fn offers_where(
+        &self,
+        clause: &str,
+        value: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<OfferView>> {
         let sql = format!(
             "SELECT {OFFER_COLUMNS} FROM offers o JOIN skus k ON k.id = o.sku_id JOIN products p ON p.id = k.product_id \
-             WHERE o.conversation_id = $1 AND ($2 = '' OR o.id < $2) ORDER BY o.id DESC LIMIT {}",
+             WHERE {clause} AND ($2 = '' OR o.id < $2) ORDER BY o.id DESC LIMIT {}",
             limit + 1
         );
         let now = self.now_ms();
-        let rows = sqlx::query(&sql)
-            .bind(conversation_id)
-            .bind(cursor.unwrap_or(""))
-            .fetch_all(&mut *self.reader().await?)
-            .await?;
+        let rows =
+            sqlx::query(&sql).bind(value).bind(cursor.unwrap_or("")).fetch_all(&mut *self.reader().await?).await?;
         let items = rows.iter().map(|r| Ok(offer_from_row(r, now)?.view)).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, |o| o.id.clone()))
     }

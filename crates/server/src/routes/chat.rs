@@ -24,7 +24,7 @@ use souk_store::chat::{offer_not_open, Conversation, ConversationView, MessageVi
 use souk_store::{Page, StoreError};
 
 /// The conversation and the caller's side of it; 404 for anyone else.
-async fn party(app: &App, user: &User, id: &str) -> AppResult<(Conversation, Side)> {
+pub(crate) async fn party(app: &App, user: &User, id: &str) -> AppResult<(Conversation, Side)> {
     if !id::is_valid(Kind::Conversation, id) {
         return Err(AppError::not_found("conversation"));
     }
@@ -322,7 +322,7 @@ pub struct OfferMade {
     pub message: MessageView,
 }
 
-fn terms(
+pub(crate) fn terms(
     app: &App,
     sku_id: String,
     quantity: i64,
@@ -376,7 +376,12 @@ pub async fn offers(
 }
 
 /// The offer, its conversation, and the caller's side, with the domain's verdict on `answer`.
-async fn answerable(app: &App, user: &User, id: &str, answer: OfferAnswer) -> AppResult<(Offer, Conversation, Side)> {
+pub(crate) async fn answerable(
+    app: &App,
+    user: &User,
+    id: &str,
+    answer: OfferAnswer,
+) -> AppResult<(Offer, Conversation, Side)> {
     if !id::is_valid(Kind::Offer, id) {
         return Err(AppError::not_found("offer"));
     }

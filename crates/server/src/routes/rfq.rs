@@ -20,7 +20,7 @@ use souk_domain::time::parse_rfc3339;
 use souk_domain::{Invalid, Money};
 use souk_store::accounts::User;
 use souk_store::rfq::{QuoteView, Rfq, RfqView};
-use souk_store::{Page, StoreError};
+use souk_store::{Page, StoreError, Tx};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -50,6 +50,13 @@ pub async fn create_rfq(
     idem: Idem,
     ApiJson(input): ApiJson<RfqInput>,
 ) -> AppResult<Response> {
+    let mut tx = app.store.begin().await?;
+    let created = create_rfq_in(&app, &mut tx, &user, &input).await?;
+    idem.finish(tx, StatusCode::CREATED, &created).await
+}
+
+/// Validates and posts `input` for `user` in `tx`; the API and the pages share it.
+pub(crate) async fn create_rfq_in(app: &App, tx: &mut Tx, user: &User, input: &RfqInput) -> AppResult<RfqView> {
     let deadline =
         parse_rfc3339(&input.deadline).ok_or_else(|| Invalid::new("invalid_time", "deadline", "an RFC 3339 time"))?;
     let draft = rfq::draft(
@@ -62,9 +69,7 @@ pub async fn create_rfq(
         deadline,
         app.store.now_ms(),
     )?;
-    let mut tx = app.store.begin().await?;
-    let created = tx.create_rfq(&user.id, &draft).await?;
-    idem.finish(tx, StatusCode::CREATED, &created).await
+    Ok(tx.create_rfq(&user.id, &draft).await?)
 }
 
 /// The caller's own RFQs, newest first.
@@ -78,7 +83,7 @@ pub async fn my_rfqs(
     Ok(Json(app.store.rfqs_of(&user.id, page.cursor(), page.limit()?).await?))
 }
 
-async fn my_store(app: &App, user: &User) -> AppResult<Option<StoreProfile>> {
+pub(crate) async fn my_store(app: &App, user: &User) -> AppResult<Option<StoreProfile>> {
     match app.store.store_by_owner(&user.id).await {
         Ok(s) => Ok(Some(s)),
         Err(StoreError::NotFound) => Ok(None),
@@ -100,14 +105,14 @@ pub async fn open_rfqs(
 }
 
 /// How the caller stands to an RFQ.
-enum Viewer {
+pub(crate) enum Viewer {
     Buyer,
     /// The seller's store id.
     Seller(String),
 }
 
 /// The RFQ and the caller's standing; 404 for those who may not see it.
-async fn visible_rfq(app: &App, user: &User, id: &str) -> AppResult<(Rfq, Viewer)> {
+pub(crate) async fn visible_rfq(app: &App, user: &User, id: &str) -> AppResult<(Rfq, Viewer)> {
     if !id::is_valid(Kind::Rfq, id) {
         return Err(AppError::not_found("rfq"));
     }
@@ -161,7 +166,7 @@ pub struct QuoteInput {
     pub note: String,
 }
 
-fn quote_draft(input: QuoteInput) -> AppResult<rfq::QuoteDraft> {
+pub(crate) fn quote_draft(input: QuoteInput) -> AppResult<rfq::QuoteDraft> {
     Ok(rfq::quote(&input.sku_id, input.unit_price, input.moq, input.lead_time_days, &input.note)?)
 }
 
@@ -179,13 +184,24 @@ pub async fn create_quote(
     ApiJson(input): ApiJson<QuoteInput>,
 ) -> AppResult<Response> {
     let draft = quote_draft(input)?;
-    let (_, viewer) = visible_rfq(&app, &user, &id).await?;
+    let mut tx = app.store.begin().await?;
+    let quote = create_quote_in(&app, &mut tx, &user, &id, &draft).await?;
+    idem.finish(tx, StatusCode::CREATED, &quote).await
+}
+
+/// A matching seller's quote on the RFQ `id`, in `tx`; the API and the pages share it.
+pub(crate) async fn create_quote_in(
+    app: &App,
+    tx: &mut Tx,
+    user: &User,
+    id: &str,
+    draft: &rfq::QuoteDraft,
+) -> AppResult<QuoteView> {
+    let (_, viewer) = visible_rfq(app, user, id).await?;
     let Viewer::Seller(store_id) = viewer else {
         return Err(AppError::forbidden("sellers quote; the buyer accepts"));
     };
-    let mut tx = app.store.begin().await?;
-    let quote = tx.create_quote(&id, &store_id, &draft).await?;
-    idem.finish(tx, StatusCode::CREATED, &quote).await
+    Ok(tx.create_quote(id, &store_id, draft).await?)
 }
 
 /// The quote's seller revises it, once, while the RFQ is open.
@@ -235,10 +251,17 @@ pub async fn accept_quote(
     Path(id): Path<String>,
     idem: Idem,
 ) -> AppResult<Response> {
-    if !id::is_valid(Kind::Quote, &id) {
+    let mut tx = app.store.begin().await?;
+    let accepted = accept_quote_in(&app, &mut tx, &user, &id).await?;
+    idem.finish(tx, StatusCode::CREATED, &accepted).await
+}
+
+/// The buyer's acceptance of the quote `id`, in `tx`; the API and the pages share it.
+pub(crate) async fn accept_quote_in(app: &App, tx: &mut Tx, user: &User, id: &str) -> AppResult<QuoteAccepted> {
+    if !id::is_valid(Kind::Quote, id) {
         return Err(AppError::not_found("quote"));
     }
-    let quote = app.store.quote(&id).await.or_not_found("quote")?;
+    let quote = app.store.quote(id).await.or_not_found("quote")?;
     let r = app.store.rfq(&quote.rfq_id).await.or_not_found("quote")?;
     if r.view.buyer_id != user.id {
         return Err(AppError::not_found("quote"));
@@ -248,11 +271,9 @@ pub async fn accept_quote(
     })?;
     let quantity = rfq::order_quantity(r.view.quantity, quote.moq);
     let item = Item { sku_id: quote.sku_id.clone(), quantity };
-    let mut tx = app.store.begin().await?;
     let order = tx.checkout_agreed(&user.id, &r.view.ship_to, &item, quote.unit_price, &app.config.policy).await?;
     tx.award(&r, &quote, &order.id).await?;
-    let accepted = QuoteAccepted { rfq: tx.rfq(&r.view.id).await?.view, quote: tx.quote(&id).await?, order };
-    idem.finish(tx, StatusCode::CREATED, &accepted).await
+    Ok(QuoteAccepted { rfq: tx.rfq(&r.view.id).await?.view, quote: tx.quote(id).await?, order })
 }
 
 /// The buyer withdraws an open RFQ.
@@ -265,14 +286,19 @@ pub async fn cancel_rfq(
     Path(id): Path<String>,
     idem: Idem,
 ) -> AppResult<Response> {
-    let (r, viewer) = visible_rfq(&app, &user, &id).await?;
+    let mut tx = app.store.begin().await?;
+    let cancelled = cancel_rfq_in(&app, &mut tx, &user, &id).await?;
+    idem.finish(tx, StatusCode::OK, &cancelled).await
+}
+
+/// The buyer withdraws the RFQ `id`, in `tx`; the API and the pages share it.
+pub(crate) async fn cancel_rfq_in(app: &App, tx: &mut Tx, user: &User, id: &str) -> AppResult<RfqView> {
+    let (r, viewer) = visible_rfq(app, user, id).await?;
     if !matches!(viewer, Viewer::Buyer) {
         return Err(AppError::forbidden("only the buyer withdraws an RFQ"));
     }
     if r.status == Status::Awarded {
         return Err(AppError::conflict("rfq_awarded", "a quote was accepted already"));
     }
-    let mut tx = app.store.begin().await?;
-    let cancelled = tx.cancel_rfq(&r).await?;
-    idem.finish(tx, StatusCode::OK, &cancelled).await
+    Ok(tx.cancel_rfq(&r).await?)
 }

@@ -167,14 +167,24 @@ pub async fn payout(
     idem: Idem,
     ApiJson(input): ApiJson<PayoutInput>,
 ) -> AppResult<Response> {
+    let mut tx = app.store.begin().await?;
+    let p = payout_in(&app, &mut tx, &user.id, input).await?;
+    idem.finish(tx, StatusCode::CREATED, &p).await
+}
+
+/// Validates and makes a payout in `tx`; the API and the pages share it.
+pub(crate) async fn payout_in(
+    app: &App,
+    tx: &mut souk_store::Tx,
+    user_id: &str,
+    input: PayoutInput,
+) -> AppResult<Payout> {
     let amount = positive(input.amount, souk_domain::money::MAX_PRICE_MINOR, "amount")?;
     let destination = input.destination.trim();
     if destination.is_empty() || destination.chars().count() > 200 {
         return Err(Invalid::new("invalid", "destination", "1 to 200 characters").into());
     }
-    let mut tx = app.store.begin().await?;
-    let p = tx.payout(&user.id, amount, app.provider.name(), destination).await?;
-    idem.finish(tx, StatusCode::CREATED, &p).await
+    Ok(tx.payout(user_id, amount, app.provider.name(), destination).await?)
 }
 
 /// Verifies the books (admins): per currency the balances net to zero and equal their

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use souk_domain::checkout::Item;
 use souk_domain::dispute::Reason;
 use souk_domain::order::{Action, OrderState, OrderView};
-use souk_domain::{Currency, Invalid, Money};
+use souk_domain::{Invalid, Money};
 use souk_store::accounts::User;
 use souk_store::orders::OrderScope;
 use souk_store::StoreError;
@@ -108,7 +108,11 @@ pub async fn checkout(State(app): State<App>, ctx: Ctx, Form(f): Form<CheckoutFo
 
 pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/wallet") };
-    let Ok(balances) = app.store.wallet(&user.id).await else { return ctx.error() };
+    let (Ok(balances), Ok(history)) =
+        (app.store.wallet(&user.id).await, app.store.wallet_transactions(&user.id, None, 30).await)
+    else {
+        return ctx.error();
+    };
     let body = html! {
         h1 { (ctx.t("Wallet")) }
         table.skus {
@@ -126,6 +130,22 @@ pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
             label { (ctx.t("Card number")) input name="card_number" required inputmode="numeric" value="4242424242424242"; }
             button type="submit" { (ctx.t("Top up")) }
             p.hint { (ctx.t("Sandbox: 4242424242424242 succeeds, 4000000000000002 is declined.")) }
+        }
+        h2 { (ctx.t("Pay out")) }
+        form.payout method="post" action="/wallet/payout" {
+            (ctx.csrf_field())
+            (form_key())
+            label { (ctx.t("Amount")) input name="amount" required inputmode="decimal"; }
+            label { (ctx.t("Currency")) input name="currency" required maxlength="3" size="4" value=(balances.first().map_or("CNY", |b| b.currency.as_str())); }
+            label { (ctx.t("Bank account")) input name="destination" required maxlength="200"; }
+            button type="submit" { (ctx.t("Pay out")) }
+        }
+        h2 { (ctx.t("History")) }
+        table.history {
+            @for t in &history.items {
+                tr { td { time { (t.created_at) } } td { (t.kind) } td.price { (money(&t.amount)) }
+                    td { @if let Some(o) = &t.order_id { a href=(format!("/orders/{o}")) { code { (o) } } } } }
+            }
         }
     };
     ctx.page(StatusCode::OK, ctx.t("Wallet"), body)
@@ -148,9 +168,7 @@ pub async fn top_up(State(app): State<App>, ctx: Ctx, Form(f): Form<TopUpForm>) 
         return ctx.expired_form();
     }
     once!(app, ctx, user, f._key, |tx| {
-        let currency = Currency::parse(f.currency.trim().to_ascii_uppercase().as_str(), "currency")?;
-        let amount = Money::parse_major(f.amount.trim(), currency)
-            .map_err(|m| AppError::from(Invalid::new("invalid_amount", "amount", m)))?;
+        let amount = super::forms::major(&f.amount, super::forms::currency(&f.currency)?, "amount")?;
         if amount.amount <= 0 || amount.amount > souk_domain::MAX_TOP_UP_MINOR {
             return Err(Invalid::new("out_of_range", "amount", "a positive amount within the top-up limit").into());
         }
@@ -414,5 +432,30 @@ pub async fn review(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
             }
         }
         format!("/orders/{id}")
+    })
+}
+
+#[derive(Deserialize)]
+pub struct PayoutForm {
+    amount: String,
+    currency: String,
+    destination: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// Money out of the wallet to a bank account, through the payment provider.
+pub async fn payout(State(app): State<App>, ctx: Ctx, Form(f): Form<PayoutForm>) -> Response {
+    let user = match ctx.poster(&f._csrf, "/wallet") {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    once!(app, ctx, user, f._key, |tx| {
+        let amount = super::forms::major(&f.amount, super::forms::currency(&f.currency)?, "amount")?;
+        let input = crate::routes::wallet::PayoutInput { amount, destination: f.destination.clone() };
+        crate::routes::wallet::payout_in(&app, &mut tx, &user.id, input).await?;
+        "/wallet".to_string()
     })
 }

@@ -4,7 +4,7 @@
 use super::forms::{form_key, once, to_login};
 use super::Ctx;
 use crate::App;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
@@ -14,11 +14,29 @@ use souk_domain::chat::Side;
 use souk_domain::id::{self, Kind};
 use souk_domain::Invalid;
 
-pub async fn inbox(State(app): State<App>, ctx: Ctx) -> Response {
+#[derive(Deserialize)]
+pub struct InboxQuery {
+    #[serde(default, rename = "as")]
+    role: String,
+}
+
+/// The user's conversations; `?as=store` keeps those with the user's store's customers (the
+/// seller center's inbox), `?as=buyer` those the user started as a buyer.
+pub async fn inbox(State(app): State<App>, ctx: Ctx, Query(q): Query<InboxQuery>) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/messages") };
-    let Ok(page) = app.store.conversations(&user.id, None, 100).await else { return ctx.error() };
+    let Ok(mut page) = app.store.conversations(&user.id, None, 100).await else { return ctx.error() };
+    match q.role.as_str() {
+        "store" => page.items.retain(|c| c.buyer_id != user.id),
+        "buyer" => page.items.retain(|c| c.buyer_id == user.id),
+        _ => {}
+    }
     let body = html! {
-        h1 { (ctx.t("Messages")) }
+        h1 { @if q.role == "store" { (ctx.t("Customer messages")) } @else { (ctx.t("Messages")) } }
+        p.windows {
+            a.current[q.role.is_empty()] href="/messages" { (ctx.t("All")) } " "
+            a.current[q.role == "buyer"] href="/messages?as=buyer" { (ctx.t("As a buyer")) } " "
+            a.current[q.role == "store"] href="/messages?as=store" { (ctx.t("My store's customers")) }
+        }
         @if page.items.is_empty() { p.notice { (ctx.t("No conversations yet.")) } }
         ul.orders {
             @for c in &page.items {
@@ -70,15 +88,14 @@ pub async fn conversation(State(app): State<App>, ctx: Ctx, Path(id): Path<Strin
     }
     let Ok(c) = app.store.conversation(&id).await else { return ctx.not_found() };
     let Some(side) = c.side_of(&user.id) else { return ctx.not_found() };
-    let (Ok(view), Ok(page), Ok(cursor), Ok(offers)) = (
+    let (Ok(view), Ok(page), Ok(cursor)) = (
         app.store.conversation_view(&id, &user.id).await,
         app.store.messages(&id, None, 50).await,
         app.store.latest_event(&user.id).await,
-        app.store.offers(&id, None, 20).await,
     ) else {
         return ctx.error();
     };
-    let open: Vec<_> = offers.items.iter().filter(|o| o.state == "open" && o.made_by != side.as_str()).collect();
+    let offers = super::deals::offers_panel(&app, &ctx, &c.id, &c.store_id, side).await;
     // Opening the conversation reads it: the other side gets the read receipt.
     if let Some(newest) = page.items.first() {
         if let Ok(mut tx) = app.store.begin().await {
@@ -97,25 +114,12 @@ pub async fn conversation(State(app): State<App>, ctx: Ctx, Path(id): Path<Strin
             }
         }
         p #typing.hint data-text=(ctx.t("typing…")) {}
-        @for o in &open {
-            div.work.offer {
-                p { strong { (ctx.t("Offer")) } ": " (o.quantity) " × " (o.title) " · " (super::money(&o.unit_price)) " · "
-                    (ctx.t("valid until")) " " time { (o.valid_until) } }
-                @if side == Side::Buyer {
-                    form.accept method="post" action=(format!("/messages/{}/offers/{}/accept", c.id, o.id)) {
-                        (ctx.csrf_field()) (form_key())
-                        input name="ship_to" maxlength="2" size="3" value=(o.ship_to.as_deref().unwrap_or("")) placeholder="DE"
-                            aria-label=(ctx.t("Ship to (country code)"));
-                        button type="submit" { (ctx.t("Accept the offer")) }
-                    }
-                }
-            }
-        }
         form.send method="post" action=(format!("/messages/{}", c.id)) {
             (ctx.csrf_field()) (form_key())
             textarea name="text" required maxlength="2000" aria-label=(ctx.t("Message")) {}
             button type="submit" { (ctx.t("Send")) }
         }
+        (offers)
         script src="/assets/chat.js" defer {}
     };
     ctx.page(StatusCode::OK, ctx.t("Messages"), body)
@@ -144,50 +148,5 @@ pub async fn send(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form
         }
         tx.post_message(&c, side, &draft, None).await?;
         format!("/messages/{id}")
-    })
-}
-
-#[derive(Deserialize)]
-pub struct AcceptForm {
-    #[serde(default)]
-    ship_to: String,
-    #[serde(default)]
-    _csrf: String,
-    #[serde(default)]
-    _key: String,
-}
-
-/// The buyer accepts the seller's open offer: an order at the agreed price, then its page.
-pub async fn accept(
-    State(app): State<App>,
-    ctx: Ctx,
-    Path((id, offer_id)): Path<(String, String)>,
-    Form(f): Form<AcceptForm>,
-) -> Response {
-    let Some(user) = ctx.user.clone() else { return to_login(&format!("/messages/{id}")) };
-    if !ctx.csrf_ok(&f._csrf) {
-        return ctx.expired_form();
-    }
-    let (Ok(c), Ok(offer)) = (app.store.conversation(&id).await, app.store.offer(&offer_id).await) else {
-        return ctx.not_found();
-    };
-    if offer.view.conversation_id != c.id || c.side_of(&user.id) != Some(Side::Buyer) {
-        return ctx.not_found();
-    }
-    once!(app, ctx, user, f._key, |tx| {
-        if let Err(refusal) =
-            souk_domain::chat::answer(offer.state, offer.made_by, Side::Buyer, souk_domain::chat::OfferAnswer::Accept)
-        {
-            return Err(match refusal {
-                souk_domain::chat::OfferRefusal::NotOpen(state) => souk_store::chat::offer_not_open(state).into(),
-                souk_domain::chat::OfferRefusal::OwnOffer => {
-                    crate::error::AppError::forbidden("the other party answers an offer")
-                }
-            });
-        }
-        crate::routes::chat::refuse_if_blocked(&app, &c).await?;
-        let ship_to = Some(f.ship_to.clone());
-        let (_, order) = crate::routes::chat::accept_in(&app, &mut tx, &offer, &c, Side::Buyer, ship_to).await?;
-        format!("/orders/{}", order.id)
     })
 }

@@ -13,6 +13,16 @@ use souk_store::accounts::User;
 use souk_store::idempotency::Claim;
 use souk_store::Tx;
 
+/// An amount typed in major units (`12.50`) in `currency`, named `field` when it is wrong.
+pub(crate) fn major(text: &str, currency: souk_domain::Currency, field: &str) -> Result<souk_domain::Money, AppError> {
+    souk_domain::Money::parse_major(text.trim(), currency).map_err(|m| Invalid::new("invalid_amount", field, m).into())
+}
+
+/// A currency code as typed, in any case.
+pub(crate) fn currency(code: &str) -> Result<souk_domain::Currency, AppError> {
+    Ok(souk_domain::Currency::parse(code.trim().to_ascii_uppercase().as_str(), "currency")?)
+}
+
 /// A hidden one-time key for a form.
 pub fn form_key() -> Markup {
     html! { input type="hidden" name="_key" value=(crate::routes::random_token()); }

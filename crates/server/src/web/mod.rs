@@ -5,9 +5,11 @@
 
 mod buying;
 mod chat;
+mod deals;
 pub(crate) mod forms;
 pub mod i18n;
 mod pages;
+mod selling;
 mod work;
 
 use crate::extract::token_hash;
@@ -30,6 +32,7 @@ pub const LANG_COOKIE: &str = "souk_lang";
 const HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
 const CSS: &str = include_str!("../../assets/souk.css");
 const CHAT_JS: &str = include_str!("../../assets/chat.js");
+const IMPORT_JS: &str = include_str!("../../assets/import.js");
 
 /// The pages' routes (everything outside `/api`).
 pub fn router() -> Router<App> {
@@ -42,6 +45,7 @@ pub fn router() -> Router<App> {
         .route("/checkout", post(buying::checkout))
         .route("/wallet", get(buying::wallet))
         .route("/wallet/top-up", post(buying::top_up))
+        .route("/wallet/payout", post(buying::payout))
         .route("/orders", get(buying::orders))
         .route("/orders/{id}", get(buying::order))
         .route("/orders/{id}/dispute", post(buying::dispute))
@@ -50,13 +54,31 @@ pub fn router() -> Router<App> {
         .route("/messages", get(chat::inbox))
         .route("/messages/start", post(chat::start))
         .route("/messages/{id}", get(chat::conversation).post(chat::send))
-        .route("/messages/{id}/offers/{offer}/accept", post(chat::accept))
+        .route("/messages/{id}/offer", post(deals::make_offer))
+        .route("/messages/{id}/offers/{offer}/{answer}", post(deals::answer_offer))
+        .route("/rfqs", get(deals::rfqs).post(deals::post_rfq))
+        .route("/rfqs/{id}", get(deals::rfq))
+        .route("/rfqs/{id}/cancel", post(deals::cancel_rfq))
+        .route("/rfqs/{id}/quote", post(deals::quote))
+        .route("/quotes/{id}/accept", post(deals::accept_quote))
         .route("/seller", get(work::seller))
         .route("/seller/analytics", get(work::analytics))
+        .route("/seller/store", post(selling::open_store))
+        .route("/seller/verification", post(selling::submit_verification))
+        .route("/seller/products", get(selling::products))
+        .route("/seller/products/new", get(selling::new_product).post(selling::create_product))
+        .route("/seller/products/variant", get(selling::variant_fragment))
+        .route("/seller/products/{id}", get(selling::edit_product).post(selling::update_product))
+        .route("/seller/import", get(selling::import_page).post(selling::start_import))
+        .route("/seller/import/{job}", get(selling::import_status))
+        .route("/seller/deals", get(deals::seller_deals))
         .route("/seller/orders/{id}/ship", post(work::ship))
         .route("/seller/disputes/{id}/answer", post(work::answer))
         .route("/console", get(work::console))
         .route("/console/disputes/{id}", get(work::console_dispute))
+        .route("/console/users", get(work::users))
+        .route("/console/users/{id}/roles", post(work::grant))
+        .route("/console/stores", get(work::stores))
         .route("/console/verifications/{id}", post(work::verify))
         .route("/console/disputes/{id}/decide", post(work::decide))
         .route("/login", get(login_page).post(login))
@@ -144,6 +166,7 @@ impl Ctx {
                                 a href="/orders" { (self.t("My orders")) }
                                 a href="/wallet" { (self.t("Wallet")) }
                                 a href="/messages" { (self.t("Messages")) }
+                                a href="/rfqs" { (self.t("RFQs")) }
                                 a href="/seller" { (self.t("Seller center")) }
                                 @if user.has(souk_domain::account::Role::Mediator) || user.has(souk_domain::account::Role::Admin) {
                                     a href="/console" { (self.t("Operator console")) }
@@ -205,6 +228,16 @@ impl Ctx {
         )
     }
 
+    /// The user submitting a form whose CSRF token is `csrf`: to the log-in page (back to
+    /// `here`) when signed out, the "form expired" page when the token does not match.
+    pub(crate) fn poster(&self, csrf: &str, here: &str) -> Result<User, Box<Response>> {
+        let Some(user) = self.user.clone() else { return Err(Box::new(forms::to_login(here))) };
+        if !self.csrf_ok(csrf) {
+            return Err(Box::new(self.expired_form()));
+        }
+        Ok(user)
+    }
+
     pub(crate) fn expired_form(&self) -> Response {
         self.page(StatusCode::FORBIDDEN, "403", html! { p.notice { (self.t("The form expired; please try again.")) } })
     }
@@ -244,6 +277,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "htmx.min.js" => (HTMX.to_vec(), "text/javascript; charset=utf-8"),
         "souk.css" => (CSS.as_bytes().to_vec(), "text/css; charset=utf-8"),
         "chat.js" => (CHAT_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
+        "import.js" => (IMPORT_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     (StatusCode::OK, [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=3600")], body)

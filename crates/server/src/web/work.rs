@@ -24,23 +24,33 @@ fn hidden(ctx: &Ctx) -> Markup {
 
 pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/seller") };
-    let Ok(store) = app.store.store_by_owner(&user.id).await else {
-        return ctx.page(
-            StatusCode::OK,
-            ctx.t("Seller center"),
-            html! { p.notice { (ctx.t("Open a store to sell.")) } },
-        );
+    let store = match app.store.store_by_owner(&user.id).await {
+        Ok(s) => s,
+        Err(souk_store::StoreError::NotFound) => {
+            let body = html! { h1 { (ctx.t("Seller center")) } p.notice { (ctx.t("Open a store to sell.")) } (super::selling::open_store_form(&ctx)) };
+            return ctx.page(StatusCode::OK, ctx.t("Seller center"), body);
+        }
+        Err(_) => return ctx.error(),
     };
-    let (Ok(orders), Ok(disputes)) = (
+    let (Ok(orders), Ok(disputes), Ok(verifications)) = (
         app.store.list_orders(OrderScope::Store(&store.id), None, 100).await,
         app.store.disputes(Some("awaiting_seller"), Some(&user.id), None, 100).await,
+        app.store.list_verifications(None, Some(&store.id), None, 1).await,
     ) else {
         return ctx.error();
     };
     let to_ship: Vec<_> = orders.items.iter().filter(|o| o.state == "paid").collect();
     let body = html! {
         h1 { (ctx.t("Seller center")) ": " (store.name) }
-        p { a href="/seller/analytics" { (ctx.t("Analytics")) } }
+        nav.sub {
+            a href="/seller/products" { (ctx.t("Products")) }
+            a href="/seller/import" { (ctx.t("Import from CSV")) }
+            a href="/messages?as=store" { (ctx.t("Customer messages")) }
+            a href="/seller/deals" { (ctx.t("Offers and quotes")) }
+            a href="/wallet" { (ctx.t("Wallet and payouts")) }
+            a href="/seller/analytics" { (ctx.t("Analytics")) }
+            a href=(format!("/stores/{}", store.slug)) { (ctx.t("Store page")) }
+        }
         section {
             h2 { (ctx.t("Orders to ship")) " (" (to_ship.len()) ")" }
             @for o in &to_ship {
@@ -77,6 +87,7 @@ pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
                 }
             }
         }
+        (super::selling::verification_panel(&ctx, verifications.items.first()))
     };
     ctx.page(StatusCode::OK, ctx.t("Seller center"), body)
 }
@@ -128,9 +139,7 @@ pub struct AnswerForm {
 /// Minor units of a decimal amount in the order's currency.
 async fn amount_of(app: &App, order_id: &str, text: &str) -> Result<i64, AppError> {
     let order = app.store.order(order_id).await?;
-    let m = souk_domain::Money::parse_major(text.trim(), order.total.currency)
-        .map_err(|m| AppError::from(Invalid::new("invalid_amount", "amount", m)))?;
-    Ok(m.amount)
+    Ok(super::forms::major(text, order.total.currency, "amount")?.amount)
 }
 
 pub async fn answer(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<AnswerForm>) -> Response {
@@ -173,6 +182,7 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
     let admin = user.has(Role::Admin);
     let body = html! {
         h1 { (ctx.t("Operator console")) }
+        nav.sub { a href="/console/users" { (ctx.t("Users")) } a href="/console/stores" { (ctx.t("Stores")) } }
         section {
             h2 { (ctx.t("Ledger health")) }
             @if books.sound {
@@ -398,4 +408,111 @@ pub async fn verify(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
         }
         "/console".to_string()
     })
+}
+
+#[derive(Deserialize)]
+pub struct CursorQuery {
+    cursor: Option<String>,
+}
+
+fn next_link(path: &str, next: Option<&String>, ctx: &Ctx) -> Markup {
+    html! { @if let Some(c) = next { p { a rel="next" href=(format!("{path}?cursor={}", super::pages::encode(c))) { (ctx.t("Next page")) } } } }
+}
+
+/// Users with their roles (staff); admins grant roles here.
+pub async fn users(
+    State(app): State<App>,
+    ctx: Ctx,
+    axum::extract::Query(q): axum::extract::Query<CursorQuery>,
+) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/console/users") };
+    if !is_staff(&user) {
+        return ctx.not_found();
+    }
+    let Ok(page) = app.store.list_users(q.cursor.as_deref(), 100).await else { return ctx.error() };
+    let admin = user.has(Role::Admin);
+    let body = html! {
+        h1 { (ctx.t("Users")) }
+        table.users {
+            tr { th { (ctx.t("Name")) } th { (ctx.t("Email")) } th { (ctx.t("Roles")) } th {} }
+            @for u in &page.items {
+                tr {
+                    td { (u.display_name) } td { (u.email) @if u.email_verified { " ✓" } }
+                    td { @for r in &u.roles { span.state { (r.as_str()) } " " } }
+                    td { @if admin {
+                        form.grant method="post" action=(format!("/console/users/{}/roles", u.id)) {
+                            (hidden(&ctx))
+                            select name="role" aria-label=(ctx.t("Role")) {
+                                @for r in [Role::Mediator, Role::Admin, Role::Seller] { option value=(r.as_str()) { (r.as_str()) } }
+                            }
+                            button type="submit" { (ctx.t("Grant")) }
+                        }
+                    } }
+                }
+            }
+        }
+        (next_link("/console/users", page.next_cursor.as_ref(), &ctx))
+    };
+    ctx.page(StatusCode::OK, ctx.t("Users"), body)
+}
+
+#[derive(Deserialize)]
+pub struct GrantForm {
+    role: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+pub async fn grant(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<GrantForm>) -> Response {
+    let Some(user) = ctx.user.clone().filter(|u| u.has(Role::Admin)) else { return ctx.not_found() };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    once!(app, ctx, user, f._key, |tx| {
+        let role = Role::parse(&f.role)
+            .filter(|r| *r != Role::Buyer)
+            .ok_or_else(|| Invalid::new("invalid", "role", "mediator, admin or seller"))?;
+        if let Err(e) = tx.user_by_id(&id).await {
+            return Err(match e {
+                souk_store::StoreError::NotFound => AppError::not_found("user"),
+                e => e.into(),
+            });
+        }
+        tx.grant_role(&id, role).await?;
+        "/console/users".to_string()
+    })
+}
+
+/// Every store with its verification level and trust score (staff).
+pub async fn stores(
+    State(app): State<App>,
+    ctx: Ctx,
+    axum::extract::Query(q): axum::extract::Query<CursorQuery>,
+) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/console/stores") };
+    if !is_staff(&user) {
+        return ctx.not_found();
+    }
+    let Ok(page) = app.store.list_stores(q.cursor.as_deref(), 100).await else { return ctx.error() };
+    let mut scores = Vec::with_capacity(page.items.len());
+    for s in &page.items {
+        scores.push(crate::routes::trust::trust_of(&app, &s.id).await.map(|t| t.score).ok());
+    }
+    let body = html! {
+        h1 { (ctx.t("Stores")) }
+        table.stores {
+            tr { th { (ctx.t("Store")) } th { (ctx.t("Country")) } th { (ctx.t("Verification")) } th { (ctx.t("Trust score")) } th { (ctx.t("Opened")) } }
+            @for (s, score) in page.items.iter().zip(&scores) {
+                tr {
+                    td { a href=(format!("/stores/{}", s.slug)) { (s.name) } }
+                    td { (s.country) } td { span.state { (s.verification.as_str()) } }
+                    td { (score.map_or("–".to_string(), |v| format!("{v:.0}"))) } td { (s.tenure_days) " " (ctx.t("days")) }
+                }
+            }
+        }
+        (next_link("/console/stores", page.next_cursor.as_ref(), &ctx))
+    };
+    ctx.page(StatusCode::OK, ctx.t("Stores"), body)
 }

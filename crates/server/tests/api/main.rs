@@ -12,6 +12,7 @@ mod idempotency;
 mod import;
 mod openapi;
 mod orders;
+mod pages;
 mod rfq;
 mod search;
 mod stores;

@@ -1,0 +1,634 @@
+//! The seller center's catalog pages: opening a store, identity verification, products (create
+//! and edit, with variants and tier prices) and CSV import with its progress and per-row report.
+//! Every write goes through the same store calls and validation as the JSON API.
+
+use super::forms::{form_key, once, to_login};
+use super::{money, Ctx};
+use crate::error::AppError;
+use crate::App;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use maud::{html, Markup};
+use serde::Deserialize;
+use souk_domain::account::{DocumentType, StoreInput, StoreProfile, VerificationInput, VerificationRequest};
+use souk_domain::catalog::{PriceTier, Product, ProductInput, ProductPatch, ProductStatus, SkuInput, SkuPatch};
+use souk_domain::category::Category;
+use souk_domain::{Currency, Invalid, Money};
+use std::collections::BTreeMap;
+
+/// A form's fields in the order sent; repeated variant rows are numbered (`v0_price`).
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.trim())
+    }
+}
+
+/// The most variant rows one form carries.
+const MAX_VARIANTS: usize = 50;
+
+pub fn open_store_form(ctx: &Ctx) -> Markup {
+    html! {
+        section.narrow {
+            h2 { (ctx.t("Open a store")) }
+            form.store method="post" action="/seller/store" {
+                (ctx.csrf_field()) (form_key())
+                label { (ctx.t("Store name")) input name="name" required maxlength="100"; }
+                label { (ctx.t("Address (lower-case letters, digits, hyphens)")) input name="slug" required pattern="[a-z0-9-]{3,40}"; }
+                label { (ctx.t("Country code")) input name="country" required maxlength="2" size="3" placeholder="CN"; }
+                label { (ctx.t("Currency")) input name="currency" required maxlength="3" size="4" placeholder="CNY"; }
+                label { (ctx.t("Description")) textarea name="description" maxlength="2000" {} }
+                button type="submit" { (ctx.t("Open the store")) }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StoreForm {
+    name: String,
+    slug: String,
+    country: String,
+    currency: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+pub async fn open_store(State(app): State<App>, ctx: Ctx, Form(f): Form<StoreForm>) -> Response {
+    let user = match ctx.poster(&f._csrf, "/seller") {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    once!(app, ctx, user, f._key, |tx| {
+        let input = StoreInput {
+            name: f.name.clone(),
+            slug: f.slug.trim().to_string(),
+            country: f.country.trim().to_ascii_uppercase(),
+            currency: f.currency.trim().to_ascii_uppercase(),
+            description: f.description.clone(),
+        };
+        tx.create_store(&user.id, &input.validate()?).await?;
+        "/seller".to_string()
+    })
+}
+
+/// The store's identity check: its latest request's state, and the form to (re)submit one.
+pub fn verification_panel(ctx: &Ctx, latest: Option<&VerificationRequest>) -> Markup {
+    use souk_domain::account::VerificationStatus as S;
+    html! {
+        section {
+            h2 { (ctx.t("Identity verification")) }
+            @match latest.map(|v| v.status) {
+                Some(S::Approved) => p.ok { (ctx.t("Verified.")) },
+                Some(S::Pending) => p.notice { (ctx.t("Submitted; an administrator will review it.")) },
+                Some(S::Rejected) | None => {
+                    @if let Some(reason) = latest.and_then(|v| v.reason.as_deref()) {
+                        p.error { (ctx.t("Rejected")) ": " (reason) }
+                    }
+                    form.verification method="post" action="/seller/verification" {
+                        (ctx.csrf_field()) (form_key())
+                        label { (ctx.t("Legal name")) input name="legal_name" required maxlength="200"; }
+                        label { (ctx.t("Document")) select name="document_type" {
+                            option value="business_license" { (ctx.t("Business license")) }
+                            option value="national_id" { (ctx.t("National ID")) }
+                            option value="passport" { (ctx.t("Passport")) }
+                        } }
+                        label { (ctx.t("Document number")) input name="document_number" required maxlength="64"; }
+                        label { (ctx.t("Links to scans, one per line")) textarea name="document_urls" {} }
+                        button type="submit" { (ctx.t("Submit for verification")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct VerificationForm {
+    legal_name: String,
+    document_type: String,
+    document_number: String,
+    #[serde(default)]
+    document_urls: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// The signed-in seller's store, or the page to show instead.
+async fn my_store(app: &App, ctx: &Ctx, here: &str) -> Result<StoreProfile, Response> {
+    let Some(user) = &ctx.user else { return Err(to_login(here)) };
+    match app.store.store_by_owner(&user.id).await {
+        Ok(s) => Ok(s),
+        Err(souk_store::StoreError::NotFound) => Err(axum::response::Redirect::to("/seller").into_response()),
+        Err(_) => Err(ctx.error()),
+    }
+}
+
+pub async fn submit_verification(State(app): State<App>, ctx: Ctx, Form(f): Form<VerificationForm>) -> Response {
+    let store = match my_store(&app, &ctx, "/seller").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(user) = ctx.user.clone().filter(|_| ctx.csrf_ok(&f._csrf)) else { return ctx.expired_form() };
+    once!(app, ctx, user, f._key, |tx| {
+        let document_type = DocumentType::parse(&f.document_type)
+            .ok_or_else(|| Invalid::new("invalid", "document_type", "passport, national_id or business_license"))?;
+        let input = VerificationInput {
+            legal_name: f.legal_name.clone(),
+            document_type,
+            document_number: f.document_number.clone(),
+            document_urls: lines(&f.document_urls),
+        };
+        tx.submit_verification(&store.id, &input).await?;
+        "/seller".to_string()
+    })
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
+/// `key=value` pairs separated by `;` (variant options) or, with `:`, one per line (attributes).
+fn pairs(text: &str, item: char, kv: char, field: &str) -> Result<BTreeMap<String, String>, Invalid> {
+    let mut out = BTreeMap::new();
+    for part in text.split(item).map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((k, v)) = part.split_once(kv) else {
+            return Err(Invalid::new("invalid", field, format!("write each as name{kv}value")));
+        };
+        out.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(out)
+}
+
+/// Tier prices written `10=9.50; 100=8.00`: from 10 units 9.50 each, from 100 units 8.00.
+fn tiers(text: &str, currency: Currency, field: &str) -> Result<Vec<PriceTier>, Invalid> {
+    let mut out = Vec::new();
+    for (min, price) in pairs(text, ';', '=', field)? {
+        let min_qty = min.parse().map_err(|_| Invalid::new("invalid", field, "a tier starts at a whole quantity"))?;
+        let price = Money::parse_major(&price, currency).map_err(|m| Invalid::new("invalid", field, m))?;
+        out.push(PriceTier { min_qty, price });
+    }
+    out.sort_by_key(|t| t.min_qty);
+    Ok(out)
+}
+
+fn tiers_text(tiers: &[PriceTier]) -> String {
+    tiers.iter().map(|t| format!("{}={}", t.min_qty, t.price.format_major())).collect::<Vec<_>>().join("; ")
+}
+
+fn options_text(options: &BTreeMap<String, String>, kv: &str, sep: &str) -> String {
+    options.iter().map(|(k, v)| format!("{k}{kv}{v}")).collect::<Vec<_>>().join(sep)
+}
+
+/// One variant row of the form, as typed.
+struct VariantRow {
+    id: String,
+    code: String,
+    options: BTreeMap<String, String>,
+    price: Money,
+    stock: i64,
+    tiers: Vec<PriceTier>,
+    /// The units available shown when the form was drawn: only a change is written.
+    was: String,
+    stock_text: String,
+}
+
+fn variant_rows(f: &Fields, currency: Currency) -> Result<Vec<VariantRow>, Invalid> {
+    let mut rows = Vec::new();
+    for i in 0..MAX_VARIANTS {
+        let get = |name: &str| f.get(&format!("v{i}_{name}")).to_string();
+        let (id, code, price, stock) = (get("id"), get("code"), get("price"), get("stock"));
+        if id.is_empty() && code.is_empty() && price.is_empty() && stock.is_empty() && get("options").is_empty() {
+            continue;
+        }
+        let field = |name: &str| format!("variants[{i}].{name}");
+        let price = Money::parse_major(&price, currency).map_err(|m| Invalid::new("invalid", field("price"), m))?;
+        let stock_n = stock.parse().map_err(|_| Invalid::new("invalid", field("stock"), "a whole number of units"))?;
+        rows.push(VariantRow {
+            id,
+            code,
+            options: pairs(&get("options"), ';', '=', &field("options"))?,
+            price,
+            stock: stock_n,
+            tiers: tiers(&get("tiers"), currency, &field("tiers"))?,
+            was: get("was"),
+            stock_text: stock,
+        });
+    }
+    Ok(rows)
+}
+
+/// The product's own fields, as typed.
+struct ProductFields {
+    title: String,
+    description: String,
+    category: Option<String>,
+    attributes: BTreeMap<String, String>,
+    images: Vec<String>,
+    ships_to: Vec<String>,
+    moq: Option<i64>,
+    status: ProductStatus,
+}
+
+fn product_fields(f: &Fields) -> Result<ProductFields, Invalid> {
+    let moq = match f.get("moq") {
+        "" => None,
+        m => Some(m.parse().map_err(|_| Invalid::new("invalid", "moq", "a whole number of units"))?),
+    };
+    let status = ProductStatus::parse(f.get("status"))
+        .ok_or_else(|| Invalid::new("invalid", "status", "draft, active or archived"))?;
+    Ok(ProductFields {
+        title: f.get("title").to_string(),
+        description: f.get("description").to_string(),
+        category: Some(f.get("category").to_string()).filter(|c| !c.is_empty()),
+        attributes: pairs(f.get("attributes"), '\n', ':', "attributes")?,
+        images: lines(f.get("images")),
+        ships_to: f
+            .get("ships_to")
+            .split([',', ' '])
+            .filter(|c| !c.is_empty())
+            .map(|c| c.to_ascii_uppercase())
+            .collect(),
+        moq,
+        status,
+    })
+}
+
+fn variant_row(ctx: &Ctx, i: usize, sku: Option<&souk_domain::catalog::Sku>) -> Markup {
+    let name = |n: &str| format!("v{i}_{n}");
+    html! {
+        fieldset.variant {
+            legend { (ctx.t("Variant")) " " (i + 1) }
+            @if let Some(s) = sku {
+                input type="hidden" name=(name("id")) value=(s.id);
+                input type="hidden" name=(name("was")) value=(s.stock);
+            }
+            label { (ctx.t("SKU code")) input name=(name("code")) maxlength="64" value=(sku.and_then(|s| s.sku.as_deref()).unwrap_or("")) readonly[sku.is_some()]; }
+            label { (ctx.t("Options (color=red; size=M)")) input name=(name("options")) value=(sku.map(|s| options_text(&s.options, "=", "; ")).unwrap_or_default()); }
+            label { (ctx.t("Price")) input name=(name("price")) inputmode="decimal" value=(sku.map(|s| s.price.format_major()).unwrap_or_default()); }
+            label { (ctx.t("Units available")) input name=(name("stock")) inputmode="numeric" value=(sku.map(|s| s.stock.to_string()).unwrap_or_default()); }
+            label { (ctx.t("Tier prices (10=9.50; 100=8.00)")) input name=(name("tiers")) value=(sku.map(|s| tiers_text(&s.price_tiers)).unwrap_or_default()); }
+        }
+    }
+}
+
+/// The button that asks for one more variant row (htmx), replaced by each row it brings.
+fn add_variant_button(ctx: &Ctx, next: usize) -> Markup {
+    html! {
+        @if next < MAX_VARIANTS {
+            button #add-variant type="button" hx-get=(format!("/seller/products/variant?i={next}")) hx-target="#variants" hx-swap="beforeend" {
+                (ctx.t("Add a variant"))
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RowQuery {
+    i: usize,
+}
+
+/// One more empty variant row for the form (an htmx fragment), with the next button out of band.
+pub async fn variant_fragment(ctx: Ctx, Query(q): Query<RowQuery>) -> Response {
+    if ctx.user.is_none() || q.i >= MAX_VARIANTS {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let button = add_variant_button(&ctx, q.i + 1);
+    let fragment = html! {
+        (variant_row(&ctx, q.i, None))
+        div #add-variant-slot hx-swap-oob="true" { (button) }
+    };
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], fragment.into_string()).into_response()
+}
+
+fn product_form(ctx: &Ctx, action: &str, p: Option<&Product>, currency: &str) -> Markup {
+    let status = p.map_or(ProductStatus::Active, |p| p.status);
+    let skus: Vec<_> = p.map(|p| p.skus.iter().collect()).unwrap_or_default();
+    let blank = if skus.is_empty() { 1 } else { 0 };
+    html! {
+        form.product method="post" action=(action) {
+            (ctx.csrf_field()) (form_key())
+            label { (ctx.t("Title")) input name="title" required maxlength="200" value=(p.map_or("", |p| p.title.as_str())); }
+            label { (ctx.t("Description")) textarea name="description" maxlength="10000" { (p.map_or("", |p| p.description.as_str())) } }
+            label { (ctx.t("Category")) select name="category" {
+                option value="" { "–" }
+                @for c in Category::all() {
+                    option value=(c.id) selected[p.and_then(|p| p.category.as_ref()).is_some_and(|pc| pc.id == c.id)] { (c.path()) }
+                }
+            } }
+            label { (ctx.t("Ships to (country codes, or *)")) input name="ships_to" required value=(p.map(|p| p.ships_to.join(", ")).unwrap_or_else(|| "*".into())); }
+            label { (ctx.t("Minimum order quantity")) input name="moq" inputmode="numeric" value=(p.map(|p| p.moq.to_string()).unwrap_or_else(|| "1".into())); }
+            label { (ctx.t("Status")) select name="status" {
+                @for s in [ProductStatus::Active, ProductStatus::Draft, ProductStatus::Archived] {
+                    option value=(s.as_str()) selected[s == status] { (ctx.t(s.as_str())) }
+                }
+            } }
+            label { (ctx.t("Image links, one per line")) textarea name="images" { (p.map(|p| p.images.join("\n")).unwrap_or_default()) } }
+            label { (ctx.t("Attributes (name: value, one per line)")) textarea name="attributes" { (p.map(|p| options_text(&p.attributes, ": ", "\n")).unwrap_or_default()) } }
+            p.hint { (ctx.t("Prices in")) " " (currency) }
+            div #variants {
+                @for (i, s) in skus.iter().enumerate() { (variant_row(ctx, i, Some(s))) }
+                @for i in skus.len()..skus.len() + blank { (variant_row(ctx, i, None)) }
+            }
+            div #add-variant-slot { (add_variant_button(ctx, skus.len() + blank)) }
+            button type="submit" { (ctx.t("Save")) }
+        }
+    }
+}
+
+pub async fn products(State(app): State<App>, ctx: Ctx) -> Response {
+    let store = match my_store(&app, &ctx, "/seller/products").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let filter = souk_store::catalog::ProductFilter { store_id: Some(store.id.clone()), status: None, category: None };
+    let Ok(page) = app.store.list_products(&filter, None, 200).await else { return ctx.error() };
+    let body = html! {
+        h1 { (ctx.t("Products")) ": " (store.name) }
+        p { a.button href="/seller/products/new" { (ctx.t("New product")) } " " a href="/seller/import" { (ctx.t("Import from CSV")) } }
+        table.skus {
+            @for p in &page.items {
+                tr {
+                    td { a href=(format!("/seller/products/{}", p.id)) { (p.title) } }
+                    td { span.state { (ctx.t(p.status.as_str())) } }
+                    td { (p.skus.len()) " " (ctx.t("variants")) }
+                    td { (p.skus.iter().map(|s| s.stock).sum::<i64>()) " " (ctx.t("units")) }
+                    td.price { @if let Some(s) = p.skus.first() { (money(&s.price)) } }
+                }
+            }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("Products"), body)
+}
+
+pub async fn new_product(State(app): State<App>, ctx: Ctx) -> Response {
+    let store = match my_store(&app, &ctx, "/seller/products/new").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body =
+        html! { h1 { (ctx.t("New product")) } (product_form(&ctx, "/seller/products/new", None, &store.currency)) };
+    ctx.page(StatusCode::OK, ctx.t("New product"), body)
+}
+
+pub async fn create_product(State(app): State<App>, ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> Response {
+    let f = Fields(f);
+    let store = match my_store(&app, &ctx, "/seller/products/new").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(user) = ctx.user.clone().filter(|_| ctx.csrf_ok(f.get("_csrf"))) else { return ctx.expired_form() };
+    let key = f.get("_key").to_string();
+    let res = once!(app, ctx, user, key, |tx| {
+        let p = product_fields(&f)?;
+        let skus = variant_rows(&f, super::forms::currency(&store.currency)?)?
+            .into_iter()
+            .map(|v| SkuInput {
+                sku: Some(v.code).filter(|c| !c.is_empty()),
+                options: v.options,
+                price: v.price,
+                stock: v.stock,
+                price_tiers: v.tiers,
+            })
+            .collect();
+        let input = ProductInput {
+            title: p.title,
+            description: p.description,
+            category: p.category,
+            attributes: p.attributes,
+            images: p.images,
+            ships_to: p.ships_to,
+            moq: p.moq,
+            status: Some(p.status),
+            skus,
+        };
+        let product = tx.create_product(&store.id, &input.validate()?).await?;
+        format!("/seller/products/{}", product.id)
+    });
+    app.catalog_changed();
+    res
+}
+
+/// The signed-in seller's product, or the page to show instead.
+async fn my_product(app: &App, ctx: &Ctx, id: &str) -> Result<(StoreProfile, Product), Response> {
+    let store = my_store(app, ctx, &format!("/seller/products/{id}")).await?;
+    match app.store.product(id).await {
+        Ok(p) if p.store_id == store.id => Ok((store, p)),
+        _ => Err(ctx.not_found()),
+    }
+}
+
+pub async fn edit_product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let (store, product) = match my_product(&app, &ctx, &id).await {
+        Ok(sp) => sp,
+        Err(r) => return r,
+    };
+    let body = html! {
+        h1 { (product.title) }
+        p { a href=(format!("/products/{}", product.id)) { (ctx.t("View in the shop")) } " · " a href="/seller/products" { (ctx.t("All products")) } }
+        (product_form(&ctx, &format!("/seller/products/{}", product.id), Some(&product), &store.currency))
+    };
+    ctx.page(StatusCode::OK, &product.title, body)
+}
+
+pub async fn update_product(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = Fields(f);
+    let (_, product) = match my_product(&app, &ctx, &id).await {
+        Ok(sp) => sp,
+        Err(r) => return r,
+    };
+    let Some(user) = ctx.user.clone().filter(|_| ctx.csrf_ok(f.get("_csrf"))) else { return ctx.expired_form() };
+    let key = f.get("_key").to_string();
+    let res = once!(app, ctx, user, key, |tx| {
+        let p = product_fields(&f)?;
+        let patch = ProductPatch {
+            title: Some(p.title),
+            description: Some(p.description),
+            category: p.category,
+            attributes: Some(p.attributes),
+            images: Some(p.images),
+            ships_to: Some(p.ships_to),
+            moq: p.moq,
+            status: Some(p.status),
+        };
+        tx.update_product(&product.id, &patch).await?;
+        for v in variant_rows(&f, super::forms::currency(&product.currency)?)? {
+            if v.id.is_empty() {
+                let input = SkuInput {
+                    sku: Some(v.code).filter(|c| !c.is_empty()),
+                    options: v.options,
+                    price: v.price,
+                    stock: v.stock,
+                    price_tiers: v.tiers,
+                };
+                tx.add_sku(&product.id, &input).await?;
+                continue;
+            }
+            if !product.skus.iter().any(|s| s.id == v.id) {
+                return Err(AppError::not_found("SKU"));
+            }
+            let patch =
+                SkuPatch { options: Some(v.options), price: Some(v.price), stock: None, price_tiers: Some(v.tiers) };
+            tx.update_sku(&product.id, &v.id, &patch).await?;
+            if v.stock_text != v.was {
+                tx.set_available(&v.id, v.stock).await?;
+            }
+        }
+        format!("/seller/products/{}", product.id)
+    });
+    app.catalog_changed();
+    res
+}
+
+pub async fn import_page(State(app): State<App>, ctx: Ctx) -> Response {
+    let store = match my_store(&app, &ctx, "/seller/import").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let body = html! {
+        h1 { (ctx.t("Import from CSV")) ": " (store.name) }
+        p.hint { (ctx.t("Columns")) ": " code { "title,description,category,price,currency,stock,ships_to" }
+            " " (ctx.t("and optionally")) " " code { "sku,attributes,image_url,moq" } ". "
+            (ctx.t("Rows matching an earlier import (by SKU, else title) are updated.")) }
+        form #import data-csrf=(ctx.csrf) data-key=(crate::routes::random_token()) {
+            input type="file" name="file" accept=".csv,text/csv" required aria-label=(ctx.t("CSV file"));
+            button type="submit" { (ctx.t("Upload")) }
+        }
+        p { (ctx.t("Upload")) " " progress #upload max="100" value="0" {} }
+        div #import-status {}
+        script src="/assets/import.js" defer {}
+    };
+    ctx.page(StatusCode::OK, ctx.t("Import from CSV"), body)
+}
+
+fn fragment(status: StatusCode, markup: Markup) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string()).into_response()
+}
+
+/// How an import stands: a fragment that polls itself (htmx) until the report is in.
+fn job_fragment(ctx: &Ctx, id: &str, job: &crate::import::ImportJob) -> Markup {
+    let pct = (job.done_bytes * 100).checked_div(job.total_bytes).unwrap_or(100);
+    html! {
+        @match &job.result {
+            None => div #job hx-get=(format!("/seller/import/{id}")) hx-trigger="every 500ms" hx-swap="outerHTML" {
+                p { (ctx.t("Importing")) "… " progress max="100" value=(pct) {} " " (pct) "%" }
+            },
+            Some(Err(message)) => div #job { p.error role="alert" { (message) } },
+            Some(Ok(r)) => div #job.done {
+                p.ok { (ctx.t("Created")) " " strong.created { (r.created) } " · " (ctx.t("Updated")) " " strong.updated { (r.updated) }
+                    " · " (ctx.t("Failed")) " " strong.failed { (r.failed) } }
+                @if !r.errors.is_empty() {
+                    table.report {
+                        tr { th { (ctx.t("Line")) } th { (ctx.t("Problem")) } }
+                        @for e in &r.errors { tr { td { (e.line) } td { (e.message) } } }
+                    }
+                }
+                p { a href="/seller/products" { (ctx.t("All products")) } " · " a href="/seller/import" { (ctx.t("Import another file")) } }
+            },
+        }
+    }
+}
+
+/// Starts importing the uploaded file (the body, `text/csv`) in the background and answers
+/// with its progress fragment. The CSRF token and the one-time key come as headers.
+pub async fn start_import(State(app): State<App>, ctx: Ctx, headers: HeaderMap, body: axum::body::Body) -> Response {
+    let header_of = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let Some(user) = ctx.user.clone().filter(|_| ctx.csrf_ok(&header_of("x-csrf-token"))) else {
+        return fragment(StatusCode::FORBIDDEN, html! { p.error { (ctx.t("The form expired; please try again.")) } });
+    };
+    let Ok(store) = app.store.store_by_owner(&user.id).await else {
+        return fragment(StatusCode::NOT_FOUND, html! { p.error { (ctx.t("Open a store to sell.")) } });
+    };
+    let key = header_of("x-form-key");
+    let refused = |e: AppError| fragment(StatusCode::OK, html! { p.error role="alert" { (e.message) } });
+    let job = match super::forms::claim(&app, &user, &key).await {
+        Ok(super::forms::Once::Done(job)) => job,
+        Err(e) => return refused(e),
+        Ok(super::forms::Once::Run) => {
+            let data = match crate::extract::read_body(body, crate::IMPORT_BODY_LIMIT_BYTES).await {
+                Ok(d) => d,
+                Err(e) => {
+                    super::forms::release(&app, &user, &key).await;
+                    return refused(e);
+                }
+            };
+            let job = crate::routes::random_token()[..24].to_string();
+            let recorded = async {
+                let mut tx = app.store.begin().await?;
+                tx.complete_idempotency_key(&format!("web:{}", user.id), &key, 200, &job).await?;
+                tx.commit().await?;
+                Ok::<_, AppError>(())
+            };
+            if let Err(e) = recorded.await {
+                super::forms::release(&app, &user, &key).await;
+                return refused(e);
+            }
+            app.imports.start(&job, &user.id, data.len() as u64);
+            let (app, store_id, id) = (app.clone(), store.id.clone(), job.clone());
+            tokio::spawn(async move {
+                let result = crate::import::import_csv(&app.store, &store_id, &data, |(done, _)| {
+                    app.imports.progress(&id, done)
+                })
+                .await;
+                app.imports.finish(&id, result.map_err(|e| e.message));
+                app.catalog_changed();
+            });
+            job
+        }
+    };
+    import_status(State(app), ctx, Path(job)).await
+}
+
+pub async fn import_status(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let Some(user) = &ctx.user else { return StatusCode::NOT_FOUND.into_response() };
+    match app.imports.get(&id, &user.id) {
+        Some(job) => fragment(StatusCode::OK, job_fragment(&ctx, &id, &job)),
+        None => fragment(StatusCode::NOT_FOUND, html! { p.error { (ctx.t("Page not found.")) } }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_parse_sorted_and_exact() {
+        let t = tiers("100=8.00; 10=9.5", Currency::from_code("CNY").unwrap(), "t").unwrap();
+        assert_eq!(t.iter().map(|t| (t.min_qty, t.price.amount)).collect::<Vec<_>>(), vec![(10, 950), (100, 800)]);
+        assert_eq!(tiers_text(&t), "10=9.50; 100=8.00");
+        assert!(tiers("ten=1", Currency::from_code("CNY").unwrap(), "t").is_err());
+        assert!(tiers("10=1.234", Currency::from_code("CNY").unwrap(), "t").is_err());
+    }
+
+    #[test]
+    fn pairs_need_a_separator() {
+        let o = pairs("color=red; size = M", ';', '=', "o").unwrap();
+        assert_eq!(o.get("size").map(String::as_str), Some("M"));
+        assert_eq!(pairs("brand: Acme\nwarranty: 1 year", '\n', ':', "a").unwrap().len(), 2);
+        assert_eq!(pairs("red", ';', '=', "o").unwrap_err().field.as_deref(), Some("o"));
+    }
+
+    #[test]
+    fn blank_variant_rows_are_skipped_and_bad_ones_named() {
+        let cny = Currency::from_code("CNY").unwrap();
+        let f = |v: &[(&str, &str)]| Fields(v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        let rows = variant_rows(&f(&[("v0_price", ""), ("v1_price", "2.50"), ("v1_stock", "7")]), cny).unwrap();
+        assert_eq!((rows.len(), rows[0].price.amount, rows[0].stock), (1, 250, 7));
+        let err = variant_rows(&f(&[("v2_price", "x"), ("v2_stock", "1")]), cny).err().unwrap();
+        assert_eq!(err.field.as_deref(), Some("variants[2].price"));
+    }
+}

@@ -1,0 +1,370 @@
+//! The seller center and the negotiation pages over plain HTTP: each form writes through the
+//! same rules as the API, acts once, and is refused for someone else's objects.
+
+use crate::{on_both_backends, Srv};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+on_both_backends!(sellers_work_their_catalog_in_the_pages, buyers_and_sellers_negotiate_in_the_pages);
+
+const CSRF: &str = "pages-csrf-token-0123456789abcde";
+
+/// A signed-in visitor of the pages: the session and CSRF cookies, no redirects followed.
+struct Visitor<'a> {
+    srv: &'a Srv,
+    http: reqwest::Client,
+    cookies: String,
+}
+
+struct Answer {
+    status: StatusCode,
+    location: String,
+    text: String,
+}
+
+impl<'a> Visitor<'a> {
+    fn new(srv: &'a Srv, token: &str) -> Visitor<'a> {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Visitor { srv, http, cookies: format!("souk_session={token}; souk_csrf={CSRF}") }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        let r = self.http.get(format!("{}{path}", self.srv.base)).header("cookie", &self.cookies).send().await.unwrap();
+        Self::answer(r).await
+    }
+
+    /// Submits a form with the CSRF token and `key` as its one-time key.
+    async fn submit(&self, path: &str, key: &str, fields: &[(&str, &str)]) -> Answer {
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", CSRF), ("_key", key)];
+        form.extend_from_slice(fields);
+        let r = self
+            .http
+            .post(format!("{}{path}", self.srv.base))
+            .header("cookie", &self.cookies)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        Self::answer(r).await
+    }
+
+    async fn answer(r: reqwest::Response) -> Answer {
+        let status = r.status();
+        let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        Answer { status, location, text: r.text().await.unwrap() }
+    }
+}
+
+fn key(name: &str) -> String {
+    format!("{name}-form-key-0123456789")
+}
+
+async fn sellers_work_their_catalog_in_the_pages(srv: Srv) {
+    let (token, _) = srv.quick_user("maker@example.com").await;
+    let seller = Visitor::new(&srv, &token);
+    assert!(seller.get("/seller").await.text.contains("Open a store"), "no store yet: the form to open one");
+    let store = [("name", "Kiln & Co"), ("slug", "kiln"), ("country", "cn"), ("currency", "cny")];
+    let bad = seller
+        .submit(
+            "/seller/store",
+            &key("bad-store"),
+            &[("name", "X"), ("slug", "Not A Slug"), ("country", "CN"), ("currency", "CNY")],
+        )
+        .await;
+    assert!(bad.text.contains("class=\"error\"") && bad.text.contains("slug"), "{}", bad.text);
+    let opened = seller.submit("/seller/store", &key("store"), &store).await;
+    assert_eq!((opened.status, opened.location.as_str()), (StatusCode::SEE_OTHER, "/seller"));
+    let center = seller.get("/seller").await.text;
+    assert!(center.contains("Kiln &amp; Co") && center.contains("Submit for verification"), "{center}");
+
+    // Identity documents go to the admins' queue.
+    let docs = [
+        ("legal_name", "Kiln Trading Ltd"),
+        ("document_type", "business_license"),
+        ("document_number", "91-4403"),
+        ("document_urls", "https://docs.example.com/a.png\nhttps://docs.example.com/b.png"),
+    ];
+    assert_eq!(seller.submit("/seller/verification", &key("kyc"), &docs).await.status, StatusCode::SEE_OTHER);
+    let pending = srv.get("/api/v1/stores/kiln/verification", Some(&token)).await.body;
+    assert_eq!(pending["items"][0]["document_urls"].as_array().unwrap().len(), 2, "{pending}");
+    assert!(seller.get("/seller").await.text.contains("an administrator will review it"));
+
+    // A product with two variants, one with tier prices; a bad price names its row.
+    let product = |price: &'static str| -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("title", "Celadon bowl"),
+            ("description", "Hand thrown"),
+            ("category", "home/kitchen"),
+            ("ships_to", "de, fr"),
+            ("moq", "2"),
+            ("status", "active"),
+            ("images", ""),
+            ("attributes", "glaze: celadon\nfired: 1280C"),
+            ("v0_code", "BOWL-S"),
+            ("v0_options", "size=S"),
+            ("v0_price", "25.00"),
+            ("v0_stock", "10"),
+            ("v0_tiers", "10=22.50; 50=20"),
+            ("v1_code", "BOWL-L"),
+            ("v1_options", "size=L"),
+            ("v1_price", price),
+            ("v1_stock", "4"),
+            ("v1_tiers", ""),
+        ]
+    };
+    let refused = seller.submit("/seller/products/new", &key("bad-product"), &product("thirty")).await;
+    assert!(refused.text.contains("variants[1].price"), "{}", refused.text);
+    let created = seller.submit("/seller/products/new", &key("product"), &product("30.00")).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
+    let again = seller.submit("/seller/products/new", &key("product"), &product("30.00")).await;
+    assert_eq!(again.location, created.location, "the same form twice acts once");
+    let id = created.location.trim_start_matches("/seller/products/").to_string();
+    let p = srv.get(&format!("/api/v1/products/{id}"), None).await.body;
+    assert_eq!(p["moq"], 2);
+    assert_eq!(p["ships_to"], json!(["DE", "FR"]));
+    assert_eq!(p["attributes"]["glaze"], "celadon");
+    let small = sku(&p, "BOWL-S");
+    assert_eq!(
+        small["price_tiers"],
+        json!([{"min_qty": 10, "price": {"amount": 2250, "currency": "CNY"}},
+                                             {"min_qty": 50, "price": {"amount": 2000, "currency": "CNY"}}])
+    );
+    assert_eq!(sku(&p, "BOWL-L")["price"]["amount"], 3000);
+    let products = srv.get("/api/v1/stores/kiln/products", None).await.body;
+    assert_eq!(products["items"].as_array().unwrap().len(), 1, "one product for a form sent twice");
+
+    // htmx asks for one more variant row; the edit form keeps stock it was not asked to change.
+    let row = seller.get("/seller/products/variant?i=2").await.text;
+    assert!(row.contains("name=\"v2_price\"") && row.contains("hx-swap-oob") && row.contains("i=3"), "{row}");
+    let form = seller.get(&format!("/seller/products/{id}")).await.text;
+    assert!(form.contains("value=\"10=22.50; 50=20.00\"") && form.contains("readonly"), "{form}");
+    let (small_id, large_id) =
+        (sku(&p, "BOWL-S")["id"].as_str().unwrap().to_string(), sku(&p, "BOWL-L")["id"].as_str().unwrap().to_string());
+    let edit = [
+        ("title", "Celadon bowl, large glaze"),
+        ("description", "Hand thrown"),
+        ("category", "home/kitchen"),
+        ("ships_to", "*"),
+        ("moq", "1"),
+        ("status", "active"),
+        ("images", ""),
+        ("attributes", ""),
+        ("v0_id", small_id.as_str()),
+        ("v0_was", "10"),
+        ("v0_code", "BOWL-S"),
+        ("v0_options", "size=S"),
+        ("v0_price", "24.00"),
+        ("v0_stock", "10"),
+        ("v0_tiers", ""),
+        ("v1_id", large_id.as_str()),
+        ("v1_was", "4"),
+        ("v1_code", "BOWL-L"),
+        ("v1_options", "size=L"),
+        ("v1_price", "30.00"),
+        ("v1_stock", "9"),
+        ("v1_tiers", ""),
+        ("v2_code", "BOWL-XL"),
+        ("v2_options", "size=XL"),
+        ("v2_price", "40.00"),
+        ("v2_stock", "3"),
+        ("v2_tiers", ""),
+    ];
+    let saved = seller.submit(&format!("/seller/products/{id}"), &key("edit"), &edit).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let p = srv.get(&format!("/api/v1/products/{id}"), None).await.body;
+    assert_eq!(p["title"], "Celadon bowl, large glaze");
+    assert_eq!(
+        (sku(&p, "BOWL-S")["price"]["amount"].clone(), sku(&p, "BOWL-S")["stock"].clone()),
+        (json!(2400), json!(10))
+    );
+    assert_eq!(sku(&p, "BOWL-S")["price_tiers"], json!([]));
+    assert_eq!(sku(&p, "BOWL-L")["stock"], 9, "units available as typed");
+    assert_eq!(sku(&p, "BOWL-XL")["price"]["amount"], 4000, "the added row is a new variant");
+
+    // Someone else's product is not found; a forged form is refused.
+    let (other, _) = srv.quick_user("other@example.com").await;
+    let stranger = Visitor::new(&srv, &other);
+    assert_eq!(
+        stranger.get(&format!("/seller/products/{id}")).await.status,
+        StatusCode::SEE_OTHER,
+        "no store: to the form"
+    );
+    let forged = seller
+        .http
+        .post(format!("{}/seller/products/{id}", srv.base))
+        .header("cookie", &seller.cookies)
+        .form(&[("_csrf", "wrong-token-wrong-token-00000000"), ("_key", "forged-key-0123456789"), ("title", "Hacked")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(srv.get(&format!("/api/v1/products/{id}"), None).await.body["title"], "Celadon bowl, large glaze");
+
+    // A CSV upload runs in the background; its fragment polls until the per-row report is in.
+    let csv = "title,description,category,price,currency,stock,ships_to,sku\n\
+               Teapot,Clay,home/kitchen,58.00,CNY,5,*,POT-1\n\
+               Broken,Clay,home/kitchen,abc,CNY,5,*,POT-2\n\
+               Cup,Clay,home/kitchen,9.90,CNY,40,*,CUP-1\n";
+    let upload = |key: &'static str| {
+        seller
+            .http
+            .post(format!("{}/seller/import", srv.base))
+            .header("cookie", &seller.cookies)
+            .header("content-type", "text/csv")
+            .header("x-csrf-token", CSRF)
+            .header("x-form-key", key)
+            .body(csv)
+            .send()
+    };
+    let started = upload("csv-upload-key-0123456789").await.unwrap().text().await.unwrap();
+    let job = started.split("/seller/import/").nth(1).map(|r| r.split('"').next().unwrap().to_string());
+    let mut report = started.clone();
+    if let Some(job) = &job {
+        for _ in 0..100 {
+            report = seller.get(&format!("/seller/import/{job}")).await.text;
+            if !report.contains("hx-trigger") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            stranger.get(&format!("/seller/import/{job}")).await.status,
+            StatusCode::NOT_FOUND,
+            "only its starter sees a job"
+        );
+    }
+    assert!(report.contains("class=\"created\">2<") && report.contains("class=\"failed\">1<"), "{report}");
+    assert!(report.contains("<td>3</td>"), "the bad row is named by its line: {report}");
+    let replay = upload("csv-upload-key-0123456789").await.unwrap().text().await.unwrap();
+    assert!(replay.contains("class=\"created\">2<"), "the same upload again shows the first report: {replay}");
+    assert_eq!(srv.get("/api/v1/stores/kiln/products", None).await.body["items"].as_array().unwrap().len(), 3);
+    let listed = seller.get("/seller/products").await.text;
+    assert!(listed.contains("Teapot") && listed.contains("Celadon bowl, large glaze"), "{listed}");
+}
+
+fn sku<'v>(p: &'v Value, code: &str) -> &'v Value {
+    p["skus"].as_array().unwrap().iter().find(|s| s["sku"] == code).unwrap_or_else(|| panic!("no {code} in {p}"))
+}
+
+async fn buyers_and_sellers_negotiate_in_the_pages(srv: Srv) {
+    let (seller_token, _) = srv.seller("potter@example.com", "potter").await;
+    let mut body = crate::product_body("Stoneware mug");
+    body["category"] = json!("home/kitchen");
+    body["ships_to"] = json!(["*"]);
+    body["skus"][0]["stock"] = json!(100);
+    let product = srv.post("/api/v1/products", Some(&seller_token), body).await.body;
+    let sku_id = product["skus"][0]["id"].as_str().unwrap().to_string();
+    let (buyer_token, _) = srv.quick_user("cafe@example.com").await;
+    let (buyer, seller) = (Visitor::new(&srv, &buyer_token), Visitor::new(&srv, &seller_token));
+
+    // An RFQ: posted by the buyer, quoted by the matching seller, accepted into an order.
+    let rfq = [
+        ("title", "Mugs for a cafe"),
+        ("details", "Matte glaze"),
+        ("category", "home"),
+        ("quantity", "30"),
+        ("target_price", "15.00"),
+        ("currency", "CNY"),
+        ("ship_to", "de"),
+        ("days", "7"),
+    ];
+    let posted = buyer.submit("/rfqs", &key("rfq"), &rfq).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.text);
+    let rfq_path = posted.location.clone();
+    assert!(seller.get("/seller/deals").await.text.contains("Mugs for a cafe"), "the matching seller sees it");
+    let (outsider_token, _) = srv.quick_user("nosy@example.com").await;
+    assert_eq!(Visitor::new(&srv, &outsider_token).get(&rfq_path).await.status, StatusCode::NOT_FOUND);
+    let quote = [
+        ("sku_id", sku_id.as_str()),
+        ("unit_price", "16.50"),
+        ("moq", "40"),
+        ("lead_time_days", "5"),
+        ("note", "Boxed"),
+    ];
+    let quoted = seller.submit(&format!("{rfq_path}/quote"), &key("quote"), &quote).await;
+    assert_eq!(quoted.status, StatusCode::SEE_OTHER, "{}", quoted.text);
+    let shown = buyer.get(&rfq_path).await.text;
+    assert!(shown.contains("16.50 CNY") && shown.contains("Accept this quote"), "{shown}");
+    let quote_id = srv.get(&format!("/api/v1{rfq_path}"), Some(&buyer_token)).await.body["quotes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let accepted = buyer.submit(&format!("/quotes/{quote_id}/accept"), &key("accept-quote"), &[]).await;
+    assert!(accepted.location.starts_with("/orders/ord_"), "{}", accepted.text);
+    let order = srv.get(&format!("/api/v1{}", accepted.location), Some(&buyer_token)).await.body;
+    assert_eq!(
+        (order["lines"][0]["quantity"].clone(), order["total"]["amount"].clone()),
+        (json!(40), json!(66000)),
+        "the quote's MOQ at its price"
+    );
+    let twice = buyer.submit(&format!("/quotes/{quote_id}/accept"), &key("accept-quote"), &[]).await;
+    assert_eq!(twice.location, accepted.location, "a resubmitted acceptance goes to the same order");
+
+    // Offers in a conversation: the seller offers, the buyer counters, the seller accepts.
+    let started =
+        buyer.submit("/messages/start", &key("chat"), &[("product_id", product["id"].as_str().unwrap())]).await;
+    let conversation = started.location.clone();
+    let offer =
+        [("sku_id", sku_id.as_str()), ("quantity", "5"), ("unit_price", "18.00"), ("days", "2"), ("ship_to", "DE")];
+    assert_eq!(
+        buyer.submit(&format!("{conversation}/offer"), &key("buyer-offer"), &offer).await.status,
+        StatusCode::NOT_FOUND,
+        "buyers counter; sellers offer"
+    );
+    assert_eq!(
+        seller.submit(&format!("{conversation}/offer"), &key("offer"), &offer).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let c = conversation.trim_start_matches("/messages/");
+    let offers = srv.get(&format!("/api/v1/conversations/{c}/offers"), Some(&buyer_token)).await.body;
+    let first = offers["items"][0]["id"].as_str().unwrap().to_string();
+    let page = buyer.get(&conversation).await.text;
+    assert!(page.contains("90.00 CNY") && page.contains("Counter-offer"), "{page}");
+    let counter = [("quantity", "6"), ("unit_price", "16.00"), ("days", "1")];
+    let countered = buyer.submit(&format!("{conversation}/offers/{first}/counter"), &key("counter"), &counter).await;
+    assert_eq!(countered.status, StatusCode::SEE_OTHER, "{}", countered.text);
+    let offers = srv.get(&format!("/api/v1/conversations/{c}/offers"), Some(&seller_token)).await.body;
+    let (newest, older) = (&offers["items"][0], &offers["items"][1]);
+    assert_eq!(
+        (newest["made_by"].clone(), newest["total"]["amount"].clone(), older["state"].clone()),
+        (json!("buyer"), json!(9600), json!("countered"))
+    );
+    let stale =
+        buyer.submit(&format!("{conversation}/offers/{first}/accept"), &key("stale"), &[("ship_to", "DE")]).await;
+    assert!(stale.text.contains("class=\"error\""), "an answered offer is not open: {}", stale.text);
+    let newest_id = newest["id"].as_str().unwrap();
+    let deal = seller.submit(&format!("{conversation}/offers/{newest_id}/accept"), &key("deal"), &[]).await;
+    assert_eq!((deal.status, deal.location.as_str()), (StatusCode::SEE_OTHER, "/seller"), "{}", deal.text);
+    let orders = srv.get("/api/v1/orders", Some(&buyer_token)).await.body;
+    assert!(orders["items"].as_array().unwrap().iter().any(|o| o["total"]["amount"] == 9600), "{orders}");
+
+    // The buyer withdraws a second RFQ; the seller's payout needs funds.
+    let second = buyer.submit("/rfqs", &key("rfq-2"), &rfq).await.location;
+    assert_eq!(buyer.submit(&format!("{second}/cancel"), &key("cancel"), &[]).await.status, StatusCode::SEE_OTHER);
+    assert!(buyer.get(&second).await.text.contains("cancelled"));
+    let payout = [("amount", "5.00"), ("currency", "CNY"), ("destination", "IBAN DE00 1234")];
+    let short = seller.submit("/wallet/payout", &key("payout"), &payout).await;
+    assert!(short.text.contains("class=\"error\""), "nothing to pay out yet: {}", short.text);
+}
+
+#[tokio::test]
+async fn staff_see_users_and_stores_and_admins_grant_roles() {
+    let Some(srv) = Srv::start(souk_store::testing::TestBackend::Sqlite).await else { return };
+    srv.seller("shop@example.com", "corner-shop").await;
+    let (admin_token, admin_id) = srv.quick_user("boss@example.com").await;
+    srv.make_admin(&admin_id).await;
+    let (plain_token, plain_id) = srv.quick_user("helper@example.com").await;
+    let admin = Visitor::new(&srv, &admin_token);
+    let users = admin.get("/console/users").await.text;
+    assert!(users.contains("shop@example.com") && users.contains("seller") && users.contains("admin"), "{users}");
+    assert!(admin.get("/console/stores").await.text.contains("/stores/corner-shop"));
+    assert_eq!(Visitor::new(&srv, &plain_token).get("/console/users").await.status, StatusCode::NOT_FOUND);
+    let granted =
+        admin.submit(&format!("/console/users/{plain_id}/roles"), &key("grant"), &[("role", "mediator")]).await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER);
+    let helper = Visitor::new(&srv, &plain_token);
+    assert_eq!(helper.get("/console/stores").await.status, StatusCode::OK, "a mediator now");
+    let refused =
+        helper.submit(&format!("/console/users/{plain_id}/roles"), &key("self-grant"), &[("role", "admin")]).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "only admins grant");
+}
