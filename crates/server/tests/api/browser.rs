@@ -318,7 +318,7 @@ async fn login_session(http: &reqwest::Client, srv: &Srv, csrf: &str) -> String 
 }
 
 /// Logs a browser in through the log-in form.
-async fn log_in(b: &mut Browser, base: &str, email: &str, password: &str) {
+pub(crate) async fn log_in(b: &mut Browser, base: &str, email: &str, password: &str) {
     b.goto(&format!("{base}/login")).await;
     b.navigate_by(&format!(
         "document.querySelector('input[name=email]').value = '{email}';

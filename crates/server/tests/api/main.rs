@@ -4,6 +4,7 @@
 mod accounts;
 mod analytics;
 mod browser;
+mod browser_selling;
 mod catalog;
 mod cdp;
 mod chat;
