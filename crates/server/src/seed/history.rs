@@ -9,6 +9,7 @@ use souk_domain::catalog::{Product, ProductStatus};
 use souk_domain::chat::{MessageDraft, Side};
 use souk_domain::checkout::Item;
 use souk_domain::clock::{Clock, ManualClock};
+use souk_domain::dispute::{Reason, Step as DisputeStep};
 use souk_domain::order::{Action, Policy};
 use souk_domain::rfq;
 use souk_domain::shipping::EventType;
@@ -16,6 +17,7 @@ use souk_domain::time::{DAY_MS, HOUR_MS, MINUTE_MS};
 use souk_domain::Money;
 use souk_store::catalog::ProductFilter;
 use souk_store::chat::OfferTerms;
+use souk_store::disputes::{Actor, Evidence};
 use souk_store::trust::{CarrierEvent, ReviewDraft};
 use souk_store::{Store, Tx};
 use std::collections::HashMap;
@@ -188,6 +190,7 @@ pub(super) async fn seed(
         }
     }
     today_negotiations(&mut tx, clock, now_ms, &shops[0], demo_buyer, &buyers[1]).await?;
+    today_disputes(&mut tx, clock, now_ms, &shops, &buyers, &mut stock, policy).await?;
     clock.set_ms(now_ms);
     let cny = souk_domain::Currency::from_code("CNY").expect("CNY is a currency");
     let top_up = tx.create_top_up(demo_buyer, Money::new(200_000, cny), crate::payments::SANDBOX, "4242").await?;
@@ -302,6 +305,46 @@ async fn buy(
     tx.settle_top_up(&top_up.id, true, None).await?;
     tx.act(&order.id, Action::Pay, policy).await?;
     Ok(Some(order.id.clone()))
+}
+
+/// Today's disputes: a shopper's complaint waits for the demo seller's answer, and another,
+/// rejected by its seller and escalated by its buyer, waits in the mediators' queue.
+async fn today_disputes(
+    tx: &mut Tx,
+    clock: &ManualClock,
+    now_ms: i64,
+    shops: &[Shop],
+    buyers: &[String],
+    stock: &mut HashMap<String, i64>,
+    policy: &Policy,
+) -> AppResult<()> {
+    let cases = [
+        (0, 2, Reason::Damaged, "The lid arrived cracked; photos attached in the chat.", false),
+        (1, 3, Reason::NotAsDescribed, "Much smaller than the listing says.", true),
+    ];
+    for (i, (shop, buyer, reason, complaint, escalated)) in cases.into_iter().enumerate() {
+        let (Some(shop), Some(buyer)) = (shops.get(shop), buyers.get(buyer)) else { continue };
+        let opened = now_ms - if escalated { 6 * DAY_MS } else { DAY_MS };
+        clock.set_ms(opened - 2 * DAY_MS);
+        let Some(product) = shop.products.first() else { continue };
+        let Some(order) = buy(tx, buyer, product, stock, policy).await? else { continue };
+        tx.set_tracking(&order, "sandbox", &format!("SBX-DEMO-DSP-{i}")).await?;
+        tx.act(&order, Action::Ship, policy).await?;
+        clock.set_ms(opened);
+        let d = tx.open_dispute(&order, reason, complaint, &Evidence::default(), policy).await?;
+        if escalated {
+            clock.set_ms(opened + DAY_MS);
+            let owner = tx.store().store_by_id(&shop.id).await?.owner_id;
+            let answer = Evidence { text: "The item matches the listing's measurements.".into(), images: Vec::new() };
+            tx.dispute_step(&d.view.id, DisputeStep::SellerRejects, &Actor::Seller(owner), &answer, None, policy)
+                .await?;
+            clock.set_ms(now_ms - DAY_MS);
+            let buyer = Actor::Buyer(buyer.clone());
+            tx.dispute_step(&d.view.id, DisputeStep::BuyerEscalates, &buyer, &Evidence::default(), None, policy)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Today's talk: the demo buyer asked the demo seller for a better price and has an open offer

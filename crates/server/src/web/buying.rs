@@ -246,8 +246,12 @@ fn timeline(ctx: &Ctx, o: &OrderView) -> Markup {
 
 pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login(&format!("/orders/{id}")) };
-    let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
-    if o.buyer_id != user.id {
+    let (Ok(o), Ok((_, seller_id))) = (app.store.order(&id).await, app.store.order_parties(&id).await) else {
+        return ctx.not_found();
+    };
+    // Its buyer acts on it; its seller sees it too, and ships it from here.
+    let buyer = o.buyer_id == user.id;
+    if !buyer && seller_id != user.id {
         return ctx.not_found();
     }
     let Ok(tracking) = app.store.tracking(&id).await else { return ctx.error() };
@@ -264,6 +268,9 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
             p { (o.carrier.as_deref().unwrap_or("")) " " code { (t) } }
             ul { @for e in &tracking { li { time { (e.occurred_at) } " · " (e.kind) @if let Some(d) = &e.description { " · " (d) } } } }
         }
+        @if !buyer {
+            @if state == Some(OrderState::Paid) { (super::work::ship_form(&ctx, &o.id)) }
+        } @else {
         div.actions {
             @match state {
                 Some(OrderState::PendingPayment) => {
@@ -297,6 +304,7 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
                 textarea name="text" maxlength="2000" {}
                 button type="submit" { (ctx.t("Post review")) }
             }
+        }
         }
     };
     ctx.page(StatusCode::OK, ctx.t("Order"), body)

@@ -22,6 +22,20 @@ fn hidden(ctx: &Ctx) -> Markup {
     html! { (ctx.csrf_field()) (form_key()) }
 }
 
+/// The seller's form to ship a paid order with its carrier and tracking number.
+pub(crate) fn ship_form(ctx: &Ctx, order_id: &str) -> Markup {
+    html! {
+        form.ship method="post" action=(format!("/seller/orders/{order_id}/ship")) {
+            (hidden(ctx))
+            select name="carrier" aria-label=(ctx.t("Carrier")) {
+                @for c in souk_domain::shipping::CARRIERS { option value=(c) { (c) } }
+            }
+            input name="tracking_number" required placeholder=(ctx.t("Tracking number"));
+            button type="submit" { (ctx.t("Ship")) }
+        }
+    }
+}
+
 pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/seller") };
     let store = match app.store.store_by_owner(&user.id).await {
@@ -56,14 +70,7 @@ pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
             @for o in &to_ship {
                 div.work {
                     p { code { (o.id) } " · " (o.lines.first().map(|l| l.title.as_str()).unwrap_or("")) " · " (money(&o.total)) " → " (o.ship_country) }
-                    form.ship method="post" action=(format!("/seller/orders/{}/ship", o.id)) {
-                        (hidden(&ctx))
-                        select name="carrier" aria-label=(ctx.t("Carrier")) {
-                            @for c in souk_domain::shipping::CARRIERS { option value=(c) { (c) } }
-                        }
-                        input name="tracking_number" required placeholder=(ctx.t("Tracking number"));
-                        button type="submit" { (ctx.t("Ship")) }
-                    }
+                    (ship_form(&ctx, &o.id))
                 }
             }
         }

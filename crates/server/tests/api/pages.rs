@@ -368,3 +368,94 @@ async fn staff_see_users_and_stores_and_admins_grant_roles() {
         helper.submit(&format!("/console/users/{plain_id}/roles"), &key("self-grant"), &[("role", "admin")]).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND, "only admins grant");
 }
+
+/// Every role of the demo marketplace can use its pages: each demo log-in follows the links of
+/// the pages it reaches (a bounded crawl), and every one of them renders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_demo_role_reaches_only_working_pages() {
+    let Some(srv) = Srv::start_with(souk_store::testing::TestBackend::Sqlite, |c| c.demo = true).await else { return };
+    assert!(souk_server::seed::seed_demo(&srv.store, 6, &srv.app.config.policy).await.unwrap());
+    srv.app.flush_traffic().await.unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for login in &souk_server::seed::DEMO_LOGINS {
+        let form = [("email", login.email), ("password", login.password), ("_csrf", CSRF)];
+        let r = http
+            .post(format!("{}/login", srv.base))
+            .header("cookie", format!("souk_csrf={CSRF}"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{} logs in", login.email);
+        let session = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let cookies = format!("{session}; souk_csrf={CSRF}");
+        let start = match login.role {
+            "seller" => "/seller",
+            "mediator" | "admin" => "/console",
+            _ => "/orders",
+        };
+        let mut queue = vec![start.to_string(), "/".to_string(), "/wallet".into(), "/messages".into(), "/rfqs".into()];
+        let mut seen = std::collections::HashSet::new();
+        let mut per_kind = std::collections::HashMap::<String, usize>::new();
+        while let Some(path) = queue.pop() {
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            let r = http.get(format!("{}{path}", srv.base)).header("cookie", &cookies).send().await.unwrap();
+            let status = r.status();
+            let html = r.text().await.unwrap();
+            assert_eq!(status, StatusCode::OK, "{} at {path}: {html}", login.role);
+            assert!(!html.contains("Something went wrong"), "{} at {path}", login.role);
+            for link in html.split("href=\"").skip(1).filter_map(|h| h.split('"').next()) {
+                let link = link.replace("&amp;", "&");
+                if !link.starts_with('/') || link.starts_with("/assets") || link.starts_with("//") {
+                    continue;
+                }
+                // Two of each kind of page (its path with ids blanked, and its query's names).
+                let n = per_kind.entry(page_kind(&link)).or_default();
+                if *n < 2 {
+                    *n += 1;
+                    queue.push(link);
+                }
+            }
+        }
+        let kinds: std::collections::HashSet<String> = seen.iter().map(|p| page_kind(p)).collect();
+        let expected: &[&str] = match login.role {
+            "seller" => &[
+                "/seller/products/:id",
+                "/seller/deals",
+                "/seller/analytics?days",
+                "/seller/import",
+                "/messages/:id",
+                "/orders/:id",
+                "/rfqs/:id",
+            ],
+            "mediator" => &["/console/disputes/:id", "/console/users", "/console/stores"],
+            "admin" => &["/console/users", "/console/stores", "/stores/:id"],
+            _ => &["/orders/:id", "/products/:id", "/messages/:id", "/rfqs/:id", "/search?category&q"],
+        };
+        for kind in expected {
+            assert!(kinds.contains(*kind), "{} never reached {kind}: {kinds:?}", login.role);
+        }
+    }
+}
+
+/// A page's kind: its path with ids (and store slugs) blanked, and the names of its query.
+fn page_kind(link: &str) -> String {
+    let (path, query) = link.split_once('?').unwrap_or((link, ""));
+    let mut segments: Vec<&str> = path.split('/').collect();
+    for (i, s) in segments.iter_mut().enumerate() {
+        let under_stores = i == 2 && path.starts_with("/stores/");
+        if s.contains('_') || under_stores {
+            *s = ":id";
+        }
+    }
+    let mut names: Vec<&str> =
+        query.split('&').filter_map(|kv| kv.split('=').next()).filter(|k| !k.is_empty()).collect();
+    names.sort_unstable();
+    if names.is_empty() {
+        segments.join("/")
+    } else {
+        format!("{}?{}", segments.join("/"), names.join("&"))
+    }
+}
