@@ -5,7 +5,6 @@
 use crate::browser::log_in;
 use crate::cdp::{chromium, Browser};
 use crate::Srv;
-use souk_domain::clock::Clock;
 use souk_store::testing::TestBackend;
 
 const PASSWORD: &str = "correct horse battery";
