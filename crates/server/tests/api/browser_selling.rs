@@ -170,6 +170,34 @@ async fn a_new_seller_lists_quotes_negotiates_and_is_paid() {
     let paid_out = s.text().await;
     assert!(paid_out.contains("-100.00 CNY"), "the payout is in the history: {paid_out}");
     s.screenshot("seller-wallet").await;
+    // On a phone's width no page scrolls sideways.
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+    )
+    .await;
+    for path in [
+        "/",
+        "/search?q=bowl",
+        "/orders",
+        &format!("/orders/{order_id}"),
+        &rfq_path,
+        &conversation,
+        "/wallet",
+        "/seller",
+        "/seller/products/new",
+    ] {
+        b.goto(&format!("{}{path}", srv.base)).await;
+        let wide = b
+            .eval(
+                "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391)
+                   .map(e => e.tagName + '.' + e.className).slice(0, 5)",
+            )
+            .await;
+        assert_eq!(wide, serde_json::json!([]), "{path}: these reach past a phone's width");
+    }
+    b.goto(&format!("{}/search?q=bowl", srv.base)).await;
+    b.screenshot("phone-search").await;
     crate::orders::assert_ledger_sound(&srv).await;
     for browser in [&s, &a, &b] {
         assert!(browser.errors.is_empty(), "browser console errors: {:?}", browser.errors);
