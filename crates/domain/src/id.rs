@@ -27,6 +27,7 @@ pub enum Kind {
     Quote,
     Dispute,
     Evidence,
+    Promotion,
 }
 
 impl Kind {
@@ -53,6 +54,7 @@ impl Kind {
             Kind::Quote => "quo",
             Kind::Dispute => "dsp",
             Kind::Evidence => "evd",
+            Kind::Promotion => "prm",
         }
     }
 }

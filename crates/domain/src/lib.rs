@@ -11,6 +11,7 @@ pub mod checkout;
 pub mod clock;
 pub mod dispute;
 pub mod error;
+pub mod flash;
 pub mod geo;
 pub mod id;
 pub mod import;

@@ -51,6 +51,20 @@ impl Idem {
         self.0.is_some()
     }
 
+    /// The claimed (scope, key), for writers that complete it in their own transaction (the
+    /// flash-sale engine's batches); their answer then goes out through [`Idem::recorded`].
+    pub fn claim(&self) -> Option<(String, String)> {
+        self.0.as_ref().map(|c| (c.scope.clone(), c.key.clone()))
+    }
+
+    /// A response whose idempotency record its writer already committed.
+    pub fn recorded<T: Serialize>(status: StatusCode, value: &T) -> AppResult<Response> {
+        let body = serde_json::to_string(value).map_err(|e| AppError::internal("serialising a response", e))?;
+        let mut res = stored_response(status.as_u16(), body);
+        res.extensions_mut().insert(Recorded);
+        Ok(res)
+    }
+
     /// Records `value` as the response (if the request has a key) and commits `tx`.
     pub async fn finish<T: Serialize>(self, tx: Tx, status: StatusCode, value: &T) -> AppResult<Response> {
         let body = serde_json::to_string(value).map_err(|e| AppError::internal("serialising a response", e))?;

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod flash;
 pub mod idempotency;
 pub mod import;
 pub mod jobs;
@@ -21,6 +22,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::AppError;
+use routes::flash as promotions;
 use routes::{accounts, admin, analytics, chat, disputes, meta, orders, products, rfq, search, stores, trust, wallet};
 use souk_store::Store;
 use std::future::Future;
@@ -115,6 +117,8 @@ pub struct AppInner {
     pub traffic: search_sync::TrafficBuffer,
     /// Catalog imports started from the seller center, with their progress.
     pub imports: import::ImportJobs,
+    /// The flash-sale order engine, started on first use.
+    flash: std::sync::OnceLock<flash::Engine>,
 }
 
 /// Shared state of every handler.
@@ -143,7 +147,15 @@ impl App {
             feed_wakeup: tokio::sync::Notify::new(),
             traffic: search_sync::TrafficBuffer::default(),
             imports: import::ImportJobs::default(),
+            flash: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// The flash-sale order engine (its task starts on the first call, on the current runtime).
+    pub fn flash(&self) -> &flash::Engine {
+        self.flash.get_or_init(|| {
+            flash::Engine::start(self.store.clone(), self.config.policy.clone(), flash::EngineConfig::default())
+        })
     }
 
     /// Opens the search index under the data directory, makes it current (rebuilding it when
@@ -236,6 +248,10 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(disputes::add_evidence))
         .routes(routes!(disputes::decide))
         .routes(routes!(analytics::store_analytics))
+        .routes(routes!(promotions::create_promotion))
+        .routes(routes!(promotions::promotions))
+        .routes(routes!(promotions::promotion))
+        .routes(routes!(promotions::buy))
         .routes(routes!(admin::list_verifications))
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))

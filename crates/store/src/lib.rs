@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod catalog;
 pub mod chat;
 pub mod disputes;
+pub mod flash;
 pub mod idempotency;
 pub mod ledger;
 pub mod orders;

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod analytics;
 pub mod chat;
 pub mod disputes;
+pub mod flash;
 pub mod meta;
 pub mod orders;
 pub mod products;

@@ -9,6 +9,7 @@ mod catalog;
 mod cdp;
 mod chat;
 mod disputes;
+mod flash;
 mod idempotency;
 mod import;
 mod openapi;

@@ -1,0 +1,220 @@
+//! The flash-sale order engine. Buy requests (checkout and pay in one step, at a promotion's
+//! price) queue on a channel; one task takes whatever has queued (up to `max_batch`, waiting at
+//! most `linger` for more once the first arrives), reads the batch's book in a write
+//! transaction, decides every request against it in memory (`domain::flash::decide`), writes all
+//! accepted orders with a few multi-row statements, commits, and only then answers each request.
+//! So no request is acknowledged before its order is durable, and a crash loses only requests
+//! that were never answered.
+//!
+//! The database guards every shared counter too (see `souk_store::flash`): should anything have
+//! moved between the read and the write (another process, another path), the batch fails whole
+//! and its requests are decided again one at a time, each in its own transaction.
+
+use crate::error::{AppError, AppResult};
+use axum::http::StatusCode;
+use serde::Serialize;
+use souk_domain::flash::{self, BuyRequest, Rejection};
+use souk_domain::id::Kind;
+use souk_domain::order::Policy;
+use souk_domain::Money;
+use souk_store::flash::FlashOrder;
+use souk_store::{Store, StoreError};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// One buy request.
+#[derive(Debug, Clone)]
+pub struct FlashBuy {
+    pub buyer_id: String,
+    pub promotion_id: String,
+    pub quantity: i64,
+    pub country: String,
+    /// The request's claimed `Idempotency-Key` (scope, key): completed in the batch's commit.
+    pub idempotency: Option<(String, String)>,
+}
+
+/// What an accepted request bought: a paid order, its money in escrow.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FlashReceipt {
+    pub order_id: String,
+    pub promotion_id: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub total: Money,
+    /// Always `paid`: the order and its payment commit together.
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct EngineConfig {
+    /// The most requests decided in one transaction.
+    pub max_batch: usize,
+    /// How long the first request of a batch waits for company.
+    pub linger: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { max_batch: 4096, linger: Duration::from_millis(1) }
+    }
+}
+
+struct Pending {
+    buy: FlashBuy,
+    reply: oneshot::Sender<AppResult<FlashReceipt>>,
+}
+
+/// A handle on the engine's task; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl Engine {
+    /// Starts the engine's task on the current runtime.
+    pub fn start(store: Store, policy: Policy, config: EngineConfig) -> Engine {
+        let (queue, rx) = mpsc::channel(config.max_batch.max(1) * 4);
+        tokio::spawn(run(store, policy, config, rx));
+        Engine { queue }
+    }
+
+    /// Checks out and pays `buy`; answers once its order is committed, or with why not.
+    pub async fn buy(&self, buy: FlashBuy) -> AppResult<FlashReceipt> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the order engine stopped");
+        self.queue.send(Pending { buy, reply }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::Receiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        let until = tokio::time::Instant::now() + config.linger;
+        while batch.len() < config.max_batch {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => match tokio::time::timeout_at(until, rx.recv()).await {
+                    Ok(Some(p)) => batch.push(p),
+                    _ => break,
+                },
+            }
+        }
+        settle(&store, &policy, batch).await;
+    }
+}
+
+async fn settle(store: &Store, policy: &Policy, batch: Vec<Pending>) {
+    let buys: Vec<&FlashBuy> = batch.iter().map(|p| &p.buy).collect();
+    match decide_and_write(store, policy, &buys).await {
+        Ok(results) => {
+            for (p, r) in batch.into_iter().zip(results) {
+                let _ = p.reply.send(r);
+            }
+        }
+        Err(e) if batch.len() > 1 => {
+            tracing::debug!(error = %e, size = batch.len(), "a flash batch failed; deciding its requests one by one");
+            for p in batch {
+                let r = match decide_and_write(store, policy, &[&p.buy]).await {
+                    Ok(mut r) => r.remove(0),
+                    Err(e) => Err(e.into()),
+                };
+                let _ = p.reply.send(r);
+            }
+        }
+        Err(e) => {
+            let e = AppError::from(e);
+            for p in batch {
+                let _ = p.reply.send(Err(e.clone()));
+            }
+        }
+    }
+}
+
+/// One batch in one transaction: read the book, decide every request, write the accepted ones.
+async fn decide_and_write(
+    store: &Store,
+    policy: &Policy,
+    buys: &[&FlashBuy],
+) -> Result<Vec<AppResult<FlashReceipt>>, StoreError> {
+    let mut promos: Vec<String> = buys.iter().map(|b| b.promotion_id.clone()).collect();
+    promos.sort_unstable();
+    promos.dedup();
+    let mut buyers: Vec<String> = buys.iter().map(|b| b.buyer_id.clone()).collect();
+    buyers.sort_unstable();
+    buyers.dedup();
+    let mut tx = store.begin().await?;
+    let souk_store::flash::FlashBook { mut book, meta } = tx.flash_book(&promos, &buyers).await?;
+    let now = store.now_ms();
+    let mut orders = Vec::new();
+    let mut results = Vec::with_capacity(buys.len());
+    for b in buys {
+        if meta.get(&b.promotion_id).is_some_and(|m| m.seller_id == b.buyer_id) {
+            results.push(Err(AppError::forbidden("sellers cannot buy from their own store")));
+            continue;
+        }
+        let req = BuyRequest {
+            buyer_id: b.buyer_id.clone(),
+            promotion_id: b.promotion_id.clone(),
+            quantity: b.quantity,
+            country: b.country.clone(),
+        };
+        match flash::decide(&mut book, &req, now) {
+            Ok(accepted) => {
+                let receipt = FlashReceipt {
+                    order_id: store.new_id(Kind::Order),
+                    promotion_id: b.promotion_id.clone(),
+                    quantity: b.quantity,
+                    unit_price: accepted.unit_price,
+                    total: accepted.total,
+                    state: "paid".into(),
+                };
+                let idempotency = match &b.idempotency {
+                    Some((scope, key)) => {
+                        let body = serde_json::to_string(&receipt)
+                            .map_err(|e| StoreError::Db(sqlx::Error::Protocol(e.to_string())))?;
+                        Some((scope.clone(), key.clone(), body))
+                    }
+                    None => None,
+                };
+                orders.push(FlashOrder {
+                    order_id: receipt.order_id.clone(),
+                    buyer_id: b.buyer_id.clone(),
+                    promotion_id: b.promotion_id.clone(),
+                    country: b.country.clone(),
+                    quantity: b.quantity,
+                    unit_price: accepted.unit_price,
+                    idempotency,
+                });
+                results.push(Ok(receipt));
+            }
+            Err(r) => results.push(Err(refused(r))),
+        }
+    }
+    tx.write_flash(&orders, &meta, policy).await?;
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// The API's answer to a refused request.
+fn refused(r: Rejection) -> AppError {
+    match r {
+        Rejection::UnknownPromotion => AppError::not_found("promotion"),
+        Rejection::InvalidQuantity => {
+            AppError::unprocessable("invalid", format!("1 to {} units", flash::MAX_QUANTITY)).with_field("quantity")
+        }
+        Rejection::DoesNotShip => {
+            AppError::unprocessable("does_not_ship", "the product does not ship there").with_field("ship_to")
+        }
+        Rejection::NotStarted => AppError::conflict(r.code(), "the flash sale has not started"),
+        Rejection::Ended => AppError::conflict(r.code(), "the flash sale has ended"),
+        Rejection::SoldOut => AppError::conflict(r.code(), "sold out"),
+        Rejection::LimitReached { left } => {
+            AppError::conflict(r.code(), format!("the limit per buyer allows {left} more"))
+        }
+        Rejection::InsufficientFunds { missing } => {
+            AppError::conflict(r.code(), format!("the wallet is short by {missing} minor units"))
+        }
+    }
+}
