@@ -1,6 +1,7 @@
 //! `souk`: one binary for the whole marketplace.
 
 mod bench;
+mod bench_flash;
 mod carrier;
 mod config;
 
@@ -110,6 +111,24 @@ enum BenchCommand {
         /// Threads issuing queries at once.
         #[arg(long, default_value_t = 2)]
         clients: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A flash sale: funded buyers, hot SKUs on promotion, concurrent clients buying through the
+    /// batched order engine, then the same with one transaction per order. Runs on a fresh
+    /// embedded database unless --database-url names one.
+    FlashSale {
+        #[arg(long, default_value_t = 10_000)]
+        buyers: usize,
+        #[arg(long, default_value_t = 10)]
+        skus: usize,
+        /// Promotion units per SKU.
+        #[arg(long, default_value_t = 100_000)]
+        stock: i64,
+        #[arg(long, default_value_t = 1_000)]
+        clients: usize,
+        #[arg(long, default_value_t = 200_000)]
+        requests: usize,
         #[arg(long)]
         json: bool,
     },
@@ -237,6 +256,29 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             // The change feed carries the import to search: a running server picks it up at
             // once, a stopped one when it starts.
             store.close().await;
+            Ok(())
+        }
+        Command::Bench { what: BenchCommand::FlashSale { buyers, skus, stock, clients, requests, json } } => {
+            let scratch = std::env::temp_dir().join(format!("souk-flash-bench-{}", std::process::id()));
+            let store = match &config.database_url {
+                Some(_) => open_store(&config).await?,
+                None => Store::open_sqlite(&scratch, Arc::new(SystemClock)).await.map_err(err)?,
+            };
+            let params = bench_flash::FlashParams { buyers, skus, stock, clients, requests };
+            let report = bench_flash::run(&store, &config.server_config().policy, params).await;
+            store.close().await;
+            let _ = std::fs::remove_dir_all(&scratch);
+            let r = report?;
+            if json {
+                println!("{}", serde_json::to_string(&r).map_err(err)?);
+            } else {
+                println!(
+                    "{} {}: {:.0} paid orders/s (p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms), one transaction per order \
+                     {:.0}/s: {:.1}x; sold {}, rejected {}, oversold {}, ledger balanced: {}",
+                    r.backend, r.mode, r.orders_per_sec, r.p50_ms, r.p99_ms, r.p999_ms, r.plain_orders_per_sec,
+                    r.speedup, r.sold, r.rejected, r.oversold, r.ledger_balanced
+                );
+            }
             Ok(())
         }
         Command::Bench { what: BenchCommand::Search { products, queries, clients, json } } => {

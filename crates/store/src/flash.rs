@@ -5,13 +5,14 @@
 //! was read (another process, another path), the batch fails whole and nothing is written.
 
 use crate::orders::sku_for_sale;
-use crate::{Page, Result, Store, StoreError, Tx};
+use crate::{Backend, Page, Result, Store, StoreError, Tx};
+use serde_json::{json, Value};
 use souk_domain::catalog::ProductStatus;
 use souk_domain::flash::{self, Book, PromoBook, PromotionDraft};
 use souk_domain::geo::ShipsTo;
 use souk_domain::id::Kind;
-use souk_domain::ledger::{Account, TransferKind};
-use souk_domain::order::{DeadlineKind, Line, Policy};
+use souk_domain::ledger::Account;
+use souk_domain::order::{Line, Policy};
 use souk_domain::time::rfc3339;
 use souk_domain::{Currency, Invalid, Money};
 use sqlx::any::AnyRow;
@@ -88,6 +89,18 @@ impl Store {
         view(&row, self.now_ms())
     }
 
+    /// Units sold past promotions' stock, counted from the orders themselves: must be 0.
+    pub async fn flash_oversold(&self) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN t.q > t.stock THEN t.q - t.stock ELSE 0 END), 0) AS BIGINT) FROM \
+             (SELECT pr.stock AS stock, (SELECT COALESCE(SUM(l.quantity), 0) FROM orders o \
+              JOIN order_lines l ON l.order_id = o.id WHERE o.promotion_id = pr.id) AS q FROM promotions pr) t",
+        )
+        .fetch_one(&mut *self.reader().await?)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// Promotions, newest first.
     pub async fn promotions(
         &self,
@@ -145,22 +158,8 @@ pub struct FlashOrder {
     pub idempotency: Option<(String, String, String)>,
 }
 
-/// The most rows one multi-row statement carries: well under both backends' parameter limits.
+/// Buyers per query of a batch's book.
 const ROWS_PER_STATEMENT: usize = 500;
-
-fn values(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", (1..=columns).map(|c| format!("${}", r * columns + c)).collect::<Vec<_>>().join(", ")))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A value bound into a multi-row statement.
-enum Arg<'a> {
-    Text(&'a str),
-    Owned(String),
-    Int(i64),
-}
 
 fn guard_failed(what: &str) -> StoreError {
     StoreError::Conflict { code: "flash_moved", message: format!("{what} changed since the batch was decided") }
@@ -332,130 +331,118 @@ impl Tx {
         let mut sold: BTreeMap<String, i64> = BTreeMap::new();
         let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
         let mut purchases: BTreeMap<String, i64> = BTreeMap::new();
+        let mut woken = Vec::new();
         for o in orders {
             let m = meta_of(o)?;
-            let sku_id = m.sku_id.clone();
             let line = Line {
-                sku_id: sku_id.clone(),
+                sku_id: m.sku_id.clone(),
                 quantity: o.quantity,
                 unit_price: o.unit_price,
                 commission_bps: policy.commission_bps_for(m.category.as_deref()),
             };
             let total = line.total().ok_or_else(|| Invalid::new("out_of_range", "quantity", "too large"))?;
             let commission = line.commission().unwrap_or(0);
-            let cur = o.unit_price.currency;
-            let wallet = Account::Wallet { user_id: o.buyer_id.clone(), currency: cur }.key();
-            let escrow = Account::Escrow { order_id: o.order_id.clone(), currency: cur }.key();
-            order_rows.extend([
-                Arg::Text(&o.order_id),
-                Arg::Owned(self.store().new_id(Kind::Checkout)),
-                Arg::Text(&o.buyer_id),
-                Arg::Text(&m.store_id),
-                Arg::Text(&m.seller_id),
-                Arg::Text(cur.code()),
-                Arg::Int(total),
-                Arg::Int(commission),
-                Arg::Text(&o.country),
-                Arg::Int(now),
-                Arg::Text(&o.promotion_id),
-            ]);
-            line_rows.extend([
-                Arg::Text(&o.order_id),
-                Arg::Owned(sku_id.clone()),
-                Arg::Text(&m.product_id),
-                Arg::Text(&m.title),
-                Arg::Int(o.quantity),
-                Arg::Int(o.unit_price.amount),
-                Arg::Int(line.commission_bps),
-            ]);
-            escrow_rows.extend([
-                Arg::Owned(escrow.clone()),
-                Arg::Text(&o.order_id),
-                Arg::Text(cur.code()),
-                Arg::Int(total),
-            ]);
-            transfer_rows.extend([
-                Arg::Owned(self.store().new_id(Kind::Transfer)),
-                Arg::Owned(wallet.clone()),
-                Arg::Owned(escrow),
-                Arg::Int(total),
-                Arg::Text(cur.code()),
-                Arg::Text(TransferKind::Payment.as_str()),
-                Arg::Text(&o.order_id),
-                Arg::Int(now),
-            ]);
-            job_rows.extend([
-                Arg::Owned(self.store().new_id(Kind::Job)),
-                Arg::Text(DeadlineKind::ShipBy.as_str()),
-                Arg::Text(&o.order_id),
-                Arg::Int(now + policy.ship_by_ms),
-            ]);
-            let payload = serde_json::json!({"order_id": o.order_id, "state": "paid", "total": Money::new(total, cur),
-                                             "promotion_id": o.promotion_id})
-            .to_string();
+            let cur = o.unit_price.currency.code();
+            let wallet = Account::Wallet { user_id: o.buyer_id.clone(), currency: o.unit_price.currency }.key();
+            let escrow = Account::Escrow { order_id: o.order_id.clone(), currency: o.unit_price.currency }.key();
+            let checkout = self.store().new_id(Kind::Checkout);
+            order_rows.push(json!([
+                o.order_id,
+                checkout,
+                o.buyer_id,
+                m.store_id,
+                m.seller_id,
+                cur,
+                total,
+                commission,
+                o.country,
+                now,
+                o.promotion_id
+            ]));
+            line_rows.push(json!([
+                o.order_id,
+                m.sku_id,
+                m.product_id,
+                m.title,
+                o.quantity,
+                o.unit_price.amount,
+                line.commission_bps
+            ]));
+            escrow_rows.push(json!([escrow, o.order_id, cur, total]));
+            let transfer = self.store().new_id(Kind::Transfer);
+            transfer_rows.push(json!([transfer, wallet, escrow, total, cur, o.order_id, now]));
+            job_rows.push(json!([self.store().new_id(Kind::Job), o.order_id, now + policy.ship_by_ms]));
+            let payload =
+                json!({"order_id": o.order_id, "state": "paid", "total": Money::new(total, o.unit_price.currency),
+                                 "promotion_id": o.promotion_id})
+                .to_string();
             let event_id = self.store().new_id(Kind::Event);
             for user in [&o.buyer_id, &m.seller_id] {
-                event_rows.extend([
-                    Arg::Owned(event_id.clone()),
-                    Arg::Text(user),
-                    Arg::Text(&o.order_id),
-                    Arg::Owned(payload.clone()),
-                    Arg::Int(now),
-                ]);
+                event_rows.push(json!([event_id, user, o.order_id, payload, now]));
+                woken.push(user.clone());
             }
             *wallets.entry(wallet).or_default() += total;
-            *stock.entry(sku_id).or_default() += o.quantity;
+            *stock.entry(m.sku_id.clone()).or_default() += o.quantity;
             *sold.entry(o.promotion_id.clone()).or_default() += o.quantity;
             *counts.entry((o.promotion_id.clone(), o.buyer_id.clone())).or_default() += o.quantity;
             *purchases.entry(m.product_id.clone()).or_default() += 1;
         }
-        self.insert_rows(
-            "INSERT INTO orders (id, checkout_id, buyer_id, store_id, seller_id, currency, total, commission, ship_country, \
-             created_at, promotion_id, state, updated_at, paid_at) VALUES ",
-            11, ", 'paid', $c, $c", &order_rows,
-        )
-        .await?;
-        self.insert_rows(
-            "INSERT INTO order_lines (order_id, sku_id, product_id, title, quantity, unit_price, commission_bps, position) VALUES ",
-            7, ", 0", &line_rows,
-        )
-        .await?;
-        self.insert_rows(
-            "INSERT INTO ledger_accounts (key, owner, currency, balance, kind) VALUES ",
-            4,
-            ", 'escrow'",
-            &escrow_rows,
-        )
-        .await?;
-        self.insert_rows(
-            "INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, currency, kind, order_id, created_at) VALUES ",
-            8, "", &transfer_rows,
-        )
-        .await?;
-        self.insert_rows("INSERT INTO jobs (id, kind, order_id, due_at, state) VALUES ", 4, ", 'pending'", &job_rows)
-            .await?;
-        self.insert_rows(
-            "INSERT INTO events (id, user_id, order_id, payload, created_at, type) VALUES ",
-            5,
-            ", 'order.paid'",
-            &event_rows,
-        )
-        .await?;
-        for (o, m) in orders.iter().filter_map(|o| meta.get(&o.promotion_id).map(|m| (o, m))) {
-            self.woken.extend([o.buyer_id.clone(), m.seller_id.clone()]);
-        }
+        use Col::{Int, Text};
+        let orders_cols = [
+            ("id", Text),
+            ("checkout_id", Text),
+            ("buyer_id", Text),
+            ("store_id", Text),
+            ("seller_id", Text),
+            ("currency", Text),
+            ("total", Int),
+            ("commission", Int),
+            ("ship_country", Text),
+            ("created_at", Int),
+            ("promotion_id", Text),
+        ];
+        let paid = [("state", "'paid'"), ("updated_at", "created_at"), ("paid_at", "created_at")];
+        self.insert_json("orders", &orders_cols, &paid, order_rows).await?;
+        let line_cols = [
+            ("order_id", Text),
+            ("sku_id", Text),
+            ("product_id", Text),
+            ("title", Text),
+            ("quantity", Int),
+            ("unit_price", Int),
+            ("commission_bps", Int),
+        ];
+        self.insert_json("order_lines", &line_cols, &[("position", "0")], line_rows).await?;
+        let escrow_cols = [("key", Text), ("owner", Text), ("currency", Text), ("balance", Int)];
+        self.insert_json("ledger_accounts", &escrow_cols, &[("kind", "'escrow'")], escrow_rows).await?;
+        let transfer_cols = [
+            ("id", Text),
+            ("debit_account", Text),
+            ("credit_account", Text),
+            ("amount", Int),
+            ("currency", Text),
+            ("order_id", Text),
+            ("created_at", Int),
+        ];
+        self.insert_json("ledger_transfers", &transfer_cols, &[("kind", "'payment'")], transfer_rows).await?;
+        let job_cols = [("id", Text), ("order_id", Text), ("due_at", Int)];
+        self.insert_json("jobs", &job_cols, &[("kind", "'ship_by'"), ("state", "'pending'")], job_rows).await?;
+        let event_cols = [("id", Text), ("user_id", Text), ("order_id", Text), ("payload", Text), ("created_at", Int)];
+        self.insert_json("events", &event_cols, &[("type", "'order.paid'")], event_rows).await?;
+        self.woken.extend(woken);
         // The guarded counters.
-        let pairs: Vec<Arg> = wallets.iter().flat_map(|(k, v)| [Arg::Text(k), Arg::Int(*v)]).collect();
-        for chunk in pairs.chunks(2 * ROWS_PER_STATEMENT) {
-            let n = chunk.len() / 2;
-            let sql = format!(
-                "WITH v (key, amount) AS (VALUES {}) UPDATE ledger_accounts SET balance = balance - v.amount FROM v \
-                 WHERE ledger_accounts.key = v.key AND ledger_accounts.balance >= v.amount",
-                typed_values(n)
-            );
-            if self.execute_args(&sql, chunk).await? != n as u64 {
-                return Err(guard_failed("a wallet"));
-            }
+        let rows: Vec<Value> = wallets.iter().map(|(k, v)| json!([k, v])).collect();
+        let n = rows.len() as u64;
+        let sql = format!(
+            "WITH v (key, amount) AS (SELECT {}, CAST({} AS BIGINT) FROM {}) \
+             UPDATE ledger_accounts SET balance = balance - v.amount FROM v \
+             WHERE ledger_accounts.key = v.key AND ledger_accounts.balance >= v.amount",
+            json_field(0),
+            json_field(1),
+            self.json_rows()
+        );
+        if sqlx::query(&sql).bind(Value::Array(rows).to_string()).execute(self.conn()).await?.rows_affected() != n {
+            return Err(guard_failed("a wallet"));
         }
         for (sku_id, n) in &stock {
             let res =
@@ -478,18 +465,21 @@ impl Tx {
                 return Err(guard_failed("a promotion's stock"));
             }
         }
-        let rows: Vec<Arg> = counts.iter().flat_map(|((p, b), n)| [Arg::Text(p), Arg::Text(b), Arg::Int(*n)]).collect();
-        for chunk in rows.chunks(3 * ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO promotion_buyers (promotion_id, buyer_id, quantity) VALUES {} \
-                 ON CONFLICT (promotion_id, buyer_id) DO UPDATE SET quantity = promotion_buyers.quantity + excluded.quantity \
-                 WHERE promotion_buyers.quantity + excluded.quantity <= \
-                       (SELECT per_buyer_limit FROM promotions WHERE id = excluded.promotion_id)",
-                values(chunk.len() / 3, 3)
-            );
-            if self.execute_args(&sql, chunk).await? != (chunk.len() / 3) as u64 {
-                return Err(guard_failed("a buyer's purchases"));
-            }
+        let rows: Vec<Value> = counts.iter().map(|((p, b), n)| json!([p, b, n])).collect();
+        let n = rows.len() as u64;
+        // `WHERE true` lets SQLite read the ON CONFLICT after a SELECT.
+        let sql = format!(
+            "INSERT INTO promotion_buyers (promotion_id, buyer_id, quantity) SELECT {}, {}, CAST({} AS BIGINT) FROM {} \
+             WHERE true ON CONFLICT (promotion_id, buyer_id) DO UPDATE SET quantity = promotion_buyers.quantity + excluded.quantity \
+             WHERE promotion_buyers.quantity + excluded.quantity <= \
+                   (SELECT per_buyer_limit FROM promotions WHERE id = excluded.promotion_id)",
+            json_field(0),
+            json_field(1),
+            json_field(2),
+            self.json_rows()
+        );
+        if sqlx::query(&sql).bind(Value::Array(rows).to_string()).execute(self.conn()).await?.rows_affected() != n {
+            return Err(guard_failed("a buyer's purchases"));
         }
         for (product, n) in &purchases {
             sqlx::query(
@@ -507,40 +497,52 @@ impl Tx {
         Ok(())
     }
 
-    /// Inserts `args` as rows of `columns` values each, in statements of at most
-    /// [`ROWS_PER_STATEMENT`] rows. `constants` ends each row (values all rows share); in it,
-    /// `$c` stands for the row's own `created_at`, its 10th value.
-    async fn insert_rows(&mut self, head: &str, columns: usize, constants: &str, args: &[Arg<'_>]) -> Result<()> {
-        for chunk in args.chunks(columns * ROWS_PER_STATEMENT) {
-            let rows = chunk.len() / columns;
-            let mut sql = String::from(head);
-            for r in 0..rows {
-                if r > 0 {
-                    sql.push_str(", ");
-                }
-                let bound: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
-                let extra = constants.replace("$c", &format!("${}", r * columns + 10));
-                sql.push_str(&format!("({}{extra})", bound.join(", ")));
-            }
-            self.execute_args(&sql, chunk).await?;
+    /// The rows of a JSON array bound as `$1`, one per row, each as `value`.
+    fn json_rows(&self) -> &'static str {
+        match self.store().backend() {
+            Backend::Sqlite => "json_each($1)",
+            Backend::Postgres => "json_array_elements(CAST($1 AS JSON)) AS j(value)",
         }
-        Ok(())
     }
 
-    async fn execute_args(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
-        let mut q = sqlx::query(sql);
-        for a in args {
-            q = match a {
-                Arg::Text(t) => q.bind(*t),
-                Arg::Owned(t) => q.bind(t.as_str()),
-                Arg::Int(i) => q.bind(*i),
-            };
+    /// Inserts `rows` (JSON arrays of the `columns`' values) with one statement and one bound
+    /// parameter, so a batch of any size costs the same few statements; `constants` are
+    /// expressions every row shares, or the name of one of `columns` to repeat its value.
+    async fn insert_json(
+        &mut self,
+        table: &str,
+        columns: &[(&str, Col)],
+        constants: &[(&str, &str)],
+        rows: Vec<Value>,
+    ) -> Result<()> {
+        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).chain(constants.iter().map(|(n, _)| *n)).collect();
+        let mut exprs: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (_, ty))| match ty {
+                Col::Text => json_field(i),
+                Col::Int => format!("CAST({} AS BIGINT)", json_field(i)),
+            })
+            .collect();
+        for (_, e) in constants {
+            let same = columns.iter().position(|(n, _)| n == e);
+            exprs.push(same.map_or(e.to_string(), |i| exprs[i].clone()));
         }
-        Ok(q.execute(self.conn()).await?.rows_affected())
+        let sql =
+            format!("INSERT INTO {table} ({}) SELECT {} FROM {}", names.join(", "), exprs.join(", "), self.json_rows());
+        sqlx::query(&sql).bind(Value::Array(rows).to_string()).execute(self.conn()).await?;
+        Ok(())
     }
 }
 
-/// `($1, CAST($2 AS BIGINT)), ...`: typed so PostgreSQL knows the VALUES' column types.
-fn typed_values(rows: usize) -> String {
-    (0..rows).map(|r| format!("(${}, CAST(${} AS BIGINT))", 2 * r + 1, 2 * r + 2)).collect::<Vec<_>>().join(", ")
+/// The `i`th element of a row of `Tx::json_rows`: text (PostgreSQL) or its JSON type (SQLite).
+fn json_field(i: usize) -> String {
+    format!("value->>{i}")
+}
+
+/// How a JSON field is read into its column.
+#[derive(Clone, Copy)]
+enum Col {
+    Text,
+    Int,
 }

@@ -1,0 +1,224 @@
+//! `souk bench flash-sale`: B funded buyers, S hot SKUs on flash sale, C clients buying at
+//! once. Measured twice in the same run on fresh promotions: through the batched engine (group
+//! commit) and with one transaction per order (the engine with batches of one), then checked:
+//! nothing oversold, the ledger sound.
+
+use serde::Serialize;
+use souk_domain::account::StoreInput;
+use souk_domain::catalog::{ProductInput, SkuInput};
+use souk_domain::flash::PromotionDraft;
+use souk_domain::order::Policy;
+use souk_domain::{Currency, Money};
+use souk_server::flash::{Engine, EngineConfig, FlashBuy};
+use souk_store::Store;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy)]
+pub struct FlashParams {
+    pub buyers: usize,
+    pub skus: usize,
+    pub stock: i64,
+    pub clients: usize,
+    pub requests: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FlashReport {
+    pub backend: String,
+    /// `in-process` (the engine called directly) or `http` (through the API at `--url`).
+    pub mode: String,
+    pub buyers: usize,
+    pub skus: usize,
+    pub clients: usize,
+    pub requests: usize,
+    pub orders_per_sec: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub sold: i64,
+    pub rejected: usize,
+    /// Units sold past a promotion's stock: must be 0.
+    pub oversold: i64,
+    pub ledger_balanced: bool,
+    /// One transaction per order, same requests, same machine, same run.
+    pub plain_orders_per_sec: f64,
+    pub plain_p50_ms: f64,
+    pub plain_p99_ms: f64,
+    pub speedup: f64,
+}
+
+/// A seller with `skus` products on flash sale, and `buyers` buyers with funded wallets.
+struct Market {
+    promotions: Vec<String>,
+    buyers: Vec<String>,
+}
+
+const CNY: &str = "CNY";
+
+async fn seed(store: &Store, p: &FlashParams, tag: &str) -> Result<Market, String> {
+    let err = |e: souk_store::StoreError| e.to_string();
+    let cny = Currency::from_code(CNY).ok_or("no CNY")?;
+    let mut tx = store.begin().await.map_err(err)?;
+    let seller = tx
+        .create_user(&format!("seller-{tag}@bench.souk"), &format!("seller-{tag}@bench.souk"), "x", "Bench seller")
+        .await
+        .map_err(err)?;
+    let shop = StoreInput {
+        name: format!("Bench {tag}"),
+        slug: format!("bench-{}", tag.to_ascii_lowercase()),
+        country: "CN".into(),
+        currency: CNY.into(),
+        description: String::new(),
+    };
+    let shop = tx.create_store(&seller.id, &shop.validate().map_err(|e| e.to_string())?).await.map_err(err)?;
+    let mut promotions = Vec::new();
+    let now = store.now_ms();
+    for i in 0..p.skus {
+        let input = ProductInput {
+            title: format!("Hot item {i}"),
+            description: String::new(),
+            category: Some("electronics/phones".into()),
+            attributes: Default::default(),
+            images: Vec::new(),
+            ships_to: vec!["*".into()],
+            moq: None,
+            status: None,
+            skus: vec![SkuInput {
+                sku: None,
+                options: Default::default(),
+                price: Money::new(19_900, cny),
+                stock: p.stock,
+                price_tiers: Vec::new(),
+            }],
+        };
+        let product = tx.create_product(&shop.id, &input.validate().map_err(|e| e.to_string())?).await.map_err(err)?;
+        let terms = PromotionDraft {
+            sku_id: product.skus[0].id.clone(),
+            starts_ms: now,
+            ends_ms: now + 3_600_000,
+            price: Money::new(9_900, cny),
+            stock: p.stock,
+            per_buyer_limit: p.stock,
+        };
+        promotions.push(tx.create_promotion(&shop.id, &terms).await.map_err(err)?.id);
+    }
+    let mut buyers = Vec::with_capacity(p.buyers);
+    for i in 0..p.buyers {
+        let email = format!("buyer{i}-{tag}@bench.souk");
+        let user = tx.create_user(&email, &email, "x", "Bench buyer").await.map_err(err)?;
+        let top_up = tx.create_top_up(&user.id, Money::new(10_000_000, cny), "sandbox", "4242").await.map_err(err)?;
+        tx.settle_top_up(&top_up.id, true, None).await.map_err(err)?;
+        buyers.push(user.id);
+    }
+    tx.commit().await.map_err(err)?;
+    Ok(Market { promotions, buyers })
+}
+
+/// Latencies in ms (sorted) and the wall time of sending `requests` requests from `clients`
+/// tasks, each a random buyer and promotion; `call` sends one and says whether it sold.
+async fn drive<F, Fut>(market: &Market, clients: usize, requests: usize, call: F) -> (Vec<f64>, Duration, usize)
+where
+    F: Fn(String, String, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let sold = Arc::new(AtomicUsize::new(0));
+    let call = Arc::new(call);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (next, sold, call) = (next.clone(), sold.clone(), call.clone());
+        let promotions = market.promotions.clone();
+        let buyers = market.buyers.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut x = (c as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= requests {
+                    break;
+                }
+                // xorshift: cheap, reproducible picks.
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let buyer = buyers[(x % buyers.len() as u64) as usize].clone();
+                let promo = promotions[((x >> 32) % promotions.len() as u64) as usize].clone();
+                let t = Instant::now();
+                if call(buyer, promo, n).await {
+                    sold.fetch_add(1, Ordering::Relaxed);
+                }
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::with_capacity(requests);
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    let elapsed = started.elapsed();
+    all.sort_by(|a, b| a.total_cmp(b));
+    (all, elapsed, sold.load(Ordering::Relaxed))
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+fn engine_call(
+    engine: Engine,
+) -> impl Fn(String, String, usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + Sync {
+    move |buyer_id, promotion_id, _| {
+        let engine = engine.clone();
+        Box::pin(async move {
+            let buy = FlashBuy { buyer_id, promotion_id, quantity: 1, country: "DE".into(), idempotency: None };
+            engine.buy(buy).await.is_ok()
+        })
+    }
+}
+
+/// Runs the benchmark in this process against `store`.
+pub async fn run(store: &Store, policy: &Policy, p: FlashParams) -> Result<FlashReport, String> {
+    let tag = format!("{:x}", store.now_ms());
+    let market = seed(store, &p, &format!("{tag}A")).await?;
+    let engine = Engine::start(store.clone(), policy.clone(), EngineConfig::default());
+    let (lat, elapsed, sold) = drive(&market, p.clients, p.requests, engine_call(engine)).await;
+
+    // The baseline: one transaction per order, on promotions of its own. Fewer requests: it is
+    // slower, and a rate needs only enough of them to be steady.
+    let plain_requests = (p.requests / 10).max(200).min(p.requests);
+    let plain_market = seed(store, &p, &format!("{tag}B")).await?;
+    let single = Engine::start(store.clone(), policy.clone(), EngineConfig { max_batch: 1, linger: Duration::ZERO });
+    let (plain_lat, plain_elapsed, plain_sold) =
+        drive(&plain_market, p.clients, plain_requests, engine_call(single)).await;
+
+    let orders_per_sec = sold as f64 / elapsed.as_secs_f64();
+    let plain_orders_per_sec = plain_sold as f64 / plain_elapsed.as_secs_f64();
+    let books = store.ledger_check().await.map_err(|e| e.to_string())?;
+    Ok(FlashReport {
+        backend: format!("{:?}", store.backend()).to_lowercase(),
+        mode: "in-process".into(),
+        buyers: p.buyers,
+        skus: p.skus,
+        clients: p.clients,
+        requests: p.requests,
+        orders_per_sec,
+        p50_ms: pct(&lat, 0.50),
+        p99_ms: pct(&lat, 0.99),
+        p999_ms: pct(&lat, 0.999),
+        sold: sold as i64,
+        rejected: p.requests - sold,
+        oversold: store.flash_oversold().await.map_err(|e| e.to_string())?,
+        ledger_balanced: books.sound,
+        plain_orders_per_sec,
+        plain_p50_ms: pct(&plain_lat, 0.50),
+        plain_p99_ms: pct(&plain_lat, 0.99),
+        speedup: if plain_orders_per_sec > 0.0 { orders_per_sec / plain_orders_per_sec } else { 0.0 },
+    })
+}
