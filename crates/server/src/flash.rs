@@ -17,8 +17,9 @@ use souk_domain::flash::{self, BuyRequest, Rejection};
 use souk_domain::id::Kind;
 use souk_domain::order::Policy;
 use souk_domain::Money;
-use souk_store::flash::FlashOrder;
+use souk_store::flash::{FlashOrder, KeyAnswer};
 use souk_store::{Store, StoreError};
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -29,8 +30,18 @@ pub struct FlashBuy {
     pub promotion_id: String,
     pub quantity: i64,
     pub country: String,
-    /// The request's claimed `Idempotency-Key` (scope, key): completed in the batch's commit.
-    pub idempotency: Option<(String, String)>,
+    /// The request's `Idempotency-Key` (scope, key, request hash): claimed and completed in the
+    /// batch's commit.
+    pub idempotency: Option<(String, String, String)>,
+}
+
+/// The engine's answer to an accepted request.
+#[derive(Debug, Clone)]
+pub enum Bought {
+    /// A new paid order.
+    Order(FlashReceipt),
+    /// An earlier request with the same `Idempotency-Key` finished with this response.
+    Replay { status: u16, body: String },
 }
 
 /// What an accepted request bought: a paid order, its money in escrow.
@@ -61,7 +72,7 @@ impl Default for EngineConfig {
 
 struct Pending {
     buy: FlashBuy,
-    reply: oneshot::Sender<AppResult<FlashReceipt>>,
+    reply: oneshot::Sender<AppResult<Bought>>,
 }
 
 /// A handle on the engine's task; cheap to clone.
@@ -79,7 +90,7 @@ impl Engine {
     }
 
     /// Checks out and pays `buy`; answers once its order is committed, or with why not.
-    pub async fn buy(&self, buy: FlashBuy) -> AppResult<FlashReceipt> {
+    pub async fn buy(&self, buy: FlashBuy) -> AppResult<Bought> {
         let (reply, answer) = oneshot::channel();
         let stopped = || AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the order engine stopped");
         self.queue.send(Pending { buy, reply }).await.map_err(|_| stopped())?;
@@ -137,19 +148,43 @@ async fn decide_and_write(
     store: &Store,
     policy: &Policy,
     buys: &[&FlashBuy],
-) -> Result<Vec<AppResult<FlashReceipt>>, StoreError> {
+) -> Result<Vec<AppResult<Bought>>, StoreError> {
     let mut promos: Vec<String> = buys.iter().map(|b| b.promotion_id.clone()).collect();
     promos.sort_unstable();
     promos.dedup();
     let mut buyers: Vec<String> = buys.iter().map(|b| b.buyer_id.clone()).collect();
     buyers.sort_unstable();
     buyers.dedup();
+    let keys: Vec<(String, String)> =
+        buys.iter().filter_map(|b| b.idempotency.as_ref()).map(|(s, k, _)| (s.clone(), k.clone())).collect();
     let mut tx = store.begin().await?;
     let souk_store::flash::FlashBook { mut book, meta } = tx.flash_book(&promos, &buyers).await?;
+    let records = tx.idempotency_records(&keys).await?;
     let now = store.now_ms();
     let mut orders = Vec::new();
-    let mut results = Vec::with_capacity(buys.len());
-    for b in buys {
+    let mut results: Vec<AppResult<Bought>> = Vec::with_capacity(buys.len());
+    // Which request of this batch first carried each key, for duplicates within it.
+    let mut first: HashMap<(&str, &str), (usize, &str)> = HashMap::new();
+    for (i, b) in buys.iter().enumerate() {
+        if let Some((scope, key, hash)) = &b.idempotency {
+            if let Some(r) = records.get(&(scope.clone(), key.clone())) {
+                results.push(match &r.answer {
+                    _ if r.request_hash != *hash => Err(mismatch()),
+                    Some((status, body)) => Ok(Bought::Replay { status: *status, body: body.clone() }),
+                    None => Err(in_progress()),
+                });
+                continue;
+            }
+            if let Some((j, first_hash)) = first.get(&(scope.as_str(), key.as_str())) {
+                results.push(match &results[*j] {
+                    _ if first_hash != hash => Err(mismatch()),
+                    Ok(Bought::Order(receipt)) => Ok(Bought::Replay { status: 201, body: receipt_body(receipt)? }),
+                    same => same.clone(),
+                });
+                continue;
+            }
+            first.insert((scope, key), (i, hash));
+        }
         if meta.get(&b.promotion_id).is_some_and(|m| m.seller_id == b.buyer_id) {
             results.push(Err(AppError::forbidden("sellers cannot buy from their own store")));
             continue;
@@ -171,11 +206,12 @@ async fn decide_and_write(
                     state: "paid".into(),
                 };
                 let idempotency = match &b.idempotency {
-                    Some((scope, key)) => {
-                        let body = serde_json::to_string(&receipt)
-                            .map_err(|e| StoreError::Db(sqlx::Error::Protocol(e.to_string())))?;
-                        Some((scope.clone(), key.clone(), body))
-                    }
+                    Some((scope, key, hash)) => Some(KeyAnswer {
+                        scope: scope.clone(),
+                        key: key.clone(),
+                        request_hash: hash.clone(),
+                        body: receipt_body(&receipt)?,
+                    }),
                     None => None,
                 };
                 orders.push(FlashOrder {
@@ -187,7 +223,7 @@ async fn decide_and_write(
                     unit_price: accepted.unit_price,
                     idempotency,
                 });
-                results.push(Ok(receipt));
+                results.push(Ok(Bought::Order(receipt)));
             }
             Err(r) => results.push(Err(refused(r))),
         }
@@ -195,6 +231,18 @@ async fn decide_and_write(
     tx.write_flash(&orders, &meta, policy).await?;
     tx.commit().await?;
     Ok(results)
+}
+
+fn receipt_body(receipt: &FlashReceipt) -> Result<String, StoreError> {
+    serde_json::to_string(receipt).map_err(|e| StoreError::Db(sqlx::Error::Protocol(e.to_string())))
+}
+
+fn mismatch() -> AppError {
+    AppError::unprocessable("idempotency_mismatch", "this Idempotency-Key was already used with a different request")
+}
+
+fn in_progress() -> AppError {
+    AppError::conflict("idempotency_in_progress", "a request with this Idempotency-Key is still running; retry later")
 }
 
 /// The API's answer to a refused request.

@@ -2,6 +2,9 @@
 //! handlers that write call [`Idem::finish`], which stores the response in the same transaction
 //! as the write. A retry with the same key and body gets the first response back; the same key
 //! with another body is 422 `idempotency_mismatch`; a concurrent duplicate waits for the first.
+//!
+//! Flash-sale buys claim their keys inside the order engine's batch instead (one write for a
+//! thousand requests, not one each): the layer only hands them the key and the request's hash.
 
 use crate::error::{AppError, AppResult};
 use crate::extract::{bearer_token, token_hash};
@@ -28,6 +31,14 @@ const MAX_KEY_LEN: usize = 255;
 pub struct IdemCtx {
     scope: String,
     key: String,
+    hash: String,
+}
+
+/// Requests whose handler claims its key in its own transaction: `POST
+/// /api/v1/promotions/{id}/buy`, decided in the flash-sale engine's batches.
+fn claims_in_batch(parts: &Parts) -> bool {
+    let path = parts.uri.path();
+    parts.method == Method::POST && path.starts_with("/api/v1/promotions/") && path.ends_with("/buy")
 }
 
 /// Marks a response whose idempotency record was written with the handler's transaction.
@@ -51,10 +62,18 @@ impl Idem {
         self.0.is_some()
     }
 
-    /// The claimed (scope, key), for writers that complete it in their own transaction (the
-    /// flash-sale engine's batches); their answer then goes out through [`Idem::recorded`].
-    pub fn claim(&self) -> Option<(String, String)> {
-        self.0.as_ref().map(|c| (c.scope.clone(), c.key.clone()))
+    /// The key as (scope, key, request hash), for writers that claim and complete it in their
+    /// own transaction (the flash-sale engine's batches); their answer then goes out through
+    /// [`Idem::recorded`] or [`Idem::replayed`].
+    pub fn claim(&self) -> Option<(String, String, String)> {
+        self.0.as_ref().map(|c| (c.scope.clone(), c.key.clone(), c.hash.clone()))
+    }
+
+    /// The first answer to an earlier request with the same key.
+    pub fn replayed(status: u16, body: String) -> Response {
+        let mut res = stored_response(status, body);
+        res.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+        res
     }
 
     /// A response whose idempotency record its writer already committed.
@@ -121,11 +140,16 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
             )
             .into_response()
         })?;
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     // Keys are per user; a request whose token is bad will be refused by its handler anyway.
     let scope = match bearer_token(&parts) {
         Some(token) => match app.store.user_by_session(&token_hash(token)).await {
-            Ok(user) => user.id,
+            Ok(user) => {
+                let id = user.id.clone();
+                // Spares the handler's `Authed` a second look-up.
+                parts.extensions.insert(user);
+                id
+            }
             Err(_) => return Ok(next.run(Request::from_parts(parts, body)).await),
         },
         None => "anonymous".to_string(),
@@ -133,6 +157,11 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
     let bytes =
         crate::extract::read_body(body, crate::IMPORT_BODY_LIMIT_BYTES).await.map_err(IntoResponse::into_response)?;
     let hash = request_hash(&parts, &bytes);
+    if claims_in_batch(&parts) {
+        let mut req = Request::from_parts(parts, Body::from(bytes));
+        req.extensions_mut().insert(IdemCtx { scope, key, hash });
+        return Ok(next.run(req).await);
+    }
 
     let waited_since = std::time::Instant::now();
     loop {
@@ -143,11 +172,7 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
             .map_err(|e| AppError::from(e).into_response())?;
         match claim {
             Claim::Started => break,
-            Claim::Replay { status, body } => {
-                let mut res = stored_response(status, body);
-                res.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
-                return Ok(res);
-            }
+            Claim::Replay { status, body } => return Ok(Idem::replayed(status, body)),
             Claim::Mismatch => {
                 return Err(AppError::unprocessable(
                     "idempotency_mismatch",
@@ -175,7 +200,7 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
     }
 
     let mut req = Request::from_parts(parts, Body::from(bytes));
-    req.extensions_mut().insert(IdemCtx { scope: scope.clone(), key: key.clone() });
+    req.extensions_mut().insert(IdemCtx { scope: scope.clone(), key: key.clone(), hash });
     let res = next.run(req).await;
     if res.extensions().get::<Recorded>().is_some() {
         return Ok(res);

@@ -1,7 +1,8 @@
 //! `souk bench flash-sale`: B funded buyers, S hot SKUs on flash sale, C clients buying at
 //! once. Measured twice in the same run on fresh promotions: through the batched engine (group
 //! commit) and with one transaction per order (the engine with batches of one), then checked:
-//! nothing oversold, the ledger sound.
+//! nothing oversold, the ledger sound. With `--url`, the batched run goes through the API of a
+//! running server instead; the baseline stays in-process.
 
 use serde::Serialize;
 use souk_domain::account::StoreInput;
@@ -9,8 +10,10 @@ use souk_domain::catalog::{ProductInput, SkuInput};
 use souk_domain::flash::PromotionDraft;
 use souk_domain::order::Policy;
 use souk_domain::{Currency, Money};
+use souk_server::extract::token_hash;
 use souk_server::flash::{Engine, EngineConfig, FlashBuy};
 use souk_store::Store;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -188,10 +191,55 @@ pub async fn run(store: &Store, policy: &Policy, p: FlashParams) -> Result<Flash
     let tag = format!("{:x}", store.now_ms());
     let market = seed(store, &p, &format!("{tag}A")).await?;
     let engine = Engine::start(store.clone(), policy.clone(), EngineConfig::default());
-    let (lat, elapsed, sold) = drive(&market, p.clients, p.requests, engine_call(engine)).await;
+    let measured = drive(&market, p.clients, p.requests, engine_call(engine)).await;
+    report(store, policy, p, &tag, "in-process", measured).await
+}
 
-    // The baseline: one transaction per order, on promotions of its own. Fewer requests: it is
-    // slower, and a rate needs only enough of them to be steady.
+/// Runs the benchmark through the API of the server at `url`, which must use the same
+/// database as `store`: buyers, promotions and sessions are seeded there directly.
+pub async fn run_http(store: &Store, policy: &Policy, url: &str, p: FlashParams) -> Result<FlashReport, String> {
+    let tag = format!("{:x}", store.now_ms());
+    let market = seed(store, &p, &format!("{tag}A")).await?;
+    let mut tokens = HashMap::new();
+    let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+    for buyer in &market.buyers {
+        let token = souk_server::routes::random_token();
+        tx.create_session(buyer, &token_hash(&token), 3_600_000).await.map_err(|e| e.to_string())?;
+        tokens.insert(buyer.clone(), format!("Bearer {token}"));
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(p.clients)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (base, tokens) = (url.trim_end_matches('/').to_string(), Arc::new(tokens));
+    let run_key = tag.clone();
+    let call = move |buyer: String, promotion: String, n: usize| {
+        let request = client
+            .post(format!("{base}/api/v1/promotions/{promotion}/buy"))
+            .header("authorization", tokens.get(&buyer).cloned().unwrap_or_default())
+            .header("idempotency-key", format!("flash-{run_key}-{n}"))
+            .header("content-type", "application/json")
+            .body(r#"{"quantity":1,"ship_to":"DE"}"#);
+        Box::pin(async move { matches!(request.send().await, Ok(r) if r.status().as_u16() == 201) })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>
+    };
+    let measured = drive(&market, p.clients, p.requests, call).await;
+    report(store, policy, p, &tag, "http", measured).await
+}
+
+/// Measures the baseline (one transaction per order, in this process, on promotions of its
+/// own) and checks the books, then reports both runs.
+async fn report(
+    store: &Store,
+    policy: &Policy,
+    p: FlashParams,
+    tag: &str,
+    mode: &str,
+    (lat, elapsed, sold): (Vec<f64>, Duration, usize),
+) -> Result<FlashReport, String> {
+    // Fewer requests for the baseline: it is slower, and a rate needs only enough to be steady.
     let plain_requests = (p.requests / 10).max(200).min(p.requests);
     let plain_market = seed(store, &p, &format!("{tag}B")).await?;
     let single = Engine::start(store.clone(), policy.clone(), EngineConfig { max_batch: 1, linger: Duration::ZERO });
@@ -203,7 +251,7 @@ pub async fn run(store: &Store, policy: &Policy, p: FlashParams) -> Result<Flash
     let books = store.ledger_check().await.map_err(|e| e.to_string())?;
     Ok(FlashReport {
         backend: format!("{:?}", store.backend()).to_lowercase(),
-        mode: "in-process".into(),
+        mode: mode.into(),
         buyers: p.buyers,
         skus: p.skus,
         clients: p.clients,

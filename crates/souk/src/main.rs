@@ -129,6 +129,10 @@ enum BenchCommand {
         clients: usize,
         #[arg(long, default_value_t = 200_000)]
         requests: usize,
+        /// Buy through the API of the server at this address (e.g. http://127.0.0.1:8080),
+        /// which must use the same --data-dir or --database-url as this command.
+        #[arg(long)]
+        url: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -258,14 +262,18 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             store.close().await;
             Ok(())
         }
-        Command::Bench { what: BenchCommand::FlashSale { buyers, skus, stock, clients, requests, json } } => {
+        Command::Bench { what: BenchCommand::FlashSale { buyers, skus, stock, clients, requests, url, json } } => {
             let scratch = std::env::temp_dir().join(format!("souk-flash-bench-{}", std::process::id()));
-            let store = match &config.database_url {
-                Some(_) => open_store(&config).await?,
-                None => Store::open_sqlite(&scratch, Arc::new(SystemClock)).await.map_err(err)?,
+            let store = match (&config.database_url, &url) {
+                (None, None) => Store::open_sqlite(&scratch, Arc::new(SystemClock)).await.map_err(err)?,
+                _ => open_store(&config).await?,
             };
             let params = bench_flash::FlashParams { buyers, skus, stock, clients, requests };
-            let report = bench_flash::run(&store, &config.server_config().policy, params).await;
+            let policy = &config.server_config().policy;
+            let report = match &url {
+                Some(url) => bench_flash::run_http(&store, policy, url, params).await,
+                None => bench_flash::run(&store, policy, params).await,
+            };
             store.close().await;
             let _ = std::fs::remove_dir_all(&scratch);
             let r = report?;

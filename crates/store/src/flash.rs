@@ -154,8 +154,27 @@ pub struct FlashOrder {
     pub country: String,
     pub quantity: i64,
     pub unit_price: Money,
-    /// The request's idempotency claim (scope, key) and the response recorded for it.
-    pub idempotency: Option<(String, String, String)>,
+    /// The request's `Idempotency-Key`, recorded as done with the response.
+    pub idempotency: Option<KeyAnswer>,
+}
+
+/// An `Idempotency-Key` claimed and completed inside a batch: per-request claims would cost
+/// a durable write each, which is what batching avoids.
+#[derive(Debug, Clone)]
+pub struct KeyAnswer {
+    pub scope: String,
+    pub key: String,
+    pub request_hash: String,
+    /// The 201 response's body.
+    pub body: String,
+}
+
+/// What an earlier request left under an `Idempotency-Key`.
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    pub request_hash: String,
+    /// Its response, once it finished.
+    pub answer: Option<(u16, String)>,
 }
 
 /// Buyers per query of a batch's book.
@@ -491,10 +510,43 @@ impl Tx {
             .execute(self.conn())
             .await?;
         }
-        for (scope, key, body) in orders.iter().filter_map(|o| o.idempotency.as_ref()) {
-            self.complete_idempotency_key(scope, key, 201, body).await?;
+        // A key some other request took meanwhile fails the insert, and so the batch.
+        let keys: Vec<Value> = orders
+            .iter()
+            .filter_map(|o| o.idempotency.as_ref())
+            .map(|k| json!([k.scope, k.key, k.request_hash, k.body, now]))
+            .collect();
+        let key_cols = [("scope", Text), ("key", Text), ("request_hash", Text), ("body", Text), ("created_at", Int)];
+        self.insert_json("idempotency", &key_cols, &[("state", "'done'"), ("status", "201")], keys).await
+    }
+
+    /// The records already under `keys` (scope, key).
+    pub async fn idempotency_records(
+        &mut self,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), KeyRecord>> {
+        let mut out = HashMap::new();
+        if keys.is_empty() {
+            return Ok(out);
         }
-        Ok(())
+        let rows: Vec<Value> = keys.iter().map(|(s, k)| json!([s, k])).collect();
+        let sql = format!(
+            "SELECT i.scope, i.key, i.request_hash, i.state, i.status, i.body FROM idempotency i              JOIN (SELECT {} AS scope, {} AS key FROM {}) v ON i.scope = v.scope AND i.key = v.key",
+            json_field(0),
+            json_field(1),
+            self.json_rows()
+        );
+        for row in sqlx::query(&sql).bind(Value::Array(rows).to_string()).fetch_all(self.conn()).await? {
+            let state: String = row.try_get(3)?;
+            let status: Option<i64> = row.try_get(4)?;
+            let body: Option<String> = row.try_get(5)?;
+            let record = KeyRecord {
+                request_hash: row.try_get(2)?,
+                answer: (state == "done").then(|| (status.unwrap_or(200) as u16, body.unwrap_or_default())),
+            };
+            out.insert((row.try_get(0)?, row.try_get(1)?), record);
+        }
+        Ok(out)
     }
 
     /// The rows of a JSON array bound as `$1`, one per row, each as `value`.
@@ -515,6 +567,9 @@ impl Tx {
         constants: &[(&str, &str)],
         rows: Vec<Value>,
     ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
         let names: Vec<&str> = columns.iter().map(|(n, _)| *n).chain(constants.iter().map(|(n, _)| *n)).collect();
         let mut exprs: Vec<String> = columns
             .iter()

@@ -4,7 +4,7 @@
 use super::owned_store;
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
-use crate::flash::{FlashBuy, FlashReceipt};
+use crate::flash::{Bought, FlashBuy, FlashReceipt};
 use crate::idempotency::Idem;
 use crate::App;
 use axum::extract::{Path, State};
@@ -141,6 +141,8 @@ pub async fn buy(
     let country = parse_country(input.ship_to.trim().to_ascii_uppercase().as_str(), "ship_to")?;
     let buy =
         FlashBuy { buyer_id: user.id, promotion_id: id, quantity: input.quantity, country, idempotency: idem.claim() };
-    let receipt = app.flash().buy(buy).await?;
-    Idem::recorded(StatusCode::CREATED, &receipt)
+    match app.flash().buy(buy).await? {
+        Bought::Order(receipt) => Idem::recorded(StatusCode::CREATED, &receipt),
+        Bought::Replay { status, body } => Ok(Idem::replayed(status, body)),
+    }
 }

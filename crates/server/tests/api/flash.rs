@@ -51,6 +51,9 @@ async fn promotions_count_down_and_check_their_terms(srv: Srv) {
     assert_eq!((first.body["total"]["amount"].clone(), first.body["state"].clone()), (json!(1998), json!("paid")));
     let again = buy(&srv, &buyer, &id, 2, "buy-1").await;
     assert_eq!(again.body["order_id"], first.body["order_id"], "a retry answers the first time");
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let changed = buy(&srv, &buyer, &id, 1, "buy-1").await;
+    assert_eq!((changed.status, changed.code()), (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_mismatch"));
     let over = buy(&srv, &buyer, &id, 1, "buy-2").await;
     assert_eq!((over.status, over.code()), (StatusCode::CONFLICT, "limit_reached"));
     let own = buy(&srv, &seller, &id, 1, "own").await;
@@ -80,7 +83,8 @@ async fn concurrent_buyers_never_oversell_a_flash_sale(srv: Srv) {
     let p = srv.post("/api/v1/stores/market/promotions", Some(&seller), promotion(&srv, &sku, 0, 500, 25, 2)).await;
     assert_eq!(p.status, StatusCode::CREATED, "{}", p.body);
     let id = p.body["id"].as_str().unwrap().to_string();
-    // Twenty buyers, one of them able to afford a single unit, each asking three times at once.
+    // Twenty buyers, one of them able to afford a single unit, each asking three times at once
+    // and repeating its first request (same key) at the same moment.
     let mut buyers = vec![rich];
     for i in 1..20 {
         let (token, _) = srv.register(&format!("fan{i}@example.com")).await;
@@ -89,14 +93,18 @@ async fn concurrent_buyers_never_oversell_a_flash_sale(srv: Srv) {
     }
     let mut tasks = Vec::new();
     for (b, token) in buyers.iter().enumerate() {
-        for attempt in 0..3 {
+        for attempt in [0, 1, 2, 0] {
             let (srv, token, id) = (&srv, token.clone(), id.clone());
             tasks.push(async move { (b, buy(srv, &token, &id, 1, &format!("fan-{b}-{attempt}")).await) });
         }
     }
     let results = futures_util::future::join_all(tasks).await;
     let mut per_buyer = vec![0; buyers.len()];
-    for (b, r) in &results {
+    for pair in results.chunks(4) {
+        let (first, repeated) = (&pair[0].1, &pair[3].1);
+        assert_eq!((first.status, &first.body), (repeated.status, &repeated.body), "a repeated key, one answer");
+    }
+    for (b, r) in results.iter().enumerate().filter(|(i, _)| i % 4 != 3).map(|(_, r)| r) {
         match r.status {
             StatusCode::CREATED => per_buyer[*b] += 1,
             StatusCode::CONFLICT => {
