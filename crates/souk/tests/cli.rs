@@ -210,18 +210,7 @@ fn http(
 fn short_policy_deadlines_run_in_a_black_box() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr, _) = start_server(dir.path(), &["--payment-window-s", "1", "--job-interval-ms", "50"], &[]);
-    let register = |email: &str| {
-        let (status, body) = http(
-            &addr,
-            "POST",
-            "/api/v1/auth/register",
-            None,
-            Some(serde_json::json!({"email": email, "password": "correct horse battery"})),
-        );
-        assert_eq!(status, 201, "{body}");
-        body["token"].as_str().unwrap().to_string()
-    };
-    let seller = register("s@example.com");
+    let seller = register(&addr, "s@example.com");
     let (status, _) = http(
         &addr,
         "POST",
@@ -239,7 +228,7 @@ fn short_policy_deadlines_run_in_a_black_box() {
         "title": "Kettle", "ships_to": ["*"], "skus": [{"price": {"amount": 2500, "currency": "USD"}, "stock": 3}]})),
     );
     let sku = product["skus"][0]["id"].as_str().unwrap().to_string();
-    let buyer = register("b@example.com");
+    let buyer = register(&addr, "b@example.com");
     let (status, co) = http(
         &addr,
         "POST",
@@ -283,20 +272,14 @@ fn carrier_simulate_delivers_shipped_parcels_through_the_api() {
     std::fs::write(&config, "[carriers]\nups = \"ups-secret-0123456789abcdef\"\n").unwrap();
     let config = config.to_str().unwrap();
     let (mut child, addr, _) = start_server(dir.path(), &["--config", config, "--job-interval-ms", "50"], &[]);
-    let register = |email: &str| {
-        let body = serde_json::json!({"email": email, "password": "correct horse battery"});
-        let (status, body) = http(&addr, "POST", "/api/v1/auth/register", None, Some(body));
-        assert_eq!(status, 201, "{body}");
-        body["token"].as_str().unwrap().to_string()
-    };
-    let seller = register("s@example.com");
+    let seller = register(&addr, "s@example.com");
     let shop = serde_json::json!({"name": "S", "slug": "s-shop", "country": "US", "currency": "USD"});
     assert_eq!(http(&addr, "POST", "/api/v1/stores", Some(&seller), Some(shop)).0, 201);
     let product = serde_json::json!({
         "title": "Kettle", "ships_to": ["*"], "skus": [{"price": {"amount": 2500, "currency": "USD"}, "stock": 3}]});
     let (_, product) = http(&addr, "POST", "/api/v1/products", Some(&seller), Some(product));
     let sku = product["skus"][0]["id"].as_str().unwrap().to_string();
-    let buyer = register("b@example.com");
+    let buyer = register(&addr, "b@example.com");
     let card = serde_json::json!({"amount": {"amount": 10_000, "currency": "USD"}, "card_number": "4242424242424242"});
     assert_eq!(http(&addr, "POST", "/api/v1/wallet/top-ups", Some(&buyer), Some(card)).0, 202);
     wait_for("the sandbox top-up", || {
@@ -329,4 +312,102 @@ fn carrier_simulate_delivers_shipped_parcels_through_the_api() {
     assert!(String::from_utf8_lossy(&no_secret.stderr).contains("no secret for carrier 'fedex'"));
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// Registers a user over the API and returns their token.
+fn register(addr: &str, email: &str) -> String {
+    let body = serde_json::json!({"email": email, "password": "correct horse battery"});
+    let (status, body) = http(addr, "POST", "/api/v1/auth/register", None, Some(body));
+    assert_eq!(status, 201, "{body}");
+    body["token"].as_str().unwrap().to_string()
+}
+
+/// A flash sale under load from eight buyers; the server is killed (SIGKILL) while batches are
+/// in flight, then restarted on the same data: every order it acknowledged is there and paid,
+/// the counters agree with the orders, and the books balance.
+#[test]
+fn a_server_killed_mid_flash_sale_keeps_every_acknowledged_order() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, _) = start_server(dir.path(), &["--job-interval-ms", "50"], &[]);
+    let seller = register(&addr, "flash-seller@example.com");
+    let shop = serde_json::json!({"name": "Flash", "slug": "flash", "country": "CN", "currency": "CNY"});
+    assert_eq!(http(&addr, "POST", "/api/v1/stores", Some(&seller), Some(shop)).0, 201);
+    let product = serde_json::json!({"title": "Hot phone", "ships_to": ["*"],
+        "skus": [{"price": {"amount": 2000, "currency": "CNY"}, "stock": 100000}]});
+    let (_, product) = http(&addr, "POST", "/api/v1/products", Some(&seller), Some(product));
+    let sku = product["skus"][0]["id"].as_str().unwrap().to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let terms = serde_json::json!({"sku_id": sku, "starts_at": souk_domain::time::rfc3339(now + 2_000),
+        "ends_at": souk_domain::time::rfc3339(now + 3_600_000), "price": {"amount": 1000, "currency": "CNY"},
+        "stock": 50000, "per_buyer_limit": 50000});
+    let (status, promo) = http(&addr, "POST", "/api/v1/stores/flash/promotions", Some(&seller), Some(terms));
+    assert_eq!(status, 201, "{promo}");
+    let promo = promo["id"].as_str().unwrap().to_string();
+    let buyers: Vec<String> = (0..8).map(|i| register(&addr, &format!("fan{i}@example.com"))).collect();
+    for token in &buyers {
+        let top_up = serde_json::json!({"amount": {"amount": 100_000_000, "currency": "CNY"},
+            "card_number": "4242 4242 4242 4242"});
+        let (status, t) = http(&addr, "POST", "/api/v1/wallet/top-ups", Some(token), Some(top_up));
+        assert_eq!(status, 202, "{t}");
+        let path = format!("/api/v1/wallet/top-ups/{}", t["id"].as_str().unwrap());
+        wait_for("a top-up", || (http(&addr, "GET", &path, Some(token), None).1["state"] == "succeeded").then_some(()));
+    }
+    wait_for("the sale to start", || {
+        (http(&addr, "GET", &format!("/api/v1/promotions/{promo}"), None, None).1["phase"] == "live").then_some(())
+    });
+
+    // Buyers buy one unit at a time, as fast as answers come, until the server dies.
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let count = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = buyers
+        .iter()
+        .map(|token| {
+            let (addr, token, promo, acked, count) =
+                (addr.clone(), token.clone(), promo.clone(), acked.clone(), count.clone());
+            std::thread::spawn(move || loop {
+                let body = serde_json::json!({"quantity": 1, "ship_to": "DE"});
+                let path = format!("/api/v1/promotions/{promo}/buy");
+                let Ok((status, r)) = std::panic::catch_unwind(|| http(&addr, "POST", &path, Some(&token), Some(body)))
+                else {
+                    break;
+                };
+                assert_eq!(status, 201, "{r}");
+                acked.lock().unwrap().push((token.clone(), r["order_id"].as_str().unwrap().to_string()));
+                count.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    wait_for("orders to flow", || (count.load(Ordering::SeqCst) >= 300).then_some(()));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for t in threads {
+        t.join().unwrap();
+    }
+
+    let (mut child, addr, _) = start_server(dir.path(), &[], &[]);
+    let acked = acked.lock().unwrap().clone();
+    for (token, order) in &acked {
+        let (status, o) = http(&addr, "GET", &format!("/api/v1/orders/{order}"), Some(token), None);
+        assert_eq!((status, o["state"].as_str()), (200, Some("paid")), "acknowledged {order} survived");
+    }
+    let (mut orders, mut cursor) = (0, String::new());
+    loop {
+        let path = format!("/api/v1/stores/flash/orders?limit=100&cursor={cursor}");
+        let (_, page) = http(&addr, "GET", &path, Some(&seller), None);
+        orders += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    let (_, p) = http(&addr, "GET", &format!("/api/v1/promotions/{promo}"), None, None);
+    assert!(orders >= acked.len(), "{orders} orders, {} acknowledged", acked.len());
+    assert_eq!(p["sold"], orders, "the sale's counter agrees with its orders");
+    let (_, product) = http(&addr, "GET", &format!("/api/v1/products/{}", product["id"].as_str().unwrap()), None, None);
+    assert_eq!(product["skus"][0]["stock"], 100_000 - orders as i64, "the SKU's stock too");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(stdout_json(&souk(dir.path(), &["admin", "ledger-check"]))["sound"], true, "the books balance");
 }
