@@ -192,6 +192,40 @@ pub fn decide(book: &mut Book, req: &BuyRequest, now_ms: i64) -> Result<Accepted
     Ok(Accepted { unit_price: promo.price, total: Money::new(total, promo.price.currency) })
 }
 
+/// Which of several server processes decides a promotion's buys: `index` of `count`. Each
+/// process runs its own batching engine, so a hot promotion must have one owner to batch well;
+/// a promotion's id hashes to its owner (FNV-1a, stable across builds and machines). A SKU has
+/// at most one promotion at a time, so during a sale each hot SKU has one owner too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Reads `I/N`, e.g. `0/4`.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("flash shard '{s}': expected I/N with 0 <= I < N <= 1024, e.g. 0/4");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if count == 0 || count > 1024 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The shard that owns `promotion_id` among `count`.
+    pub fn owner(promotion_id: &str, count: u32) -> u32 {
+        let hash =
+            promotion_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+        (hash % count.max(1) as u64) as u32
+    }
+
+    pub fn owns(&self, promotion_id: &str) -> bool {
+        Shard::owner(promotion_id, self.count) == self.index
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +324,28 @@ mod tests {
             prop_assert_eq!(before - b.wallets.values().sum::<i64>(), paid);
             prop_assert_eq!(paid, sold * 300);
         }
+    }
+
+    #[test]
+    fn shards_split_promotions_between_them() {
+        assert_eq!(Shard::parse("1/4"), Ok(Shard { index: 1, count: 4 }));
+        for bad in ["4/4", "1", "a/2", "0/0", "-1/2"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+        // Stable: the same id goes to the same shard in every build.
+        assert_eq!(
+            Shard::owner("prm_01ARZ3NDEKTSV4RRFFQ69G5FAV", 1_000_000),
+            Shard::owner("prm_01ARZ3NDEKTSV4RRFFQ69G5FAV", 1_000_000)
+        );
+        assert_eq!(Shard::owner("", 7), (0xcbf2_9ce4_8422_2325_u64 % 7) as u32);
+        let shards: Vec<Shard> = (0..3).map(|index| Shard { index, count: 3 }).collect();
+        let mut per = [0; 3];
+        for n in 0..3000 {
+            let id = format!("prm_{n:026}");
+            let owners: Vec<u32> = shards.iter().filter(|s| s.owns(&id)).map(|s| s.index).collect();
+            assert_eq!(owners.len(), 1, "exactly one owner");
+            per[owners[0] as usize] += 1;
+        }
+        assert!(per.iter().all(|n| (800..1200).contains(n)), "spread evenly: {per:?}");
     }
 }

@@ -129,10 +129,8 @@ impl From<StoreError> for AppError {
             }
             // Deadlocks and serialization failures (PostgreSQL) and a busy database (SQLite)
             // roll the transaction back whole; the same request can simply be sent again.
-            StoreError::Db(sqlx::Error::Database(d))
-                if matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "517")) =>
-            {
-                tracing::warn!(error = %d, "transaction lost a race; the client may retry");
+            e if e.lost_race() => {
+                tracing::warn!(error = %e, "transaction lost a race; the client may retry");
                 let mut e = AppError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "contention",

@@ -8,7 +8,9 @@
 //!
 //! The database guards every shared counter too (see `souk_store::flash`): should anything have
 //! moved between the read and the write (another process, another path), the batch fails whole
-//! and its requests are decided again one at a time, each in its own transaction.
+//! and its requests are decided again one at a time, each in its own transaction (retried a
+//! few times if it moves again). On PostgreSQL the batch also locks its promotions' rows, so
+//! processes that share a promotion take turns rather than keep failing each other.
 
 use crate::error::{AppError, AppResult};
 use axum::http::StatusCode;
@@ -127,11 +129,7 @@ async fn settle(store: &Store, policy: &Policy, batch: Vec<Pending>) {
         Err(e) if batch.len() > 1 => {
             tracing::debug!(error = %e, size = batch.len(), "a flash batch failed; deciding its requests one by one");
             for p in batch {
-                let r = match decide_and_write(store, policy, &[&p.buy]).await {
-                    Ok(mut r) => r.remove(0),
-                    Err(e) => Err(e.into()),
-                };
-                let _ = p.reply.send(r);
+                let _ = p.reply.send(decide_alone(store, policy, &p.buy).await);
             }
         }
         Err(e) => {
@@ -139,6 +137,22 @@ async fn settle(store: &Store, policy: &Policy, batch: Vec<Pending>) {
             for p in batch {
                 let _ = p.reply.send(Err(e.clone()));
             }
+        }
+    }
+}
+
+/// One request in its own transaction, tried again (up to three times) when what it was
+/// decided against moved before its commit or its transaction lost a race.
+async fn decide_alone(store: &Store, policy: &Policy, buy: &FlashBuy) -> AppResult<Bought> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match decide_and_write(store, policy, &[buy]).await {
+            Ok(mut r) => return r.remove(0),
+            Err(e) if tries < 3 && (e.lost_race() || matches!(e, StoreError::Conflict { code: "flash_moved", .. })) => {
+                tokio::time::sleep(Duration::from_millis(5 * tries)).await;
+            }
+            Err(e) => return Err(e.into()),
         }
     }
 }

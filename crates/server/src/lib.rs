@@ -80,6 +80,8 @@ pub struct ServerConfig {
     pub carrier_sandbox_step_ms: i64,
     /// Serving the demo marketplace: the pages show its log-ins.
     pub demo: bool,
+    /// The promotions whose buys this process decides; `None`: all of them.
+    pub flash_shard: Option<souk_domain::flash::Shard>,
 }
 
 impl ServerConfig {
@@ -99,6 +101,7 @@ impl ServerConfig {
             carrier_sandbox: false,
             carrier_sandbox_step_ms: 20_000,
             demo: false,
+            flash_shard: None,
         }
     }
 }

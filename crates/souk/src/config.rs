@@ -52,6 +52,10 @@ pub struct ConfigArgs {
     /// Milliseconds between looks for due deadlines [default: 500].
     #[arg(long, env = "SOUK_JOB_INTERVAL_MS", global = true)]
     pub job_interval_ms: Option<u64>,
+    /// This process decides flash-sale buys only for its share of promotions, `I/N` (e.g.
+    /// `0/2`); others are answered 421 `wrong_shard` with their owner [default: all].
+    #[arg(long, env = "SOUK_FLASH_SHARD", global = true)]
+    pub flash_shard: Option<String>,
 }
 
 /// The settings file: every field optional.
@@ -94,6 +98,7 @@ struct FileConfig {
     carriers: std::collections::BTreeMap<String, String>,
     /// Accept the sandbox carrier and simulate its parcels (on in demo mode).
     carrier_sandbox: Option<bool>,
+    flash_shard: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,6 +128,7 @@ pub struct Config {
     #[serde(skip)]
     pub carriers: std::collections::BTreeMap<String, String>,
     pub carrier_sandbox: bool,
+    pub flash_shard: Option<String>,
 }
 
 impl Config {
@@ -159,7 +165,11 @@ impl Config {
             trust: file.trust.unwrap_or_default(),
             carriers: file.carriers,
             carrier_sandbox: file.carrier_sandbox.unwrap_or(false),
+            flash_shard: args.flash_shard.clone().or(file.flash_shard).filter(|s| !s.is_empty()),
         };
+        if let Some(shard) = &config.flash_shard {
+            souk_domain::flash::Shard::parse(shard)?;
+        }
         config.ranking.validate()?;
         config.trust.validate()?;
         for (carrier, secret) in &config.carriers {
@@ -242,6 +252,7 @@ impl Config {
         s.trust = self.trust;
         s.carriers = self.carriers.iter().map(|(c, k)| (c.clone(), k.as_bytes().to_vec())).collect();
         s.carrier_sandbox = self.carrier_sandbox;
+        s.flash_shard = self.flash_shard.as_deref().and_then(|v| souk_domain::flash::Shard::parse(v).ok());
         s
     }
 }

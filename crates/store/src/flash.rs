@@ -243,8 +243,8 @@ impl Tx {
     }
 
     /// Reads what a batch is decided against, inside the batch's own transaction: the
-    /// promotions (with their SKUs' stock), what each of `buyers` bought in them, and the
-    /// buyers' wallets. Promotions of products no longer on sale are left out.
+    /// promotions (locked, with their SKUs' stock), what each of `buyers` bought in them, and
+    /// the buyers' wallets. Promotions of products no longer on sale are left out.
     pub async fn flash_book(&mut self, promotions: &[String], buyers: &[String]) -> Result<FlashBook> {
         let mut out = FlashBook { book: Book::default(), meta: HashMap::new() };
         if promotions.is_empty() {
@@ -255,8 +255,14 @@ impl Tx {
                     pr.starts_at, pr.ends_at, pr.price, pr.currency, pr.stock - pr.sold, pr.per_buyer_limit, \
                     k.on_hand - k.reserved \
              FROM promotions pr JOIN products p ON p.id = pr.product_id JOIN stores st ON st.id = pr.store_id \
-             JOIN stock k ON k.sku_id = pr.sku_id WHERE p.status = 'active' AND pr.id IN ({})",
-            crate::placeholders(0, promotions.len())
+             JOIN stock k ON k.sku_id = pr.sku_id WHERE p.status = 'active' AND pr.id IN ({}) ORDER BY pr.id{}",
+            crate::placeholders(0, promotions.len()),
+            // PostgreSQL: processes deciding the same promotion take turns, in id order so two
+            // batches cannot deadlock (SQLite's whole-database write lock already serialises).
+            match self.store().backend() {
+                Backend::Postgres => " FOR UPDATE OF pr",
+                Backend::Sqlite => "",
+            }
         );
         let mut q = sqlx::query(&sql);
         for p in promotions {

@@ -53,6 +53,15 @@ pub enum StoreError {
     Db(sqlx::Error),
 }
 
+impl StoreError {
+    /// A transaction that lost a race (a deadlock or serialization failure on PostgreSQL, a
+    /// busy database on SQLite) and was rolled back whole: the same work can simply run again.
+    pub fn lost_race(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::Database(d))
+            if matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "517")))
+    }
+}
+
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -258,7 +267,13 @@ impl Store {
 
     /// Starts a write transaction. Everything a request changes goes through one.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.write.begin().await?, store: self.clone(), woken: Vec::new() })
+        // SQLite: take the write lock up front, so a second process sharing the file waits
+        // for it (busy_timeout) instead of failing when a read would upgrade to a write.
+        let tx = match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        };
+        Ok(Tx { tx, store: self.clone(), woken: Vec::new() })
     }
 
     /// A pooled connection for reads.

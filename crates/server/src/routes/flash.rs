@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
-use souk_domain::flash::PromotionDraft;
+use souk_domain::flash::{PromotionDraft, Shard};
 use souk_domain::geo::parse_country;
 use souk_domain::id::{self, Kind};
 use souk_domain::time::parse_rfc3339;
@@ -117,11 +117,13 @@ pub struct FlashBuyInput {
 /// Buys at the promotion price: checkout and payment from the wallet in one step, decided
 /// together with concurrent requests and committed before the answer. Refusals are 409
 /// (`sold_out`, `limit_reached`, `insufficient_funds`, `promotion_not_started`,
-/// `promotion_ended`) or 422.
+/// `promotion_ended`) or 422. A server running one flash shard of several answers 421
+/// `wrong_shard` for promotions another shard decides (see ARCHITECTURE.md).
 #[utoipa::path(post, path = "/api/v1/promotions/{id}/buy", tag = "flash", request_body = FlashBuyInput,
     security(("bearer" = [])), params(("id" = String, Path), crate::openapi::IdempotencyKey),
     responses((status = 201, body = FlashReceipt), (status = 404, body = crate::error::ErrorBody),
-              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+              (status = 409, body = crate::error::ErrorBody), (status = 421, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
 pub async fn buy(
     State(app): State<App>,
     Authed(user): Authed,
@@ -137,6 +139,17 @@ pub async fn buy(
     }
     if !id::is_valid(Kind::Promotion, &id) {
         return Err(AppError::not_found("promotion"));
+    }
+    if let Some(shard) = app.config.flash_shard.filter(|s| !s.owns(&id)) {
+        let owner = Shard::owner(&id, shard.count);
+        return Err(AppError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "wrong_shard",
+            format!(
+                "flash shard {owner}/{} decides this promotion; this is {}/{}",
+                shard.count, shard.index, shard.count
+            ),
+        ));
     }
     let country = parse_country(input.ship_to.trim().to_ascii_uppercase().as_str(), "ship_to")?;
     let buy =

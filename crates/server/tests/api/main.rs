@@ -154,9 +154,15 @@ impl Srv {
     /// Another server process over the same database, with its own data directory and search
     /// index, as when several processes share one PostgreSQL database.
     pub async fn peer(&self) -> Peer {
+        self.peer_with("peer", |_| {}).await
+    }
+
+    /// As [`Srv::peer`], configured by `tune`; `name` is its data directory's.
+    pub async fn peer_with(&self, name: &str, tune: impl FnOnce(&mut ServerConfig)) -> Peer {
         let store = self.db.open(self.clock.clone()).await.expect("open store");
-        let data_dir = self.data_dir.join("peer");
-        let app = App::open(store, ServerConfig::new(data_dir)).await.expect("open peer");
+        let mut config = ServerConfig::new(self.data_dir.join(name));
+        tune(&mut config);
+        let app = App::open(store, config).await.expect("open peer");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
@@ -208,7 +214,7 @@ impl Srv {
         Self::read(req.send().await.expect("request")).await
     }
 
-    async fn read(res: reqwest::Response) -> Res {
+    pub async fn read(res: reqwest::Response) -> Res {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
