@@ -280,3 +280,73 @@ fn refused(r: Rejection) -> AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::flash::{flash_sale, SaleSpec};
+    use proptest::prelude::*;
+    use souk_store::SystemClock;
+    use std::sync::Arc;
+
+    /// A burst: (buyer, quantity) requests sent all at once.
+    async fn burst(stock: i64, limit: i64, funds: Vec<i64>, requests: Vec<(usize, i64)>, max_batch: usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path(), Arc::new(SystemClock)).await.unwrap();
+        let spec =
+            SaleSpec { tag: "p".into(), skus: 1, stock, per_buyer_limit: limit, price: 100, funds: funds.clone() };
+        let sale = flash_sale(&store, &spec).await.unwrap();
+        let promo = sale.promotions[0].clone();
+        let config = EngineConfig { max_batch, linger: Duration::from_micros(200) };
+        let engine = Engine::start(store.clone(), Policy::default(), config);
+        let calls = requests.iter().map(|&(b, quantity)| {
+            let b = b % funds.len();
+            let buyer_id = sale.buyers[b].clone();
+            let buy =
+                FlashBuy { buyer_id, promotion_id: promo.clone(), quantity, country: "DE".into(), idempotency: None };
+            let engine = engine.clone();
+            async move { (b, quantity, engine.buy(buy).await) }
+        });
+        let mut bought = vec![0; funds.len()];
+        for (b, quantity, answer) in futures_util::future::join_all(calls).await {
+            match answer {
+                Ok(Bought::Order(r)) => {
+                    assert_eq!((r.quantity, r.total.amount), (quantity, quantity * 100));
+                    bought[b] += quantity;
+                }
+                Ok(Bought::Replay { .. }) => panic!("no keys were sent"),
+                Err(e) => {
+                    assert!(["sold_out", "limit_reached", "insufficient_funds"].contains(&e.code.as_str()), "{e:?}")
+                }
+            }
+        }
+        let sold: i64 = bought.iter().sum();
+        assert!(sold <= stock, "oversold: {sold} of {stock}");
+        for (b, n) in bought.iter().enumerate() {
+            assert!(*n <= limit, "buyer {b} bought {n}, limit {limit}");
+            assert!(n * 100 <= funds[b], "buyer {b} spent {} of {}", n * 100, funds[b]);
+        }
+        let view = store.promotion(&promo).await.unwrap();
+        assert_eq!(view.sold, sold, "the counter is the acknowledged units");
+        assert_eq!(store.flash_oversold().await.unwrap(), 0);
+        assert!(store.ledger_check().await.unwrap().sound);
+        store.close().await;
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+        /// Random concurrent bursts against random stock, limits and wallets, decided in
+        /// random batch sizes: never oversold, never past a limit or a wallet, books sound.
+        #[test]
+        fn random_bursts_never_oversell(
+            stock in 1i64..30,
+            limit in 1i64..6,
+            funds in prop::collection::vec(0i64..1_200, 1..7),
+            requests in prop::collection::vec((0usize..7, 1i64..4), 1..60),
+            max_batch in 1usize..48,
+        ) {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            rt.block_on(burst(stock, limit, funds, requests, max_batch));
+        }
+    }
+}

@@ -5,13 +5,10 @@
 //! running server instead; the baseline stays in-process.
 
 use serde::Serialize;
-use souk_domain::account::StoreInput;
-use souk_domain::catalog::{ProductInput, SkuInput};
-use souk_domain::flash::PromotionDraft;
 use souk_domain::order::Policy;
-use souk_domain::{Currency, Money};
 use souk_server::extract::token_hash;
 use souk_server::flash::{Engine, EngineConfig, FlashBuy};
+use souk_server::seed::flash::{flash_sale, Sale, SaleSpec};
 use souk_store::Store;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,76 +49,21 @@ pub struct FlashReport {
     pub speedup: f64,
 }
 
-/// A seller with `skus` products on flash sale, and `buyers` buyers with funded wallets.
-struct Market {
-    promotions: Vec<String>,
-    buyers: Vec<String>,
-}
-
-const CNY: &str = "CNY";
-
-async fn seed(store: &Store, p: &FlashParams, tag: &str) -> Result<Market, String> {
-    let err = |e: souk_store::StoreError| e.to_string();
-    let cny = Currency::from_code(CNY).ok_or("no CNY")?;
-    let mut tx = store.begin().await.map_err(err)?;
-    let seller = tx
-        .create_user(&format!("seller-{tag}@bench.souk"), &format!("seller-{tag}@bench.souk"), "x", "Bench seller")
-        .await
-        .map_err(err)?;
-    let shop = StoreInput {
-        name: format!("Bench {tag}"),
-        slug: format!("bench-{}", tag.to_ascii_lowercase()),
-        country: "CN".into(),
-        currency: CNY.into(),
-        description: String::new(),
+async fn seed(store: &Store, p: &FlashParams, tag: &str) -> Result<Sale, String> {
+    let spec = SaleSpec {
+        tag: tag.into(),
+        skus: p.skus,
+        stock: p.stock,
+        per_buyer_limit: p.stock,
+        price: 9_900,
+        funds: vec![100_000_000; p.buyers],
     };
-    let shop = tx.create_store(&seller.id, &shop.validate().map_err(|e| e.to_string())?).await.map_err(err)?;
-    let mut promotions = Vec::new();
-    let now = store.now_ms();
-    for i in 0..p.skus {
-        let input = ProductInput {
-            title: format!("Hot item {i}"),
-            description: String::new(),
-            category: Some("electronics/phones".into()),
-            attributes: Default::default(),
-            images: Vec::new(),
-            ships_to: vec!["*".into()],
-            moq: None,
-            status: None,
-            skus: vec![SkuInput {
-                sku: None,
-                options: Default::default(),
-                price: Money::new(19_900, cny),
-                stock: p.stock,
-                price_tiers: Vec::new(),
-            }],
-        };
-        let product = tx.create_product(&shop.id, &input.validate().map_err(|e| e.to_string())?).await.map_err(err)?;
-        let terms = PromotionDraft {
-            sku_id: product.skus[0].id.clone(),
-            starts_ms: now,
-            ends_ms: now + 3_600_000,
-            price: Money::new(9_900, cny),
-            stock: p.stock,
-            per_buyer_limit: p.stock,
-        };
-        promotions.push(tx.create_promotion(&shop.id, &terms).await.map_err(err)?.id);
-    }
-    let mut buyers = Vec::with_capacity(p.buyers);
-    for i in 0..p.buyers {
-        let email = format!("buyer{i}-{tag}@bench.souk");
-        let user = tx.create_user(&email, &email, "x", "Bench buyer").await.map_err(err)?;
-        let top_up = tx.create_top_up(&user.id, Money::new(10_000_000, cny), "sandbox", "4242").await.map_err(err)?;
-        tx.settle_top_up(&top_up.id, true, None).await.map_err(err)?;
-        buyers.push(user.id);
-    }
-    tx.commit().await.map_err(err)?;
-    Ok(Market { promotions, buyers })
+    flash_sale(store, &spec).await.map_err(|e| e.to_string())
 }
 
 /// Latencies in ms (sorted) and the wall time of sending `requests` requests from `clients`
 /// tasks, each a random buyer and promotion; `call` sends one and says whether it sold.
-async fn drive<F, Fut>(market: &Market, clients: usize, requests: usize, call: F) -> (Vec<f64>, Duration, usize)
+async fn drive<F, Fut>(market: &Sale, clients: usize, requests: usize, call: F) -> (Vec<f64>, Duration, usize)
 where
     F: Fn(String, String, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,

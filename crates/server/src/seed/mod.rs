@@ -2,6 +2,7 @@
 //! products (deterministic, so every demo looks the same); `seed_synthetic` adds N products fast
 //! for benchmarks.
 
+pub mod flash;
 mod history;
 
 use crate::error::{AppError, AppResult};
@@ -309,6 +310,7 @@ pub async fn seed_demo(store: &Store, products_per_store: usize, policy: &Policy
         }
     }
     history::seed(&past, &clock, now_ms, &mut rng, &stores, &buyer_id, &seller_hash, policy).await?;
+    flash::demo_flash_sale(store, &stores[0]).await?;
     Ok(true)
 }
 

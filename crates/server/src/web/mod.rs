@@ -6,6 +6,7 @@
 mod buying;
 mod chat;
 mod deals;
+mod flash;
 pub(crate) mod forms;
 pub mod i18n;
 mod pages;
@@ -33,6 +34,7 @@ const HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
 const CSS: &str = include_str!("../../assets/souk.css");
 const CHAT_JS: &str = include_str!("../../assets/chat.js");
 const IMPORT_JS: &str = include_str!("../../assets/import.js");
+const FLASH_JS: &str = include_str!("../../assets/flash.js");
 
 /// The pages' routes (everything outside `/api`).
 pub fn router() -> Router<App> {
@@ -43,6 +45,7 @@ pub fn router() -> Router<App> {
         .route("/stores/{slug}", get(pages::store))
         .route("/cart", get(buying::cart).post(buying::add_to_cart))
         .route("/checkout", post(buying::checkout))
+        .route("/promotions/{id}/buy", post(flash::buy))
         .route("/wallet", get(buying::wallet))
         .route("/wallet/top-up", post(buying::top_up))
         .route("/wallet/payout", post(buying::payout))
@@ -278,6 +281,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "souk.css" => (CSS.as_bytes().to_vec(), "text/css; charset=utf-8"),
         "chat.js" => (CHAT_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         "import.js" => (IMPORT_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
+        "flash.js" => (FLASH_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     (StatusCode::OK, [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=3600")], body)

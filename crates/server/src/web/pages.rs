@@ -208,6 +208,7 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
         app.traffic.add(&p.id, 0, 1);
     }
     let Ok(store) = app.store.store_by_id(&p.store_id).await else { return ctx.error() };
+    let flash = super::flash::banner(&app, &ctx, &p, &store.owner_id).await;
     let (Ok(trust), Ok(rating), Ok(reviews)) = (
         crate::routes::trust::trust_of(&app, &store.id).await,
         app.store.rating_summary(ReviewScope::Product(&p.id)).await,
@@ -225,6 +226,7 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
                 p { (ctx.t("Ships to")) ": "
                     @if p.ships_to.iter().any(|c| c == "*") { (ctx.t("everywhere")) } @else { (p.ships_to.join(", ")) }
                 }
+                (flash)
                 h2 { (ctx.t("Variants")) }
                 table.skus {
                     @for sku in &p.skus {

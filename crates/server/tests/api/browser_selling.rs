@@ -5,6 +5,7 @@
 use crate::browser::log_in;
 use crate::cdp::{chromium, Browser};
 use crate::Srv;
+use serde_json::json;
 use souk_store::testing::TestBackend;
 
 const PASSWORD: &str = "correct horse battery";
@@ -202,4 +203,43 @@ async fn a_new_seller_lists_quotes_negotiates_and_is_paid() {
     for browser in [&s, &a, &b] {
         assert!(browser.errors.is_empty(), "browser console errors: {:?}", browser.errors);
     }
+}
+
+/// A flash sale in the browser: the countdown ticks by itself, and the buy form pays at the
+/// sale's price.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flash_sale_ticks_and_sells_in_the_browser() {
+    let Some(binary) = chromium() else {
+        eprintln!("skipped: no Chromium at /usr/bin/chromium (set SOUK_CHROMIUM)");
+        return;
+    };
+    let srv = Srv::start(TestBackend::Sqlite).await.unwrap();
+    let (seller, _, sku) = crate::orders::market(&srv, 20).await;
+    let now = srv.store.now_ms();
+    let terms = json!({"sku_id": sku, "starts_at": souk_domain::time::rfc3339(now),
+        "ends_at": souk_domain::time::rfc3339(now + 600_000), "price": {"amount": 990, "currency": "CNY"},
+        "stock": 5, "per_buyer_limit": 2});
+    let promo = srv.post("/api/v1/stores/market/promotions", Some(&seller), terms).await;
+    assert_eq!(promo.status, reqwest::StatusCode::CREATED, "{}", promo.body);
+
+    let mut b = Browser::launch(&binary).await;
+    log_in(&mut b, &srv.base, "buyer@example.com", "correct horse battery").await;
+    b.goto(&format!("{}/products/{}", srv.base, promo.body["product_id"].as_str().unwrap())).await;
+    assert!(b.text().await.contains("Flash sale"));
+    let first = b.eval("document.querySelector('.countdown').textContent").await;
+    assert_eq!(first, "0:10:00", "the server's countdown");
+    b.wait_for("document.querySelector('.countdown').textContent !== '0:10:00'").await;
+    b.screenshot("flash-sale").await;
+    b.navigate_by(
+        "const f = document.querySelector('form.flash-buy'); f.quantity.value = '2'; f.ship_to.value = 'DE'; f.submit()",
+    )
+    .await;
+    let order = b.text().await;
+    assert!(order.contains("19.80 CNY"), "two at the sale's price: {order}");
+    assert!(b.eval("location.pathname").await.as_str().unwrap().starts_with("/orders/ord_"));
+    assert_eq!(
+        srv.get(&format!("/api/v1/promotions/{}", promo.body["id"].as_str().unwrap()), None).await.body["sold"],
+        2
+    );
+    assert!(b.errors.is_empty(), "browser console errors: {:?}", b.errors);
 }

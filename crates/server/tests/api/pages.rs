@@ -5,7 +5,11 @@ use crate::{on_both_backends, Srv};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-on_both_backends!(sellers_work_their_catalog_in_the_pages, buyers_and_sellers_negotiate_in_the_pages);
+on_both_backends!(
+    sellers_work_their_catalog_in_the_pages,
+    buyers_and_sellers_negotiate_in_the_pages,
+    a_flash_sale_counts_down_and_sells_on_the_product_page
+);
 
 const CSRF: &str = "pages-csrf-token-0123456789abcde";
 
@@ -458,4 +462,47 @@ fn page_kind(link: &str) -> String {
     } else {
         format!("{}?{}", segments.join("/"), names.join("&"))
     }
+}
+
+async fn a_flash_sale_counts_down_and_sells_on_the_product_page(srv: Srv) {
+    let (seller_token, buyer_token, sku) = crate::orders::market(&srv, 10).await;
+    let now = srv.store.now_ms();
+    let terms = json!({"sku_id": sku, "starts_at": souk_domain::time::rfc3339(now + 90_000),
+        "ends_at": souk_domain::time::rfc3339(now + 90_000 + 7_200_000), "price": {"amount": 900, "currency": "CNY"},
+        "stock": 3, "per_buyer_limit": 2});
+    let promo = srv.post("/api/v1/stores/market/promotions", Some(&seller_token), terms).await;
+    assert_eq!(promo.status, StatusCode::CREATED, "{}", promo.body);
+    let product = format!("/products/{}", promo.body["product_id"].as_str().unwrap());
+    let buy_path = format!("/promotions/{}/buy", promo.body["id"].as_str().unwrap());
+    let (buyer, seller) = (Visitor::new(&srv, &buyer_token), Visitor::new(&srv, &seller_token));
+
+    let soon = buyer.get(&product).await.text;
+    assert!(soon.contains("Flash sale") && soon.contains("Starts in"), "{soon}");
+    assert!(soon.contains(r#"data-seconds="90""#) && soon.contains("0:01:30"), "the countdown starts from the server");
+    assert!(soon.contains("/assets/flash.js") && !soon.contains(&buy_path), "no buying before the start");
+    srv.clock.advance_ms(90_000);
+    let live = buyer.get(&product).await.text;
+    assert!(live.contains("Ends in") && live.contains("2:00:00") && live.contains(&buy_path), "{live}");
+    assert!(!seller.get(&product).await.text.contains(&buy_path), "the seller does not buy their own sale");
+
+    let form = [("quantity", "2"), ("ship_to", "de")];
+    let bought = buyer.submit(&buy_path, &key("flash"), &form).await;
+    assert_eq!(bought.status, StatusCode::SEE_OTHER, "{}", bought.text);
+    assert!(bought.location.starts_with("/orders/ord_"), "{}", bought.location);
+    let again = buyer.submit(&buy_path, &key("flash"), &form).await;
+    assert_eq!(again.location, bought.location, "a second submission lands on the same order");
+    let order = buyer.get(&bought.location).await.text;
+    assert!(order.contains("9.00"), "bought at the sale's price: {order}");
+    let over = buyer.submit(&buy_path, &key("flash-more"), &[("quantity", "1"), ("ship_to", "DE")]).await;
+    assert!(over.text.contains("limit per buyer allows 0 more"), "{}", over.text);
+    let (other_token, _) = srv.register("late@example.com").await;
+    crate::orders::fund(&srv, &other_token, 10_000).await;
+    let other = Visitor::new(&srv, &other_token);
+    let last = other.submit(&buy_path, &key("flash-last"), &[("quantity", "1"), ("ship_to", "DE")]).await;
+    assert_eq!(last.status, StatusCode::SEE_OTHER, "{}", last.text);
+    let gone = other.get(&product).await.text;
+    assert!(gone.contains("Sold out") && !gone.contains(&buy_path), "{gone}");
+    let zh =
+        other.http.get(format!("{}{product}", srv.base)).header("cookie", format!("{}; souk_lang=zh", other.cookies));
+    assert!(zh.send().await.unwrap().text().await.unwrap().contains("已售罄"), "in Chinese too");
 }

@@ -1,0 +1,131 @@
+//! A product's flash sale on its page: the price, a live countdown (`assets/flash.js`; the
+//! server's `seconds_left` is the truth, the script only ticks it down), units left, the limit
+//! per buyer and a buy form decided by the same batched engine as the API's buys.
+
+use super::forms::{form_key, problem, to_login};
+use super::{money, Ctx};
+use crate::error::AppError;
+use crate::flash::{Bought, FlashBuy};
+use crate::App;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::{html, Markup};
+use serde::Deserialize;
+use souk_domain::catalog::Product;
+use souk_domain::geo::parse_country;
+use souk_domain::id::{self, Kind};
+use souk_store::flash::PromotionFilter;
+
+/// The product's current flash sales (scheduled, live or sold out), empty when none; its
+/// seller (`seller_id`) sees no buy form.
+pub async fn banner(app: &App, ctx: &Ctx, p: &Product, seller_id: &str) -> Markup {
+    let filter = PromotionFilter { store_id: None, product_id: Some(&p.id), current: true };
+    let Ok(page) = app.store.promotions(&filter, None, 10).await else { return html! {} };
+    let own = ctx.user.as_ref().is_some_and(|u| u.id == seller_id);
+    html! {
+        @for promo in page.items.iter().rev() {
+            @let list = p.skus.iter().find(|s| s.id == promo.sku_id).map(|s| s.price);
+            section.flash data-phase=(promo.phase) {
+                h2 { "⚡ " (ctx.t("Flash sale")) }
+                p.flash-price {
+                    strong { (money(&promo.price)) }
+                    @if let Some(list) = list { " " s { (money(&list)) } }
+                    @if let Some(sku) = p.skus.iter().find(|s| s.id == promo.sku_id) {
+                        " · " @for (k, v) in &sku.options { (k) ": " (v) " " }
+                    }
+                }
+                p {
+                    @match (promo.phase.as_str(), promo.seconds_left) {
+                        ("scheduled", Some(s)) => { (ctx.t("Starts in")) " " span.countdown data-seconds=(s) { (clock(s)) } }
+                        ("live", Some(s)) => { (ctx.t("Ends in")) " " span.countdown data-seconds=(s) { (clock(s)) } }
+                        ("sold_out", _) => { strong { (ctx.t("Sold out")) } }
+                        _ => { (ctx.t("Ended")) }
+                    }
+                }
+                p { (promo.left) " / " (promo.stock) " " (ctx.t("left")) " · " (ctx.t("limit per buyer")) ": " (promo.per_buyer_limit) }
+                @if promo.phase == "live" && !own {
+                    @if ctx.user.is_some() {
+                        form.flash-buy method="post" action=(format!("/promotions/{}/buy", promo.id)) {
+                            (ctx.csrf_field()) (form_key())
+                            label { (ctx.t("Quantity")) input type="number" name="quantity" value="1" min="1" max=(promo.per_buyer_limit.min(promo.left).max(1)); }
+                            label { (ctx.t("Ship to (country code)")) input name="ship_to" required maxlength="2" size="3" placeholder="DE"; }
+                            button type="submit" { (ctx.t("Buy now and pay")) }
+                        }
+                    } @else {
+                        a href=(format!("/login?next=/products/{}", p.id)) { (ctx.t("Log in to buy")) }
+                    }
+                }
+            }
+        }
+        @if !page.items.is_empty() { script src="/assets/flash.js" defer {} }
+    }
+}
+
+/// `H:MM:SS`, or `D d H:MM:SS` past a day.
+fn clock(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let hms = format!("{}:{:02}:{:02}", s / 3600 % 24, s / 60 % 60, s % 60);
+    if s >= 86_400 {
+        format!("{} d {hms}", s / 86_400)
+    } else {
+        hms
+    }
+}
+
+#[derive(Deserialize)]
+pub struct BuyForm {
+    quantity: i64,
+    ship_to: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// Buys through the engine; the form's one-time key is the idempotency key, so a second
+/// submission lands on the first one's order.
+pub async fn buy(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<BuyForm>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/") };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    if !id::is_valid(Kind::Promotion, &id) {
+        return ctx.not_found();
+    }
+    let result: Result<Response, AppError> = async {
+        if f._key.len() < 16 || f._key.len() > 64 {
+            return Err(souk_domain::Invalid::new("invalid", "_key", "a form key").into());
+        }
+        let country = parse_country(f.ship_to.trim().to_ascii_uppercase().as_str(), "ship_to")?;
+        let key = (format!("web:{}", user.id), f._key.clone(), "flash-form".to_string());
+        let buy = FlashBuy {
+            buyer_id: user.id.clone(),
+            promotion_id: id,
+            quantity: f.quantity,
+            country,
+            idempotency: Some(key),
+        };
+        let order_id = match app.flash().buy(buy).await? {
+            Bought::Order(receipt) => receipt.order_id,
+            Bought::Replay { body, .. } => serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["order_id"].as_str().map(str::to_string))
+                .ok_or_else(|| AppError::conflict("in_progress", "this form is being submitted"))?,
+        };
+        Ok(Redirect::to(&format!("/orders/{order_id}")).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| problem(&ctx, &e))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_countdown_reads_as_a_clock() {
+        assert_eq!(super::clock(59), "0:00:59");
+        assert_eq!(super::clock(3_600 + 61), "1:01:01");
+        assert_eq!(super::clock(2 * 86_400 + 5), "2 d 0:00:05");
+        assert_eq!(super::clock(-3), "0:00:00");
+    }
+}
