@@ -4,6 +4,7 @@ mod bench;
 mod bench_flash;
 mod carrier;
 mod config;
+mod ops;
 
 use clap::{Parser, Subcommand};
 use config::{Config, ConfigArgs};
@@ -63,6 +64,32 @@ enum Command {
     Carrier {
         #[command(subcommand)]
         what: CarrierCommand,
+    },
+    /// Copy the embedded database to FILE while the server keeps serving (PostgreSQL: pg_dump).
+    Backup { file: PathBuf },
+    /// Replace the embedded database with the backup FILE, checked first (stop the server).
+    Restore {
+        file: PathBuf,
+        /// Replace an existing database (it is kept as souk.db.replaced-*).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Export data as CSV.
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// A store's orders, newest first, to standard output or --out.
+    Orders {
+        /// The store's slug.
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -217,6 +244,33 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
         Command::Config => {
             println!("{}", serde_json::to_string_pretty(&config.redacted()).map_err(err)?);
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let store = open_store(&config).await?;
+            let done = ops::backup(&store, &file).await;
+            store.close().await;
+            println!("{}", done?);
+            Ok(())
+        }
+        Command::Restore { file, force } => {
+            let done = ops::restore(&config, &file, force).await?;
+            let store = open_store(&config).await?;
+            let rebuilt = reindex(&store, &config).await;
+            store.close().await;
+            rebuilt?;
+            println!("{done}");
+            Ok(())
+        }
+        Command::Export { what: ExportCommand::Orders { store: slug, out } } => {
+            let store = open_store(&config).await?;
+            let mut sink: Box<dyn std::io::Write> = match &out {
+                Some(path) => Box::new(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let rows = ops::export_orders(&store, &slug, &mut sink).await;
+            store.close().await;
+            eprintln!("exported {} orders", rows?);
             Ok(())
         }
         Command::Migrate => {

@@ -131,6 +131,13 @@ fn serve_demo_answers_and_stops_gracefully() {
         .collect();
     assert!(scores.len() > 10, "trust differs between demo stores: {scores:?}");
 
+    // An online backup while the server serves.
+    let backups = tempfile::tempdir().unwrap();
+    let file = backups.path().join("demo.db");
+    let backup = stdout_json(&souk(dir.path(), &["backup", file.to_str().unwrap()]));
+    assert!(backup["bytes"].as_u64().unwrap() > 100_000, "{backup}");
+    assert!(!souk(dir.path(), &["backup", file.to_str().unwrap()]).status.success(), "never over a file");
+
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -143,6 +150,23 @@ fn serve_demo_answers_and_stops_gracefully() {
     };
     assert!(code.success(), "graceful stop exits 0");
     assert_eq!(stdout_json(&souk(dir.path(), &["admin", "ledger-check"]))["sound"], true, "the demo's books balance");
+
+    // The backup restores into an empty data directory, checked and searchable; an existing
+    // database is replaced only with --force.
+    let refused = souk(dir.path(), &["restore", file.to_str().unwrap()]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    let fresh = tempfile::tempdir().unwrap();
+    let restored = souk(fresh.path(), &["restore", file.to_str().unwrap()]);
+    assert_eq!(stdout_json(&restored)["ledger_sound"], true);
+    assert!(String::from_utf8_lossy(&restored.stderr).contains("indexed"), "the search index is rebuilt");
+    assert_eq!(stdout_json(&souk(fresh.path(), &["admin", "ledger-check"]))["sound"], true);
+    let export = |d: &std::path::Path| souk(d, &["export", "orders", "--store", "demo-seller"]);
+    let (before, after) = (export(dir.path()), export(fresh.path()));
+    assert!(before.status.success(), "{}", String::from_utf8_lossy(&before.stderr));
+    let csv = String::from_utf8(before.stdout).unwrap();
+    assert!(csv.starts_with("order_id,created_at,state,buyer_id,ship_country,currency,total,commission,lines"));
+    assert!(csv.lines().count() > 5 && csv.contains(",CNY,"), "{csv}");
+    assert_eq!(String::from_utf8(after.stdout).unwrap(), csv, "the restored orders are the same orders");
 }
 
 /// Starts `souk serve` with extra arguments and returns the child and its address.

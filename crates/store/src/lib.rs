@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod analytics;
+mod backup;
 pub mod catalog;
 pub mod chat;
 pub mod disputes;
