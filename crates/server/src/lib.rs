@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod limiter;
 pub mod live;
 pub mod mail;
+pub mod metrics;
 pub mod openapi;
 pub mod payments;
 pub mod routes;
@@ -82,6 +83,8 @@ pub struct ServerConfig {
     pub demo: bool,
     /// The promotions whose buys this process decides; `None`: all of them.
     pub flash_shard: Option<souk_domain::flash::Shard>,
+    /// A bearer token that may read `/metrics` (admins always may).
+    pub metrics_token: Option<String>,
 }
 
 impl ServerConfig {
@@ -102,6 +105,7 @@ impl ServerConfig {
             carrier_sandbox_step_ms: 20_000,
             demo: false,
             flash_shard: None,
+            metrics_token: None,
         }
     }
 }
@@ -122,6 +126,7 @@ pub struct AppInner {
     pub imports: import::ImportJobs,
     /// The flash-sale order engine, started on first use.
     flash: std::sync::OnceLock<flash::Engine>,
+    pub metrics: metrics::Metrics,
 }
 
 /// Shared state of every handler.
@@ -151,6 +156,7 @@ impl App {
             traffic: search_sync::TrafficBuffer::default(),
             imports: import::ImportJobs::default(),
             flash: std::sync::OnceLock::new(),
+            metrics: metrics::Metrics::default(),
         }))
     }
 
@@ -266,6 +272,8 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
 pub fn router(app: App) -> Router {
     let (api, _) = api_router();
     api.merge(web::router())
+        .route("/metrics", axum::routing::get(metrics::render))
+        .route_layer(middleware::from_fn_with_state(app.clone(), metrics::track))
         .fallback(|| async { AppError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             AppError::new(

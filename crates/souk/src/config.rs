@@ -56,6 +56,9 @@ pub struct ConfigArgs {
     /// `0/2`); others are answered 421 `wrong_shard` with their owner [default: all].
     #[arg(long, env = "SOUK_FLASH_SHARD", global = true)]
     pub flash_shard: Option<String>,
+    /// A bearer token for Prometheus to read /metrics with (admins may always) [default: none].
+    #[arg(long, env = "SOUK_METRICS_TOKEN", global = true, hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// The settings file: every field optional.
@@ -99,6 +102,7 @@ struct FileConfig {
     /// Accept the sandbox carrier and simulate its parcels (on in demo mode).
     carrier_sandbox: Option<bool>,
     flash_shard: Option<String>,
+    metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,6 +133,7 @@ pub struct Config {
     pub carriers: std::collections::BTreeMap<String, String>,
     pub carrier_sandbox: bool,
     pub flash_shard: Option<String>,
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -166,7 +171,11 @@ impl Config {
             carriers: file.carriers,
             carrier_sandbox: file.carrier_sandbox.unwrap_or(false),
             flash_shard: args.flash_shard.clone().or(file.flash_shard).filter(|s| !s.is_empty()),
+            metrics_token: args.metrics_token.clone().or(file.metrics_token).filter(|s| !s.is_empty()),
         };
+        if config.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err("metrics_token must be at least 16 characters".into());
+        }
         if let Some(shard) = &config.flash_shard {
             souk_domain::flash::Shard::parse(shard)?;
         }
@@ -223,6 +232,7 @@ impl Config {
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
         c.database_url = c.database_url.as_deref().map(souk_store::redact_url);
+        c.metrics_token = c.metrics_token.as_ref().map(|_| "***".into());
         c
     }
 
@@ -253,6 +263,7 @@ impl Config {
         s.carriers = self.carriers.iter().map(|(c, k)| (c.clone(), k.as_bytes().to_vec())).collect();
         s.carrier_sandbox = self.carrier_sandbox;
         s.flash_shard = self.flash_shard.as_deref().and_then(|v| souk_domain::flash::Shard::parse(v).ok());
+        s.metrics_token = self.metrics_token.clone();
         s
     }
 }

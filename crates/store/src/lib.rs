@@ -11,6 +11,7 @@ pub mod disputes;
 pub mod flash;
 pub mod idempotency;
 pub mod ledger;
+pub mod operations;
 pub mod orders;
 pub mod payments;
 pub mod rfq;

@@ -194,10 +194,12 @@ pub async fn search(State(app): State<App>, ApiQuery(q): ApiQuery<SearchQuery>) 
 pub async fn run(app: &App, q: SearchQuery) -> AppResult<SearchResults> {
     let request = validate(app, q).await?;
     let index = app.search.clone();
+    let started = std::time::Instant::now();
     let results = tokio::task::spawn_blocking(move || index.search(&request))
         .await
         .map_err(|e| AppError::internal("search task", e))?
         .map_err(|e| AppError::internal("search", e))?;
+    app.metrics.observe_search(started.elapsed());
     for hit in &results.hits {
         app.traffic.add(&hit.id, 1, 0);
     }

@@ -12,6 +12,7 @@ mod disputes;
 mod flash;
 mod idempotency;
 mod import;
+mod metrics;
 mod openapi;
 mod orders;
 mod pages;
