@@ -28,6 +28,7 @@ pub enum Kind {
     Dispute,
     Evidence,
     Promotion,
+    Audit,
 }
 
 impl Kind {
@@ -55,6 +56,7 @@ impl Kind {
             Kind::Dispute => "dsp",
             Kind::Evidence => "evd",
             Kind::Promotion => "prm",
+            Kind::Audit => "aud",
         }
     }
 }

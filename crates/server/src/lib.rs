@@ -265,6 +265,7 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))
         .routes(routes!(admin::grant_role))
+        .routes(routes!(admin::audit_log))
         .split_for_parts()
 }
 

@@ -497,7 +497,7 @@ async fn admin(action: AdminCommand, config: &Config) -> Result<(), String> {
             let norm = normalize_email(&email).map_err(err)?;
             let mut tx = store.begin().await.map_err(err)?;
             let user = tx.user_by_email(&norm).await.map_err(|_| format!("no user with email {email}"))?;
-            tx.grant_role(&user.id, role).await.map_err(err)?;
+            tx.grant_role(&user.id, role, souk_store::audit::CLI_ACTOR).await.map_err(err)?;
             tx.commit().await.map_err(err)?;
             println!("{}", serde_json::json!({"id": user.id, "granted": role.as_str()}));
             Ok(())

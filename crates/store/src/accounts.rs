@@ -132,18 +132,32 @@ impl Tx {
     }
 
     /// Grants a role; granting one the user has is a no-op. `buyer` needs no grant.
-    pub async fn grant_role(&mut self, user_id: &str, role: Role) -> Result<()> {
+    /// Grants `role`, recorded in the audit log as done by `granted_by` (a user id, or
+    /// `audit::CLI_ACTOR` / `audit::SYSTEM_ACTOR`).
+    pub async fn grant_role(&mut self, user_id: &str, role: Role, granted_by: &str) -> Result<()> {
+        if self.add_role(user_id, role).await? {
+            self.audit(granted_by, "role.granted", user_id, serde_json::json!({"role": role.as_str()})).await?;
+        }
+        Ok(())
+    }
+
+    /// Adds `role` unless the user has it; true when added. Opening a store adds `seller` this
+    /// way: that is the user's own doing, not a privileged grant.
+    pub(crate) async fn add_role(&mut self, user_id: &str, role: Role) -> Result<bool> {
         if role == Role::Buyer {
-            return Ok(());
+            return Ok(false);
         }
         let now = self.store().now_ms();
-        sqlx::query("INSERT INTO user_roles (user_id, role, granted_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, role) DO NOTHING")
-            .bind(user_id)
-            .bind(role.as_str())
-            .bind(now)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        let added = sqlx::query(
+            "INSERT INTO user_roles (user_id, role, granted_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, role) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(role.as_str())
+        .bind(now)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        Ok(added == 1)
     }
 
     pub async fn create_session(&mut self, user_id: &str, token_hash: &str, ttl_ms: i64) -> Result<i64> {

@@ -350,6 +350,16 @@ impl Tx {
             _ => "note",
         };
         self.add_evidence(id, actor, kind, evidence).await?;
+        if let Step::Decide(outcome) = step {
+            let outcome = match outcome {
+                dispute::Outcome::Refund => serde_json::json!({"outcome": "refund"}),
+                dispute::Outcome::PartialRefund(a) => serde_json::json!({"outcome": "partial_refund", "amount": a}),
+                dispute::Outcome::Release => serde_json::json!({"outcome": "release"}),
+            };
+            let detail =
+                serde_json::json!({"order_id": row.view.order_id, "decision": outcome, "reason": evidence.text});
+            self.audit(actor.id(), "dispute.decided", id, detail).await?;
+        }
         match next {
             Next::Stays => Ok(row),
             Next::Resolves(outcome) => {

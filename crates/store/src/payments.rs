@@ -158,6 +158,8 @@ impl Tx {
         .bind(now)
         .execute(self.conn())
         .await?;
+        let detail = serde_json::json!({"amount": amount, "provider": provider, "destination": destination});
+        self.audit(user_id, "payout.made", &id, detail).await?;
         Ok(Payout {
             id,
             amount,

@@ -159,7 +159,7 @@ impl Tx {
             Ok(r) if r.rows_affected() == 0 => return Err(StoreError::NotFound),
             Ok(_) => {}
         }
-        self.grant_role(owner_id, Role::Seller).await?;
+        self.add_role(owner_id, Role::Seller).await?;
         store_where(self.conn(), "id", &id, now).await
     }
 
@@ -285,14 +285,16 @@ impl Tx {
                 message: format!("this request is already {}", current.status.as_str()),
             });
         };
+        let store_id: String = row.try_get("store_id")?;
         if approve {
-            let store_id: String = row.try_get("store_id")?;
             sqlx::query("UPDATE stores SET verification = 'identity', updated_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(&store_id)
                 .execute(self.conn())
                 .await?;
         }
+        let action = if approve { "verification.approved" } else { "verification.rejected" };
+        self.audit(admin_id, action, id, serde_json::json!({"store_id": store_id, "reason": reason})).await?;
         self.verification(id).await
     }
 }

@@ -42,6 +42,7 @@ conformance!(
     email_tokens_are_single_use,
     concurrent_slug_claims_have_one_winner,
     the_catalog_feed_records_every_change,
+    the_audit_log_records_privileged_actions_and_only_grows,
 );
 
 async fn open(db: &TestDb) -> (Store, Arc<ManualClock>) {
@@ -93,8 +94,8 @@ async fn users_and_sessions(db: TestDb) {
     assert!(matches!(dup, Err(StoreError::Conflict { code: "email_taken", .. })), "{dup:?}");
     drop(tx);
     let mut tx = store.begin().await.unwrap();
-    tx.grant_role(&id, Role::Mediator).await.unwrap();
-    tx.grant_role(&id, Role::Mediator).await.unwrap();
+    tx.grant_role(&id, Role::Mediator, "system").await.unwrap();
+    tx.grant_role(&id, Role::Mediator, "system").await.unwrap();
     tx.create_session(&id, "tokenhash", DAY_MS).await.unwrap();
     tx.commit().await.unwrap();
     let u = store.user_by_session("tokenhash").await.unwrap();
@@ -355,4 +356,57 @@ async fn the_catalog_feed_records_every_change(db: TestDb) {
 
 fn _backends_are_named() -> [TestBackend; 2] {
     [TestBackend::Sqlite, TestBackend::Postgres]
+}
+
+async fn the_audit_log_records_privileged_actions_and_only_grows(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let admin = user(&store, "admin@example.com").await;
+    let seller = user(&store, "seller@example.com").await;
+    let store_id = shop(&store, &seller, "audited").await;
+    let kyc: VerificationInput = serde_json::from_value(serde_json::json!({
+        "legal_name": "Li Wei", "document_type": "business_license", "document_number": "91440300-X"
+    }))
+    .unwrap();
+    let cny = souk_domain::Currency::from_code("CNY").unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.grant_role(&admin, Role::Admin, souk_store::audit::CLI_ACTOR).await.unwrap();
+    tx.grant_role(&admin, Role::Admin, souk_store::audit::CLI_ACTOR).await.unwrap();
+    let req = tx.submit_verification(&store_id, &kyc).await.unwrap();
+    tx.decide_verification(&req.id, true, None, &admin).await.unwrap();
+    let top_up = tx.create_top_up(&seller, souk_domain::Money::new(5_000, cny), "sandbox", "4242").await.unwrap();
+    tx.settle_top_up(&top_up.id, true, None).await.unwrap();
+    let payout = tx.payout(&seller, souk_domain::Money::new(1_200, cny), "sandbox", "IBAN DE00 1234").await.unwrap();
+    tx.commit().await.unwrap();
+    // An action that rolls back leaves no entry.
+    let mut tx = store.begin().await.unwrap();
+    tx.grant_role(&seller, Role::Mediator, &admin).await.unwrap();
+    drop(tx);
+
+    let log = store.audit_log(None, None, 10).await.unwrap().items;
+    let seen: Vec<(&str, &str, &str)> =
+        log.iter().map(|e| (e.actor_id.as_str(), e.action.as_str(), e.subject.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            (seller.as_str(), "payout.made", payout.id.as_str()),
+            (admin.as_str(), "verification.approved", req.id.as_str()),
+            ("cli", "role.granted", admin.as_str()),
+        ],
+        "newest first; a role granted twice is one grant"
+    );
+    assert_eq!(log[0].detail["amount"]["amount"], 1_200);
+    assert_eq!(log[1].detail["store_id"], store_id.as_str());
+    let grants = store.audit_log(Some("role.granted"), None, 10).await.unwrap();
+    assert_eq!(grants.items.len(), 1);
+    let first = store.audit_log(None, None, 2).await.unwrap();
+    let rest = store.audit_log(None, first.next_cursor.as_deref(), 2).await.unwrap();
+    assert_eq!((first.items.len(), rest.items.len(), rest.next_cursor), (2, 1, None));
+
+    for statement in ["UPDATE audit_log SET actor_id = 'nobody'", "DELETE FROM audit_log"] {
+        let mut tx = store.begin().await.unwrap();
+        let refused = sqlx::query(statement).execute(tx.conn()).await;
+        assert!(refused.is_err(), "{statement} must fail");
+        drop(tx);
+    }
+    assert_eq!(store.audit_log(None, None, 10).await.unwrap().items.len(), 3, "nothing changed");
 }

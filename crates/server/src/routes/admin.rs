@@ -10,6 +10,7 @@ use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use souk_domain::account::{Role, VerificationRequest, VerificationStatus};
+use souk_store::audit::AuditEntry;
 use souk_store::Page;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -31,6 +32,32 @@ pub async fn list_verifications(
     user.require(Role::Admin)?;
     let page = crate::extract::PageQuery { cursor: q.cursor, limit: q.limit };
     Ok(Json(app.store.list_verifications(q.status, None, page.cursor(), page.limit()?).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only this action: role.granted, verification.approved, verification.rejected,
+    /// dispute.decided or payout.made.
+    pub action: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// The audit log of privileged actions, newest first (admins). Append-only: entries are
+/// written with the action they record and never changed.
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", security(("bearer" = [])), params(AuditQuery),
+    responses((status = 200, body = Page<AuditEntry>), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn audit_log(
+    State(app): State<App>,
+    user: Authed,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> AppResult<Json<Page<AuditEntry>>> {
+    user.require(Role::Admin)?;
+    let page = crate::extract::PageQuery { cursor: q.cursor, limit: q.limit };
+    let action = q.action.as_deref().filter(|a| !a.is_empty());
+    Ok(Json(app.store.audit_log(action, page.cursor(), page.limit()?).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -111,7 +138,7 @@ pub async fn grant_role(
     }
     let mut tx = app.store.begin().await?;
     tx.user_by_id(&id).await.or_not_found("user")?;
-    tx.grant_role(&id, g.role).await?;
+    tx.grant_role(&id, g.role, &user.0.id).await?;
     let updated = tx.user_by_id(&id).await?;
     let mut roles = vec![Role::Buyer];
     roles.extend(updated.roles);

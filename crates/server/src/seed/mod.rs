@@ -243,7 +243,7 @@ async fn create_account(
     let mut tx = store.begin().await?;
     let user = tx.create_user(email, &norm, password_hash, name).await?;
     for role in roles {
-        tx.grant_role(&user.id, *role).await?;
+        tx.grant_role(&user.id, *role, souk_store::audit::SYSTEM_ACTOR).await?;
     }
     tx.commit().await?;
     Ok(user.id)

@@ -82,6 +82,7 @@ pub fn router() -> Router<App> {
         .route("/console/users", get(work::users))
         .route("/console/users/{id}/roles", post(work::grant))
         .route("/console/stores", get(work::stores))
+        .route("/console/audit", get(work::audit))
         .route("/console/verifications/{id}", post(work::verify))
         .route("/console/disputes/{id}/decide", post(work::decide))
         .route("/login", get(login_page).post(login))

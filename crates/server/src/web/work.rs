@@ -189,7 +189,10 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
     let admin = user.has(Role::Admin);
     let body = html! {
         h1 { (ctx.t("Operator console")) }
-        nav.sub { a href="/console/users" { (ctx.t("Users")) } a href="/console/stores" { (ctx.t("Stores")) } }
+        nav.sub {
+            a href="/console/users" { (ctx.t("Users")) } a href="/console/stores" { (ctx.t("Stores")) }
+            @if user.has(Role::Admin) { a href="/console/audit" { (ctx.t("Audit log")) } }
+        }
         section {
             h2 { (ctx.t("Ledger health")) }
             @if books.sound {
@@ -487,7 +490,7 @@ pub async fn grant(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, For
                 e => e.into(),
             });
         }
-        tx.grant_role(&id, role).await?;
+        tx.grant_role(&id, role, &user.id).await?;
         "/console/users".to_string()
     })
 }
@@ -522,4 +525,28 @@ pub async fn stores(
         (next_link("/console/stores", page.next_cursor.as_ref(), &ctx))
     };
     ctx.page(StatusCode::OK, ctx.t("Stores"), body)
+}
+
+/// The audit log of privileged actions, newest first (admins).
+pub async fn audit(
+    State(app): State<App>,
+    ctx: Ctx,
+    axum::extract::Query(q): axum::extract::Query<CursorQuery>,
+) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/console/audit") };
+    if !user.has(Role::Admin) {
+        return ctx.not_found();
+    }
+    let Ok(page) = app.store.audit_log(None, q.cursor.as_deref(), 100).await else { return ctx.error() };
+    let body = html! {
+        h1 { (ctx.t("Audit log")) }
+        table.audit {
+            tr { th { (ctx.t("When")) } th { (ctx.t("Who")) } th { (ctx.t("Action")) } th { (ctx.t("Subject")) } th { (ctx.t("Details")) } }
+            @for e in &page.items {
+                tr { td { (e.created_at) } td.id { (e.actor_id) } td { span.state { (e.action) } } td.id { (e.subject) } td.id { (e.detail.to_string()) } }
+            }
+        }
+        (next_link("/console/audit", page.next_cursor.as_ref(), &ctx))
+    };
+    ctx.page(StatusCode::OK, ctx.t("Audit log"), body)
 }

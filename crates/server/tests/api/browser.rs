@@ -169,7 +169,7 @@ async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
     srv.app.run_due_jobs().await.unwrap();
     let (_, judge_id) = srv.register("judge@example.com").await;
     let mut tx = srv.store.begin().await.unwrap();
-    tx.grant_role(&judge_id, souk_domain::account::Role::Mediator).await.unwrap();
+    tx.grant_role(&judge_id, souk_domain::account::Role::Mediator, "system").await.unwrap();
     tx.commit().await.unwrap();
     let mut m = Browser::launch(&binary).await;
     log_in(&mut m, &srv.base, "judge@example.com", "correct horse battery").await;

@@ -64,7 +64,7 @@ async fn mediator(srv: &Srv, email: &str) -> String {
     let mut tx = srv.store.begin().await.unwrap();
     let user = tx.create_user(email, email, "no password", "Mediator").await.unwrap();
     tx.create_session(&user.id, &souk_server::extract::token_hash(&token), 90 * DAY).await.unwrap();
-    tx.grant_role(&user.id, souk_domain::account::Role::Mediator).await.unwrap();
+    tx.grant_role(&user.id, souk_domain::account::Role::Mediator, "system").await.unwrap();
     tx.commit().await.unwrap();
     token
 }
@@ -289,6 +289,19 @@ async fn mediators_decide_exactly_once(srv: Srv) {
     }
     assert_eq!(won[0].body["decision_reason"], "photos show transit damage");
     assert_ledger_sound(&srv).await;
+    // The decision is in the audit log, once, for admins only.
+    let path = "/api/v1/admin/audit?action=dispute.decided";
+    assert_eq!(srv.get(path, Some(&judge)).await.status, StatusCode::FORBIDDEN);
+    let (admin, admin_id) = srv.register("auditor@example.com").await;
+    srv.make_admin(&admin_id).await;
+    let log = srv.get(path, Some(&admin)).await.body;
+    assert_eq!(log["items"].as_array().unwrap().len(), 1, "{log}");
+    let entry = &log["items"][0];
+    assert_eq!(
+        (entry["subject"].as_str(), entry["detail"]["decision"]["outcome"].clone()),
+        (Some(dispute_e.as_str()), won[0].body["outcome"].clone())
+    );
+    assert_eq!(entry["detail"]["reason"], "photos show transit damage");
 
     // Still open on day 8: mediation by itself.
     let f = order(&srv, &seller, &buyer, &sku, "f", true).await;

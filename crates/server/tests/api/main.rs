@@ -262,7 +262,7 @@ impl Srv {
     /// Makes the user an admin the way an operator does: through the store.
     pub async fn make_admin(&self, user_id: &str) {
         let mut tx = self.store.begin().await.unwrap();
-        tx.grant_role(user_id, souk_domain::account::Role::Admin).await.unwrap();
+        tx.grant_role(user_id, souk_domain::account::Role::Admin, "system").await.unwrap();
         tx.commit().await.unwrap();
     }
 

@@ -371,6 +371,9 @@ async fn staff_see_users_and_stores_and_admins_grant_roles() {
     let refused =
         helper.submit(&format!("/console/users/{plain_id}/roles"), &key("self-grant"), &[("role", "admin")]).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND, "only admins grant");
+    let audit = admin.get("/console/audit").await.text;
+    assert!(audit.contains("role.granted") && audit.contains(&admin_id) && audit.contains("mediator"), "{audit}");
+    assert_eq!(helper.get("/console/audit").await.status, StatusCode::NOT_FOUND, "admins only");
 }
 
 /// Every role of the demo marketplace can use its pages: each demo log-in follows the links of
@@ -435,7 +438,7 @@ async fn every_demo_role_reaches_only_working_pages() {
                 "/rfqs/:id",
             ],
             "mediator" => &["/console/disputes/:id", "/console/users", "/console/stores"],
-            "admin" => &["/console/users", "/console/stores", "/stores/:id"],
+            "admin" => &["/console/users", "/console/stores", "/console/audit", "/stores/:id"],
             _ => &["/orders/:id", "/products/:id", "/messages/:id", "/rfqs/:id", "/search?category&q"],
         };
         for kind in expected {
