@@ -29,6 +29,7 @@ pub enum Kind {
     Evidence,
     Promotion,
     Audit,
+    ApiKey,
 }
 
 impl Kind {
@@ -57,6 +58,7 @@ impl Kind {
             Kind::Evidence => "evd",
             Kind::Promotion => "prm",
             Kind::Audit => "aud",
+            Kind::ApiKey => "key",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod analytics;
+pub mod apikey;
 pub mod catalog;
 pub mod category;
 pub mod chat;

@@ -6,7 +6,7 @@ use crate::App;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -147,23 +147,55 @@ impl FromRequestParts<App> for MaybeAuthed {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> AppResult<Self> {
-        if let Some(user) = parts.extensions.get::<User>() {
-            return Ok(MaybeAuthed(Some(user.clone())));
-        }
-        let Some(token) = bearer_token(parts) else { return Ok(MaybeAuthed(None)) };
-        match app.store.user_by_session(&token_hash(token)).await {
-            Ok(user) => {
-                parts.extensions.insert(user.clone());
-                Ok(MaybeAuthed(Some(user)))
+        authenticate(parts, app).await.map(MaybeAuthed)
+    }
+}
+
+/// API keys start with this; session tokens are random base64url and never carry it.
+pub const API_KEY_PREFIX: &str = "souk_key_";
+
+/// Who the bearer token says the caller is: a session's user, or an API key's owner when the
+/// key's scopes cover this method and path (403 `insufficient_scope` when they do not). The
+/// user is kept in the request's extensions, so the look-up happens once per request.
+pub async fn authenticate(parts: &mut Parts, app: &App) -> AppResult<Option<User>> {
+    if let Some(user) = parts.extensions.get::<User>() {
+        return Ok(Some(user.clone()));
+    }
+    let Some(token) = bearer_token(parts) else { return Ok(None) };
+    let hash = token_hash(token);
+    let user = if token.starts_with(API_KEY_PREFIX) {
+        let (user, scopes) = app.store.user_by_api_key(&hash).await.map_err(|e| match e {
+            StoreError::NotFound => {
+                AppError::new(StatusCode::UNAUTHORIZED, "invalid_token", "the API key is unknown or revoked")
             }
-            Err(StoreError::NotFound) => Err(AppError::new(
+            e => e.into(),
+        })?;
+        let read = matches!(parts.method, Method::GET | Method::HEAD);
+        if !souk_domain::apikey::allows(&scopes, read, parts.uri.path()) {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!(
+                    "this API key's scopes ({}) do not cover {} {}",
+                    scopes.join(" "),
+                    parts.method,
+                    parts.uri.path()
+                ),
+            ));
+        }
+        user
+    } else {
+        app.store.user_by_session(&hash).await.map_err(|e| match e {
+            StoreError::NotFound => AppError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "the session token is unknown or expired; log in again",
-            )),
-            Err(e) => Err(e.into()),
-        }
-    }
+            ),
+            e => e.into(),
+        })?
+    };
+    parts.extensions.insert(user.clone());
+    Ok(Some(user))
 }
 
 pub const DEFAULT_PAGE_SIZE: usize = 20;

@@ -7,7 +7,6 @@
 //! thousand requests, not one each): the layer only hands them the key and the request's hash.
 
 use crate::error::{AppError, AppResult};
-use crate::extract::{bearer_token, token_hash};
 use crate::App;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
@@ -142,17 +141,11 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
         })?;
     let (mut parts, body) = req.into_parts();
     // Keys are per user; a request whose token is bad will be refused by its handler anyway.
-    let scope = match bearer_token(&parts) {
-        Some(token) => match app.store.user_by_session(&token_hash(token)).await {
-            Ok(user) => {
-                let id = user.id.clone();
-                // Spares the handler's `Authed` a second look-up.
-                parts.extensions.insert(user);
-                id
-            }
-            Err(_) => return Ok(next.run(Request::from_parts(parts, body)).await),
-        },
-        None => "anonymous".to_string(),
+    // (`authenticate` keeps the user for the handler's `Authed`: one look-up per request.)
+    let scope = match crate::extract::authenticate(&mut parts, &app).await {
+        Ok(Some(user)) => user.id,
+        Ok(None) => "anonymous".to_string(),
+        Err(_) => return Ok(next.run(Request::from_parts(parts, body)).await),
     };
     let bytes =
         crate::extract::read_body(body, crate::IMPORT_BODY_LIMIT_BYTES).await.map_err(IntoResponse::into_response)?;

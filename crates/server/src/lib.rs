@@ -24,7 +24,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::AppError;
 use routes::flash as promotions;
-use routes::{accounts, admin, analytics, chat, disputes, meta, orders, products, rfq, search, stores, trust, wallet};
+use routes::{
+    accounts, admin, analytics, api_keys, chat, disputes, meta, orders, products, rfq, search, stores, trust, wallet,
+};
 use souk_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -266,6 +268,8 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::reject))
         .routes(routes!(admin::grant_role))
         .routes(routes!(admin::audit_log))
+        .routes(routes!(api_keys::create_api_key, api_keys::api_keys))
+        .routes(routes!(api_keys::revoke_api_key))
         .split_for_parts()
 }
 

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod api_keys;
 pub mod audit;
 mod backup;
 pub mod catalog;

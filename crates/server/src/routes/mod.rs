@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod analytics;
+pub mod api_keys;
 pub mod chat;
 pub mod disputes;
 pub mod flash;

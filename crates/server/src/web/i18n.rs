@@ -226,7 +226,6 @@ const ZH: &[(&str, &str)] = &[
     ("Who", "操作人"),
     ("Action", "操作"),
     ("Subject", "对象"),
-    ("Details", "详情"),
     ("Name", "名称"),
     ("Roles", "角色"),
     ("Role", "角色"),

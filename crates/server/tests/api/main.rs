@@ -3,6 +3,7 @@
 
 mod accounts;
 mod analytics;
+mod api_keys;
 mod browser;
 mod browser_selling;
 mod catalog;
