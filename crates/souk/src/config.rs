@@ -31,6 +31,9 @@ pub struct ConfigArgs {
     /// Log filter, e.g. `info` or `souk=debug,sqlx=warn` [default: info].
     #[arg(long, env = "SOUK_LOG", global = true)]
     pub log: Option<String>,
+    /// `text` for people, `json` (one object per line) for log collectors [default: text].
+    #[arg(long, env = "SOUK_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
     /// Seconds a buyer has to pay an order [default: 1800].
     #[arg(long, env = "SOUK_PAYMENT_WINDOW_S", global = true)]
     pub payment_window_s: Option<i64>,
@@ -72,6 +75,7 @@ struct FileConfig {
     login_attempts_per_account: Option<u32>,
     login_attempts_per_ip: Option<u32>,
     log: Option<String>,
+    log_format: Option<String>,
     payment_window_s: Option<i64>,
     ship_by_s: Option<i64>,
     confirm_window_s: Option<i64>,
@@ -114,6 +118,8 @@ pub struct Config {
     pub login_attempts_per_account: u32,
     pub login_attempts_per_ip: u32,
     pub log: String,
+    /// `text` or `json`.
+    pub log_format: String,
     pub payment_window_s: i64,
     pub ship_by_s: i64,
     pub confirm_window_s: i64,
@@ -153,6 +159,7 @@ impl Config {
                 .unwrap_or(5),
             login_attempts_per_ip: args.login_attempts_per_ip.or(file.login_attempts_per_ip).unwrap_or(30),
             log: args.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+            log_format: args.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into()),
             payment_window_s: args.payment_window_s.or(file.payment_window_s).unwrap_or(30 * 60),
             ship_by_s: args.ship_by_s.or(file.ship_by_s).unwrap_or(72 * 3600),
             confirm_window_s: args.confirm_window_s.or(file.confirm_window_s).unwrap_or(10 * 86_400),
@@ -178,6 +185,9 @@ impl Config {
         }
         if let Some(shard) = &config.flash_shard {
             souk_domain::flash::Shard::parse(shard)?;
+        }
+        if !matches!(config.log_format.as_str(), "text" | "json") {
+            return Err(format!("log_format must be text or json, not '{}'", config.log_format));
         }
         config.ranking.validate()?;
         config.trust.validate()?;

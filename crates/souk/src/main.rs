@@ -204,7 +204,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&config.log);
+    init_logging(&config.log, config.log_format == "json");
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -221,10 +221,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(filter: &str) {
+fn init_logging(filter: &str, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_new(format!("{filter},sqlx=warn"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.init();
+    }
 }
 
 async fn open_store(config: &Config) -> Result<Store, String> {
@@ -424,14 +429,17 @@ fn progress_bar(len: u64, unit: &str) -> ProgressBar {
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {
+    // Plain lines for people; with JSON logs, log records like everything else.
+    let json = config.log_format == "json";
+    let say = |line: String| if json { tracing::info!("{line}") } else { eprintln!("{line}") };
     let store = open_store(&config).await?;
     let mut server_config: ServerConfig = config.server_config();
     if demo {
-        eprintln!("seeding the demo marketplace (only into an empty store)...");
+        say("seeding the demo marketplace (only into an empty store)...".into());
         seed_demo(&store, 72, &server_config.policy).await.map_err(|e| e.message)?;
-        eprintln!("demo log-ins (POST /api/v1/auth/login):");
+        say("demo log-ins (POST /api/v1/auth/login):".into());
         for l in &DEMO_LOGINS {
-            eprintln!("  {:<9} {:<22} password: {}", l.role, l.email, l.password);
+            say(format!("  {:<9} {:<22} password: {}", l.role, l.email, l.password));
         }
     }
     let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -442,13 +450,13 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     server_config.carrier_sandbox |= demo;
     server_config.demo = demo;
     let app = App::open(store.clone(), server_config).await?;
-    eprintln!("souk is serving http://{addr} (API under /api/v1, document at /api/v1/openapi.json)");
+    say(format!("souk is serving http://{addr} (API under /api/v1, document at /api/v1/openapi.json)"));
     if app.provider.name() == souk_server::payments::SANDBOX {
-        eprintln!("payments: SANDBOX provider: top-ups take test cards only and move no real money");
+        say("payments: SANDBOX provider: top-ups take test cards only and move no real money".into());
     }
     souk_server::serve(app, listener, shutdown_signal()).await.map_err(err)?;
     store.close().await;
-    eprintln!("souk stopped");
+    say("souk stopped".into());
     Ok(())
 }
 

@@ -435,3 +435,19 @@ fn a_server_killed_mid_flash_sale_keeps_every_acknowledged_order() {
     child.wait().unwrap();
     assert_eq!(stdout_json(&souk(dir.path(), &["admin", "ledger-check"]))["sound"], true, "the books balance");
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _, printed) = start_server(dir.path(), &["--log-format", "json"], &[]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let lines: Vec<&str> = printed.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{line}");
+    }
+    let refused = souk(dir.path(), &["--log-format", "xml", "config"]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("log_format"));
+}
