@@ -18,6 +18,7 @@ pub mod id;
 pub mod import;
 pub mod ledger;
 pub mod money;
+pub mod notify;
 pub mod order;
 pub mod ranking;
 pub mod rfq;

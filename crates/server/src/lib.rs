@@ -25,7 +25,8 @@ use axum::Router;
 use error::AppError;
 use routes::flash as promotions;
 use routes::{
-    accounts, admin, analytics, api_keys, chat, disputes, meta, orders, products, rfq, search, stores, trust, wallet,
+    accounts, admin, analytics, api_keys, chat, disputes, meta, notifications, orders, products, rfq, search, stores,
+    trust, wallet,
 };
 use souk_store::Store;
 use std::future::Future;
@@ -270,6 +271,8 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::audit_log))
         .routes(routes!(api_keys::create_api_key, api_keys::api_keys))
         .routes(routes!(api_keys::revoke_api_key))
+        .routes(routes!(notifications::notifications))
+        .routes(routes!(notifications::mark_read))
         .split_for_parts()
 }
 

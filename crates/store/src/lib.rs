@@ -13,6 +13,7 @@ pub mod disputes;
 pub mod flash;
 pub mod idempotency;
 pub mod ledger;
+pub mod notifications;
 pub mod operations;
 pub mod orders;
 pub mod payments;

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod disputes;
 pub mod flash;
 pub mod meta;
+pub mod notifications;
 pub mod orders;
 pub mod products;
 pub mod rfq;

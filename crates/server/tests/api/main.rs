@@ -14,6 +14,7 @@ mod flash;
 mod idempotency;
 mod import;
 mod metrics;
+mod notifications;
 mod openapi;
 mod orders;
 mod pages;

@@ -1,0 +1,51 @@
+//! In-app notifications: each party's events as sentences that fit their side of the order,
+//! newest first, with an unread count that only goes down when marked read.
+
+use crate::orders::{checkout, market, order_action};
+use crate::{on_both_backends, Srv};
+use reqwest::StatusCode;
+use serde_json::json;
+
+on_both_backends!(each_party_is_told_what_to_do_next);
+
+async fn each_party_is_told_what_to_do_next(srv: Srv) {
+    let (seller, buyer, sku) = market(&srv, 10).await;
+    let order = checkout(&srv, &buyer, &sku, 1, "notify-checkout").await;
+    let id = order.body["orders"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(order_action(&srv, &buyer, &id, "pay").await.status, StatusCode::OK);
+
+    let seen = srv.get("/api/v1/notifications", Some(&seller)).await.body;
+    let newest = &seen["items"][0];
+    assert_eq!(newest["text"], "Payment secured: ship within 72 hours", "{seen}");
+    assert_eq!(
+        (newest["type"].as_str(), newest["order_id"].as_str(), newest["read"].as_bool()),
+        (Some("order.paid"), Some(id.as_str()), Some(false))
+    );
+    let unread = seen["unread"].as_i64().unwrap();
+    assert!(unread >= 2, "{seen}");
+    let buyers = srv.get("/api/v1/notifications", Some(&buyer)).await.body;
+    let paid = buyers["items"].as_array().unwrap().iter().find(|n| n["type"] == "order.paid").unwrap();
+    assert!(paid["text"].as_str().unwrap().contains("escrow"), "the buyer's side: {paid}");
+
+    let page = srv.get("/api/v1/notifications?limit=1", Some(&seller)).await.body;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let cursor = page["next_cursor"].as_i64().unwrap();
+    let older = srv.get(&format!("/api/v1/notifications?limit=1&cursor={cursor}"), Some(&seller)).await.body;
+    assert!(older["items"][0]["seq"].as_i64().unwrap() < cursor);
+
+    let first_seq = newest["seq"].as_i64().unwrap();
+    let older_seq = older["items"][0]["seq"].as_i64().unwrap();
+    let read = srv.post("/api/v1/notifications/read", Some(&seller), json!({"up_to": older_seq})).await;
+    assert!(older_seq < first_seq);
+    assert_eq!(read.body["unread"], 1, "only the newest is left unread");
+    let all = srv.post("/api/v1/notifications/read", Some(&seller), json!({})).await;
+    assert_eq!(all.body["unread"], 0);
+    let back = srv.post("/api/v1/notifications/read", Some(&seller), json!({"up_to": 1})).await;
+    assert_eq!(back.body["unread"], 0, "marking never un-reads");
+    assert_eq!(srv.get("/api/v1/notifications", Some(&seller)).await.body["items"][0]["read"], true);
+
+    let (stranger, _) = srv.register("nosy@example.com").await;
+    let theirs = srv.get("/api/v1/notifications", Some(&stranger)).await.body;
+    assert_eq!((theirs["items"].as_array().unwrap().len(), theirs["unread"].as_i64()), (0, Some(0)));
+    assert_eq!(srv.get("/api/v1/notifications", None).await.status, StatusCode::UNAUTHORIZED);
+}
