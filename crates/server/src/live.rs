@@ -201,7 +201,8 @@ pub struct SocketQuery {
 }
 
 /// The caller's live feed as a WebSocket. After the upgrade the server sends the user's events
-/// after `cursor` (`{"type": "event", "event": {...}}`, each with its `cursor`), then
+/// after `cursor` (`{"type": "event", "event": {...}, "notification": "..."}`, each with its
+/// `cursor`; `notification` is the sentence `/api/v1/notifications` shows, or null), then
 /// `{"type": "ready", "cursor"}`, then new events as they happen and
 /// `{"type": "typing", "conversation_id", "side"}` frames. The client may send
 /// `{"type": "typing", "conversation_id"}`. Authenticate with the Authorization header or
@@ -320,7 +321,9 @@ async fn send_new_events(app: &App, ws: &mut WebSocket, user_id: &str, seen: &mu
             if !seen.recent.insert(seq) {
                 continue;
             }
-            let frame = serde_json::json!({"type": "event", "event": event});
+            let text =
+                crate::routes::notifications::text_for(app, user_id, &event.kind, event.order_id.as_deref()).await;
+            let frame = serde_json::json!({"type": "event", "event": event, "notification": text});
             ws.send(Message::Text(frame.to_string().into())).await.map_err(|_| ())?;
             seen.cursor = seen.cursor.max(seq);
             sent += 1;

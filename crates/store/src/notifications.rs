@@ -74,6 +74,19 @@ impl Store {
         Ok(out)
     }
 
+    /// `user_id`'s side of an order (`Other` when the order is not theirs or does not exist).
+    pub async fn order_side(&self, order_id: &str, user_id: &str) -> Result<Side> {
+        let row = sqlx::query("SELECT buyer_id, seller_id FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?;
+        Ok(match row {
+            Some(r) if r.try_get::<String, _>(0)? == user_id => Side::Buyer,
+            Some(r) if r.try_get::<String, _>(1)? == user_id => Side::Seller,
+            _ => Side::Other,
+        })
+    }
+
     /// Notifications after the last one the user marked read.
     pub async fn unread_notifications(&self, user_id: &str) -> Result<i64> {
         Ok(sqlx::query(&unread_sql()).bind(user_id).fetch_one(&mut *self.reader().await?).await?.try_get(0)?)

@@ -125,9 +125,9 @@ async fn conversations_are_private_counted_and_paced(srv: Srv) {
     assert_eq!(say(&srv, &chatty, &chat, "later").await.status, StatusCode::CREATED);
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(base: &str, token: &str, cursor: Option<&str>) -> Socket {
+pub(crate) async fn connect(base: &str, token: &str, cursor: Option<&str>) -> Socket {
     let ws = base.replacen("http://", "ws://", 1);
     let cursor = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
     let (socket, _) = tokio_tungstenite::connect_async(format!("{ws}/api/v1/ws?access_token={token}{cursor}"))
@@ -137,7 +137,7 @@ async fn connect(base: &str, token: &str, cursor: Option<&str>) -> Socket {
 }
 
 /// The next JSON frame, within 10 s.
-async fn frame(socket: &mut Socket) -> Value {
+pub(crate) async fn frame(socket: &mut Socket) -> Value {
     loop {
         let next = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("a frame in time");
         match next.expect("open").expect("a frame") {

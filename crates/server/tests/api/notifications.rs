@@ -44,6 +44,16 @@ async fn each_party_is_told_what_to_do_next(srv: Srv) {
     assert_eq!(back.body["unread"], 0, "marking never un-reads");
     assert_eq!(srv.get("/api/v1/notifications", Some(&seller)).await.body["items"][0]["read"], true);
 
+    // The live socket carries the same sentence with each event.
+    let mut socket = crate::chat::connect(&srv.base, &seller, None).await;
+    let pushed = loop {
+        let f = crate::chat::frame(&mut socket).await;
+        if f["type"] == "event" && f["event"]["type"] == "order.paid" {
+            break f;
+        }
+    };
+    assert_eq!(pushed["notification"], "Payment secured: ship within 72 hours");
+
     let (stranger, _) = srv.register("nosy@example.com").await;
     let theirs = srv.get("/api/v1/notifications", Some(&stranger)).await.body;
     assert_eq!((theirs["items"].as_array().unwrap().len(), theirs["unread"].as_i64()), (0, Some(0)));
