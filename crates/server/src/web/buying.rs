@@ -467,3 +467,52 @@ pub async fn payout(State(app): State<App>, ctx: Ctx, Form(f): Form<PayoutForm>)
         "/wallet".to_string()
     })
 }
+
+/// The signed-in user's notifications, newest first, with a form that marks them all read.
+pub async fn notifications(State(app): State<App>, ctx: Ctx) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/notifications") };
+    let Ok(rows) = app.store.notifications(&user.id, None, 100).await else { return ctx.error() };
+    let body = html! {
+        h1 { (ctx.t("Notifications")) }
+        @if ctx.unread > 0 {
+            form.inline method="post" action="/notifications/read" {
+                (ctx.csrf_field()) (form_key())
+                button type="submit" { (ctx.t("Mark all read")) }
+            }
+        }
+        @if rows.is_empty() { p.notice { (ctx.t("Nothing yet.")) } }
+        ul.notifications {
+            @for r in &rows {
+                @if let Some(text) = souk_domain::notify::describe(&r.kind, r.side, &app.config.policy) {
+                    li class=(if r.read { "read" } else { "unread" }) {
+                        @match &r.order_id {
+                            Some(order) => { a href=(format!("/orders/{order}")) { (text) } }
+                            None => { a href="/messages" { (text) } }
+                        }
+                        " " small { (r.created_at) }
+                    }
+                }
+            }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("Notifications"), body)
+}
+
+#[derive(Deserialize)]
+pub struct ReadForm {
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+pub async fn read_notifications(State(app): State<App>, ctx: Ctx, Form(f): Form<ReadForm>) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/notifications") };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    once!(app, ctx, user, f._key, |tx| {
+        tx.mark_notifications_read(&user.id, None).await?;
+        "/notifications".to_string()
+    })
+}

@@ -54,6 +54,8 @@ pub fn router() -> Router<App> {
         .route("/orders/{id}/dispute", post(buying::dispute))
         .route("/orders/{id}/review", post(buying::review))
         .route("/orders/{id}/{action}", post(buying::order_action))
+        .route("/notifications", get(buying::notifications))
+        .route("/notifications/read", post(buying::read_notifications))
         .route("/messages", get(chat::inbox))
         .route("/messages/start", post(chat::start))
         .route("/messages/{id}", get(chat::conversation).post(chat::send))
@@ -99,6 +101,8 @@ pub struct Ctx {
     /// Set when the request had no CSRF cookie: the response sets it.
     new_csrf: bool,
     pub demo: bool,
+    /// The signed-in user's unread notifications, for the header.
+    pub unread: i64,
 }
 
 /// The session token the pages' cookie carries.
@@ -135,7 +139,11 @@ impl FromRequestParts<App> for Ctx {
             Some(c) => (c.to_string(), false),
             None => (crate::routes::random_token()[..32].to_string(), true),
         };
-        Ok(Ctx { user, lang, csrf, new_csrf, demo: app.config.demo })
+        let unread = match &user {
+            Some(u) => app.store.unread_notifications(&u.id).await.unwrap_or(0),
+            None => 0,
+        };
+        Ok(Ctx { user, lang, csrf, new_csrf, demo: app.config.demo, unread })
     }
 }
 
@@ -170,6 +178,7 @@ impl Ctx {
                                 a href="/orders" { (self.t("My orders")) }
                                 a href="/wallet" { (self.t("Wallet")) }
                                 a href="/messages" { (self.t("Messages")) }
+                                a href="/notifications" { (self.t("Notifications")) @if self.unread > 0 { " " span.badge-count { (self.unread) } } }
                                 a href="/rfqs" { (self.t("RFQs")) }
                                 a href="/seller" { (self.t("Seller center")) }
                                 @if user.has(souk_domain::account::Role::Mediator) || user.has(souk_domain::account::Role::Admin) {

@@ -54,6 +54,18 @@ async fn each_party_is_told_what_to_do_next(srv: Srv) {
     };
     assert_eq!(pushed["notification"], "Payment secured: ship within 72 hours");
 
+    // The pages: a count in the header, the list, and a form that reads them all.
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let cookies = format!("souk_session={buyer}; souk_csrf=notify-csrf-token-0123456789abcd");
+    let page = |path: &str| client.get(format!("{}{path}", srv.base)).header("cookie", &cookies).send();
+    let html = page("/notifications").await.unwrap().text().await.unwrap();
+    assert!(html.contains("held in escrow") && html.contains(r#"class="badge-count""#), "{html}");
+    let form = [("_csrf", "notify-csrf-token-0123456789abcd"), ("_key", "notify-read-form-key-01234")];
+    let read = client.post(format!("{}/notifications/read", srv.base)).header("cookie", &cookies).form(&form);
+    assert_eq!(read.send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    let html = page("/notifications").await.unwrap().text().await.unwrap();
+    assert!(!html.contains(r#"class="badge-count""#) && html.contains(r#"class="read""#), "{html}");
+
     let (stranger, _) = srv.register("nosy@example.com").await;
     let theirs = srv.get("/api/v1/notifications", Some(&stranger)).await.body;
     assert_eq!((theirs["items"].as_array().unwrap().len(), theirs["unread"].as_i64()), (0, Some(0)));
