@@ -29,6 +29,10 @@ pub fn describe(kind: &str, side: Side, policy: &Policy) -> Option<String> {
         ("order.shipped", _) => "Order shipped".into(),
         ("order.delivered", Side::Buyer) => "Delivered: check it and confirm receipt".into(),
         ("order.delivered", _) => "Delivered to the buyer".into(),
+        ("order.ship_reminder", _) => "Reminder: ship within 24 hours, or the order is cancelled and refunded".into(),
+        ("order.confirm_reminder", _) => {
+            "Reminder: confirm receipt or open a dispute within 24 hours; after that the seller is paid".into()
+        }
         ("order.confirmation_extended", _) => "The buyer's confirmation window was extended".into(),
         ("order.completed", Side::Seller) => "Receipt confirmed: the payment is in your wallet".into(),
         ("order.completed", _) => "Order completed: thank you, you can review it now".into(),
@@ -66,6 +70,14 @@ mod tests {
         assert!(describe("order.paid", Side::Buyer, &p).unwrap().contains("escrow"));
         assert!(describe("order.shipped", Side::Buyer, &p).unwrap().contains("after 10 days"));
         assert!(describe("dispute.opened", Side::Seller, &p).unwrap().contains("within 3 days"));
+        assert!(describe("order.ship_reminder", Side::Seller, &p).unwrap().contains("24 hours"));
+        for kind in [crate::order::DeadlineKind::ShipBy, crate::order::DeadlineKind::ConfirmBy] {
+            let reminder = kind.reminder().unwrap();
+            assert_eq!(crate::order::DeadlineKind::parse(reminder.as_str()), Some(reminder));
+            let (about, event) = reminder.reminds().unwrap();
+            assert_eq!(about, kind);
+            assert!(describe(event, Side::Other, &p).unwrap().starts_with("Reminder"), "{event}");
+        }
         assert_eq!(describe("conversation.read", Side::Other, &p), None);
         assert_eq!(describe("typing", Side::Other, &p), None);
     }

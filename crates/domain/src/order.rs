@@ -245,7 +245,14 @@ pub enum DeadlineKind {
     DisputeEscalation,
     /// A `not_received` dispute with no carrier event is refunded.
     DisputeNoTracking,
+    /// A day before `ShipBy`: the seller is reminded.
+    ShipByReminder,
+    /// A day before `ConfirmBy`: the buyer is reminded.
+    ConfirmByReminder,
 }
+
+/// How long before a deadline its reminder comes.
+pub const REMINDER_LEAD_MS: i64 = crate::time::DAY_MS;
 
 impl DeadlineKind {
     pub fn as_str(self) -> &'static str {
@@ -256,6 +263,26 @@ impl DeadlineKind {
             DeadlineKind::DisputeResponse => "dispute_response",
             DeadlineKind::DisputeEscalation => "dispute_escalation",
             DeadlineKind::DisputeNoTracking => "dispute_no_tracking",
+            DeadlineKind::ShipByReminder => "ship_by_reminder",
+            DeadlineKind::ConfirmByReminder => "confirm_by_reminder",
+        }
+    }
+
+    /// The reminder that comes before this deadline, if it has one.
+    pub fn reminder(self) -> Option<DeadlineKind> {
+        match self {
+            DeadlineKind::ShipBy => Some(DeadlineKind::ShipByReminder),
+            DeadlineKind::ConfirmBy => Some(DeadlineKind::ConfirmByReminder),
+            _ => None,
+        }
+    }
+
+    /// For a reminder: the deadline it is about, and the event that tells of it.
+    pub fn reminds(self) -> Option<(DeadlineKind, &'static str)> {
+        match self {
+            DeadlineKind::ShipByReminder => Some((DeadlineKind::ShipBy, "order.ship_reminder")),
+            DeadlineKind::ConfirmByReminder => Some((DeadlineKind::ConfirmBy, "order.confirm_reminder")),
+            _ => None,
         }
     }
 
@@ -682,6 +709,8 @@ impl DeadlineKind {
             Self::DisputeResponse,
             Self::DisputeEscalation,
             Self::DisputeNoTracking,
+            Self::ShipByReminder,
+            Self::ConfirmByReminder,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

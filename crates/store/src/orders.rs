@@ -10,7 +10,7 @@ use souk_domain::geo::ShipsTo;
 use souk_domain::id::{self, Kind};
 use souk_domain::order::{
     decide, place, Action, DeadlineKind, DeadlineView, Decision, Line, Order, OrderLineView, OrderState, OrderView,
-    Policy, Refusal, StockChange,
+    Policy, Refusal, StockChange, REMINDER_LEAD_MS,
 };
 use souk_domain::time::rfc3339;
 use souk_domain::{Currency, Invalid, Money};
@@ -133,7 +133,8 @@ async fn assemble(conn: &mut AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<Ord
             lines.push((r.try_get("order_id")?, r));
         }
         let sql = format!(
-            "SELECT order_id, kind, due_at FROM jobs WHERE state = 'pending' AND order_id IN ({}) ORDER BY due_at",
+            "SELECT order_id, kind, due_at FROM jobs WHERE state = 'pending' AND kind NOT LIKE '%reminder' \
+             AND order_id IN ({}) ORDER BY due_at",
             placeholders(0, ids.len())
         );
         let mut q = sqlx::query(&sql);
@@ -642,7 +643,21 @@ impl Tx {
     }
 
     /// Schedules (or moves) the order's deadline of `kind`: one job per order and kind.
+    /// Its reminder moves with it, a day earlier (none when that is already past).
     pub(crate) async fn schedule(&mut self, order_id: &str, kind: DeadlineKind, due_at: i64) -> Result<()> {
+        self.upsert_job(order_id, kind, due_at).await?;
+        if let Some(reminder) = kind.reminder() {
+            let at = due_at - REMINDER_LEAD_MS;
+            if at > self.store().now_ms() {
+                self.upsert_job(order_id, reminder, at).await?;
+            } else {
+                self.cancel_job(order_id, reminder).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn upsert_job(&mut self, order_id: &str, kind: DeadlineKind, due_at: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO jobs (id, kind, order_id, due_at, state) VALUES ($1, $2, $3, $4, 'pending') \
              ON CONFLICT (order_id, kind) DO UPDATE SET due_at = excluded.due_at, state = 'pending'",
@@ -653,6 +668,15 @@ impl Tx {
         .bind(due_at)
         .execute(self.conn())
         .await?;
+        Ok(())
+    }
+
+    async fn cancel_job(&mut self, order_id: &str, kind: DeadlineKind) -> Result<()> {
+        sqlx::query("UPDATE jobs SET state = 'cancelled' WHERE order_id = $1 AND kind = $2 AND state = 'pending'")
+            .bind(order_id)
+            .bind(kind.as_str())
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
@@ -718,11 +742,10 @@ impl Tx {
             }
         }
         for kind in &d.cancel_deadlines {
-            sqlx::query("UPDATE jobs SET state = 'cancelled' WHERE order_id = $1 AND kind = $2 AND state = 'pending'")
-                .bind(&order.id)
-                .bind(kind.as_str())
-                .execute(self.conn())
-                .await?;
+            self.cancel_job(&order.id, *kind).await?;
+            if let Some(reminder) = kind.reminder() {
+                self.cancel_job(&order.id, reminder).await?;
+            }
         }
         for (kind, due_at) in &d.deadlines {
             self.schedule(&order.id, *kind, *due_at).await?;
@@ -754,6 +777,9 @@ impl Tx {
         if claimed.rows_affected() != 1 {
             return Ok(false);
         }
+        if let Some((deadline, event)) = job.kind.reminds() {
+            return self.remind(&job.order_id, deadline, event).await;
+        }
         let Some(action) = job.kind.action() else {
             return self.run_dispute_deadline(&job.order_id, job.kind, policy).await;
         };
@@ -763,5 +789,26 @@ impl Tx {
             Err(StoreError::Conflict { code: "invalid_state", .. }) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Tells the party who must act that `deadline` is a day away, if it is still pending
+    /// (an order shipped, confirmed or disputed meanwhile needs no reminder).
+    async fn remind(&mut self, order_id: &str, deadline: DeadlineKind, event: &str) -> Result<bool> {
+        let due = sqlx::query("SELECT due_at FROM jobs WHERE order_id = $1 AND kind = $2 AND state = 'pending'")
+            .bind(order_id)
+            .bind(deadline.as_str())
+            .fetch_optional(self.conn())
+            .await?;
+        let Some(due) = due else { return Ok(false) };
+        let due_at: i64 = due.try_get(0)?;
+        let row = sqlx::query("SELECT buyer_id, seller_id FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_one(self.conn())
+            .await?;
+        let who: String = row.try_get(if deadline == DeadlineKind::ShipBy { 1 } else { 0 })?;
+        let payload =
+            serde_json::json!({"order_id": order_id, "deadline": deadline.as_str(), "due_at": rfc3339(due_at)});
+        self.emit(&[&who], event, Some(order_id), &payload).await?;
+        Ok(true)
     }
 }

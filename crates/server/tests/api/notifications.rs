@@ -66,6 +66,26 @@ async fn each_party_is_told_what_to_do_next(srv: Srv) {
     let html = page("/notifications").await.unwrap().text().await.unwrap();
     assert!(!html.contains(r#"class="badge-count""#) && html.contains(r#"class="read""#), "{html}");
 
+    // A day before each deadline, whoever must act is reminded; reminders are not deadlines.
+    const DAY: i64 = 86_400_000;
+    let texts = |body: &serde_json::Value| -> Vec<String> {
+        body["items"].as_array().unwrap().iter().map(|n| n["text"].as_str().unwrap().to_string()).collect()
+    };
+    srv.clock.advance_ms(2 * DAY + 1_000);
+    srv.app.run_due_jobs().await.unwrap();
+    let seller_texts = texts(&srv.get("/api/v1/notifications", Some(&seller)).await.body);
+    assert!(seller_texts[0].starts_with("Reminder: ship within 24 hours"), "{seller_texts:?}");
+    let view = srv.get(&format!("/api/v1/orders/{id}"), Some(&buyer)).await.body;
+    assert_eq!(view["deadlines"].as_array().unwrap().len(), 1, "only the ship-by deadline: {view}");
+    let shipped = crate::orders::ship(&srv, &seller, &id, "other", "REMIND-1").await;
+    assert_eq!(shipped.status, StatusCode::OK, "{}", shipped.body);
+    srv.clock.advance_ms(9 * DAY + 1_000);
+    srv.app.run_due_jobs().await.unwrap();
+    let buyer_texts = texts(&srv.get("/api/v1/notifications", Some(&buyer)).await.body);
+    assert!(buyer_texts[0].starts_with("Reminder: confirm receipt"), "{buyer_texts:?}");
+    let seller_texts = texts(&srv.get("/api/v1/notifications", Some(&seller)).await.body);
+    assert_eq!(seller_texts.iter().filter(|t| t.starts_with("Reminder")).count(), 1, "one reminder each");
+
     let (stranger, _) = srv.register("nosy@example.com").await;
     let theirs = srv.get("/api/v1/notifications", Some(&stranger)).await.body;
     assert_eq!((theirs["items"].as_array().unwrap().len(), theirs["unread"].as_i64()), (0, Some(0)));
