@@ -791,8 +791,8 @@ impl Tx {
         }
     }
 
-    /// Tells the party who must act that `deadline` is a day away, if it is still pending
-    /// (an order shipped, confirmed or disputed meanwhile needs no reminder).
+    /// Tells the party who must act that `deadline` is a day away, if it is still pending and
+    /// not yet due (an order shipped, confirmed or disputed meanwhile needs no reminder).
     async fn remind(&mut self, order_id: &str, deadline: DeadlineKind, event: &str) -> Result<bool> {
         let due = sqlx::query("SELECT due_at FROM jobs WHERE order_id = $1 AND kind = $2 AND state = 'pending'")
             .bind(order_id)
@@ -801,6 +801,10 @@ impl Tx {
             .await?;
         let Some(due) = due else { return Ok(false) };
         let due_at: i64 = due.try_get(0)?;
+        // Run late (the server was down past the deadline itself): the deadline speaks instead.
+        if due_at <= self.store().now_ms() {
+            return Ok(false);
+        }
         let row = sqlx::query("SELECT buyer_id, seller_id FROM orders WHERE id = $1")
             .bind(order_id)
             .fetch_one(self.conn())
