@@ -9,6 +9,7 @@ pub mod audit;
 mod backup;
 pub mod catalog;
 pub mod chat;
+pub mod deadlines;
 pub mod disputes;
 pub mod flash;
 pub mod idempotency;

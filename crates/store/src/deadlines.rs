@@ -1,0 +1,133 @@
+//! Deadlines as durable jobs: one row per order and kind, scheduled and cancelled in the same
+//! transaction as the transition that sets them, run once each when due (`run_job` claims the
+//! row in the transaction that performs its action), with a reminder a day before the ship-by
+//! and confirm-by deadlines.
+
+use crate::{Result, Store, StoreError, Tx};
+use souk_domain::id::Kind;
+use souk_domain::order::{DeadlineKind, Policy, REMINDER_LEAD_MS};
+use souk_domain::time::rfc3339;
+use sqlx::Row;
+
+/// A due deadline.
+#[derive(Debug, Clone)]
+pub struct DueJob {
+    pub id: String,
+    pub order_id: String,
+    pub kind: DeadlineKind,
+}
+
+impl Store {
+    /// Deadlines due at `now`, oldest first.
+    pub async fn due_jobs(&self, limit: usize) -> Result<Vec<DueJob>> {
+        let rows = sqlx::query(
+            "SELECT id, order_id, kind FROM jobs WHERE state = 'pending' AND due_at <= $1 ORDER BY due_at LIMIT $2",
+        )
+        .bind(self.now_ms())
+        .bind(limit as i64)
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(DueJob {
+                    id: r.try_get("id")?,
+                    order_id: r.try_get("order_id")?,
+                    kind: DeadlineKind::parse(&kind).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(kind)))?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Tx {
+    /// Schedules (or moves) the order's deadline of `kind`: one job per order and kind.
+    /// Its reminder moves with it, a day earlier (none when that is already past).
+    pub(crate) async fn schedule(&mut self, order_id: &str, kind: DeadlineKind, due_at: i64) -> Result<()> {
+        self.upsert_job(order_id, kind, due_at).await?;
+        if let Some(reminder) = kind.reminder() {
+            let at = due_at - REMINDER_LEAD_MS;
+            if at > self.store().now_ms() {
+                self.upsert_job(order_id, reminder, at).await?;
+            } else {
+                self.cancel_job(order_id, reminder).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn upsert_job(&mut self, order_id: &str, kind: DeadlineKind, due_at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, order_id, due_at, state) VALUES ($1, $2, $3, $4, 'pending') \
+             ON CONFLICT (order_id, kind) DO UPDATE SET due_at = excluded.due_at, state = 'pending'",
+        )
+        .bind(self.store().new_id(Kind::Job))
+        .bind(kind.as_str())
+        .bind(order_id)
+        .bind(due_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn cancel_job(&mut self, order_id: &str, kind: DeadlineKind) -> Result<()> {
+        sqlx::query("UPDATE jobs SET state = 'cancelled' WHERE order_id = $1 AND kind = $2 AND state = 'pending'")
+            .bind(order_id)
+            .bind(kind.as_str())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Runs one due deadline, exactly once: the job is marked done in this same transaction,
+    /// and only if it is still pending and due. Returns false when there was nothing to do.
+    pub async fn run_job(&mut self, job: &DueJob, policy: &Policy) -> Result<bool> {
+        let now = self.store().now_ms();
+        let claimed =
+            sqlx::query("UPDATE jobs SET state = 'done' WHERE id = $1 AND state = 'pending' AND due_at <= $2")
+                .bind(&job.id)
+                .bind(now)
+                .execute(self.conn())
+                .await?;
+        if claimed.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Some((deadline, event)) = job.kind.reminds() {
+            return self.remind(&job.order_id, deadline, event).await;
+        }
+        let Some(action) = job.kind.action() else {
+            return self.run_dispute_deadline(&job.order_id, job.kind, policy).await;
+        };
+        match self.act(&job.order_id, action, policy).await {
+            Ok(_) => Ok(true),
+            // The order moved on before its deadline fired; the job is simply spent.
+            Err(StoreError::Conflict { code: "invalid_state", .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Tells the party who must act that `deadline` is a day away, if it is still pending and
+    /// not yet due (an order shipped, confirmed or disputed meanwhile needs no reminder).
+    async fn remind(&mut self, order_id: &str, deadline: DeadlineKind, event: &str) -> Result<bool> {
+        let due = sqlx::query("SELECT due_at FROM jobs WHERE order_id = $1 AND kind = $2 AND state = 'pending'")
+            .bind(order_id)
+            .bind(deadline.as_str())
+            .fetch_optional(self.conn())
+            .await?;
+        let Some(due) = due else { return Ok(false) };
+        let due_at: i64 = due.try_get(0)?;
+        // Run late (the server was down past the deadline itself): the deadline speaks instead.
+        if due_at <= self.store().now_ms() {
+            return Ok(false);
+        }
+        let row = sqlx::query("SELECT buyer_id, seller_id FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_one(self.conn())
+            .await?;
+        let who: String = row.try_get(if deadline == DeadlineKind::ShipBy { 1 } else { 0 })?;
+        let payload =
+            serde_json::json!({"order_id": order_id, "deadline": deadline.as_str(), "due_at": rfc3339(due_at)});
+        self.emit(&[&who], event, Some(order_id), &payload).await?;
+        Ok(true)
+    }
+}
