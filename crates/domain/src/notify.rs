@@ -15,49 +15,89 @@ pub enum Side {
 /// The notification for an event of type `kind`, or `None` for events that are not worth one
 /// (read receipts, typing).
 pub fn describe(kind: &str, side: Side, policy: &Policy) -> Option<String> {
-    let hours = |ms: i64| ms / 3_600_000;
-    let days = |ms: i64| ms / 86_400_000;
-    let text = match (kind, side) {
-        ("order.created", Side::Buyer) => "Order placed: pay it to secure the goods".into(),
-        ("order.created", _) => "New order: waiting for the buyer's payment".into(),
-        ("order.paid", Side::Seller) => format!("Payment secured: ship within {} hours", hours(policy.ship_by_ms)),
-        ("order.paid", _) => "Payment secured: held in escrow until you confirm receipt".into(),
-        ("order.shipped", Side::Buyer) => format!(
-            "Your order has shipped: confirm receipt when it arrives (it confirms itself after {} days)",
-            days(policy.confirm_window_ms)
+    template(kind, side, policy).map(|(t, n)| t.replace("{n}", &n.to_string()))
+}
+
+/// The sentence as a fixed template, where `{n}` stands for the number returned with it (hours
+/// or days): the pages translate the template, then fill it in.
+pub fn template(kind: &str, side: Side, policy: &Policy) -> Option<(&'static str, i64)> {
+    let hours = policy.ship_by_ms / 3_600_000;
+    let confirm_days = policy.confirm_window_ms / 86_400_000;
+    let answer_days = policy.dispute_response_ms / 86_400_000;
+    let t = match (kind, side) {
+        ("order.created", Side::Buyer) => ("Order placed: pay it to secure the goods", 0),
+        ("order.created", _) => ("New order: waiting for the buyer's payment", 0),
+        ("order.paid", Side::Seller) => ("Payment secured: ship within {n} hours", hours),
+        ("order.paid", _) => ("Payment secured: held in escrow until you confirm receipt", 0),
+        ("order.shipped", Side::Buyer) => (
+            "Your order has shipped: confirm receipt when it arrives (it confirms itself after {n} days)",
+            confirm_days,
         ),
-        ("order.shipped", _) => "Order shipped".into(),
-        ("order.delivered", Side::Buyer) => "Delivered: check it and confirm receipt".into(),
-        ("order.delivered", _) => "Delivered to the buyer".into(),
-        ("order.ship_reminder", _) => "Reminder: ship within 24 hours, or the order is cancelled and refunded".into(),
+        ("order.shipped", _) => ("Order shipped", 0),
+        ("order.delivered", Side::Buyer) => ("Delivered: check it and confirm receipt", 0),
+        ("order.delivered", _) => ("Delivered to the buyer", 0),
+        ("order.ship_reminder", _) => ("Reminder: ship within 24 hours, or the order is cancelled and refunded", 0),
         ("order.confirm_reminder", _) => {
-            "Reminder: confirm receipt or open a dispute within 24 hours; after that the seller is paid".into()
+            ("Reminder: confirm receipt or open a dispute within 24 hours; after that the seller is paid", 0)
         }
-        ("order.confirmation_extended", _) => "The buyer's confirmation window was extended".into(),
-        ("order.completed", Side::Seller) => "Receipt confirmed: the payment is in your wallet".into(),
-        ("order.completed", _) => "Order completed: thank you, you can review it now".into(),
-        ("order.cancelled", _) => "Order cancelled".into(),
-        ("order.refunded", _) => "Order refunded".into(),
-        ("order.partially_refunded", _) => "Order partly refunded".into(),
+        ("order.confirmation_extended", _) => ("The buyer's confirmation window was extended", 0),
+        ("order.completed", Side::Seller) => ("Receipt confirmed: the payment is in your wallet", 0),
+        ("order.completed", _) => ("Order completed: thank you, you can review it now", 0),
+        ("order.cancelled", _) => ("Order cancelled", 0),
+        ("order.refunded", _) => ("Order refunded", 0),
+        ("order.partially_refunded", _) => ("Order partly refunded", 0),
         ("order.disputed", Side::Seller) | ("dispute.opened", Side::Seller) => {
-            format!("A dispute was opened: answer within {} days", days(policy.dispute_response_ms))
+            ("A dispute was opened: answer within {n} days", answer_days)
         }
-        ("order.disputed", _) | ("dispute.opened", _) => "Dispute opened".into(),
-        ("dispute.mediation", _) => "The dispute went to mediation".into(),
-        ("dispute.decided", _) | ("dispute.resolved", _) => "The dispute was settled".into(),
-        (k, _) if k.starts_with("dispute.") => "The dispute moved on".into(),
-        ("message.created", _) => "New message".into(),
-        ("offer.created", _) => "New offer".into(),
-        ("offer.accepted", _) => "Your offer was accepted".into(),
-        ("offer.declined", _) => "Your offer was declined".into(),
-        ("offer.countered", _) => "You received a counter-offer".into(),
-        ("rfq.quoted", _) => "New quote on your request for quotation".into(),
-        ("rfq.quote_revised", _) => "A quote on your request was revised".into(),
-        ("rfq.awarded", _) => "Your quote was accepted".into(),
+        ("order.disputed", _) | ("dispute.opened", _) => ("Dispute opened", 0),
+        ("dispute.mediation", _) => ("The dispute went to mediation", 0),
+        ("dispute.decided", _) | ("dispute.resolved", _) => ("The dispute was settled", 0),
+        (k, _) if k.starts_with("dispute.") => ("The dispute moved on", 0),
+        ("message.created", _) => ("New message", 0),
+        ("offer.created", _) => ("New offer", 0),
+        ("offer.accepted", _) => ("Your offer was accepted", 0),
+        ("offer.declined", _) => ("Your offer was declined", 0),
+        ("offer.countered", _) => ("You received a counter-offer", 0),
+        ("rfq.quoted", _) => ("New quote on your request for quotation", 0),
+        ("rfq.quote_revised", _) => ("A quote on your request was revised", 0),
+        ("rfq.awarded", _) => ("Your quote was accepted", 0),
         _ => return None,
     };
-    Some(text)
+    Some(t)
 }
+
+/// Every template `template` answers with, for translations to be checked against.
+pub const TEMPLATES: [&str; 29] = [
+    "Order placed: pay it to secure the goods",
+    "New order: waiting for the buyer's payment",
+    "Payment secured: ship within {n} hours",
+    "Payment secured: held in escrow until you confirm receipt",
+    "Your order has shipped: confirm receipt when it arrives (it confirms itself after {n} days)",
+    "Order shipped",
+    "Delivered: check it and confirm receipt",
+    "Delivered to the buyer",
+    "Reminder: ship within 24 hours, or the order is cancelled and refunded",
+    "Reminder: confirm receipt or open a dispute within 24 hours; after that the seller is paid",
+    "The buyer's confirmation window was extended",
+    "Receipt confirmed: the payment is in your wallet",
+    "Order completed: thank you, you can review it now",
+    "Order cancelled",
+    "Order refunded",
+    "Order partly refunded",
+    "A dispute was opened: answer within {n} days",
+    "Dispute opened",
+    "The dispute went to mediation",
+    "The dispute was settled",
+    "The dispute moved on",
+    "New message",
+    "New offer",
+    "Your offer was accepted",
+    "Your offer was declined",
+    "You received a counter-offer",
+    "New quote on your request for quotation",
+    "A quote on your request was revised",
+    "Your quote was accepted",
+];
 
 #[cfg(test)]
 mod tests {
@@ -79,6 +119,47 @@ mod tests {
             assert!(describe(event, Side::Other, &p).unwrap().starts_with("Reminder"), "{event}");
         }
         assert_eq!(describe("conversation.read", Side::Other, &p), None);
+    }
+
+    #[test]
+    fn every_template_is_listed() {
+        let p = Policy::default();
+        let kinds = [
+            "order.created",
+            "order.paid",
+            "order.shipped",
+            "order.delivered",
+            "order.ship_reminder",
+            "order.confirm_reminder",
+            "order.confirmation_extended",
+            "order.completed",
+            "order.cancelled",
+            "order.refunded",
+            "order.partially_refunded",
+            "order.disputed",
+            "dispute.opened",
+            "dispute.mediation",
+            "dispute.decided",
+            "dispute.resolved",
+            "dispute.awaiting_seller",
+            "message.created",
+            "offer.created",
+            "offer.accepted",
+            "offer.declined",
+            "offer.countered",
+            "rfq.quoted",
+            "rfq.quote_revised",
+            "rfq.awarded",
+        ];
+        let mut used = std::collections::BTreeSet::new();
+        for kind in kinds {
+            for side in [Side::Buyer, Side::Seller, Side::Other] {
+                let (t, _) = template(kind, side, &p).unwrap_or_else(|| panic!("{kind}"));
+                assert!(TEMPLATES.contains(&t), "{t}");
+                used.insert(t);
+            }
+        }
+        assert_eq!(used.len(), TEMPLATES.len(), "no template is listed but never used");
         assert_eq!(describe("typing", Side::Other, &p), None);
     }
 }

@@ -65,6 +65,9 @@ async fn each_party_is_told_what_to_do_next(srv: Srv) {
     assert_eq!(read.send().await.unwrap().status(), StatusCode::SEE_OTHER);
     let html = page("/notifications").await.unwrap().text().await.unwrap();
     assert!(!html.contains(r#"class="badge-count""#) && html.contains(r#"class="read""#), "{html}");
+    let zh = client.get(format!("{}/notifications", srv.base)).header("cookie", format!("{cookies}; souk_lang=zh"));
+    let zh = zh.send().await.unwrap().text().await.unwrap();
+    assert!(zh.contains("货款已托管：确认收货前由平台保管"), "in Chinese too: {zh}");
 
     // A day before each deadline, whoever must act is reminded; reminders are not deadlines.
     const DAY: i64 = 86_400_000;
