@@ -13,6 +13,7 @@
 //! processes that share a promotion take turns rather than keep failing each other.
 
 use crate::error::{AppError, AppResult};
+use crate::idempotency::{in_progress, mismatch};
 use axum::http::StatusCode;
 use serde::Serialize;
 use souk_domain::flash::{self, BuyRequest, Rejection};
@@ -249,14 +250,6 @@ async fn decide_and_write(
 
 fn receipt_body(receipt: &FlashReceipt) -> Result<String, StoreError> {
     serde_json::to_string(receipt).map_err(|e| StoreError::Db(sqlx::Error::Protocol(e.to_string())))
-}
-
-fn mismatch() -> AppError {
-    AppError::unprocessable("idempotency_mismatch", "this Idempotency-Key was already used with a different request")
-}
-
-fn in_progress() -> AppError {
-    AppError::conflict("idempotency_in_progress", "a request with this Idempotency-Key is still running; retry later")
 }
 
 /// The API's answer to a refused request.

@@ -40,6 +40,16 @@ fn claims_in_batch(parts: &Parts) -> bool {
     parts.method == Method::POST && path.starts_with("/api/v1/promotions/") && path.ends_with("/buy")
 }
 
+/// 422: the key was used with another request.
+pub fn mismatch() -> AppError {
+    AppError::unprocessable("idempotency_mismatch", "this Idempotency-Key was already used with a different request")
+}
+
+/// 409: a request with the key has not finished.
+pub fn in_progress() -> AppError {
+    AppError::conflict("idempotency_in_progress", "a request with this Idempotency-Key is still running; retry later")
+}
+
 /// Marks a response whose idempotency record was written with the handler's transaction.
 #[derive(Clone, Copy)]
 struct Recorded;
@@ -166,13 +176,7 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
         match claim {
             Claim::Started => break,
             Claim::Replay { status, body } => return Ok(Idem::replayed(status, body)),
-            Claim::Mismatch => {
-                return Err(AppError::unprocessable(
-                    "idempotency_mismatch",
-                    "this Idempotency-Key was already used with a different request",
-                )
-                .into_response())
-            }
+            Claim::Mismatch => return Err(mismatch().into_response()),
             Claim::InFlight { started_at } => {
                 // A claim older than the request timeout belongs to a request that died without
                 // committing (a committed one would be done), so it is safe to run again.
@@ -181,11 +185,7 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
                     break;
                 }
                 if waited_since.elapsed() > app.config.request_timeout {
-                    return Err(AppError::conflict(
-                        "idempotency_in_progress",
-                        "a request with this Idempotency-Key is still running; retry later",
-                    )
-                    .into_response());
+                    return Err(in_progress().into_response());
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
