@@ -30,6 +30,7 @@ pub enum Kind {
     Promotion,
     Audit,
     ApiKey,
+    Webhook,
 }
 
 impl Kind {
@@ -59,6 +60,7 @@ impl Kind {
             Kind::Promotion => "prm",
             Kind::Audit => "aud",
             Kind::ApiKey => "key",
+            Kind::Webhook => "whk",
         }
     }
 }

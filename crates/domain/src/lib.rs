@@ -25,6 +25,7 @@ pub mod rfq;
 pub mod shipping;
 pub mod time;
 pub mod trust;
+pub mod webhook;
 
 pub use error::Invalid;
 pub use money::{Currency, Money, MAX_TOP_UP_MINOR};

@@ -17,6 +17,7 @@ pub mod routes;
 pub mod search_sync;
 pub mod seed;
 pub mod web;
+pub mod webhooks;
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -26,7 +27,7 @@ use error::AppError;
 use routes::flash as promotions;
 use routes::{
     accounts, admin, analytics, api_keys, chat, disputes, meta, notifications, orders, products, rfq, search, stores,
-    trust, wallet,
+    trust, wallet, webhooks as hooks,
 };
 use souk_store::Store;
 use std::future::Future;
@@ -88,6 +89,8 @@ pub struct ServerConfig {
     pub flash_shard: Option<souk_domain::flash::Shard>,
     /// A bearer token that may read `/metrics` (admins always may).
     pub metrics_token: Option<String>,
+    /// Accept webhook endpoints on loopback and private addresses (development, tests).
+    pub webhooks_allow_private: bool,
 }
 
 impl ServerConfig {
@@ -109,6 +112,7 @@ impl ServerConfig {
             demo: false,
             flash_shard: None,
             metrics_token: None,
+            webhooks_allow_private: false,
         }
     }
 }
@@ -130,6 +134,8 @@ pub struct AppInner {
     /// The flash-sale order engine, started on first use.
     flash: std::sync::OnceLock<flash::Engine>,
     pub metrics: metrics::Metrics,
+    /// Sends webhook deliveries.
+    pub webhook_client: reqwest::Client,
 }
 
 /// Shared state of every handler.
@@ -160,6 +166,7 @@ impl App {
             imports: import::ImportJobs::default(),
             flash: std::sync::OnceLock::new(),
             metrics: metrics::Metrics::default(),
+            webhook_client: webhooks::client(),
         }))
     }
 
@@ -273,6 +280,11 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(api_keys::revoke_api_key))
         .routes(routes!(notifications::notifications))
         .routes(routes!(notifications::mark_read))
+        .routes(routes!(hooks::create_webhook, hooks::webhooks))
+        .routes(routes!(hooks::webhook, hooks::delete_webhook))
+        .routes(routes!(hooks::deliveries))
+        .routes(routes!(hooks::delivery))
+        .routes(routes!(hooks::replay))
         .split_for_parts()
 }
 
@@ -326,6 +338,7 @@ pub async fn serve(
     let cursor = search_sync::FeedCursor::at(app.search.position().unwrap_or(0));
     let follower = tokio::spawn(search_sync::follow_forever(app.clone(), cursor));
     let relay = tokio::spawn(live::relay_forever(app.clone()));
+    let hooks = tokio::spawn(webhooks::deliver_forever(app.clone()));
     let result = axum::serve(listener, router(app.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
@@ -334,6 +347,8 @@ pub async fn serve(
     runner.abort();
     follower.abort();
     relay.abort();
+    // A delivery cut off mid-attempt is sent again when its lease ends: at least once.
+    hooks.abort();
     if let Err(e) = app.flush_traffic().await {
         tracing::warn!(error = %e.message, "product traffic of the last seconds was not recorded");
     }

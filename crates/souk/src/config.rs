@@ -62,6 +62,9 @@ pub struct ConfigArgs {
     /// A bearer token for Prometheus to read /metrics with (admins may always) [default: none].
     #[arg(long, env = "SOUK_METRICS_TOKEN", global = true, hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Let webhook endpoints be local or private addresses (for development) [default: false].
+    #[arg(long, env = "SOUK_WEBHOOKS_ALLOW_PRIVATE", global = true)]
+    pub webhooks_allow_private: Option<bool>,
 }
 
 /// The settings file: every field optional.
@@ -107,6 +110,7 @@ struct FileConfig {
     carrier_sandbox: Option<bool>,
     flash_shard: Option<String>,
     metrics_token: Option<String>,
+    webhooks_allow_private: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -140,6 +144,7 @@ pub struct Config {
     pub carrier_sandbox: bool,
     pub flash_shard: Option<String>,
     pub metrics_token: Option<String>,
+    pub webhooks_allow_private: bool,
 }
 
 impl Config {
@@ -179,6 +184,7 @@ impl Config {
             carrier_sandbox: file.carrier_sandbox.unwrap_or(false),
             flash_shard: args.flash_shard.clone().or(file.flash_shard).filter(|s| !s.is_empty()),
             metrics_token: args.metrics_token.clone().or(file.metrics_token).filter(|s| !s.is_empty()),
+            webhooks_allow_private: args.webhooks_allow_private.or(file.webhooks_allow_private).unwrap_or(false),
         };
         if config.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err("metrics_token must be at least 16 characters".into());
@@ -274,6 +280,7 @@ impl Config {
         s.carrier_sandbox = self.carrier_sandbox;
         s.flash_shard = self.flash_shard.as_deref().and_then(|v| souk_domain::flash::Shard::parse(v).ok());
         s.metrics_token = self.metrics_token.clone();
+        s.webhooks_allow_private = self.webhooks_allow_private;
         s
     }
 }

@@ -23,6 +23,7 @@ pub mod search;
 pub mod stores;
 pub mod testing;
 pub mod trust;
+pub mod webhooks;
 
 use souk_domain::clock::Clock;
 use souk_domain::id::{self, Kind};

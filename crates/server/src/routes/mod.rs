@@ -17,6 +17,7 @@ pub mod search;
 pub mod stores;
 pub mod trust;
 pub mod wallet;
+pub mod webhooks;
 
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::App;

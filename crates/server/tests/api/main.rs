@@ -22,6 +22,7 @@ mod rfq;
 mod search;
 mod stores;
 mod trust;
+mod webhooks;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -1,0 +1,218 @@
+//! Sending webhook deliveries. The store says which are due (`store::webhooks`); each is claimed,
+//! POSTed with its signature, and its attempt recorded, so a delivery is sent at least once, its
+//! event id the same every time for the receiver to deduplicate by.
+//!
+//! Each request carries `Souk-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`
+//! under the endpoint's secret (the scheme the payment callbacks use), `Souk-Event-Id`,
+//! `Souk-Event-Type` and `Souk-Delivery`. Any 2xx acknowledges; anything else, a timeout or a
+//! refused connection is retried as `domain::webhook::next_attempt` says.
+
+use crate::error::AppError;
+use crate::payments::sign;
+use crate::App;
+use souk_store::webhooks::{Attempt, DueDelivery};
+use souk_store::StoreError;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+pub const SIGNATURE_HEADER: &str = "Souk-Signature";
+/// Deliveries taken per round.
+const BATCH: usize = 64;
+/// Rounds per call: each round can release the next event of an order the last one delivered.
+const ROUNDS: usize = 20;
+/// A receiver that has not answered by then has failed this attempt.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a claimed delivery is left to its sender before another round may try it.
+const LEASE_MS: i64 = 60_000;
+/// How much of a receiver's answer the log keeps.
+const RESPONSE_EXCERPT: usize = 500;
+
+/// The HTTP client deliveries go through: no redirects (a 3xx is a failed attempt, and cannot
+/// bounce a delivery elsewhere), bounded time.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Souk-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the webhook HTTP client's settings are valid")
+}
+
+pub async fn deliver_forever(app: App) {
+    loop {
+        if let Err(e) = app.deliver_webhooks().await {
+            tracing::warn!(error = %e, "webhook deliveries failed; retrying next round");
+        }
+        tokio::time::sleep(app.config.job_interval).await;
+    }
+}
+
+impl App {
+    /// Sends every webhook delivery that is due; returns how many were acknowledged.
+    pub async fn deliver_webhooks(&self) -> Result<usize, StoreError> {
+        let mut delivered = 0;
+        for _ in 0..ROUNDS {
+            let now = self.store.now_ms();
+            let due = self.store.due_webhook_deliveries(now, BATCH).await?;
+            if due.is_empty() {
+                break;
+            }
+            let mut claimed = Vec::with_capacity(due.len());
+            let mut tx = self.store.begin().await?;
+            for d in due {
+                if tx.claim_webhook_delivery(&d, now + LEASE_MS).await? {
+                    claimed.push(d);
+                }
+            }
+            tx.commit().await?;
+            if claimed.is_empty() {
+                break;
+            }
+            let mut sending = tokio::task::JoinSet::new();
+            for d in claimed {
+                let client = self.webhook_client.clone();
+                sending.spawn(async move {
+                    let outcome = attempt(&client, &d, now / 1000).await;
+                    (d, outcome)
+                });
+            }
+            let results = sending.join_all().await;
+            let mut tx = self.store.begin().await?;
+            for (d, outcome) in &results {
+                match tx.record_webhook_attempt(d, outcome).await? {
+                    Some("delivered") => delivered += 1,
+                    Some(state) => tracing::info!(
+                        delivery = d.id, event = %d.event_id, state,
+                        error = outcome.error.as_deref().unwrap_or(""), status = outcome.status.unwrap_or(0),
+                        "webhook delivery not acknowledged"
+                    ),
+                    None => {}
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok(delivered)
+    }
+}
+
+/// One POST of a delivery, signed at `now_s`.
+async fn attempt(client: &reqwest::Client, d: &DueDelivery, now_s: i64) -> Attempt {
+    let body = d.body();
+    let started = Instant::now();
+    let sent = client
+        .post(&d.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(SIGNATURE_HEADER, sign(d.secret.as_bytes(), now_s, body.as_bytes()))
+        .header("Souk-Event-Id", &d.event_id)
+        .header("Souk-Event-Type", &d.kind)
+        .header("Souk-Delivery", d.id.to_string())
+        .body(body)
+        .send()
+        .await;
+    let mut out = Attempt { status: None, error: None, response: None, duration_ms: 0 };
+    match sent {
+        Ok(mut res) => {
+            out.status = Some(res.status().as_u16());
+            let mut excerpt = Vec::new();
+            // Only the start is kept, so a receiver cannot make the sender read without end.
+            while excerpt.len() < RESPONSE_EXCERPT {
+                match res.chunk().await {
+                    Ok(Some(chunk)) => excerpt.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
+            excerpt.truncate(RESPONSE_EXCERPT);
+            let text = String::from_utf8_lossy(&excerpt).into_owned();
+            out.response = (!text.is_empty()).then_some(text);
+        }
+        Err(e) => {
+            out.error = Some(if e.is_timeout() {
+                format!("no answer within {} s", TIMEOUT.as_secs())
+            } else if e.is_connect() {
+                "could not connect".to_string()
+            } else {
+                e.without_url().to_string()
+            });
+        }
+    }
+    out.duration_ms = started.elapsed().as_millis() as i64;
+    out
+}
+
+/// Checks an endpoint URL: http or https with a host and no credentials; unless
+/// `allow_private`, not a loopback, private or link-local address, so a seller cannot make
+/// the server call into its own network. (A name that resolves to such an address is not
+/// caught here.)
+pub fn check_url(raw: &str, allow_private: bool) -> Result<String, AppError> {
+    let bad = |message: &str| AppError::unprocessable("invalid_url", message).with_field("url");
+    if raw.len() > 2_000 {
+        return Err(bad("at most 2000 characters"));
+    }
+    let url = reqwest::Url::parse(raw.trim()).map_err(|e| bad(&format!("not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("use an http or https URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("credentials do not belong in the URL; verify the signature instead"));
+    }
+    let private = match url.host() {
+        None => return Err(bad("the URL needs a host")),
+        Some(url::Host::Domain(name)) => {
+            let name = name.to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => is_private(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => is_private(IpAddr::V6(ip)),
+    };
+    if private && !allow_private {
+        return Err(AppError::unprocessable(
+            "private_address",
+            "webhooks are not sent to local or private addresses on this server",
+        )
+        .with_field("url"));
+    }
+    Ok(url.to_string())
+}
+
+fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast()
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_private(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                v6.is_loopback() || v6.is_unspecified() || first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfe80
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_urls_are_public_http() {
+        assert_eq!(check_url("https://hooks.example.com/souk", false).unwrap(), "https://hooks.example.com/souk");
+        for (url, code) in [
+            ("ftp://example.com/", "invalid_url"),
+            ("not a url", "invalid_url"),
+            ("https://user:pw@example.com/", "invalid_url"),
+            ("http://localhost:9000/", "private_address"),
+            ("http://127.0.0.1/", "private_address"),
+            ("http://10.1.2.3/", "private_address"),
+            ("http://192.168.0.10/", "private_address"),
+            ("http://169.254.169.254/latest/meta-data", "private_address"),
+            ("http://[::1]/", "private_address"),
+            ("http://[fd00::1]/", "private_address"),
+            ("http://[::ffff:127.0.0.1]/", "private_address"),
+        ] {
+            let e = check_url(url, false).unwrap_err();
+            assert_eq!(e.code, code, "{url}");
+        }
+        assert!(check_url("http://127.0.0.1:9000/hook", true).is_ok());
+    }
+}
