@@ -12,6 +12,19 @@ pub enum Side {
     Other,
 }
 
+impl Side {
+    /// `user`'s side of an order with this buyer and seller (none: not about an order).
+    pub fn of(user: &str, buyer: Option<&str>, seller: Option<&str>) -> Side {
+        if buyer == Some(user) {
+            Side::Buyer
+        } else if seller == Some(user) {
+            Side::Seller
+        } else {
+            Side::Other
+        }
+    }
+}
+
 /// The notification for an event of type `kind`, or `None` for events that are not worth one
 /// (read receipts, typing).
 pub fn describe(kind: &str, side: Side, policy: &Policy) -> Option<String> {
@@ -51,6 +64,9 @@ pub fn template(kind: &str, side: Side, policy: &Policy) -> Option<(&'static str
         }
         ("order.disputed", _) | ("dispute.opened", _) => ("Dispute opened", 0),
         ("dispute.mediation", _) => ("The dispute went to mediation", 0),
+        ("dispute.response_reminder", _) => {
+            ("Reminder: answer the dispute within 24 hours, or the buyer is refunded", 0)
+        }
         ("dispute.decided", _) | ("dispute.resolved", _) => ("The dispute was settled", 0),
         (k, _) if k.starts_with("dispute.") => ("The dispute moved on", 0),
         ("message.created", _) => ("New message", 0),
@@ -66,8 +82,35 @@ pub fn template(kind: &str, side: Side, policy: &Policy) -> Option<(&'static str
     Some(t)
 }
 
+/// The events also sent by email: what someone must act on or would not want to miss. Chat
+/// messages, new orders awaiting payment and read receipts stay in the app. The outbox trigger
+/// of migration `0014_email` lists the same types (a store test holds them equal).
+pub const EMAILED: [&str; 21] = [
+    "order.paid",
+    "order.shipped",
+    "order.delivered",
+    "order.ship_reminder",
+    "order.confirm_reminder",
+    "order.completed",
+    "order.cancelled",
+    "order.refunded",
+    "order.partially_refunded",
+    "dispute.opened",
+    "dispute.refund_offered",
+    "dispute.return_requested",
+    "dispute.rejected",
+    "dispute.mediation",
+    "dispute.resolved",
+    "dispute.response_reminder",
+    "offer.created",
+    "offer.countered",
+    "offer.accepted",
+    "rfq.quoted",
+    "rfq.awarded",
+];
+
 /// Every template `template` answers with, for translations to be checked against.
-pub const TEMPLATES: [&str; 29] = [
+pub const TEMPLATES: [&str; 30] = [
     "Order placed: pay it to secure the goods",
     "New order: waiting for the buyer's payment",
     "Payment secured: ship within {n} hours",
@@ -87,6 +130,7 @@ pub const TEMPLATES: [&str; 29] = [
     "A dispute was opened: answer within {n} days",
     "Dispute opened",
     "The dispute went to mediation",
+    "Reminder: answer the dispute within 24 hours, or the buyer is refunded",
     "The dispute was settled",
     "The dispute moved on",
     "New message",
@@ -111,7 +155,11 @@ mod tests {
         assert!(describe("order.shipped", Side::Buyer, &p).unwrap().contains("after 10 days"));
         assert!(describe("dispute.opened", Side::Seller, &p).unwrap().contains("within 3 days"));
         assert!(describe("order.ship_reminder", Side::Seller, &p).unwrap().contains("24 hours"));
-        for kind in [crate::order::DeadlineKind::ShipBy, crate::order::DeadlineKind::ConfirmBy] {
+        for kind in [
+            crate::order::DeadlineKind::ShipBy,
+            crate::order::DeadlineKind::ConfirmBy,
+            crate::order::DeadlineKind::DisputeResponse,
+        ] {
             let reminder = kind.reminder().unwrap();
             assert_eq!(crate::order::DeadlineKind::parse(reminder.as_str()), Some(reminder));
             let (about, event) = reminder.reminds().unwrap();

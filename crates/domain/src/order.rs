@@ -249,6 +249,8 @@ pub enum DeadlineKind {
     ShipByReminder,
     /// A day before `ConfirmBy`: the buyer is reminded.
     ConfirmByReminder,
+    /// A day before `DisputeResponse`: the seller is reminded to answer.
+    DisputeResponseReminder,
 }
 
 /// How long before a deadline its reminder comes.
@@ -265,6 +267,7 @@ impl DeadlineKind {
             DeadlineKind::DisputeNoTracking => "dispute_no_tracking",
             DeadlineKind::ShipByReminder => "ship_by_reminder",
             DeadlineKind::ConfirmByReminder => "confirm_by_reminder",
+            DeadlineKind::DisputeResponseReminder => "dispute_response_reminder",
         }
     }
 
@@ -273,6 +276,7 @@ impl DeadlineKind {
         match self {
             DeadlineKind::ShipBy => Some(DeadlineKind::ShipByReminder),
             DeadlineKind::ConfirmBy => Some(DeadlineKind::ConfirmByReminder),
+            DeadlineKind::DisputeResponse => Some(DeadlineKind::DisputeResponseReminder),
             _ => None,
         }
     }
@@ -282,6 +286,7 @@ impl DeadlineKind {
         match self {
             DeadlineKind::ShipByReminder => Some((DeadlineKind::ShipBy, "order.ship_reminder")),
             DeadlineKind::ConfirmByReminder => Some((DeadlineKind::ConfirmBy, "order.confirm_reminder")),
+            DeadlineKind::DisputeResponseReminder => Some((DeadlineKind::DisputeResponse, "dispute.response_reminder")),
             _ => None,
         }
     }
@@ -711,6 +716,7 @@ impl DeadlineKind {
             Self::DisputeNoTracking,
             Self::ShipByReminder,
             Self::ConfirmByReminder,
+            Self::DisputeResponseReminder,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -5,7 +5,7 @@
 use crate::Invalid;
 
 /// Every event type the outbox carries, as a webhook sees it.
-pub const EVENT_TYPES: [&str; 29] = [
+pub const EVENT_TYPES: [&str; 30] = [
     "order.created",
     "order.paid",
     "order.shipped",
@@ -26,6 +26,7 @@ pub const EVENT_TYPES: [&str; 29] = [
     "dispute.rejected",
     "dispute.mediation",
     "dispute.resolved",
+    "dispute.response_reminder",
     "message.created",
     "conversation.read",
     "offer.created",

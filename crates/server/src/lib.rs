@@ -91,6 +91,11 @@ pub struct ServerConfig {
     pub metrics_token: Option<String>,
     /// Accept webhook endpoints on loopback and private addresses (development, tests).
     pub webhooks_allow_private: bool,
+    /// Send email through this SMTP relay (`smtps://user:pass@host`); `None`: write files
+    /// under `<data_dir>/mail`.
+    pub smtp_url: Option<String>,
+    /// The sender of outgoing email.
+    pub mail_from: String,
 }
 
 impl ServerConfig {
@@ -113,6 +118,8 @@ impl ServerConfig {
             flash_shard: None,
             metrics_token: None,
             webhooks_allow_private: false,
+            smtp_url: None,
+            mail_from: "Souk <no-reply@localhost>".to_string(),
         }
     }
 }
@@ -123,7 +130,7 @@ pub struct AppInner {
     pub limiter: limiter::Limiter,
     /// This process's live sockets.
     pub hub: live::Hub,
-    pub mailer: Box<dyn mail::Mailer>,
+    pub mailer: Arc<dyn mail::Mailer>,
     pub search: Arc<souk_search::SearchIndex>,
     pub provider: Arc<dyn payments::PaymentProvider>,
     /// Wakes the change-feed follower after a local catalog write.
@@ -151,7 +158,8 @@ impl Deref for App {
 
 impl App {
     pub fn new(store: Store, config: ServerConfig, search: Arc<souk_search::SearchIndex>) -> App {
-        let mailer = Box::new(mail::FileMailer::new(config.data_dir.join("mail")));
+        // The command line checks the mail settings before it gets here.
+        let mailer = mail::mailer(&config).unwrap_or_else(|e| panic!("{e}"));
         let provider = Arc::new(payments::Sandbox { secret: config.sandbox_secret.clone() });
         App(Arc::new(AppInner {
             store,
@@ -339,6 +347,7 @@ pub async fn serve(
     let follower = tokio::spawn(search_sync::follow_forever(app.clone(), cursor));
     let relay = tokio::spawn(live::relay_forever(app.clone()));
     let hooks = tokio::spawn(webhooks::deliver_forever(app.clone()));
+    let mails = tokio::spawn(mail::deliver_forever(app.clone()));
     let result = axum::serve(listener, router(app.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
@@ -349,6 +358,7 @@ pub async fn serve(
     relay.abort();
     // A delivery cut off mid-attempt is sent again when its lease ends: at least once.
     hooks.abort();
+    mails.abort();
     if let Err(e) = app.flush_traffic().await {
         tracing::warn!(error = %e.message, "product traffic of the last seconds was not recorded");
     }

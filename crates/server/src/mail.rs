@@ -1,11 +1,20 @@
-//! Outgoing email. The default sender writes each message as a file under the data directory
-//! (and logs it), which is what development and tests need; an SMTP sender can implement the
-//! same trait.
+//! Outgoing email through a pluggable sender: SMTP (`--smtp-url`) in production, or by default
+//! a file per message under the data directory (and a log line), which is what development and
+//! tests need. Notification email is owed in the database (`store::email`, filled by a trigger
+//! on the outbox) and sent here, at least once, retried on the webhooks' schedule.
 
+use crate::App;
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::{Message, SmtpTransport, Transport};
+use souk_domain::notify::describe;
+use souk_store::email::DueEmail;
+use souk_store::StoreError;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub trait Mailer: Send + Sync {
+    /// Sends one plain-text message. Blocking: call it off the async runtime.
     fn send(&self, to: &str, subject: &str, body: &str) -> io::Result<()>;
 }
 
@@ -33,4 +42,118 @@ impl Mailer for FileMailer {
         tracing::info!(to, subject, file = %name, "mail written");
         Ok(())
     }
+}
+
+/// Sends through an SMTP relay: `smtps://user:pass@host` (TLS), `smtp://host?tls=required`
+/// (STARTTLS) or `smtp://host` (plain, for a relay on the same machine).
+pub struct SmtpMailer {
+    transport: SmtpTransport,
+    from: Mailbox,
+}
+
+impl SmtpMailer {
+    pub fn new(url: &str, from: &str) -> Result<SmtpMailer, String> {
+        let transport = SmtpTransport::from_url(url).map_err(|e| format!("smtp_url: {e}"))?.build();
+        let from = from.parse().map_err(|e| format!("mail_from '{from}': {e}"))?;
+        Ok(SmtpMailer { transport, from })
+    }
+}
+
+impl Mailer for SmtpMailer {
+    fn send(&self, to: &str, subject: &str, body: &str) -> io::Result<()> {
+        let to: Mailbox = to.parse().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e}")))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body.to_string())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        self.transport.send(&message).map(|_| ()).map_err(|e| io::Error::other(e.to_string()))
+    }
+}
+
+/// The sender the configuration asks for.
+pub fn mailer(config: &crate::ServerConfig) -> Result<Arc<dyn Mailer>, String> {
+    Ok(match &config.smtp_url {
+        Some(url) => Arc::new(SmtpMailer::new(url, &config.mail_from)?),
+        None => Arc::new(FileMailer::new(config.data_dir.join("mail"))),
+    })
+}
+
+/// Emails taken per round.
+const BATCH: usize = 50;
+/// How long a claimed email is left to its sender before another round may send it.
+const LEASE_MS: i64 = 120_000;
+
+pub async fn deliver_forever(app: App) {
+    loop {
+        if let Err(e) = app.send_notification_emails().await {
+            tracing::warn!(error = %e, "notification email failed; retrying next round");
+        }
+        tokio::time::sleep(app.config.job_interval).await;
+    }
+}
+
+impl App {
+    /// Sends `message` off the async runtime (SMTP blocks).
+    pub async fn send_mail(&self, to: &str, subject: &str, body: &str) -> io::Result<()> {
+        let (mailer, to, subject, body) = (self.mailer.clone(), to.to_string(), subject.to_string(), body.to_string());
+        tokio::task::spawn_blocking(move || mailer.send(&to, &subject, &body))
+            .await
+            .unwrap_or_else(|e| Err(io::Error::other(e.to_string())))
+    }
+
+    /// Sends every notification email that is due; returns how many went out.
+    pub async fn send_notification_emails(&self) -> Result<usize, StoreError> {
+        let mut sent = 0;
+        loop {
+            let now = self.store.now_ms();
+            let due = self.store.due_emails(now, BATCH).await?;
+            let mut claimed = Vec::with_capacity(due.len());
+            let mut tx = self.store.begin().await?;
+            for d in &due {
+                if tx.claim_email(d, now + LEASE_MS).await? {
+                    claimed.push(d);
+                }
+            }
+            tx.commit().await?;
+            for d in &claimed {
+                let (subject, body) = compose(d, &self.config.policy);
+                let error = self.send_mail(&d.to, &subject, &body).await.err().map(|e| e.to_string());
+                let mut tx = self.store.begin().await?;
+                match tx.record_email(d, error.as_deref()).await? {
+                    Some("sent") => sent += 1,
+                    Some(state) => tracing::warn!(
+                        email = d.id,
+                        state,
+                        error = error.as_deref().unwrap_or(""),
+                        "notification email not sent"
+                    ),
+                    None => {}
+                }
+                tx.commit().await?;
+            }
+            if due.len() < BATCH || claimed.is_empty() {
+                return Ok(sent);
+            }
+        }
+    }
+}
+
+/// The subject and body of a notification email: the notification's sentence, and what it is
+/// about.
+pub fn compose(d: &DueEmail, policy: &souk_domain::order::Policy) -> (String, String) {
+    let sentence = describe(&d.kind, d.side, policy).unwrap_or_else(|| d.kind.clone());
+    let about = d.order_id.as_deref().map(|o| format!("\nOrder: {o}\n")).unwrap_or_default();
+    let subject = match &d.order_id {
+        Some(order) => format!("{sentence} ({order})"),
+        None => sentence.clone(),
+    };
+    let body = format!(
+        "Hello {},\n\n{sentence}.\n{about}\nSee it in your notifications on Souk.\n\n-- \nYou receive this email because of \
+         activity on your Souk account.\n",
+        d.name
+    );
+    (subject, body)
 }

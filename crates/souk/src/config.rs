@@ -65,6 +65,13 @@ pub struct ConfigArgs {
     /// Let webhook endpoints be local or private addresses (for development) [default: false].
     #[arg(long, env = "SOUK_WEBHOOKS_ALLOW_PRIVATE", global = true)]
     pub webhooks_allow_private: Option<bool>,
+    /// Send email through this SMTP relay: `smtps://user:pass@host`, `smtp://host?tls=required`
+    /// [default: none, messages are written under <data-dir>/mail].
+    #[arg(long, env = "SOUK_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of outgoing email [default: Souk <no-reply@localhost>].
+    #[arg(long, env = "SOUK_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
 }
 
 /// The settings file: every field optional.
@@ -111,6 +118,8 @@ struct FileConfig {
     flash_shard: Option<String>,
     metrics_token: Option<String>,
     webhooks_allow_private: Option<bool>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -145,6 +154,8 @@ pub struct Config {
     pub flash_shard: Option<String>,
     pub metrics_token: Option<String>,
     pub webhooks_allow_private: bool,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
 }
 
 impl Config {
@@ -185,7 +196,12 @@ impl Config {
             flash_shard: args.flash_shard.clone().or(file.flash_shard).filter(|s| !s.is_empty()),
             metrics_token: args.metrics_token.clone().or(file.metrics_token).filter(|s| !s.is_empty()),
             webhooks_allow_private: args.webhooks_allow_private.or(file.webhooks_allow_private).unwrap_or(false),
+            smtp_url: args.smtp_url.clone().or(file.smtp_url).filter(|s| !s.is_empty()),
+            mail_from: args.mail_from.clone().or(file.mail_from).unwrap_or_else(|| "Souk <no-reply@localhost>".into()),
         };
+        if let Some(url) = &config.smtp_url {
+            souk_server::mail::SmtpMailer::new(url, &config.mail_from)?;
+        }
         if config.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err("metrics_token must be at least 16 characters".into());
         }
@@ -249,6 +265,7 @@ impl Config {
         let mut c = self.clone();
         c.database_url = c.database_url.as_deref().map(souk_store::redact_url);
         c.metrics_token = c.metrics_token.as_ref().map(|_| "***".into());
+        c.smtp_url = c.smtp_url.as_deref().map(souk_store::redact_url);
         c
     }
 
@@ -281,6 +298,8 @@ impl Config {
         s.flash_shard = self.flash_shard.as_deref().and_then(|v| souk_domain::flash::Shard::parse(v).ok());
         s.metrics_token = self.metrics_token.clone();
         s.webhooks_allow_private = self.webhooks_allow_private;
+        s.smtp_url = self.smtp_url.clone();
+        s.mail_from = self.mail_from.clone();
         s
     }
 }

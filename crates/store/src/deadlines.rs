@@ -1,7 +1,7 @@
 //! Deadlines as durable jobs: one row per order and kind, scheduled and cancelled in the same
 //! transaction as the transition that sets them, run once each when due (`run_job` claims the
-//! row in the transaction that performs its action), with a reminder a day before the ship-by
-//! and confirm-by deadlines.
+//! row in the transaction that performs its action), with a reminder a day before the ship-by,
+//! confirm-by and dispute-response deadlines.
 
 use crate::{Result, Store, StoreError, Tx};
 use souk_domain::id::Kind;
@@ -120,11 +120,23 @@ impl Tx {
         if due_at <= self.store().now_ms() {
             return Ok(false);
         }
+        // A dispute's jobs are not cancelled as it moves on: the seller answered if it left
+        // `awaiting_seller`.
+        if deadline == DeadlineKind::DisputeResponse {
+            let state = sqlx::query("SELECT state FROM disputes WHERE order_id = $1")
+                .bind(order_id)
+                .fetch_optional(self.conn())
+                .await?;
+            if state.map(|r| r.try_get::<String, _>(0)).transpose()?.as_deref() != Some("awaiting_seller") {
+                return Ok(false);
+            }
+        }
         let row = sqlx::query("SELECT buyer_id, seller_id FROM orders WHERE id = $1")
             .bind(order_id)
             .fetch_one(self.conn())
             .await?;
-        let who: String = row.try_get(if deadline == DeadlineKind::ShipBy { 1 } else { 0 })?;
+        let seller_acts = matches!(deadline, DeadlineKind::ShipBy | DeadlineKind::DisputeResponse);
+        let who: String = row.try_get(if seller_acts { 1 } else { 0 })?;
         let payload =
             serde_json::json!({"order_id": order_id, "deadline": deadline.as_str(), "due_at": rfc3339(due_at)});
         self.emit(&[&who], event, Some(order_id), &payload).await?;

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod chat;
 pub mod deadlines;
 pub mod disputes;
+pub mod email;
 pub mod flash;
 pub mod idempotency;
 pub mod ledger;

@@ -53,13 +53,7 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let (buyer, seller): (Option<String>, Option<String>) = (row.try_get(4)?, row.try_get(5)?);
-            let side = if buyer.as_deref() == Some(user_id) {
-                Side::Buyer
-            } else if seller.as_deref() == Some(user_id) {
-                Side::Seller
-            } else {
-                Side::Other
-            };
+            let side = Side::of(user_id, buyer.as_deref(), seller.as_deref());
             let seq: i64 = row.try_get(0)?;
             let read_seq: i64 = row.try_get(6)?;
             out.push(NotificationRow {

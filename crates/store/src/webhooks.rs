@@ -211,17 +211,7 @@ impl Tx {
     /// Claims a due delivery for one attempt until `lease_until`; false when another round
     /// claimed or finished it first.
     pub async fn claim_webhook_delivery(&mut self, due: &DueDelivery, lease_until: i64) -> Result<bool> {
-        let claimed = sqlx::query(
-            "UPDATE webhook_deliveries SET next_attempt_at = $1 \
-             WHERE id = $2 AND state = 'pending' AND next_attempt_at = $3 AND attempts = $4",
-        )
-        .bind(lease_until)
-        .bind(due.id)
-        .bind(due.next_attempt_at)
-        .bind(due.attempts)
-        .execute(self.conn())
-        .await?;
-        Ok(claimed.rows_affected() == 1)
+        self.claim_retry("webhook_deliveries", due.id, due.next_attempt_at, due.attempts, lease_until).await
     }
 
     /// Records an attempt of a claimed delivery and what follows from it: delivered, tried

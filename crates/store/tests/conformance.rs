@@ -43,6 +43,7 @@ conformance!(
     concurrent_slug_claims_have_one_winner,
     the_catalog_feed_records_every_change,
     the_audit_log_records_privileged_actions_and_only_grows,
+    the_outbox_triggers_owe_exactly_the_listed_emails_and_webhooks,
 );
 
 async fn open(db: &TestDb) -> (Store, Arc<ManualClock>) {
@@ -409,4 +410,41 @@ async fn the_audit_log_records_privileged_actions_and_only_grows(db: TestDb) {
         drop(tx);
     }
     assert_eq!(store.audit_log(None, None, 10).await.unwrap().items.len(), 3, "nothing changed");
+}
+
+/// The triggers on the outbox list event types in SQL; the domain lists them in Rust. Every
+/// event type, emitted once: an email is owed exactly for `notify::EMAILED`, and an endpoint
+/// gets exactly what its patterns match.
+async fn the_outbox_triggers_owe_exactly_the_listed_emails_and_webhooks(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let owner = user(&store, "hooked@example.com").await;
+    let patterns = vec!["dispute.*".to_string(), "order.paid".to_string()];
+    let mut tx = store.begin().await.unwrap();
+    let hook = tx.create_webhook(&owner, "https://h.example.com/", "", &patterns, false, "whsec_x").await.unwrap();
+    for kind in souk_domain::webhook::EVENT_TYPES {
+        tx.emit(&[&owner], kind, None, &serde_json::json!({})).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut conn = store.reader().await.unwrap();
+    let emailed: Vec<(String,)> =
+        sqlx::query_as("SELECT e.type FROM email_outbox m JOIN events e ON e.seq = m.event_seq")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    let mut want: Vec<&str> = souk_domain::notify::EMAILED.to_vec();
+    want.sort();
+    let mut got: Vec<&str> = emailed.iter().map(|r| r.0.as_str()).collect();
+    got.sort();
+    assert_eq!(got, want);
+    let hooked: Vec<(String,)> = sqlx::query_as("SELECT type FROM webhook_deliveries WHERE endpoint_id = $1")
+        .bind(&hook.id)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let mut want: Vec<&str> =
+        souk_domain::webhook::EVENT_TYPES.into_iter().filter(|k| souk_domain::webhook::matches(&patterns, k)).collect();
+    want.sort();
+    let mut got: Vec<&str> = hooked.iter().map(|r| r.0.as_str()).collect();
+    got.sort();
+    assert_eq!(got, want);
 }

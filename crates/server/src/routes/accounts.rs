@@ -248,8 +248,8 @@ pub async fn request_email_verification(
     let body = format!(
         "Confirm your Souk email address by sending this token to POST /api/v1/email-verification:\n\n{token}\n\nIt expires in 48 hours."
     );
-    app.mailer
-        .send(&user.email, "Confirm your email address", &body)
+    app.send_mail(&user.email, "Confirm your email address", &body)
+        .await
         .map_err(|e| AppError::internal("sending mail", e))?;
     idem.finish(tx, StatusCode::ACCEPTED, &EmailSent { sent_to: user.email.clone() }).await
 }

@@ -5,6 +5,7 @@
 use crate::error::AppResult;
 use crate::extract::{ApiJson, ApiQuery, Authed};
 use crate::idempotency::Idem;
+use crate::web::i18n::Lang;
 use crate::App;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -43,21 +44,27 @@ pub struct Notifications {
     pub unread: i64,
 }
 
-/// The caller's notifications, newest first, with the unread count.
+/// The caller's notifications, newest first, with the unread count; in Chinese when
+/// `Accept-Language` prefers it.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "accounts", security(("bearer" = [])),
     params(NotificationQuery), responses((status = 200, body = Notifications)))]
 pub async fn notifications(
     State(app): State<App>,
     Authed(user): Authed,
+    headers: axum::http::HeaderMap,
     ApiQuery(q): ApiQuery<NotificationQuery>,
 ) -> AppResult<Json<Notifications>> {
+    let lang = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map_or(Lang::En, Lang::from_accept_language);
     let limit = crate::extract::PageQuery { cursor: None, limit: q.limit }.limit()?;
     let rows = app.store.notifications(&user.id, q.cursor.filter(|c| *c > 0), limit).await?;
     let next_cursor = if rows.len() == limit { rows.last().map(|r| r.seq) } else { None };
     let items = rows
         .into_iter()
         .filter_map(|r| {
-            let text = describe(&r.kind, r.side, &app.config.policy)?;
+            let text = lang.notification(&r.kind, r.side, &app.config.policy)?;
             Some(Notification {
                 seq: r.seq,
                 kind: r.kind,

@@ -483,8 +483,7 @@ pub async fn notifications(State(app): State<App>, ctx: Ctx) -> Response {
         @if rows.is_empty() { p.notice { (ctx.t("Nothing yet.")) } }
         ul.notifications {
             @for r in &rows {
-                @if let Some((template, n)) = souk_domain::notify::template(&r.kind, r.side, &app.config.policy) {
-                    @let text = ctx.t(template).replace("{n}", &n.to_string());
+                @if let Some(text) = ctx.lang.notification(&r.kind, r.side, &app.config.policy) {
                     li class=(if r.read { "read" } else { "unread" }) {
                         @match &r.order_id {
                             Some(order) => { a href=(format!("/orders/{order}")) { (text) } }

@@ -43,6 +43,17 @@ impl Lang {
         best.0
     }
 
+    /// The sentence a notification about an event of type `kind` shows `side`, in this
+    /// language (`None` for events that are not worth one).
+    pub fn notification(
+        self,
+        kind: &str,
+        side: souk_domain::notify::Side,
+        policy: &souk_domain::order::Policy,
+    ) -> Option<String> {
+        souk_domain::notify::template(kind, side, policy).map(|(t, n)| self.t(t).replace("{n}", &n.to_string()))
+    }
+
     /// The text for `key` (the English wording) in this language.
     pub fn t(self, key: &'static str) -> &'static str {
         match self {
@@ -241,6 +252,10 @@ const ZH: &[(&str, &str)] = &[
     (
         "Reminder: confirm receipt or open a dispute within 24 hours; after that the seller is paid",
         "提醒：请在 24 小时内确认收货或发起纠纷，之后货款将付给卖家",
+    ),
+    (
+        "Reminder: answer the dispute within 24 hours, or the buyer is refunded",
+        "提醒：请在 24 小时内回应纠纷，否则将退款给买家",
     ),
     ("The buyer's confirmation window was extended", "买家延长了确认收货期限"),
     ("Receipt confirmed: the payment is in your wallet", "买家已确认收货：货款已入账"),

@@ -10,6 +10,7 @@ mod catalog;
 mod cdp;
 mod chat;
 mod disputes;
+mod email;
 mod flash;
 mod idempotency;
 mod import;

@@ -27,6 +27,11 @@ async fn each_party_is_told_what_to_do_next(srv: Srv) {
     let paid = buyers["items"].as_array().unwrap().iter().find(|n| n["type"] == "order.paid").unwrap();
     assert!(paid["text"].as_str().unwrap().contains("escrow"), "the buyer's side: {paid}");
 
+    let zh = srv.http.get(format!("{}/api/v1/notifications", srv.base)).bearer_auth(&seller);
+    let zh: serde_json::Value =
+        zh.header("accept-language", "zh-CN,zh;q=0.9,en;q=0.5").send().await.unwrap().json().await.unwrap();
+    assert_eq!(zh["items"][0]["text"], "货款已托管：请在 72 小时内发货", "{zh}");
+
     let page = srv.get("/api/v1/notifications?limit=1", Some(&seller)).await.body;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     let cursor = page["next_cursor"].as_i64().unwrap();

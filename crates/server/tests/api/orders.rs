@@ -47,6 +47,14 @@ pub(crate) async fn checkout(srv: &Srv, token: &str, sku: &str, qty: i64, key: &
     srv.call(Method::POST, "/api/v1/checkout", Some(token), Some(body), Some(key)).await
 }
 
+/// A paid order of one unit.
+pub(crate) async fn paid_order(srv: &Srv, buyer: &str, sku: &str, key: &str) -> String {
+    let order = checkout(srv, buyer, sku, 1, key).await;
+    let id = order.body["orders"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(order_action(srv, buyer, &id, "pay").await.status, StatusCode::OK);
+    id
+}
+
 pub(crate) async fn order_action(srv: &Srv, token: &str, order: &str, action: &str) -> crate::Res {
     srv.call(
         Method::POST,

@@ -2,7 +2,7 @@
 //! fails on purpose: retries, order per order, the delivery log, replay, the three-day limit,
 //! marketplace endpoints, and no event lost or reordered across a restart.
 
-use crate::orders::{checkout, market, order_action, ship};
+use crate::orders::{market, order_action, paid_order, ship};
 use crate::{on_both_backends, Srv};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -114,13 +114,6 @@ async fn register(srv: &Srv, token: &str, receiver: &Receiver, url: &str, events
     assert!(secret.starts_with("whsec_") && secret.len() > 30);
     *receiver.secret.lock().unwrap() = secret.to_string();
     r.body["webhook"]["id"].as_str().unwrap().to_string()
-}
-
-async fn paid_order(srv: &Srv, buyer: &str, sku: &str, key: &str) -> String {
-    let order = checkout(srv, buyer, sku, 1, key).await;
-    let id = order.body["orders"][0]["id"].as_str().unwrap().to_string();
-    assert_eq!(order_action(srv, buyer, &id, "pay").await.status, StatusCode::OK);
-    id
 }
 
 /// As `on_both_backends!`, on servers that accept the receiver's local address.

@@ -1,0 +1,116 @@
+//! Notification email owed to users (`email_outbox`, filled by a trigger on the outbox in the
+//! event's transaction): which are due, claiming one for a send, and recording how it went.
+//! The claim and retry rules are the webhooks' (`claim_retry`, `domain::webhook::next_attempt`).
+
+use crate::{Result, Store, Tx};
+use souk_domain::notify::Side;
+use souk_domain::webhook;
+use sqlx::Row;
+
+/// An email that is due, with what writing it needs.
+#[derive(Debug, Clone)]
+pub struct DueEmail {
+    pub id: i64,
+    pub to: String,
+    pub name: String,
+    pub kind: String,
+    pub order_id: Option<String>,
+    /// The recipient's side of the order the event is about.
+    pub side: Side,
+    pub attempts: i64,
+    pub window_start: i64,
+    /// The value the claim is guarded on.
+    pub next_attempt_at: i64,
+}
+
+impl Store {
+    /// Up to `limit` emails due at `now`, oldest first.
+    pub async fn due_emails(&self, now: i64, limit: usize) -> Result<Vec<DueEmail>> {
+        let rows = sqlx::query(
+            "SELECT m.id, u.email, u.display_name, e.type, e.order_id, o.buyer_id, o.seller_id, m.user_id, \
+                    m.attempts, m.window_start, m.next_attempt_at \
+             FROM email_outbox m JOIN events e ON e.seq = m.event_seq JOIN users u ON u.id = m.user_id \
+             LEFT JOIN orders o ON o.id = e.order_id \
+             WHERE m.state = 'pending' AND m.next_attempt_at <= $1 ORDER BY m.next_attempt_at, m.id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit as i64)
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let (buyer, seller, user): (Option<String>, Option<String>, String) =
+                (r.try_get(5)?, r.try_get(6)?, r.try_get(7)?);
+            out.push(DueEmail {
+                id: r.try_get(0)?,
+                to: r.try_get(1)?,
+                name: r.try_get(2)?,
+                kind: r.try_get(3)?,
+                order_id: r.try_get(4)?,
+                side: Side::of(&user, buyer.as_deref(), seller.as_deref()),
+                attempts: r.try_get(8)?,
+                window_start: r.try_get(9)?,
+                next_attempt_at: r.try_get(10)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Tx {
+    /// Claims a due email for one send until `lease_until`; false when another round has it.
+    pub async fn claim_email(&mut self, due: &DueEmail, lease_until: i64) -> Result<bool> {
+        self.claim_retry("email_outbox", due.id, due.next_attempt_at, due.attempts, lease_until).await
+    }
+
+    /// Records a claimed email's send: sent, or (with `error`) tried again later or failed for
+    /// good. Returns the new state, or `None` when the row moved meanwhile.
+    pub async fn record_email(&mut self, due: &DueEmail, error: Option<&str>) -> Result<Option<&'static str>> {
+        let now = self.store().now_ms();
+        let number = due.attempts + 1;
+        let (state, next) = match (error, webhook::next_attempt(number, due.window_start, now)) {
+            (None, _) => ("sent", now),
+            (Some(_), Some(at)) => ("pending", at),
+            (Some(_), None) => ("failed", now),
+        };
+        let moved = sqlx::query(
+            "UPDATE email_outbox SET state = $1, attempts = $2, next_attempt_at = $3, last_error = $4, \
+                    sent_at = CASE WHEN $1 = 'sent' THEN $5 ELSE sent_at END \
+             WHERE id = $6 AND state = 'pending' AND attempts = $7",
+        )
+        .bind(state)
+        .bind(number)
+        .bind(next)
+        .bind(error)
+        .bind(now)
+        .bind(due.id)
+        .bind(due.attempts)
+        .execute(self.conn())
+        .await?;
+        Ok((moved.rows_affected() == 1).then_some(state))
+    }
+
+    /// Moves a due row's `next_attempt_at` to a lease, guarded on what was read: of several
+    /// senders that read the same due row, one claims it.
+    pub(crate) async fn claim_retry(
+        &mut self,
+        table: &str,
+        id: i64,
+        seen_next_attempt: i64,
+        seen_attempts: i64,
+        lease_until: i64,
+    ) -> Result<bool> {
+        let sql = format!(
+            "UPDATE {table} SET next_attempt_at = $1 \
+             WHERE id = $2 AND state = 'pending' AND next_attempt_at = $3 AND attempts = $4"
+        );
+        let claimed = sqlx::query(&sql)
+            .bind(lease_until)
+            .bind(id)
+            .bind(seen_next_attempt)
+            .bind(seen_attempts)
+            .execute(self.conn())
+            .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+}
