@@ -174,7 +174,8 @@ impl Tx {
         endpoint_view(&row)
     }
 
-    /// Deletes one of `owner_id`'s endpoints: it stops receiving (again is harmless); its log stays.
+    /// Deletes one of `owner_id`'s endpoints: it stops receiving (again is harmless); its log
+    /// stays, with what was still pending marked failed.
     pub async fn disable_webhook(&mut self, owner_id: &str, id: &str) -> Result<WebhookView> {
         let sql = format!(
             "UPDATE webhook_endpoints SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2 AND owner_id = $3 \
@@ -187,6 +188,14 @@ impl Tx {
             .fetch_optional(self.conn())
             .await?
             .ok_or(StoreError::NotFound)?;
+        // What was still owed to it will not be sent: the log says so rather than "pending".
+        sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'failed', last_error = 'endpoint deleted' \
+             WHERE endpoint_id = $1 AND state = 'pending'",
+        )
+        .bind(id)
+        .execute(self.conn())
+        .await?;
         endpoint_view(&row)
     }
 

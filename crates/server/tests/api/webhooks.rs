@@ -198,6 +198,18 @@ async fn endpoints_are_checked_and_private_to_their_owner(srv: Srv) {
     assert_eq!(deleted.status, StatusCode::OK);
     assert!(deleted.body["disabled_at"].is_string());
     assert_eq!(srv.post(&replay, Some(&seller), json!({})).await.code(), "webhook_deleted");
+    // What a deleted endpoint was still owed is marked failed, not left pending.
+    let gone = srv.call(Method::DELETE, &format!("/api/v1/webhooks/{market_hook}"), Some(&other), None, None).await;
+    assert_eq!(gone.status, StatusCode::OK);
+    let log = srv.get(&format!("/api/v1/webhooks/{market_hook}/deliveries"), Some(&other)).await.body;
+    assert!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"] == "failed" && d["last_error"] == "endpoint deleted"),
+        "{log}"
+    );
 }
 
 async fn signed_deliveries_retry_and_keep_order(srv: Srv) {

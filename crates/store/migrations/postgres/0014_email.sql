@@ -4,7 +4,7 @@
 -- crash, and a claimed row that was never marked is sent again: at least once.
 CREATE TABLE email_outbox (
     id BIGSERIAL PRIMARY KEY,
-    event_seq BIGINT NOT NULL UNIQUE,
+    event_seq BIGINT NOT NULL,
     user_id TEXT NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
     attempts BIGINT NOT NULL DEFAULT 0,
