@@ -112,6 +112,8 @@ impl App {
             let due = self.store.due_emails(now, BATCH).await?;
             let mut claimed = Vec::with_capacity(due.len());
             let mut tx = self.store.begin().await?;
+            // Dropped rows are no longer pending, so their claims below fail.
+            tx.drop_stale_emails(now).await?;
             for d in &due {
                 if tx.claim_email(d, now + LEASE_MS).await? {
                     claimed.push(d);

@@ -58,6 +58,19 @@ impl Store {
 }
 
 impl Tx {
+    /// Gives up on email about events older than the retry window (a seeded past, a sender down
+    /// for days): news that old is no longer worth an email; the notification stays in the app.
+    pub async fn drop_stale_emails(&mut self, now: i64) -> Result<u64> {
+        let dropped = sqlx::query(
+            "UPDATE email_outbox SET state = 'failed', last_error = 'too old to send' \
+             WHERE state = 'pending' AND created_at < $1",
+        )
+        .bind(now - webhook::RETRY_WINDOW_MS)
+        .execute(self.conn())
+        .await?;
+        Ok(dropped.rows_affected())
+    }
+
     /// Claims a due email for one send until `lease_until`; false when another round has it.
     pub async fn claim_email(&mut self, due: &DueEmail, lease_until: i64) -> Result<bool> {
         self.claim_retry("email_outbox", due.id, due.next_attempt_at, due.attempts, lease_until).await

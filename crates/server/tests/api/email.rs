@@ -155,4 +155,10 @@ async fn without_smtp_mail_is_written_to_files(srv: Srv) {
     }
     assert!(texts.iter().any(|t| t.starts_with("To: seller@example.com\nSubject: Payment secured")), "{texts:?}");
     assert_eq!(texts.len(), 2);
+
+    // Email about old news (a seeded past, a sender down for days) is dropped, not sent late.
+    let old = crate::orders::paid_order(&srv, &buyer, &sku, "old-mail").await;
+    srv.clock.advance_ms(3 * 86_400_000 + 1_000);
+    assert_eq!(srv.app.send_notification_emails().await.unwrap(), 0, "{old}");
+    assert_eq!(std::fs::read_dir(srv.data_dir.join("mail")).unwrap().count(), 2);
 }
