@@ -14,6 +14,9 @@ pub enum Account {
     Wallet { user_id: String, currency: Currency },
     /// Money an order holds until it is released or refunded.
     Escrow { order_id: String, currency: Currency },
+    /// Money paid for a flash sale's orders that are committed but not yet written out in full;
+    /// each moves on into its order's own escrow when it is.
+    PromotionEscrow { promotion_id: String, currency: Currency },
     /// The platform's commission income.
     Revenue { currency: Currency },
     /// The outside world through a payment provider: money enters from it and leaves to it, so
@@ -26,6 +29,7 @@ impl Account {
         match self {
             Account::Wallet { currency, .. }
             | Account::Escrow { currency, .. }
+            | Account::PromotionEscrow { currency, .. }
             | Account::Revenue { currency }
             | Account::Provider { currency, .. } => *currency,
         }
@@ -41,6 +45,7 @@ impl Account {
         match self {
             Account::Wallet { user_id, currency } => format!("wallet:{user_id}:{currency}"),
             Account::Escrow { order_id, currency } => format!("escrow:{order_id}:{currency}"),
+            Account::PromotionEscrow { promotion_id, currency } => format!("escrow:{promotion_id}:{currency}"),
             Account::Revenue { currency } => format!("revenue:{currency}"),
             Account::Provider { provider, currency } => format!("provider:{provider}:{currency}"),
         }
@@ -62,6 +67,8 @@ pub enum TransferKind {
     Refund,
     Release,
     Commission,
+    /// From a promotion's escrow into one of its order's escrow, when the order is written out.
+    Allocation,
 }
 
 impl TransferKind {
@@ -73,6 +80,7 @@ impl TransferKind {
             TransferKind::Refund => "refund",
             TransferKind::Release => "release",
             TransferKind::Commission => "commission",
+            TransferKind::Allocation => "allocation",
         }
     }
 }

@@ -1,10 +1,14 @@
 //! The flash-sale order engine. Buy requests (checkout and pay in one step, at a promotion's
 //! price) queue on a channel; one task takes whatever has queued (up to `max_batch`, waiting at
 //! most `linger` for more once the first arrives), reads the batch's book in a write
-//! transaction, decides every request against it in memory (`domain::flash::decide`), writes all
-//! accepted orders with a few multi-row statements, commits, and only then answers each request.
-//! So no request is acknowledged before its order is durable, and a crash loses only requests
-//! that were never answered.
+//! transaction, decides every request against it in memory (`domain::flash::decide`), commits
+//! the accepted orders (a journal row and a payment transfer each, and the counters) with a few
+//! multi-row statements, and only then answers each request. So no request is acknowledged
+//! before its order is durable, and a crash loses only requests that were never answered.
+//!
+//! The same task writes the committed orders out in full (`Store::write_out_flash`) whenever
+//! no request is waiting, or once the oldest has waited `write_out_lag` even if requests keep
+//! coming; reading an order that is still in the journal writes it out first.
 //!
 //! The database guards every shared counter too (see `souk_store::flash`): should anything have
 //! moved between the read and the write (another process, another path), the batch fails whole
@@ -21,6 +25,7 @@ use souk_domain::id::Kind;
 use souk_domain::order::Policy;
 use souk_domain::Money;
 use souk_store::flash::{FlashOrder, KeyAnswer};
+use souk_store::flash_out;
 use souk_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -65,11 +70,13 @@ pub struct EngineConfig {
     pub max_batch: usize,
     /// How long the first request of a batch waits for company.
     pub linger: Duration,
+    /// How long committed orders may wait to be written out while requests keep coming.
+    pub write_out_lag: Duration,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { max_batch: 4096, linger: Duration::from_millis(1) }
+        EngineConfig { max_batch: 4096, linger: Duration::from_millis(1), write_out_lag: Duration::from_secs(2) }
     }
 }
 
@@ -102,7 +109,33 @@ impl Engine {
 }
 
 async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::Receiver<Pending>) {
-    while let Some(first) = rx.recv().await {
+    // When the oldest committed order not yet written out was committed, if any may be.
+    let mut unwritten: Option<tokio::time::Instant> = None;
+    loop {
+        let lagging = unwritten.is_some_and(|t| t.elapsed() >= config.write_out_lag);
+        let first = match rx.try_recv() {
+            Ok(p) if !lagging => p,
+            Err(mpsc::error::TryRecvError::Empty) if unwritten.is_none() => match rx.recv().await {
+                Some(p) => p,
+                None => break,
+            },
+            Err(mpsc::error::TryRecvError::Disconnected) if unwritten.is_none() => break,
+            waiting => {
+                // Idle, closing, or lagging: write out a chunk, then take what waits.
+                match store.write_out_flash(flash_out::Pending::Oldest(flash_out::WRITE_OUT_CHUNK), &policy).await {
+                    Ok(n) if n < flash_out::WRITE_OUT_CHUNK => unwritten = None,
+                    Ok(_) => unwritten = unwritten.map(|_| tokio::time::Instant::now()),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "writing out flash orders failed; the jobs runner retries");
+                        unwritten = None;
+                    }
+                }
+                match waiting {
+                    Ok(p) => p,
+                    Err(_) => continue,
+                }
+            }
+        };
         let mut batch = vec![first];
         let until = tokio::time::Instant::now() + config.linger;
         while batch.len() < config.max_batch {
@@ -115,40 +148,42 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
                 },
             }
         }
-        settle(&store, &policy, batch).await;
+        if settle(&store, batch).await && unwritten.is_none() {
+            unwritten = Some(tokio::time::Instant::now());
+        }
     }
 }
 
-async fn settle(store: &Store, policy: &Policy, batch: Vec<Pending>) {
+/// Decides and commits a batch, then answers its requests; whether any order was committed.
+async fn settle(store: &Store, batch: Vec<Pending>) -> bool {
     let buys: Vec<&FlashBuy> = batch.iter().map(|p| &p.buy).collect();
-    match decide_and_write(store, policy, &buys).await {
-        Ok(results) => {
-            for (p, r) in batch.into_iter().zip(results) {
-                let _ = p.reply.send(r);
-            }
-        }
+    let results = match decide_and_write(store, &buys).await {
+        Ok(results) => results,
         Err(e) if batch.len() > 1 => {
             tracing::debug!(error = %e, size = batch.len(), "a flash batch failed; deciding its requests one by one");
-            for p in batch {
-                let _ = p.reply.send(decide_alone(store, policy, &p.buy).await);
+            let mut results = Vec::with_capacity(batch.len());
+            for p in &batch {
+                results.push(decide_alone(store, &p.buy).await);
             }
+            results
         }
-        Err(e) => {
-            let e = AppError::from(e);
-            for p in batch {
-                let _ = p.reply.send(Err(e.clone()));
-            }
-        }
+        Err(e) => vec![Err(AppError::from(e))],
+    };
+    let mut bought = false;
+    for (p, r) in batch.into_iter().zip(results) {
+        bought |= matches!(r, Ok(Bought::Order(_)));
+        let _ = p.reply.send(r);
     }
+    bought
 }
 
 /// One request in its own transaction, tried again (up to three times) when what it was
 /// decided against moved before its commit or its transaction lost a race.
-async fn decide_alone(store: &Store, policy: &Policy, buy: &FlashBuy) -> AppResult<Bought> {
+async fn decide_alone(store: &Store, buy: &FlashBuy) -> AppResult<Bought> {
     let mut tries = 0;
     loop {
         tries += 1;
-        match decide_and_write(store, policy, &[buy]).await {
+        match decide_and_write(store, &[buy]).await {
             Ok(mut r) => return r.remove(0),
             Err(e) if tries < 3 && (e.lost_race() || matches!(e, StoreError::Conflict { code: "flash_moved", .. })) => {
                 tokio::time::sleep(Duration::from_millis(5 * tries)).await;
@@ -159,21 +194,12 @@ async fn decide_alone(store: &Store, policy: &Policy, buy: &FlashBuy) -> AppResu
 }
 
 /// One batch in one transaction: read the book, decide every request, write the accepted ones.
-async fn decide_and_write(
-    store: &Store,
-    policy: &Policy,
-    buys: &[&FlashBuy],
-) -> Result<Vec<AppResult<Bought>>, StoreError> {
-    let mut promos: Vec<String> = buys.iter().map(|b| b.promotion_id.clone()).collect();
-    promos.sort_unstable();
-    promos.dedup();
-    let mut buyers: Vec<String> = buys.iter().map(|b| b.buyer_id.clone()).collect();
-    buyers.sort_unstable();
-    buyers.dedup();
+async fn decide_and_write(store: &Store, buys: &[&FlashBuy]) -> Result<Vec<AppResult<Bought>>, StoreError> {
+    let asks: Vec<(&str, &str)> = buys.iter().map(|b| (b.promotion_id.as_str(), b.buyer_id.as_str())).collect();
     let keys: Vec<(String, String)> =
         buys.iter().filter_map(|b| b.idempotency.as_ref()).map(|(s, k, _)| (s.clone(), k.clone())).collect();
     let mut tx = store.begin().await?;
-    let souk_store::flash::FlashBook { mut book, meta } = tx.flash_book(&promos, &buyers).await?;
+    let souk_store::flash::FlashBook { mut book, meta } = tx.flash_book(&asks).await?;
     let records = tx.idempotency_records(&keys).await?;
     let now = store.now_ms();
     let mut orders = Vec::new();
@@ -243,7 +269,7 @@ async fn decide_and_write(
             Err(r) => results.push(Err(refused(r))),
         }
     }
-    tx.write_flash(&orders, &meta, policy).await?;
+    tx.write_flash(&orders, &meta).await?;
     tx.commit().await?;
     Ok(results)
 }
@@ -290,7 +316,7 @@ mod tests {
             SaleSpec { tag: "p".into(), skus: 1, stock, per_buyer_limit: limit, price: 100, funds: funds.clone() };
         let sale = flash_sale(&store, &spec).await.unwrap();
         let promo = sale.promotions[0].clone();
-        let config = EngineConfig { max_batch, linger: Duration::from_micros(200) };
+        let config = EngineConfig { max_batch, linger: Duration::from_micros(200), ..EngineConfig::default() };
         let engine = Engine::start(store.clone(), Policy::default(), config);
         let calls = requests.iter().map(|&(b, quantity)| {
             let b = b % funds.len();
@@ -300,12 +326,13 @@ mod tests {
             let engine = engine.clone();
             async move { (b, quantity, engine.buy(buy).await) }
         });
-        let mut bought = vec![0; funds.len()];
+        let (mut bought, mut accepted) = (vec![0; funds.len()], 0);
         for (b, quantity, answer) in futures_util::future::join_all(calls).await {
             match answer {
                 Ok(Bought::Order(r)) => {
                     assert_eq!((r.quantity, r.total.amount), (quantity, quantity * 100));
                     bought[b] += quantity;
+                    accepted += 1;
                 }
                 Ok(Bought::Replay { .. }) => panic!("no keys were sent"),
                 Err(e) => {
@@ -322,7 +349,18 @@ mod tests {
         let view = store.promotion(&promo).await.unwrap();
         assert_eq!(view.sold, sold, "the counter is the acknowledged units");
         assert_eq!(store.flash_oversold().await.unwrap(), 0);
-        assert!(store.ledger_check().await.unwrap().sound);
+        assert!(store.ledger_check().await.unwrap().sound, "sound while orders wait in the journal");
+        store.write_out_all_flash(&Policy::default()).await.unwrap();
+        assert_eq!(store.flash_pending().await.unwrap(), 0);
+        let mut conn = store.reader().await.unwrap();
+        let sql = "SELECT COUNT(*), CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM orders o \
+                   JOIN order_lines l ON l.order_id = o.id";
+        let written: (i64, i64) = sqlx::query_as(sql).fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(written, (accepted, sold), "every acknowledged order written out once");
+        drop(conn);
+        assert_eq!(store.flash_oversold().await.unwrap(), 0);
+        let books = store.ledger_check().await.unwrap();
+        assert!(books.sound, "sound once written out: {:?}", books.problems);
         store.close().await;
     }
 

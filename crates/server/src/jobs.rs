@@ -1,5 +1,5 @@
-//! Background work: due deadlines, sandbox confirmations of accepted cards, and the sandbox
-//! carrier's tracking events. Each job
+//! Background work: due deadlines, sandbox confirmations of accepted cards, the sandbox
+//! carrier's tracking events, and flash orders left to write out. Each job
 //! commits with its effect in one transaction, so a crash or a second process running the same
 //! job cannot do it twice; on start, whatever fell due while the server was down runs once.
 
@@ -21,6 +21,12 @@ pub async fn run_forever(app: App) {
         }
         if let Err(e) = app.simulate_sandbox_carrier().await {
             tracing::warn!(error = %e, "sandbox carrier failed; retrying next round");
+        }
+        // Flash orders no engine here is writing out (another process's, or left by a crash);
+        // a chunk a round, so a busy engine sharing the writer is barely slowed.
+        let chunk = souk_store::flash_out::Pending::Oldest(souk_store::flash_out::WRITE_OUT_CHUNK);
+        if let Err(e) = app.store.write_out_flash(chunk, &app.config.policy).await {
+            tracing::warn!(error = %e, "writing out flash orders failed; retrying next round");
         }
         tokio::time::sleep(app.config.job_interval).await;
     }

@@ -185,6 +185,19 @@ impl App {
         })
     }
 
+    /// The buyer and seller of an order. A flash order still in the journal (committed, not yet
+    /// written out) is written out first, so whoever asks for it sees the whole order.
+    pub async fn order_parties(&self, order_id: &str) -> Result<(String, String), souk_store::StoreError> {
+        match self.store.order_parties(order_id).await {
+            Err(souk_store::StoreError::NotFound) if self.store.flash_order_pending(order_id).await? => {
+                let which = souk_store::flash_out::Pending::Order(order_id);
+                self.store.write_out_flash(which, &self.config.policy).await?;
+                self.store.order_parties(order_id).await
+            }
+            found => found,
+        }
+    }
+
     /// Opens the search index under the data directory, makes it current (rebuilding it when
     /// it is missing, of an older schema or far behind), and builds the application.
     pub async fn open(store: Store, config: ServerConfig) -> Result<App, String> {
@@ -342,6 +355,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Flash orders a stopped process committed but had not written out yet.
+    if let Err(e) = app.store.write_out_all_flash(&app.config.policy).await {
+        tracing::warn!(error = %e, "writing out flash orders failed; the jobs runner retries");
+    }
     let runner = tokio::spawn(jobs::run_forever(app.clone()));
     let cursor = search_sync::FeedCursor::at(app.search.position().unwrap_or(0));
     let follower = tokio::spawn(search_sync::follow_forever(app.clone(), cursor));

@@ -42,6 +42,12 @@ pub struct FlashReport {
     /// Units sold past a promotion's stock: must be 0.
     pub oversold: i64,
     pub ledger_balanced: bool,
+    /// Orders still in the journal (paid, not yet written out in full) when the run ended, and
+    /// how long writing them out took after it.
+    pub unwritten_at_end: i64,
+    pub write_out_ms: f64,
+    /// Paid orders a second counted until the last one was written out in full.
+    pub written_out_orders_per_sec: f64,
     /// One transaction per order, same requests, same machine, same run.
     pub plain_orders_per_sec: f64,
     pub plain_p50_ms: f64,
@@ -71,12 +77,12 @@ where
     let next = Arc::new(AtomicUsize::new(0));
     let sold = Arc::new(AtomicUsize::new(0));
     let call = Arc::new(call);
+    let (promotions, buyers) = (Arc::new(market.promotions.clone()), Arc::new(market.buyers.clone()));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
         let (next, sold, call) = (next.clone(), sold.clone(), call.clone());
-        let promotions = market.promotions.clone();
-        let buyers = market.buyers.clone();
+        let (promotions, buyers) = (promotions.clone(), buyers.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut x = (c as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -181,13 +187,22 @@ async fn report(
     mode: &str,
     (lat, elapsed, sold): (Vec<f64>, Duration, usize),
 ) -> Result<FlashReport, String> {
+    let unwritten_at_end = store.flash_pending().await.map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    store.write_out_all_flash(policy).await.map_err(|e| e.to_string())?;
+    let write_out = t.elapsed();
     // Fewer requests for the baseline: it is slower, and a rate needs only enough to be steady.
     let plain_requests = (p.requests / 10).max(200).min(p.requests);
     let plain_market = seed(store, &p, &format!("{tag}B")).await?;
-    let single = Engine::start(store.clone(), policy.clone(), EngineConfig { max_batch: 1, linger: Duration::ZERO });
+    let single = Engine::start(
+        store.clone(),
+        policy.clone(),
+        EngineConfig { max_batch: 1, linger: Duration::ZERO, ..EngineConfig::default() },
+    );
     let (plain_lat, plain_elapsed, plain_sold) =
         drive(&plain_market, p.clients, plain_requests, engine_call(single)).await;
 
+    store.write_out_all_flash(policy).await.map_err(|e| e.to_string())?;
     let orders_per_sec = sold as f64 / elapsed.as_secs_f64();
     let plain_orders_per_sec = plain_sold as f64 / plain_elapsed.as_secs_f64();
     let books = store.ledger_check().await.map_err(|e| e.to_string())?;
@@ -206,6 +221,9 @@ async fn report(
         rejected: p.requests - sold,
         oversold: store.flash_oversold().await.map_err(|e| e.to_string())?,
         ledger_balanced: books.sound,
+        unwritten_at_end,
+        write_out_ms: write_out.as_secs_f64() * 1000.0,
+        written_out_orders_per_sec: sold as f64 / (elapsed + write_out).as_secs_f64(),
         plain_orders_per_sec,
         plain_p50_ms: pct(&plain_lat, 0.50),
         plain_p99_ms: pct(&plain_lat, 0.99),

@@ -4,6 +4,7 @@
 //! by a guarded statement whose affected-row count is checked: if anything moved since the book
 //! was read (another process, another path), the batch fails whole and nothing is written.
 
+use crate::bulk::{json_field, Col};
 use crate::orders::sku_for_sale;
 use crate::{Backend, Page, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
@@ -11,8 +12,7 @@ use souk_domain::catalog::ProductStatus;
 use souk_domain::flash::{self, Book, PromoBook, PromotionDraft};
 use souk_domain::geo::ShipsTo;
 use souk_domain::id::Kind;
-use souk_domain::ledger::Account;
-use souk_domain::order::{Line, Policy};
+use souk_domain::ledger::{Account, TransferKind};
 use souk_domain::time::rfc3339;
 use souk_domain::{Currency, Invalid, Money};
 use sqlx::any::AnyRow;
@@ -89,12 +89,15 @@ impl Store {
         view(&row, self.now_ms())
     }
 
-    /// Units sold past promotions' stock, counted from the orders themselves: must be 0.
+    /// Units sold past promotions' stock, counted from the orders themselves (written out or
+    /// still in the journal): must be 0.
     pub async fn flash_oversold(&self) -> Result<i64> {
         let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN t.q > t.stock THEN t.q - t.stock ELSE 0 END), 0) AS BIGINT) FROM \
-             (SELECT pr.stock AS stock, (SELECT COALESCE(SUM(l.quantity), 0) FROM orders o \
-              JOIN order_lines l ON l.order_id = o.id WHERE o.promotion_id = pr.id) AS q FROM promotions pr) t",
+            "SELECT CAST(COALESCE(SUM(CASE WHEN t.q + t.j > t.stock THEN t.q + t.j - t.stock ELSE 0 END), 0) AS BIGINT) \
+             FROM (SELECT pr.stock AS stock, (SELECT COALESCE(SUM(l.quantity), 0) FROM orders o \
+              JOIN order_lines l ON l.order_id = o.id WHERE o.promotion_id = pr.id) AS q, \
+              (SELECT COALESCE(SUM(f.quantity), 0) FROM flash_orders f WHERE f.promotion_id = pr.id) AS j \
+              FROM promotions pr) t",
         )
         .fetch_one(&mut *self.reader().await?)
         .await?;
@@ -158,6 +161,13 @@ pub struct FlashOrder {
     pub idempotency: Option<KeyAnswer>,
 }
 
+impl FlashOrder {
+    /// What the order costs, unless it overflows.
+    pub fn total(&self) -> Option<i64> {
+        self.unit_price.amount.checked_mul(self.quantity)
+    }
+}
+
 /// An `Idempotency-Key` claimed and completed inside a batch: per-request claims would cost
 /// a durable write each, which is what batching avoids.
 #[derive(Debug, Clone)]
@@ -176,9 +186,6 @@ pub struct KeyRecord {
     /// Its response, once it finished.
     pub answer: Option<(u16, String)>,
 }
-
-/// Buyers per query of a batch's book.
-const ROWS_PER_STATEMENT: usize = 500;
 
 fn guard_failed(what: &str) -> StoreError {
     StoreError::Conflict { code: "flash_moved", message: format!("{what} changed since the batch was decided") }
@@ -243,30 +250,90 @@ impl Tx {
     }
 
     /// Reads what a batch is decided against, inside the batch's own transaction: the
-    /// promotions (locked, with their SKUs' stock), what each of `buyers` bought in them, and
-    /// the buyers' wallets. Promotions of products no longer on sale are left out.
-    pub async fn flash_book(&mut self, promotions: &[String], buyers: &[String]) -> Result<FlashBook> {
-        let mut out = FlashBook { book: Book::default(), meta: HashMap::new() };
-        if promotions.is_empty() {
+    /// promotions asked for (locked on PostgreSQL, with their SKUs' stock), what each buyer
+    /// already bought in the promotion they ask for, and their wallets in its currency.
+    /// `asks` are (promotion, buyer) pairs. Promotions of products no longer on sale are left out.
+    pub async fn flash_book(&mut self, asks: &[(&str, &str)]) -> Result<FlashBook> {
+        let mut promotions: Vec<&str> = asks.iter().map(|(p, _)| *p).collect();
+        promotions.sort_unstable();
+        promotions.dedup();
+        let (promos, meta) = self.promotion_rows(&promotions, true).await?;
+        let mut out = FlashBook { book: Book { promotions: promos, wallets: HashMap::new() }, meta };
+        let mut pairs: Vec<(&str, &str)> =
+            asks.iter().copied().filter(|(p, _)| out.book.promotions.contains_key(*p)).collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        if pairs.is_empty() {
             return Ok(out);
+        }
+        let sql = format!(
+            "SELECT {} FROM (SELECT {} AS p, {} AS b FROM {}) v",
+            self.json_agg(&[
+                "v.p",
+                "v.b",
+                "(SELECT quantity FROM promotion_buyers pb WHERE pb.promotion_id = v.p AND pb.buyer_id = v.b)"
+            ]),
+            json_field(0),
+            json_field(1),
+            self.json_rows()
+        );
+        for (promo, buyer, n) in
+            self.fetch_json::<(String, String, Option<i64>)>(&sql, &json!(pairs).to_string()).await?
+        {
+            if let (Some(p), Some(n)) = (out.book.promotions.get_mut(&promo), n) {
+                p.bought.insert(buyer, n);
+            }
+        }
+        let mut wallets: HashMap<String, (String, &'static str)> = HashMap::new();
+        for (promo, buyer) in &pairs {
+            let currency = out.book.promotions[*promo].price.currency;
+            let key = Account::Wallet { user_id: buyer.to_string(), currency }.key();
+            wallets.insert(key, (buyer.to_string(), currency.code()));
+        }
+        let keys: Vec<[&str; 1]> = wallets.keys().map(|k| [k.as_str()]).collect();
+        let sql = format!(
+            "SELECT {} FROM (SELECT {} AS k FROM {}) v",
+            self.json_agg(&["v.k", "(SELECT balance FROM ledger_accounts a WHERE a.key = v.k)"]),
+            json_field(0),
+            self.json_rows()
+        );
+        for (key, balance) in self.fetch_json::<(String, Option<i64>)>(&sql, &json!(keys).to_string()).await? {
+            if let (Some(owner), Some(balance)) = (wallets.remove(&key), balance) {
+                out.book.wallets.insert(owner, balance);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The book and details of `promotions` (sorted); with `for_sale`, only those whose product
+    /// is on sale, locked for the batch on PostgreSQL.
+    pub(crate) async fn promotion_rows(
+        &mut self,
+        promotions: &[&str],
+        for_sale: bool,
+    ) -> Result<(HashMap<String, PromoBook>, HashMap<String, PromoMeta>)> {
+        let (mut books, mut meta) = (HashMap::new(), HashMap::new());
+        if promotions.is_empty() {
+            return Ok((books, meta));
         }
         let sql = format!(
             "SELECT pr.id, pr.sku_id, pr.product_id, pr.store_id, st.owner_id, p.title, p.category, p.ships_to, \
                     pr.starts_at, pr.ends_at, pr.price, pr.currency, pr.stock - pr.sold, pr.per_buyer_limit, \
                     k.on_hand - k.reserved \
              FROM promotions pr JOIN products p ON p.id = pr.product_id JOIN stores st ON st.id = pr.store_id \
-             JOIN stock k ON k.sku_id = pr.sku_id WHERE p.status = 'active' AND pr.id IN ({}) ORDER BY pr.id{}",
+             JOIN stock k ON k.sku_id = pr.sku_id WHERE pr.id IN ({}){} ORDER BY pr.id{}",
             crate::placeholders(0, promotions.len()),
+            if for_sale { " AND p.status = 'active'" } else { "" },
             // PostgreSQL: processes deciding the same promotion take turns, in id order so two
             // batches cannot deadlock (SQLite's whole-database write lock already serialises).
             match self.store().backend() {
-                Backend::Postgres => " FOR UPDATE OF pr",
-                Backend::Sqlite => "",
+                Backend::Postgres if for_sale => " FOR UPDATE OF pr",
+                _ => "",
             }
         );
         let mut q = sqlx::query(&sql);
         for p in promotions {
-            q = q.bind(p);
+            q = q.bind(*p);
         }
         for row in q.fetch_all(self.conn()).await? {
             let id: String = row.try_get(0)?;
@@ -282,7 +349,7 @@ impl Tx {
                 ships_to: ShipsTo::parse(&ships_to, "ships_to").unwrap_or(ShipsTo::Countries(Vec::new())),
                 bought: HashMap::new(),
             };
-            let meta = PromoMeta {
+            let m = PromoMeta {
                 sku_id: row.try_get(1)?,
                 product_id: row.try_get(2)?,
                 store_id: row.try_get(3)?,
@@ -290,171 +357,79 @@ impl Tx {
                 title: row.try_get(5)?,
                 category: row.try_get(6)?,
             };
-            out.book.promotions.insert(id.clone(), promo);
-            out.meta.insert(id, meta);
+            books.insert(id.clone(), promo);
+            meta.insert(id, m);
         }
-        for chunk in buyers.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT promotion_id, buyer_id, quantity FROM promotion_buyers WHERE promotion_id IN ({}) AND buyer_id IN ({})",
-                crate::placeholders(0, promotions.len()),
-                crate::placeholders(promotions.len(), chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for p in promotions {
-                q = q.bind(p);
-            }
-            for b in chunk {
-                q = q.bind(b);
-            }
-            for row in q.fetch_all(self.conn()).await? {
-                let (promo, buyer, n): (String, String, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-                if let Some(p) = out.book.promotions.get_mut(&promo) {
-                    p.bought.insert(buyer, n);
-                }
-            }
-            let sql = format!(
-                "SELECT owner, currency, balance FROM ledger_accounts WHERE kind = 'wallet' AND owner IN ({})",
-                crate::placeholders(0, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for b in chunk {
-                q = q.bind(b);
-            }
-            for row in q.fetch_all(self.conn()).await? {
-                let c = currency(&row.try_get::<String, _>(1)?)?;
-                out.book.wallets.insert((row.try_get(0)?, c.code()), row.try_get(2)?);
-            }
-        }
-        Ok(out)
+        Ok((books, meta))
     }
 
-    /// Writes a batch of accepted requests as paid orders: orders, lines, escrow accounts,
-    /// payment transfers, ship-by deadlines and outbox events in multi-row statements; then the
-    /// guarded counters. Fails whole (the caller drops the transaction) if a guard finds that
-    /// stock, a promotion, a buyer's count or a wallet moved since the book was read.
-    pub async fn write_flash(
-        &mut self,
-        orders: &[FlashOrder],
-        meta: &HashMap<String, PromoMeta>,
-        policy: &Policy,
-    ) -> Result<()> {
+    /// Commits a batch of accepted requests as paid flash orders: one journal row and one
+    /// payment transfer (the buyer's wallet into the promotion's escrow) per order, then the
+    /// guarded counters. The orders are written out in full later (`Store::write_out_flash`).
+    /// Fails whole (the caller drops the transaction) if a guard finds that stock, a
+    /// promotion, a buyer's count or a wallet moved since the book was read.
+    pub async fn write_flash(&mut self, orders: &[FlashOrder], meta: &HashMap<String, PromoMeta>) -> Result<()> {
         if orders.is_empty() {
             return Ok(());
         }
         let now = self.store().now_ms();
-        let meta_of = |o: &FlashOrder| {
-            meta.get(&o.promotion_id).ok_or_else(|| guard_failed(&format!("promotion {}", o.promotion_id)))
-        };
-        let mut order_rows = Vec::new();
-        let mut line_rows = Vec::new();
-        let mut escrow_rows = Vec::new();
-        let mut transfer_rows = Vec::new();
-        let mut job_rows = Vec::new();
-        let mut event_rows = Vec::new();
+        let mut journal = Vec::with_capacity(orders.len());
+        let mut transfers = Vec::with_capacity(orders.len());
         let mut wallets: BTreeMap<String, i64> = BTreeMap::new();
-        let mut stock: BTreeMap<String, i64> = BTreeMap::new();
-        let mut sold: BTreeMap<String, i64> = BTreeMap::new();
-        let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
-        let mut purchases: BTreeMap<String, i64> = BTreeMap::new();
-        let mut woken = Vec::new();
+        let mut held: BTreeMap<(&str, &'static str), i64> = BTreeMap::new();
+        let mut stock: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut sold: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut counts: BTreeMap<(&str, &str), i64> = BTreeMap::new();
         for o in orders {
-            let m = meta_of(o)?;
-            let line = Line {
-                sku_id: m.sku_id.clone(),
-                quantity: o.quantity,
-                unit_price: o.unit_price,
-                commission_bps: policy.commission_bps_for(m.category.as_deref()),
-            };
-            let total = line.total().ok_or_else(|| Invalid::new("out_of_range", "quantity", "too large"))?;
-            let commission = line.commission().unwrap_or(0);
-            let cur = o.unit_price.currency.code();
-            let wallet = Account::Wallet { user_id: o.buyer_id.clone(), currency: o.unit_price.currency }.key();
-            let escrow = Account::Escrow { order_id: o.order_id.clone(), currency: o.unit_price.currency }.key();
-            let checkout = self.store().new_id(Kind::Checkout);
-            order_rows.push(json!([
+            let m = meta.get(&o.promotion_id).ok_or_else(|| guard_failed(&format!("promotion {}", o.promotion_id)))?;
+            let total = o.total().ok_or_else(|| Invalid::new("out_of_range", "quantity", "too large"))?;
+            let currency = o.unit_price.currency;
+            let wallet = Account::Wallet { user_id: o.buyer_id.clone(), currency }.key();
+            let escrow = Account::PromotionEscrow { promotion_id: o.promotion_id.clone(), currency }.key();
+            journal.push(json!([
                 o.order_id,
-                checkout,
+                o.promotion_id,
                 o.buyer_id,
-                m.store_id,
-                m.seller_id,
-                cur,
-                total,
-                commission,
-                o.country,
-                now,
-                o.promotion_id
-            ]));
-            line_rows.push(json!([
-                o.order_id,
-                m.sku_id,
-                m.product_id,
-                m.title,
                 o.quantity,
                 o.unit_price.amount,
-                line.commission_bps
+                currency.code(),
+                o.country,
+                now
             ]));
-            escrow_rows.push(json!([escrow, o.order_id, cur, total]));
             let transfer = self.store().new_id(Kind::Transfer);
-            transfer_rows.push(json!([transfer, wallet, escrow, total, cur, o.order_id, now]));
-            job_rows.push(json!([self.store().new_id(Kind::Job), o.order_id, now + policy.ship_by_ms]));
-            let payload =
-                json!({"order_id": o.order_id, "state": "paid", "total": Money::new(total, o.unit_price.currency),
-                                 "promotion_id": o.promotion_id})
-                .to_string();
-            let event_id = self.store().new_id(Kind::Event);
-            for user in [&o.buyer_id, &m.seller_id] {
-                event_rows.push(json!([event_id, user, o.order_id, payload, now]));
-                woken.push(user.clone());
-            }
+            transfers.push(json!([transfer, wallet, escrow, total, currency.code(), o.order_id, now]));
             *wallets.entry(wallet).or_default() += total;
-            *stock.entry(m.sku_id.clone()).or_default() += o.quantity;
-            *sold.entry(o.promotion_id.clone()).or_default() += o.quantity;
-            *counts.entry((o.promotion_id.clone(), o.buyer_id.clone())).or_default() += o.quantity;
-            *purchases.entry(m.product_id.clone()).or_default() += 1;
+            *held.entry((&o.promotion_id, currency.code())).or_default() += total;
+            *stock.entry(&m.sku_id).or_default() += o.quantity;
+            *sold.entry(&o.promotion_id).or_default() += o.quantity;
+            *counts.entry((&o.promotion_id, &o.buyer_id)).or_default() += o.quantity;
         }
         use Col::{Int, Text};
-        let orders_cols = [
-            ("id", Text),
-            ("checkout_id", Text),
-            ("buyer_id", Text),
-            ("store_id", Text),
-            ("seller_id", Text),
-            ("currency", Text),
-            ("total", Int),
-            ("commission", Int),
-            ("ship_country", Text),
-            ("created_at", Int),
-            ("promotion_id", Text),
-        ];
-        let paid = [("state", "'paid'"), ("updated_at", "created_at"), ("paid_at", "created_at")];
-        self.insert_json("orders", &orders_cols, &paid, order_rows).await?;
-        let line_cols = [
+        let journal_cols = [
             ("order_id", Text),
-            ("sku_id", Text),
-            ("product_id", Text),
-            ("title", Text),
+            ("promotion_id", Text),
+            ("buyer_id", Text),
             ("quantity", Int),
             ("unit_price", Int),
-            ("commission_bps", Int),
-        ];
-        self.insert_json("order_lines", &line_cols, &[("position", "0")], line_rows).await?;
-        let escrow_cols = [("key", Text), ("owner", Text), ("currency", Text), ("balance", Int)];
-        self.insert_json("ledger_accounts", &escrow_cols, &[("kind", "'escrow'")], escrow_rows).await?;
-        let transfer_cols = [
-            ("id", Text),
-            ("debit_account", Text),
-            ("credit_account", Text),
-            ("amount", Int),
             ("currency", Text),
-            ("order_id", Text),
+            ("ship_country", Text),
             ("created_at", Int),
         ];
-        self.insert_json("ledger_transfers", &transfer_cols, &[("kind", "'payment'")], transfer_rows).await?;
-        let job_cols = [("id", Text), ("order_id", Text), ("due_at", Int)];
-        self.insert_json("jobs", &job_cols, &[("kind", "'ship_by'"), ("state", "'pending'")], job_rows).await?;
-        let event_cols = [("id", Text), ("user_id", Text), ("order_id", Text), ("payload", Text), ("created_at", Int)];
-        self.insert_json("events", &event_cols, &[("type", "'order.paid'")], event_rows).await?;
-        self.woken.extend(woken);
+        self.insert_json("flash_orders", &journal_cols, &[], journal).await?;
+        for ((promo, code), amount) in &held {
+            let escrow = Account::PromotionEscrow { promotion_id: promo.to_string(), currency: currency(code)? };
+            sqlx::query(
+                "INSERT INTO ledger_accounts (key, kind, owner, currency, balance) VALUES ($1, 'escrow', $2, $3, $4) \
+                 ON CONFLICT (key) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance",
+            )
+            .bind(escrow.key())
+            .bind(*promo)
+            .bind(*code)
+            .bind(*amount)
+            .execute(self.conn())
+            .await?;
+        }
+        self.insert_transfers_json(TransferKind::Payment, transfers).await?;
         // The guarded counters.
         let rows: Vec<Value> = wallets.iter().map(|(k, v)| json!([k, v])).collect();
         let n = rows.len() as u64;
@@ -466,14 +441,14 @@ impl Tx {
             json_field(1),
             self.json_rows()
         );
-        if sqlx::query(&sql).bind(Value::Array(rows).to_string()).execute(self.conn()).await?.rows_affected() != n {
+        if self.execute_json(&sql, rows).await? != n {
             return Err(guard_failed("a wallet"));
         }
         for (sku_id, n) in &stock {
             let res =
                 sqlx::query("UPDATE stock SET on_hand = on_hand - $1 WHERE sku_id = $2 AND on_hand - reserved >= $1")
                     .bind(*n)
-                    .bind(sku_id)
+                    .bind(*sku_id)
                     .execute(self.conn())
                     .await?;
             if res.rows_affected() != 1 {
@@ -483,7 +458,7 @@ impl Tx {
         for (promo, n) in &sold {
             let res = sqlx::query("UPDATE promotions SET sold = sold + $1 WHERE id = $2 AND sold + $1 <= stock")
                 .bind(*n)
-                .bind(promo)
+                .bind(*promo)
                 .execute(self.conn())
                 .await?;
             if res.rows_affected() != 1 {
@@ -503,18 +478,8 @@ impl Tx {
             json_field(2),
             self.json_rows()
         );
-        if sqlx::query(&sql).bind(Value::Array(rows).to_string()).execute(self.conn()).await?.rows_affected() != n {
+        if self.execute_json(&sql, rows).await? != n {
             return Err(guard_failed("a buyer's purchases"));
-        }
-        for (product, n) in &purchases {
-            sqlx::query(
-                "INSERT INTO product_stats (product_id, purchases) VALUES ($1, $2) \
-                 ON CONFLICT (product_id) DO UPDATE SET purchases = product_stats.purchases + excluded.purchases",
-            )
-            .bind(product)
-            .bind(*n)
-            .execute(self.conn())
-            .await?;
         }
         // A key some other request took meanwhile fails the insert, and so the batch.
         let keys: Vec<Value> = orders
@@ -524,6 +489,23 @@ impl Tx {
             .collect();
         let key_cols = [("scope", Text), ("key", Text), ("request_hash", Text), ("body", Text), ("created_at", Int)];
         self.insert_json("idempotency", &key_cols, &[("state", "'done'"), ("status", "201")], keys).await
+    }
+
+    /// Inserts ledger transfers of one kind, each row `[id, debit, credit, amount, currency,
+    /// order, time]`; the caller moves the balances.
+    pub(crate) async fn insert_transfers_json(&mut self, kind: TransferKind, rows: Vec<Value>) -> Result<()> {
+        use Col::{Int, Text};
+        let cols = [
+            ("id", Text),
+            ("debit_account", Text),
+            ("credit_account", Text),
+            ("amount", Int),
+            ("currency", Text),
+            ("order_id", Text),
+            ("created_at", Int),
+        ];
+        let kind = format!("'{}'", kind.as_str());
+        self.insert_json("ledger_transfers", &cols, &[("kind", &kind)], rows).await
     }
 
     /// The records already under `keys` (scope, key).
@@ -537,7 +519,10 @@ impl Tx {
         }
         let rows: Vec<Value> = keys.iter().map(|(s, k)| json!([s, k])).collect();
         let sql = format!(
-            "SELECT i.scope, i.key, i.request_hash, i.state, i.status, i.body FROM idempotency i              JOIN (SELECT {} AS scope, {} AS key FROM {}) v ON i.scope = v.scope AND i.key = v.key",
+            // CROSS JOIN keeps SQLite probing the key's index for each asked key.
+            "SELECT i.scope, i.key, i.request_hash, i.state, i.status, i.body \
+             FROM (SELECT {} AS scope, {} AS key FROM {}) v CROSS JOIN idempotency i \
+             WHERE i.scope = v.scope AND i.key = v.key",
             json_field(0),
             json_field(1),
             self.json_rows()
@@ -554,56 +539,4 @@ impl Tx {
         }
         Ok(out)
     }
-
-    /// The rows of a JSON array bound as `$1`, one per row, each as `value`.
-    fn json_rows(&self) -> &'static str {
-        match self.store().backend() {
-            Backend::Sqlite => "json_each($1)",
-            Backend::Postgres => "json_array_elements(CAST($1 AS JSON)) AS j(value)",
-        }
-    }
-
-    /// Inserts `rows` (JSON arrays of the `columns`' values) with one statement and one bound
-    /// parameter, so a batch of any size costs the same few statements; `constants` are
-    /// expressions every row shares, or the name of one of `columns` to repeat its value.
-    async fn insert_json(
-        &mut self,
-        table: &str,
-        columns: &[(&str, Col)],
-        constants: &[(&str, &str)],
-        rows: Vec<Value>,
-    ) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).chain(constants.iter().map(|(n, _)| *n)).collect();
-        let mut exprs: Vec<String> = columns
-            .iter()
-            .enumerate()
-            .map(|(i, (_, ty))| match ty {
-                Col::Text => json_field(i),
-                Col::Int => format!("CAST({} AS BIGINT)", json_field(i)),
-            })
-            .collect();
-        for (_, e) in constants {
-            let same = columns.iter().position(|(n, _)| n == e);
-            exprs.push(same.map_or(e.to_string(), |i| exprs[i].clone()));
-        }
-        let sql =
-            format!("INSERT INTO {table} ({}) SELECT {} FROM {}", names.join(", "), exprs.join(", "), self.json_rows());
-        sqlx::query(&sql).bind(Value::Array(rows).to_string()).execute(self.conn()).await?;
-        Ok(())
-    }
-}
-
-/// The `i`th element of a row of `Tx::json_rows`: text (PostgreSQL) or its JSON type (SQLite).
-fn json_field(i: usize) -> String {
-    format!("value->>{i}")
-}
-
-/// How a JSON field is read into its column.
-#[derive(Clone, Copy)]
-enum Col {
-    Text,
-    Int,
 }

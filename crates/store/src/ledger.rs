@@ -14,6 +14,7 @@ fn kind_and_owner(a: &Account) -> (&'static str, String) {
     match a {
         Account::Wallet { user_id, .. } => ("wallet", user_id.clone()),
         Account::Escrow { order_id, .. } => ("escrow", order_id.clone()),
+        Account::PromotionEscrow { promotion_id, .. } => ("escrow", promotion_id.clone()),
         Account::Revenue { .. } => ("revenue", "platform".to_string()),
         Account::Provider { provider, .. } => ("provider", provider.clone()),
     }

@@ -160,7 +160,7 @@ pub(crate) async fn side(app: &App, user: &User, order_id: &str) -> AppResult<Si
     if !id::is_valid(Kind::Order, order_id) {
         return Err(AppError::not_found("order"));
     }
-    let (buyer, seller) = app.store.order_parties(order_id).await.or_not_found("order")?;
+    let (buyer, seller) = app.order_parties(order_id).await.or_not_found("order")?;
     if user.id == buyer {
         Ok(Side::Buyer)
     } else if user.id == seller {

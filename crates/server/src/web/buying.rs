@@ -246,9 +246,8 @@ fn timeline(ctx: &Ctx, o: &OrderView) -> Markup {
 
 pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login(&format!("/orders/{id}")) };
-    let (Ok(o), Ok((_, seller_id))) = (app.store.order(&id).await, app.store.order_parties(&id).await) else {
-        return ctx.not_found();
-    };
+    let Ok((_, seller_id)) = app.order_parties(&id).await else { return ctx.not_found() };
+    let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
     // Its buyer acts on it; its seller sees it too, and ships it from here.
     let buyer = o.buyer_id == user.id;
     if !buyer && seller_id != user.id {
@@ -321,6 +320,9 @@ async fn buyers_order(app: &App, ctx: &Ctx, id: &str, csrf: &str) -> Gate {
     let Some(user) = ctx.user.clone() else { return Gate::Closed(to_login(&format!("/orders/{id}"))) };
     if !ctx.csrf_ok(csrf) {
         return Gate::Closed(ctx.expired_form());
+    }
+    if app.order_parties(id).await.is_err() {
+        return Gate::Closed(ctx.not_found());
     }
     match app.store.order(id).await {
         Ok(o) if o.buyer_id == user.id => Gate::Open(user, Box::new(o)),

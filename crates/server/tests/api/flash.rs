@@ -6,11 +6,14 @@ use crate::{on_both_backends, Srv};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use souk_domain::flash::Shard;
+use souk_domain::id::Kind;
 use souk_domain::time::rfc3339;
+use souk_store::flash::FlashOrder;
 
 on_both_backends!(
     promotions_count_down_and_check_their_terms,
     concurrent_buyers_never_oversell_a_flash_sale,
+    a_flash_order_is_whole_when_read_before_it_is_written_out,
     shards_split_promotions_and_the_database_guards_the_rest
 );
 
@@ -134,7 +137,12 @@ async fn concurrent_buyers_never_oversell_a_flash_sale(srv: Srv) {
     assert!(per_buyer[1] <= 1, "the short wallet paid for one at most");
     let promo = srv.get(&format!("/api/v1/promotions/{id}"), None).await.body;
     assert_eq!((promo["sold"].clone(), promo["phase"].clone()), (json!(25), json!("sold_out")));
+    // Paid orders are written out in full off the buy path; whatever is left, now.
+    srv.store.write_out_all_flash(&srv.app.config.policy).await.unwrap();
+    assert_eq!(srv.store.flash_pending().await.unwrap(), 0);
     assert_eq!(srv.count("orders").await, 25, "one order per acknowledged purchase");
+    assert_eq!(srv.count("jobs WHERE kind = 'ship_by'").await, 25, "each with its ship-by deadline");
+    assert_eq!(srv.count("events WHERE type = 'order.paid'").await, 50, "and an order.paid event for each party");
     let stock = srv.get("/api/v1/stores/market/products", None).await.body["items"][0]["skus"][0]["stock"].clone();
     assert_eq!(stock, 75);
     let more = buy(&srv, &buyers[5], &id, 1, "after").await;
@@ -207,4 +215,49 @@ async fn shards_split_promotions_and_the_database_guards_the_rest(srv: Srv) {
     let promo = srv.get(&format!("/api/v1/promotions/{p0}"), None).await.body;
     assert_eq!((promo["sold"].clone(), promo["phase"].clone()), (json!(30), json!("sold_out")));
     assert_ledger_sound(&srv).await;
+}
+
+/// An order the engine committed (its journal row and payment, as a batch writes them) but has
+/// not written out yet is whole the moment its buyer reads it, and the books balance both ways.
+async fn a_flash_order_is_whole_when_read_before_it_is_written_out(srv: Srv) {
+    let (seller, buyer, sku) = market(&srv, 20).await;
+    let p = srv.post("/api/v1/stores/market/promotions", Some(&seller), promotion(&srv, &sku, 0, 500, 5, 5)).await;
+    let promo = p.body["id"].as_str().unwrap().to_string();
+    let me = srv.get("/api/v1/me", Some(&buyer)).await.body["id"].as_str().unwrap().to_string();
+    let before = srv.get("/api/v1/wallet", Some(&buyer)).await.body;
+    let order_id = srv.store.new_id(Kind::Order);
+    let mut tx = srv.store.begin().await.unwrap();
+    let book = tx.flash_book(&[(&promo, &me)]).await.unwrap();
+    let price = book.book.promotions[&promo].price;
+    let order = FlashOrder {
+        order_id: order_id.clone(),
+        buyer_id: me,
+        promotion_id: promo.clone(),
+        country: "DE".into(),
+        quantity: 2,
+        unit_price: price,
+        idempotency: None,
+    };
+    tx.write_flash(&[order], &book.meta).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(srv.store.flash_order_pending(&order_id).await.unwrap());
+    assert_eq!(srv.count("orders").await, 0, "not written out yet");
+    assert_ledger_sound(&srv).await;
+    let after = srv.get("/api/v1/wallet", Some(&buyer)).await.body;
+    assert_eq!(
+        crate::orders::available(&before, "available") - crate::orders::available(&after, "available"),
+        1000,
+        "paid at once"
+    );
+
+    let o = srv.get(&format!("/api/v1/orders/{order_id}"), Some(&buyer)).await;
+    assert_eq!((o.status, o.body["state"].as_str()), (StatusCode::OK, Some("paid")), "{}", o.body);
+    assert_eq!(o.body["total"]["amount"], 1000);
+    assert!(!srv.store.flash_order_pending(&order_id).await.unwrap(), "written out by the read");
+    let seller_view = srv.get(&format!("/api/v1/orders/{order_id}"), Some(&seller)).await;
+    assert_eq!(seller_view.status, StatusCode::OK);
+    assert_eq!(srv.count("jobs WHERE kind = 'ship_by'").await, 1);
+    assert_ledger_sound(&srv).await;
+    let promo = srv.get(&format!("/api/v1/promotions/{promo}"), None).await.body;
+    assert_eq!(promo["sold"], 2);
 }

@@ -71,7 +71,7 @@ pub(crate) async fn ship(srv: &Srv, token: &str, order: &str, carrier: &str, tra
     srv.call(Method::POST, &format!("/api/v1/orders/{order}/ship"), Some(token), Some(body), None).await
 }
 
-fn available(wallet: &Value, field: &str) -> i64 {
+pub fn available(wallet: &Value, field: &str) -> i64 {
     wallet
         .as_array()
         .unwrap()

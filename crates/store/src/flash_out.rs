@@ -1,0 +1,220 @@
+//! Writing flash orders out in full. The order engine's commit leaves each paid order as a
+//! journal row (`flash_orders`) with its payment held in the promotion's escrow; here each
+//! becomes an order like any other (order, line, its own escrow account, ship-by deadline,
+//! `order.paid` events for both parties and so their emails and webhooks) and leaves the
+//! journal, a chunk per transaction. Keeping this off the buy path is what lets a batch's
+//! commit stay a few rows per order.
+
+use crate::bulk::{json_field, Col};
+use crate::{Backend, Result, Store, StoreError, Tx};
+use serde_json::{json, Value};
+use souk_domain::id::Kind;
+use souk_domain::ledger::{Account, TransferKind};
+use souk_domain::order::{Line, Policy};
+use souk_domain::{Currency, Invalid, Money};
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// Which journal rows to write out.
+#[derive(Debug, Clone, Copy)]
+pub enum Pending<'a> {
+    /// Up to this many, oldest first.
+    Oldest(usize),
+    /// This order, if it is still in the journal.
+    Order(&'a str),
+}
+
+/// A journal row: order, promotion, buyer, quantity, unit price, currency, country, time.
+type JournalRow = (String, String, String, i64, i64, String, String, i64);
+
+impl Store {
+    /// Writes out pending flash orders in one transaction; how many it wrote. Two writers
+    /// never write the same order: on PostgreSQL each skips rows another has locked, and on
+    /// SQLite the write lock serialises them.
+    pub async fn write_out_flash(&self, which: Pending<'_>, policy: &Policy) -> Result<usize> {
+        let mut tx = self.begin().await?;
+        let n = tx.write_out_flash(which, policy).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Writes out every pending flash order, a chunk at a time, and returns once none is left
+    /// (waiting for those another writer holds); how many it wrote itself.
+    pub async fn write_out_all_flash(&self, policy: &Policy) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            match self.write_out_flash(Pending::Oldest(WRITE_OUT_CHUNK), policy).await? {
+                0 if self.flash_pending().await? == 0 => return Ok(total),
+                0 => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                n => total += n,
+            }
+        }
+    }
+
+    /// Flash orders committed but not yet written out.
+    pub async fn flash_pending(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM flash_orders").fetch_one(&mut *self.reader().await?).await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Whether `order_id` is a flash order still waiting to be written out.
+    pub async fn flash_order_pending(&self, order_id: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM flash_orders WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?;
+        Ok(row.is_some())
+    }
+}
+
+/// Orders per write-out transaction: small enough that the engine, which shares SQLite's one
+/// writer, never waits long behind one.
+pub const WRITE_OUT_CHUNK: usize = 256;
+
+impl Tx {
+    async fn write_out_flash(&mut self, which: Pending<'_>, policy: &Policy) -> Result<usize> {
+        let (one, limit) = match which {
+            Pending::Oldest(n) => ("", n.max(1)),
+            Pending::Order(id) => (id, 1),
+        };
+        let lock = match self.store().backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "SELECT {} FROM (SELECT order_id, promotion_id, buyer_id, quantity, unit_price, currency, ship_country, \
+             created_at FROM flash_orders WHERE ($1 = '' OR order_id = $1) ORDER BY order_id LIMIT {limit}{lock}) f",
+            self.json_agg(&[
+                "f.order_id",
+                "f.promotion_id",
+                "f.buyer_id",
+                "f.quantity",
+                "f.unit_price",
+                "f.currency",
+                "f.ship_country",
+                "f.created_at"
+            ])
+        );
+        let rows: Vec<JournalRow> = self.fetch_json(&sql, one).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<Value> = rows.iter().map(|r| json!([r.0])).collect();
+        let sql =
+            format!("DELETE FROM flash_orders WHERE order_id IN (SELECT {} FROM {})", json_field(0), self.json_rows());
+        if self.execute_json(&sql, ids).await? != rows.len() as u64 {
+            return Err(StoreError::Conflict {
+                code: "flash_moved",
+                message: "another process wrote these flash orders out".into(),
+            });
+        }
+        let mut promos: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        promos.sort_unstable();
+        promos.dedup();
+        let (_, meta) = self.promotion_rows(&promos, false).await?;
+        let now = self.store().now_ms();
+        let (mut orders, mut lines, mut escrows, mut transfers, mut jobs, mut events) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut held: BTreeMap<String, i64> = BTreeMap::new();
+        let mut purchases: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut woken = Vec::new();
+        for (order_id, promotion_id, buyer_id, quantity, unit_price, code, country, created_at) in &rows {
+            let m = meta.get(promotion_id).ok_or_else(|| {
+                StoreError::Db(sqlx::Error::Protocol(format!("flash order {order_id}: no promotion {promotion_id}")))
+            })?;
+            let currency = Currency::from_code(code)
+                .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("unknown currency {code}"))))?;
+            let line = Line {
+                sku_id: m.sku_id.clone(),
+                quantity: *quantity,
+                unit_price: Money::new(*unit_price, currency),
+                commission_bps: policy.commission_bps_for(m.category.as_deref()),
+            };
+            let total = line.total().ok_or_else(|| Invalid::new("out_of_range", "quantity", "too large"))?;
+            let commission = line.commission().unwrap_or(0);
+            let escrow = Account::Escrow { order_id: order_id.clone(), currency }.key();
+            let pool = Account::PromotionEscrow { promotion_id: promotion_id.clone(), currency }.key();
+            orders.push(json!([
+                order_id,
+                self.store().new_id(Kind::Checkout),
+                buyer_id,
+                m.store_id,
+                m.seller_id,
+                code,
+                total,
+                commission,
+                country,
+                created_at,
+                promotion_id
+            ]));
+            lines.push(json!([order_id, m.sku_id, m.product_id, m.title, quantity, unit_price, line.commission_bps]));
+            escrows.push(json!([escrow, order_id, code, total]));
+            transfers.push(json!([self.store().new_id(Kind::Transfer), pool, escrow, total, code, order_id, now]));
+            jobs.push(json!([self.store().new_id(Kind::Job), order_id, created_at + policy.ship_by_ms]));
+            let payload = json!({"order_id": order_id, "state": "paid", "total": Money::new(total, currency),
+                                 "promotion_id": promotion_id})
+            .to_string();
+            let event_id = self.store().new_id(Kind::Event);
+            for user in [buyer_id, &m.seller_id] {
+                events.push(json!([event_id, user, order_id, payload, now]));
+                woken.push(user.clone());
+            }
+            *held.entry(pool).or_default() += total;
+            *purchases.entry(&m.product_id).or_default() += 1;
+        }
+        use Col::{Int, Text};
+        let orders_cols = [
+            ("id", Text),
+            ("checkout_id", Text),
+            ("buyer_id", Text),
+            ("store_id", Text),
+            ("seller_id", Text),
+            ("currency", Text),
+            ("total", Int),
+            ("commission", Int),
+            ("ship_country", Text),
+            ("created_at", Int),
+            ("promotion_id", Text),
+        ];
+        let paid = [("state", "'paid'"), ("updated_at", "created_at"), ("paid_at", "created_at")];
+        self.insert_json("orders", &orders_cols, &paid, orders).await?;
+        let line_cols = [
+            ("order_id", Text),
+            ("sku_id", Text),
+            ("product_id", Text),
+            ("title", Text),
+            ("quantity", Int),
+            ("unit_price", Int),
+            ("commission_bps", Int),
+        ];
+        self.insert_json("order_lines", &line_cols, &[("position", "0")], lines).await?;
+        let escrow_cols = [("key", Text), ("owner", Text), ("currency", Text), ("balance", Int)];
+        self.insert_json("ledger_accounts", &escrow_cols, &[("kind", "'escrow'")], escrows).await?;
+        self.insert_transfers_json(TransferKind::Allocation, transfers).await?;
+        let job_cols = [("id", Text), ("order_id", Text), ("due_at", Int)];
+        self.insert_json("jobs", &job_cols, &[("kind", "'ship_by'"), ("state", "'pending'")], jobs).await?;
+        let event_cols = [("id", Text), ("user_id", Text), ("order_id", Text), ("payload", Text), ("created_at", Int)];
+        self.insert_json("events", &event_cols, &[("type", "'order.paid'")], events).await?;
+        self.woken.extend(woken);
+        for (pool, amount) in &held {
+            let res = sqlx::query("UPDATE ledger_accounts SET balance = balance - $1 WHERE key = $2 AND balance >= $1")
+                .bind(*amount)
+                .bind(pool)
+                .execute(self.conn())
+                .await?;
+            if res.rows_affected() != 1 {
+                return Err(StoreError::Db(sqlx::Error::Protocol(format!("{pool} holds less than its orders"))));
+            }
+        }
+        let stats: Vec<Value> = purchases.iter().map(|(p, n)| json!([p, n])).collect();
+        let sql = format!(
+            "INSERT INTO product_stats (product_id, purchases) SELECT {}, CAST({} AS BIGINT) FROM {} WHERE true \
+             ON CONFLICT (product_id) DO UPDATE SET purchases = product_stats.purchases + excluded.purchases",
+            json_field(0),
+            json_field(1),
+            self.json_rows()
+        );
+        self.execute_json(&sql, stats).await?;
+        Ok(rows.len())
+    }
+}
