@@ -122,14 +122,7 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
             Err(mpsc::error::TryRecvError::Disconnected) if unwritten.is_none() => break,
             waiting => {
                 // Idle, closing, or lagging: write out a chunk, then take what waits.
-                match store.write_out_flash(flash_out::Pending::Oldest(flash_out::WRITE_OUT_CHUNK), &policy).await {
-                    Ok(n) if n < flash_out::WRITE_OUT_CHUNK => unwritten = None,
-                    Ok(_) => unwritten = unwritten.map(|_| tokio::time::Instant::now()),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "writing out flash orders failed; the jobs runner retries");
-                        unwritten = None;
-                    }
-                }
+                unwritten = write_out_chunk(&store, &policy).await.then(tokio::time::Instant::now);
                 match waiting {
                     Ok(p) => p,
                     Err(_) => continue,
@@ -150,6 +143,17 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
         }
         if settle(&store, batch).await && unwritten.is_none() {
             unwritten = Some(tokio::time::Instant::now());
+        }
+    }
+}
+
+/// Writes out one chunk of committed orders; whether some may be left.
+async fn write_out_chunk(store: &Store, policy: &Policy) -> bool {
+    match store.write_out_flash(flash_out::Pending::Oldest(flash_out::WRITE_OUT_CHUNK), policy).await {
+        Ok(n) => n == flash_out::WRITE_OUT_CHUNK,
+        Err(e) => {
+            tracing::warn!(error = %e, "writing out flash orders failed; the jobs runner retries");
+            false
         }
     }
 }
