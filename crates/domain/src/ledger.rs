@@ -67,8 +67,6 @@ pub enum TransferKind {
     Refund,
     Release,
     Commission,
-    /// From a promotion's escrow into one of its order's escrow, when the order is written out.
-    Allocation,
 }
 
 impl TransferKind {
@@ -80,7 +78,6 @@ impl TransferKind {
             TransferKind::Refund => "refund",
             TransferKind::Release => "release",
             TransferKind::Commission => "commission",
-            TransferKind::Allocation => "allocation",
         }
     }
 }

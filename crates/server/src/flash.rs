@@ -1,20 +1,24 @@
 //! The flash-sale order engine. Buy requests (checkout and pay in one step, at a promotion's
 //! price) queue on a channel; one task takes whatever has queued (up to `max_batch`, waiting at
-//! most `linger` for more once the first arrives), reads the batch's book in a write
-//! transaction, decides every request against it in memory (`domain::flash::decide`), commits
-//! the accepted orders (a journal row and a payment transfer each, and the counters) with a few
-//! multi-row statements, and only then answers each request. So no request is acknowledged
-//! before its order is durable, and a crash loses only requests that were never answered.
+//! most `linger` for more once the first arrives), decides every request in memory
+//! (`domain::flash::decide`) against the book it keeps from batch to batch (reading, in the
+//! batch's write transaction, only the promotions, buyers and wallets new to it), commits the
+//! accepted orders (a journal row each, which is also its payment's ledger posting, and the
+//! counters) with a few multi-row statements, and only then answers each request. So no request
+//! is acknowledged before its order is durable, and a crash loses only requests that were never
+//! answered.
 //!
 //! The same task writes the committed orders out in full (`Store::write_out_flash`) whenever
 //! no request is waiting, or once the oldest has waited `write_out_lag` even if requests keep
 //! coming; reading an order that is still in the journal writes it out first.
 //!
-//! The database guards every shared counter too (see `souk_store::flash`): should anything have
-//! moved between the read and the write (another process, another path), the batch fails whole
-//! and its requests are decided again one at a time, each in its own transaction (retried a
-//! few times if it moves again). On PostgreSQL the batch also locks its promotions' rows, so
-//! processes that share a promotion take turns rather than keep failing each other.
+//! The database guards every shared counter (see `souk_store::flash`): should anything the book
+//! holds have moved since it was read (another process, another path), the batch fails whole,
+//! the book is dropped, and the batch's requests are decided again one at a time, each in its
+//! own transaction against a fresh read (retried a few times if it moves again). A refusal for
+//! want of money or stock looks at the store again first, in case a top-up or a restock came
+//! after the book read it. On PostgreSQL a batch locks its promotions' rows, so processes that
+//! share a promotion take turns rather than keep failing each other.
 
 use crate::error::{AppError, AppResult};
 use crate::idempotency::{in_progress, mismatch};
@@ -24,7 +28,7 @@ use souk_domain::flash::{self, BuyRequest, Rejection};
 use souk_domain::id::Kind;
 use souk_domain::order::Policy;
 use souk_domain::Money;
-use souk_store::flash::{FlashOrder, KeyAnswer};
+use souk_store::flash::{FlashBook, FlashOrder, KeyAnswer};
 use souk_store::flash_out;
 use souk_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -80,6 +84,9 @@ impl Default for EngineConfig {
     }
 }
 
+/// Wallets the engine's book may hold before it starts afresh, to bound its memory.
+const BOOK_CAPACITY: usize = 1 << 20;
+
 struct Pending {
     buy: FlashBuy,
     reply: oneshot::Sender<AppResult<Bought>>,
@@ -111,6 +118,8 @@ impl Engine {
 async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::Receiver<Pending>) {
     // When the oldest committed order not yet written out was committed, if any may be.
     let mut unwritten: Option<tokio::time::Instant> = None;
+    // The book as of the last commit, so a batch reads only what is new to it.
+    let mut book = FlashBook::default();
     loop {
         let lagging = unwritten.is_some_and(|t| t.elapsed() >= config.write_out_lag);
         let first = match rx.try_recv() {
@@ -141,7 +150,7 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
                 },
             }
         }
-        if settle(&store, batch).await && unwritten.is_none() {
+        if settle(&store, &mut book, batch).await && unwritten.is_none() {
             unwritten = Some(tokio::time::Instant::now());
         }
     }
@@ -158,20 +167,26 @@ async fn write_out_chunk(store: &Store, policy: &Policy) -> bool {
     }
 }
 
-/// Decides and commits a batch, then answers its requests; whether any order was committed.
-async fn settle(store: &Store, batch: Vec<Pending>) -> bool {
+/// Decides and commits a batch against `book`, then answers its requests; whether any order
+/// was committed.
+async fn settle(store: &Store, book: &mut FlashBook, batch: Vec<Pending>) -> bool {
+    if book.book.wallets.len() > BOOK_CAPACITY {
+        *book = FlashBook::default();
+    }
     let buys: Vec<&FlashBuy> = batch.iter().map(|p| &p.buy).collect();
-    let results = match decide_and_write(store, &buys).await {
+    let results = match decide_and_write(store, book, &buys).await {
         Ok(results) => results,
-        Err(e) if batch.len() > 1 => {
+        Err(e) => {
+            // Its figures were decided past what the store now holds, or read before something
+            // moved: read afresh and decide each request alone (even a batch of one).
             tracing::debug!(error = %e, size = batch.len(), "a flash batch failed; deciding its requests one by one");
+            *book = FlashBook::default();
             let mut results = Vec::with_capacity(batch.len());
             for p in &batch {
-                results.push(decide_alone(store, &p.buy).await);
+                results.push(decide_alone(store, book, &p.buy).await);
             }
             results
         }
-        Err(e) => vec![Err(AppError::from(e))],
     };
     let mut bought = false;
     for (p, r) in batch.into_iter().zip(results) {
@@ -181,13 +196,18 @@ async fn settle(store: &Store, batch: Vec<Pending>) -> bool {
     bought
 }
 
-/// One request in its own transaction, tried again (up to three times) when what it was
-/// decided against moved before its commit or its transaction lost a race.
-async fn decide_alone(store: &Store, buy: &FlashBuy) -> AppResult<Bought> {
+/// One request in its own transaction, tried again (up to three times, each against a fresh
+/// read) when what it was decided against moved before its commit or its transaction lost a
+/// race. `book` is left as the store is after it, or empty.
+async fn decide_alone(store: &Store, book: &mut FlashBook, buy: &FlashBuy) -> AppResult<Bought> {
     let mut tries = 0;
     loop {
         tries += 1;
-        match decide_and_write(store, &[buy]).await {
+        let outcome = decide_and_write(store, book, &[buy]).await;
+        if outcome.is_err() {
+            *book = FlashBook::default();
+        }
+        match outcome {
             Ok(mut r) => return r.remove(0),
             Err(e) if tries < 3 && (e.lost_race() || matches!(e, StoreError::Conflict { code: "flash_moved", .. })) => {
                 tokio::time::sleep(Duration::from_millis(5 * tries)).await;
@@ -197,19 +217,25 @@ async fn decide_alone(store: &Store, buy: &FlashBuy) -> AppResult<Bought> {
     }
 }
 
-/// One batch in one transaction: read the book, decide every request, write the accepted ones.
-async fn decide_and_write(store: &Store, buys: &[&FlashBuy]) -> Result<Vec<AppResult<Bought>>, StoreError> {
+/// One batch in one transaction: complete the book, decide every request, write the accepted
+/// ones. `fb` is left as the commit leaves the store; after an error it is to be dropped.
+async fn decide_and_write(
+    store: &Store,
+    fb: &mut FlashBook,
+    buys: &[&FlashBuy],
+) -> Result<Vec<AppResult<Bought>>, StoreError> {
     let asks: Vec<(&str, &str)> = buys.iter().map(|b| (b.promotion_id.as_str(), b.buyer_id.as_str())).collect();
     let keys: Vec<(String, String)> =
         buys.iter().filter_map(|b| b.idempotency.as_ref()).map(|(s, k, _)| (s.clone(), k.clone())).collect();
     let mut tx = store.begin().await?;
-    let souk_store::flash::FlashBook { mut book, meta } = tx.flash_book(&asks).await?;
+    tx.fill_flash_book(fb, &asks).await?;
     let records = tx.idempotency_records(&keys).await?;
     let now = store.now_ms();
     let mut orders = Vec::new();
     let mut results: Vec<AppResult<Bought>> = Vec::with_capacity(buys.len());
     // Which request of this batch first carried each key, for duplicates within it.
     let mut first: HashMap<(&str, &str), (usize, &str)> = HashMap::new();
+    let mut refreshed = std::collections::HashSet::new();
     for (i, b) in buys.iter().enumerate() {
         if let Some((scope, key, hash)) = &b.idempotency {
             if let Some(r) = records.get(&(scope.clone(), key.clone())) {
@@ -230,7 +256,7 @@ async fn decide_and_write(store: &Store, buys: &[&FlashBuy]) -> Result<Vec<AppRe
             }
             first.insert((scope, key), (i, hash));
         }
-        if meta.get(&b.promotion_id).is_some_and(|m| m.seller_id == b.buyer_id) {
+        if fb.meta.get(&b.promotion_id).is_some_and(|m| m.seller_id == b.buyer_id) {
             results.push(Err(AppError::forbidden("sellers cannot buy from their own store")));
             continue;
         }
@@ -240,7 +266,19 @@ async fn decide_and_write(store: &Store, buys: &[&FlashBuy]) -> Result<Vec<AppRe
             quantity: b.quantity,
             country: b.country.clone(),
         };
-        match flash::decide(&mut book, &req, now) {
+        let mut decided = flash::decide(&mut fb.book, &req, now);
+        // The book may be older than a top-up or a restock: look again before refusing for want
+        // of money or of the SKU's stock (the promotion's own count is exact, see `write_flash`).
+        let doubtful = match decided {
+            Err(Rejection::InsufficientFunds { .. }) => true,
+            Err(Rejection::SoldOut) => fb.book.promotions.get(&b.promotion_id).is_some_and(|p| p.left >= b.quantity),
+            _ => false,
+        };
+        if doubtful && refreshed.insert((b.promotion_id.as_str(), b.buyer_id.as_str())) {
+            tx.refresh_flash_book(fb, &b.promotion_id, &b.buyer_id, &orders).await?;
+            decided = flash::decide(&mut fb.book, &req, now);
+        }
+        match decided {
             Ok(accepted) => {
                 let receipt = FlashReceipt {
                     order_id: store.new_id(Kind::Order),
@@ -273,7 +311,7 @@ async fn decide_and_write(store: &Store, buys: &[&FlashBuy]) -> Result<Vec<AppRe
             Err(r) => results.push(Err(refused(r))),
         }
     }
-    tx.write_flash(&orders, &meta).await?;
+    tx.write_flash(&orders, fb).await?;
     tx.commit().await?;
     Ok(results)
 }
@@ -353,7 +391,8 @@ mod tests {
         let view = store.promotion(&promo).await.unwrap();
         assert_eq!(view.sold, sold, "the counter is the acknowledged units");
         assert_eq!(store.flash_oversold().await.unwrap(), 0);
-        assert!(store.ledger_check().await.unwrap().sound, "sound while orders wait in the journal");
+        let books = store.ledger_check().await.unwrap();
+        assert!(books.sound, "sound while orders wait in the journal: {:?}", books.problems);
         store.write_out_all_flash(&Policy::default()).await.unwrap();
         assert_eq!(store.flash_pending().await.unwrap(), 0);
         let mut conn = store.reader().await.unwrap();
@@ -365,6 +404,64 @@ mod tests {
         assert_eq!(store.flash_oversold().await.unwrap(), 0);
         let books = store.ledger_check().await.unwrap();
         assert!(books.sound, "sound once written out: {:?}", books.problems);
+        store.close().await;
+    }
+
+    /// The engine keeps its book from batch to batch, yet sees what moved elsewhere meanwhile:
+    /// a top-up (before refusing), a payout (the wallet's guard), a product taken off sale.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_kept_book_sees_what_moved_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path(), Arc::new(SystemClock)).await.unwrap();
+        let spec =
+            SaleSpec { tag: "k".into(), skus: 1, stock: 10, per_buyer_limit: 10, price: 100, funds: vec![300, 2000] };
+        let sale = flash_sale(&store, &spec).await.unwrap();
+        let engine = Engine::start(store.clone(), Policy::default(), EngineConfig::default());
+        let buy = |b: usize, quantity: i64| {
+            let buyer_id = sale.buyers[b].clone();
+            let promotion_id = sale.promotions[0].clone();
+            let engine = engine.clone();
+            async move {
+                let buy = FlashBuy { buyer_id, promotion_id, quantity, country: "DE".into(), idempotency: None };
+                engine.buy(buy).await.map(|_| ()).map_err(|e| e.code)
+            }
+        };
+        let cny = souk_domain::Currency::from_code("CNY").unwrap();
+        let top_up = |b: usize, amount: i64| {
+            let (store, user) = (store.clone(), sale.buyers[b].clone());
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                let t = tx.create_top_up(&user, Money::new(amount, cny), "sandbox", "4242").await.unwrap();
+                tx.settle_top_up(&t.id, true, None).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        };
+        assert_eq!(buy(0, 3).await, Ok(()));
+        assert_eq!(buy(0, 1).await, Err("insufficient_funds".to_string()));
+        top_up(0, 200).await;
+        assert_eq!(buy(0, 2).await, Ok(()), "the top-up is seen before refusing");
+
+        assert_eq!(buy(1, 1).await, Ok(()));
+        let mut tx = store.begin().await.unwrap();
+        tx.payout(&sale.buyers[1], Money::new(1_850, cny), "sandbox", "bank").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(buy(1, 1).await, Err("insufficient_funds".to_string()), "the payout is seen");
+        assert_eq!(store.wallet(&sale.buyers[1]).await.unwrap()[0].available.amount, 50);
+
+        top_up(1, 1_000).await;
+        let product = store.promotion(&sale.promotions[0]).await.unwrap().product_id;
+        let mut tx = store.begin().await.unwrap();
+        let off_sale = souk_domain::catalog::ProductPatch {
+            status: Some(souk_domain::catalog::ProductStatus::Archived),
+            ..Default::default()
+        };
+        tx.update_product(&product, &off_sale).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(buy(1, 1).await, Err("not_found".to_string()), "off sale");
+
+        assert_eq!(store.promotion(&sale.promotions[0]).await.unwrap().sold, 6);
+        let books = store.ledger_check().await.unwrap();
+        assert!(books.sound, "{:?}", books.problems);
         store.close().await;
     }
 

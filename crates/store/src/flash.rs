@@ -1,8 +1,10 @@
 //! Flash sales in SQL: promotions, the book a batch of buy requests is decided against, and the
-//! batch's writes. A batch writes each table with a few multi-row statements (group commit), and
-//! every shared counter it moves (stock, promotion stock, per-buyer counts, wallets) is changed
-//! by a guarded statement whose affected-row count is checked: if anything moved since the book
-//! was read (another process, another path), the batch fails whole and nothing is written.
+//! batch's writes. A batch appends one journal row per order (`flash_orders`: the order, its
+//! payment's ledger posting and its buyer's count all at once) and moves each shared balance
+//! (stock, promotion stock, wallets) with a few multi-row statements (group commit), each
+//! guarded and its affected-row count checked: if anything moved since the book was read
+//! (another process, another path), the batch fails whole and nothing is written. What a buyer
+//! bought in a promotion is `promotion_buyers` (orders written out) plus their journal rows.
 
 use crate::bulk::{json_field, Col};
 use crate::orders::sku_for_sale;
@@ -12,7 +14,7 @@ use souk_domain::catalog::ProductStatus;
 use souk_domain::flash::{self, Book, PromoBook, PromotionDraft};
 use souk_domain::geo::ShipsTo;
 use souk_domain::id::Kind;
-use souk_domain::ledger::{Account, TransferKind};
+use souk_domain::ledger::Account;
 use souk_domain::time::rfc3339;
 use souk_domain::{Currency, Invalid, Money};
 use sqlx::any::AnyRow;
@@ -140,9 +142,12 @@ pub struct PromoMeta {
     pub seller_id: String,
     pub title: String,
     pub category: Option<String>,
+    /// The product's `ships_to` as stored: a batch checks it has not changed since it was read.
+    pub ships_to: String,
 }
 
-/// A batch's book with the promotions' details.
+/// A book with the promotions' details.
+#[derive(Debug, Default)]
 pub struct FlashBook {
     pub book: Book,
     pub meta: HashMap<String, PromoMeta>,
@@ -249,46 +254,49 @@ impl Tx {
         view(&row, now)
     }
 
-    /// Reads what a batch is decided against, inside the batch's own transaction: the
-    /// promotions asked for (locked on PostgreSQL, with their SKUs' stock), what each buyer
-    /// already bought in the promotion they ask for, and their wallets in its currency.
-    /// `asks` are (promotion, buyer) pairs. Promotions of products no longer on sale are left out.
-    pub async fn flash_book(&mut self, asks: &[(&str, &str)]) -> Result<FlashBook> {
-        let mut promotions: Vec<&str> = asks.iter().map(|(p, _)| *p).collect();
+    /// Loads into `fb` what deciding `asks`, (promotion, buyer) pairs, needs and it does not
+    /// hold yet: the promotions (locked on PostgreSQL, with their SKUs' stock) with what every
+    /// buyer already bought in each, and the buyers' wallets in their currencies. A wallet read
+    /// is held even when there is none (as 0), so that what the book holds is exactly what it
+    /// has read. The order engine keeps one book from batch to batch and so
+    /// reads only what is new to it; the guards in `write_flash` catch whatever moved since.
+    /// Promotions of products no longer on sale are left out.
+    pub async fn fill_flash_book(&mut self, fb: &mut FlashBook, asks: &[(&str, &str)]) -> Result<()> {
+        let mut promotions: Vec<&str> =
+            asks.iter().map(|(p, _)| *p).filter(|p| !fb.book.promotions.contains_key(*p)).collect();
         promotions.sort_unstable();
         promotions.dedup();
-        let (promos, meta) = self.promotion_rows(&promotions, true).await?;
-        let mut out = FlashBook { book: Book { promotions: promos, wallets: HashMap::new() }, meta };
-        let mut pairs: Vec<(&str, &str)> =
-            asks.iter().copied().filter(|(p, _)| out.book.promotions.contains_key(*p)).collect();
-        pairs.sort_unstable();
-        pairs.dedup();
-        if pairs.is_empty() {
-            return Ok(out);
-        }
-        let sql = format!(
-            "SELECT {} FROM (SELECT {} AS p, {} AS b FROM {}) v",
-            self.json_agg(&[
-                "v.p",
-                "v.b",
-                "(SELECT quantity FROM promotion_buyers pb WHERE pb.promotion_id = v.p AND pb.buyer_id = v.b)"
-            ]),
-            json_field(0),
-            json_field(1),
-            self.json_rows()
-        );
-        for (promo, buyer, n) in
-            self.fetch_json::<(String, String, Option<i64>)>(&sql, &json!(pairs).to_string()).await?
-        {
-            if let (Some(p), Some(n)) = (out.book.promotions.get_mut(&promo), n) {
-                p.bought.insert(buyer, n);
+        let (mut promos, meta) = self.promotion_rows(&promotions, true).await?;
+        if !promos.is_empty() {
+            // What every buyer bought in each promotion: written-out orders plus the journal's.
+            let ids: Vec<[&str; 1]> = promos.keys().map(|p| [p.as_str()]).collect();
+            let sql = format!(
+                "SELECT {} FROM (SELECT pb.promotion_id AS p, pb.buyer_id AS b, pb.quantity AS q FROM promotion_buyers pb \
+                 WHERE pb.promotion_id IN (SELECT {id} FROM {rows}) UNION ALL \
+                 SELECT f.promotion_id, f.buyer_id, f.quantity FROM flash_orders f \
+                 WHERE f.promotion_id IN (SELECT {id} FROM {rows})) c",
+                self.json_agg(&["c.p", "c.b", "c.q"]),
+                id = json_field(0),
+                rows = self.json_rows()
+            );
+            for (promo, buyer, n) in self.fetch_json::<(String, String, i64)>(&sql, &json!(ids).to_string()).await? {
+                if let Some(p) = promos.get_mut(&promo) {
+                    *p.bought.entry(buyer).or_default() += n;
+                }
             }
         }
+        fb.book.promotions.extend(promos);
+        fb.meta.extend(meta);
         let mut wallets: HashMap<String, (String, &'static str)> = HashMap::new();
-        for (promo, buyer) in &pairs {
-            let currency = out.book.promotions[*promo].price.currency;
-            let key = Account::Wallet { user_id: buyer.to_string(), currency }.key();
-            wallets.insert(key, (buyer.to_string(), currency.code()));
+        for (promo, buyer) in asks {
+            let Some(currency) = fb.book.promotions.get(*promo).map(|p| p.price.currency) else { continue };
+            if !fb.book.wallets.contains_key(&(buyer.to_string(), currency.code())) {
+                let key = Account::Wallet { user_id: buyer.to_string(), currency }.key();
+                wallets.insert(key, (buyer.to_string(), currency.code()));
+            }
+        }
+        if wallets.is_empty() {
+            return Ok(());
         }
         let keys: Vec<[&str; 1]> = wallets.keys().map(|k| [k.as_str()]).collect();
         let sql = format!(
@@ -298,11 +306,47 @@ impl Tx {
             self.json_rows()
         );
         for (key, balance) in self.fetch_json::<(String, Option<i64>)>(&sql, &json!(keys).to_string()).await? {
-            if let (Some(owner), Some(balance)) = (wallets.remove(&key), balance) {
-                out.book.wallets.insert(owner, balance);
+            if let Some(owner) = wallets.remove(&key) {
+                fb.book.wallets.insert(owner, balance.unwrap_or(0));
             }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Reads again, into `fb`, the wallet and the SKU's stock behind a refusal for want of
+    /// money or stock, less what `accepted` (this batch's orders so far) takes of them: a book
+    /// kept between batches may hold figures that have since grown (a top-up, a restock).
+    pub async fn refresh_flash_book(
+        &mut self,
+        fb: &mut FlashBook,
+        promotion_id: &str,
+        buyer_id: &str,
+        accepted: &[FlashOrder],
+    ) -> Result<()> {
+        let (Some(promo), Some(meta)) = (fb.book.promotions.get(promotion_id), fb.meta.get(promotion_id)) else {
+            return Ok(());
+        };
+        let currency = promo.price.currency;
+        let balance = self.wallet_available(buyer_id, currency).await?;
+        let row = sqlx::query("SELECT on_hand - reserved FROM stock WHERE sku_id = $1")
+            .bind(&meta.sku_id)
+            .fetch_one(self.conn())
+            .await?;
+        let available: i64 = row.try_get(0)?;
+        let (mut spent, mut taken) = (0, 0);
+        for o in accepted {
+            if o.buyer_id == buyer_id && o.unit_price.currency == currency {
+                spent += o.total().unwrap_or(0);
+            }
+            if fb.meta.get(&o.promotion_id).is_some_and(|m| m.sku_id == meta.sku_id) {
+                taken += o.quantity;
+            }
+        }
+        fb.book.wallets.insert((buyer_id.to_string(), currency.code()), balance - spent);
+        if let Some(promo) = fb.book.promotions.get_mut(promotion_id) {
+            promo.available = available - taken;
+        }
+        Ok(())
     }
 
     /// The book and details of `promotions` (sorted); with `for_sale`, only those whose product
@@ -356,6 +400,7 @@ impl Tx {
                 seller_id: row.try_get(4)?,
                 title: row.try_get(5)?,
                 category: row.try_get(6)?,
+                ships_to,
             };
             books.insert(id.clone(), promo);
             meta.insert(id, m);
@@ -363,29 +408,29 @@ impl Tx {
         Ok((books, meta))
     }
 
-    /// Commits a batch of accepted requests as paid flash orders: one journal row and one
-    /// payment transfer (the buyer's wallet into the promotion's escrow) per order, then the
-    /// guarded counters. The orders are written out in full later (`Store::write_out_flash`).
-    /// Fails whole (the caller drops the transaction) if a guard finds that stock, a
-    /// promotion, a buyer's count or a wallet moved since the book was read.
-    pub async fn write_flash(&mut self, orders: &[FlashOrder], meta: &HashMap<String, PromoMeta>) -> Result<()> {
+    /// Commits a batch of accepted requests as paid flash orders: one journal row per order,
+    /// which is itself the payment's ledger posting (the buyer's wallet into the promotion's
+    /// escrow; `Store::ledger_check` counts it), then the guarded balances. The orders are
+    /// written out in full later (`Store::write_out_flash`). `fb` is the book the orders were
+    /// decided against, after deciding them. Fails whole (the caller drops the transaction) if
+    /// a guard finds that stock, a promotion, its product or a wallet moved since the book was
+    /// read.
+    pub async fn write_flash(&mut self, orders: &[FlashOrder], fb: &FlashBook) -> Result<()> {
         if orders.is_empty() {
             return Ok(());
         }
+        let meta = &fb.meta;
         let now = self.store().now_ms();
         let mut journal = Vec::with_capacity(orders.len());
-        let mut transfers = Vec::with_capacity(orders.len());
         let mut wallets: BTreeMap<String, i64> = BTreeMap::new();
         let mut held: BTreeMap<(&str, &'static str), i64> = BTreeMap::new();
         let mut stock: BTreeMap<&str, i64> = BTreeMap::new();
         let mut sold: BTreeMap<&str, i64> = BTreeMap::new();
-        let mut counts: BTreeMap<(&str, &str), i64> = BTreeMap::new();
         for o in orders {
             let m = meta.get(&o.promotion_id).ok_or_else(|| guard_failed(&format!("promotion {}", o.promotion_id)))?;
             let total = o.total().ok_or_else(|| Invalid::new("out_of_range", "quantity", "too large"))?;
             let currency = o.unit_price.currency;
             let wallet = Account::Wallet { user_id: o.buyer_id.clone(), currency }.key();
-            let escrow = Account::PromotionEscrow { promotion_id: o.promotion_id.clone(), currency }.key();
             journal.push(json!([
                 o.order_id,
                 o.promotion_id,
@@ -394,15 +439,35 @@ impl Tx {
                 o.unit_price.amount,
                 currency.code(),
                 o.country,
-                now
+                now,
+                self.store().new_id(Kind::Transfer)
             ]));
-            let transfer = self.store().new_id(Kind::Transfer);
-            transfers.push(json!([transfer, wallet, escrow, total, currency.code(), o.order_id, now]));
             *wallets.entry(wallet).or_default() += total;
             *held.entry((&o.promotion_id, currency.code())).or_default() += total;
             *stock.entry(&m.sku_id).or_default() += o.quantity;
             *sold.entry(&o.promotion_id).or_default() += o.quantity;
-            *counts.entry((&o.promotion_id, &o.buyer_id)).or_default() += o.quantity;
+        }
+        // Promotions first: on PostgreSQL their row locks make processes that share one take
+        // turns. Every buy moves `sold`, so finding it where the book left it (less this batch)
+        // means no one else bought since, and the book's per-buyer counts still hold.
+        for (promo, n) in &sold {
+            let (left, m) = match (fb.book.promotions.get(*promo), meta.get(*promo)) {
+                (Some(p), Some(m)) => (p.left, m),
+                _ => return Err(guard_failed(&format!("promotion {promo}"))),
+            };
+            let res = sqlx::query(
+                "UPDATE promotions SET sold = sold + $1 WHERE id = $2 AND stock - sold = $3 + $1 AND EXISTS \
+                 (SELECT 1 FROM products p WHERE p.id = promotions.product_id AND p.status = 'active' AND p.ships_to = $4)",
+            )
+            .bind(*n)
+            .bind(*promo)
+            .bind(left)
+            .bind(&m.ships_to)
+            .execute(self.conn())
+            .await?;
+            if res.rows_affected() != 1 {
+                return Err(guard_failed("a promotion"));
+            }
         }
         use Col::{Int, Text};
         let journal_cols = [
@@ -414,6 +479,7 @@ impl Tx {
             ("currency", Text),
             ("ship_country", Text),
             ("created_at", Int),
+            ("transfer_id", Text),
         ];
         self.insert_json("flash_orders", &journal_cols, &[], journal).await?;
         for ((promo, code), amount) in &held {
@@ -429,8 +495,7 @@ impl Tx {
             .execute(self.conn())
             .await?;
         }
-        self.insert_transfers_json(TransferKind::Payment, transfers).await?;
-        // The guarded counters.
+        // The guarded balances.
         let rows: Vec<Value> = wallets.iter().map(|(k, v)| json!([k, v])).collect();
         let n = rows.len() as u64;
         let sql = format!(
@@ -455,32 +520,6 @@ impl Tx {
                 return Err(guard_failed("stock"));
             }
         }
-        for (promo, n) in &sold {
-            let res = sqlx::query("UPDATE promotions SET sold = sold + $1 WHERE id = $2 AND sold + $1 <= stock")
-                .bind(*n)
-                .bind(*promo)
-                .execute(self.conn())
-                .await?;
-            if res.rows_affected() != 1 {
-                return Err(guard_failed("a promotion's stock"));
-            }
-        }
-        let rows: Vec<Value> = counts.iter().map(|((p, b), n)| json!([p, b, n])).collect();
-        let n = rows.len() as u64;
-        // `WHERE true` lets SQLite read the ON CONFLICT after a SELECT.
-        let sql = format!(
-            "INSERT INTO promotion_buyers (promotion_id, buyer_id, quantity) SELECT {}, {}, CAST({} AS BIGINT) FROM {} \
-             WHERE true ON CONFLICT (promotion_id, buyer_id) DO UPDATE SET quantity = promotion_buyers.quantity + excluded.quantity \
-             WHERE promotion_buyers.quantity + excluded.quantity <= \
-                   (SELECT per_buyer_limit FROM promotions WHERE id = excluded.promotion_id)",
-            json_field(0),
-            json_field(1),
-            json_field(2),
-            self.json_rows()
-        );
-        if self.execute_json(&sql, rows).await? != n {
-            return Err(guard_failed("a buyer's purchases"));
-        }
         // A key some other request took meanwhile fails the insert, and so the batch.
         let keys: Vec<Value> = orders
             .iter()
@@ -489,23 +528,6 @@ impl Tx {
             .collect();
         let key_cols = [("scope", Text), ("key", Text), ("request_hash", Text), ("body", Text), ("created_at", Int)];
         self.insert_json("idempotency", &key_cols, &[("state", "'done'"), ("status", "201")], keys).await
-    }
-
-    /// Inserts ledger transfers of one kind, each row `[id, debit, credit, amount, currency,
-    /// order, time]`; the caller moves the balances.
-    pub(crate) async fn insert_transfers_json(&mut self, kind: TransferKind, rows: Vec<Value>) -> Result<()> {
-        use Col::{Int, Text};
-        let cols = [
-            ("id", Text),
-            ("debit_account", Text),
-            ("credit_account", Text),
-            ("amount", Int),
-            ("currency", Text),
-            ("order_id", Text),
-            ("created_at", Int),
-        ];
-        let kind = format!("'{}'", kind.as_str());
-        self.insert_json("ledger_transfers", &cols, &[("kind", &kind)], rows).await
     }
 
     /// The records already under `keys` (scope, key).

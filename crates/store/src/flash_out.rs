@@ -1,8 +1,9 @@
 //! Writing flash orders out in full. The order engine's commit leaves each paid order as a
-//! journal row (`flash_orders`) with its payment held in the promotion's escrow; here each
-//! becomes an order like any other (order, line, its own escrow account, ship-by deadline,
-//! `order.paid` events for both parties and so their emails and webhooks) and leaves the
-//! journal, a chunk per transaction. Keeping this off the buy path is what lets a batch's
+//! journal row (`flash_orders`), which is also its payment's ledger posting: the buyer's wallet
+//! into the promotion's escrow. Here each becomes an order like any other (order, line, its own
+//! escrow account holding the payment, the payment's transfer, ship-by deadline, `order.paid`
+//! events for both parties and so their emails and webhooks) and leaves the journal, a chunk
+//! per transaction. Keeping this off the buy path is what lets a batch's
 //! commit stay a few rows per order.
 
 use crate::bulk::{json_field, Col};
@@ -24,8 +25,9 @@ pub enum Pending<'a> {
     Order(&'a str),
 }
 
-/// A journal row: order, promotion, buyer, quantity, unit price, currency, country, time.
-type JournalRow = (String, String, String, i64, i64, String, String, i64);
+/// A journal row: order, promotion, buyer, quantity, unit price, currency, country, time,
+/// payment transfer.
+type JournalRow = (String, String, String, i64, i64, String, String, i64, String);
 
 impl Store {
     /// Writes out pending flash orders in one transaction; how many it wrote. Two writers
@@ -83,7 +85,7 @@ impl Tx {
         };
         let sql = format!(
             "SELECT {} FROM (SELECT order_id, promotion_id, buyer_id, quantity, unit_price, currency, ship_country, \
-             created_at FROM flash_orders WHERE ($1 = '' OR order_id = $1) ORDER BY order_id LIMIT {limit}{lock}) f",
+             created_at, transfer_id FROM flash_orders WHERE ($1 = '' OR order_id = $1) ORDER BY order_id LIMIT {limit}{lock}) f",
             self.json_agg(&[
                 "f.order_id",
                 "f.promotion_id",
@@ -92,7 +94,8 @@ impl Tx {
                 "f.unit_price",
                 "f.currency",
                 "f.ship_country",
-                "f.created_at"
+                "f.created_at",
+                "f.transfer_id"
             ])
         );
         let rows: Vec<JournalRow> = self.fetch_json(&sql, one).await?;
@@ -117,8 +120,9 @@ impl Tx {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut held: BTreeMap<String, i64> = BTreeMap::new();
         let mut purchases: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut counts: BTreeMap<(&str, &str), i64> = BTreeMap::new();
         let mut woken = Vec::new();
-        for (order_id, promotion_id, buyer_id, quantity, unit_price, code, country, created_at) in &rows {
+        for (order_id, promotion_id, buyer_id, quantity, unit_price, code, country, created_at, transfer_id) in &rows {
             let m = meta.get(promotion_id).ok_or_else(|| {
                 StoreError::Db(sqlx::Error::Protocol(format!("flash order {order_id}: no promotion {promotion_id}")))
             })?;
@@ -134,6 +138,7 @@ impl Tx {
             let commission = line.commission().unwrap_or(0);
             let escrow = Account::Escrow { order_id: order_id.clone(), currency }.key();
             let pool = Account::PromotionEscrow { promotion_id: promotion_id.clone(), currency }.key();
+            let wallet = Account::Wallet { user_id: buyer_id.clone(), currency }.key();
             orders.push(json!([
                 order_id,
                 self.store().new_id(Kind::Checkout),
@@ -149,7 +154,9 @@ impl Tx {
             ]));
             lines.push(json!([order_id, m.sku_id, m.product_id, m.title, quantity, unit_price, line.commission_bps]));
             escrows.push(json!([escrow, order_id, code, total]));
-            transfers.push(json!([self.store().new_id(Kind::Transfer), pool, escrow, total, code, order_id, now]));
+            // The journal row was the payment's posting into the promotion's escrow; its
+            // transfer goes straight into the order's own escrow, as any order's payment does.
+            transfers.push(json!([transfer_id, wallet, escrow, total, code, order_id, created_at]));
             jobs.push(json!([self.store().new_id(Kind::Job), order_id, created_at + policy.ship_by_ms]));
             let payload = json!({"order_id": order_id, "state": "paid", "total": Money::new(total, currency),
                                  "promotion_id": promotion_id})
@@ -161,6 +168,7 @@ impl Tx {
             }
             *held.entry(pool).or_default() += total;
             *purchases.entry(&m.product_id).or_default() += 1;
+            *counts.entry((promotion_id, buyer_id)).or_default() += quantity;
         }
         use Col::{Int, Text};
         let orders_cols = [
@@ -190,7 +198,7 @@ impl Tx {
         self.insert_json("order_lines", &line_cols, &[("position", "0")], lines).await?;
         let escrow_cols = [("key", Text), ("owner", Text), ("currency", Text), ("balance", Int)];
         self.insert_json("ledger_accounts", &escrow_cols, &[("kind", "'escrow'")], escrows).await?;
-        self.insert_transfers_json(TransferKind::Allocation, transfers).await?;
+        self.insert_transfers_json(TransferKind::Payment, transfers).await?;
         let job_cols = [("id", Text), ("order_id", Text), ("due_at", Int)];
         self.insert_json("jobs", &job_cols, &[("kind", "'ship_by'"), ("state", "'pending'")], jobs).await?;
         let event_cols = [("id", Text), ("user_id", Text), ("order_id", Text), ("payload", Text), ("created_at", Int)];
@@ -215,6 +223,35 @@ impl Tx {
             self.json_rows()
         );
         self.execute_json(&sql, stats).await?;
+        // The buyers' counts move from the journal to `promotion_buyers`; their sum stays.
+        let counts: Vec<Value> = counts.iter().map(|((p, b), n)| json!([p, b, n])).collect();
+        // `WHERE true` lets SQLite read the ON CONFLICT after a SELECT.
+        let sql = format!(
+            "INSERT INTO promotion_buyers (promotion_id, buyer_id, quantity) SELECT {}, {}, CAST({} AS BIGINT) FROM {} \
+             WHERE true ON CONFLICT (promotion_id, buyer_id) DO UPDATE SET quantity = promotion_buyers.quantity + excluded.quantity",
+            json_field(0),
+            json_field(1),
+            json_field(2),
+            self.json_rows()
+        );
+        self.execute_json(&sql, counts).await?;
         Ok(rows.len())
+    }
+
+    /// Inserts ledger transfers of one kind, each row `[id, debit, credit, amount, currency,
+    /// order, time]`; the caller moves the balances.
+    async fn insert_transfers_json(&mut self, kind: TransferKind, rows: Vec<Value>) -> Result<()> {
+        use Col::{Int, Text};
+        let cols = [
+            ("id", Text),
+            ("debit_account", Text),
+            ("credit_account", Text),
+            ("amount", Int),
+            ("currency", Text),
+            ("order_id", Text),
+            ("created_at", Int),
+        ];
+        let kind = format!("'{}'", kind.as_str());
+        self.insert_json("ledger_transfers", &cols, &[("kind", &kind)], rows).await
     }
 }

@@ -111,7 +111,7 @@ impl Tx {
 impl Store {
     /// Balances of every currency the user has touched.
     pub async fn wallet(&self, user_id: &str) -> Result<Vec<WalletBalance>> {
-        let mut conn = self.reader().await?;
+        let mut conn = self.snapshot().await?;
         let available =
             sqlx::query("SELECT currency, balance FROM ledger_accounts WHERE kind = 'wallet' AND owner = $1")
                 .bind(user_id)
@@ -127,14 +127,25 @@ impl Store {
         .bind(user_id)
         .fetch_all(&mut *conn)
         .await?;
+        // Flash orders paid but not yet written out: their money is in the promotion's escrow.
+        let journal = sqlx::query(
+            "SELECT f.currency, \
+                    CAST(SUM(CASE WHEN f.buyer_id = $1 THEN f.quantity * f.unit_price ELSE 0 END) AS BIGINT) AS held, \
+                    CAST(SUM(CASE WHEN st.owner_id = $1 THEN f.quantity * f.unit_price ELSE 0 END) AS BIGINT) AS incoming \
+             FROM flash_orders f JOIN promotions pr ON pr.id = f.promotion_id JOIN stores st ON st.id = pr.store_id \
+             WHERE f.buyer_id = $1 OR st.owner_id = $1 GROUP BY f.currency",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?;
         let mut by_currency: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
         for r in &available {
             by_currency.entry(r.try_get("currency")?).or_default().0 = r.try_get("balance")?;
         }
-        for r in &escrow {
+        for r in escrow.iter().chain(&journal) {
             let e = by_currency.entry(r.try_get("currency")?).or_default();
-            e.1 = r.try_get("held")?;
-            e.2 = r.try_get("incoming")?;
+            e.1 += r.try_get::<i64, _>("held")?;
+            e.2 += r.try_get::<i64, _>("incoming")?;
         }
         by_currency
             .into_iter()
@@ -151,7 +162,8 @@ impl Store {
             .collect()
     }
 
-    /// The user's wallet movements, newest first, after the cursor (a transfer id).
+    /// The user's wallet movements, newest first, after the cursor (a transfer id). A flash
+    /// order still in the journal shows as its payment, under the id its transfer will have.
     pub async fn wallet_transactions(
         &self,
         user_id: &str,
@@ -164,7 +176,10 @@ impl Store {
              FROM ledger_transfers t \
              JOIN ledger_accounts d ON d.key = t.debit_account JOIN ledger_accounts c ON c.key = t.credit_account \
              WHERE ((d.kind = 'wallet' AND d.owner = $1) OR (c.kind = 'wallet' AND c.owner = $1)) AND ($2 = '' OR t.id < $2) \
-             ORDER BY t.id DESC LIMIT $3",
+             UNION ALL \
+             SELECT f.transfer_id, 'payment', f.quantity * f.unit_price, f.currency, f.order_id, CAST(NULL AS TEXT), \
+                    f.created_at, -1 FROM flash_orders f WHERE f.buyer_id = $1 AND ($2 = '' OR f.transfer_id < $2) \
+             ORDER BY 1 DESC LIMIT $3",
         )
         .bind(user_id)
         .bind(cursor.unwrap_or(""))
@@ -190,11 +205,12 @@ impl Store {
         Ok(Page::from_rows(items, limit, |t| t.id.clone()))
     }
 
-    /// Verifies the books: each balance equals its transfers, every currency nets to zero, no
-    /// wallet, escrow or revenue account is negative, and each order's escrow holds exactly
-    /// what the order still holds (its total from payment until release or refund, else nothing).
+    /// Verifies the books: each balance equals its transfers (and flash journal postings), every
+    /// currency nets to zero, no wallet, escrow or revenue account is negative, and each order's
+    /// escrow holds exactly what the order still holds (its total from payment until release or
+    /// refund, else nothing).
     pub async fn ledger_check(&self) -> Result<LedgerReport> {
-        let mut conn = self.reader().await?;
+        let mut conn = self.snapshot().await?;
         let mut problems = Vec::new();
         let drift = sqlx::query(
             "SELECT a.key, a.balance, \
@@ -204,12 +220,34 @@ impl Store {
         )
         .fetch_all(&mut *conn)
         .await?;
+        // Each flash journal row is a posting too: its buyer's wallet into its promotion's escrow.
+        let journal = sqlx::query(
+            "SELECT buyer_id, promotion_id, currency, CAST(SUM(quantity * unit_price) AS BIGINT) AS amount \
+             FROM flash_orders GROUP BY buyer_id, promotion_id, currency",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut posted: BTreeMap<String, i64> = BTreeMap::new();
+        let mut journal_moved: BTreeMap<String, i64> = BTreeMap::new();
+        for r in &journal {
+            let (buyer, promotion, code, amount): (String, String, String, i64) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            let currency = Currency::from_code(&code)
+                .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("currency {code}"))))?;
+            *posted.entry(Account::Wallet { user_id: buyer, currency }.key()).or_default() -= amount;
+            *posted.entry(Account::PromotionEscrow { promotion_id: promotion, currency }.key()).or_default() += amount;
+            *journal_moved.entry(code).or_default() += amount;
+        }
         for r in &drift {
-            let (key, balance, computed): (String, i64, i64) =
+            let (key, balance, transferred): (String, i64, i64) =
                 (r.try_get("key")?, r.try_get("balance")?, r.try_get("computed")?);
+            let computed = transferred + posted.remove(&key).unwrap_or(0);
             if balance != computed {
                 problems.push(format!("{key}: balance {balance} but its transfers sum to {computed}"));
             }
+        }
+        for (key, amount) in &posted {
+            problems.push(format!("{key}: flash journal postings of {amount} to an account that does not exist"));
         }
         let negative = sqlx::query("SELECT key, balance FROM ledger_accounts WHERE kind <> 'provider' AND balance < 0")
             .fetch_all(&mut *conn)
@@ -257,7 +295,8 @@ impl Store {
                 .find(|m| m.try_get::<String, _>("currency").ok().as_deref() == Some(code.as_str()))
                 .map(|m| m.try_get::<i64, _>("moved"))
                 .transpose()?
-                .unwrap_or(0);
+                .unwrap_or(0)
+                + journal_moved.get(&code).copied().unwrap_or(0);
             currencies.insert(code, CurrencyTotals { net_balance: net, total_debits: total, total_credits: total });
         }
         let accounts: i64 =

@@ -291,6 +291,17 @@ impl Store {
         Ok(self.read.acquire().await?)
     }
 
+    /// A read transaction whose statements all see one snapshot, for reads that must agree
+    /// with each other while writers go on (SQLite's WAL gives a deferred transaction one
+    /// snapshot from its first read; PostgreSQL needs repeatable read for it).
+    pub async fn snapshot(&self) -> Result<Transaction<'static, Any>> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.read.begin().await?,
+            Backend::Postgres => self.read.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?,
+        };
+        Ok(tx)
+    }
+
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;

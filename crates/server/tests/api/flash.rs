@@ -5,10 +5,10 @@ use crate::orders::{assert_ledger_sound, fund, market};
 use crate::{on_both_backends, Srv};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use souk_domain::flash::Shard;
+use souk_domain::flash::{self, BuyRequest, Shard};
 use souk_domain::id::Kind;
 use souk_domain::time::rfc3339;
-use souk_store::flash::FlashOrder;
+use souk_store::flash::{FlashBook, FlashOrder};
 
 on_both_backends!(
     promotions_count_down_and_check_their_terms,
@@ -227,8 +227,11 @@ async fn a_flash_order_is_whole_when_read_before_it_is_written_out(srv: Srv) {
     let before = srv.get("/api/v1/wallet", Some(&buyer)).await.body;
     let order_id = srv.store.new_id(Kind::Order);
     let mut tx = srv.store.begin().await.unwrap();
-    let book = tx.flash_book(&[(&promo, &me)]).await.unwrap();
+    let mut book = FlashBook::default();
+    tx.fill_flash_book(&mut book, &[(&promo, &me)]).await.unwrap();
     let price = book.book.promotions[&promo].price;
+    let ask = BuyRequest { buyer_id: me.clone(), promotion_id: promo.clone(), quantity: 2, country: "DE".into() };
+    flash::decide(&mut book.book, &ask, srv.store.now_ms()).unwrap();
     let order = FlashOrder {
         order_id: order_id.clone(),
         buyer_id: me,
@@ -238,7 +241,7 @@ async fn a_flash_order_is_whole_when_read_before_it_is_written_out(srv: Srv) {
         unit_price: price,
         idempotency: None,
     };
-    tx.write_flash(&[order], &book.meta).await.unwrap();
+    tx.write_flash(&[order], &book).await.unwrap();
     tx.commit().await.unwrap();
     assert!(srv.store.flash_order_pending(&order_id).await.unwrap());
     assert_eq!(srv.count("orders").await, 0, "not written out yet");
@@ -249,11 +252,20 @@ async fn a_flash_order_is_whole_when_read_before_it_is_written_out(srv: Srv) {
         1000,
         "paid at once"
     );
+    assert_eq!(crate::orders::available(&after, "held"), 1000, "held for the buyer while in the journal");
+    let statement = srv.get("/api/v1/wallet/transactions", Some(&buyer)).await.body;
+    let payment = statement["items"][0].clone();
+    assert_eq!((payment["kind"].as_str(), payment["amount"]["amount"].as_i64()), (Some("payment"), Some(-1000)));
+    assert_eq!(payment["order_id"].as_str(), Some(order_id.as_str()));
 
     let o = srv.get(&format!("/api/v1/orders/{order_id}"), Some(&buyer)).await;
     assert_eq!((o.status, o.body["state"].as_str()), (StatusCode::OK, Some("paid")), "{}", o.body);
     assert_eq!(o.body["total"]["amount"], 1000);
     assert!(!srv.store.flash_order_pending(&order_id).await.unwrap(), "written out by the read");
+    let written = srv.get("/api/v1/wallet/transactions", Some(&buyer)).await.body;
+    assert_eq!(written["items"][0], payment, "the same entry, now a transfer");
+    let after = srv.get("/api/v1/wallet", Some(&buyer)).await.body;
+    assert_eq!(crate::orders::available(&after, "held"), 1000, "held in the order's own escrow");
     let seller_view = srv.get(&format!("/api/v1/orders/{order_id}"), Some(&seller)).await;
     assert_eq!(seller_view.status, StatusCode::OK);
     assert_eq!(srv.count("jobs WHERE kind = 'ship_by'").await, 1);
