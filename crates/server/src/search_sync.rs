@@ -35,6 +35,8 @@ const TRIM_BATCH: i64 = 10_000;
 const GAP_GRACE: Duration = Duration::from_secs(10);
 /// How often the follower looks for changes written by other processes.
 const POLL: Duration = Duration::from_millis(200);
+/// The least time between two rounds that change the index.
+const INDEX_SPACING: Duration = Duration::from_millis(250);
 /// How often buffered traffic is written, and the marketplace conversion rate refreshed.
 const TRAFFIC_FLUSH: Duration = Duration::from_secs(2);
 /// Views needed before the marketplace's own conversion rate is trusted as the prior.
@@ -285,6 +287,9 @@ pub async fn follow_forever(app: App, mut cursor: FeedCursor) {
         match app.follow_feed_once(&mut cursor).await {
             // A full batch means more is waiting.
             Ok(n) if n >= FEED_BATCH => continue,
+            // Changes can come by the hundred a second (every flash-sale batch moves stock):
+            // each round commits the index, so rounds are spaced to gather what comes meanwhile.
+            Ok(n) if n > 0 => tokio::time::sleep(INDEX_SPACING).await,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e.message, "following the catalog feed failed; retrying"),
         }

@@ -45,7 +45,9 @@ impl Store {
     pub async fn write_out_all_flash(&self, policy: &Policy) -> Result<usize> {
         let mut total = 0;
         loop {
-            match self.write_out_flash(Pending::Oldest(WRITE_OUT_CHUNK), policy).await? {
+            // A drain runs while no engine decides (at start, after a bench): larger chunks
+            // spread each commit over more orders.
+            match self.write_out_flash(Pending::Oldest(WRITE_OUT_CHUNK * 8), policy).await? {
                 0 if self.flash_pending().await? == 0 => return Ok(total),
                 0 => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
                 n => total += n,
