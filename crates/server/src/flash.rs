@@ -180,7 +180,6 @@ async fn settle(store: &Store, book: &mut FlashBook, batch: Vec<Pending>) -> boo
             // Its figures were decided past what the store now holds, or read before something
             // moved: read afresh and decide each request alone (even a batch of one).
             tracing::debug!(error = %e, size = batch.len(), "a flash batch failed; deciding its requests one by one");
-            *book = FlashBook::default();
             let mut results = Vec::with_capacity(batch.len());
             for p in &batch {
                 results.push(decide_alone(store, book, &p.buy).await);
@@ -203,11 +202,7 @@ async fn decide_alone(store: &Store, book: &mut FlashBook, buy: &FlashBuy) -> Ap
     let mut tries = 0;
     loop {
         tries += 1;
-        let outcome = decide_and_write(store, book, &[buy]).await;
-        if outcome.is_err() {
-            *book = FlashBook::default();
-        }
-        match outcome {
+        match decide_and_write(store, book, &[buy]).await {
             Ok(mut r) => return r.remove(0),
             Err(e) if tries < 3 && (e.lost_race() || matches!(e, StoreError::Conflict { code: "flash_moved", .. })) => {
                 tokio::time::sleep(Duration::from_millis(5 * tries)).await;
@@ -218,8 +213,21 @@ async fn decide_alone(store: &Store, book: &mut FlashBook, buy: &FlashBuy) -> Ap
 }
 
 /// One batch in one transaction: complete the book, decide every request, write the accepted
-/// ones. `fb` is left as the commit leaves the store; after an error it is to be dropped.
+/// ones. `fb` is left as the commit leaves the store, or empty after an error (its figures
+/// were decided past what the store holds, or read before something moved).
 async fn decide_and_write(
+    store: &Store,
+    fb: &mut FlashBook,
+    buys: &[&FlashBuy],
+) -> Result<Vec<AppResult<Bought>>, StoreError> {
+    let outcome = decide_and_commit(store, fb, buys).await;
+    if outcome.is_err() {
+        *fb = FlashBook::default();
+    }
+    outcome
+}
+
+async fn decide_and_commit(
     store: &Store,
     fb: &mut FlashBook,
     buys: &[&FlashBuy],
