@@ -6,7 +6,7 @@
 //! (another process, another path), the batch fails whole and nothing is written. What a buyer
 //! bought in a promotion is `promotion_buyers` (orders written out) plus their journal rows.
 
-use crate::bulk::{json_field, Col};
+use crate::bulk::field;
 use crate::orders::sku_for_sale;
 use crate::{Backend, Page, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
@@ -269,17 +269,18 @@ impl Tx {
         let (mut promos, meta) = self.promotion_rows(&promotions, true).await?;
         if !promos.is_empty() {
             // What every buyer bought in each promotion: written-out orders plus the journal's.
-            let ids: Vec<[&str; 1]> = promos.keys().map(|p| [p.as_str()]).collect();
-            let sql = format!(
-                "SELECT {} FROM (SELECT pb.promotion_id AS p, pb.buyer_id AS b, pb.quantity AS q FROM promotion_buyers pb \
-                 WHERE pb.promotion_id IN (SELECT {id} FROM {rows}) UNION ALL \
-                 SELECT f.promotion_id, f.buyer_id, f.quantity FROM flash_orders f \
-                 WHERE f.promotion_id IN (SELECT {id} FROM {rows})) c",
-                self.json_agg(&["c.p", "c.b", "c.q"]),
-                id = json_field(0),
-                rows = self.json_rows()
-            );
-            for (promo, buyer, n) in self.fetch_json::<(String, String, i64)>(&sql, &json!(ids).to_string()).await? {
+            let ids: Vec<Value> = promos.keys().map(|p| json!([p])).collect();
+            let agg = self.json_agg(&["c.p", "c.b", "c.q"]);
+            let sql = |v: &str| {
+                format!(
+                    "SELECT {agg} FROM (SELECT pb.promotion_id AS p, pb.buyer_id AS b, pb.quantity AS q \
+                     FROM promotion_buyers pb WHERE pb.promotion_id IN (SELECT {id} FROM {v}) UNION ALL \
+                     SELECT f.promotion_id, f.buyer_id, f.quantity FROM flash_orders f \
+                     WHERE f.promotion_id IN (SELECT {id} FROM {v})) c",
+                    id = field(0),
+                )
+            };
+            for (promo, buyer, n) in self.fetch_rows::<(String, String, i64)>(sql, &ids).await? {
                 if let Some(p) = promos.get_mut(&promo) {
                     *p.bought.entry(buyer).or_default() += n;
                 }
@@ -298,14 +299,10 @@ impl Tx {
         if wallets.is_empty() {
             return Ok(());
         }
-        let keys: Vec<[&str; 1]> = wallets.keys().map(|k| [k.as_str()]).collect();
-        let sql = format!(
-            "SELECT {} FROM (SELECT {} AS k FROM {}) v",
-            self.json_agg(&["v.k", "(SELECT balance FROM ledger_accounts a WHERE a.key = v.k)"]),
-            json_field(0),
-            self.json_rows()
-        );
-        for (key, balance) in self.fetch_json::<(String, Option<i64>)>(&sql, &json!(keys).to_string()).await? {
+        let keys: Vec<Value> = wallets.keys().map(|k| json!([k])).collect();
+        let agg = self.json_agg(&[&field(0), &format!("(SELECT balance FROM ledger_accounts a WHERE a.key = {})", field(0))]);
+        let sql = |v: &str| format!("SELECT {agg} FROM {v}");
+        for (key, balance) in self.fetch_rows::<(String, Option<i64>)>(sql, &keys).await? {
             if let Some(owner) = wallets.remove(&key) {
                 fb.book.wallets.insert(owner, balance.unwrap_or(0));
             }
@@ -469,19 +466,18 @@ impl Tx {
                 return Err(guard_failed("a promotion"));
             }
         }
-        use Col::{Int, Text};
         let journal_cols = [
-            ("order_id", Text),
-            ("promotion_id", Text),
-            ("buyer_id", Text),
-            ("quantity", Int),
-            ("unit_price", Int),
-            ("currency", Text),
-            ("ship_country", Text),
-            ("created_at", Int),
-            ("transfer_id", Text),
+            "order_id",
+            "promotion_id",
+            "buyer_id",
+            "quantity",
+            "unit_price",
+            "currency",
+            "ship_country",
+            "created_at",
+            "transfer_id",
         ];
-        self.insert_json("flash_orders", &journal_cols, &[], journal).await?;
+        self.insert_rows("flash_orders", &journal_cols, &[], &journal).await?;
         for ((promo, code), amount) in &held {
             let escrow = Account::PromotionEscrow { promotion_id: promo.to_string(), currency: currency(code)? };
             sqlx::query(
@@ -498,15 +494,15 @@ impl Tx {
         // The guarded balances.
         let rows: Vec<Value> = wallets.iter().map(|(k, v)| json!([k, v])).collect();
         let n = rows.len() as u64;
-        let sql = format!(
-            "WITH v (key, amount) AS (SELECT {}, CAST({} AS BIGINT) FROM {}) \
-             UPDATE ledger_accounts SET balance = balance - v.amount FROM v \
-             WHERE ledger_accounts.key = v.key AND ledger_accounts.balance >= v.amount",
-            json_field(0),
-            json_field(1),
-            self.json_rows()
-        );
-        if self.execute_json(&sql, rows).await? != n {
+        let sql = |v: &str| {
+            format!(
+                "UPDATE ledger_accounts SET balance = balance - {amount} FROM {v} \
+                 WHERE ledger_accounts.key = {key} AND ledger_accounts.balance >= {amount}",
+                key = field(0),
+                amount = field(1),
+            )
+        };
+        if self.execute_rows(sql, &rows).await? != n {
             return Err(guard_failed("a wallet"));
         }
         for (sku_id, n) in &stock {
@@ -526,8 +522,8 @@ impl Tx {
             .filter_map(|o| o.idempotency.as_ref())
             .map(|k| json!([k.scope, k.key, k.request_hash, k.body, now]))
             .collect();
-        let key_cols = [("scope", Text), ("key", Text), ("request_hash", Text), ("body", Text), ("created_at", Int)];
-        self.insert_json("idempotency", &key_cols, &[("state", "'done'"), ("status", "201")], keys).await
+        let key_cols = ["scope", "key", "request_hash", "body", "created_at"];
+        self.insert_rows("idempotency", &key_cols, &[("state", "'done'"), ("status", "201")], &keys).await
     }
 
     /// The records already under `keys` (scope, key).
@@ -540,24 +536,19 @@ impl Tx {
             return Ok(out);
         }
         let rows: Vec<Value> = keys.iter().map(|(s, k)| json!([s, k])).collect();
-        let sql = format!(
-            // CROSS JOIN keeps SQLite probing the key's index for each asked key.
-            "SELECT i.scope, i.key, i.request_hash, i.state, i.status, i.body \
-             FROM (SELECT {} AS scope, {} AS key FROM {}) v CROSS JOIN idempotency i \
-             WHERE i.scope = v.scope AND i.key = v.key",
-            json_field(0),
-            json_field(1),
-            self.json_rows()
-        );
-        for row in sqlx::query(&sql).bind(Value::Array(rows).to_string()).fetch_all(self.conn()).await? {
-            let state: String = row.try_get(3)?;
-            let status: Option<i64> = row.try_get(4)?;
-            let body: Option<String> = row.try_get(5)?;
-            let record = KeyRecord {
-                request_hash: row.try_get(2)?,
-                answer: (state == "done").then(|| (status.unwrap_or(200) as u16, body.unwrap_or_default())),
-            };
-            out.insert((row.try_get(0)?, row.try_get(1)?), record);
+        let agg = self.json_agg(&["i.scope", "i.key", "i.request_hash", "i.state", "i.status", "i.body"]);
+        // CROSS JOIN keeps SQLite probing the key's index for each asked key.
+        let sql = |v: &str| {
+            format!(
+                "SELECT {agg} FROM {v} CROSS JOIN idempotency i WHERE i.scope = {} AND i.key = {}",
+                field(0),
+                field(1)
+            )
+        };
+        type Found = (String, String, String, String, Option<i64>, Option<String>);
+        for (scope, key, request_hash, state, status, body) in self.fetch_rows::<Found>(sql, &rows).await? {
+            let answer = (state == "done").then(|| (status.unwrap_or(200) as u16, body.unwrap_or_default()));
+            out.insert((scope, key), KeyRecord { request_hash, answer });
         }
         Ok(out)
     }

@@ -6,7 +6,7 @@
 //! per transaction. Keeping this off the buy path is what lets a batch's
 //! commit stay a few rows per order.
 
-use crate::bulk::{json_field, Col};
+use crate::bulk::field;
 use crate::{Backend, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
 use souk_domain::id::Kind;
@@ -105,9 +105,8 @@ impl Tx {
             return Ok(0);
         }
         let ids: Vec<Value> = rows.iter().map(|r| json!([r.0])).collect();
-        let sql =
-            format!("DELETE FROM flash_orders WHERE order_id IN (SELECT {} FROM {})", json_field(0), self.json_rows());
-        if self.execute_json(&sql, ids).await? != rows.len() as u64 {
+        let sql = |v: &str| format!("DELETE FROM flash_orders WHERE order_id IN (SELECT {} FROM {v})", field(0));
+        if self.execute_rows(sql, &ids).await? != rows.len() as u64 {
             return Err(StoreError::Conflict {
                 code: "flash_moved",
                 message: "another process wrote these flash orders out".into(),
@@ -172,39 +171,38 @@ impl Tx {
             *purchases.entry(&m.product_id).or_default() += 1;
             *counts.entry((promotion_id, buyer_id)).or_default() += quantity;
         }
-        use Col::{Int, Text};
         let orders_cols = [
-            ("id", Text),
-            ("checkout_id", Text),
-            ("buyer_id", Text),
-            ("store_id", Text),
-            ("seller_id", Text),
-            ("currency", Text),
-            ("total", Int),
-            ("commission", Int),
-            ("ship_country", Text),
-            ("created_at", Int),
-            ("promotion_id", Text),
+            "id",
+            "checkout_id",
+            "buyer_id",
+            "store_id",
+            "seller_id",
+            "currency",
+            "total",
+            "commission",
+            "ship_country",
+            "created_at",
+            "promotion_id",
         ];
         let paid = [("state", "'paid'"), ("updated_at", "created_at"), ("paid_at", "created_at")];
-        self.insert_json("orders", &orders_cols, &paid, orders).await?;
+        self.insert_rows("orders", &orders_cols, &paid, &orders).await?;
         let line_cols = [
-            ("order_id", Text),
-            ("sku_id", Text),
-            ("product_id", Text),
-            ("title", Text),
-            ("quantity", Int),
-            ("unit_price", Int),
-            ("commission_bps", Int),
+            "order_id",
+            "sku_id",
+            "product_id",
+            "title",
+            "quantity",
+            "unit_price",
+            "commission_bps",
         ];
-        self.insert_json("order_lines", &line_cols, &[("position", "0")], lines).await?;
-        let escrow_cols = [("key", Text), ("owner", Text), ("currency", Text), ("balance", Int)];
-        self.insert_json("ledger_accounts", &escrow_cols, &[("kind", "'escrow'")], escrows).await?;
-        self.insert_transfers_json(TransferKind::Payment, transfers).await?;
-        let job_cols = [("id", Text), ("order_id", Text), ("due_at", Int)];
-        self.insert_json("jobs", &job_cols, &[("kind", "'ship_by'"), ("state", "'pending'")], jobs).await?;
-        let event_cols = [("id", Text), ("user_id", Text), ("order_id", Text), ("payload", Text), ("created_at", Int)];
-        self.insert_json("events", &event_cols, &[("type", "'order.paid'")], events).await?;
+        self.insert_rows("order_lines", &line_cols, &[("position", "0")], &lines).await?;
+        let escrow_cols = ["key", "owner", "currency", "balance"];
+        self.insert_rows("ledger_accounts", &escrow_cols, &[("kind", "'escrow'")], &escrows).await?;
+        self.insert_transfers(TransferKind::Payment, &transfers).await?;
+        let job_cols = ["id", "order_id", "due_at"];
+        self.insert_rows("jobs", &job_cols, &[("kind", "'ship_by'"), ("state", "'pending'")], &jobs).await?;
+        let event_cols = ["id", "user_id", "order_id", "payload", "created_at"];
+        self.insert_rows("events", &event_cols, &[("type", "'order.paid'")], &events).await?;
         self.woken.extend(woken);
         for (pool, amount) in &held {
             let res = sqlx::query("UPDATE ledger_accounts SET balance = balance - $1 WHERE key = $2 AND balance >= $1")
@@ -217,43 +215,44 @@ impl Tx {
             }
         }
         let stats: Vec<Value> = purchases.iter().map(|(p, n)| json!([p, n])).collect();
-        let sql = format!(
-            "INSERT INTO product_stats (product_id, purchases) SELECT {}, CAST({} AS BIGINT) FROM {} WHERE true \
-             ON CONFLICT (product_id) DO UPDATE SET purchases = product_stats.purchases + excluded.purchases",
-            json_field(0),
-            json_field(1),
-            self.json_rows()
-        );
-        self.execute_json(&sql, stats).await?;
+        let sql = |v: &str| {
+            format!(
+                "INSERT INTO product_stats (product_id, purchases) SELECT {}, {} FROM {v} WHERE true \
+                 ON CONFLICT (product_id) DO UPDATE SET purchases = product_stats.purchases + excluded.purchases",
+                field(0),
+                field(1)
+            )
+        };
+        self.execute_rows(sql, &stats).await?;
         // The buyers' counts move from the journal to `promotion_buyers`; their sum stays.
         let counts: Vec<Value> = counts.iter().map(|((p, b), n)| json!([p, b, n])).collect();
         // `WHERE true` lets SQLite read the ON CONFLICT after a SELECT.
-        let sql = format!(
-            "INSERT INTO promotion_buyers (promotion_id, buyer_id, quantity) SELECT {}, {}, CAST({} AS BIGINT) FROM {} \
-             WHERE true ON CONFLICT (promotion_id, buyer_id) DO UPDATE SET quantity = promotion_buyers.quantity + excluded.quantity",
-            json_field(0),
-            json_field(1),
-            json_field(2),
-            self.json_rows()
-        );
-        self.execute_json(&sql, counts).await?;
+        let sql = |v: &str| {
+            format!(
+                "INSERT INTO promotion_buyers (promotion_id, buyer_id, quantity) SELECT {}, {}, {} FROM {v} WHERE true \
+                 ON CONFLICT (promotion_id, buyer_id) DO UPDATE SET quantity = promotion_buyers.quantity + excluded.quantity",
+                field(0),
+                field(1),
+                field(2)
+            )
+        };
+        self.execute_rows(sql, &counts).await?;
         Ok(rows.len())
     }
 
     /// Inserts ledger transfers of one kind, each row `[id, debit, credit, amount, currency,
     /// order, time]`; the caller moves the balances.
-    async fn insert_transfers_json(&mut self, kind: TransferKind, rows: Vec<Value>) -> Result<()> {
-        use Col::{Int, Text};
+    async fn insert_transfers(&mut self, kind: TransferKind, rows: &[Value]) -> Result<()> {
         let cols = [
-            ("id", Text),
-            ("debit_account", Text),
-            ("credit_account", Text),
-            ("amount", Int),
-            ("currency", Text),
-            ("order_id", Text),
-            ("created_at", Int),
+            "id",
+            "debit_account",
+            "credit_account",
+            "amount",
+            "currency",
+            "order_id",
+            "created_at",
         ];
         let kind = format!("'{}'", kind.as_str());
-        self.insert_json("ledger_transfers", &cols, &[("kind", &kind)], rows).await
+        self.insert_rows("ledger_transfers", &cols, &[("kind", &kind)], rows).await
     }
 }
