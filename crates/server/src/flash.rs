@@ -32,6 +32,8 @@ use souk_store::flash::{FlashBook, FlashOrder, KeyAnswer};
 use souk_store::flash_out;
 use souk_store::{Store, StoreError};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -96,14 +98,46 @@ struct Pending {
 #[derive(Clone)]
 pub struct Engine {
     queue: mpsc::Sender<Pending>,
+    activity: Activity,
+}
+
+/// When the engine last settled a batch, for [`Engine::busy`].
+#[derive(Clone)]
+struct Activity {
+    /// Milliseconds after `started`; 0 before the first batch.
+    last_batch_ms: Arc<AtomicU64>,
+    started: std::time::Instant,
+}
+
+/// How long after its last batch the engine counts as busy.
+const BUSY_FOR: Duration = Duration::from_millis(500);
+
+impl Activity {
+    fn settled(&self) {
+        let ms = self.started.elapsed().as_millis().max(1) as u64;
+        self.last_batch_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn busy(&self) -> bool {
+        let last = self.last_batch_ms.load(Ordering::Relaxed);
+        last > 0 && self.started.elapsed() < Duration::from_millis(last) + BUSY_FOR
+    }
 }
 
 impl Engine {
     /// Starts the engine's task on the current runtime.
     pub fn start(store: Store, policy: Policy, config: EngineConfig) -> Engine {
         let (queue, rx) = mpsc::channel(config.max_batch.max(1) * 4);
-        tokio::spawn(run(store, policy, config, rx));
-        Engine { queue }
+        let activity = Activity { last_batch_ms: Arc::new(AtomicU64::new(0)), started: std::time::Instant::now() };
+        tokio::spawn(run(store, policy, config, rx, activity.clone()));
+        Engine { queue, activity }
+    }
+
+    /// Whether buys are coming in: background writers that share SQLite's one writer leave
+    /// it to the engine meanwhile (the engine writes its own orders out when idle, or every
+    /// `write_out_lag`).
+    pub fn busy(&self) -> bool {
+        self.activity.busy()
     }
 
     /// Checks out and pays `buy`; answers once its order is committed, or with why not.
@@ -115,7 +149,7 @@ impl Engine {
     }
 }
 
-async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::Receiver<Pending>) {
+async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::Receiver<Pending>, activity: Activity) {
     // When the oldest committed order not yet written out was committed, if any may be.
     let mut unwritten: Option<tokio::time::Instant> = None;
     // The book as of the last commit, so a batch reads only what is new to it.
@@ -150,6 +184,7 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
                 },
             }
         }
+        activity.settled();
         if settle(&store, &mut book, batch).await && unwritten.is_none() {
             unwritten = Some(tokio::time::Instant::now());
         }
@@ -357,6 +392,17 @@ mod tests {
     use proptest::prelude::*;
     use souk_store::SystemClock;
     use std::sync::Arc;
+
+    #[test]
+    fn the_engine_counts_as_busy_for_a_while_after_a_batch() {
+        let fresh = Activity { last_batch_ms: Arc::new(AtomicU64::new(0)), started: std::time::Instant::now() };
+        assert!(!fresh.busy(), "no batch yet");
+        fresh.settled();
+        assert!(fresh.busy());
+        let past = std::time::Instant::now() - Duration::from_secs(10);
+        let quiet = Activity { last_batch_ms: Arc::new(AtomicU64::new(1)), started: past };
+        assert!(!quiet.busy(), "the last batch was 10 s ago");
+    }
 
     /// A burst: (buyer, quantity) requests sent all at once.
     async fn burst(stock: i64, limit: i64, funds: Vec<i64>, requests: Vec<(usize, i64)>, max_batch: usize) {

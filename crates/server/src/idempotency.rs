@@ -224,5 +224,5 @@ fn request_hash(parts: &Parts, body: &[u8]) -> String {
     h.update(parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("").as_bytes());
     h.update(b"\n");
     h.update(body);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::extract::hex(&h.finalize())
 }

@@ -23,10 +23,13 @@ pub async fn run_forever(app: App) {
             tracing::warn!(error = %e, "sandbox carrier failed; retrying next round");
         }
         // Flash orders no engine here is writing out (another process's, or left by a crash);
-        // a chunk a round, so a busy engine sharing the writer is barely slowed.
-        let chunk = souk_store::flash_out::Pending::Oldest(souk_store::flash_out::WRITE_OUT_CHUNK);
-        if let Err(e) = app.store.write_out_flash(chunk, &app.config.policy).await {
-            tracing::warn!(error = %e, "writing out flash orders failed; retrying next round");
+        // a chunk a round, and none while this process's engine is taking buys: it writes its
+        // own out as soon as it is idle, and here a chunk would hold the writer in front of it.
+        if !app.flash_busy() {
+            let chunk = souk_store::flash_out::Pending::Oldest(souk_store::flash_out::WRITE_OUT_CHUNK);
+            if let Err(e) = app.store.write_out_flash(chunk, &app.config.policy).await {
+                tracing::warn!(error = %e, "writing out flash orders failed; retrying next round");
+            }
         }
         tokio::time::sleep(app.config.job_interval).await;
     }

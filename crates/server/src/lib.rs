@@ -42,6 +42,8 @@ use utoipa_axum::routes;
 
 /// JSON bodies larger than this are refused with 413.
 pub const JSON_BODY_LIMIT_BYTES: usize = 1024 * 1024;
+/// How often email and webhook senders run while flash-sale buys come in.
+pub const BUSY_ROUND: Duration = Duration::from_secs(5);
 /// CSV imports may be larger.
 pub const IMPORT_BODY_LIMIT_BYTES: usize = 32 * 1024 * 1024;
 
@@ -183,6 +185,22 @@ impl App {
         self.flash.get_or_init(|| {
             flash::Engine::start(self.store.clone(), self.config.policy.clone(), flash::EngineConfig::default())
         })
+    }
+
+    /// Whether this process's flash-sale engine is taking buys right now.
+    pub fn flash_busy(&self) -> bool {
+        self.flash.get().is_some_and(flash::Engine::busy)
+    }
+
+    /// Whether a background sender (email, webhooks) should skip this round: while the
+    /// flash-sale engine is busy it runs once per [`BUSY_ROUND`] (`last` is when it last ran),
+    /// since each of its transactions takes SQLite's one writer in front of the buyers.
+    pub fn yield_to_flash(&self, last: &mut Option<std::time::Instant>) -> bool {
+        if self.flash_busy() && last.is_some_and(|t| t.elapsed() < BUSY_ROUND) {
+            return true;
+        }
+        *last = Some(std::time::Instant::now());
+        false
     }
 
     /// The buyer and seller of an order. A flash order still in the journal (committed, not yet

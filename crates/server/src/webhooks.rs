@@ -40,7 +40,12 @@ pub fn client() -> reqwest::Client {
 }
 
 pub async fn deliver_forever(app: App) {
+    let mut last = None;
     loop {
+        if app.yield_to_flash(&mut last) {
+            tokio::time::sleep(app.config.job_interval).await;
+            continue;
+        }
         if let Err(e) = app.deliver_webhooks().await {
             tracing::warn!(error = %e, "webhook deliveries failed; retrying next round");
         }
@@ -91,6 +96,9 @@ impl App {
                 }
             }
             tx.commit().await?;
+            if self.flash_busy() {
+                break;
+            }
         }
         Ok(delivered)
     }

@@ -300,7 +300,8 @@ impl Tx {
             return Ok(());
         }
         let keys: Vec<Value> = wallets.keys().map(|k| json!([k])).collect();
-        let agg = self.json_agg(&[&field(0), &format!("(SELECT balance FROM ledger_accounts a WHERE a.key = {})", field(0))]);
+        let agg =
+            self.json_agg(&[&field(0), &format!("(SELECT balance FROM ledger_accounts a WHERE a.key = {})", field(0))]);
         let sql = |v: &str| format!("SELECT {agg} FROM {v}");
         for (key, balance) in self.fetch_rows::<(String, Option<i64>)>(sql, &keys).await? {
             if let Some(owner) = wallets.remove(&key) {

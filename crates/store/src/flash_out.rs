@@ -186,15 +186,7 @@ impl Tx {
         ];
         let paid = [("state", "'paid'"), ("updated_at", "created_at"), ("paid_at", "created_at")];
         self.insert_rows("orders", &orders_cols, &paid, &orders).await?;
-        let line_cols = [
-            "order_id",
-            "sku_id",
-            "product_id",
-            "title",
-            "quantity",
-            "unit_price",
-            "commission_bps",
-        ];
+        let line_cols = ["order_id", "sku_id", "product_id", "title", "quantity", "unit_price", "commission_bps"];
         self.insert_rows("order_lines", &line_cols, &[("position", "0")], &lines).await?;
         let escrow_cols = ["key", "owner", "currency", "balance"];
         self.insert_rows("ledger_accounts", &escrow_cols, &[("kind", "'escrow'")], &escrows).await?;
@@ -243,15 +235,7 @@ impl Tx {
     /// Inserts ledger transfers of one kind, each row `[id, debit, credit, amount, currency,
     /// order, time]`; the caller moves the balances.
     async fn insert_transfers(&mut self, kind: TransferKind, rows: &[Value]) -> Result<()> {
-        let cols = [
-            "id",
-            "debit_account",
-            "credit_account",
-            "amount",
-            "currency",
-            "order_id",
-            "created_at",
-        ];
+        let cols = ["id", "debit_account", "credit_account", "amount", "currency", "order_id", "created_at"];
         let kind = format!("'{}'", kind.as_str());
         self.insert_rows("ledger_transfers", &cols, &[("kind", &kind)], rows).await
     }

@@ -35,6 +35,7 @@ macro_rules! conformance {
 
 conformance!(
     users_and_sessions,
+    cached_sessions_follow_changes,
     stores_and_verification,
     products_crud_and_pagination,
     import_upserts,
@@ -105,6 +106,39 @@ async fn users_and_sessions(db: TestDb) {
     assert!(u.has(Role::Buyer) && !u.has(Role::Admin));
     clock.advance_ms(DAY_MS + 1);
     assert!(matches!(store.user_by_session("tokenhash").await, Err(StoreError::NotFound)));
+}
+
+/// Sessions are served from memory for a short while: a change made through this store shows
+/// at once, one made by another process within `SESSION_CACHE_MS`.
+async fn cached_sessions_follow_changes(db: TestDb) {
+    let (store, clock) = open(&db).await;
+    let other = db.open(clock.clone()).await.expect("a second process");
+    let id = user(&store, "cache@example.com").await;
+    let mut tx = store.begin().await.unwrap();
+    tx.create_session(&id, "mine", DAY_MS).await.unwrap();
+    tx.create_session(&id, "theirs", DAY_MS).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.user_by_session("mine").await.unwrap().roles.is_empty());
+
+    let mut tx = store.begin().await.unwrap();
+    tx.grant_role(&id, Role::Mediator, "system").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.user_by_session("mine").await.unwrap().roles, vec![Role::Mediator], "a grant here shows at once");
+    assert!(store.user_by_session("theirs").await.is_ok());
+
+    let mut tx = other.begin().await.unwrap();
+    tx.delete_session("theirs").await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(matches!(other.user_by_session("theirs").await, Err(StoreError::NotFound)));
+    assert!(store.user_by_session("theirs").await.is_ok(), "another process's log-out is not seen yet");
+    clock.advance_ms(souk_store::accounts::SESSION_CACHE_MS);
+    assert!(matches!(store.user_by_session("theirs").await, Err(StoreError::NotFound)), "but within the window");
+
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_session("mine").await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(matches!(store.user_by_session("mine").await, Err(StoreError::NotFound)), "a log-out here is at once");
+    other.close().await;
 }
 
 async fn stores_and_verification(db: TestDb) {
