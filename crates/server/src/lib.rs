@@ -42,10 +42,10 @@ use utoipa_axum::routes;
 
 /// JSON bodies larger than this are refused with 413.
 pub const JSON_BODY_LIMIT_BYTES: usize = 1024 * 1024;
-/// How often email and webhook senders run while flash-sale buys come in.
-pub const BUSY_ROUND: Duration = Duration::from_secs(5);
 /// CSV imports may be larger.
 pub const IMPORT_BODY_LIMIT_BYTES: usize = 32 * 1024 * 1024;
+/// How often email and webhook senders run while flash-sale buys come in.
+pub const BUSY_ROUND: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct LoginLimits {

@@ -125,6 +125,9 @@ impl App {
                 }
             }
             tx.commit().await?;
+            if claimed.is_empty() {
+                return Ok(sent);
+            }
             let mut outcomes = Vec::with_capacity(claimed.len());
             for d in &claimed {
                 let (subject, body) = compose(d, &self.config.policy);
@@ -132,9 +135,6 @@ impl App {
             }
             // One transaction records the whole batch: a commit each would hold the database's
             // one writer (SQLite) once per email, in front of the buyers.
-            if claimed.is_empty() {
-                return Ok(sent);
-            }
             let mut tx = self.store.begin().await?;
             for (d, error) in claimed.iter().zip(&outcomes) {
                 match tx.record_email(d, error.as_deref()).await? {
