@@ -69,7 +69,7 @@ impl Tx {
     /// it changed in all.
     pub(crate) async fn execute_rows(&mut self, sql: impl Fn(&str) -> String, rows: &[Value]) -> Result<u64> {
         let mut changed = 0;
-        for (chunk, sql) in chunked(&sql, rows, self.store().backend()) {
+        for (chunk, sql) in chunked(&sql, rows, self.store().backend())? {
             let mut q = sqlx::query(&sql);
             for row in chunk {
                 q = bind_row(q, row)?;
@@ -87,7 +87,7 @@ impl Tx {
         rows: &[Value],
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
-        for (chunk, sql) in chunked(&sql, rows, self.store().backend()) {
+        for (chunk, sql) in chunked(&sql, rows, self.store().backend())? {
             let mut q = sqlx::query(&sql);
             for row in chunk {
                 q = bind_row(q, row)?;
@@ -141,8 +141,17 @@ impl Tx {
 }
 
 /// `rows` cut into chunks of the sizes in [`CHUNKS`] (and single rows), each with its
-/// statement.
-fn chunked<'r>(sql: &impl Fn(&str) -> String, rows: &'r [Value], backend: Backend) -> Vec<(&'r [Value], String)> {
+/// statement. A statement must read its row source once: SQLite's placeholders are anonymous,
+/// so a second copy would read parameters that were never bound, as NULLs.
+fn chunked<'r>(
+    sql: &impl Fn(&str) -> String,
+    rows: &'r [Value],
+    backend: Backend,
+) -> Result<Vec<(&'r [Value], String)>> {
+    if sql("\u{0}").matches('\u{0}').count() != 1 {
+        let msg = format!("a multi-row statement must read its rows once: {}", sql("(VALUES ...) AS v"));
+        return Err(StoreError::Db(sqlx::Error::Protocol(msg)));
+    }
     let width = rows.first().and_then(Value::as_array).map_or(0, Vec::len);
     let mut out = Vec::new();
     let mut rest = rows;
@@ -152,7 +161,7 @@ fn chunked<'r>(sql: &impl Fn(&str) -> String, rows: &'r [Value], backend: Backen
         out.push((chunk, sql(&values(n, width, backend))));
         rest = tail;
     }
-    out
+    Ok(out)
 }
 
 fn decode<T: DeserializeOwned>(text: &str) -> Result<Vec<T>> {
@@ -166,11 +175,19 @@ mod tests {
     #[test]
     fn rows_are_cut_into_the_fixed_sizes() {
         let rows: Vec<Value> = (0..1_350).map(|i| serde_json::json!([i, "x"])).collect();
-        let cut = chunked(&|v: &str| v.to_string(), &rows, Backend::Postgres);
+        let cut = chunked(&|v: &str| v.to_string(), &rows, Backend::Postgres).unwrap();
         let sizes: Vec<usize> = cut.iter().map(|(c, _)| c.len()).collect();
         assert_eq!(sizes, vec![1024, 256, 64, 4, 1, 1]);
         assert_eq!(cut[4].1, "(VALUES ($1, $2)) AS v");
         assert_eq!(values(2, 2, Backend::Postgres), "(VALUES ($1, $2), ($3, $4)) AS v");
         assert_eq!(values(2, 2, Backend::Sqlite), "(VALUES (?, ?), (?, ?)) AS v");
+    }
+
+    #[test]
+    fn a_statement_reads_its_rows_once() {
+        let rows = vec![serde_json::json!([1])];
+        let twice = |v: &str| format!("SELECT 1 FROM {v} UNION ALL SELECT 1 FROM {v}");
+        assert!(chunked(&twice, &rows, Backend::Sqlite).is_err(), "the second copy would read unbound NULLs");
+        assert!(chunked(&|_: &str| "SELECT 1".to_string(), &rows, Backend::Sqlite).is_err(), "no rows read");
     }
 }

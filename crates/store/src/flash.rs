@@ -270,19 +270,13 @@ impl Tx {
         if !promos.is_empty() {
             // What every buyer bought in each promotion: written-out orders plus the journal's.
             let ids: Vec<Value> = promos.keys().map(|p| json!([p])).collect();
-            let agg = self.json_agg(&["c.p", "c.b", "c.q"]);
-            let sql = |v: &str| {
-                format!(
-                    "SELECT {agg} FROM (SELECT pb.promotion_id AS p, pb.buyer_id AS b, pb.quantity AS q \
-                     FROM promotion_buyers pb WHERE pb.promotion_id IN (SELECT {id} FROM {v}) UNION ALL \
-                     SELECT f.promotion_id, f.buyer_id, f.quantity FROM flash_orders f \
-                     WHERE f.promotion_id IN (SELECT {id} FROM {v})) c",
-                    id = field(0),
-                )
-            };
-            for (promo, buyer, n) in self.fetch_rows::<(String, String, i64)>(sql, &ids).await? {
-                if let Some(p) = promos.get_mut(&promo) {
-                    *p.bought.entry(buyer).or_default() += n;
+            let agg = self.json_agg(&["c.promotion_id", "c.buyer_id", "c.quantity"]);
+            for table in ["promotion_buyers", "flash_orders"] {
+                let sql = |v: &str| format!("SELECT {agg} FROM {v} JOIN {table} c ON c.promotion_id = {}", field(0));
+                for (promo, buyer, n) in self.fetch_rows::<(String, String, i64)>(sql, &ids).await? {
+                    if let Some(p) = promos.get_mut(&promo) {
+                        *p.bought.entry(buyer).or_default() += n;
+                    }
                 }
             }
         }

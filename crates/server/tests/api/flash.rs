@@ -234,7 +234,7 @@ async fn a_flash_order_is_whole_when_read_before_it_is_written_out(srv: Srv) {
     flash::decide(&mut book.book, &ask, srv.store.now_ms()).unwrap();
     let order = FlashOrder {
         order_id: order_id.clone(),
-        buyer_id: me,
+        buyer_id: me.clone(),
         promotion_id: promo.clone(),
         country: "DE".into(),
         quantity: 2,
@@ -244,6 +244,16 @@ async fn a_flash_order_is_whole_when_read_before_it_is_written_out(srv: Srv) {
     tx.write_flash(&[order], &book).await.unwrap();
     tx.commit().await.unwrap();
     assert!(srv.store.flash_order_pending(&order_id).await.unwrap());
+    let bought = |srv: &Srv, promo: String, me: String| {
+        let store = srv.store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let mut fresh = FlashBook::default();
+            tx.fill_flash_book(&mut fresh, &[(&promo, &me)]).await.unwrap();
+            fresh.book.promotions[&promo].bought.get(&me).copied()
+        }
+    };
+    assert_eq!(bought(&srv, promo.clone(), me.clone()).await, Some(2), "a fresh book counts the journal's order");
     assert_eq!(srv.count("orders").await, 0, "not written out yet");
     assert_ledger_sound(&srv).await;
     let after = srv.get("/api/v1/wallet", Some(&buyer)).await.body;
@@ -262,6 +272,7 @@ async fn a_flash_order_is_whole_when_read_before_it_is_written_out(srv: Srv) {
     assert_eq!((o.status, o.body["state"].as_str()), (StatusCode::OK, Some("paid")), "{}", o.body);
     assert_eq!(o.body["total"]["amount"], 1000);
     assert!(!srv.store.flash_order_pending(&order_id).await.unwrap(), "written out by the read");
+    assert_eq!(bought(&srv, promo.clone(), me.clone()).await, Some(2), "and the written-out order, once");
     let written = srv.get("/api/v1/wallet/transactions", Some(&buyer)).await.body;
     assert_eq!(written["items"][0], payment, "the same entry, now a transfer");
     let after = srv.get("/api/v1/wallet", Some(&buyer)).await.body;
