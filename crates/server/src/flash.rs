@@ -270,9 +270,11 @@ async fn decide_and_commit(
     let asks: Vec<(&str, &str)> = buys.iter().map(|b| (b.promotion_id.as_str(), b.buyer_id.as_str())).collect();
     let keys: Vec<(String, String)> =
         buys.iter().filter_map(|b| b.idempotency.as_ref()).map(|(s, k, _)| (s.clone(), k.clone())).collect();
+    let started = std::time::Instant::now();
     let mut tx = store.begin().await?;
     tx.fill_flash_book(fb, &asks).await?;
     let records = tx.idempotency_records(&keys).await?;
+    let read = started.elapsed();
     let now = store.now_ms();
     let mut orders = Vec::new();
     let mut results: Vec<AppResult<Bought>> = Vec::with_capacity(buys.len());
@@ -354,8 +356,19 @@ async fn decide_and_commit(
             Err(r) => results.push(Err(refused(r))),
         }
     }
+    let decided = started.elapsed();
     tx.write_flash(&orders, fb).await?;
+    let written = started.elapsed();
     tx.commit().await?;
+    tracing::debug!(
+        requests = buys.len(),
+        orders = orders.len(),
+        read_us = read.as_micros() as u64,
+        decide_us = (decided - read).as_micros() as u64,
+        write_us = (written - decided).as_micros() as u64,
+        commit_us = (started.elapsed() - written).as_micros() as u64,
+        "flash batch"
+    );
     Ok(results)
 }
 

@@ -383,6 +383,12 @@ pub async fn serve(
     let relay = tokio::spawn(live::relay_forever(app.clone()));
     let hooks = tokio::spawn(webhooks::deliver_forever(app.clone()));
     let mails = tokio::spawn(mail::deliver_forever(app.clone()));
+    // Answers go out at once rather than wait on the peer's delayed acknowledgement.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     let result = axum::serve(listener, router(app.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;

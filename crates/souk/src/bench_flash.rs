@@ -68,10 +68,11 @@ async fn seed(store: &Store, p: &FlashParams, tag: &str) -> Result<Sale, String>
 }
 
 /// Latencies in ms (sorted) and the wall time of sending `requests` requests from `clients`
-/// tasks, each a random buyer and promotion; `call` sends one and says whether it sold.
+/// tasks, each a random buyer and promotion; `call` sends one (request number, client number)
+/// and says whether it sold.
 async fn drive<F, Fut>(market: &Sale, clients: usize, requests: usize, call: F) -> (Vec<f64>, Duration, usize)
 where
-    F: Fn(String, String, usize) -> Fut + Send + Sync + 'static,
+    F: Fn(String, String, usize, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
 {
     let next = Arc::new(AtomicUsize::new(0));
@@ -98,7 +99,7 @@ where
                 let buyer = buyers[(x % buyers.len() as u64) as usize].clone();
                 let promo = promotions[((x >> 32) % promotions.len() as u64) as usize].clone();
                 let t = Instant::now();
-                if call(buyer, promo, n).await {
+                if call(buyer, promo, n, c).await {
                     sold.fetch_add(1, Ordering::Relaxed);
                 }
                 latencies.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -122,10 +123,10 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
-fn engine_call(
-    engine: Engine,
-) -> impl Fn(String, String, usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + Sync {
-    move |buyer_id, promotion_id, _| {
+type Call = std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>;
+
+fn engine_call(engine: Engine) -> impl Fn(String, String, usize, usize) -> Call + Send + Sync {
+    move |buyer_id, promotion_id, _, _| {
         let engine = engine.clone();
         Box::pin(async move {
             let buy = FlashBuy { buyer_id, promotion_id, quantity: 1, country: "DE".into(), idempotency: None };
@@ -156,22 +157,42 @@ pub async fn run_http(store: &Store, policy: &Policy, url: &str, p: FlashParams)
         tokens.insert(buyer.clone(), format!("Bearer {token}"));
     }
     tx.commit().await.map_err(|e| e.to_string())?;
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(p.clients)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let (base, tokens) = (url.trim_end_matches('/').to_string(), Arc::new(tokens));
-    let run_key = tag.clone();
-    let call = move |buyer: String, promotion: String, n: usize| {
-        let request = client
-            .post(format!("{base}/api/v1/promotions/{promotion}/buy"))
-            .header("authorization", tokens.get(&buyer).cloned().unwrap_or_default())
-            .header("idempotency-key", format!("flash-{run_key}-{n}"))
-            .header("content-type", "application/json")
-            .body(r#"{"quantity":1,"ship_to":"DE"}"#);
-        Box::pin(async move { matches!(request.send().await, Ok(r) if r.status().as_u16() == 201) })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>
+    let addr = http_addr(url)?;
+    let conns: Arc<Vec<tokio::sync::Mutex<Option<Conn>>>> =
+        Arc::new((0..p.clients).map(|_| tokio::sync::Mutex::new(None)).collect());
+    let (host, tokens, run_key) = (Arc::new(addr.clone()), Arc::new(tokens), Arc::new(tag.clone()));
+    let call = move |buyer: String, promotion: String, n: usize, client: usize| {
+        let (conns, host, tokens, run_key) = (conns.clone(), host.clone(), tokens.clone(), run_key.clone());
+        Box::pin(async move {
+            let body = r#"{"quantity":1,"ship_to":"DE"}"#;
+            let request = format!(
+                "POST /api/v1/promotions/{promotion}/buy HTTP/1.1\r\nhost: {host}\r\nauthorization: {}\r\n\
+                 idempotency-key: flash-{run_key}-{n}\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\n\r\n{body}",
+                tokens.get(&buyer).map_or("", String::as_str),
+                body.len()
+            );
+            let mut slot = conns[client].lock().await;
+            let status = match slot.take() {
+                Some(c) => c.send(request.as_bytes()).await,
+                None => Err(std::io::ErrorKind::NotConnected.into()),
+            };
+            // A connection the server closed (or none yet): once more on a new one.
+            let status = match status {
+                Ok(ok) => Ok(ok),
+                Err(_) => match Conn::open(&host).await {
+                    Ok(c) => c.send(request.as_bytes()).await,
+                    Err(e) => Err(e),
+                },
+            };
+            match status {
+                Ok((c, status)) => {
+                    *slot = c;
+                    status == 201
+                }
+                Err(_) => false,
+            }
+        }) as Call
     };
     let measured = drive(&market, p.clients, p.requests, call).await;
     report(store, policy, p, &tag, "http", measured).await
@@ -229,4 +250,95 @@ async fn report(
         plain_p99_ms: pct(&plain_lat, 0.99),
         speedup: if plain_orders_per_sec > 0.0 { orders_per_sec / plain_orders_per_sec } else { 0.0 },
     })
+}
+
+/// `host:port` of an `http://` URL.
+fn http_addr(url: &str) -> Result<String, String> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| format!("{url}: only http:// URLs are benchmarked"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    match host {
+        "" => Err(format!("{url}: no host")),
+        h if h.contains(':') => Ok(h.to_string()),
+        h => Ok(format!("{h}:80")),
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection, a request at a time: the load generator shares the
+/// machine with the server, so it does no more than write a prepared request and read the
+/// answer's status and length.
+struct Conn {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(addr: &str) -> std::io::Result<Conn> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Conn { stream, buf: Vec::with_capacity(4096) })
+    }
+
+    /// Sends `request` and reads the whole answer; the connection unless the server is
+    /// closing it, and the status.
+    async fn send(mut self, request: &[u8]) -> std::io::Result<(Option<Conn>, u16)> {
+        use tokio::io::AsyncWriteExt;
+        self.stream.write_all(request).await?;
+        self.buf.clear();
+        loop {
+            if let Some(head) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let (status, length, close) = parse_head(&self.buf[..head])?;
+                while self.buf.len() < head + 4 + length {
+                    self.read_more().await?;
+                }
+                return Ok(((!close).then_some(self), status));
+            }
+            self.read_more().await?;
+        }
+    }
+
+    async fn read_more(&mut self) -> std::io::Result<()> {
+        use tokio::io::AsyncReadExt;
+        if self.stream.read_buf(&mut self.buf).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(())
+    }
+}
+
+/// The status, `content-length` and whether the server closes the connection, from a
+/// response's head.
+fn parse_head(head: &[u8]) -> std::io::Result<(u16, usize, bool)> {
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP/1.1 response");
+    let text = std::str::from_utf8(head).map_err(|_| bad())?;
+    let mut lines = text.split("\r\n");
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+    let (mut length, mut close) = (None, false);
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else { continue };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.parse().ok();
+        } else if name.eq_ignore_ascii_case("connection") {
+            close = value.eq_ignore_ascii_case("close");
+        }
+    }
+    Ok((status, length.ok_or_else(bad)?, close))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_head_gives_status_length_and_closing() {
+        let head = b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\nContent-Length: 42";
+        assert_eq!(parse_head(head).unwrap(), (201, 42, false));
+        let closing = b"HTTP/1.1 409 Conflict\r\ncontent-length: 0\r\nConnection: close";
+        assert_eq!(parse_head(closing).unwrap(), (409, 0, true));
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked").is_err(), "no length");
+        assert!(parse_head(b"garbage").is_err());
+        assert_eq!(http_addr("http://127.0.0.1:18080/").unwrap(), "127.0.0.1:18080");
+        assert_eq!(http_addr("http://shop.example").unwrap(), "shop.example:80");
+        assert!(http_addr("https://shop.example").is_err());
+    }
 }

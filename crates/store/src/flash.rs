@@ -272,7 +272,9 @@ impl Tx {
             let ids: Vec<Value> = promos.keys().map(|p| json!([p])).collect();
             let agg = self.json_agg(&["c.promotion_id", "c.buyer_id", "c.quantity"]);
             for table in ["promotion_buyers", "flash_orders"] {
-                let sql = |v: &str| format!("SELECT {agg} FROM {v} JOIN {table} c ON c.promotion_id = {}", field(0));
+                let sql = |v: &str| {
+                    format!("SELECT {agg} FROM {table} c WHERE c.promotion_id IN (SELECT {} FROM {v})", field(0))
+                };
                 for (promo, buyer, n) in self.fetch_rows::<(String, String, i64)>(sql, &ids).await? {
                     if let Some(p) = promos.get_mut(&promo) {
                         *p.bought.entry(buyer).or_default() += n;
@@ -442,24 +444,27 @@ impl Tx {
         // Promotions first: on PostgreSQL their row locks make processes that share one take
         // turns. Every buy moves `sold`, so finding it where the book left it (less this batch)
         // means no one else bought since, and the book's per-buyer counts still hold.
+        let mut promos = Vec::with_capacity(sold.len());
         for (promo, n) in &sold {
             let (left, m) = match (fb.book.promotions.get(*promo), meta.get(*promo)) {
                 (Some(p), Some(m)) => (p.left, m),
                 _ => return Err(guard_failed(&format!("promotion {promo}"))),
             };
-            let res = sqlx::query(
-                "UPDATE promotions SET sold = sold + $1 WHERE id = $2 AND stock - sold = $3 + $1 AND EXISTS \
-                 (SELECT 1 FROM products p WHERE p.id = promotions.product_id AND p.status = 'active' AND p.ships_to = $4)",
+            promos.push(json!([promo, n, left, m.ships_to]));
+        }
+        let sql = |v: &str| {
+            format!(
+                "UPDATE promotions SET sold = sold + {n} FROM {v} WHERE promotions.id = {id} \
+                 AND promotions.stock - promotions.sold = {left} + {n} AND EXISTS (SELECT 1 FROM products p \
+                 WHERE p.id = promotions.product_id AND p.status = 'active' AND p.ships_to = {ships_to})",
+                id = field(0),
+                n = field(1),
+                left = field(2),
+                ships_to = field(3),
             )
-            .bind(*n)
-            .bind(*promo)
-            .bind(left)
-            .bind(&m.ships_to)
-            .execute(self.conn())
-            .await?;
-            if res.rows_affected() != 1 {
-                return Err(guard_failed("a promotion"));
-            }
+        };
+        if self.execute_rows_in_order(sql, &promos).await? != promos.len() as u64 {
+            return Err(guard_failed("a promotion"));
         }
         let journal_cols = [
             "order_id",
@@ -473,19 +478,24 @@ impl Tx {
             "transfer_id",
         ];
         self.insert_rows("flash_orders", &journal_cols, &[], &journal).await?;
+        let mut escrows = Vec::with_capacity(held.len());
         for ((promo, code), amount) in &held {
             let escrow = Account::PromotionEscrow { promotion_id: promo.to_string(), currency: currency(code)? };
-            sqlx::query(
-                "INSERT INTO ledger_accounts (key, kind, owner, currency, balance) VALUES ($1, 'escrow', $2, $3, $4) \
-                 ON CONFLICT (key) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance",
-            )
-            .bind(escrow.key())
-            .bind(*promo)
-            .bind(*code)
-            .bind(*amount)
-            .execute(self.conn())
-            .await?;
+            escrows.push(json!([escrow.key(), promo, code, amount]));
         }
+        // `WHERE true` lets SQLite read the ON CONFLICT after a SELECT.
+        let sql = |v: &str| {
+            format!(
+                "INSERT INTO ledger_accounts (key, kind, owner, currency, balance) \
+                 SELECT {}, 'escrow', {}, {}, {} FROM {v} WHERE true \
+                 ON CONFLICT (key) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance",
+                field(0),
+                field(1),
+                field(2),
+                field(3)
+            )
+        };
+        self.execute_rows_in_order(sql, &escrows).await?;
         // The guarded balances.
         let rows: Vec<Value> = wallets.iter().map(|(k, v)| json!([k, v])).collect();
         let n = rows.len() as u64;
@@ -500,16 +510,17 @@ impl Tx {
         if self.execute_rows(sql, &rows).await? != n {
             return Err(guard_failed("a wallet"));
         }
-        for (sku_id, n) in &stock {
-            let res =
-                sqlx::query("UPDATE stock SET on_hand = on_hand - $1 WHERE sku_id = $2 AND on_hand - reserved >= $1")
-                    .bind(*n)
-                    .bind(*sku_id)
-                    .execute(self.conn())
-                    .await?;
-            if res.rows_affected() != 1 {
-                return Err(guard_failed("stock"));
-            }
+        let skus: Vec<Value> = stock.iter().map(|(sku, n)| json!([sku, n])).collect();
+        let sql = |v: &str| {
+            format!(
+                "UPDATE stock SET on_hand = on_hand - {n} FROM {v} \
+                 WHERE stock.sku_id = {sku} AND stock.on_hand - stock.reserved >= {n}",
+                sku = field(0),
+                n = field(1),
+            )
+        };
+        if self.execute_rows_in_order(sql, &skus).await? != skus.len() as u64 {
+            return Err(guard_failed("stock"));
         }
         // A key some other request took meanwhile fails the insert, and so the batch.
         let keys: Vec<Value> = orders
