@@ -9,7 +9,7 @@
 //! answered.
 //!
 //! The same task writes the committed orders out in full (`Store::write_out_flash`) whenever
-//! no request is waiting, or once the oldest has waited `write_out_lag` even if requests keep
+//! no request has come for a moment, or once the oldest has waited `write_out_lag` even if requests keep
 //! coming; reading an order that is still in the journal writes it out first.
 //!
 //! The database guards every shared counter (see `souk_store::flash`): should anything the book
@@ -85,6 +85,9 @@ impl Default for EngineConfig {
         EngineConfig { max_batch: 4096, linger: Duration::from_millis(1), write_out_lag: Duration::from_secs(2) }
     }
 }
+
+/// How long the queue stays empty before the engine counts as idle and writes orders out.
+const IDLE_AFTER: Duration = Duration::from_millis(20);
 
 /// Wallets the engine's book may hold before it starts afresh, to bound its memory.
 const BOOK_CAPACITY: usize = 1 << 20;
@@ -163,6 +166,17 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
                 None => break,
             },
             Err(mpsc::error::TryRecvError::Disconnected) if unwritten.is_none() => break,
+            // Answered clients send again within a few milliseconds: an empty queue right after
+            // a batch is not idleness, and a write-out there would hold up the next batch.
+            Err(mpsc::error::TryRecvError::Empty) if !lagging => {
+                match tokio::time::timeout(IDLE_AFTER, rx.recv()).await {
+                    Ok(Some(p)) => p,
+                    Ok(None) | Err(_) => {
+                        unwritten = write_out_chunk(&store, &policy).await.then(tokio::time::Instant::now);
+                        continue;
+                    }
+                }
+            }
             waiting => {
                 // Idle, closing, or lagging: write out a chunk, then take what waits.
                 unwritten = write_out_chunk(&store, &policy).await.then(tokio::time::Instant::now);
@@ -471,6 +485,40 @@ mod tests {
         assert_eq!(store.flash_oversold().await.unwrap(), 0);
         let books = store.ledger_check().await.unwrap();
         assert!(books.sound, "sound once written out: {:?}", books.problems);
+        store.close().await;
+    }
+
+    /// Once buys stop, the engine writes its committed orders out by itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_quiet_engine_writes_its_orders_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path(), Arc::new(SystemClock)).await.unwrap();
+        let spec = SaleSpec { tag: "q".into(), skus: 1, stock: 10, per_buyer_limit: 10, price: 100, funds: vec![5000] };
+        let sale = flash_sale(&store, &spec).await.unwrap();
+        let engine = Engine::start(store.clone(), Policy::default(), EngineConfig::default());
+        for _ in 0..3 {
+            let buy = FlashBuy {
+                buyer_id: sale.buyers[0].clone(),
+                promotion_id: sale.promotions[0].clone(),
+                quantity: 1,
+                country: "DE".into(),
+                idempotency: None,
+            };
+            assert!(matches!(engine.buy(buy).await, Ok(Bought::Order(_))));
+        }
+        let mut pending = store.flash_pending().await.unwrap();
+        for _ in 0..200 {
+            if pending == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            pending = store.flash_pending().await.unwrap();
+        }
+        assert_eq!(pending, 0, "written out within 2 s of the last buy");
+        let mut conn = store.reader().await.unwrap();
+        let orders: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(orders.0, 3);
+        drop(conn);
         store.close().await;
     }
 

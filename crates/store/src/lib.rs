@@ -315,7 +315,10 @@ fn postgres_pool(max: u32) -> AnyPoolOptions {
 }
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).after_connect(|conn, _meta| {
+    // No ping before each acquire: a connection to a local file does not drop, and the ping is
+    // a round trip to the connection's thread in front of every transaction.
+    let options = AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30));
+    options.test_before_acquire(false).after_connect(|conn, _meta| {
         Box::pin(async move {
             // WAL lets readers run beside the writer; FULL makes each commit durable against
             // power loss, not only against a killed process.
