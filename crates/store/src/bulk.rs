@@ -68,6 +68,18 @@ fn bind_filler<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, like: &Value) -> Que
     q
 }
 
+/// The statement `sql` with a chunk's rows and its filling rows bound.
+fn bind_chunk<'q>(sql: &'q str, chunk: &'q [Value], filler: usize) -> Result<Query<'q, Any, AnyArguments<'q>>> {
+    let mut q = sqlx::query(sql);
+    for row in chunk {
+        q = bind_row(q, row)?;
+    }
+    for _ in 0..filler {
+        q = bind_filler(q, &chunk[0]);
+    }
+    Ok(q)
+}
+
 fn bind_row<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, row: &'q Value) -> Result<Query<'q, Any, AnyArguments<'q>>> {
     let bad = |v: &Value| StoreError::Db(sqlx::Error::Protocol(format!("cannot bind {v} as a row value")));
     for v in row.as_array().ok_or_else(|| bad(row))? {
@@ -88,13 +100,7 @@ impl Tx {
     pub(crate) async fn execute_rows(&mut self, sql: impl Fn(&str) -> String, rows: &[Value]) -> Result<u64> {
         let mut changed = 0;
         for (chunk, filler, sql) in chunked(&sql, rows, self.store().backend())? {
-            let mut q = sqlx::query(&sql);
-            for row in chunk {
-                q = bind_row(q, row)?;
-            }
-            for _ in 0..filler {
-                q = bind_filler(q, &chunk[0]);
-            }
+            let q = bind_chunk(&sql, chunk, filler)?;
             changed += q.execute(self.conn()).await?.rows_affected();
         }
         Ok(changed)
@@ -125,13 +131,7 @@ impl Tx {
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         for (chunk, filler, sql) in chunked(&sql, rows, self.store().backend())? {
-            let mut q = sqlx::query(&sql);
-            for row in chunk {
-                q = bind_row(q, row)?;
-            }
-            for _ in 0..filler {
-                q = bind_filler(q, &chunk[0]);
-            }
+            let q = bind_chunk(&sql, chunk, filler)?;
             let text: String = q.fetch_one(self.conn()).await?.try_get(0)?;
             out.extend(decode::<T>(&text)?);
         }
