@@ -82,6 +82,9 @@ impl Store {
     /// Served from [`SessionCache`] when it can be.
     pub async fn user_by_session(&self, token_hash: &str) -> Result<User> {
         let now = self.now_ms();
+        if self.sessions.epoch_due(now) {
+            self.check_auth_epoch(now).await;
+        }
         let generation = match self.sessions.get(token_hash, now) {
             Ok(user) => return Ok(user),
             Err(generation) => generation,
@@ -99,19 +102,41 @@ impl Store {
         self.sessions.put(token_hash, &user, (now + SESSION_CACHE_MS).min(expires_at), generation);
         Ok(user)
     }
+
+    /// Reads `auth_epoch`: when another process has moved it, the cached sessions go.
+    async fn check_auth_epoch(&self, now: i64) {
+        let read = async {
+            let row =
+                sqlx::query("SELECT n FROM auth_epoch WHERE id = 1").fetch_one(&mut *self.reader().await?).await?;
+            Ok::<i64, StoreError>(row.try_get(0)?)
+        };
+        match read.await {
+            Ok(n) => self.sessions.epoch_seen(n, now),
+            // The next look-up tries again; meanwhile entries still expire on their own.
+            Err(e) => {
+                self.sessions.epoch_unread();
+                tracing::warn!(error = %e, "could not read the session epoch");
+            }
+        }
+    }
 }
 
-/// How long a looked-up session is served from memory, by the store's clock.
-pub const SESSION_CACHE_MS: i64 = 2_000;
+/// How long a looked-up session is served from memory at most, by the store's clock.
+pub const SESSION_CACHE_MS: i64 = 60_000;
+/// How often a process reads `auth_epoch` to learn of log-outs, role grants and verified
+/// emails committed by other processes: the longest such a change goes unseen here.
+pub const EPOCH_CHECK_MS: i64 = 500;
+/// How long a started epoch read may take before another look-up starts one again.
+const EPOCH_CHECK_TIMEOUT_MS: i64 = 5_000;
 /// Sessions cached at most; past it, expired ones go, and if that is not enough, all.
 const SESSION_CACHE_CAPACITY: usize = 1 << 16;
 
 /// Sessions recently looked up with their users, so that a busy client costs no reads a
 /// request (two reads on another thread were a sixth of the server's work under a flash sale).
-/// An entry lives [`SESSION_CACHE_MS`], never past its session's expiry. A commit in this
-/// process that logs out, adds a role or verifies an email empties the cache, so here such a
-/// change takes effect at once; in other processes sharing the database, within
-/// [`SESSION_CACHE_MS`].
+/// An entry lives [`SESSION_CACHE_MS`], never past its session's expiry. A commit that logs
+/// out, adds a role or verifies an email moves `auth_epoch` and, in this process, empties the
+/// cache at once; other processes sharing the database read the epoch every
+/// [`EPOCH_CHECK_MS`] and empty theirs when it has moved.
 #[derive(Default)]
 pub(crate) struct SessionCache {
     inner: std::sync::Mutex<CacheInner>,
@@ -122,6 +147,11 @@ struct CacheInner {
     /// Counts invalidations: a look-up that began before one must not be cached after it.
     generation: u64,
     entries: HashMap<String, (User, i64)>,
+    /// `auth_epoch` as last read, and when.
+    epoch: Option<i64>,
+    epoch_read_ms: i64,
+    /// When a look-up began reading the epoch, while one does.
+    epoch_reading_since: Option<i64>,
 }
 
 impl SessionCache {
@@ -153,6 +183,34 @@ impl SessionCache {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.generation += 1;
         inner.entries.clear();
+    }
+
+    /// Whether the epoch is due to be read; if so, the caller reads it (one at a time).
+    fn epoch_due(&self, now_ms: i64) -> bool {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let due = inner.epoch.is_none() || now_ms - inner.epoch_read_ms >= EPOCH_CHECK_MS;
+        let reading = inner.epoch_reading_since.is_some_and(|t| now_ms - t < EPOCH_CHECK_TIMEOUT_MS);
+        if due && !reading {
+            inner.epoch_reading_since = Some(now_ms);
+        }
+        due && !reading
+    }
+
+    /// A read of the epoch failed: the next look-up tries again.
+    fn epoch_unread(&self) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).epoch_reading_since = None;
+    }
+
+    /// The epoch as just read at `now_ms`: entries cached under an earlier one go.
+    fn epoch_seen(&self, epoch: i64, now_ms: i64) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.epoch.is_some_and(|e| e != epoch) {
+            inner.generation += 1;
+            inner.entries.clear();
+        }
+        inner.epoch = Some(epoch);
+        inner.epoch_read_ms = now_ms;
+        inner.epoch_reading_since = None;
     }
 }
 

@@ -6,7 +6,7 @@
 //! (another process, another path), the batch fails whole and nothing is written. What a buyer
 //! bought in a promotion is `promotion_buyers` (orders written out) plus their journal rows.
 
-use crate::bulk::field;
+use crate::bulk::{field, Filler};
 use crate::orders::sku_for_sale;
 use crate::{Backend, Page, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
@@ -463,7 +463,7 @@ impl Tx {
                 ships_to = field(3),
             )
         };
-        if self.execute_rows_in_order(sql, &promos).await? != promos.len() as u64 {
+        if self.execute_rows_in_order(sql, &promos, Filler::MatchesNothing).await? != promos.len() as u64 {
             return Err(guard_failed("a promotion"));
         }
         let journal_cols = [
@@ -495,7 +495,7 @@ impl Tx {
                 field(3)
             )
         };
-        self.execute_rows_in_order(sql, &escrows).await?;
+        self.execute_rows_in_order(sql, &escrows, Filler::LeftOut).await?;
         // The guarded balances.
         let rows: Vec<Value> = wallets.iter().map(|(k, v)| json!([k, v])).collect();
         let n = rows.len() as u64;
@@ -507,7 +507,7 @@ impl Tx {
                 amount = field(1),
             )
         };
-        if self.execute_rows(sql, &rows).await? != n {
+        if self.execute_rows(sql, &rows, Filler::MatchesNothing).await? != n {
             return Err(guard_failed("a wallet"));
         }
         let skus: Vec<Value> = stock.iter().map(|(sku, n)| json!([sku, n])).collect();
@@ -519,7 +519,7 @@ impl Tx {
                 n = field(1),
             )
         };
-        if self.execute_rows_in_order(sql, &skus).await? != skus.len() as u64 {
+        if self.execute_rows_in_order(sql, &skus, Filler::MatchesNothing).await? != skus.len() as u64 {
             return Err(guard_failed("stock"));
         }
         // A key some other request took meanwhile fails the insert, and so the batch.

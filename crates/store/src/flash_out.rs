@@ -6,7 +6,7 @@
 //! per transaction. Keeping this off the buy path is what lets a batch's
 //! commit stay a few rows per order.
 
-use crate::bulk::field;
+use crate::bulk::{field, Filler};
 use crate::{Backend, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
 use souk_domain::id::Kind;
@@ -106,7 +106,7 @@ impl Tx {
         }
         let ids: Vec<Value> = rows.iter().map(|r| json!([r.0])).collect();
         let sql = |v: &str| format!("DELETE FROM flash_orders WHERE order_id IN (SELECT {} FROM {v})", field(0));
-        if self.execute_rows(sql, &ids).await? != rows.len() as u64 {
+        if self.execute_rows(sql, &ids, Filler::MatchesNothing).await? != rows.len() as u64 {
             return Err(StoreError::Conflict {
                 code: "flash_moved",
                 message: "another process wrote these flash orders out".into(),
@@ -215,7 +215,7 @@ impl Tx {
                 field(1)
             )
         };
-        self.execute_rows(sql, &stats).await?;
+        self.execute_rows(sql, &stats, Filler::LeftOut).await?;
         // The buyers' counts move from the journal to `promotion_buyers`; their sum stays.
         let counts: Vec<Value> = counts.iter().map(|((p, b), n)| json!([p, b, n])).collect();
         // `WHERE true` lets SQLite read the ON CONFLICT after a SELECT.
@@ -228,7 +228,7 @@ impl Tx {
                 field(2)
             )
         };
-        self.execute_rows(sql, &counts).await?;
+        self.execute_rows(sql, &counts, Filler::LeftOut).await?;
         Ok(rows.len())
     }
 

@@ -181,6 +181,7 @@ impl Store {
             Backend::Sqlite => {
                 let write = sqlite_pool(1).connect_with(options.clone()).await?;
                 let read = sqlite_pool(8).connect_with(options).await?;
+                checkpoint_in_background(read.clone());
                 Store::new(write, read, backend, clock, url)
             }
             Backend::Postgres => {
@@ -310,6 +311,32 @@ impl Store {
     }
 }
 
+/// How often the WAL is copied into the main file off the writer's path.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Copies SQLite's WAL into the main file from a reader's thread every [`CHECKPOINT_EVERY`]
+/// (a passive checkpoint waits for no one), so that commits rarely stop to do it themselves:
+/// the writer's own `wal_autocheckpoint` only comes into play if this falls behind. Ends
+/// when the pool is closed.
+fn checkpoint_in_background(read: AnyPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if read.is_closed() {
+                break;
+            }
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&read).await {
+                if read.is_closed() {
+                    break;
+                }
+                tracing::debug!(error = %e, "a background checkpoint failed; the writer's own follows");
+            }
+        }
+    });
+}
+
 fn postgres_pool(max: u32) -> AnyPoolOptions {
     AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10))
 }
@@ -358,7 +385,11 @@ impl Tx {
         &self.store
     }
 
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        if self.users_changed {
+            // Tells other processes' session caches (see `accounts::SessionCache`).
+            sqlx::query("UPDATE auth_epoch SET n = n + 1 WHERE id = 1").execute(&mut *self.tx).await?;
+        }
         self.tx.commit().await?;
         if self.users_changed {
             self.store.sessions.invalidate();

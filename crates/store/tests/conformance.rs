@@ -108,8 +108,8 @@ async fn users_and_sessions(db: TestDb) {
     assert!(matches!(store.user_by_session("tokenhash").await, Err(StoreError::NotFound)));
 }
 
-/// Sessions are served from memory for a short while: a change made through this store shows
-/// at once, one made by another process within `SESSION_CACHE_MS`.
+/// Sessions are served from memory for a while: a change made through this store shows at
+/// once, one made by another process within `EPOCH_CHECK_MS` (it moves `auth_epoch`).
 async fn cached_sessions_follow_changes(db: TestDb) {
     let (store, clock) = open(&db).await;
     let other = db.open(clock.clone()).await.expect("a second process");
@@ -131,8 +131,17 @@ async fn cached_sessions_follow_changes(db: TestDb) {
     tx.commit().await.unwrap();
     assert!(matches!(other.user_by_session("theirs").await, Err(StoreError::NotFound)));
     assert!(store.user_by_session("theirs").await.is_ok(), "another process's log-out is not seen yet");
-    clock.advance_ms(souk_store::accounts::SESSION_CACHE_MS);
+    clock.advance_ms(souk_store::accounts::EPOCH_CHECK_MS);
     assert!(matches!(store.user_by_session("theirs").await, Err(StoreError::NotFound)), "but within the window");
+
+    // Another process's grant: unseen while the epoch is not due, seen once it is.
+    assert!(!store.user_by_session("mine").await.unwrap().has(Role::Admin));
+    let mut tx = other.begin().await.unwrap();
+    tx.grant_role(&id, Role::Admin, "system").await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(!store.user_by_session("mine").await.unwrap().has(Role::Admin), "served from memory");
+    clock.advance_ms(souk_store::accounts::EPOCH_CHECK_MS);
+    assert!(store.user_by_session("mine").await.unwrap().has(Role::Admin), "seen within the window");
 
     let mut tx = store.begin().await.unwrap();
     tx.delete_session("mine").await.unwrap();
