@@ -360,6 +360,10 @@ fn sqlite_pool(max: u32) -> AnyPoolOptions {
             // 2 MiB cache sent a busy writer to the kernel for a page at almost every step.
             conn.execute("PRAGMA cache_size = -65536").await?;
             conn.execute("PRAGMA mmap_size = 1073741824").await?;
+            // Statement journals (the pages a multi-row statement first changes, kept in case
+            // it fails halfway) in memory, not in a temporary file: a batch of a few hundred
+            // flash orders changes a page per order.
+            conn.execute("PRAGMA temp_store = MEMORY").await?;
             Ok(())
         })
     })
