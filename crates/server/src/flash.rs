@@ -67,7 +67,7 @@ pub struct FlashReceipt {
     pub unit_price: Money,
     pub total: Money,
     /// Always `paid`: the order and its payment commit together.
-    pub state: String,
+    pub state: &'static str,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -282,8 +282,8 @@ async fn decide_and_commit(
     buys: &[&FlashBuy],
 ) -> Result<Vec<AppResult<Bought>>, StoreError> {
     let asks: Vec<(&str, &str)> = buys.iter().map(|b| (b.promotion_id.as_str(), b.buyer_id.as_str())).collect();
-    let keys: Vec<(String, String)> =
-        buys.iter().filter_map(|b| b.idempotency.as_ref()).map(|(s, k, _)| (s.clone(), k.clone())).collect();
+    let keys: Vec<(&str, &str)> =
+        buys.iter().filter_map(|b| b.idempotency.as_ref()).map(|(s, k, _)| (s.as_str(), k.as_str())).collect();
     let started = std::time::Instant::now();
     let mut tx = store.begin().await?;
     tx.fill_flash_book(fb, &asks).await?;
@@ -297,7 +297,8 @@ async fn decide_and_commit(
     let mut refreshed = std::collections::HashSet::new();
     for (i, b) in buys.iter().enumerate() {
         if let Some((scope, key, hash)) = &b.idempotency {
-            if let Some(r) = records.get(&(scope.clone(), key.clone())) {
+            // Usually none of a batch's keys was seen before: no look-up key to build then.
+            if let Some(r) = (!records.is_empty()).then(|| records.get(&(scope.clone(), key.clone()))).flatten() {
                 results.push(match &r.answer {
                     _ if r.request_hash != *hash => Err(mismatch()),
                     Some((status, body)) => Ok(Bought::Replay { status: *status, body: body.clone() }),
@@ -345,7 +346,7 @@ async fn decide_and_commit(
                     quantity: b.quantity,
                     unit_price: accepted.unit_price,
                     total: accepted.total,
-                    state: "paid".into(),
+                    state: "paid",
                 };
                 let idempotency = match &b.idempotency {
                     Some((scope, key, hash)) => Some(KeyAnswer {

@@ -73,39 +73,86 @@ fn values(rows: usize, width: usize, backend: Backend, filler: Filler) -> String
     s
 }
 
-/// Binds a filling row: NULLs of the types of `like`'s values, as PostgreSQL wants one type
-/// per `VALUES` column.
-fn bind_filler<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, like: &Value) -> Query<'q, Any, AnyArguments<'q>> {
-    for v in like.as_array().map_or(&[][..], Vec::as_slice) {
-        q = match v {
-            Value::Number(_) => q.bind(None::<i64>),
-            _ => q.bind(None::<String>),
-        };
+pub(crate) type Q<'q> = Query<'q, Any, AnyArguments<'q>>;
+
+/// One row of a multi-row statement: its values, bound in column order. JSON arrays are rows;
+/// a hot path binds its own structs straight, without building and dropping a JSON value per
+/// row.
+pub(crate) trait BulkRow {
+    fn width(&self) -> usize;
+    fn bind<'q>(&'q self, q: Q<'q>) -> Result<Q<'q>>;
+    /// Binds a filling row: NULLs of this row's types, as PostgreSQL wants one type per
+    /// `VALUES` column.
+    fn bind_nulls<'q>(&self, q: Q<'q>) -> Q<'q>;
+}
+
+impl BulkRow for Value {
+    fn width(&self) -> usize {
+        self.as_array().map_or(0, Vec::len)
     }
-    q
+
+    fn bind<'q>(&'q self, mut q: Q<'q>) -> Result<Q<'q>> {
+        let bad = |v: &Value| StoreError::Db(sqlx::Error::Protocol(format!("cannot bind {v} as a row value")));
+        for v in self.as_array().ok_or_else(|| bad(self))? {
+            q = match v {
+                Value::String(s) => q.bind(s.as_str()),
+                Value::Number(n) => q.bind(n.as_i64().ok_or_else(|| bad(v))?),
+                Value::Null => q.bind(None::<String>),
+                _ => return Err(bad(v)),
+            };
+        }
+        Ok(q)
+    }
+
+    fn bind_nulls<'q>(&self, mut q: Q<'q>) -> Q<'q> {
+        for v in self.as_array().map_or(&[][..], Vec::as_slice) {
+            q = match v {
+                Value::Number(_) => q.bind(None::<i64>),
+                _ => q.bind(None::<String>),
+            };
+        }
+        q
+    }
+}
+
+/// A key and an amount.
+impl BulkRow for (&str, i64) {
+    fn width(&self) -> usize {
+        2
+    }
+
+    fn bind<'q>(&'q self, q: Q<'q>) -> Result<Q<'q>> {
+        Ok(q.bind(self.0).bind(self.1))
+    }
+
+    fn bind_nulls<'q>(&self, q: Q<'q>) -> Q<'q> {
+        q.bind(None::<String>).bind(None::<i64>)
+    }
+}
+
+/// Two keys.
+impl BulkRow for (&str, &str) {
+    fn width(&self) -> usize {
+        2
+    }
+
+    fn bind<'q>(&'q self, q: Q<'q>) -> Result<Q<'q>> {
+        Ok(q.bind(self.0).bind(self.1))
+    }
+
+    fn bind_nulls<'q>(&self, q: Q<'q>) -> Q<'q> {
+        q.bind(None::<String>).bind(None::<String>)
+    }
 }
 
 /// The statement `sql` with a chunk's rows and its filling rows bound.
-fn bind_chunk<'q>(sql: &'q str, chunk: &'q [Value], filler: usize) -> Result<Query<'q, Any, AnyArguments<'q>>> {
+fn bind_chunk<'q, R: BulkRow>(sql: &'q str, chunk: &'q [R], filler: usize) -> Result<Q<'q>> {
     let mut q = sqlx::query(sql);
     for row in chunk {
-        q = bind_row(q, row)?;
+        q = row.bind(q)?;
     }
     for _ in 0..filler {
-        q = bind_filler(q, &chunk[0]);
-    }
-    Ok(q)
-}
-
-fn bind_row<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, row: &'q Value) -> Result<Query<'q, Any, AnyArguments<'q>>> {
-    let bad = |v: &Value| StoreError::Db(sqlx::Error::Protocol(format!("cannot bind {v} as a row value")));
-    for v in row.as_array().ok_or_else(|| bad(row))? {
-        q = match v {
-            Value::String(s) => q.bind(s.as_str()),
-            Value::Number(n) => q.bind(n.as_i64().ok_or_else(|| bad(v))?),
-            Value::Null => q.bind(None::<String>),
-            _ => return Err(bad(v)),
-        };
+        q = chunk[0].bind_nulls(q);
     }
     Ok(q)
 }
@@ -114,10 +161,10 @@ impl Tx {
     /// Runs the statement `sql` makes of a row source (`(VALUES ...) AS v`, read with
     /// [`field`]) over `rows`, JSON arrays of equal width, a chunk at a time; the number of rows
     /// it changed in all.
-    pub(crate) async fn execute_rows(
+    pub(crate) async fn execute_rows<R: BulkRow>(
         &mut self,
         sql: impl Fn(&str) -> String,
-        rows: &[Value],
+        rows: &[R],
         filler: Filler,
     ) -> Result<u64> {
         let mut changed = 0;
@@ -131,10 +178,10 @@ impl Tx {
     /// As [`Tx::execute_rows`] for `rows` sorted by the key of the rows they change: in one
     /// statement on SQLite, whose write lock already serialises writers; a row at a time on
     /// PostgreSQL, which then locks them in that order, so that two writers cannot deadlock.
-    pub(crate) async fn execute_rows_in_order(
+    pub(crate) async fn execute_rows_in_order<R: BulkRow>(
         &mut self,
         sql: impl Fn(&str) -> String,
-        rows: &[Value],
+        rows: &[R],
         filler: Filler,
     ) -> Result<u64> {
         match self.store().backend() {
@@ -151,10 +198,10 @@ impl Tx {
 
     /// Like [`Tx::execute_rows`] for a read whose one row and column is made by
     /// [`Tx::json_agg`]: every chunk's rows, decoded.
-    pub(crate) async fn fetch_rows<T: DeserializeOwned>(
+    pub(crate) async fn fetch_rows<T: DeserializeOwned, R: BulkRow>(
         &mut self,
         sql: impl Fn(&str) -> String,
-        rows: &[Value],
+        rows: &[R],
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         for (chunk, filler, sql) in chunked(&sql, rows, self.store().backend(), Filler::LeftOut)? {
@@ -185,12 +232,12 @@ impl Tx {
 
     /// Inserts `rows` (JSON arrays of the `columns`' values); `constants` are expressions
     /// every row shares, or the name of one of `columns` to repeat its value.
-    pub(crate) async fn insert_rows(
+    pub(crate) async fn insert_rows<R: BulkRow>(
         &mut self,
         table: &str,
         columns: &[&str],
         constants: &[(&str, &str)],
-        rows: &[Value],
+        rows: &[R],
     ) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -211,17 +258,17 @@ impl Tx {
 /// `rows` cut into chunks of the sizes in [`CHUNKS`]: each chunk's rows, how many filling rows
 /// it takes, and its statement. A statement must read its row source once: SQLite's
 /// placeholders are anonymous, so a second copy would read parameters that were never bound.
-fn chunked<'r>(
+fn chunked<'r, R: BulkRow>(
     sql: &impl Fn(&str) -> String,
-    rows: &'r [Value],
+    rows: &'r [R],
     backend: Backend,
     filler: Filler,
-) -> Result<Vec<(&'r [Value], usize, String)>> {
+) -> Result<Vec<(&'r [R], usize, String)>> {
     if sql("\u{0}").matches('\u{0}').count() != 1 {
         let msg = format!("a multi-row statement must read its rows once: {}", sql("(VALUES ...) AS v"));
         return Err(StoreError::Db(sqlx::Error::Protocol(msg)));
     }
-    let width = rows.first().and_then(Value::as_array).map_or(0, Vec::len);
+    let width = rows.first().map_or(0, BulkRow::width);
     let mut out = Vec::new();
     let mut rest = rows;
     while !rest.is_empty() {

@@ -6,12 +6,12 @@
 //! (another process, another path), the batch fails whole and nothing is written. What a buyer
 //! bought in a promotion is `promotion_buyers` (orders written out) plus their journal rows.
 
-use crate::bulk::{field, Filler};
+use crate::bulk::{field, BulkRow, Filler, Q};
 use crate::orders::sku_for_sale;
 use crate::{Backend, Page, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
 use souk_domain::catalog::ProductStatus;
-use souk_domain::flash::{self, Book, PromoBook, PromotionDraft};
+use souk_domain::flash::{self, Book, IdMap, PromoBook, PromotionDraft};
 use souk_domain::geo::ShipsTo;
 use souk_domain::id::Kind;
 use souk_domain::ledger::Account;
@@ -192,6 +192,71 @@ pub struct KeyRecord {
     pub answer: Option<(u16, String)>,
 }
 
+/// A journal row as a batch inserts it (the columns of `flash_orders` in `write_flash`'s order).
+struct JournalRow<'a> {
+    order: &'a FlashOrder,
+    created_at: i64,
+    transfer_id: String,
+}
+
+impl BulkRow for JournalRow<'_> {
+    fn width(&self) -> usize {
+        9
+    }
+
+    fn bind<'q>(&'q self, q: Q<'q>) -> Result<Q<'q>> {
+        let o = self.order;
+        Ok(q.bind(o.order_id.as_str())
+            .bind(o.promotion_id.as_str())
+            .bind(o.buyer_id.as_str())
+            .bind(o.quantity)
+            .bind(o.unit_price.amount)
+            .bind(o.unit_price.currency.code())
+            .bind(o.country.as_str())
+            .bind(self.created_at)
+            .bind(self.transfer_id.as_str()))
+    }
+
+    fn bind_nulls<'q>(&self, q: Q<'q>) -> Q<'q> {
+        let (text, int) = (None::<String>, None::<i64>);
+        q.bind(text.clone())
+            .bind(text.clone())
+            .bind(text.clone())
+            .bind(int)
+            .bind(int)
+            .bind(text.clone())
+            .bind(text.clone())
+            .bind(int)
+            .bind(text)
+    }
+}
+
+/// A completed `Idempotency-Key` as a batch inserts it: scope, key, request hash, body, time.
+struct KeyRow<'a> {
+    answer: &'a KeyAnswer,
+    created_at: i64,
+}
+
+impl BulkRow for KeyRow<'_> {
+    fn width(&self) -> usize {
+        5
+    }
+
+    fn bind<'q>(&'q self, q: Q<'q>) -> Result<Q<'q>> {
+        let k = self.answer;
+        Ok(q.bind(k.scope.as_str())
+            .bind(k.key.as_str())
+            .bind(k.request_hash.as_str())
+            .bind(k.body.as_str())
+            .bind(self.created_at))
+    }
+
+    fn bind_nulls<'q>(&self, q: Q<'q>) -> Q<'q> {
+        let text = None::<String>;
+        q.bind(text.clone()).bind(text.clone()).bind(text.clone()).bind(text).bind(None::<i64>)
+    }
+}
+
 fn guard_failed(what: &str) -> StoreError {
     StoreError::Conflict { code: "flash_moved", message: format!("{what} changed since the batch was decided") }
 }
@@ -275,7 +340,7 @@ impl Tx {
                 let sql = |v: &str| {
                     format!("SELECT {agg} FROM {table} c WHERE c.promotion_id IN (SELECT {} FROM {v})", field(0))
                 };
-                for (promo, buyer, n) in self.fetch_rows::<(String, String, i64)>(sql, &ids).await? {
+                for (promo, buyer, n) in self.fetch_rows::<(String, String, i64), _>(sql, &ids).await? {
                     if let Some(p) = promos.get_mut(&promo) {
                         *p.bought.entry(buyer).or_default() += n;
                     }
@@ -299,7 +364,7 @@ impl Tx {
         let agg =
             self.json_agg(&[&field(0), &format!("(SELECT balance FROM ledger_accounts a WHERE a.key = {})", field(0))]);
         let sql = |v: &str| format!("SELECT {agg} FROM {v}");
-        for (key, balance) in self.fetch_rows::<(String, Option<i64>)>(sql, &keys).await? {
+        for (key, balance) in self.fetch_rows::<(String, Option<i64>), _>(sql, &keys).await? {
             if let Some(owner) = wallets.remove(&key) {
                 fb.book.wallets.insert(owner, balance.unwrap_or(0));
             }
@@ -385,7 +450,7 @@ impl Tx {
                 available: row.try_get(14)?,
                 per_buyer_limit: row.try_get(13)?,
                 ships_to: ShipsTo::parse(&ships_to, "ships_to").unwrap_or(ShipsTo::Countries(Vec::new())),
-                bought: HashMap::new(),
+                bought: Default::default(),
             };
             let m = PromoMeta {
                 sku_id: row.try_get(1)?,
@@ -416,7 +481,8 @@ impl Tx {
         let meta = &fb.meta;
         let now = self.store().now_ms();
         let mut journal = Vec::with_capacity(orders.len());
-        let mut wallets: BTreeMap<String, i64> = BTreeMap::new();
+        // By buyer and currency; each wallet's key is made once, below.
+        let mut spent: IdMap<(&str, Currency), i64> = IdMap::default();
         let mut held: BTreeMap<(&str, &'static str), i64> = BTreeMap::new();
         let mut stock: BTreeMap<&str, i64> = BTreeMap::new();
         let mut sold: BTreeMap<&str, i64> = BTreeMap::new();
@@ -424,19 +490,8 @@ impl Tx {
             let m = meta.get(&o.promotion_id).ok_or_else(|| guard_failed(&format!("promotion {}", o.promotion_id)))?;
             let total = o.total().ok_or_else(|| Invalid::new("out_of_range", "quantity", "too large"))?;
             let currency = o.unit_price.currency;
-            let wallet = Account::Wallet { user_id: o.buyer_id.clone(), currency }.key();
-            journal.push(json!([
-                o.order_id,
-                o.promotion_id,
-                o.buyer_id,
-                o.quantity,
-                o.unit_price.amount,
-                currency.code(),
-                o.country,
-                now,
-                self.store().new_id(Kind::Transfer)
-            ]));
-            *wallets.entry(wallet).or_default() += total;
+            journal.push(JournalRow { order: o, created_at: now, transfer_id: self.store().new_id(Kind::Transfer) });
+            *spent.entry((&o.buyer_id, currency)).or_default() += total;
             *held.entry((&o.promotion_id, currency.code())).or_default() += total;
             *stock.entry(&m.sku_id).or_default() += o.quantity;
             *sold.entry(&o.promotion_id).or_default() += o.quantity;
@@ -497,7 +552,13 @@ impl Tx {
         };
         self.execute_rows_in_order(sql, &escrows, Filler::LeftOut).await?;
         // The guarded balances.
-        let rows: Vec<Value> = wallets.iter().map(|(k, v)| json!([k, v])).collect();
+        // In key order, as every batch locks them on PostgreSQL.
+        let mut wallets: Vec<(String, i64)> = spent
+            .into_iter()
+            .map(|((buyer, currency), total)| (Account::Wallet { user_id: buyer.to_string(), currency }.key(), total))
+            .collect();
+        wallets.sort_unstable();
+        let rows: Vec<(&str, i64)> = wallets.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         let n = rows.len() as u64;
         let sql = |v: &str| {
             format!(
@@ -510,7 +571,7 @@ impl Tx {
         if self.execute_rows(sql, &rows, Filler::MatchesNothing).await? != n {
             return Err(guard_failed("a wallet"));
         }
-        let skus: Vec<Value> = stock.iter().map(|(sku, n)| json!([sku, n])).collect();
+        let skus: Vec<(&str, i64)> = stock.iter().map(|(sku, n)| (*sku, *n)).collect();
         let sql = |v: &str| {
             format!(
                 "UPDATE stock SET on_hand = on_hand - {n} FROM {v} \
@@ -523,25 +584,21 @@ impl Tx {
             return Err(guard_failed("stock"));
         }
         // A key some other request took meanwhile fails the insert, and so the batch.
-        let keys: Vec<Value> = orders
+        let keys: Vec<KeyRow> = orders
             .iter()
             .filter_map(|o| o.idempotency.as_ref())
-            .map(|k| json!([k.scope, k.key, k.request_hash, k.body, now]))
+            .map(|answer| KeyRow { answer, created_at: now })
             .collect();
         let key_cols = ["scope", "key", "request_hash", "body", "created_at"];
         self.insert_rows("idempotency", &key_cols, &[("state", "'done'"), ("status", "201")], &keys).await
     }
 
     /// The records already under `keys` (scope, key).
-    pub async fn idempotency_records(
-        &mut self,
-        keys: &[(String, String)],
-    ) -> Result<HashMap<(String, String), KeyRecord>> {
+    pub async fn idempotency_records(&mut self, keys: &[(&str, &str)]) -> Result<HashMap<(String, String), KeyRecord>> {
         let mut out = HashMap::new();
         if keys.is_empty() {
             return Ok(out);
         }
-        let rows: Vec<Value> = keys.iter().map(|(s, k)| json!([s, k])).collect();
         let agg = self.json_agg(&["i.scope", "i.key", "i.request_hash", "i.state", "i.status", "i.body"]);
         // CROSS JOIN keeps SQLite probing the key's index for each asked key.
         let sql = |v: &str| {
@@ -552,7 +609,7 @@ impl Tx {
             )
         };
         type Found = (String, String, String, String, Option<i64>, Option<String>);
-        for (scope, key, request_hash, state, status, body) in self.fetch_rows::<Found>(sql, &rows).await? {
+        for (scope, key, request_hash, state, status, body) in self.fetch_rows::<Found, _>(sql, keys).await? {
             let answer = (state == "done").then(|| (status.unwrap_or(200) as u16, body.unwrap_or_default()));
             out.insert((scope, key), KeyRecord { request_hash, answer });
         }
