@@ -297,8 +297,9 @@ async fn decide_and_commit(
     let mut refreshed = std::collections::HashSet::new();
     for (i, b) in buys.iter().enumerate() {
         if let Some((scope, key, hash)) = &b.idempotency {
-            // Usually none of a batch's keys was seen before: no look-up key to build then.
-            if let Some(r) = (!records.is_empty()).then(|| records.get(&(scope.clone(), key.clone()))).flatten() {
+            // Usually none of a batch's keys was seen before: then no look-up key is built.
+            let earlier = if records.is_empty() { None } else { records.get(&(scope.clone(), key.clone())) };
+            if let Some(r) = earlier {
                 results.push(match &r.answer {
                     _ if r.request_hash != *hash => Err(mismatch()),
                     Some((status, body)) => Ok(Bought::Replay { status: *status, body: body.clone() }),

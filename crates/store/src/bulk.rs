@@ -75,18 +75,40 @@ fn values(rows: usize, width: usize, backend: Backend, filler: Filler) -> String
 
 pub(crate) type Q<'q> = Query<'q, Any, AnyArguments<'q>>;
 
+/// The type of a `VALUES` column, for the NULLs of a filling row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Column {
+    Text,
+    Int,
+}
+
 /// One row of a multi-row statement: its values, bound in column order. JSON arrays are rows;
 /// a hot path binds its own structs straight, without building and dropping a JSON value per
-/// row.
+/// row. A struct names its columns' types once; its width and filling rows follow.
 pub(crate) trait BulkRow {
-    fn width(&self) -> usize;
+    fn columns(&self) -> &'static [Column];
     fn bind<'q>(&'q self, q: Q<'q>) -> Result<Q<'q>>;
+
+    fn width(&self) -> usize {
+        self.columns().len()
+    }
+
     /// Binds a filling row: NULLs of this row's types, as PostgreSQL wants one type per
     /// `VALUES` column.
-    fn bind_nulls<'q>(&self, q: Q<'q>) -> Q<'q>;
+    fn bind_nulls<'q>(&self, q: Q<'q>) -> Q<'q> {
+        self.columns().iter().fold(q, |q, c| match c {
+            Column::Text => q.bind(None::<String>),
+            Column::Int => q.bind(None::<i64>),
+        })
+    }
 }
 
 impl BulkRow for Value {
+    /// Unused: a JSON row's width and types are its values'.
+    fn columns(&self) -> &'static [Column] {
+        &[]
+    }
+
     fn width(&self) -> usize {
         self.as_array().map_or(0, Vec::len)
     }
@@ -117,31 +139,23 @@ impl BulkRow for Value {
 
 /// A key and an amount.
 impl BulkRow for (&str, i64) {
-    fn width(&self) -> usize {
-        2
+    fn columns(&self) -> &'static [Column] {
+        &[Column::Text, Column::Int]
     }
 
     fn bind<'q>(&'q self, q: Q<'q>) -> Result<Q<'q>> {
         Ok(q.bind(self.0).bind(self.1))
-    }
-
-    fn bind_nulls<'q>(&self, q: Q<'q>) -> Q<'q> {
-        q.bind(None::<String>).bind(None::<i64>)
     }
 }
 
 /// Two keys.
 impl BulkRow for (&str, &str) {
-    fn width(&self) -> usize {
-        2
+    fn columns(&self) -> &'static [Column] {
+        &[Column::Text, Column::Text]
     }
 
     fn bind<'q>(&'q self, q: Q<'q>) -> Result<Q<'q>> {
         Ok(q.bind(self.0).bind(self.1))
-    }
-
-    fn bind_nulls<'q>(&self, q: Q<'q>) -> Q<'q> {
-        q.bind(None::<String>).bind(None::<String>)
     }
 }
 
@@ -159,8 +173,8 @@ fn bind_chunk<'q, R: BulkRow>(sql: &'q str, chunk: &'q [R], filler: usize) -> Re
 
 impl Tx {
     /// Runs the statement `sql` makes of a row source (`(VALUES ...) AS v`, read with
-    /// [`field`]) over `rows`, JSON arrays of equal width, a chunk at a time; the number of rows
-    /// it changed in all.
+    /// [`field`]) over `rows`, all of one width, a chunk at a time; the number of rows it
+    /// changed in all.
     pub(crate) async fn execute_rows<R: BulkRow>(
         &mut self,
         sql: impl Fn(&str) -> String,
@@ -230,7 +244,7 @@ impl Tx {
         decode(&row.try_get::<String, _>(0)?)
     }
 
-    /// Inserts `rows` (JSON arrays of the `columns`' values); `constants` are expressions
+    /// Inserts `rows` (the `columns`' values, in order); `constants` are expressions
     /// every row shares, or the name of one of `columns` to repeat its value.
     pub(crate) async fn insert_rows<R: BulkRow>(
         &mut self,

@@ -6,7 +6,7 @@
 //! (another process, another path), the batch fails whole and nothing is written. What a buyer
 //! bought in a promotion is `promotion_buyers` (orders written out) plus their journal rows.
 
-use crate::bulk::{field, BulkRow, Filler, Q};
+use crate::bulk::{field, BulkRow, Column, Filler, Q};
 use crate::orders::sku_for_sale;
 use crate::{Backend, Page, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
@@ -200,8 +200,9 @@ struct JournalRow<'a> {
 }
 
 impl BulkRow for JournalRow<'_> {
-    fn width(&self) -> usize {
-        9
+    fn columns(&self) -> &'static [Column] {
+        use Column::{Int, Text};
+        &[Text, Text, Text, Int, Int, Text, Text, Int, Text]
     }
 
     fn bind<'q>(&'q self, q: Q<'q>) -> Result<Q<'q>> {
@@ -216,19 +217,6 @@ impl BulkRow for JournalRow<'_> {
             .bind(self.created_at)
             .bind(self.transfer_id.as_str()))
     }
-
-    fn bind_nulls<'q>(&self, q: Q<'q>) -> Q<'q> {
-        let (text, int) = (None::<String>, None::<i64>);
-        q.bind(text.clone())
-            .bind(text.clone())
-            .bind(text.clone())
-            .bind(int)
-            .bind(int)
-            .bind(text.clone())
-            .bind(text.clone())
-            .bind(int)
-            .bind(text)
-    }
 }
 
 /// A completed `Idempotency-Key` as a batch inserts it: scope, key, request hash, body, time.
@@ -238,8 +226,9 @@ struct KeyRow<'a> {
 }
 
 impl BulkRow for KeyRow<'_> {
-    fn width(&self) -> usize {
-        5
+    fn columns(&self) -> &'static [Column] {
+        use Column::{Int, Text};
+        &[Text, Text, Text, Text, Int]
     }
 
     fn bind<'q>(&'q self, q: Q<'q>) -> Result<Q<'q>> {
@@ -249,11 +238,6 @@ impl BulkRow for KeyRow<'_> {
             .bind(k.request_hash.as_str())
             .bind(k.body.as_str())
             .bind(self.created_at))
-    }
-
-    fn bind_nulls<'q>(&self, q: Q<'q>) -> Q<'q> {
-        let text = None::<String>;
-        q.bind(text.clone()).bind(text.clone()).bind(text.clone()).bind(text).bind(None::<i64>)
     }
 }
 
