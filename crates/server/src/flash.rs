@@ -1,6 +1,7 @@
 //! The flash-sale order engine. Buy requests (checkout and pay in one step, at a promotion's
-//! price) queue on a channel; one task, on a thread of its own, takes whatever has queued (up to `max_batch`, waiting at
-//! most `linger` for more once the first arrives), decides every request in memory
+//! price) queue on a channel; one task, on a thread of its own, takes whatever has queued (up
+//! to `max_batch`, waiting at most `linger` for more once the first arrives), decides every
+//! request in memory
 //! (`domain::flash::decide`) against the book it keeps from batch to batch (reading, in the
 //! batch's write transaction, only the promotions, buyers and wallets new to it), commits the
 //! accepted orders (a journal row each, which is also its payment's ledger posting, and the
@@ -130,8 +131,8 @@ impl Activity {
 impl Engine {
     /// Starts the engine on a thread of its own. On the server's runtime its task would queue
     /// behind the HTTP tasks its own answers wake, once for every statement a batch sends to
-    /// the database: that waiting was most of a batch's cycle (10.0k orders/s over HTTP against
-    /// 11.3k, measured).
+    /// the database: about 3 ms of a 17 ms batch at 400 clients (over HTTP 11.3k orders/s with
+    /// a thread of its own against 10.0k, measured).
     pub fn start(store: Store, policy: Policy, config: EngineConfig) -> Engine {
         let (queue, rx) = mpsc::channel(config.max_batch.max(1) * 4);
         let activity = Activity { last_batch_ms: Arc::new(AtomicU64::new(0)), started: std::time::Instant::now() };
