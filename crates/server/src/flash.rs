@@ -1,13 +1,12 @@
 //! The flash-sale order engine. Buy requests (checkout and pay in one step, at a promotion's
 //! price) queue on a channel; one task, on a thread of its own, takes whatever has queued (up
 //! to `max_batch`, waiting at most `linger` for more once the first arrives), decides every
-//! request in memory
-//! (`domain::flash::decide`) against the book it keeps from batch to batch (reading, in the
-//! batch's write transaction, only the promotions, buyers and wallets new to it), commits the
-//! accepted orders (a journal row each, which is also its payment's ledger posting, and the
-//! counters) with a few multi-row statements, and only then answers each request. So no request
-//! is acknowledged before its order is durable, and a crash loses only requests that were never
-//! answered.
+//! request in memory (`domain::flash::decide`) against the book it keeps from batch to batch
+//! (reading, in the batch's write transaction, only the promotions, buyers and wallets new to
+//! it), commits the accepted orders (a journal row each, which is also its payment's ledger
+//! posting, and the counters) with a few multi-row statements, and only then answers each
+//! request. So no request is acknowledged before its order is durable, and a crash loses only
+//! requests that were never answered.
 //!
 //! The same task writes the committed orders out in full (`Store::write_out_flash`) whenever
 //! no request has come for a moment, or once the oldest has waited `write_out_lag` even if requests keep
