@@ -23,6 +23,7 @@ pub mod orders;
 pub mod payments;
 pub mod rfq;
 pub mod search;
+mod sqlite_alloc;
 pub mod stores;
 pub mod testing;
 pub mod trust;
@@ -179,6 +180,7 @@ impl Store {
         let options = AnyConnectOptions::from_str(url)?;
         let store = match backend {
             Backend::Sqlite => {
+                sqlite_alloc::install();
                 let write = sqlite_pool(1).connect_with(options.clone()).await?;
                 let read = sqlite_pool(8).connect_with(options).await?;
                 checkpoint_in_background(read.clone());
@@ -311,27 +313,39 @@ impl Store {
     }
 }
 
-/// How often the WAL is copied into the main file off the writer's path.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// How often the WAL is copied into the main file off the writer's path while commits come,
+/// how often it is looked at otherwise, and for how long after the last commit seen the first.
+const CHECKPOINT_BUSY: Duration = Duration::from_millis(100);
+const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
+const BUSY_AFTER_COMMIT: Duration = Duration::from_secs(2);
 
-/// Copies SQLite's WAL into the main file from a reader's thread every [`CHECKPOINT_EVERY`]
-/// (a passive checkpoint waits for no one), so that commits rarely stop to do it themselves:
-/// the writer's own `wal_autocheckpoint` only comes into play if this falls behind. Ends
-/// when the pool is closed.
+/// Copies SQLite's WAL into the main file from a reader's thread (a passive checkpoint waits
+/// for no one), so that commits rarely stop to do it themselves: the writer's own
+/// `wal_autocheckpoint` copies only what this has not yet. While commits come the WAL is copied
+/// every [`CHECKPOINT_BUSY`]: at once a second the writer was left to copy most of it itself,
+/// 8% of its time in a flash sale (and so were the copies on the other core idle). Ends when
+/// the pool is closed.
 fn checkpoint_in_background(read: AnyPool) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let (mut last_log, mut last_commit) = (-1, None::<tokio::time::Instant>);
         loop {
-            tick.tick().await;
+            let busy = last_commit.is_some_and(|t| t.elapsed() < BUSY_AFTER_COMMIT);
+            tokio::time::sleep(if busy { CHECKPOINT_BUSY } else { CHECKPOINT_IDLE }).await;
             if read.is_closed() {
                 break;
             }
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&read).await {
-                if read.is_closed() {
-                    break;
+            // busy (the writer's own checkpoint holds the lock), frames in the WAL, copied.
+            match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&read).await {
+                Ok((busy, log, copied)) => {
+                    tracing::trace!(busy, log, copied, "background checkpoint");
+                    // A WAL that changed, or a writer busy checkpointing: commits are coming.
+                    if busy != 0 || log != last_log {
+                        last_commit = Some(tokio::time::Instant::now());
+                    }
+                    last_log = log;
                 }
-                tracing::debug!(error = %e, "a background checkpoint failed; the writer's own follows");
+                Err(_) if read.is_closed() => break,
+                Err(e) => tracing::debug!(error = %e, "a background checkpoint failed; the writer's own follows"),
             }
         }
     });
