@@ -207,9 +207,13 @@ impl App {
     /// written out) is written out first, so whoever asks for it sees the whole order.
     pub async fn order_parties(&self, order_id: &str) -> Result<(String, String), souk_store::StoreError> {
         match self.store.order_parties(order_id).await {
-            Err(souk_store::StoreError::NotFound) if self.store.flash_order_pending(order_id).await? => {
-                let which = souk_store::flash_out::Pending::Order(order_id);
-                self.store.write_out_flash(which, &self.config.policy).await?;
+            Err(souk_store::StoreError::NotFound) => {
+                // Not pending either may mean the engine wrote it out between the two reads,
+                // so the order is looked up again either way.
+                if self.store.flash_order_pending(order_id).await? {
+                    let which = souk_store::flash_out::Pending::Order(order_id);
+                    self.store.write_out_flash(which, &self.config.policy).await?;
+                }
                 self.store.order_parties(order_id).await
             }
             found => found,

@@ -24,6 +24,8 @@ pub struct FlashParams {
     pub requests: usize,
     /// Requests of the baseline run, one transaction each.
     pub baseline_requests: usize,
+    /// The in-process engine's batch size.
+    pub max_batch: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -141,7 +143,8 @@ fn engine_call(engine: Engine) -> impl Fn(String, String, usize, usize) -> Call 
 pub async fn run(store: &Store, policy: &Policy, p: FlashParams) -> Result<FlashReport, String> {
     let tag = format!("{:x}", store.now_ms());
     let market = seed(store, &p, &format!("{tag}A")).await?;
-    let engine = Engine::start(store.clone(), policy.clone(), EngineConfig::default());
+    let config = EngineConfig { max_batch: p.max_batch, ..EngineConfig::default() };
+    let engine = Engine::start(store.clone(), policy.clone(), config);
     let measured = drive(&market, p.clients, p.requests, engine_call(engine)).await;
     report(store, policy, p, &tag, "in-process", measured).await
 }

@@ -163,6 +163,9 @@ enum BenchCommand {
         /// at least 200].
         #[arg(long)]
         baseline_requests: Option<usize>,
+        /// The most requests the in-process engine decides in one transaction.
+        #[arg(long, default_value_t = souk_server::flash::EngineConfig::default().max_batch)]
+        max_batch: usize,
         /// Buy through the API of the server at this address (e.g. http://127.0.0.1:8080),
         /// which must use the same --data-dir or --database-url as this command.
         #[arg(long)]
@@ -329,7 +332,8 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Bench {
-            what: BenchCommand::FlashSale { buyers, skus, stock, clients, requests, baseline_requests, url, json },
+            what:
+                BenchCommand::FlashSale { buyers, skus, stock, clients, requests, baseline_requests, max_batch, url, json },
         } => {
             let scratch = std::env::temp_dir().join(format!("souk-flash-bench-{}", std::process::id()));
             let store = match (&config.database_url, &url) {
@@ -343,6 +347,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 clients,
                 requests,
                 baseline_requests: baseline_requests.unwrap_or((requests / 10).max(200)).min(requests),
+                max_batch: max_batch.max(1),
             };
             let policy = &config.server_config().policy;
             let report = match &url {

@@ -322,9 +322,9 @@ const BUSY_AFTER_COMMIT: Duration = Duration::from_secs(2);
 /// Copies SQLite's WAL into the main file from a reader's thread (a passive checkpoint waits
 /// for no one), so that commits rarely stop to do it themselves: the writer's own
 /// `wal_autocheckpoint` copies only what this has not yet. While commits come the WAL is copied
-/// every [`CHECKPOINT_BUSY`]: at once a second the writer was left to copy most of it itself,
-/// 8% of its time in a flash sale (and so were the copies on the other core idle). Ends when
-/// the pool is closed.
+/// every [`CHECKPOINT_BUSY`]: at once a second the writer still copied about four fifths of the
+/// WAL itself in a flash sale, now about half, the rest on the other core. Ends when the pool
+/// is closed.
 fn checkpoint_in_background(read: AnyPool) {
     tokio::spawn(async move {
         let (mut last_log, mut last_commit) = (-1, None::<tokio::time::Instant>);
