@@ -28,7 +28,7 @@ use souk_domain::flash::{self, BuyRequest, Rejection};
 use souk_domain::id::Kind;
 use souk_domain::order::Policy;
 use souk_domain::Money;
-use souk_store::flash::{FlashBook, FlashOrder, KeyAnswer};
+use souk_store::flash::{BatchTerms, FlashBook, FlashOrder, KeyAnswer};
 use souk_store::flash_out;
 use souk_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -82,7 +82,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { max_batch: 4096, linger: Duration::from_millis(1), write_out_lag: Duration::from_secs(2) }
+        EngineConfig { max_batch: 8192, linger: Duration::from_millis(1), write_out_lag: Duration::from_secs(2) }
     }
 }
 
@@ -165,38 +165,55 @@ impl Engine {
 async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::Receiver<Pending>, activity: Activity) {
     // When the oldest committed order not yet written out was committed, if any may be.
     let mut unwritten: Option<tokio::time::Instant> = None;
-    // The book as of the last commit, so a batch reads only what is new to it.
+    // The book as of the last batch decided (committed, or being written), so a batch reads
+    // only what is new to it.
     let mut book = FlashBook::default();
+    // The batch being written and committed while the next one is decided.
+    let mut in_flight: Option<InFlight> = None;
+    // Requests a batch decided ahead could not settle from the book alone.
+    let mut carried: Vec<Pending> = Vec::new();
     loop {
-        let lagging = unwritten.is_some_and(|t| t.elapsed() >= config.write_out_lag);
-        let first = match rx.try_recv() {
-            Ok(p) if !lagging => p,
-            Err(mpsc::error::TryRecvError::Empty) if unwritten.is_none() => match rx.recv().await {
-                Some(p) => p,
-                None => break,
-            },
-            Err(mpsc::error::TryRecvError::Disconnected) if unwritten.is_none() => break,
-            // Answered clients send again within a few milliseconds: an empty queue right after
-            // a batch is not idleness, and a write-out there would hold up the next batch.
-            Err(mpsc::error::TryRecvError::Empty) if !lagging => {
-                match tokio::time::timeout(IDLE_AFTER, rx.recv()).await {
-                    Ok(Some(p)) => p,
-                    Ok(None) | Err(_) => {
-                        unwritten = write_out_chunk(&store, &policy).await.then(tokio::time::Instant::now);
-                        continue;
+        let mut batch = std::mem::take(&mut carried);
+        // Carried requests were refused from a book that may not have seen a top-up or a
+        // restock: they are decided in a transaction that can look again.
+        let may_go_ahead = batch.is_empty();
+        if batch.is_empty() {
+            let lagging = unwritten.is_some_and(|t| t.elapsed() >= config.write_out_lag);
+            let first = match rx.try_recv() {
+                Ok(p) if !lagging => p,
+                Err(mpsc::error::TryRecvError::Empty) if unwritten.is_none() => {
+                    land(&store, &mut book, &mut in_flight).await;
+                    match rx.recv().await {
+                        Some(p) => p,
+                        None => break,
                     }
                 }
-            }
-            waiting => {
-                // Idle, closing, or lagging: write out a chunk, then take what waits.
-                unwritten = write_out_chunk(&store, &policy).await.then(tokio::time::Instant::now);
-                match waiting {
-                    Ok(p) => p,
-                    Err(_) => continue,
+                Err(mpsc::error::TryRecvError::Disconnected) if unwritten.is_none() => break,
+                // Answered clients send again within a few milliseconds: an empty queue right
+                // after a batch is not idleness, and a write-out there would hold up the next.
+                // The batch in flight goes on meanwhile: the next may still be decided ahead.
+                Err(mpsc::error::TryRecvError::Empty) if !lagging => {
+                    match tokio::time::timeout(IDLE_AFTER, rx.recv()).await {
+                        Ok(Some(p)) => p,
+                        Ok(None) | Err(_) => {
+                            land(&store, &mut book, &mut in_flight).await;
+                            unwritten = write_out_chunk(&store, &policy).await.then(tokio::time::Instant::now);
+                            continue;
+                        }
+                    }
                 }
-            }
-        };
-        let mut batch = vec![first];
+                waiting => {
+                    // Idle, closing, or lagging: write out a chunk, then take what waits.
+                    land(&store, &mut book, &mut in_flight).await;
+                    unwritten = write_out_chunk(&store, &policy).await.then(tokio::time::Instant::now);
+                    match waiting {
+                        Ok(p) => p,
+                        Err(_) => continue,
+                    }
+                }
+            };
+            batch.push(first);
+        }
         let until = tokio::time::Instant::now() + config.linger;
         while batch.len() < config.max_batch {
             match rx.try_recv() {
@@ -209,9 +226,168 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
             }
         }
         activity.settled();
-        if settle(&store, &mut book, batch).await && unwritten.is_none() {
-            unwritten = Some(tokio::time::Instant::now());
+        let ahead = may_go_ahead && in_flight.is_some() && in_book(&book, &batch);
+        let (batch, decided) = if ahead {
+            match decide_ahead(&store, &mut book, batch, &mut in_flight).await {
+                Ahead::Decided(batch, d) => (batch, Ok((None, d))),
+                // The batch before failed: what this one was decided against is gone.
+                Ahead::Void(batch) => {
+                    carried = batch;
+                    continue;
+                }
+            }
+        } else {
+            land(&store, &mut book, &mut in_flight).await;
+            if book.book.wallets.len() > BOOK_CAPACITY {
+                book = FlashBook::default();
+            }
+            let buys: Vec<&FlashBuy> = batch.iter().map(|p| &p.buy).collect();
+            let prepared = prepare(&store, &mut book, &buys).await.map(|(tx, d)| (Some(tx), d));
+            drop(buys);
+            (batch, prepared)
+        };
+        match decided {
+            Ok((tx, d)) => {
+                if !d.orders.is_empty() && unwritten.is_none() {
+                    unwritten = Some(tokio::time::Instant::now());
+                }
+                let terms = book.terms(&d.orders);
+                let mut answers = Vec::with_capacity(batch.len());
+                for (p, r) in batch.into_iter().zip(d.results) {
+                    match r {
+                        Some(r) => answers.push((p, r)),
+                        None => carried.push(p),
+                    }
+                }
+                in_flight = Some(InFlight::start(store.clone(), tx, d.orders, terms, answers));
+            }
+            Err(e) => {
+                book = FlashBook::default();
+                tracing::debug!(error = %e, size = batch.len(), "a flash batch failed; deciding its requests one by one");
+                decide_each(&store, &mut book, batch).await;
+            }
         }
+    }
+    land(&store, &mut book, &mut in_flight).await;
+}
+
+/// Whether every request of `batch` can be decided from `fb` alone: its promotion and wallet
+/// held, no `Idempotency-Key` to look up.
+fn in_book(fb: &FlashBook, batch: &[Pending]) -> bool {
+    batch.iter().all(|p| {
+        let b = &p.buy;
+        b.idempotency.is_none()
+            && fb.meta.contains_key(&b.promotion_id)
+            && fb
+                .book
+                .promotions
+                .get(&b.promotion_id)
+                .is_some_and(|promo| fb.book.wallets.contains_key(&(b.buyer_id.clone(), promo.price.currency.code())))
+    })
+}
+
+enum Ahead {
+    /// Decided against the book the batch before left, which committed.
+    Decided(Vec<Pending>, Decided),
+    /// The batch before failed after all; this one must be decided again.
+    Void(Vec<Pending>),
+}
+
+/// Decides `batch` from the book while the batch before is written (yielding to it now and
+/// then, as both run on this thread), then waits for that one to commit.
+async fn decide_ahead(
+    store: &Store,
+    fb: &mut FlashBook,
+    batch: Vec<Pending>,
+    in_flight: &mut Option<InFlight>,
+) -> Ahead {
+    let buys: Vec<&FlashBuy> = batch.iter().map(|p| &p.buy).collect();
+    let decided = decide(store, fb, &buys, &HashMap::new(), None).await;
+    drop(buys);
+    let landed = land(store, fb, in_flight).await;
+    match decided {
+        Ok(d) if landed => Ahead::Decided(batch, d),
+        Ok(_) => Ahead::Void(batch),
+        Err(_) => {
+            // Half decided: the book is ahead of everything written.
+            *fb = FlashBook::default();
+            Ahead::Void(batch)
+        }
+    }
+}
+
+/// A batch being written and committed on a task of its own, which answers its requests once
+/// it commits; if it fails, it hands them back.
+struct InFlight(tokio::task::JoinHandle<Option<Vec<Pending>>>);
+
+impl InFlight {
+    /// Writes `orders` in `tx` (begun now if none) and commits, then answers.
+    fn start(
+        store: Store,
+        tx: Option<souk_store::Tx>,
+        orders: Vec<FlashOrder>,
+        terms: BatchTerms,
+        answers: Vec<(Pending, AppResult<Bought>)>,
+    ) -> InFlight {
+        InFlight(tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let outcome = async {
+                let mut tx = match tx {
+                    Some(tx) => tx,
+                    None => store.begin().await?,
+                };
+                tx.write_flash(&orders, &terms).await?;
+                let written = started.elapsed();
+                tx.commit().await?;
+                Ok::<_, StoreError>(written)
+            }
+            .await;
+            match outcome {
+                Ok(written) => {
+                    tracing::debug!(
+                        orders = orders.len(),
+                        write_us = written.as_micros() as u64,
+                        commit_us = (started.elapsed() - written).as_micros() as u64,
+                        "flash batch written"
+                    );
+                    for (p, r) in answers {
+                        let _ = p.reply.send(r);
+                    }
+                    None
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, size = answers.len(), "a flash batch failed; deciding its requests one by one");
+                    Some(answers.into_iter().map(|(p, _)| p).collect())
+                }
+            }
+        }))
+    }
+}
+
+/// Waits for the batch in flight, if any; whether it committed (or there was none). One that
+/// failed leaves the book empty and its requests decided again one at a time.
+async fn land(store: &Store, fb: &mut FlashBook, in_flight: &mut Option<InFlight>) -> bool {
+    let Some(InFlight(handle)) = in_flight.take() else { return true };
+    match handle.await {
+        Ok(None) => true,
+        Ok(Some(batch)) => {
+            *fb = FlashBook::default();
+            decide_each(store, fb, batch).await;
+            false
+        }
+        // The task panicked: its requests' senders are gone, so they were answered 503.
+        Err(_) => {
+            *fb = FlashBook::default();
+            false
+        }
+    }
+}
+
+/// Decides and answers each request of a failed batch alone.
+async fn decide_each(store: &Store, fb: &mut FlashBook, batch: Vec<Pending>) {
+    for p in batch {
+        let r = decide_alone(store, fb, &p.buy).await;
+        let _ = p.reply.send(r);
     }
 }
 
@@ -226,34 +402,6 @@ async fn write_out_chunk(store: &Store, policy: &Policy) -> bool {
     }
 }
 
-/// Decides and commits a batch against `book`, then answers its requests; whether any order
-/// was committed.
-async fn settle(store: &Store, book: &mut FlashBook, batch: Vec<Pending>) -> bool {
-    if book.book.wallets.len() > BOOK_CAPACITY {
-        *book = FlashBook::default();
-    }
-    let buys: Vec<&FlashBuy> = batch.iter().map(|p| &p.buy).collect();
-    let results = match decide_and_write(store, book, &buys).await {
-        Ok(results) => results,
-        Err(e) => {
-            // Its figures were decided past what the store now holds, or read before something
-            // moved: read afresh and decide each request alone (even a batch of one).
-            tracing::debug!(error = %e, size = batch.len(), "a flash batch failed; deciding its requests one by one");
-            let mut results = Vec::with_capacity(batch.len());
-            for p in &batch {
-                results.push(decide_alone(store, book, &p.buy).await);
-            }
-            results
-        }
-    };
-    let mut bought = false;
-    for (p, r) in batch.into_iter().zip(results) {
-        bought |= matches!(r, Ok(Bought::Order(_)));
-        let _ = p.reply.send(r);
-    }
-    bought
-}
-
 /// One request in its own transaction, tried again (up to three times, each against a fresh
 /// read) when what it was decided against moved before its commit or its transaction lost a
 /// race. `book` is left as the store is after it, or empty.
@@ -261,36 +409,40 @@ async fn decide_alone(store: &Store, book: &mut FlashBook, buy: &FlashBuy) -> Ap
     let mut tries = 0;
     loop {
         tries += 1;
-        match decide_and_write(store, book, &[buy]).await {
-            Ok(mut r) => return r.remove(0),
-            Err(e) if tries < 3 && (e.lost_race() || matches!(e, StoreError::Conflict { code: "flash_moved", .. })) => {
+        let outcome = async {
+            let (mut tx, d) = prepare(store, book, &[buy]).await?;
+            tx.write_flash(&d.orders, &book.terms(&d.orders)).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(d)
+        }
+        .await;
+        match outcome {
+            Ok(mut d) => return d.results.remove(0).unwrap_or_else(|| Err(in_progress())),
+            Err(e) => {
+                *book = FlashBook::default();
+                if !(tries < 3 && (e.lost_race() || matches!(e, StoreError::Conflict { code: "flash_moved", .. }))) {
+                    return Err(e.into());
+                }
                 tokio::time::sleep(Duration::from_millis(5 * tries)).await;
             }
-            Err(e) => return Err(e.into()),
         }
     }
 }
 
-/// One batch in one transaction: complete the book, decide every request, write the accepted
-/// ones. `fb` is left as the commit leaves the store, or empty after an error (its figures
-/// were decided past what the store holds, or read before something moved).
-async fn decide_and_write(
-    store: &Store,
-    fb: &mut FlashBook,
-    buys: &[&FlashBuy],
-) -> Result<Vec<AppResult<Bought>>, StoreError> {
-    let outcome = decide_and_commit(store, fb, buys).await;
-    if outcome.is_err() {
-        *fb = FlashBook::default();
-    }
-    outcome
+/// A batch decided: the orders to write, and each request's answer (none: carried into the
+/// next batch, to be decided where the store can be looked at again).
+struct Decided {
+    orders: Vec<FlashOrder>,
+    results: Vec<Option<AppResult<Bought>>>,
 }
 
-async fn decide_and_commit(
+/// Begins a batch's transaction, completes the book in it and decides every request, leaving
+/// the writes to the caller. `fb` may be ahead of the store after an error: the caller drops it.
+async fn prepare(
     store: &Store,
     fb: &mut FlashBook,
     buys: &[&FlashBuy],
-) -> Result<Vec<AppResult<Bought>>, StoreError> {
+) -> Result<(souk_store::Tx, Decided), StoreError> {
     let asks: Vec<(&str, &str)> = buys.iter().map(|b| (b.promotion_id.as_str(), b.buyer_id.as_str())).collect();
     let keys: Vec<(&str, &str)> =
         buys.iter().filter_map(|b| b.idempotency.as_ref()).map(|(s, k, _)| (s.as_str(), k.as_str())).collect();
@@ -301,36 +453,66 @@ async fn decide_and_commit(
     let filled = started.elapsed();
     let records = tx.idempotency_records(&keys).await?;
     let read = started.elapsed();
+    let decided = decide(store, fb, buys, &records, Some(&mut tx)).await?;
+    tracing::debug!(
+        requests = buys.len(),
+        orders = decided.orders.len(),
+        begin_us = begun.as_micros() as u64,
+        fill_us = (filled - begun).as_micros() as u64,
+        read_us = read.as_micros() as u64,
+        decide_us = (started.elapsed() - read).as_micros() as u64,
+        "flash batch decided"
+    );
+    Ok((tx, decided))
+}
+
+/// Decides `buys` against `fb`, given the records already under their keys. With `tx`, a
+/// refusal for want of money or stock looks at the store again first; without (a batch
+/// decided ahead, from the book alone), such a request is carried into the next batch, and
+/// the task yields now and then to the batch being written on the same thread.
+async fn decide(
+    store: &Store,
+    fb: &mut FlashBook,
+    buys: &[&FlashBuy],
+    records: &HashMap<(String, String), souk_store::flash::KeyRecord>,
+    mut tx: Option<&mut souk_store::Tx>,
+) -> Result<Decided, StoreError> {
     let now = store.now_ms();
-    let mut orders = Vec::new();
-    let mut results: Vec<AppResult<Bought>> = Vec::with_capacity(buys.len());
+    let mut orders = Vec::with_capacity(buys.len());
+    let mut results: Vec<Option<AppResult<Bought>>> = Vec::with_capacity(buys.len());
     // Which request of this batch first carried each key, for duplicates within it.
     let mut first: HashMap<(&str, &str), (usize, &str)> = HashMap::new();
     let mut refreshed = std::collections::HashSet::new();
     for (i, b) in buys.iter().enumerate() {
+        if tx.is_none() && i % 64 == 63 {
+            tokio::task::yield_now().await;
+        }
         if let Some((scope, key, hash)) = &b.idempotency {
             // Usually none of a batch's keys was seen before: then no look-up key is built.
             let earlier = if records.is_empty() { None } else { records.get(&(scope.clone(), key.clone())) };
             if let Some(r) = earlier {
-                results.push(match &r.answer {
+                results.push(Some(match &r.answer {
                     _ if r.request_hash != *hash => Err(mismatch()),
                     Some((status, body)) => Ok(Bought::Replay { status: *status, body: body.clone() }),
                     None => Err(in_progress()),
-                });
+                }));
                 continue;
             }
             if let Some((j, first_hash)) = first.get(&(scope.as_str(), key.as_str())) {
-                results.push(match &results[*j] {
+                results.push(Some(match &results[*j] {
                     _ if first_hash != hash => Err(mismatch()),
-                    Ok(Bought::Order(receipt)) => Ok(Bought::Replay { status: 201, body: receipt_body(receipt)? }),
-                    same => same.clone(),
-                });
+                    Some(Ok(Bought::Order(receipt))) => {
+                        Ok(Bought::Replay { status: 201, body: receipt_body(receipt)? })
+                    }
+                    Some(same) => same.clone(),
+                    None => Err(in_progress()),
+                }));
                 continue;
             }
             first.insert((scope, key), (i, hash));
         }
         if fb.meta.get(&b.promotion_id).is_some_and(|m| m.seller_id == b.buyer_id) {
-            results.push(Err(AppError::forbidden("sellers cannot buy from their own store")));
+            results.push(Some(Err(AppError::forbidden("sellers cannot buy from their own store"))));
             continue;
         }
         let req = BuyRequest {
@@ -347,9 +529,18 @@ async fn decide_and_commit(
             Err(Rejection::SoldOut) => fb.book.promotions.get(&b.promotion_id).is_some_and(|p| p.left >= b.quantity),
             _ => false,
         };
-        if doubtful && refreshed.insert((b.promotion_id.as_str(), b.buyer_id.as_str())) {
-            tx.refresh_flash_book(fb, &b.promotion_id, &b.buyer_id, &orders).await?;
-            decided = flash::decide(&mut fb.book, &req, now);
+        if doubtful {
+            match tx.as_deref_mut() {
+                None => {
+                    results.push(None);
+                    continue;
+                }
+                Some(tx) if refreshed.insert((b.promotion_id.as_str(), b.buyer_id.as_str())) => {
+                    tx.refresh_flash_book(fb, &b.promotion_id, &b.buyer_id, &orders).await?;
+                    decided = flash::decide(&mut fb.book, &req, now);
+                }
+                Some(_) => {}
+            }
         }
         match decided {
             Ok(accepted) => {
@@ -379,27 +570,12 @@ async fn decide_and_commit(
                     unit_price: accepted.unit_price,
                     idempotency,
                 });
-                results.push(Ok(Bought::Order(receipt)));
+                results.push(Some(Ok(Bought::Order(receipt))));
             }
-            Err(r) => results.push(Err(refused(r))),
+            Err(r) => results.push(Some(Err(refused(r)))),
         }
     }
-    let decided = started.elapsed();
-    tx.write_flash(&orders, fb).await?;
-    let written = started.elapsed();
-    tx.commit().await?;
-    tracing::debug!(
-        requests = buys.len(),
-        orders = orders.len(),
-        read_us = read.as_micros() as u64,
-        begin_us = begun.as_micros() as u64,
-        fill_us = (filled - begun).as_micros() as u64,
-        decide_us = (decided - read).as_micros() as u64,
-        write_us = (written - decided).as_micros() as u64,
-        commit_us = (started.elapsed() - written).as_micros() as u64,
-        "flash batch"
-    );
-    Ok(results)
+    Ok(Decided { orders, results })
 }
 
 fn receipt_body(receipt: &FlashReceipt) -> Result<String, StoreError> {

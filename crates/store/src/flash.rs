@@ -153,6 +153,30 @@ pub struct FlashBook {
     pub meta: HashMap<String, PromoMeta>,
 }
 
+impl FlashBook {
+    /// What writing `orders` checks of their promotions, as this book holds them after
+    /// deciding those orders: owned, so the book may go on to decide the next batch while
+    /// this one is written.
+    pub fn terms(&self, orders: &[FlashOrder]) -> BatchTerms {
+        let mut promotions = HashMap::new();
+        for o in orders {
+            if promotions.contains_key(&o.promotion_id) {
+                continue;
+            }
+            if let (Some(p), Some(m)) = (self.book.promotions.get(&o.promotion_id), self.meta.get(&o.promotion_id)) {
+                promotions.insert(o.promotion_id.clone(), (p.left, m.clone()));
+            }
+        }
+        BatchTerms { promotions }
+    }
+}
+
+/// A batch's promotions as its writes check them: units left once it is written, and details.
+#[derive(Debug, Default)]
+pub struct BatchTerms {
+    promotions: HashMap<String, (i64, PromoMeta)>,
+}
+
 /// One accepted buy request, as the batch writes it: a paid order.
 #[derive(Debug, Clone)]
 pub struct FlashOrder {
@@ -455,14 +479,14 @@ impl Tx {
     /// which is itself the payment's ledger posting (the buyer's wallet into the promotion's
     /// escrow; `Store::ledger_check` counts it), then the guarded balances. The orders are
     /// written out in full later (`Store::write_out_flash`). `fb` is the book the orders were
-    /// decided against, after deciding them. Fails whole (the caller drops the transaction) if
-    /// a guard finds that stock, a promotion, its product or a wallet moved since the book was
-    /// read.
-    pub async fn write_flash(&mut self, orders: &[FlashOrder], fb: &FlashBook) -> Result<()> {
+    /// decided against, after deciding them ([`FlashBook::terms`]). Fails whole (the caller
+    /// drops the transaction) if a guard finds that stock, a promotion, its product or a wallet
+    /// moved since the book was read.
+    pub async fn write_flash(&mut self, orders: &[FlashOrder], terms: &BatchTerms) -> Result<()> {
         if orders.is_empty() {
             return Ok(());
         }
-        let meta = &fb.meta;
+        let terms = &terms.promotions;
         let now = self.store().now_ms();
         let mut journal = Vec::with_capacity(orders.len());
         // By buyer and currency; each wallet's key is made once, below.
@@ -471,7 +495,8 @@ impl Tx {
         let mut stock: BTreeMap<&str, i64> = BTreeMap::new();
         let mut sold: BTreeMap<&str, i64> = BTreeMap::new();
         for o in orders {
-            let m = meta.get(&o.promotion_id).ok_or_else(|| guard_failed(&format!("promotion {}", o.promotion_id)))?;
+            let (_, m) =
+                terms.get(&o.promotion_id).ok_or_else(|| guard_failed(&format!("promotion {}", o.promotion_id)))?;
             let total = o.total().ok_or_else(|| Invalid::new("out_of_range", "quantity", "too large"))?;
             let currency = o.unit_price.currency;
             journal.push(JournalRow { order: o, created_at: now, transfer_id: self.store().new_id(Kind::Transfer) });
@@ -485,10 +510,7 @@ impl Tx {
         // means no one else bought since, and the book's per-buyer counts still hold.
         let mut promos = Vec::with_capacity(sold.len());
         for (promo, n) in &sold {
-            let (left, m) = match (fb.book.promotions.get(*promo), meta.get(*promo)) {
-                (Some(p), Some(m)) => (p.left, m),
-                _ => return Err(guard_failed(&format!("promotion {promo}"))),
-            };
+            let (left, m) = terms.get(*promo).ok_or_else(|| guard_failed(&format!("promotion {promo}")))?;
             promos.push(json!([promo, n, left, m.ships_to]));
         }
         let sql = |v: &str| {

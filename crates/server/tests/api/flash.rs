@@ -241,7 +241,8 @@ async fn a_flash_order_is_whole_when_read_before_it_is_written_out(srv: Srv) {
         unit_price: price,
         idempotency: None,
     };
-    tx.write_flash(&[order], &book).await.unwrap();
+    let terms = book.terms(std::slice::from_ref(&order));
+    tx.write_flash(&[order], &terms).await.unwrap();
     tx.commit().await.unwrap();
     assert!(srv.store.flash_order_pending(&order_id).await.unwrap());
     let bought = |srv: &Srv, promo: String, me: String| {
