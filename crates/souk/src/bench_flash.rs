@@ -145,8 +145,12 @@ pub async fn run(store: &Store, policy: &Policy, p: FlashParams) -> Result<Flash
     let market = seed(store, &p, &format!("{tag}A")).await?;
     let config = EngineConfig { max_batch: p.max_batch, ..EngineConfig::default() };
     let engine = Engine::start(store.clone(), policy.clone(), config);
-    let measured = drive(&market, p.clients, p.requests, engine_call(engine)).await;
-    report(store, policy, p, &tag, "in-process", measured).await
+    let measured = drive(&market, p.clients, p.requests, engine_call(engine.clone())).await;
+    let r = report(store, policy, p, &tag, "in-process", measured).await;
+    // Only now: on PostgreSQL a connection the engine's runtime opened for the shared pool
+    // works only while that runtime runs, which is as long as the engine has a handle.
+    drop(engine);
+    r
 }
 
 /// Runs the benchmark through the API of the server at `url`, which must use the same
@@ -225,7 +229,7 @@ async fn report(
         EngineConfig { max_batch: 1, linger: Duration::ZERO, ..EngineConfig::default() },
     );
     let (plain_lat, plain_elapsed, plain_sold) =
-        drive(&plain_market, p.clients, plain_requests, engine_call(single)).await;
+        drive(&plain_market, p.clients, plain_requests, engine_call(single.clone())).await;
 
     store.write_out_all_flash(policy).await.map_err(|e| e.to_string())?;
     let orders_per_sec = sold as f64 / elapsed.as_secs_f64();
