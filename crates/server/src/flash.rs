@@ -6,7 +6,10 @@
 //! it), commits the accepted orders (a journal row each, which is also its payment's ledger
 //! posting, and the counters) with a few multi-row statements, and only then answers each
 //! request. So no request is acknowledged before its order is durable, and a crash loses only
-//! requests that were never answered.
+//! requests that were never answered. The writes and the commit run on a task of their own,
+//! which answers the batch once it commits, while the engine decides the next batch from the
+//! book alone when it needs nothing read; that batch is written only once the one before has
+//! committed, and is decided again if that one failed.
 //!
 //! The same task writes the committed orders out in full (`Store::write_out_flash`) whenever
 //! no request has come for a moment, or once the oldest has waited `write_out_lag` even if requests keep
