@@ -478,8 +478,9 @@ impl Tx {
     /// Commits a batch of accepted requests as paid flash orders: one journal row per order,
     /// which is itself the payment's ledger posting (the buyer's wallet into the promotion's
     /// escrow; `Store::ledger_check` counts it), then the guarded balances. The orders are
-    /// written out in full later (`Store::write_out_flash`). `fb` is the book the orders were
-    /// decided against, after deciding them ([`FlashBook::terms`]). Fails whole (the caller
+    /// written out in full later (`Store::write_out_flash`). `terms` are their promotions as the
+    /// book they were decided against held them after deciding them ([`FlashBook::terms`]).
+    /// Fails whole (the caller
     /// drops the transaction) if a guard finds that stock, a promotion, its product or a wallet
     /// moved since the book was read.
     pub async fn write_flash(&mut self, orders: &[FlashOrder], terms: &BatchTerms) -> Result<()> {
