@@ -229,7 +229,7 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
             }
         }
         activity.settled();
-        let ahead = may_go_ahead && in_flight.is_some() && in_book(&book, &batch);
+        let ahead = may_go_ahead && in_flight.as_ref().is_some_and(|f| !f.shares_key(&batch)) && in_book(&book, &batch);
         let (batch, decided) = if ahead {
             match decide_ahead(&store, &mut book, batch, &mut in_flight).await {
                 Ahead::Decided(batch, d) => (batch, Ok((None, d))),
@@ -275,12 +275,11 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
 }
 
 /// Whether every request of `batch` can be decided from `fb` alone: its promotion and wallet
-/// held, no `Idempotency-Key` to look up.
+/// held.
 fn in_book(fb: &FlashBook, batch: &[Pending]) -> bool {
     batch.iter().all(|p| {
         let b = &p.buy;
-        b.idempotency.is_none()
-            && fb.meta.contains_key(&b.promotion_id)
+        fb.meta.contains_key(&b.promotion_id)
             && fb
                 .book
                 .promotions
@@ -297,7 +296,9 @@ enum Ahead {
 }
 
 /// Decides `batch` from the book while the batch before is written (yielding to it now and
-/// then, as both run on this thread), then waits for that one to commit.
+/// then, as both run on this thread), then waits for that one to commit. Its keys are looked
+/// up as committed, on a reader's connection: the caller made sure none is the batch in
+/// flight's, and a key committed meanwhile by anyone else fails this batch's insert.
 async fn decide_ahead(
     store: &Store,
     fb: &mut FlashBook,
@@ -305,7 +306,19 @@ async fn decide_ahead(
     in_flight: &mut Option<InFlight>,
 ) -> Ahead {
     let buys: Vec<&FlashBuy> = batch.iter().map(|p| &p.buy).collect();
-    let decided = decide(store, fb, &buys, &HashMap::new(), None).await;
+    let keys: Vec<(&str, &str)> =
+        buys.iter().filter_map(|b| b.idempotency.as_ref()).map(|(s, k, _)| (s.as_str(), k.as_str())).collect();
+    let records = match store.idempotency_records(&keys).await {
+        Ok(records) => records,
+        Err(e) => {
+            tracing::debug!(error = %e, "reading a flash batch's keys failed; it is decided in its transaction");
+            drop((keys, buys));
+            land(store, fb, in_flight).await;
+            return Ahead::Void(batch);
+        }
+    };
+    drop(keys);
+    let decided = decide(store, fb, &buys, &records, None).await;
     drop(buys);
     let landed = land(store, fb, in_flight).await;
     match decided {
@@ -321,7 +334,11 @@ async fn decide_ahead(
 
 /// A batch being written and committed on a task of its own, which answers its requests once
 /// it commits; if it fails, it hands them back.
-struct InFlight(tokio::task::JoinHandle<Option<Vec<Pending>>>);
+struct InFlight {
+    task: tokio::task::JoinHandle<Option<Vec<Pending>>>,
+    /// Its requests' `Idempotency-Key`s (scope, key): a batch with one of them waits for it.
+    keys: std::collections::HashSet<(String, String)>,
+}
 
 impl InFlight {
     /// Writes `orders` in `tx` (begun now if none) and commits, then answers.
@@ -332,7 +349,10 @@ impl InFlight {
         terms: BatchTerms,
         answers: Vec<(Pending, AppResult<Bought>)>,
     ) -> InFlight {
-        InFlight(tokio::spawn(async move {
+        let keys =
+            answers.iter().filter_map(|(p, _)| p.buy.idempotency.as_ref()).map(|(s, k, _)| (s.clone(), k.clone()));
+        let keys = keys.collect();
+        let task = tokio::spawn(async move {
             let started = std::time::Instant::now();
             let outcome = async {
                 let mut tx = match tx {
@@ -363,15 +383,25 @@ impl InFlight {
                     Some(answers.into_iter().map(|(p, _)| p).collect())
                 }
             }
-        }))
+        });
+        InFlight { task, keys }
+    }
+
+    /// Whether a request of `batch` carries a key of this one (a retry, or a client reusing it).
+    fn shares_key(&self, batch: &[Pending]) -> bool {
+        !self.keys.is_empty()
+            && batch
+                .iter()
+                .filter_map(|p| p.buy.idempotency.as_ref())
+                .any(|(s, k, _)| self.keys.contains(&(s.clone(), k.clone())))
     }
 }
 
 /// Waits for the batch in flight, if any; whether it committed (or there was none). One that
 /// failed leaves the book empty and its requests decided again one at a time.
 async fn land(store: &Store, fb: &mut FlashBook, in_flight: &mut Option<InFlight>) -> bool {
-    let Some(InFlight(handle)) = in_flight.take() else { return true };
-    match handle.await {
+    let Some(InFlight { task, .. }) = in_flight.take() else { return true };
+    match task.await {
         Ok(None) => true,
         Ok(Some(batch)) => {
             *fb = FlashBook::default();

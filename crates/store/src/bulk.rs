@@ -171,6 +171,30 @@ fn bind_chunk<'q, R: BulkRow>(sql: &'q str, chunk: &'q [R], filler: usize) -> Re
     Ok(q)
 }
 
+/// [`Tx::fetch_rows`] on any connection (a reader's, say).
+pub(crate) async fn fetch_rows<T: DeserializeOwned, R: BulkRow>(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    sql: impl Fn(&str) -> String,
+    rows: &[R],
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for (chunk, filler, sql) in chunked(&sql, rows, backend, Filler::LeftOut)? {
+        let q = bind_chunk(&sql, chunk, filler)?;
+        let text: String = q.fetch_one(&mut *conn).await?.try_get(0)?;
+        out.extend(decode::<T>(&text)?);
+    }
+    Ok(out)
+}
+
+/// [`Tx::json_agg`] for `backend`.
+pub(crate) fn json_agg(backend: Backend, exprs: &[&str]) -> String {
+    match backend {
+        Backend::Sqlite => format!("COALESCE(json_group_array(json_array({})), '[]')", exprs.join(", ")),
+        Backend::Postgres => format!("COALESCE(CAST(json_agg(json_build_array({})) AS TEXT), '[]')", exprs.join(", ")),
+    }
+}
+
 impl Tx {
     /// Runs the statement `sql` makes of a row source (`(VALUES ...) AS v`, read with
     /// [`field`]) over `rows`, all of one width, a chunk at a time; the number of rows it
@@ -217,24 +241,14 @@ impl Tx {
         sql: impl Fn(&str) -> String,
         rows: &[R],
     ) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        for (chunk, filler, sql) in chunked(&sql, rows, self.store().backend(), Filler::LeftOut)? {
-            let q = bind_chunk(&sql, chunk, filler)?;
-            let text: String = q.fetch_one(self.conn()).await?.try_get(0)?;
-            out.extend(decode::<T>(&text)?);
-        }
-        Ok(out)
+        let backend = self.store().backend();
+        fetch_rows(self.conn(), backend, sql, rows).await
     }
 
     /// An aggregate making one JSON array of every row's `exprs` (each row an array): `[]` when
     /// there are none.
     pub(crate) fn json_agg(&self, exprs: &[&str]) -> String {
-        match self.store().backend() {
-            Backend::Sqlite => format!("COALESCE(json_group_array(json_array({})), '[]')", exprs.join(", ")),
-            Backend::Postgres => {
-                format!("COALESCE(CAST(json_agg(json_build_array({})) AS TEXT), '[]')", exprs.join(", "))
-            }
-        }
+        json_agg(self.store().backend(), exprs)
     }
 
     /// Runs `sql` (one row, one column made by [`Tx::json_agg`]) with `arg` bound as `$1` and

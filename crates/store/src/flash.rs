@@ -6,7 +6,7 @@
 //! (another process, another path), the batch fails whole and nothing is written. What a buyer
 //! bought in a promotion is `promotion_buyers` (orders written out) plus their journal rows.
 
-use crate::bulk::{field, BulkRow, Column, Filler, Q};
+use crate::bulk::{self, field, BulkRow, Column, Filler, Q};
 use crate::orders::sku_for_sale;
 use crate::{Backend, Page, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
@@ -602,24 +602,43 @@ impl Tx {
 
     /// The records already under `keys` (scope, key).
     pub async fn idempotency_records(&mut self, keys: &[(&str, &str)]) -> Result<HashMap<(String, String), KeyRecord>> {
-        let mut out = HashMap::new();
-        if keys.is_empty() {
-            return Ok(out);
-        }
-        let agg = self.json_agg(&["i.scope", "i.key", "i.request_hash", "i.state", "i.status", "i.body"]);
-        // CROSS JOIN keeps SQLite probing the key's index for each asked key.
-        let sql = |v: &str| {
-            format!(
-                "SELECT {agg} FROM {v} CROSS JOIN idempotency i WHERE i.scope = {} AND i.key = {}",
-                field(0),
-                field(1)
-            )
-        };
-        type Found = (String, String, String, String, Option<i64>, Option<String>);
-        for (scope, key, request_hash, state, status, body) in self.fetch_rows::<Found, _>(sql, keys).await? {
-            let answer = (state == "done").then(|| (status.unwrap_or(200) as u16, body.unwrap_or_default()));
-            out.insert((scope, key), KeyRecord { request_hash, answer });
-        }
-        Ok(out)
+        let backend = self.store().backend();
+        key_records(self.conn(), backend, keys).await
     }
+}
+
+impl Store {
+    /// [`Tx::idempotency_records`] as committed, read beside the writer (for a batch decided
+    /// while the one before is still being written, whose own keys its caller knows).
+    pub async fn idempotency_records(&self, keys: &[(&str, &str)]) -> Result<HashMap<(String, String), KeyRecord>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut conn = self.reader().await?;
+        key_records(&mut conn, self.backend(), keys).await
+    }
+}
+
+async fn key_records(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    keys: &[(&str, &str)],
+) -> Result<HashMap<(String, String), KeyRecord>> {
+    let mut out = HashMap::new();
+    if keys.is_empty() {
+        return Ok(out);
+    }
+    let agg = bulk::json_agg(backend, &["i.scope", "i.key", "i.request_hash", "i.state", "i.status", "i.body"]);
+    // CROSS JOIN keeps SQLite probing the key's index for each asked key.
+    let sql = |v: &str| {
+        format!("SELECT {agg} FROM {v} CROSS JOIN idempotency i WHERE i.scope = {} AND i.key = {}", field(0), field(1))
+    };
+    type Found = (String, String, String, String, Option<i64>, Option<String>);
+    for (scope, key, request_hash, state, status, body) in
+        bulk::fetch_rows::<Found, _>(conn, backend, sql, keys).await?
+    {
+        let answer = (state == "done").then(|| (status.unwrap_or(200) as u16, body.unwrap_or_default()));
+        out.insert((scope, key), KeyRecord { request_hash, answer });
+    }
+    Ok(out)
 }
