@@ -89,6 +89,11 @@ impl Default for EngineConfig {
     }
 }
 
+/// A lagging write-out (requests still coming) goes in chunks this many times smaller than an
+/// idle one's, this many times as often: a full chunk held the writer, and with it every
+/// buyer waiting, about 35 ms over HTTP at 400 clients.
+const LAGGING_STEPS: usize = 8;
+
 /// How long the queue stays empty before the engine counts as idle and writes orders out.
 const IDLE_AFTER: Duration = Duration::from_millis(20);
 
@@ -200,7 +205,9 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
                         Ok(Some(p)) => p,
                         Ok(None) | Err(_) => {
                             land(&store, &mut book, &mut in_flight).await;
-                            unwritten = write_out_chunk(&store, &policy).await.then(tokio::time::Instant::now);
+                            unwritten = write_out_chunk(&store, &policy, flash_out::WRITE_OUT_CHUNK)
+                                .await
+                                .then(tokio::time::Instant::now);
                             continue;
                         }
                     }
@@ -208,7 +215,20 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
                 waiting => {
                     // Idle, closing, or lagging: write out a chunk, then take what waits.
                     land(&store, &mut book, &mut in_flight).await;
-                    unwritten = write_out_chunk(&store, &policy).await.then(tokio::time::Instant::now);
+                    unwritten = if lagging {
+                        // A small chunk, and the next one due in an eighth of the lag: as many
+                        // orders written out as a full chunk per lag, without holding every
+                        // waiting buyer up behind the writer for as long.
+                        let now = tokio::time::Instant::now();
+                        let due_sooner = config.write_out_lag - config.write_out_lag / LAGGING_STEPS as u32;
+                        write_out_chunk(&store, &policy, flash_out::WRITE_OUT_CHUNK / LAGGING_STEPS)
+                            .await
+                            .then(|| now.checked_sub(due_sooner).unwrap_or(now))
+                    } else {
+                        write_out_chunk(&store, &policy, flash_out::WRITE_OUT_CHUNK)
+                            .await
+                            .then(tokio::time::Instant::now)
+                    };
                     match waiting {
                         Ok(p) => p,
                         Err(_) => continue,
@@ -424,10 +444,10 @@ async fn decide_each(store: &Store, fb: &mut FlashBook, batch: Vec<Pending>) {
     }
 }
 
-/// Writes out one chunk of committed orders; whether some may be left.
-async fn write_out_chunk(store: &Store, policy: &Policy) -> bool {
-    match store.write_out_flash(flash_out::Pending::Oldest(flash_out::WRITE_OUT_CHUNK), policy).await {
-        Ok(n) => n == flash_out::WRITE_OUT_CHUNK,
+/// Writes out one chunk of at most `size` committed orders; whether some may be left.
+async fn write_out_chunk(store: &Store, policy: &Policy, size: usize) -> bool {
+    match store.write_out_flash(flash_out::Pending::Oldest(size), policy).await {
+        Ok(n) => n == size,
         Err(e) => {
             tracing::warn!(error = %e, "writing out flash orders failed; the jobs runner retries");
             false
