@@ -733,6 +733,67 @@ mod tests {
         store.close().await;
     }
 
+    /// Keyed buys sent while earlier batches are still being written, many of them repeating a
+    /// key of a batch in flight or already committed: one order per key, every repeat answered
+    /// with it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn repeated_keys_buy_once_while_batches_are_decided_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path(), Arc::new(SystemClock)).await.unwrap();
+        let spec = SaleSpec {
+            tag: "k".into(),
+            skus: 1,
+            stock: 10_000,
+            per_buyer_limit: 10_000,
+            price: 100,
+            funds: vec![1_000_000; 8],
+        };
+        let sale = flash_sale(&store, &spec).await.unwrap();
+        let config = EngineConfig { max_batch: 16, linger: Duration::from_micros(100), ..EngineConfig::default() };
+        let engine = Engine::start(store.clone(), Policy::default(), config);
+        let buy = |n: usize| {
+            let buyer_id = sale.buyers[n % 8].clone();
+            let idempotency = Some((buyer_id.clone(), format!("key-{n}"), format!("hash-{n}")));
+            let buy = FlashBuy {
+                buyer_id,
+                promotion_id: sale.promotions[0].clone(),
+                quantity: 1,
+                country: "DE".into(),
+                idempotency,
+            };
+            let engine = engine.clone();
+            async move { (n, engine.buy(buy).await) }
+        };
+        let mut orders: HashMap<usize, String> = HashMap::new();
+        let mut pending = Vec::new();
+        for wave in 0..40usize {
+            // New keys, and again those of the last two waves.
+            let keys = (wave * 8..wave * 8 + 8).chain(wave.saturating_sub(2) * 8..wave * 8);
+            pending.extend(keys.map(|n| tokio::spawn(buy(n))));
+            tokio::time::sleep(Duration::from_micros(300)).await;
+        }
+        for task in pending {
+            let (n, answer) = task.await.unwrap();
+            let order_id = match answer.unwrap() {
+                Bought::Order(r) => r.order_id,
+                Bought::Replay { status, body } => {
+                    assert_eq!(status, 201);
+                    serde_json::from_str::<serde_json::Value>(&body).unwrap()["order_id"].as_str().unwrap().to_string()
+                }
+            };
+            let first = orders.entry(n).or_insert_with(|| order_id.clone());
+            assert_eq!(*first, order_id, "key-{n} answered with two orders");
+        }
+        assert_eq!(orders.len(), 320);
+        assert_eq!(store.promotion(&sale.promotions[0]).await.unwrap().sold, 320, "one unit per key");
+        store.write_out_all_flash(&Policy::default()).await.unwrap();
+        let mut conn = store.reader().await.unwrap();
+        let written: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(written, 320);
+        drop(conn);
+        store.close().await;
+    }
+
     /// Once buys stop, the engine writes its committed orders out by itself.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_quiet_engine_writes_its_orders_out() {
