@@ -215,20 +215,20 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
                 waiting => {
                     // Idle, closing, or lagging: write out a chunk, then take what waits.
                     land(&store, &mut book, &mut in_flight).await;
-                    unwritten = if lagging {
-                        // A small chunk, and the next one due in an eighth of the lag: as many
-                        // orders written out as a full chunk per lag, without holding every
-                        // waiting buyer up behind the writer for as long.
-                        let now = tokio::time::Instant::now();
-                        let due_sooner = config.write_out_lag - config.write_out_lag / LAGGING_STEPS as u32;
-                        write_out_chunk(&store, &policy, flash_out::WRITE_OUT_CHUNK / LAGGING_STEPS)
-                            .await
-                            .then(|| now.checked_sub(due_sooner).unwrap_or(now))
-                    } else {
-                        write_out_chunk(&store, &policy, flash_out::WRITE_OUT_CHUNK)
-                            .await
-                            .then(tokio::time::Instant::now)
+                    // Lagging: a small chunk, and the next one due in an eighth of the lag: as
+                    // many orders written out as a full chunk per lag, without holding every
+                    // waiting buyer up behind the writer for as long.
+                    let (size, sooner) = match lagging {
+                        true => (
+                            flash_out::WRITE_OUT_CHUNK / LAGGING_STEPS,
+                            config.write_out_lag - config.write_out_lag / LAGGING_STEPS as u32,
+                        ),
+                        false => (flash_out::WRITE_OUT_CHUNK, Duration::ZERO),
                     };
+                    unwritten = write_out_chunk(&store, &policy, size).await.then(|| {
+                        let now = tokio::time::Instant::now();
+                        now.checked_sub(sooner).unwrap_or(now)
+                    });
                     match waiting {
                         Ok(p) => p,
                         Err(_) => continue,
@@ -356,8 +356,8 @@ async fn decide_ahead(
 /// it commits; if it fails, it hands them back.
 struct InFlight {
     task: tokio::task::JoinHandle<Option<Vec<Pending>>>,
-    /// Its requests' `Idempotency-Key`s (scope, key): a batch with one of them waits for it.
-    keys: std::collections::HashSet<(String, String)>,
+    /// Its requests' `Idempotency-Key`s: a batch with one of them (whoever's) waits for it.
+    keys: std::collections::HashSet<String>,
 }
 
 impl InFlight {
@@ -369,9 +369,7 @@ impl InFlight {
         terms: BatchTerms,
         answers: Vec<(Pending, AppResult<Bought>)>,
     ) -> InFlight {
-        let keys =
-            answers.iter().filter_map(|(p, _)| p.buy.idempotency.as_ref()).map(|(s, k, _)| (s.clone(), k.clone()));
-        let keys = keys.collect();
+        let keys = answers.iter().filter_map(|(p, _)| p.buy.idempotency.as_ref()).map(|(_, k, _)| k.clone()).collect();
         let task = tokio::spawn(async move {
             let started = std::time::Instant::now();
             let outcome = async {
@@ -410,10 +408,7 @@ impl InFlight {
     /// Whether a request of `batch` carries a key of this one (a retry, or a client reusing it).
     fn shares_key(&self, batch: &[Pending]) -> bool {
         !self.keys.is_empty()
-            && batch
-                .iter()
-                .filter_map(|p| p.buy.idempotency.as_ref())
-                .any(|(s, k, _)| self.keys.contains(&(s.clone(), k.clone())))
+            && batch.iter().filter_map(|p| p.buy.idempotency.as_ref()).any(|(_, k, _)| self.keys.contains(k.as_str()))
     }
 }
 
