@@ -97,6 +97,10 @@ const LAGGING_STEPS: usize = 8;
 /// How long the queue stays empty before the engine counts as idle and writes orders out.
 const IDLE_AFTER: Duration = Duration::from_millis(20);
 
+/// The pause between the chunks of an idle write-out: idleness is known by then, and the
+/// pause is only to let other writers (another process sharing SQLite's file) have the lock.
+const IDLE_PAUSE: Duration = Duration::from_millis(5);
+
 /// Wallets the engine's book may hold before it starts afresh, to bound its memory.
 const BOOK_CAPACITY: usize = 1 << 20;
 
@@ -180,6 +184,8 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
     let mut in_flight: Option<InFlight> = None;
     // Requests a batch decided ahead could not settle from the book alone.
     let mut carried: Vec<Pending> = Vec::new();
+    // Whether the last thing done was an idle write-out chunk.
+    let mut idle = false;
     loop {
         let mut batch = std::mem::take(&mut carried);
         // Carried requests were refused from a book that may not have seen a top-up or a
@@ -201,13 +207,15 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
                 // after a batch is not idleness, and a write-out there would hold up the next.
                 // The batch in flight goes on meanwhile: the next may still be decided ahead.
                 Err(mpsc::error::TryRecvError::Empty) if !lagging => {
-                    match tokio::time::timeout(IDLE_AFTER, rx.recv()).await {
+                    let wait = if idle { IDLE_PAUSE } else { IDLE_AFTER };
+                    match tokio::time::timeout(wait, rx.recv()).await {
                         Ok(Some(p)) => p,
                         Ok(None) | Err(_) => {
                             land(&store, &mut book, &mut in_flight).await;
                             unwritten = write_out_chunk(&store, &policy, flash_out::WRITE_OUT_CHUNK)
                                 .await
                                 .then(tokio::time::Instant::now);
+                            idle = true;
                             continue;
                         }
                     }
@@ -236,6 +244,7 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
                 }
             };
             batch.push(first);
+            idle = false;
         }
         let until = tokio::time::Instant::now() + config.linger;
         while batch.len() < config.max_batch {

@@ -436,6 +436,33 @@ fn a_server_killed_mid_flash_sale_keeps_every_acknowledged_order() {
     assert_eq!(stdout_json(&souk(dir.path(), &["admin", "ledger-check"]))["sound"], true, "the books balance");
 }
 
+/// The flash-sale benchmark's books, in process and through a server sharing the database: a
+/// sale smaller than the demand sells out exactly, and the report says so.
+#[test]
+fn flash_sale_bench_sells_out_exactly_in_process_and_over_http() {
+    let small = ["--buyers", "40", "--skus", "2", "--stock", "60", "--clients", "8", "--requests", "200"];
+    let check = |r: &serde_json::Value, mode: &str| {
+        assert_eq!(r["mode"], mode);
+        assert_eq!((r["sold"].as_i64(), r["rejected"].as_i64()), (Some(120), Some(80)), "{r}");
+        assert_eq!((r["oversold"].as_i64(), r["ledger_balanced"].as_bool()), (Some(0), Some(true)), "{r}");
+        assert!(r["orders_per_sec"].as_f64().unwrap() > 0.0 && r["plain_orders_per_sec"].as_f64().unwrap() > 0.0);
+        assert!(r["p50_ms"].as_f64().unwrap() <= r["p99_ms"].as_f64().unwrap(), "{r}");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let args = [&["bench", "flash-sale", "--json", "--baseline-requests", "30"][..], &small[..]].concat();
+    check(&stdout_json(&souk(dir.path(), &args)), "in-process");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, _) = start_server(dir.path(), &[], &[]);
+    let url = format!("http://{addr}");
+    let r = stdout_json(&souk(dir.path(), &[&args[..], &["--url", &url]].concat()));
+    check(&r, "http");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let books = stdout_json(&souk(dir.path(), &["admin", "ledger-check"]));
+    assert_eq!(books["sound"], true, "the books balance once the server has written its orders out: {books}");
+}
+
 #[test]
 fn json_logs_are_one_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
