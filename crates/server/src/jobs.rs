@@ -1,5 +1,6 @@
 //! Background work: due deadlines, sandbox confirmations of accepted cards, the sandbox
-//! carrier's tracking events, and flash orders left to write out. Each job
+//! carrier's tracking events, flash orders left to write out, and forgetting idempotency keys
+//! past their retention. Each job
 //! commits with its effect in one transaction, so a crash or a second process running the same
 //! job cannot do it twice; on start, whatever fell due while the server was down runs once.
 
@@ -10,6 +11,11 @@ use souk_store::StoreError;
 
 /// Jobs taken per round: bounds one round's work.
 const BATCH: usize = 100;
+
+/// Idempotency keys forgotten per transaction, and transactions per round: a day's keys of a
+/// busy marketplace go over many rounds rather than in one long hold of the writer.
+const PRUNE_CHUNK: usize = 2_000;
+const PRUNE_CHUNKS_PER_ROUND: usize = 5;
 
 pub async fn run_forever(app: App) {
     loop {
@@ -29,6 +35,9 @@ pub async fn run_forever(app: App) {
             let chunk = souk_store::flash_out::Pending::Oldest(souk_store::flash_out::WRITE_OUT_CHUNK);
             if let Err(e) = app.store.write_out_flash(chunk, &app.config.policy).await {
                 tracing::warn!(error = %e, "writing out flash orders failed; retrying next round");
+            }
+            if let Err(e) = app.prune_idempotency_keys().await {
+                tracing::warn!(error = %e, "forgetting old idempotency keys failed; retrying next round");
             }
         }
         tokio::time::sleep(app.config.job_interval).await;
@@ -63,6 +72,24 @@ impl App {
                 return Ok(ran);
             }
         }
+    }
+
+    /// Forgets idempotency keys claimed longer than the retention ago, a few chunks at a
+    /// time; how many.
+    pub async fn prune_idempotency_keys(&self) -> Result<u64, StoreError> {
+        let before = self.store.now_ms() - self.config.idempotency_retention_ms;
+        let mut forgotten = 0;
+        for _ in 0..PRUNE_CHUNKS_PER_ROUND {
+            let n = self.store.prune_idempotency_keys(before, PRUNE_CHUNK).await?;
+            forgotten += n;
+            if n < PRUNE_CHUNK as u64 {
+                break;
+            }
+        }
+        if forgotten > 0 {
+            tracing::debug!(forgotten, "idempotency keys past their retention forgotten");
+        }
+        Ok(forgotten)
     }
 
     /// Plays the sandbox carrier (when it is on): each parcel shipped with it is picked up, in

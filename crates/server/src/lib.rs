@@ -72,6 +72,8 @@ pub struct ServerConfig {
     pub policy: souk_domain::order::Policy,
     /// How often due deadlines and provider confirmations are looked for.
     pub job_interval: Duration,
+    /// How long an `Idempotency-Key` is remembered after it was claimed.
+    pub idempotency_retention_ms: i64,
     /// Key of the sandbox provider's callback signatures.
     pub sandbox_secret: Vec<u8>,
     /// How long the sandbox takes to confirm an accepted card.
@@ -109,6 +111,7 @@ impl ServerConfig {
             data_dir,
             policy: souk_domain::order::Policy::default(),
             job_interval: Duration::from_millis(500),
+            idempotency_retention_ms: 24 * 3_600_000,
             sandbox_secret: b"souk-sandbox-development-secret".to_vec(),
             sandbox_delay_ms: 200,
             ranking: souk_domain::ranking::Weights::default(),

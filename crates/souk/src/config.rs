@@ -55,6 +55,10 @@ pub struct ConfigArgs {
     /// Milliseconds between looks for due deadlines [default: 500].
     #[arg(long, env = "SOUK_JOB_INTERVAL_MS", global = true)]
     pub job_interval_ms: Option<u64>,
+    /// Hours an `Idempotency-Key` is remembered; a retry after that runs as a new request
+    /// [default: 24, at least 1].
+    #[arg(long, env = "SOUK_IDEMPOTENCY_RETENTION_H", global = true)]
+    pub idempotency_retention_h: Option<u64>,
     /// This process decides flash-sale buys only for its share of promotions, `I/N` (e.g.
     /// `0/2`); others are answered 421 `wrong_shard` with their owner [default: all].
     #[arg(long, env = "SOUK_FLASH_SHARD", global = true)]
@@ -106,6 +110,7 @@ struct FileConfig {
     #[serde(default)]
     category_commission_bps: std::collections::BTreeMap<String, i64>,
     job_interval_ms: Option<u64>,
+    idempotency_retention_h: Option<u64>,
     /// Weights of the search ranking, e.g. `[ranking] trust = 0.3`.
     ranking: Option<souk_domain::ranking::Weights>,
     /// Weights of the seller trust score, e.g. `[trust] rating = 0.3`.
@@ -146,6 +151,7 @@ pub struct Config {
     pub commission_bps: i64,
     pub category_commission_bps: std::collections::BTreeMap<String, i64>,
     pub job_interval_ms: u64,
+    pub idempotency_retention_h: u64,
     pub ranking: souk_domain::ranking::Weights,
     pub trust: souk_domain::trust::TrustWeights,
     #[serde(skip)]
@@ -189,6 +195,7 @@ impl Config {
             commission_bps: args.commission_bps.or(file.commission_bps).unwrap_or(200),
             category_commission_bps: file.category_commission_bps,
             job_interval_ms: args.job_interval_ms.or(file.job_interval_ms).unwrap_or(500),
+            idempotency_retention_h: args.idempotency_retention_h.or(file.idempotency_retention_h).unwrap_or(24),
             ranking: file.ranking.unwrap_or_default(),
             trust: file.trust.unwrap_or_default(),
             carriers: file.carriers,
@@ -291,6 +298,7 @@ impl Config {
             category_commission_bps: self.category_commission_bps.iter().map(|(c, b)| (c.clone(), *b)).collect(),
         };
         s.job_interval = std::time::Duration::from_millis(self.job_interval_ms.max(10));
+        s.idempotency_retention_ms = self.idempotency_retention_h.clamp(1, 24 * 3650) as i64 * 3_600_000;
         s.ranking = self.ranking;
         s.trust = self.trust;
         s.carriers = self.carriers.iter().map(|(c, k)| (c.clone(), k.as_bytes().to_vec())).collect();

@@ -85,6 +85,23 @@ impl Store {
         tx.commit().await
     }
 
+    /// Forgets up to `limit` keys claimed before `before_ms`, oldest first; how many. A retry
+    /// with a forgotten key runs as a new request, so `before_ms` must lie further back than
+    /// any client retries (and than any request runs: a claim still `started` goes too).
+    pub async fn prune_idempotency_keys(&self, before_ms: i64, limit: usize) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let res = sqlx::query(
+            "DELETE FROM idempotency WHERE (key, scope) IN \
+             (SELECT key, scope FROM idempotency WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
+        )
+        .bind(before_ms)
+        .bind(limit as i64)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(res.rows_affected())
+    }
+
     /// Records the response of a request that wrote nothing else.
     pub async fn complete_idempotency_key(&self, scope: &str, key: &str, status: u16, body: &str) -> Result<()> {
         let mut tx = self.begin().await?;

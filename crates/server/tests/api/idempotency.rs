@@ -2,7 +2,12 @@ use crate::{on_both_backends, product_body, Srv};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-on_both_backends!(replays_return_the_first_answer, concurrent_replays_have_one_effect, failures_are_not_remembered);
+on_both_backends!(
+    replays_return_the_first_answer,
+    concurrent_replays_have_one_effect,
+    failures_are_not_remembered,
+    keys_are_forgotten_after_their_retention,
+);
 
 async fn replays_return_the_first_answer(srv: Srv) {
     let (token, _) = srv.seller("i@example.com", "idem").await;
@@ -73,4 +78,35 @@ async fn failures_are_not_remembered(srv: Srv) {
         srv.call(Method::POST, "/api/v1/products", Some(&token), Some(product_body("Fix me")), Some("fix-key")).await;
     assert_eq!(fixed.status, StatusCode::CREATED, "a corrected retry runs: {}", fixed.body);
     assert_eq!(srv.count("products").await, 1);
+}
+
+async fn keys_are_forgotten_after_their_retention(srv: Srv) {
+    let (token, _) = srv.seller("r@example.com", "retained").await;
+    let post = |key: &'static str, title: &'static str| {
+        let mut body = product_body(title);
+        body["skus"][0]["sku"] = json!(title);
+        srv.call(Method::POST, "/api/v1/products", Some(&token), Some(body), Some(key))
+    };
+    let first = post("old-key", "Kept").await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let retention = srv.app.config.idempotency_retention_ms;
+    srv.clock.advance_ms(retention - 1);
+    let newer = post("new-key", "Newer").await;
+    assert_eq!(newer.status, StatusCode::CREATED);
+    assert_eq!(srv.app.prune_idempotency_keys().await.unwrap(), 0, "nothing is past its retention yet");
+    let replay = post("old-key", "Kept").await;
+    assert_eq!(
+        (replay.headers["idempotent-replayed"].to_str().unwrap(), &replay.body["id"]),
+        ("true", &first.body["id"])
+    );
+
+    srv.clock.advance_ms(2);
+    assert_eq!(srv.app.prune_idempotency_keys().await.unwrap(), 1, "only the key claimed a retention ago");
+    let after = post("old-key", "Other").await;
+    assert_eq!(after.status, StatusCode::CREATED, "a forgotten key is a new request: {}", after.body);
+    assert!(after.headers.get("idempotent-replayed").is_none());
+    assert_ne!(after.body["id"], first.body["id"]);
+    let still = post("new-key", "Newer").await;
+    assert_eq!(still.body["id"], newer.body["id"], "the younger key still replays");
+    assert_eq!(srv.count("products").await, 3);
 }
