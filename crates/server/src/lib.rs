@@ -166,6 +166,7 @@ impl App {
         // The command line checks the mail settings before it gets here.
         let mailer = mail::mailer(&config).unwrap_or_else(|e| panic!("{e}"));
         let provider = Arc::new(payments::Sandbox { secret: config.sandbox_secret.clone() });
+        let webhook_client = webhooks::client(config.webhooks_allow_private);
         App(Arc::new(AppInner {
             store,
             config,
@@ -179,7 +180,7 @@ impl App {
             imports: import::ImportJobs::default(),
             flash: std::sync::OnceLock::new(),
             metrics: metrics::Metrics::default(),
-            webhook_client: webhooks::client(),
+            webhook_client,
         }))
     }
 

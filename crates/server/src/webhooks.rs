@@ -12,7 +12,8 @@ use crate::payments::sign;
 use crate::App;
 use souk_store::webhooks::{Attempt, DueDelivery};
 use souk_store::StoreError;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const SIGNATURE_HEADER: &str = "Souk-Signature";
@@ -28,15 +29,39 @@ const LEASE_MS: i64 = 60_000;
 const RESPONSE_EXCERPT: usize = 500;
 
 /// The HTTP client deliveries go through: no redirects (a 3xx is a failed attempt, and cannot
-/// bounce a delivery elsewhere), bounded time.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// bounce a delivery elsewhere), bounded time, and unless `allow_private` names resolved to
+/// public addresses only ([`PublicOnly`]).
+pub fn client(allow_private: bool) -> reqwest::Client {
+    let builder = reqwest::Client::builder()
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Souk-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("the webhook HTTP client's settings are valid")
+        .user_agent(concat!("Souk-Webhooks/", env!("CARGO_PKG_VERSION")));
+    let builder = if allow_private { builder } else { builder.dns_resolver(Arc::new(PublicOnly)) };
+    builder.build().expect("the webhook HTTP client's settings are valid")
+}
+
+/// Resolves an endpoint's name with the system's resolver and keeps only public addresses:
+/// `check_url` sees the name, not where it points, and what it points to may change after
+/// the endpoint was registered.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let public = public_only(found);
+            if public.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+fn public_only(addrs: impl IntoIterator<Item = SocketAddr>) -> Vec<SocketAddr> {
+    addrs.into_iter().filter(|a| !is_private(a.ip())).collect()
 }
 
 pub async fn deliver_forever(app: App) {
@@ -77,8 +102,9 @@ impl App {
             let mut sending = tokio::task::JoinSet::new();
             for d in claimed {
                 let client = self.webhook_client.clone();
+                let allow_private = self.config.webhooks_allow_private;
                 sending.spawn(async move {
-                    let outcome = attempt(&client, &d, now / 1000).await;
+                    let outcome = attempt(&client, &d, now / 1000, allow_private).await;
                     (d, outcome)
                 });
             }
@@ -104,8 +130,14 @@ impl App {
     }
 }
 
-/// One POST of a delivery, signed at `now_s`.
-async fn attempt(client: &reqwest::Client, d: &DueDelivery, now_s: i64) -> Attempt {
+/// One POST of a delivery, signed at `now_s`. The URL is checked again: it was registered
+/// under the settings of then.
+async fn attempt(client: &reqwest::Client, d: &DueDelivery, now_s: i64, allow_private: bool) -> Attempt {
+    let mut out = Attempt { status: None, error: None, response: None, duration_ms: 0 };
+    if let Err(e) = check_url(&d.url, allow_private) {
+        out.error = Some(e.message);
+        return out;
+    }
     let body = d.body();
     let started = Instant::now();
     let sent = client
@@ -118,7 +150,6 @@ async fn attempt(client: &reqwest::Client, d: &DueDelivery, now_s: i64) -> Attem
         .body(body)
         .send()
         .await;
-    let mut out = Attempt { status: None, error: None, response: None, duration_ms: 0 };
     match sent {
         Ok(mut res) => {
             out.status = Some(res.status().as_u16());
@@ -138,7 +169,12 @@ async fn attempt(client: &reqwest::Client, d: &DueDelivery, now_s: i64) -> Attem
             out.error = Some(if e.is_timeout() {
                 format!("no answer within {} s", TIMEOUT.as_secs())
             } else if e.is_connect() {
-                "could not connect".to_string()
+                // The innermost cause says why: refused, or no public address.
+                let mut cause: &dyn std::error::Error = &e;
+                while let Some(inner) = cause.source() {
+                    cause = inner;
+                }
+                format!("could not connect: {cause}")
             } else {
                 e.without_url().to_string()
             });
@@ -150,8 +186,8 @@ async fn attempt(client: &reqwest::Client, d: &DueDelivery, now_s: i64) -> Attem
 
 /// Checks an endpoint URL: http or https with a host and no credentials; unless
 /// `allow_private`, not a loopback, private or link-local address, so a seller cannot make
-/// the server call into its own network. (A name that resolves to such an address is not
-/// caught here.)
+/// the server call into its own network. (A name that resolves to such an address is caught
+/// when a delivery is sent: see [`PublicOnly`].)
 pub fn check_url(raw: &str, allow_private: bool) -> Result<String, AppError> {
     let bad = |message: &str| AppError::unprocessable("invalid_url", message).with_field("url");
     if raw.len() > 2_000 {
@@ -222,5 +258,34 @@ mod tests {
             assert_eq!(e.code, code, "{url}");
         }
         assert!(check_url("http://127.0.0.1:9000/hook", true).is_ok());
+    }
+
+    #[test]
+    fn only_public_addresses_are_kept() {
+        let addrs: Vec<SocketAddr> =
+            ["127.0.0.1:0", "93.184.215.14:0", "10.0.0.7:0", "[::1]:0", "[2606:2800:21f::1]:0"]
+                .iter()
+                .map(|a| a.parse().unwrap())
+                .collect();
+        let kept: Vec<String> = public_only(addrs).iter().map(|a| a.ip().to_string()).collect();
+        assert_eq!(kept, ["93.184.215.14", "2606:2800:21f::1"]);
+    }
+
+    /// A name pointing at this machine is never connected to, though a receiver listens there.
+    #[tokio::test]
+    async fn names_that_resolve_to_private_addresses_are_not_called() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = tokio::spawn(async move { listener.accept().await.is_ok() });
+        let url = format!("http://localhost:{port}/hook");
+        let sent = client(false).post(&url).body("{}").send().await;
+        let e = sent.expect_err("no public address to send to");
+        assert!(e.is_connect(), "{e:?}");
+        assert!(format!("{e:?}").contains("no public address"), "{e:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!accepted.is_finished(), "nothing connected to the receiver");
+        // With private addresses allowed (development), the same name is called.
+        let _ = client(true).post(&url).body("{}").timeout(Duration::from_millis(300)).send().await;
+        assert!(accepted.await.unwrap(), "the receiver was connected to");
     }
 }

@@ -152,7 +152,9 @@ impl Srv {
         let db = TestDb::take(&mut self.db);
         let store = db.open(self.clock.clone()).await.expect("reopen store");
         let data_dir = self.data_dir.join("restarted");
-        let config = ServerConfig::new(data_dir.clone());
+        // Default settings (background jobs running), but the network the test's receivers need.
+        let mut config = ServerConfig::new(data_dir.clone());
+        config.webhooks_allow_private = self.app.config.webhooks_allow_private;
         Self::serve_on(db, store, self.clock.clone(), data_dir, config).await
     }
 
