@@ -115,6 +115,11 @@ impl App {
         loop {
             let now = self.store.now_ms();
             let due = self.store.due_emails(now, BATCH).await?;
+            // Nothing due, no write: a stale email is pending and falls due at the latest
+            // at its next attempt, and is dropped then.
+            if due.is_empty() {
+                return Ok(sent);
+            }
             let mut claimed = Vec::with_capacity(due.len());
             let mut tx = self.store.begin().await?;
             // Dropped rows are no longer pending, so their claims below fail.
