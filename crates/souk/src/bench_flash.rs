@@ -219,11 +219,22 @@ pub async fn run_http(store: &Store, policy: &Policy, url: &str, p: FlashParams)
     let count = || async { store.flash_pending().await.map_err(|e| format!("counting the journal: {e}")) };
     let unwritten_at_end = count().await?;
     let t = Instant::now();
-    while count().await? > 0 {
+    let (mut left, mut moved) = (unwritten_at_end, Instant::now());
+    while left > 0 {
         tokio::time::sleep(Duration::from_millis(50)).await;
+        let now_left = count().await?;
+        if now_left < left {
+            moved = Instant::now();
+        } else if moved.elapsed() > STALLED {
+            return Err(format!("the server wrote out none of its {now_left} journal orders in {STALLED:?}"));
+        }
+        left = now_left;
     }
     report(store, p, "http", measured, plain, unwritten_at_end, t.elapsed()).await
 }
+
+/// How long the server may write out nothing before an HTTP run gives up waiting for it.
+const STALLED: Duration = Duration::from_secs(60);
 
 /// The baseline: one transaction per order (the engine with batches of one), in this
 /// process, on promotions of its own, its orders written out after.
