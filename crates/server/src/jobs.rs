@@ -16,8 +16,11 @@ const BATCH: usize = 100;
 /// busy marketplace go over many rounds rather than in one long hold of the writer.
 const PRUNE_CHUNK: usize = 2_000;
 const PRUNE_CHUNKS_PER_ROUND: usize = 5;
+/// How often the jobs runner looks for keys past their retention.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub async fn run_forever(app: App) {
+    let mut last_prune = None;
     loop {
         if let Err(e) = app.run_due_jobs().await {
             tracing::warn!(error = %e, "running due jobs failed; retrying next round");
@@ -36,8 +39,14 @@ pub async fn run_forever(app: App) {
             if let Err(e) = app.store.write_out_flash(chunk, &app.config.policy).await {
                 tracing::warn!(error = %e, "writing out flash orders failed; retrying next round");
             }
-            if let Err(e) = app.prune_idempotency_keys().await {
-                tracing::warn!(error = %e, "forgetting old idempotency keys failed; retrying next round");
+            // Keys age by the hour: a look a minute (sooner while a backlog lasts) is enough,
+            // and spares the writer a transaction every round.
+            if last_prune.is_none_or(|t: std::time::Instant| t.elapsed() >= PRUNE_EVERY) {
+                match app.prune_idempotency_keys().await {
+                    Ok(n) if n >= (PRUNE_CHUNK * PRUNE_CHUNKS_PER_ROUND) as u64 => last_prune = None,
+                    Ok(_) => last_prune = Some(std::time::Instant::now()),
+                    Err(e) => tracing::warn!(error = %e, "forgetting old idempotency keys failed; retrying next round"),
+                }
             }
         }
         tokio::time::sleep(app.config.job_interval).await;

@@ -12,8 +12,8 @@
 //! committed, and is decided again if that one failed.
 //!
 //! The same task writes the committed orders out in full (`Store::write_out_flash`) whenever
-//! no request has come for a moment, or once the oldest has waited `write_out_lag` even if requests keep
-//! coming; reading an order that is still in the journal writes it out first.
+//! no request has come for a moment, or once the oldest has waited `write_out_lag` even if
+//! requests keep coming; reading an order that is still in the journal writes it out first.
 //!
 //! The database guards every shared counter (see `souk_store::flash`): should anything the book
 //! holds have moved since it was read (another process, another path), the batch fails whole,
