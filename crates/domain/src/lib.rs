@@ -23,6 +23,7 @@ pub mod order;
 pub mod ranking;
 pub mod rfq;
 pub mod shipping;
+pub mod text;
 pub mod time;
 pub mod trust;
 pub mod webhook;

@@ -123,6 +123,13 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::not_found("resource"),
             StoreError::Conflict { code, message } => AppError::conflict(code, message),
             StoreError::Invalid(i) => i.into(),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(why, "the database is unavailable");
+                let mut e =
+                    AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is busy; retry shortly");
+                e.retry_after_s = Some(1);
+                e
+            }
             StoreError::Db(sqlx_err @ sqlx::Error::PoolTimedOut) => {
                 tracing::warn!(error = %sqlx_err, "database pool exhausted");
                 AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is busy; retry shortly")

@@ -1,7 +1,15 @@
-//! `Idempotency-Key` on every mutating request. The key is claimed before the handler runs;
-//! handlers that write call [`Idem::finish`], which stores the response in the same transaction
-//! as the write. A retry with the same key and body gets the first response back; the same key
-//! with another body is 422 `idempotency_mismatch`; a concurrent duplicate waits for the first.
+//! `Idempotency-Key` on every mutating request. The request is routed and its caller
+//! authenticated first; then the key is claimed before the handler runs, and handlers that write
+//! call [`Idem::finish`], which stores the response in the same transaction as the write. A
+//! retry with the same key and body gets the first response back; the same key with another
+//! body is 422 `idempotency_mismatch`; a concurrent duplicate waits for the first, for a bounded
+//! time, then gets 409 `idempotency_in_progress`. A claim whose process died is taken over at
+//! once.
+//!
+//! Which answers are the key's for good follows Stripe's rule: once a request has begun
+//! executing, its answer, success or refusal, is the key's answer. Requests refused before they
+//! ran (malformed, invalid, unauthenticated, rate-limited) and failures on our side (5xx, rolled
+//! back) leave the key free, so a corrected retry runs.
 //!
 //! Flash-sale buys claim their keys inside the order engine's batch instead (one write for a
 //! thousand requests, not one each): the layer only hands them the key and the request's hash.
@@ -16,14 +24,18 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use souk_store::idempotency::Claim;
+use souk_store::idempotency::{Claim, KeyClaim};
 use souk_store::Tx;
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 const MAX_KEY_LEN: usize = 255;
+/// Longest a request waits for a twin with the same key that is still running.
+const TWIN_WAIT_MAX: Duration = Duration::from_secs(10);
 
 /// The claimed key of the current request, if it has one.
 #[derive(Clone, Debug)]
@@ -31,6 +43,8 @@ pub struct IdemCtx {
     scope: String,
     key: String,
     hash: String,
+    /// The claim's token (empty for keys claimed inside the flash-sale engine's batch).
+    token: String,
 }
 
 /// Requests whose handler claims its key in its own transaction: `POST
@@ -47,7 +61,12 @@ pub fn mismatch() -> AppError {
 
 /// 409: a request with the key has not finished.
 pub fn in_progress() -> AppError {
-    AppError::conflict("idempotency_in_progress", "a request with this Idempotency-Key is still running; retry later")
+    let mut e = AppError::conflict(
+        "idempotency_in_progress",
+        "a request with this Idempotency-Key is still running; retry later",
+    );
+    e.retry_after_s = Some(1);
+    e
 }
 
 /// Marks a response whose idempotency record was written with the handler's transaction.
@@ -106,7 +125,7 @@ impl Idem {
 
     async fn commit(self, mut tx: Tx, status: StatusCode, body: String) -> AppResult<Response> {
         if let Some(ctx) = &self.0 {
-            tx.complete_idempotency_key(&ctx.scope, &ctx.key, status.as_u16(), &body).await?;
+            tx.complete_idempotency_key(&ctx.scope, &ctx.key, &ctx.token, status.as_u16(), &body).await?;
         }
         tx.commit().await?;
         let mut res = stored_response(status.as_u16(), body);
@@ -133,10 +152,22 @@ pub async fn layer(State(app): State<App>, req: Request, next: Next) -> Response
 }
 
 async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
         return Ok(next.run(req).await);
     }
-    let Some(key) = req.headers().get(HEADER) else { return Ok(next.run(req).await) };
+    let Some(key) = req.headers().get(HEADER).cloned() else { return Ok(next.run(req).await) };
+    let (mut parts, body) = req.into_parts();
+    // A method the route does not serve is its 405, whatever the key.
+    let Some(secured) = route_security(&parts) else { return Ok(next.run(Request::from_parts(parts, body)).await) };
+    // Who asks comes first: keys are per user, and a caller who is not who they say, or who
+    // must log in, is told so whatever the key. (`authenticate` keeps the user for the
+    // handler's `Authed`: one look-up per request.)
+    let scope = match crate::extract::authenticate(&mut parts, &app).await {
+        Ok(Some(user)) => user.id,
+        Ok(None) if secured => return Err(AppError::unauthenticated().into_response()),
+        Ok(None) => "anonymous".to_string(),
+        Err(e) => return Err(e.into_response()),
+    };
     let key = key
         .to_str()
         .ok()
@@ -149,79 +180,114 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
             )
             .into_response()
         })?;
-    let (mut parts, body) = req.into_parts();
-    // Keys are per user; a request whose token is bad will be refused by its handler anyway.
-    // (`authenticate` keeps the user for the handler's `Authed`: one look-up per request.)
-    let scope = match crate::extract::authenticate(&mut parts, &app).await {
-        Ok(Some(user)) => user.id,
-        Ok(None) => "anonymous".to_string(),
-        Err(_) => return Ok(next.run(Request::from_parts(parts, body)).await),
-    };
     let bytes =
         crate::extract::read_body(body, crate::IMPORT_BODY_LIMIT_BYTES).await.map_err(IntoResponse::into_response)?;
     let hash = request_hash(&parts, &bytes);
     if claims_in_batch(&parts) {
         let mut req = Request::from_parts(parts, Body::from(bytes));
-        req.extensions_mut().insert(IdemCtx { scope, key, hash });
+        req.extensions_mut().insert(IdemCtx { scope, key, hash, token: String::new() });
         return Ok(next.run(req).await);
     }
 
+    let claim = claim(&app, &scope, &key, &hash).await?;
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    req.extensions_mut().insert(IdemCtx { scope, key, hash, token: claim.token.clone() });
+    let res = next.run(req).await;
+    if res.extensions().get::<Recorded>().is_some() {
+        claim.settle();
+        return Ok(res);
+    }
+    if !answers_for_good(res.status()) {
+        // Nothing of it happened (its transaction rolled back): a corrected retry may run.
+        if let Err(e) = claim.release().await {
+            tracing::warn!(error = %e, "could not release an idempotency key");
+        }
+        return Ok(res);
+    }
+    // A success that wrote nothing of its own, or a refusal after the request began: the
+    // key's answer from now on.
+    let (parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| AppError::internal("buffering a response", e).into_response())?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if let Err(e) = claim.complete(parts.status.as_u16(), &text).await {
+        tracing::warn!(error = %e, "could not record an idempotent response");
+    }
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+/// Claims the key, replaying a finished request's answer, taking over a claim whose request
+/// is gone (its process died, or it was cancelled), and waiting a bounded time for a twin that
+/// still runs.
+async fn claim(app: &App, scope: &str, key: &str, hash: &str) -> Result<KeyClaim, Response> {
+    let refuse = |e: souk_store::StoreError| AppError::from(e).into_response();
+    let wait = TWIN_WAIT_MAX.min(app.config.request_timeout / 2);
     let waited_since = std::time::Instant::now();
     loop {
-        let claim = app
-            .store
-            .claim_idempotency_key(&scope, &key, &hash)
-            .await
-            .map_err(|e| AppError::from(e).into_response())?;
-        match claim {
-            Claim::Started => break,
-            Claim::Replay { status, body } => return Ok(Idem::replayed(status, body)),
+        match app.store.claim_idempotency_key(scope, key, hash).await.map_err(refuse)? {
+            Claim::Started(claim) => return Ok(claim),
+            Claim::Replay { status, body } => return Err(Idem::replayed(status, body)),
             Claim::Mismatch => return Err(mismatch().into_response()),
-            Claim::InFlight { started_at } => {
-                // A claim older than the request timeout belongs to a request that died without
-                // committing (a committed one would be done), so it is safe to run again.
-                let stale = app.store.now_ms() - started_at > app.config.request_timeout.as_millis() as i64 + 1000;
-                if stale && app.store.take_over_idempotency_key(&scope, &key, started_at).await.unwrap_or(false) {
-                    break;
+            Claim::InFlight(holder) => {
+                if !app.store.holder_alive(&holder).await.map_err(refuse)? {
+                    if let Some(claim) =
+                        app.store.take_over_idempotency_key(scope, key, &holder).await.map_err(refuse)?
+                    {
+                        return Ok(claim);
+                    }
+                    continue;
                 }
-                if waited_since.elapsed() > app.config.request_timeout {
+                if waited_since.elapsed() >= wait {
                     return Err(in_progress().into_response());
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
     }
+}
 
-    let mut req = Request::from_parts(parts, Body::from(bytes));
-    req.extensions_mut().insert(IdemCtx { scope: scope.clone(), key: key.clone(), hash });
-    let res = next.run(req).await;
-    if res.extensions().get::<Recorded>().is_some() {
-        return Ok(res);
-    }
-    if !res.status().is_success() {
-        // Errors roll back their transaction; forgetting the key lets a corrected retry run.
-        if let Err(e) = app.store.release_idempotency_key(&scope, &key).await {
-            tracing::warn!(error = %e, "could not release an idempotency key");
+/// Whether an answer is the key's for good: a success, or a refusal of a request that had begun
+/// executing (it was let in and its input was valid, but what it asked for could not be done:
+/// 402, 403, 404, 409, 410). Everything else leaves the key free: refusals before the request
+/// ran (400, 401, 405, 413, 415, 422, 429) and failures on our side (5xx).
+fn answers_for_good(status: StatusCode) -> bool {
+    status.is_success() || matches!(status.as_u16(), 402 | 403 | 404 | 409 | 410)
+}
+
+/// Whether the route needs a logged-in caller, as its OpenAPI operation says; `None` when the
+/// API path has no operation for this method (the router answers 405). Pages are not in the
+/// document: they say themselves whom they serve.
+fn route_security(parts: &Parts) -> Option<bool> {
+    type Operations = HashMap<String, HashMap<&'static str, bool>>;
+    static OPERATIONS: OnceLock<Operations> = OnceLock::new();
+    let Some(path) = parts.extensions.get::<axum::extract::MatchedPath>() else { return Some(false) };
+    let operations = OPERATIONS.get_or_init(|| {
+        let mut all = Operations::new();
+        for (path, item) in &crate::openapi::document().paths.paths {
+            for (method, op) in crate::openapi::operations(item) {
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                all.entry(path.clone()).or_default().insert(method, secured);
+            }
         }
-        return Ok(res);
+        all
+    });
+    match operations.get(path.as_str()) {
+        Some(methods) => methods.get(parts.method.as_str()).copied(),
+        None => Some(false),
     }
-    // A success that wrote nothing of its own: record it now.
-    let (parts, body) = res.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|e| AppError::internal("buffering a response", e).into_response())?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    if let Err(e) = app.store.complete_idempotency_key(&scope, &key, parts.status.as_u16(), &text).await {
-        tracing::warn!(error = %e, "could not record an idempotent response");
-    }
-    Ok(Response::from_parts(parts, Body::from(bytes)))
 }
 
 fn request_hash(parts: &Parts, body: &[u8]) -> String {
+    hash_request(parts.method.as_str(), parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(""), body)
+}
+
+/// What makes two requests the same request: method, path with query, and body.
+pub fn hash_request(method: &str, path_and_query: &str, body: &[u8]) -> String {
     let mut h = Sha256::new();
-    h.update(parts.method.as_str().as_bytes());
+    h.update(method.as_bytes());
     h.update(b" ");
-    h.update(parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("").as_bytes());
+    h.update(path_and_query.as_bytes());
     h.update(b"\n");
     h.update(body);
     crate::extract::hex(&h.finalize())

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod flash;
 pub mod idempotency;
 pub mod import;
+pub mod input;
 pub mod jobs;
 pub mod limiter;
 pub mod live;
@@ -340,6 +341,9 @@ pub fn router(app: App) -> Router {
     let (api, _) = api_router();
     api.merge(web::router())
         .route("/metrics", axum::routing::get(metrics::render))
+        // Innermost first: a request is routed, its text checked, then its key claimed.
+        .route_layer(middleware::from_fn_with_state(app.clone(), idempotency::layer))
+        .route_layer(middleware::from_fn_with_state(app.clone(), input::guard))
         .route_layer(middleware::from_fn_with_state(app.clone(), metrics::track))
         .fallback(|| async { AppError::not_found("route") })
         .method_not_allowed_fallback(|| async {
@@ -349,7 +353,6 @@ pub fn router(app: App) -> Router {
                 "this method is not allowed here",
             )
         })
-        .layer(middleware::from_fn_with_state(app.clone(), idempotency::layer))
         .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT_BYTES))
         .layer(middleware::from_fn_with_state(app.clone(), timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
@@ -359,16 +362,20 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// Bounds every request's time; dropping the handler rolls back its transaction.
+/// How long an abandoned request's rollback and key release are waited for before its answer.
+const SETTLE_TIME: Duration = Duration::from_secs(5);
+
+/// Bounds every request's time. An abandoned handler is dropped; its answer goes out once its
+/// transaction has rolled back and its idempotency key is free again (`souk_store::cancel`).
 async fn timeout(State(app): State<App>, req: Request, next: Next) -> Response {
     let limit =
         if req.uri().path().ends_with("/imports") { app.config.import_timeout } else { app.config.request_timeout };
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(res) => res,
-        Err(_) => AppError::new(
+    match souk_store::cancel::bounded(limit, SETTLE_TIME, next.run(req)).await {
+        Some(res) => res,
+        None => AppError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
-            format!("the request took longer than {} s and was abandoned; nothing was changed", limit.as_secs()),
+            format!("the request took longer than {limit:?} and was abandoned; nothing was changed"),
         )
         .into_response(),
     }

@@ -2,6 +2,7 @@
 //! handler, collected as the router is built, so the document cannot miss a route.
 
 use std::sync::OnceLock;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -41,6 +42,22 @@ pub struct IdempotencyKey {
     /// body return the first response; the same key with another body is 422.
     #[param(rename = "Idempotency-Key")]
     idempotency_key: Option<String>,
+}
+
+/// A path's operations with their methods, upper case.
+pub fn operations(item: &PathItem) -> impl Iterator<Item = (&'static str, &Operation)> {
+    [
+        ("GET", &item.get),
+        ("PUT", &item.put),
+        ("POST", &item.post),
+        ("DELETE", &item.delete),
+        ("OPTIONS", &item.options),
+        ("HEAD", &item.head),
+        ("PATCH", &item.patch),
+        ("TRACE", &item.trace),
+    ]
+    .into_iter()
+    .filter_map(|(method, op)| op.as_ref().map(|op| (method, op)))
 }
 
 /// The document, built once.

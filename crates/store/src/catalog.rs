@@ -371,8 +371,36 @@ impl Tx {
     }
 
     /// Deletes a product with its SKUs and stock rows.
+    /// Deletes a product nothing refers to. One with a history (orders, reviews, offers,
+    /// quotes, promotions, conversations about it) is archived instead, so that what refers to
+    /// it stays whole: it leaves search, its store's pages and every cart all the same.
     pub async fn delete_product(&mut self, id: &str) -> Result<()> {
-        let res = sqlx::query("DELETE FROM products WHERE id = $1").bind(id).execute(self.conn()).await?;
+        let history: i64 = sqlx::query(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM order_lines WHERE product_id = $1) \
+                OR EXISTS (SELECT 1 FROM reviews WHERE product_id = $1) \
+                OR EXISTS (SELECT 1 FROM conversations WHERE product_id = $1) \
+                OR EXISTS (SELECT 1 FROM promotions WHERE sku_id IN (SELECT id FROM skus WHERE product_id = $1)) \
+                OR EXISTS (SELECT 1 FROM offers WHERE sku_id IN (SELECT id FROM skus WHERE product_id = $1)) \
+                OR EXISTS (SELECT 1 FROM quotes WHERE sku_id IN (SELECT id FROM skus WHERE product_id = $1)) \
+                THEN 1 ELSE 0 END AS n",
+        )
+        .bind(id)
+        .fetch_one(self.conn())
+        .await?
+        .try_get("n")?;
+        let res = if history == 0 {
+            sqlx::query("DELETE FROM products WHERE id = $1").bind(id).execute(self.conn()).await?
+        } else {
+            sqlx::query("DELETE FROM cart_items WHERE sku_id IN (SELECT id FROM skus WHERE product_id = $1)")
+                .bind(id)
+                .execute(self.conn())
+                .await?;
+            sqlx::query("UPDATE products SET status = 'archived', updated_at = $1 WHERE id = $2")
+                .bind(self.store.now_ms())
+                .bind(id)
+                .execute(self.conn())
+                .await?
+        };
         if res.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

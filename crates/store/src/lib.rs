@@ -7,7 +7,9 @@ pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 mod backup;
+mod boot;
 mod bulk;
+pub mod cancel;
 pub mod catalog;
 pub mod chat;
 pub mod deadlines;
@@ -61,6 +63,9 @@ pub enum StoreError {
         message: String,
     },
     Invalid(Invalid),
+    /// The database cannot be reached or used right now (the runtime is ending, a lock cannot
+    /// be taken); the same work may succeed later.
+    Unavailable(String),
     Db(sqlx::Error),
 }
 
@@ -79,6 +84,7 @@ impl fmt::Display for StoreError {
             StoreError::NotFound => f.write_str("not found"),
             StoreError::Conflict { message, .. } => f.write_str(message),
             StoreError::Invalid(e) => e.fmt(f),
+            StoreError::Unavailable(why) => write!(f, "unavailable: {why}"),
             StoreError::Db(e) => write!(f, "database: {e}"),
         }
     }
@@ -139,6 +145,8 @@ pub struct Store {
     /// Where to LISTEN on PostgreSQL, for outbox rows other processes write.
     url: Arc<str>,
     sessions: Arc<accounts::SessionCache>,
+    /// This process's boot: its id and the lock that says it is alive.
+    boot: Arc<boot::Boot>,
 }
 
 /// How many commits' worth of outbox wake-ups a slow listener may fall behind before it is told
@@ -184,7 +192,7 @@ impl Store {
                 let write = sqlite_pool(1).connect_with(options.clone()).await?;
                 let read = sqlite_pool(8).connect_with(options).await?;
                 checkpoint_in_background(read.clone());
-                Store::new(write, read, backend, clock, url)
+                Store::new(write, read, backend, clock, url).await?
             }
             Backend::Postgres => {
                 // Separate pools for the same reason as on SQLite: a handler that holds a write
@@ -192,17 +200,18 @@ impl Store {
                 // such handler could free.
                 let write = postgres_pool(8).connect_with(options.clone()).await?;
                 let read = postgres_pool(8).connect_with(options).await?;
-                Store::new(write, read, backend, clock, url)
+                Store::new(write, read, backend, clock, url).await?
             }
         };
         store.migrate().await?;
         Ok(store)
     }
 
-    fn new(write: AnyPool, read: AnyPool, backend: Backend, clock: Arc<dyn Clock>, url: &str) -> Store {
+    async fn new(write: AnyPool, read: AnyPool, backend: Backend, clock: Arc<dyn Clock>, url: &str) -> Result<Store> {
         let outbox = tokio::sync::broadcast::channel(OUTBOX_WAKES).0;
         let sessions = Default::default();
-        Store { write, read, backend, clock, last_id: Default::default(), outbox, url: url.into(), sessions }
+        let boot = boot::Boot::start(backend, url).await?;
+        Ok(Store { write, read, backend, clock, last_id: Default::default(), outbox, url: url.into(), sessions, boot })
     }
 
     /// Wake-ups for this process's writes: the users each committed transaction wrote outbox
@@ -280,15 +289,28 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
     }
 
+    /// Whether a write transaction can begin and end within `limit`: on SQLite it takes the
+    /// write lock, so a writer wedged or a lock held elsewhere shows here, not only at the next
+    /// write. Nothing is written.
+    pub async fn probe_writes(&self, limit: Duration) -> bool {
+        let probe = async {
+            let mut tx = self.begin().await?;
+            sqlx::query("SELECT 1").execute(tx.conn()).await?;
+            tx.rollback().await
+        };
+        matches!(tokio::time::timeout(limit, probe).await, Ok(Ok(())))
+    }
+
     /// Starts a write transaction. Everything a request changes goes through one.
     pub async fn begin(&self) -> Result<Tx> {
         // SQLite: take the write lock up front, so a second process sharing the file waits
         // for it (busy_timeout) instead of failing when a read would upgrade to a write.
-        let tx = match self.backend {
-            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.write.begin().await?,
+        let statement = match self.backend {
+            Backend::Sqlite => Some("BEGIN IMMEDIATE"),
+            Backend::Postgres => None,
         };
-        Ok(Tx { tx, store: self.clone(), woken: Vec::new(), users_changed: false })
+        let tx = begin_on(&self.write, statement).await?;
+        Ok(Tx { tx: Some(tx), store: self.clone(), woken: Vec::new(), users_changed: false })
     }
 
     /// A pooled connection for reads.
@@ -300,16 +322,38 @@ impl Store {
     /// with each other while writers go on (SQLite's WAL gives a deferred transaction one
     /// snapshot from its first read; PostgreSQL needs repeatable read for it).
     pub async fn snapshot(&self) -> Result<Transaction<'static, Any>> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.read.begin().await?,
-            Backend::Postgres => self.read.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?,
+        let statement = match self.backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
         };
-        Ok(tx)
+        begin_on(&self.read, statement).await
     }
 
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+        self.boot.end();
+    }
+}
+
+/// Begins a transaction on a task of its own, so that it is whole or absent whenever the caller
+/// stops waiting. Between sending `BEGIN` and handing back the guard that owns the transaction
+/// sqlx awaits more (SQLite: a check that the custom `BEGIN` took; PostgreSQL: the server's
+/// answer, before it counts the transaction); a caller dropped there returned the connection to
+/// the pool inside a transaction nobody owned, and on SQLite's one writer every later `BEGIN`
+/// failed until a restart. A task finishes the `BEGIN` whatever the caller does, and a
+/// transaction nobody takes rolls back as it drops.
+async fn begin_on(pool: &AnyPool, statement: Option<&'static str>) -> Result<Transaction<'static, Any>> {
+    let pool = pool.clone();
+    let begun = tokio::spawn(async move {
+        match statement {
+            Some(s) => pool.begin_with(s).await,
+            None => pool.begin().await,
+        }
+    });
+    match begun.await {
+        Ok(tx) => Ok(tx?),
+        Err(e) => Err(StoreError::Unavailable(format!("beginning a transaction: {e}"))),
     }
 }
 
@@ -383,9 +427,11 @@ fn sqlite_pool(max: u32) -> AnyPoolOptions {
     })
 }
 
-/// A write transaction. Dropping it without [`Tx::commit`] rolls everything back.
+/// A write transaction. Dropping it without [`Tx::commit`] rolls everything back (on a task of
+/// its own: see [`cancel`]).
 pub struct Tx {
-    tx: Transaction<'static, Any>,
+    /// Always `Some` until the transaction commits, rolls back or drops.
+    tx: Option<Transaction<'static, Any>>,
     store: Store,
     /// Users this transaction wrote outbox events for: woken once it commits.
     woken: Vec<String>,
@@ -394,9 +440,29 @@ pub struct Tx {
     users_changed: bool,
 }
 
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            cancel::spawn_cleanup(async move {
+                if let Err(e) = tx.rollback().await {
+                    tracing::warn!(error = %e, "rolling back a dropped transaction failed");
+                }
+            });
+        }
+    }
+}
+
 impl Tx {
     pub fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        self.tx.as_mut().expect("a Tx holds its transaction until it ends")
+    }
+
+    /// Ends the transaction, keeping nothing of it.
+    pub async fn rollback(mut self) -> Result<()> {
+        match self.tx.take() {
+            Some(tx) => Ok(tx.rollback().await?),
+            None => Ok(()),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -406,14 +472,16 @@ impl Tx {
     pub async fn commit(mut self) -> Result<()> {
         if self.users_changed {
             // Tells other processes' session caches (see `accounts::SessionCache`).
-            sqlx::query("UPDATE auth_epoch SET n = n + 1 WHERE id = 1").execute(&mut *self.tx).await?;
+            sqlx::query("UPDATE auth_epoch SET n = n + 1 WHERE id = 1").execute(self.conn()).await?;
         }
-        self.tx.commit().await?;
+        if let Some(tx) = self.tx.take() {
+            tx.commit().await?;
+        }
         if self.users_changed {
             self.store.sessions.invalidate();
         }
         if !self.woken.is_empty() {
-            let mut users = self.woken;
+            let mut users = std::mem::take(&mut self.woken);
             users.sort_unstable();
             users.dedup();
             // No receiver (no live connections in this process) is not an error.
@@ -444,7 +512,7 @@ impl Tx {
             .bind(order_id)
             .bind(&payload)
             .bind(now)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
             self.woken.push(user.to_string());
         }

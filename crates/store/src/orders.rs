@@ -264,7 +264,8 @@ impl Store {
             "SELECT c.sku_id, c.quantity, s.product_id, s.price_minor, s.currency, s.tiers, p.title, p.store_id, \
                     k.on_hand - k.reserved AS available \
              FROM cart_items c JOIN skus s ON s.id = c.sku_id JOIN products p ON p.id = s.product_id \
-             JOIN stock k ON k.sku_id = s.id WHERE c.user_id = $1 ORDER BY c.added_at, c.sku_id",
+             JOIN stock k ON k.sku_id = s.id WHERE c.user_id = $1 AND p.status = 'active' \
+             ORDER BY c.added_at, c.sku_id",
         )
         .bind(user_id)
         .fetch_all(&mut *self.reader().await?)
@@ -367,7 +368,14 @@ impl Tx {
         if !(1..=souk_domain::checkout::MAX_LINE_QUANTITY).contains(&quantity) {
             return Err(Invalid::new("out_of_range", "quantity", "must be between 0 and 1000000").into());
         }
-        let exists = sqlx::query("SELECT id FROM skus WHERE id = $1").bind(sku_id).fetch_optional(self.conn()).await?;
+        // Only what is on sale goes in a cart: a draft's or an archived product's SKU is as
+        // unknown as one that never existed.
+        let exists = sqlx::query(
+            "SELECT s.id FROM skus s JOIN products p ON p.id = s.product_id WHERE s.id = $1 AND p.status = 'active'",
+        )
+        .bind(sku_id)
+        .fetch_optional(self.conn())
+        .await?;
         if exists.is_none() {
             return Err(Invalid::new("unknown_sku", "sku_id", "no such SKU").into());
         }

@@ -45,11 +45,11 @@ pub struct Parcel {
     pub reported: Vec<String>,
 }
 
+/// A review as everyone sees it: which order it reviews stays between buyer and seller.
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewView {
     pub id: String,
-    pub order_id: String,
     pub product_id: String,
     pub store_id: String,
     /// The buyer's display name: reviews are public.
@@ -103,24 +103,23 @@ impl ReviewScope<'_> {
     }
 }
 
-const REVIEW_COLUMNS: &str = "r.id, r.order_id, r.product_id, r.store_id, u.display_name, r.stars, r.described, \
+const REVIEW_COLUMNS: &str = "r.id, r.product_id, r.store_id, u.display_name, r.stars, r.described, \
      r.communication, r.shipping, r.body, r.reply, r.replied_at, r.created_at";
 
 fn review_from_row(row: &AnyRow) -> Result<ReviewView> {
     Ok(ReviewView {
         id: row.try_get(0)?,
-        order_id: row.try_get(1)?,
-        product_id: row.try_get(2)?,
-        store_id: row.try_get(3)?,
-        buyer_name: row.try_get(4)?,
-        stars: row.try_get(5)?,
-        item_as_described: row.try_get(6)?,
-        communication: row.try_get(7)?,
-        shipping_speed: row.try_get(8)?,
-        text: row.try_get(9)?,
-        reply: row.try_get(10)?,
-        replied_at: row.try_get::<Option<i64>, _>(11)?.map(rfc3339),
-        created_at: rfc3339(row.try_get(12)?),
+        product_id: row.try_get(1)?,
+        store_id: row.try_get(2)?,
+        buyer_name: row.try_get(3)?,
+        stars: row.try_get(4)?,
+        item_as_described: row.try_get(5)?,
+        communication: row.try_get(6)?,
+        shipping_speed: row.try_get(7)?,
+        text: row.try_get(8)?,
+        reply: row.try_get(9)?,
+        replied_at: row.try_get::<Option<i64>, _>(10)?.map(rfc3339),
+        created_at: rfc3339(row.try_get(11)?),
     })
 }
 

@@ -40,6 +40,7 @@ conformance!(
     products_crud_and_pagination,
     import_upserts,
     idempotency_claims,
+    cancelled_transactions_leave_no_trace,
     email_tokens_are_single_use,
     concurrent_slug_claims_have_one_winner,
     the_catalog_feed_records_every_change,
@@ -272,24 +273,130 @@ async fn import_upserts(db: TestDb) {
 
 async fn idempotency_claims(db: TestDb) {
     let (store, clock) = open(&db).await;
-    assert_eq!(store.claim_idempotency_key("u1", "k", "h1").await.unwrap(), Claim::Started);
-    assert!(matches!(store.claim_idempotency_key("u1", "k", "h1").await.unwrap(), Claim::InFlight { .. }));
-    assert_eq!(store.claim_idempotency_key("u1", "k", "h2").await.unwrap(), Claim::Mismatch);
-    assert_eq!(store.claim_idempotency_key("u2", "k", "h2").await.unwrap(), Claim::Started, "keys are per scope");
+    let Claim::Started(first) = store.claim_idempotency_key("u1", "k", "h1").await.unwrap() else { panic!() };
+    let Claim::InFlight(holder) = store.claim_idempotency_key("u1", "k", "h1").await.unwrap() else { panic!() };
+    assert!(store.holder_alive(&holder).await.unwrap(), "its request still runs");
+    assert!(matches!(store.claim_idempotency_key("u1", "k", "h2").await.unwrap(), Claim::Mismatch));
+    let Claim::Started(theirs) = store.claim_idempotency_key("u2", "k", "h2").await.unwrap() else {
+        panic!("keys are per scope")
+    };
     let mut tx = store.begin().await.unwrap();
-    tx.complete_idempotency_key("u1", "k", 201, "{\"id\":1}").await.unwrap();
+    tx.complete_idempotency_key("u1", "k", &first.token, 201, "{\"id\":1}").await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(
+    first.settle();
+    assert!(matches!(
         store.claim_idempotency_key("u1", "k", "h1").await.unwrap(),
-        Claim::Replay { status: 201, body: "{\"id\":1}".into() }
-    );
-    // A claim whose request died can be taken over, by one contender only.
-    let Claim::InFlight { started_at } = store.claim_idempotency_key("u2", "k", "h2").await.unwrap() else { panic!() };
-    clock.advance_ms(60_000);
-    assert!(store.take_over_idempotency_key("u2", "k", started_at).await.unwrap());
-    assert!(!store.take_over_idempotency_key("u2", "k", started_at).await.unwrap());
-    store.release_idempotency_key("u2", "k").await.unwrap();
-    assert_eq!(store.claim_idempotency_key("u2", "k", "h3").await.unwrap(), Claim::Started);
+        Claim::Replay { status: 201, body } if body == "{\"id\":1}"
+    ));
+
+    // A claim dropped unfinished (its request was cancelled) is released on its own.
+    drop(theirs);
+    let started = std::time::Instant::now();
+    loop {
+        match store.claim_idempotency_key("u2", "k", "h2").await.unwrap() {
+            Claim::Started(c) => break c.release().await.unwrap(),
+            Claim::InFlight(_) => assert!(started.elapsed() < std::time::Duration::from_secs(10), "never released"),
+            other => panic!("{other:?}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    // Another process's claim is waited for while that process lives, and taken over, by one
+    // contender only, once it has died without a word (as under kill -9).
+    let other = db.open(clock.clone()).await.unwrap();
+    let Claim::Started(lost) = other.claim_idempotency_key("u3", "k", "h").await.unwrap() else { panic!() };
+    let Claim::InFlight(holder) = store.claim_idempotency_key("u3", "k", "h").await.unwrap() else { panic!() };
+    assert_eq!(holder.boot.as_deref(), Some(other.boot_id()));
+    assert!(store.holder_alive(&holder).await.unwrap(), "its process lives");
+    std::mem::forget(lost);
+    other.close().await;
+    let started = std::time::Instant::now();
+    while store.holder_alive(&holder).await.unwrap() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "a closed process still counts as alive");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let taken = store.take_over_idempotency_key("u3", "k", &holder).await.unwrap().expect("taken over");
+    assert!(store.take_over_idempotency_key("u3", "k", &holder).await.unwrap().is_none(), "by one contender only");
+    let Claim::InFlight(now) = store.claim_idempotency_key("u3", "k", "h").await.unwrap() else { panic!() };
+    assert!(store.holder_alive(&now).await.unwrap(), "the new holder runs");
+    // The request that lost its claim cannot finish it.
+    let mut tx = store.begin().await.unwrap();
+    let lost_token = holder.token.clone().unwrap();
+    let late = tx.complete_idempotency_key("u3", "k", &lost_token, 200, "{}").await;
+    assert!(matches!(late, Err(StoreError::Conflict { code: "idempotency_conflict", .. })), "{late:?}");
+    drop(tx);
+    taken.release().await.unwrap();
+    assert!(matches!(store.claim_idempotency_key("u3", "k", "h3").await.unwrap(), Claim::Started(_)));
+}
+
+/// Writers cut off at random points (waiting for the writer, inside `BEGIN`, between
+/// statements, inside `COMMIT`), as timed-out and abandoned requests are: afterwards no
+/// transaction is half-written, and this process, another one and the write probe all write.
+async fn cancelled_transactions_leave_no_trace(db: TestDb) {
+    use rand::{Rng, SeedableRng};
+    let (store, clock) = open(&db).await;
+    let seed: u64 = rand::random();
+    eprintln!("cancellation seed {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut cut = 0;
+    for round in 0..40 {
+        let writers: Vec<_> = (0..8)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut tx = store.begin().await?;
+                    let email = format!("w{round}-{i}@x.test");
+                    let user = tx.create_user(&email, &email, "hash", "w").await?;
+                    tx.create_session(&user.id, &format!("token-{round}-{i}"), DAY_MS).await?;
+                    tx.commit().await
+                })
+            })
+            .collect();
+        for _ in 0..rng.gen_range(0..40) {
+            tokio::task::yield_now().await;
+        }
+        if rng.gen_bool(0.3) {
+            tokio::time::sleep(std::time::Duration::from_millis(rng.gen_range(0..3))).await;
+        }
+        for w in writers {
+            if rng.gen_bool(0.7) {
+                w.abort();
+            }
+            match w.await {
+                Ok(done) => done.unwrap(),
+                Err(e) => {
+                    assert!(e.is_cancelled(), "{e}");
+                    cut += 1;
+                }
+            }
+        }
+    }
+    assert!(cut > 0, "some writers were cut off (seed {seed})");
+    let limit = std::time::Duration::from_secs(10);
+    let write = |store: Store, email: &'static str| async move {
+        let mut tx = store.begin().await?;
+        tx.create_user(email, email, "hash", "after").await?;
+        tx.commit().await
+    };
+    tokio::time::timeout(limit, write(store.clone(), "after@x.test"))
+        .await
+        .unwrap_or_else(|_| panic!("writes wedged (seed {seed})"))
+        .unwrap();
+    let other = db.open(clock.clone()).await.unwrap();
+    tokio::time::timeout(limit, write(other.clone(), "other@x.test"))
+        .await
+        .unwrap_or_else(|_| panic!("another process cannot write (seed {seed})"))
+        .unwrap();
+    other.close().await;
+    assert!(store.probe_writes(limit).await, "seed {seed}");
+    let mut conn = store.reader().await.unwrap();
+    let (half,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM users u WHERE u.email LIKE 'w%' AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = u.id)",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(half, 0, "a user without the session of its own transaction (seed {seed})");
 }
 
 async fn email_tokens_are_single_use(db: TestDb) {

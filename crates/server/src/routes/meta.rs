@@ -9,19 +9,33 @@ use souk_domain::category::CategoryNode;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
+    /// `ok` when reads and writes both work, else `unavailable`.
     pub status: String,
+    /// `sqlite` or `postgres`.
     pub database: String,
+    /// Whether a read answered: `ok` or `failed`.
+    pub reads: String,
+    /// Whether a write transaction could begin and end in time: `ok` or `failed`.
+    pub writes: String,
 }
 
-/// 200 when the database answers, 503 when it does not.
+/// How long the write probe may take before the node counts as unable to write.
+const WRITE_PROBE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// 200 when the database answers reads and a write transaction begins and ends within 2 s
+/// (nothing is written; on SQLite it takes the write lock), 503 otherwise: a load balancer
+/// takes a node that cannot write out of service.
 #[utoipa::path(get, path = "/healthz", tag = "meta",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn healthz(State(app): State<App>) -> (StatusCode, Json<Health>) {
-    let db_ok = app.store.ping().await;
-    let status = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let (reads, writes) = tokio::join!(app.store.ping(), app.store.probe_writes(WRITE_PROBE_LIMIT));
+    let word = |ok: bool| if ok { "ok" } else { "failed" }.to_string();
+    let status = if reads && writes { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let health = Health {
-        status: if db_ok { "ok" } else { "unavailable" }.into(),
+        status: if reads && writes { "ok" } else { "unavailable" }.into(),
         database: format!("{:?}", app.store.backend()).to_lowercase(),
+        reads: word(reads),
+        writes: word(writes),
     };
     (status, Json(health))
 }

@@ -2,7 +2,7 @@
 //! with an unread count and a read marker. The live socket (`/api/v1/ws`) delivers the same
 //! events as they happen.
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery, Authed};
 use crate::idempotency::Idem;
 use crate::web::i18n::Lang;
@@ -83,6 +83,7 @@ pub async fn notifications(
 #[serde(deny_unknown_fields)]
 pub struct MarkRead {
     /// Everything up to this `seq` is read; omitted: everything.
+    #[schema(minimum = 0)]
     pub up_to: Option<i64>,
 }
 
@@ -100,6 +101,11 @@ pub async fn mark_read(
     idem: Idem,
     ApiJson(input): ApiJson<MarkRead>,
 ) -> AppResult<Response> {
+    if input.up_to.is_some_and(|seq| seq < 0) {
+        return Err(
+            AppError::unprocessable("out_of_range", "up_to is a sequence number, 0 or more").with_field("up_to")
+        );
+    }
     let mut tx = app.store.begin().await?;
     let unread = tx.mark_notifications_read(&user.id, input.up_to).await?;
     idem.finish(tx, StatusCode::OK, &Unread { unread }).await

@@ -3,7 +3,7 @@
 use super::find_store;
 use super::orders::{side, Side};
 use crate::error::{AppError, AppResult, OrNotFound};
-use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
+use crate::extract::{ApiJson, ApiQuery, Authed, MaybeAuthed, PageQuery};
 use crate::idempotency::Idem;
 use crate::App;
 use axum::extract::{Path, State};
@@ -310,14 +310,13 @@ async fn reviews_of(app: &App, scope: ReviewScope<'_>, page: &PageQuery) -> AppR
     responses((status = 200, body = Reviews), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn product_reviews(
     State(app): State<App>,
+    MaybeAuthed(user): MaybeAuthed,
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Reviews>> {
-    if !id::is_valid(Kind::Product, &id) {
-        return Err(AppError::not_found("product"));
-    }
-    app.store.product(&id).await.or_not_found("product")?;
-    Ok(Json(reviews_of(&app, ReviewScope::Product(&id), &page).await?))
+    // A draft's reviews are as invisible as the draft.
+    let product = super::visible_product(&app, user.as_ref(), &id).await?;
+    Ok(Json(reviews_of(&app, ReviewScope::Product(&product.id), &page).await?))
 }
 
 /// A store's reviews across its products, newest first, with the rating histogram.

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use souk_domain::Invalid;
 use souk_store::accounts::User;
-use souk_store::idempotency::Claim;
+use souk_store::idempotency::{Claim, KeyClaim};
 use souk_store::Tx;
 
 /// An amount typed in major units (`12.50`) in `currency`, named `field` when it is wrong.
@@ -35,7 +35,8 @@ pub fn to_login(here: &str) -> Response {
 
 /// What claiming a form's key found.
 pub(crate) enum Once {
-    Run,
+    /// The form's action is ours to run; the claim is finished with it or released.
+    Run(KeyClaim),
     /// Submitted before: where that submission went.
     Done(String),
 }
@@ -45,24 +46,30 @@ pub(crate) async fn claim(app: &App, user: &User, key: &str) -> Result<Once, App
         return Err(Invalid::new("invalid", "_key", "a form key").into());
     }
     let scope = format!("web:{}", user.id);
+    let busy = || AppError::conflict("in_progress", "this form is being submitted");
     match app.store.claim_idempotency_key(&scope, key, "form").await? {
-        Claim::Started => Ok(Once::Run),
+        Claim::Started(claim) => Ok(Once::Run(claim)),
         Claim::Replay { body, .. } => Ok(Once::Done(body)),
-        Claim::Mismatch | Claim::InFlight { .. } => {
-            Err(AppError::conflict("in_progress", "this form is being submitted"))
+        Claim::Mismatch => Err(busy()),
+        // A submission whose request is gone (cancelled, or its process died) is run again.
+        Claim::InFlight(holder) if !app.store.holder_alive(&holder).await? => {
+            app.store.take_over_idempotency_key(&scope, key, &holder).await?.map(Once::Run).ok_or_else(busy)
         }
+        Claim::InFlight(_) => Err(busy()),
     }
 }
 
 /// Records where the form went in the action's own transaction, commits, and goes there.
-pub(crate) async fn finish(mut tx: Tx, user: &User, key: &str, location: &str) -> Result<Response, AppError> {
-    tx.complete_idempotency_key(&format!("web:{}", user.id), key, 303, location).await?;
+pub(crate) async fn finish(mut tx: Tx, claim: &KeyClaim, location: &str) -> Result<Response, AppError> {
+    tx.complete_idempotency_key(&claim.scope, &claim.key, &claim.token, 303, location).await?;
     tx.commit().await?;
     Ok(Redirect::to(location).into_response())
 }
 
-pub(crate) async fn release(app: &App, user: &User, key: &str) {
-    let _ = app.store.release_idempotency_key(&format!("web:{}", user.id), key).await;
+pub(crate) async fn release(claim: KeyClaim) {
+    if let Err(e) = claim.release().await {
+        tracing::warn!(error = %e, "could not release a form's key");
+    }
 }
 
 /// Runs a form's action once: `act` writes in the transaction it is given and returns where to
@@ -74,17 +81,20 @@ macro_rules! once {
         match claim(&$app, &$user, &$key).await {
             Ok(Once::Done(location)) => axum::response::Redirect::to(&location).into_response(),
             Err(e) => problem(&$ctx, &e),
-            Ok(Once::Run) => {
+            Ok(Once::Run(key_claim)) => {
                 let result: Result<axum::response::Response, $crate::error::AppError> = async {
                     let mut $tx = $app.store.begin().await?;
                     let location: String = $act;
-                    finish($tx, &$user, &$key, &location).await
+                    finish($tx, &key_claim, &location).await
                 }
                 .await;
                 match result {
-                    Ok(r) => r,
+                    Ok(r) => {
+                        key_claim.settle();
+                        r
+                    }
                     Err(e) => {
-                        release(&$app, &$user, &$key).await;
+                        release(key_claim).await;
                         problem(&$ctx, &e)
                     }
                 }

@@ -110,6 +110,10 @@ const ZH: &[(&str, &str)] = &[
     ("Products", "商品"),
     ("days on Souk", "天"),
     ("Page not found.", "页面不存在。"),
+    (
+        "The text contains a control character that cannot be saved; remove it and try again.",
+        "文本中含有无法保存的控制字符，请删除后重试。",
+    ),
     ("Something went wrong on our side.", "服务器出错了。"),
     ("The form expired; please try again.", "表单已过期，请重试。"),
     ("Signed in as", "已登录："),

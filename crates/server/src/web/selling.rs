@@ -558,25 +558,26 @@ pub async fn start_import(State(app): State<App>, ctx: Ctx, headers: HeaderMap, 
     let job = match super::forms::claim(&app, &user, &key).await {
         Ok(super::forms::Once::Done(job)) => job,
         Err(e) => return refused(e),
-        Ok(super::forms::Once::Run) => {
+        Ok(super::forms::Once::Run(claim)) => {
             let data = match crate::extract::read_body(body, crate::IMPORT_BODY_LIMIT_BYTES).await {
                 Ok(d) => d,
                 Err(e) => {
-                    super::forms::release(&app, &user, &key).await;
+                    super::forms::release(claim).await;
                     return refused(e);
                 }
             };
             let job = crate::routes::random_token()[..24].to_string();
             let recorded = async {
                 let mut tx = app.store.begin().await?;
-                tx.complete_idempotency_key(&format!("web:{}", user.id), &key, 200, &job).await?;
+                tx.complete_idempotency_key(&claim.scope, &claim.key, &claim.token, 200, &job).await?;
                 tx.commit().await?;
                 Ok::<_, AppError>(())
             };
             if let Err(e) = recorded.await {
-                super::forms::release(&app, &user, &key).await;
+                super::forms::release(claim).await;
                 return refused(e);
             }
+            claim.settle();
             app.imports.start(&job, &user.id, data.len() as u64);
             let (app, store_id, id) = (app.clone(), store.id.clone(), job.clone());
             tokio::spawn(async move {

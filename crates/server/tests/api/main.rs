@@ -6,12 +6,14 @@ mod analytics;
 mod api_keys;
 mod browser;
 mod browser_selling;
+mod cancel;
 mod catalog;
 mod cdp;
 mod chat;
 mod disputes;
 mod email;
 mod flash;
+mod hostile;
 mod idempotency;
 mod import;
 mod metrics;
@@ -53,6 +55,27 @@ macro_rules! on_both_backends {
             }
         }
     )*};
+}
+
+/// As [`on_both_backends`], with the server's configuration adjusted by `tune`.
+#[macro_export]
+macro_rules! on_both_backends_with {
+    ($name:ident, $tune:expr) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(srv) = $crate::Srv::start_with(souk_store::testing::TestBackend::Sqlite, $tune).await {
+                    super::$name(srv).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(srv) = $crate::Srv::start_with(souk_store::testing::TestBackend::Postgres, $tune).await {
+                    super::$name(srv).await
+                }
+            }
+        }
+    };
 }
 
 pub struct Srv {

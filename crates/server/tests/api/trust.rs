@@ -246,8 +246,10 @@ async fn reviews_follow_the_rules_and_trust_moves_search(srv: Srv) {
     let listed = srv.get(&format!("/api/v1/products/{product}/reviews"), None).await.body;
     assert_eq!(listed["summary"], json!({"count": 1, "average": 5.0, "histogram": [0, 0, 0, 0, 1]}));
     assert_eq!(listed["items"][0]["text"], "Lovely tea set");
+    assert!(listed["items"][0].get("order_id").is_none(), "which order a review is of is not public");
     let by_store = srv.get("/api/v1/stores/market/reviews", None).await.body;
     assert_eq!(by_store["summary"]["count"], 1);
+    assert!(by_store["items"][0].get("order_id").is_none());
     let shown = srv.get(&format!("/api/v1/products/{product}"), None).await.body;
     assert_eq!(shown["rating"], listed["summary"], "the product page shows its rating");
     assert_eq!(shown["title"], "Tea set");
