@@ -119,8 +119,11 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The bearer token of a request, if any.
 pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+    bearer_token_of(&parts.headers)
+}
+
+fn bearer_token_of(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
@@ -158,6 +161,25 @@ impl FromRequestParts<App> for MaybeAuthed {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> AppResult<Self> {
         authenticate(parts, app).await.map(MaybeAuthed)
+    }
+}
+
+/// Refuses an API request whose bearer token is present but wrong, on every route alike (a
+/// route open to anyone included): treating it as anonymous would hide the client's bug. The
+/// user found is kept for the handler, so this costs no second look-up.
+pub async fn refuse_bad_tokens(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if !req.uri().path().starts_with("/api/") || bearer_token_of(req.headers()).is_none() {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    match authenticate(&mut parts, &app).await {
+        Ok(_) => next.run(Request::from_parts(parts, body)).await,
+        Err(e) => e.into_response(),
     }
 }
 

@@ -341,8 +341,10 @@ pub fn router(app: App) -> Router {
     let (api, _) = api_router();
     api.merge(web::router())
         .route("/metrics", axum::routing::get(metrics::render))
-        // Innermost first: a request is routed, its text checked, then its key claimed.
+        // Innermost first: a request is routed, its text checked, its caller known, then its
+        // key claimed.
         .route_layer(middleware::from_fn_with_state(app.clone(), idempotency::layer))
+        .route_layer(middleware::from_fn_with_state(app.clone(), extract::refuse_bad_tokens))
         .route_layer(middleware::from_fn_with_state(app.clone(), input::guard))
         .route_layer(middleware::from_fn_with_state(app.clone(), metrics::track))
         .fallback(|| async { AppError::not_found("route") })

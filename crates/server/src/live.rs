@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::extract::token_hash;
 use crate::App;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::request::Parts;
 use axum::response::Response;
 use serde::Deserialize;
@@ -209,10 +209,11 @@ pub struct SocketQuery {
 /// `access_token` (or, from this site's pages, the session cookie).
 #[utoipa::path(get, path = "/api/v1/ws", tag = "chat", params(SocketQuery),
     responses((status = 101, description = "switching to the WebSocket protocol"),
+              (status = 400, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn socket(
     State(app): State<App>,
-    Query(q): Query<SocketQuery>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<SocketQuery>,
     parts: Parts,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> AppResult<Response> {

@@ -2,8 +2,9 @@
 //! handler, collected as the router is built, so the document cannot miss a route.
 
 use std::sync::OnceLock;
-use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -63,5 +64,73 @@ pub fn operations(item: &PathItem) -> impl Iterator<Item = (&'static str, &Opera
 /// The document, built once.
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(|| crate::api_router().1)
+    DOC.get_or_init(|| {
+        let mut doc = crate::api_router().1;
+        document_errors(&mut doc);
+        doc
+    })
+}
+
+/// Adds to every operation the error statuses that the machinery every request passes through
+/// can answer (log-in, the body and query extractors, the text guard, idempotency, the request
+/// timeout), each with the error body, where the operation's own annotation has not said more.
+fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        for (method, op) in operations_mut(item) {
+            let params = op.parameters.iter().flatten();
+            let in_path = params.clone().any(|p| matches!(p.parameter_in, ParameterIn::Path));
+            let in_query = params.clone().any(|p| matches!(p.parameter_in, ParameterIn::Query));
+            let body = op.request_body.is_some();
+            let mutating = matches!(method, "POST" | "PUT" | "PATCH" | "DELETE");
+            // A bearer token that is sent is checked on every operation.
+            let mut errors = vec![
+                (401, "Not logged in where this needs it, or the token sent is unknown or expired."),
+                (403, "The caller may not do this (a role, ownership, or the scopes of the API key sent)."),
+            ];
+            if in_path {
+                errors.push((404, "Not found, or not visible to the caller."));
+            }
+            if body || mutating {
+                errors.push((400, "The body is not valid JSON, or the Idempotency-Key is malformed."));
+            }
+            if body {
+                errors.push((413, "The body is too large."));
+                errors.push((415, "The body is not of the content type this operation reads."));
+            }
+            if body || mutating || in_path || in_query {
+                errors.push((
+                    422,
+                    "A value breaks a rule (`field` names it), text holds a control character, or the \
+                     Idempotency-Key was used with another request.",
+                ));
+            }
+            if mutating {
+                errors.push((409, "A request with this Idempotency-Key is still running (retry after Retry-After)."));
+            }
+            errors.push((503, "The request timed out, or the database is busy; retry after Retry-After."));
+            for (status, why) in errors {
+                op.responses.responses.entry(status.to_string()).or_insert_with(|| error_response(why).into());
+            }
+        }
+    }
+}
+
+fn error_response(description: &str) -> Response {
+    let schema = utoipa::openapi::Ref::from_schema_name("ErrorBody");
+    ResponseBuilder::new().description(description).content("application/json", Content::new(Some(schema))).build()
+}
+
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
+    [
+        ("GET", &mut item.get),
+        ("PUT", &mut item.put),
+        ("POST", &mut item.post),
+        ("DELETE", &mut item.delete),
+        ("OPTIONS", &mut item.options),
+        ("HEAD", &mut item.head),
+        ("PATCH", &mut item.patch),
+        ("TRACE", &mut item.trace),
+    ]
+    .into_iter()
+    .filter_map(|(method, op)| op.as_mut().map(|op| (method, op)))
 }

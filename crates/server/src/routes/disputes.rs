@@ -330,7 +330,7 @@ pub async fn return_received(
 /// Either party (or a mediator) adds evidence while the dispute is open.
 #[utoipa::path(post, path = "/api/v1/disputes/{id}/evidence", tag = "disputes", security(("bearer" = [])), request_body = EvidenceInput,
     params(("id" = String, Path), crate::openapi::IdempotencyKey),
-    responses((status = 200, body = DisputeDetail), (status = 404, body = crate::error::ErrorBody),
+    responses((status = 200, body = DisputeView), (status = 404, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn add_evidence(
     State(app): State<App>,

@@ -20,7 +20,7 @@ async fn post(srv: &Srv, token: &str, path: &str, body: Value) -> Res {
 }
 
 /// Opens the buyer's conversation with the "market" store.
-async fn open(srv: &Srv, buyer: &str) -> String {
+pub(crate) async fn open(srv: &Srv, buyer: &str) -> String {
     let r = post(srv, buyer, "/api/v1/conversations", json!({"store": "market"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.body["id"].as_str().unwrap().to_string()

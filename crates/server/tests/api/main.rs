@@ -22,6 +22,7 @@ mod openapi;
 mod orders;
 mod pages;
 mod rfq;
+mod schemathesis;
 mod search;
 mod stores;
 mod trust;
