@@ -210,12 +210,25 @@ fn http(
     token: Option<&str>,
     body: Option<serde_json::Value>,
 ) -> (u16, serde_json::Value) {
+    static NEXT_KEY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let key = format!("k{}", NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    http_keyed(addr, method, path, token, body, &key)
+}
+
+/// [`http`] with the request's `Idempotency-Key`.
+fn http_keyed(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+    key: &str,
+) -> (u16, serde_json::Value) {
     use std::io::Write;
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    static NEXT_KEY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let key = format!("Idempotency-Key: k{}\r\n", NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    let key = format!("Idempotency-Key: {key}\r\n");
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}{key}Content-Length: {}\r\n\r\n{body}",
@@ -338,6 +351,52 @@ fn carrier_simulate_delivers_shipped_parcels_through_the_api() {
     child.wait().unwrap();
 }
 
+/// Once the clients' `count` of answers reaches `n`, kills the server (SIGKILL) under their load,
+/// lets the clients see it die, and starts it again on the same data.
+fn kill_and_restart(
+    dir: &std::path::Path,
+    mut child: std::process::Child,
+    clients: Vec<std::thread::JoinHandle<()>>,
+    count: &std::sync::atomic::AtomicUsize,
+    n: usize,
+) -> (std::process::Child, String) {
+    wait_for("answers to flow", || (count.load(std::sync::atomic::Ordering::SeqCst) >= n).then_some(()));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for client in clients {
+        client.join().unwrap();
+    }
+    let (child, addr, _) = start_server(dir, &[], &[]);
+    (child, addr)
+}
+
+/// A seller with the store `slug` and one product (20.00 CNY, shipped anywhere, `stock` units):
+/// the seller's token and the product.
+fn shop_with_product(addr: &str, slug: &str, stock: i64) -> (String, serde_json::Value) {
+    let seller = register(addr, &format!("{slug}-seller@example.com"));
+    let shop = serde_json::json!({"name": "Shop", "slug": slug, "country": "CN", "currency": "CNY"});
+    assert_eq!(http(addr, "POST", "/api/v1/stores", Some(&seller), Some(shop)).0, 201);
+    let product = serde_json::json!({"title": "Hot phone", "ships_to": ["*"],
+        "skus": [{"price": {"amount": 2000, "currency": "CNY"}, "stock": stock}]});
+    let (status, product) = http(addr, "POST", "/api/v1/products", Some(&seller), Some(product));
+    assert_eq!(status, 201, "{product}");
+    (seller, product)
+}
+
+/// How many orders the store has, read page by page as its seller.
+fn store_orders(addr: &str, seller: &str, slug: &str) -> usize {
+    let (mut orders, mut cursor) = (0, String::new());
+    loop {
+        let path = format!("/api/v1/stores/{slug}/orders?limit=100&cursor={cursor}");
+        let (_, page) = http(addr, "GET", &path, Some(seller), None);
+        orders += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => return orders,
+        }
+    }
+}
+
 /// Registers a user over the API and returns their token.
 fn register(addr: &str, email: &str) -> String {
     let body = serde_json::json!({"email": email, "password": "correct horse battery"});
@@ -354,13 +413,8 @@ fn a_server_killed_mid_flash_sale_keeps_every_acknowledged_order() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr, _) = start_server(dir.path(), &["--job-interval-ms", "50"], &[]);
-    let seller = register(&addr, "flash-seller@example.com");
-    let shop = serde_json::json!({"name": "Flash", "slug": "flash", "country": "CN", "currency": "CNY"});
-    assert_eq!(http(&addr, "POST", "/api/v1/stores", Some(&seller), Some(shop)).0, 201);
-    let product = serde_json::json!({"title": "Hot phone", "ships_to": ["*"],
-        "skus": [{"price": {"amount": 2000, "currency": "CNY"}, "stock": 100000}]});
-    let (_, product) = http(&addr, "POST", "/api/v1/products", Some(&seller), Some(product));
+    let (child, addr, _) = start_server(dir.path(), &["--job-interval-ms", "50"], &[]);
+    let (seller, product) = shop_with_product(&addr, "flash", 100_000);
     let sku = product["skus"][0]["id"].as_str().unwrap().to_string();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let terms = serde_json::json!({"sku_id": sku, "starts_at": souk_domain::time::rfc3339(now + 2_000),
@@ -403,29 +457,13 @@ fn a_server_killed_mid_flash_sale_keeps_every_acknowledged_order() {
             })
         })
         .collect();
-    wait_for("orders to flow", || (count.load(Ordering::SeqCst) >= 300).then_some(()));
-    child.kill().unwrap();
-    child.wait().unwrap();
-    for t in threads {
-        t.join().unwrap();
-    }
-
-    let (mut child, addr, _) = start_server(dir.path(), &[], &[]);
+    let (mut child, addr) = kill_and_restart(dir.path(), child, threads, &count, 300);
     let acked = acked.lock().unwrap().clone();
     for (token, order) in &acked {
         let (status, o) = http(&addr, "GET", &format!("/api/v1/orders/{order}"), Some(token), None);
         assert_eq!((status, o["state"].as_str()), (200, Some("paid")), "acknowledged {order} survived");
     }
-    let (mut orders, mut cursor) = (0, String::new());
-    loop {
-        let path = format!("/api/v1/stores/flash/orders?limit=100&cursor={cursor}");
-        let (_, page) = http(&addr, "GET", &path, Some(&seller), None);
-        orders += page["items"].as_array().unwrap().len();
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = c.to_string(),
-            None => break,
-        }
-    }
+    let orders = store_orders(&addr, &seller, "flash");
     let (_, p) = http(&addr, "GET", &format!("/api/v1/promotions/{promo}"), None, None);
     assert!(orders >= acked.len(), "{orders} orders, {} acknowledged", acked.len());
     assert_eq!(p["sold"], orders, "the sale's counter agrees with its orders");
@@ -434,6 +472,73 @@ fn a_server_killed_mid_flash_sale_keeps_every_acknowledged_order() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(stdout_json(&souk(dir.path(), &["admin", "ledger-check"]))["sound"], true, "the books balance");
+}
+
+/// Checkouts from sixteen clients, each request with a fresh key; the server is killed
+/// (SIGKILL) mid-write and restarted, and every request it left unanswered is sent again with
+/// its key at once. Each retry runs at once (a claim of the dead process is taken over, not
+/// waited out), no key takes effect twice, and writes, `souk admin` and the health check work.
+#[test]
+fn a_server_killed_mid_checkout_takes_the_retries_at_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let (child, addr, _) = start_server(dir.path(), &[], &[]);
+    let (seller, product) = shop_with_product(&addr, "co-shop", 1_000_000);
+    let sku = product["skus"][0]["id"].as_str().unwrap().to_string();
+    let body = serde_json::json!({"ship_to": "DE", "items": [{"sku_id": sku, "quantity": 1}]});
+    let buyers: Vec<String> = (0..16).map(|i| register(&addr, &format!("co{i}@example.com"))).collect();
+
+    // Each client's answered keys, and the key it was waiting on when the server died.
+    let answered = Arc::new(Mutex::new(Vec::new()));
+    type Waiting = Vec<Option<(String, String)>>;
+    let waiting: Arc<Mutex<Waiting>> = Arc::new(Mutex::new(vec![None; buyers.len()]));
+    let count = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = buyers
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let (addr, token, body) = (addr.clone(), token.clone(), body.clone());
+            let (answered, waiting, count) = (answered.clone(), waiting.clone(), count.clone());
+            std::thread::spawn(move || {
+                for n in 0.. {
+                    let key = format!("co-{i}-{n}");
+                    waiting.lock().unwrap()[i] = Some((token.clone(), key.clone()));
+                    let call = || http_keyed(&addr, "POST", "/api/v1/checkout", Some(&token), Some(body.clone()), &key);
+                    let Ok((status, r)) = std::panic::catch_unwind(call) else { break };
+                    assert_eq!(status, 201, "{r}");
+                    answered.lock().unwrap().push((token.clone(), key, r["checkout_id"].clone()));
+                    waiting.lock().unwrap()[i] = None;
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    let (mut child, addr) = kill_and_restart(dir.path(), child, threads, &count, 100);
+    let unanswered: Vec<(String, String)> = waiting.lock().unwrap().iter().flatten().cloned().collect();
+    assert!(!unanswered.is_empty(), "the server died with requests in flight");
+    let mut keys = answered.lock().unwrap().len();
+    for (token, key) in &unanswered {
+        let started = Instant::now();
+        let (status, r) = http_keyed(&addr, "POST", "/api/v1/checkout", Some(token), Some(body.clone()), key);
+        assert_eq!(status, 201, "the retry of {key} runs: {r}");
+        assert!(started.elapsed() < Duration::from_secs(5), "the retry of {key} took {:?}", started.elapsed());
+        keys += 1;
+    }
+    for (token, key, checkout) in answered.lock().unwrap().iter().take(5) {
+        let (status, r) = http_keyed(&addr, "POST", "/api/v1/checkout", Some(token), Some(body.clone()), key);
+        assert_eq!((status, &r["checkout_id"]), (201, checkout), "an answered key replays");
+    }
+    let orders = store_orders(&addr, &seller, "co-shop");
+    assert_eq!(orders, keys, "one order for each key that was answered 201, none twice");
+    let (status, health) = http(&addr, "GET", "/healthz", None, None);
+    assert_eq!((status, &health["writes"]), (200, &serde_json::json!("ok")), "{health}");
+    assert_eq!(
+        stdout_json(&souk(dir.path(), &["admin", "grant", "co0@example.com", "mediator"]))["granted"],
+        "mediator"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 /// The flash-sale benchmark's books, in process and through a server sharing the database: a
