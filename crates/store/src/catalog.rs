@@ -126,21 +126,36 @@ impl Store {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Product>> {
-        let category_prefix = filter.category.as_ref().map(|c| format!("{c}/%"));
-        let sql = format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products WHERE ($1 = '' OR id < $1) AND ($2 = '' OR store_id = $2) \
-             AND ($3 = '' OR status = $3) AND ($4 = '' OR category = $4 OR category LIKE $5) ORDER BY id DESC LIMIT $6"
-        );
+        // Only the filters given, so that an index can serve them (`store_id = $n OR $n = ''`
+        // hid the store's index and read every product of the marketplace).
+        let mut conditions = Vec::new();
+        let mut values: Vec<String> = Vec::new();
+        let mut bind = |value: String| {
+            values.push(value);
+            format!("${}", values.len())
+        };
+        if let Some(c) = cursor {
+            conditions.push(format!("id < {}", bind(c.to_string())));
+        }
+        if let Some(store) = &filter.store_id {
+            conditions.push(format!("store_id = {}", bind(store.clone())));
+        }
+        if let Some(status) = filter.status {
+            conditions.push(format!("status = {}", bind(status.as_str().to_string())));
+        }
+        if let Some(category) = &filter.category {
+            let (exact, under) = (bind(category.clone()), bind(format!("{category}/%")));
+            conditions.push(format!("(category = {exact} OR category LIKE {under})"));
+        }
+        let filters = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let sql =
+            format!("SELECT {PRODUCT_COLUMNS} FROM products {filters} ORDER BY id DESC LIMIT ${}", values.len() + 1);
         let mut conn = self.reader().await?;
-        let rows = sqlx::query(&sql)
-            .bind(cursor.unwrap_or(""))
-            .bind(filter.store_id.as_deref().unwrap_or(""))
-            .bind(filter.status.map(|s| s.as_str()).unwrap_or(""))
-            .bind(filter.category.as_deref().unwrap_or(""))
-            .bind(category_prefix.as_deref().unwrap_or(""))
-            .bind(limit as i64 + 1)
-            .fetch_all(&mut *conn)
-            .await?;
+        let mut q = sqlx::query(&sql);
+        for value in &values {
+            q = q.bind(value);
+        }
+        let rows = q.bind(limit as i64 + 1).fetch_all(&mut *conn).await?;
         let mut items = rows.iter().map(product_from_row).collect::<Result<Vec<_>>>()?;
         attach_skus(&mut conn, &mut items).await?;
         Ok(Page::from_rows(items, limit, |p| p.id.clone()))

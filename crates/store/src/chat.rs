@@ -217,6 +217,10 @@ fn offer_from_row(row: &AnyRow, now_ms: i64) -> Result<Offer> {
     })
 }
 
+/// The conversations of user `$1`, as buyer or as the owner of their store: both sides by an
+/// index of `conversations` (a condition on the joined store's owner read every conversation).
+const MINE: &str = "(c.buyer_id = $1 OR c.store_id IN (SELECT id FROM stores WHERE owner_id = $1))";
+
 impl Store {
     /// A conversation's parties, or `NotFound`.
     pub async fn conversation(&self, id: &str) -> Result<Conversation> {
@@ -252,7 +256,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS}, {UNREAD} FROM conversations c JOIN users u ON u.id = c.buyer_id \
-             JOIN stores s ON s.id = c.store_id WHERE (c.buyer_id = $1 OR s.owner_id = $1) \
+             JOIN stores s ON s.id = c.store_id WHERE {MINE} \
              AND (c.last_message_at < $2 OR (c.last_message_at = $2 AND ($3 = '' OR c.id < $3))) \
              ORDER BY c.last_message_at DESC, c.id DESC LIMIT {}",
             limit + 1
@@ -294,7 +298,7 @@ impl Store {
     pub async fn unread_total(&self, user_id: &str) -> Result<i64> {
         let sql = format!(
             "SELECT CAST(COALESCE(SUM(unread), 0) AS BIGINT) FROM (SELECT {UNREAD} FROM conversations c \
-             JOIN stores s ON s.id = c.store_id WHERE c.buyer_id = $1 OR s.owner_id = $1) t"
+             JOIN stores s ON s.id = c.store_id WHERE {MINE}) t"
         );
         Ok(sqlx::query(&sql).bind(user_id).fetch_one(&mut *self.reader().await?).await?.try_get(0)?)
     }

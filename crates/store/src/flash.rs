@@ -113,21 +113,29 @@ impl Store {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<PromotionView>> {
+        // Only the filters given, so that the store's or the product's index serves them.
+        let now = self.now_ms();
+        let mut conditions = vec!["pr.ends_at > $1".to_string()];
+        let mut values = Vec::new();
+        for (column, value) in [("pr.store_id", f.store_id), ("pr.product_id", f.product_id), ("pr.id <", cursor)] {
+            if let Some(v) = value {
+                values.push(v);
+                let op = if column.ends_with('<') { "" } else { " =" };
+                conditions.push(format!("{column}{op} ${}", values.len() + 1));
+            }
+        }
         let sql = format!(
-            "SELECT {COLUMNS} FROM promotions pr JOIN products p ON p.id = pr.product_id \
-             WHERE ($1 = '' OR pr.store_id = $1) AND ($2 = '' OR pr.product_id = $2) AND ($3 = 0 OR pr.ends_at > $4) \
-             AND ($5 = '' OR pr.id < $5) ORDER BY pr.id DESC LIMIT {}",
+            "SELECT {COLUMNS} FROM promotions pr JOIN products p ON p.id = pr.product_id WHERE {} \
+             ORDER BY pr.id DESC LIMIT {}",
+            conditions.join(" AND "),
             limit + 1
         );
-        let now = self.now_ms();
-        let rows = sqlx::query(&sql)
-            .bind(f.store_id.unwrap_or(""))
-            .bind(f.product_id.unwrap_or(""))
-            .bind(i64::from(f.current))
-            .bind(now)
-            .bind(cursor.unwrap_or(""))
-            .fetch_all(&mut *self.reader().await?)
-            .await?;
+        // Every promotion ends after the beginning of time: without `current`, none is left out.
+        let mut q = sqlx::query(&sql).bind(if f.current { now } else { i64::MIN });
+        for v in values {
+            q = q.bind(v);
+        }
+        let rows = q.fetch_all(&mut *self.reader().await?).await?;
         let items = rows.iter().map(|r| view(r, now)).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, |p| p.id.clone()))
     }

@@ -77,9 +77,10 @@ pub const WRITE_OUT_CHUNK: usize = 256;
 
 impl Tx {
     async fn write_out_flash(&mut self, which: Pending<'_>, policy: &Policy) -> Result<usize> {
-        let (one, limit) = match which {
-            Pending::Oldest(n) => ("", n.max(1)),
-            Pending::Order(id) => (id, 1),
+        // Both by the key: the oldest after '' (every id), or the one asked for.
+        let (condition, arg, limit) = match which {
+            Pending::Oldest(n) => ("order_id > $1", "", n.max(1)),
+            Pending::Order(id) => ("order_id = $1", id, 1),
         };
         let lock = match self.store().backend() {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -87,7 +88,7 @@ impl Tx {
         };
         let sql = format!(
             "SELECT {} FROM (SELECT order_id, promotion_id, buyer_id, quantity, unit_price, currency, ship_country, \
-             created_at, transfer_id FROM flash_orders WHERE ($1 = '' OR order_id = $1) ORDER BY order_id LIMIT {limit}{lock}) f",
+             created_at, transfer_id FROM flash_orders WHERE {condition} ORDER BY order_id LIMIT {limit}{lock}) f",
             self.json_agg(&[
                 "f.order_id",
                 "f.promotion_id",
@@ -100,7 +101,7 @@ impl Tx {
                 "f.transfer_id"
             ])
         );
-        let rows: Vec<JournalRow> = self.fetch_json(&sql, one).await?;
+        let rows: Vec<JournalRow> = self.fetch_json(&sql, arg).await?;
         if rows.is_empty() {
             return Ok(0);
         }

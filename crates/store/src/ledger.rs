@@ -108,6 +108,9 @@ impl Tx {
     }
 }
 
+/// The states in which an order holds its escrow (`OrderState::holds_escrow`), as SQL.
+const HOLDS_ESCROW: &str = "('paid', 'shipped', 'delivered', 'disputed')";
+
 impl Store {
     /// Balances of every currency the user has touched.
     pub async fn wallet(&self, user_id: &str) -> Result<Vec<WalletBalance>> {
@@ -117,16 +120,17 @@ impl Store {
                 .bind(user_id)
                 .fetch_all(&mut *conn)
                 .await?;
-        // Escrow balances of open orders, split by the user's side of each.
-        let escrow = sqlx::query(
-            "SELECT o.currency, CAST(SUM(CASE WHEN o.buyer_id = $1 THEN a.balance ELSE 0 END) AS BIGINT) AS held, \
-                    CAST(SUM(CASE WHEN o.seller_id = $1 THEN a.balance ELSE 0 END) AS BIGINT) AS incoming \
-             FROM orders o JOIN ledger_accounts a ON a.kind = 'escrow' AND a.owner = o.id \
-             WHERE (o.buyer_id = $1 OR o.seller_id = $1) AND a.balance > 0 GROUP BY o.currency",
-        )
-        .bind(user_id)
-        .fetch_all(&mut *conn)
-        .await?;
+        // Escrow balances of the orders that hold escrow, on each side of the user's, found
+        // through the partial indexes of open orders (`orders_buyer_open`, `orders_seller_open`).
+        let mut escrow = Vec::new();
+        for side in ["buyer_id", "seller_id"] {
+            let sql = format!(
+                "SELECT o.currency, CAST(SUM(a.balance) AS BIGINT) AS amount FROM orders o \
+                 JOIN ledger_accounts a ON a.owner = o.id AND a.kind = 'escrow' \
+                 WHERE o.{side} = $1 AND o.state IN {HOLDS_ESCROW} GROUP BY o.currency"
+            );
+            escrow.push(sqlx::query(&sql).bind(user_id).fetch_all(&mut *conn).await?);
+        }
         // Flash orders paid but not yet written out: their money is in the promotion's escrow.
         let journal = sqlx::query(
             "SELECT f.currency, \
@@ -142,7 +146,13 @@ impl Store {
         for r in &available {
             by_currency.entry(r.try_get("currency")?).or_default().0 = r.try_get("balance")?;
         }
-        for r in escrow.iter().chain(&journal) {
+        for r in &escrow[0] {
+            by_currency.entry(r.try_get("currency")?).or_default().1 += r.try_get::<i64, _>("amount")?;
+        }
+        for r in &escrow[1] {
+            by_currency.entry(r.try_get("currency")?).or_default().2 += r.try_get::<i64, _>("amount")?;
+        }
+        for r in &journal {
             let e = by_currency.entry(r.try_get("currency")?).or_default();
             e.1 += r.try_get::<i64, _>("held")?;
             e.2 += r.try_get::<i64, _>("incoming")?;
@@ -170,22 +180,32 @@ impl Store {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<WalletTransaction>> {
-        let rows = sqlx::query(
-            "SELECT t.id, t.kind, t.amount, t.currency, t.order_id, t.reference, t.created_at, \
-                    CASE WHEN c.kind = 'wallet' AND c.owner = $1 THEN 1 ELSE -1 END AS sign \
-             FROM ledger_transfers t \
-             JOIN ledger_accounts d ON d.key = t.debit_account JOIN ledger_accounts c ON c.key = t.credit_account \
-             WHERE ((d.kind = 'wallet' AND d.owner = $1) OR (c.kind = 'wallet' AND c.owner = $1)) AND ($2 = '' OR t.id < $2) \
-             UNION ALL \
-             SELECT f.transfer_id, 'payment', f.quantity * f.unit_price, f.currency, f.order_id, CAST(NULL AS TEXT), \
-                    f.created_at, -1 FROM flash_orders f WHERE f.buyer_id = $1 AND ($2 = '' OR f.transfer_id < $2) \
+        // Money in and money out of the user's wallets, each read newest first through its
+        // account's index and cut at the page, then merged: one condition over both sides
+        // (`d.owner = $1 OR c.owner = $1`) read every transfer of the marketplace.
+        let after = if cursor.is_some() { "AND t.id < $2" } else { "AND $2 = ''" };
+        let side = |column: &str, sign: i64| {
+            format!(
+                "SELECT * FROM (SELECT t.id, t.kind, t.amount, t.currency, t.order_id, t.reference, t.created_at, \
+                 {sign} AS sign FROM ledger_transfers t WHERE t.{column} IN \
+                 (SELECT key FROM ledger_accounts WHERE owner = $1 AND kind = 'wallet') {after} \
+                 ORDER BY t.id DESC LIMIT $3) {column}"
+            )
+        };
+        let journal_after = if cursor.is_some() { "AND f.transfer_id < $2" } else { "" };
+        let sql = format!(
+            "{} UNION ALL {} UNION ALL SELECT f.transfer_id, 'payment', f.quantity * f.unit_price, f.currency, \
+             f.order_id, CAST(NULL AS TEXT), f.created_at, -1 FROM flash_orders f WHERE f.buyer_id = $1 {journal_after} \
              ORDER BY 1 DESC LIMIT $3",
-        )
-        .bind(user_id)
-        .bind(cursor.unwrap_or(""))
-        .bind(limit as i64 + 1)
-        .fetch_all(&mut *self.reader().await?)
-        .await?;
+            side("credit_account", 1),
+            side("debit_account", -1)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(cursor.unwrap_or(""))
+            .bind(limit as i64 + 1)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
         let mut items = Vec::with_capacity(rows.len());
         for r in &rows {
             let code: String = r.try_get("currency")?;

@@ -124,18 +124,25 @@ async fn assemble(conn: &mut AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<Ord
         for r in q.fetch_all(&mut *conn).await? {
             lines.push((r.try_get("order_id")?, r));
         }
+        // Found by order (the `(order_id, kind)` key), then filtered and sorted here: a plan
+        // that starts from `state = 'pending'` walks every pending job of the marketplace.
         let sql = format!(
-            "SELECT order_id, kind, due_at FROM jobs WHERE state = 'pending' AND kind NOT LIKE '%reminder' \
-             AND order_id IN ({}) ORDER BY due_at",
+            "SELECT order_id, kind, due_at FROM jobs WHERE order_id IN ({}) AND state = 'pending'",
             placeholders(0, ids.len())
         );
         let mut q = sqlx::query(&sql);
         for id in &ids {
             q = q.bind(id);
         }
+        let mut pending = Vec::new();
         for r in q.fetch_all(&mut *conn).await? {
-            jobs.push((r.try_get("order_id")?, r));
+            let kind: String = r.try_get("kind")?;
+            if !kind.ends_with("reminder") {
+                pending.push((r.try_get::<i64, _>("due_at")?, r.try_get("order_id")?, r));
+            }
         }
+        pending.sort_by_key(|(due_at, _, _)| *due_at);
+        jobs.extend(pending.into_iter().map(|(_, order_id, r)| (order_id, r)));
     }
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {

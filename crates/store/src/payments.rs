@@ -56,7 +56,7 @@ impl Store {
     /// Ids of a provider's top-ups still pending that were created at or before `created_before`.
     pub async fn pending_top_ups(&self, provider: &str, created_before: i64, limit: usize) -> Result<Vec<String>> {
         let rows = sqlx::query(
-            "SELECT id FROM top_ups WHERE provider = $1 AND state = 'pending' AND created_at <= $2 ORDER BY id LIMIT $3",
+            "SELECT id FROM top_ups WHERE provider = $1 AND state = 'pending' AND created_at <= $2 ORDER BY created_at LIMIT $3",
         )
         .bind(provider)
         .bind(created_before)
