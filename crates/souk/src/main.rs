@@ -2,8 +2,10 @@
 
 mod bench;
 mod bench_flash;
+mod bench_orders;
 mod carrier;
 mod config;
+mod http;
 mod ops;
 
 use clap::{Parser, Subcommand};
@@ -141,6 +143,24 @@ enum BenchCommand {
         /// Threads issuing queries at once.
         #[arg(long, default_value_t = 2)]
         clients: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The everyday order path over HTTP: a `souk serve` child process, concurrent buyers
+    /// putting an item in the cart, checking out and paying, reading pages, orders and wallets,
+    /// confirming what shipped, and sellers shipping. Runs on a fresh embedded database unless
+    /// --database-url names one.
+    Orders {
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        #[arg(long, default_value_t = 30)]
+        duration_s: u64,
+        #[arg(long, default_value_t = 50)]
+        sellers: usize,
+        #[arg(long, default_value_t = 20)]
+        products_per_seller: usize,
+        #[arg(long, default_value_t = 2_000)]
+        buyers: usize,
         #[arg(long)]
         json: bool,
     },
@@ -366,6 +386,62 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     r.backend, r.mode, r.orders_per_sec, r.p50_ms, r.p99_ms, r.p999_ms, r.plain_orders_per_sec,
                     r.speedup, r.sold, r.rejected, r.oversold, r.ledger_balanced
                 );
+            }
+            Ok(())
+        }
+        Command::Bench {
+            what: BenchCommand::Orders { clients, duration_s, sellers, products_per_seller, buyers, json },
+        } => {
+            let params = bench_orders::OrdersParams {
+                clients: clients.max(1),
+                duration: std::time::Duration::from_secs(duration_s.max(1)),
+                sellers,
+                products_per_seller,
+                buyers,
+            };
+            let scratch = std::env::temp_dir().join(format!("souk-orders-bench-{}", std::process::id()));
+            let (store, data_dir) = match &config.database_url {
+                None => (Store::open_sqlite(&scratch, Arc::new(SystemClock)).await.map_err(err)?, scratch.clone()),
+                Some(_) => (open_store(&config).await?, config.data_dir.clone()),
+            };
+            let backend = format!("{:?}", store.backend()).to_lowercase();
+            let market = bench_orders::prepare(&store, &params).await;
+            store.close().await;
+            let report = match market {
+                Ok(market) => match bench_orders::start_server(&data_dir, config.database_url.as_deref()) {
+                    Ok((mut child, addr)) => {
+                        let r = bench_orders::run(market, &addr, Some(child.id()), &params, &backend).await;
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        r
+                    }
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            let _ = std::fs::remove_dir_all(&scratch);
+            let r = report?;
+            if json {
+                println!("{}", serde_json::to_string(&r).map_err(err)?);
+            } else {
+                println!(
+                    "{} over HTTP, {} clients, {:.0} s: {:.0} purchases/s ({} in all; first tenth {:.0}/s, last tenth \
+                     {:.0}/s), server CPU {:.2} ms per purchase",
+                    r.backend,
+                    r.clients,
+                    r.duration_s,
+                    r.checkouts_per_sec,
+                    r.checkouts,
+                    r.first_tenth_per_sec,
+                    r.last_tenth_per_sec,
+                    r.server_cpu_ms_per_checkout
+                );
+                for (kind, l) in &r.requests {
+                    println!(
+                        "  {kind:<13} {:>7} requests, {:>5} errors, p50 {:>7.2} ms, p99 {:>7.2} ms, p99.9 {:>7.2} ms",
+                        l.count, l.errors, l.p50_ms, l.p99_ms, l.p999_ms
+                    );
+                }
             }
             Ok(())
         }

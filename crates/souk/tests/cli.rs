@@ -568,6 +568,23 @@ fn flash_sale_bench_sells_out_exactly_in_process_and_over_http() {
     assert_eq!(books["sound"], true, "the books balance once the server has written its orders out: {books}");
 }
 
+/// The everyday-order benchmark drives a server it starts itself: every kind of request is
+/// made and answered, and purchases complete (how fast is for the report, not for this test).
+#[test]
+fn orders_bench_runs_every_kind_of_request_without_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["bench", "orders", "--json", "--clients", "4", "--duration-s", "3", "--sellers", "2"];
+    let r = stdout_json(&souk(dir.path(), &[&args[..], &["--products-per-seller", "2", "--buyers", "8"]].concat()));
+    assert!(r["checkouts"].as_u64().unwrap() > 0, "{r}");
+    for kind in ["cart", "checkout", "pay", "product_page", "order_list", "wallet", "store_orders"] {
+        let k = &r["requests"][kind];
+        assert!(k["count"].as_u64().unwrap_or(0) > 0, "{kind} was requested: {r}");
+        assert_eq!(k["errors"], 0, "{kind} answered without errors: {r}");
+        assert!(k["p50_ms"].as_f64().unwrap() <= k["p99_ms"].as_f64().unwrap(), "{r}");
+    }
+    assert!(r["server_cpu_ms_per_checkout"].as_f64().unwrap() > 0.0, "{r}");
+}
+
 #[test]
 fn json_logs_are_one_object_per_line() {
     let dir = tempfile::tempdir().unwrap();

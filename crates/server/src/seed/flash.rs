@@ -3,7 +3,6 @@
 //! `souk bench flash-sale` seeds thousands of buyers this way in a second.
 
 use souk_domain::account::StoreInput;
-use souk_domain::catalog::{ProductInput, SkuInput};
 use souk_domain::flash::PromotionDraft;
 use souk_domain::{Currency, Money};
 use souk_store::{Store, StoreError};
@@ -43,23 +42,8 @@ pub async fn flash_sale(store: &Store, spec: &SaleSpec) -> Result<Sale, StoreErr
     let now = store.now_ms();
     let mut promotions = Vec::new();
     for i in 0..spec.skus {
-        let input = ProductInput {
-            title: format!("Hot item {i}"),
-            description: String::new(),
-            category: Some("electronics/phones".into()),
-            attributes: Default::default(),
-            images: Vec::new(),
-            ships_to: vec!["*".into()],
-            moq: None,
-            status: None,
-            skus: vec![SkuInput {
-                sku: None,
-                options: Default::default(),
-                price: Money::new(spec.price * 2, cny),
-                stock: spec.stock,
-                price_tiers: Vec::new(),
-            }],
-        };
+        let price = Money::new(spec.price * 2, cny);
+        let input = super::market::one_sku_product(&format!("Hot item {i}"), "electronics/phones", price, spec.stock);
         let product = tx.create_product(&shop.id, &input.validate()?).await?;
         let terms = PromotionDraft {
             sku_id: product.skus[0].id.clone(),

@@ -4,6 +4,7 @@
 
 pub mod flash;
 mod history;
+pub mod market;
 
 use crate::error::{AppError, AppResult};
 use crate::routes::accounts::hash_password;

@@ -1,0 +1,94 @@
+//! An everyday marketplace to measure the ordinary order path with: sellers, each with a store
+//! and products in stock, and buyers with funded wallets, everyone with a session. Written
+//! straight to the store, so `souk bench orders` seeds thousands of buyers in seconds.
+
+use souk_domain::account::StoreInput;
+use souk_domain::catalog::{ProductInput, SkuInput};
+use souk_domain::{Currency, Money};
+use souk_store::{Store, StoreError};
+
+pub struct MarketSpec {
+    /// Makes e-mails and slugs unique, for several markets in one database.
+    pub tag: String,
+    pub sellers: usize,
+    pub products_per_seller: usize,
+    pub buyers: usize,
+    /// Each buyer's wallet, in CNY fen.
+    pub funds: i64,
+}
+
+/// Someone who can call the API: their user id and session token, and a seller's store slug.
+pub struct Party {
+    pub user_id: String,
+    pub token: String,
+    pub store: Option<String>,
+}
+
+pub struct Listed {
+    pub product_id: String,
+    pub sku_id: String,
+}
+
+pub struct Market {
+    pub sellers: Vec<Party>,
+    pub buyers: Vec<Party>,
+    pub products: Vec<Listed>,
+}
+
+/// Sessions last a day: longer than any benchmark run.
+const SESSION_MS: i64 = 86_400_000;
+
+pub async fn everyday_market(store: &Store, spec: &MarketSpec) -> Result<Market, StoreError> {
+    let cny = Currency::from_code("CNY").ok_or(StoreError::NotFound)?;
+    let tag = &spec.tag;
+    let mut tx = store.begin().await?;
+    let (mut sellers, mut products) = (Vec::new(), Vec::new());
+    for s in 0..spec.sellers {
+        let email = format!("seller{s}-{tag}@market.souk");
+        let (user_id, token) =
+            (tx.create_user(&email, &email, "x", &format!("Seller {s}")).await?.id, crate::routes::random_token());
+        tx.create_session(&user_id, &crate::extract::token_hash(&token), SESSION_MS).await?;
+        let shop = StoreInput {
+            name: format!("Market {s}"),
+            slug: format!("market-{s}-{}", tag.to_ascii_lowercase()),
+            country: "CN".into(),
+            currency: "CNY".into(),
+            description: String::new(),
+        };
+        let shop = tx.create_store(&user_id, &shop.validate()?).await?;
+        for p in 0..spec.products_per_seller {
+            let price = Money::new(1_999 + (p as i64 % 7) * 100, cny);
+            let input = one_sku_product(&format!("Everyday item {s}-{p}"), "home/kitchen", price, 1_000_000_000);
+            let product = tx.create_product(&shop.id, &input.validate()?).await?;
+            products.push(Listed { product_id: product.id, sku_id: product.skus[0].id.clone() });
+        }
+        sellers.push(Party { user_id, token, store: Some(shop.slug) });
+    }
+    let mut buyers = Vec::with_capacity(spec.buyers);
+    for b in 0..spec.buyers {
+        let email = format!("buyer{b}-{tag}@market.souk");
+        let (user_id, token) =
+            (tx.create_user(&email, &email, "x", &format!("Buyer {b}")).await?.id, crate::routes::random_token());
+        tx.create_session(&user_id, &crate::extract::token_hash(&token), SESSION_MS).await?;
+        let top_up = tx.create_top_up(&user_id, Money::new(spec.funds, cny), "sandbox", "4242").await?;
+        tx.settle_top_up(&top_up.id, true, None).await?;
+        buyers.push(Party { user_id, token, store: None });
+    }
+    tx.commit().await?;
+    Ok(Market { sellers, buyers, products })
+}
+
+/// A product with one SKU, shipped anywhere, with `stock` units at `price`.
+pub(crate) fn one_sku_product(title: &str, category: &str, price: Money, stock: i64) -> ProductInput {
+    ProductInput {
+        title: title.to_string(),
+        description: String::new(),
+        category: Some(category.to_string()),
+        attributes: Default::default(),
+        images: Vec::new(),
+        ships_to: vec!["*".into()],
+        moq: None,
+        status: None,
+        skus: vec![SkuInput { sku: None, options: Default::default(), price, stock, price_tiers: Vec::new() }],
+    }
+}
