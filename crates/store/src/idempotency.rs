@@ -102,7 +102,8 @@ async fn release(store: &Store, scope: &str, key: &str, token: &str) -> Result<(
         .bind(token)
         .execute(tx.conn())
         .await?;
-    tx.commit().await
+    // Lost in a crash, a released claim is a dead one: taken over at once.
+    tx.commit_soon().await
 }
 
 impl Store {
@@ -128,8 +129,10 @@ impl Store {
         .await?;
         if res.rows_affected() == 1 {
             // Held before the commit: from then on a twin may look, and must find it alive.
+            // A claim need not be durable before its request runs: a crash ends the request
+            // too, and a retry then finds no claim, or a dead one, and runs.
             let claim = KeyClaim::new(self, scope, key, token);
-            tx.commit().await?;
+            tx.commit_soon().await?;
             return Ok(Claim::Started(claim));
         }
         let row = sqlx::query(
@@ -139,7 +142,7 @@ impl Store {
         .bind(key)
         .fetch_one(tx.conn())
         .await?;
-        tx.commit().await?;
+        tx.commit_soon().await?;
         let hash: String = row.try_get("request_hash")?;
         if hash != request_hash {
             return Ok(Claim::Mismatch);
@@ -182,7 +185,7 @@ impl Store {
             return Ok(None);
         }
         let claim = KeyClaim::new(self, scope, key, token);
-        tx.commit().await?;
+        tx.commit_soon().await?;
         Ok(Some(claim))
     }
 

@@ -17,6 +17,7 @@ pub mod disputes;
 pub mod email;
 pub mod flash;
 pub mod flash_out;
+mod group;
 pub mod idempotency;
 pub mod ledger;
 pub mod notifications;
@@ -147,6 +148,8 @@ pub struct Store {
     sessions: Arc<accounts::SessionCache>,
     /// This process's boot: its id and the lock that says it is alive.
     boot: Arc<boot::Boot>,
+    /// SQLite's one writer, whose transactions commit in groups (`group`).
+    writer: Option<Arc<group::Writer>>,
 }
 
 /// How many commits' worth of outbox wake-ups a slow listener may fall behind before it is told
@@ -211,7 +214,19 @@ impl Store {
         let outbox = tokio::sync::broadcast::channel(OUTBOX_WAKES).0;
         let sessions = Default::default();
         let boot = boot::Boot::start(backend, url).await?;
-        Ok(Store { write, read, backend, clock, last_id: Default::default(), outbox, url: url.into(), sessions, boot })
+        let writer = (backend == Backend::Sqlite).then(group::Writer::new);
+        Ok(Store {
+            write,
+            read,
+            backend,
+            clock,
+            last_id: Default::default(),
+            outbox,
+            url: url.into(),
+            sessions,
+            boot,
+            writer,
+        })
     }
 
     /// Wake-ups for this process's writes: the users each committed transaction wrote outbox
@@ -301,16 +316,20 @@ impl Store {
         matches!(tokio::time::timeout(limit, probe).await, Ok(Ok(())))
     }
 
-    /// Starts a write transaction. Everything a request changes goes through one.
+    /// Starts a write transaction. Everything a request changes goes through one. On SQLite it
+    /// is a member of the writer's group transaction (`group`), which takes the write lock up
+    /// front (`BEGIN IMMEDIATE`), so a second process sharing the file waits for it
+    /// (busy_timeout) instead of failing when a read would upgrade to a write.
     pub async fn begin(&self) -> Result<Tx> {
-        // SQLite: take the write lock up front, so a second process sharing the file waits
-        // for it (busy_timeout) instead of failing when a read would upgrade to a write.
-        let statement = match self.backend {
-            Backend::Sqlite => Some("BEGIN IMMEDIATE"),
-            Backend::Postgres => None,
+        let held = match &self.writer {
+            Some(writer) => Held::Member(group::Member::join(self, writer, &self.write).await?),
+            None => Held::Alone(begin_on(&self.write, None).await?),
         };
-        let tx = begin_on(&self.write, statement).await?;
-        Ok(Tx { tx: Some(tx), store: self.clone(), woken: Vec::new(), users_changed: false })
+        Ok(Tx { held: Some(held), store: self.clone(), woken: Vec::new(), users_changed: false })
+    }
+
+    fn writer(&self) -> Option<&Arc<group::Writer>> {
+        self.writer.as_ref()
     }
 
     /// A pooled connection for reads.
@@ -431,7 +450,7 @@ fn sqlite_pool(max: u32) -> AnyPoolOptions {
 /// its own: see [`cancel`]).
 pub struct Tx {
     /// Always `Some` until the transaction commits, rolls back or drops.
-    tx: Option<Transaction<'static, Any>>,
+    held: Option<Held>,
     store: Store,
     /// Users this transaction wrote outbox events for: woken once it commits.
     woken: Vec<String>,
@@ -440,9 +459,16 @@ pub struct Tx {
     users_changed: bool,
 }
 
+/// A transaction of its own (PostgreSQL), or a member of SQLite's group transaction.
+enum Held {
+    Alone(Transaction<'static, Any>),
+    Member(group::Member),
+}
+
 impl Drop for Tx {
     fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
+        // A member rolls itself back as it drops.
+        if let Some(Held::Alone(tx)) = self.held.take() {
             cancel::spawn_cleanup(async move {
                 if let Err(e) = tx.rollback().await {
                     tracing::warn!(error = %e, "rolling back a dropped transaction failed");
@@ -454,13 +480,17 @@ impl Drop for Tx {
 
 impl Tx {
     pub fn conn(&mut self) -> &mut AnyConnection {
-        self.tx.as_mut().expect("a Tx holds its transaction until it ends")
+        match self.held.as_mut().expect("a Tx holds its transaction until it ends") {
+            Held::Alone(tx) => tx,
+            Held::Member(member) => member.conn(),
+        }
     }
 
     /// Ends the transaction, keeping nothing of it.
     pub async fn rollback(mut self) -> Result<()> {
-        match self.tx.take() {
-            Some(tx) => Ok(tx.rollback().await?),
+        match self.held.take() {
+            Some(Held::Alone(tx)) => Ok(tx.rollback().await?),
+            Some(Held::Member(member)) => member.rollback().await,
             None => Ok(()),
         }
     }
@@ -474,8 +504,13 @@ impl Tx {
             // Tells other processes' session caches (see `accounts::SessionCache`).
             sqlx::query("UPDATE auth_epoch SET n = n + 1 WHERE id = 1").execute(self.conn()).await?;
         }
-        if let Some(tx) = self.tx.take() {
-            tx.commit().await?;
+        match self.held.take() {
+            // The group does what follows a commit once it has committed.
+            Some(Held::Member(member)) => {
+                return member.commit(std::mem::take(&mut self.woken), self.users_changed).await
+            }
+            Some(Held::Alone(tx)) => tx.commit().await?,
+            None => {}
         }
         if self.users_changed {
             self.store.sessions.invalidate();
@@ -488,6 +523,19 @@ impl Tx {
             let _ = self.store.outbox.send(users.into());
         }
         Ok(())
+    }
+
+    /// Commits, on SQLite without waiting for the group's durable commit (see
+    /// `group::Member::commit_soon`): for a write whose loss in a crash is harmless because the
+    /// crash ends what it was for, such as an idempotency claim (a request that dies with its
+    /// process has no claim to keep). It may not wake anyone or change users.
+    pub async fn commit_soon(mut self) -> Result<()> {
+        debug_assert!(self.woken.is_empty() && !self.users_changed, "commit_soon is for claims only");
+        match self.held.take() {
+            Some(Held::Member(member)) => member.commit_soon().await,
+            Some(Held::Alone(tx)) => Ok(tx.commit().await?),
+            None => Ok(()),
+        }
     }
 
     /// Appends an event to each user's outbox (`GET /events`, the live socket), in this

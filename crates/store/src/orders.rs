@@ -267,33 +267,7 @@ impl Store {
     }
 
     pub async fn cart(&self, user_id: &str) -> Result<Vec<CartLine>> {
-        let rows = sqlx::query(
-            "SELECT c.sku_id, c.quantity, s.product_id, s.price_minor, s.currency, s.tiers, p.title, p.store_id, \
-                    k.on_hand - k.reserved AS available \
-             FROM cart_items c JOIN skus s ON s.id = c.sku_id JOIN products p ON p.id = s.product_id \
-             JOIN stock k ON k.sku_id = s.id WHERE c.user_id = $1 AND p.status = 'active' \
-             ORDER BY c.added_at, c.sku_id",
-        )
-        .bind(user_id)
-        .fetch_all(&mut *self.reader().await?)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let c = currency(&r.try_get::<String, _>("currency")?)?;
-                let tiers: Vec<PriceTier> = serde_json::from_str(&r.try_get::<String, _>("tiers")?)?;
-                let quantity: i64 = r.try_get("quantity")?;
-                let base = Money::new(r.try_get("price_minor")?, c);
-                Ok(CartLine {
-                    sku_id: r.try_get("sku_id")?,
-                    product_id: r.try_get("product_id")?,
-                    store_id: r.try_get("store_id")?,
-                    title: r.try_get("title")?,
-                    quantity,
-                    unit_price: souk_domain::catalog::unit_price(base, &tiers, quantity),
-                    available: r.try_get("available")?,
-                })
-            })
-            .collect()
+        cart_of(&mut *self.reader().await?, user_id).await
     }
 
     /// Who has outbox events after `after` (a sequence number), and the newest sequence number
@@ -363,6 +337,11 @@ impl Store {
 
 impl Tx {
     /// Puts `quantity` of a SKU in the cart (replacing what was there); 0 removes it.
+    /// The user's cart as this transaction sees it.
+    pub async fn cart(&mut self, user_id: &str) -> Result<Vec<CartLine>> {
+        cart_of(self.conn(), user_id).await
+    }
+
     pub async fn set_cart_item(&mut self, user_id: &str, sku_id: &str, quantity: i64) -> Result<()> {
         if quantity == 0 {
             sqlx::query("DELETE FROM cart_items WHERE user_id = $1 AND sku_id = $2")
@@ -711,4 +690,35 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// The user's cart, with each line's unit price at its quantity; only what is on sale.
+async fn cart_of(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<CartLine>> {
+    let rows = sqlx::query(
+        "SELECT c.sku_id, c.quantity, s.product_id, s.price_minor, s.currency, s.tiers, p.title, p.store_id, \
+                k.on_hand - k.reserved AS available \
+         FROM cart_items c JOIN skus s ON s.id = c.sku_id JOIN products p ON p.id = s.product_id \
+         JOIN stock k ON k.sku_id = s.id WHERE c.user_id = $1 AND p.status = 'active' \
+         ORDER BY c.added_at, c.sku_id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let c = currency(&r.try_get::<String, _>("currency")?)?;
+            let tiers: Vec<PriceTier> = serde_json::from_str(&r.try_get::<String, _>("tiers")?)?;
+            let quantity: i64 = r.try_get("quantity")?;
+            let base = Money::new(r.try_get("price_minor")?, c);
+            Ok(CartLine {
+                sku_id: r.try_get("sku_id")?,
+                product_id: r.try_get("product_id")?,
+                store_id: r.try_get("store_id")?,
+                title: r.try_get("title")?,
+                quantity,
+                unit_price: souk_domain::catalog::unit_price(base, &tiers, quantity),
+                available: r.try_get("available")?,
+            })
+        })
+        .collect()
 }

@@ -41,6 +41,7 @@ conformance!(
     import_upserts,
     idempotency_claims,
     cancelled_transactions_leave_no_trace,
+    concurrent_writers_commit_each_or_not_at_all,
     email_tokens_are_single_use,
     concurrent_slug_claims_have_one_winner,
     the_catalog_feed_records_every_change,
@@ -397,6 +398,77 @@ async fn cancelled_transactions_leave_no_trace(db: TestDb) {
     .await
     .unwrap();
     assert_eq!(half, 0, "a user without the session of its own transaction (seed {seed})");
+}
+
+/// Many writers at once (on SQLite they share group transactions): each that commits is
+/// durable and visible to every connection when its commit returns, each that rolls back
+/// leaves nothing, whoever it shared a group with.
+async fn concurrent_writers_commit_each_or_not_at_all(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let writers: Vec<_> = (0..60)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let email = format!("g{i}@x.test");
+                let user = tx.create_user(&email, &email, "hash", "g").await.unwrap();
+                tx.create_session(&user.id, &format!("gt-{i}"), DAY_MS).await.unwrap();
+                let keep = i % 3 != 0;
+                if keep {
+                    tx.commit().await.unwrap();
+                    // Committed means durable: another connection sees it now.
+                    let mut reader = store.reader().await.unwrap();
+                    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE email = $1")
+                        .bind(&email)
+                        .fetch_one(&mut *reader)
+                        .await
+                        .unwrap();
+                    assert_eq!(n, 1, "{email} is visible once its commit returned");
+                } else if i % 2 == 0 {
+                    tx.rollback().await.unwrap();
+                } else {
+                    drop(tx);
+                }
+                keep
+            })
+        })
+        .collect();
+    let mut kept = 0;
+    for w in writers {
+        kept += i64::from(w.await.unwrap());
+    }
+    let limit = std::time::Duration::from_secs(10);
+    let settled = async {
+        loop {
+            let mut reader = store.reader().await.unwrap();
+            let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE email LIKE 'g%'")
+                .fetch_one(&mut *reader)
+                .await
+                .unwrap();
+            let (sessions,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE token_hash LIKE 'gt-%'")
+                .fetch_one(&mut *reader)
+                .await
+                .unwrap();
+            if (users, sessions) == (kept, kept) {
+                break;
+            }
+            assert!(
+                users <= kept && sessions <= kept,
+                "rolled-back writers left rows: {users} users, {sessions} sessions"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(limit, settled).await.expect("every kept writer's rows are there");
+    // A write committed soon is seen by the next transaction at once.
+    let mut tx = store.begin().await.unwrap();
+    tx.create_user("soon@x.test", "soon@x.test", "hash", "soon").await.unwrap();
+    tx.commit_soon().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM users WHERE email = 'soon@x.test'").fetch_one(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(n, 1);
 }
 
 async fn email_tokens_are_single_use(db: TestDb) {

@@ -43,12 +43,13 @@ pub async fn set_cart_item(
     State(app): State<App>,
     Authed(user): Authed,
     Path(sku_id): Path<String>,
+    idem: Idem,
     ApiJson(input): ApiJson<CartItemInput>,
-) -> AppResult<Json<Vec<CartLine>>> {
+) -> AppResult<Response> {
     let mut tx = app.store.begin().await?;
     tx.set_cart_item(&user.id, &sku_id, input.quantity).await?;
-    tx.commit().await?;
-    Ok(Json(app.store.cart(&user.id).await?))
+    let cart = tx.cart(&user.id).await?;
+    idem.finish(tx, StatusCode::OK, &cart).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
