@@ -8,7 +8,8 @@
 
 use crate::http::Conn;
 use serde::Serialize;
-use souk_server::seed::market::{everyday_market, Market, MarketSpec};
+use souk_domain::order::Policy;
+use souk_server::seed::market::{everyday_market, fill_history, history_len, Market, MarketSpec};
 use souk_store::Store;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,6 +24,9 @@ pub struct OrdersParams {
     pub products_per_seller: usize,
     /// Buyers in the marketplace (each client takes turns among its share).
     pub buyers: usize,
+    /// History written before the run: completed orders, and paid ones awaiting shipment.
+    pub past_orders: u64,
+    pub open_orders: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,6 +41,9 @@ pub struct Latency {
 #[derive(Debug, Serialize)]
 pub struct OrdersReport {
     pub backend: String,
+    /// History orders in the database during the run, and the seconds it took to write them.
+    pub history_orders: u64,
+    pub history_fill_s: f64,
     pub clients: usize,
     pub duration_s: f64,
     /// Purchases (cart, checkout, pay) completed a second.
@@ -59,7 +66,10 @@ struct Tally {
     purchases: Vec<Duration>,
 }
 
-pub async fn prepare(store: &Store, p: &OrdersParams) -> Result<Market, String> {
+/// Seeds the market, then its history up to `past_orders + open_orders` (a database that holds
+/// some already is extended, not filled again); how many history orders there are now and how
+/// long writing them took.
+pub async fn prepare(store: &Store, p: &OrdersParams, policy: &Policy) -> Result<(Market, u64, f64), String> {
     let spec = MarketSpec {
         tag: format!("{:x}", store.now_ms()),
         sellers: p.sellers.max(1),
@@ -67,7 +77,19 @@ pub async fn prepare(store: &Store, p: &OrdersParams) -> Result<Market, String> 
         buyers: p.buyers.max(p.clients),
         funds: 1_000_000_000,
     };
-    everyday_market(store, &spec).await.map_err(|e| e.to_string())
+    let market = everyday_market(store, &spec).await.map_err(|e| e.to_string())?;
+    let had = history_len(store).await.map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let total = p.past_orders + p.open_orders;
+    if had < total {
+        let past = p.past_orders.max(had);
+        let bar = indicatif::ProgressBar::new(total - had);
+        fill_history(store, &market, had, past, total - past, policy, |done| bar.set_position(done - had))
+            .await
+            .map_err(|e| format!("writing the history: {e}"))?;
+        bar.finish_and_clear();
+    }
+    Ok((market, history_len(store).await.map_err(|e| e.to_string())?, started.elapsed().as_secs_f64()))
 }
 
 /// Drives the market against the server at `addr` (`host:port`) whose process is `server_pid`.
@@ -77,6 +99,7 @@ pub async fn run(
     server_pid: Option<u32>,
     p: &OrdersParams,
     backend: &str,
+    (history_orders, history_fill_s): (u64, f64),
 ) -> Result<OrdersReport, String> {
     let market = Arc::new(market);
     let tally = Arc::new(Mutex::new(Tally::default()));
@@ -122,6 +145,8 @@ pub async fn run(
     }
     let report = OrdersReport {
         backend: backend.to_string(),
+        history_orders,
+        history_fill_s,
         clients: p.clients,
         duration_s: elapsed.as_secs_f64(),
         checkouts_per_sec: checkouts as f64 / elapsed.as_secs_f64(),

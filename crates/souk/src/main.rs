@@ -161,6 +161,15 @@ enum BenchCommand {
         products_per_seller: usize,
         #[arg(long, default_value_t = 2_000)]
         buyers: usize,
+        /// Completed orders written in bulk before the run.
+        #[arg(long, default_value_t = 0)]
+        past_orders: u64,
+        /// Paid orders awaiting shipment written in bulk before the run.
+        #[arg(long, default_value_t = 0)]
+        open_orders: u64,
+        /// Keep the database in --data-dir (or --database-url) and reuse its history next time.
+        #[arg(long)]
+        keep: bool,
         #[arg(long)]
         json: bool,
     },
@@ -390,7 +399,18 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Bench {
-            what: BenchCommand::Orders { clients, duration_s, sellers, products_per_seller, buyers, json },
+            what:
+                BenchCommand::Orders {
+                    clients,
+                    duration_s,
+                    sellers,
+                    products_per_seller,
+                    buyers,
+                    past_orders,
+                    open_orders,
+                    keep,
+                    json,
+                },
         } => {
             let params = bench_orders::OrdersParams {
                 clients: clients.max(1),
@@ -398,25 +418,39 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 sellers,
                 products_per_seller,
                 buyers,
+                past_orders,
+                open_orders,
             };
             let scratch = std::env::temp_dir().join(format!("souk-orders-bench-{}", std::process::id()));
-            let (store, data_dir) = match &config.database_url {
-                None => (Store::open_sqlite(&scratch, Arc::new(SystemClock)).await.map_err(err)?, scratch.clone()),
-                Some(_) => (open_store(&config).await?, config.data_dir.clone()),
+            let (store, data_dir) = match (&config.database_url, keep) {
+                (None, false) => {
+                    (Store::open_sqlite(&scratch, Arc::new(SystemClock)).await.map_err(err)?, scratch.clone())
+                }
+                _ => (open_store(&config).await?, config.data_dir.clone()),
             };
             let backend = format!("{:?}", store.backend()).to_lowercase();
-            let market = bench_orders::prepare(&store, &params).await;
+            let market = bench_orders::prepare(&store, &params, &config.server_config().policy).await;
             store.close().await;
             let report = match market {
-                Ok(market) => match bench_orders::start_server(&data_dir, config.database_url.as_deref()) {
-                    Ok((mut child, addr)) => {
-                        let r = bench_orders::run(market, &addr, Some(child.id()), &params, &backend).await;
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        r
+                Ok((market, history, fill_s)) => {
+                    match bench_orders::start_server(&data_dir, config.database_url.as_deref()) {
+                        Ok((mut child, addr)) => {
+                            let r = bench_orders::run(
+                                market,
+                                &addr,
+                                Some(child.id()),
+                                &params,
+                                &backend,
+                                (history, fill_s),
+                            )
+                            .await;
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            r
+                        }
+                        Err(e) => Err(e),
                     }
-                    Err(e) => Err(e),
-                },
+                }
                 Err(e) => Err(e),
             };
             let _ = std::fs::remove_dir_all(&scratch);
@@ -425,11 +459,13 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 println!("{}", serde_json::to_string(&r).map_err(err)?);
             } else {
                 println!(
-                    "{} over HTTP, {} clients, {:.0} s: {:.0} purchases/s ({} in all; first tenth {:.0}/s, last tenth \
-                     {:.0}/s), server CPU {:.2} ms per purchase",
+                    "{} over HTTP, {} clients, {:.0} s, {} history orders (written in {:.0} s): {:.0} purchases/s \
+                     ({} in all; first tenth {:.0}/s, last tenth {:.0}/s), server CPU {:.2} ms per purchase",
                     r.backend,
                     r.clients,
                     r.duration_s,
+                    r.history_orders,
+                    r.history_fill_s,
                     r.checkouts_per_sec,
                     r.checkouts,
                     r.first_tenth_per_sec,

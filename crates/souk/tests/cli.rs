@@ -568,14 +568,21 @@ fn flash_sale_bench_sells_out_exactly_in_process_and_over_http() {
     assert_eq!(books["sound"], true, "the books balance once the server has written its orders out: {books}");
 }
 
-/// The everyday-order benchmark drives a server it starts itself: every kind of request is
-/// made and answered, and purchases complete (how fast is for the report, not for this test).
+/// The everyday-order benchmark writes its history in bulk and drives a server it starts
+/// itself: every kind of request is made and answered, purchases complete, the books stay
+/// sound, and a second run reuses the history (how fast is for the report, not for this test).
 #[test]
 fn orders_bench_runs_every_kind_of_request_without_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["bench", "orders", "--json", "--clients", "4", "--duration-s", "3", "--sellers", "2"];
-    let r = stdout_json(&souk(dir.path(), &[&args[..], &["--products-per-seller", "2", "--buyers", "8"]].concat()));
+    let args = ["bench", "orders", "--json", "--keep", "--clients", "4", "--duration-s", "3", "--sellers", "2"];
+    let more = ["--products-per-seller", "2", "--buyers", "8", "--past-orders", "300", "--open-orders", "30"];
+    let r = stdout_json(&souk(dir.path(), &[&args[..], &more[..]].concat()));
+    assert_eq!(r["history_orders"], 330, "{r}");
     assert!(r["checkouts"].as_u64().unwrap() > 0, "{r}");
+    let books = stdout_json(&souk(dir.path(), &["admin", "ledger-check"]));
+    assert_eq!(books["sound"], true, "the history keeps the books sound: {books}");
+    let again = stdout_json(&souk(dir.path(), &[&args[..], &more[..]].concat()));
+    assert_eq!(again["history_orders"], 330, "reused, not written again: {again}");
     for kind in ["cart", "checkout", "pay", "product_page", "order_list", "wallet", "store_orders"] {
         let k = &r["requests"][kind];
         assert!(k["count"].as_u64().unwrap_or(0) > 0, "{kind} was requested: {r}");
