@@ -43,9 +43,13 @@ impl Boot {
                     let dir = PathBuf::from(format!("{}-boots", db.display()));
                     std::fs::create_dir_all(&dir)?;
                     sweep(&dir);
-                    let file = std::fs::File::create(dir.join(&id))?;
+                    // Locked under a name no sweep looks at, then renamed into place: a process
+                    // sweeping at the same moment never finds it unlocked.
+                    let pending = dir.join(format!(".{id}"));
+                    let file = std::fs::File::create(&pending)?;
                     file.try_lock()
                         .map_err(|e| StoreError::Unavailable(format!("locking this process's boot file: {e}")))?;
+                    std::fs::rename(&pending, dir.join(&id))?;
                     Held::Files { dir, _file: file }
                 }
                 None => Held::Alone,
@@ -158,7 +162,11 @@ fn locked_by_another(path: &Path) -> bool {
 fn sweep(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten().take(SWEEP_LIMIT) {
-        locked_by_another(&entry.path());
+        // Only boot files (a file being locked has a dot before its name).
+        let name = entry.file_name();
+        if name.len() == 16 && name.to_string_lossy().bytes().all(|b| b.is_ascii_hexdigit()) {
+            locked_by_another(&entry.path());
+        }
     }
 }
 

@@ -64,7 +64,13 @@ impl Member {
             writer.waiting.fetch_add(1, Ordering::SeqCst);
             let guard = tokio::time::timeout(WAIT_LIMIT, writer.group.clone().lock_owned()).await;
             writer.waiting.fetch_sub(1, Ordering::SeqCst);
-            let guard = guard.map_err(|_| StoreError::Unavailable("no turn at the writer in 30 s".into()))?;
+            let Ok(guard) = guard else {
+                // Whoever handed the writer on because this one waited must not be left with
+                // an open group: take a turn anyway, only to commit it if no one else waits.
+                let (group, store) = (writer.group.clone(), store.clone());
+                tokio::spawn(async move { hand_on(store, group.lock_owned().await) });
+                return Err(StoreError::Unavailable("no turn at the writer in 30 s".into()));
+            };
             // From here a failure (or the member's drop) settles the group through `Drop`.
             let mut member = Member { guard: Some(guard), store };
             let group = member.group();
@@ -89,17 +95,32 @@ impl Member {
         self.group().tx.as_mut().expect("the group's transaction is open while a member holds it")
     }
 
-    /// Keeps this member's work in the group and waits until the group has committed.
+    /// Keeps this member's work in the group and waits until the group has committed. The
+    /// release and the hand-on run on a task that owns the writer, so that a caller cut off
+    /// part-way leaves neither a released savepoint rolled back nor the writer unhanded.
     pub(crate) async fn commit(mut self, woken: Vec<String>, users_changed: bool) -> Result<()> {
-        sqlx::query("RELEASE member").execute(self.conn()).await?;
         let (done, committed) = oneshot::channel();
-        let group = self.group();
-        group.done.push(done);
-        group.woken.extend(woken);
-        group.users_changed |= users_changed;
-        let (guard, store) = (self.guard.take(), self.store.clone());
-        if let Some(guard) = guard {
+        let (Some(guard), store) = (self.guard.take(), self.store.clone()) else {
+            return Err(StoreError::Unavailable("the member no longer holds the writer".into()));
+        };
+        let released = tokio::spawn(async move {
+            let mut guard = guard;
+            let Some(tx) = guard.tx.as_mut() else { return Err(StoreError::Unavailable("no group".into())) };
+            if let Err(e) = sqlx::query("RELEASE member").execute(&mut **tx).await {
+                // The savepoint is still open: this member's work goes, the group's stays.
+                undo(store, guard).await?;
+                return Err(e.into());
+            }
+            guard.done.push(done);
+            guard.woken.extend(woken);
+            guard.users_changed |= users_changed;
             hand_on(store, guard);
+            Ok(())
+        });
+        match released.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(e) => return Err(StoreError::Unavailable(format!("releasing a member: {e}"))),
         }
         match committed.await {
             Ok(Ok(())) => Ok(()),
@@ -112,21 +133,27 @@ impl Member {
     /// write whose loss in a crash is harmless. Later members see it at once; other processes
     /// once the group commits.
     pub(crate) async fn commit_soon(mut self) -> Result<()> {
-        sqlx::query("RELEASE member").execute(self.conn()).await?;
-        let (guard, store) = (self.guard.take(), self.store.clone());
-        if let Some(guard) = guard {
+        let (Some(guard), store) = (self.guard.take(), self.store.clone()) else { return Ok(()) };
+        let released = tokio::spawn(async move {
+            let mut guard = guard;
+            let Some(tx) = guard.tx.as_mut() else { return Ok(()) };
+            if let Err(e) = sqlx::query("RELEASE member").execute(&mut **tx).await {
+                undo(store, guard).await?;
+                return Err(e.into());
+            }
             hand_on(store, guard);
-        }
-        Ok(())
+            Ok(())
+        });
+        released.await.map_err(|e| StoreError::Unavailable(format!("releasing a member: {e}")))?
     }
 
-    /// Undoes this member's work, keeping the group's.
+    /// Undoes this member's work, keeping the group's (on a task that owns the writer, as for
+    /// a commit).
     pub(crate) async fn rollback(mut self) -> Result<()> {
-        let (guard, store) = (self.guard.take(), self.store.clone());
-        match guard {
-            Some(guard) => undo(store, guard).await,
-            None => Ok(()),
-        }
+        let (Some(guard), store) = (self.guard.take(), self.store.clone()) else { return Ok(()) };
+        tokio::spawn(undo(store, guard))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("rolling back a member: {e}")))?
     }
 }
 

@@ -94,7 +94,25 @@ impl Drop for KeyClaim {
     }
 }
 
+/// Tries a few times: a claim left behind would be waited for by every twin in another
+/// process for as long as this one lives.
 async fn release(store: &Store, scope: &str, key: &str, token: &str) -> Result<()> {
+    let mut pause = std::time::Duration::from_millis(50);
+    let mut tries = 0;
+    loop {
+        match release_once(store, scope, key, token).await {
+            Ok(()) => return Ok(()),
+            Err(e) if tries >= 4 => return Err(e),
+            Err(_) => {
+                tries += 1;
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
+    }
+}
+
+async fn release_once(store: &Store, scope: &str, key: &str, token: &str) -> Result<()> {
     let mut tx = store.begin().await?;
     sqlx::query("DELETE FROM idempotency WHERE scope = $1 AND key = $2 AND state = 'started' AND token = $3")
         .bind(scope)
@@ -142,7 +160,9 @@ impl Store {
         .bind(key)
         .fetch_one(tx.conn())
         .await?;
-        tx.commit_soon().await?;
+        // What it read may be another request's answer, released but not yet durable: it is
+        // replayed only once it is.
+        tx.commit().await?;
         let hash: String = row.try_get("request_hash")?;
         if hash != request_hash {
             return Ok(Claim::Mismatch);
