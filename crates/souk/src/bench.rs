@@ -42,6 +42,26 @@ pub struct SearchReport {
     pub mix: Vec<MixEntry>,
 }
 
+impl std::fmt::Display for SearchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} products indexed in {:.1} s ({} MB on disk); {} queries from {} clients: \
+             p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, {:.0} queries/s; RSS {} MB",
+            self.products,
+            self.index_s,
+            self.index_bytes / 1_000_000,
+            self.queries,
+            self.clients,
+            self.p50_ms,
+            self.p95_ms,
+            self.p99_ms,
+            self.qps,
+            self.rss_bytes / 1_000_000
+        )
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct MixEntry {
     pub query: String,

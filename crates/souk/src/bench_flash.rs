@@ -61,6 +61,28 @@ pub struct FlashReport {
     pub speedup: f64,
 }
 
+impl std::fmt::Display for FlashReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {:.0} paid orders/s (p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms), one transaction per order \
+             {:.0}/s: {:.1}x; sold {}, rejected {}, oversold {}, ledger balanced: {}",
+            self.backend,
+            self.mode,
+            self.orders_per_sec,
+            self.p50_ms,
+            self.p99_ms,
+            self.p999_ms,
+            self.plain_orders_per_sec,
+            self.speedup,
+            self.sold,
+            self.rejected,
+            self.oversold,
+            self.ledger_balanced
+        )
+    }
+}
+
 async fn seed(store: &Store, p: &FlashParams, tag: &str) -> Result<Sale, String> {
     let spec = SaleSpec {
         tag: tag.into(),

@@ -58,6 +58,34 @@ pub struct OrdersReport {
     pub requests: BTreeMap<String, Latency>,
 }
 
+impl std::fmt::Display for OrdersReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} over HTTP, {} clients, {:.0} s, {} history orders (written in {:.0} s): {:.0} purchases/s ({} in \
+             all; first tenth {:.0}/s, last tenth {:.0}/s), server CPU {:.2} ms per purchase",
+            self.backend,
+            self.clients,
+            self.duration_s,
+            self.history_orders,
+            self.history_fill_s,
+            self.checkouts_per_sec,
+            self.checkouts,
+            self.first_tenth_per_sec,
+            self.last_tenth_per_sec,
+            self.server_cpu_ms_per_checkout
+        )?;
+        for (kind, l) in &self.requests {
+            write!(
+                f,
+                "\n  {kind:<13} {:>7} requests, {:>5} errors, p50 {:>7.2} ms, p99 {:>7.2} ms, p99.9 {:>7.2} ms",
+                l.count, l.errors, l.p50_ms, l.p99_ms, l.p999_ms
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// What each client records: per request kind, latencies in ms and errors; purchase times.
 #[derive(Default)]
 struct Tally {
@@ -90,6 +118,21 @@ pub async fn prepare(store: &Store, p: &OrdersParams, policy: &Policy) -> Result
         bar.finish_and_clear();
     }
     Ok((market, history_len(store).await.map_err(|e| e.to_string())?, started.elapsed().as_secs_f64()))
+}
+
+/// Starts `souk serve` over the prepared market's database, drives it, and stops it.
+pub async fn run_on_server(
+    (market, history, fill_s): (Market, u64, f64),
+    data_dir: &Path,
+    database_url: Option<&str>,
+    p: &OrdersParams,
+    backend: &str,
+) -> Result<OrdersReport, String> {
+    let (mut child, addr) = start_server(data_dir, database_url)?;
+    let report = run(market, &addr, Some(child.id()), p, backend, (history, fill_s)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    report
 }
 
 /// Drives the market against the server at `addr` (`host:port`) whose process is `server_pid`.

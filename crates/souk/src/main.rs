@@ -280,6 +280,16 @@ async fn open_store(config: &Config) -> Result<Store, String> {
     store.map_err(|e| format!("cannot open the database: {e}"))
 }
 
+/// A benchmark's report: one JSON object, or its lines for people.
+fn print_report<R: serde::Serialize + std::fmt::Display>(json: bool, report: &R) -> Result<(), String> {
+    if json {
+        println!("{}", serde_json::to_string(report).map_err(err)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(())
+}
+
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
@@ -385,18 +395,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             };
             store.close().await;
             let _ = std::fs::remove_dir_all(&scratch);
-            let r = report?;
-            if json {
-                println!("{}", serde_json::to_string(&r).map_err(err)?);
-            } else {
-                println!(
-                    "{} {}: {:.0} paid orders/s (p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms), one transaction per order \
-                     {:.0}/s: {:.1}x; sold {}, rejected {}, oversold {}, ledger balanced: {}",
-                    r.backend, r.mode, r.orders_per_sec, r.p50_ms, r.p99_ms, r.p999_ms, r.plain_orders_per_sec,
-                    r.speedup, r.sold, r.rejected, r.oversold, r.ledger_balanced
-                );
-            }
-            Ok(())
+            print_report(json, &report?)
         }
         Command::Bench {
             what:
@@ -432,79 +431,20 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let market = bench_orders::prepare(&store, &params, &config.server_config().policy).await;
             store.close().await;
             let report = match market {
-                Ok((market, history, fill_s)) => {
-                    match bench_orders::start_server(&data_dir, config.database_url.as_deref()) {
-                        Ok((mut child, addr)) => {
-                            let r = bench_orders::run(
-                                market,
-                                &addr,
-                                Some(child.id()),
-                                &params,
-                                &backend,
-                                (history, fill_s),
-                            )
-                            .await;
-                            let _ = child.kill();
-                            let _ = child.wait();
-                            r
-                        }
-                        Err(e) => Err(e),
-                    }
+                Ok(prepared) => {
+                    let url = config.database_url.as_deref();
+                    bench_orders::run_on_server(prepared, &data_dir, url, &params, &backend).await
                 }
                 Err(e) => Err(e),
             };
             let _ = std::fs::remove_dir_all(&scratch);
-            let r = report?;
-            if json {
-                println!("{}", serde_json::to_string(&r).map_err(err)?);
-            } else {
-                println!(
-                    "{} over HTTP, {} clients, {:.0} s, {} history orders (written in {:.0} s): {:.0} purchases/s \
-                     ({} in all; first tenth {:.0}/s, last tenth {:.0}/s), server CPU {:.2} ms per purchase",
-                    r.backend,
-                    r.clients,
-                    r.duration_s,
-                    r.history_orders,
-                    r.history_fill_s,
-                    r.checkouts_per_sec,
-                    r.checkouts,
-                    r.first_tenth_per_sec,
-                    r.last_tenth_per_sec,
-                    r.server_cpu_ms_per_checkout
-                );
-                for (kind, l) in &r.requests {
-                    println!(
-                        "  {kind:<13} {:>7} requests, {:>5} errors, p50 {:>7.2} ms, p99 {:>7.2} ms, p99.9 {:>7.2} ms",
-                        l.count, l.errors, l.p50_ms, l.p99_ms, l.p999_ms
-                    );
-                }
-            }
-            Ok(())
+            print_report(json, &report?)
         }
         Command::Bench { what: BenchCommand::Search { products, queries, clients, json } } => {
             let store = open_store(&config).await?;
             let report = bench::search(&store, &config, products, queries, clients).await;
             store.close().await;
-            let report = report?;
-            if json {
-                println!("{}", serde_json::to_string(&report).map_err(err)?);
-            } else {
-                println!(
-                    "{} products indexed in {:.1} s ({} MB on disk); {} queries from {} clients: \
-                     p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, {:.0} queries/s; RSS {} MB",
-                    report.products,
-                    report.index_s,
-                    report.index_bytes / 1_000_000,
-                    report.queries,
-                    report.clients,
-                    report.p50_ms,
-                    report.p95_ms,
-                    report.p99_ms,
-                    report.qps,
-                    report.rss_bytes / 1_000_000
-                );
-            }
-            Ok(())
+            print_report(json, &report?)
         }
         Command::Admin { action } => admin(action, &config).await,
         Command::Carrier { what: CarrierCommand::Simulate { url, carrier, step_s, once } } => {
