@@ -45,7 +45,7 @@ async fn refuse(app: &App, parts: &mut Parts, e: AppError) -> Response {
             &e.status.as_u16().to_string(),
             maud::html! {
                 p.error role="alert" { (ctx.t(PAGE_MESSAGE)) }
-                p { a href="javascript:history.back()" { "←" } }
+                p { a href="javascript:history.back()" { "← " (ctx.t("Go back")) } }
             },
         ),
         Err(res) => res,

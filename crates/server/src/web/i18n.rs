@@ -110,6 +110,7 @@ const ZH: &[(&str, &str)] = &[
     ("Products", "商品"),
     ("days on Souk", "天"),
     ("Page not found.", "页面不存在。"),
+    ("Go back", "返回"),
     (
         "The text contains a control character that cannot be saved; remove it and try again.",
         "文本中含有无法保存的控制字符，请删除后重试。",
