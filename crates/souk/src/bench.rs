@@ -1,5 +1,5 @@
 //! `souk bench ...`: measured performance, printed as one JSON object. Targets live here and in
-//! the README, never in tests.
+//! docs/performance.md, never in tests.
 
 use crate::config::Config;
 use serde::Serialize;

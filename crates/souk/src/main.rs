@@ -122,7 +122,7 @@ enum CarrierCommand {
 
 #[derive(Subcommand)]
 enum ImportCommand {
-    /// Import products from CSV into a store (see the README for the columns).
+    /// Import products from CSV into a store (docs/api.md lists the columns).
     Products {
         /// The store's slug.
         #[arg(long)]

@@ -1,5 +1,5 @@
 //! Online backups of the embedded database. PostgreSQL has its own tools (`pg_dump`), which the
-//! README describes.
+//! operator documentation (`docs/operating.md`) describes.
 
 use crate::{Backend, Result, Store, StoreError};
 use std::path::Path;
