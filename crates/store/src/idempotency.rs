@@ -131,6 +131,16 @@ impl Store {
 
     /// Claims `(scope, key)` for a request whose canonical hash is `request_hash`.
     pub async fn claim_idempotency_key(&self, scope: &str, key: &str, request_hash: &str) -> Result<Claim> {
+        // On a task of its own: a caller cut off while the claim's commit is on its way would
+        // release the claim before the commit lands (PostgreSQL sends a dropped COMMIT later),
+        // leaving it claimed. Finished whole, a claim nobody takes is released as it drops.
+        let (store, scope, key, hash) = (self.clone(), scope.to_string(), key.to_string(), request_hash.to_string());
+        tokio::spawn(async move { store.claim_now(&scope, &key, &hash).await })
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("claiming an idempotency key: {e}")))?
+    }
+
+    async fn claim_now(&self, scope: &str, key: &str, request_hash: &str) -> Result<Claim> {
         let token = self.claim_token();
         let mut tx = self.begin().await?;
         let res = sqlx::query(
