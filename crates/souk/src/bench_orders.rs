@@ -382,7 +382,11 @@ pub fn start_server(data_dir: &Path, database_url: Option<&str>) -> Result<(std:
     use std::io::BufRead;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("--data-dir").arg(data_dir).args(["--listen", "127.0.0.1:0", "--log", "warn,souk=info"]);
+    // `SOUK_BENCH_SERVER_LOG` (a log filter) shows the server's log on this one's stderr, for
+    // looking into a run: `sqlx::query=debug` lists every statement with its time.
+    let shown = std::env::var("SOUK_BENCH_SERVER_LOG").ok();
+    let log = shown.clone().unwrap_or_else(|| "warn,souk=info".into());
+    cmd.arg("--data-dir").arg(data_dir).args(["--listen", "127.0.0.1:0", "--log", &log]);
     if let Some(url) = database_url {
         cmd.args(["--database-url", url]);
     }
@@ -403,7 +407,10 @@ pub fn start_server(data_dir: &Path, database_url: Option<&str>) -> Result<(std:
         printed.push_str(&line);
         if let Some(addr) = line.split("serving http://").nth(1).and_then(|r| r.split_whitespace().next()) {
             // Drained, so that the server never blocks on a full pipe.
-            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            std::thread::spawn(move || match shown {
+                Some(_) => std::io::copy(&mut stderr, &mut std::io::stderr()),
+                None => std::io::copy(&mut stderr, &mut std::io::sink()),
+            });
             return Ok((child, addr.to_string()));
         }
     }

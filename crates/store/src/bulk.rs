@@ -189,9 +189,17 @@ pub(crate) async fn fetch_rows<T: DeserializeOwned, R: BulkRow>(
 
 /// [`Tx::json_agg`] for `backend`.
 pub(crate) fn json_agg(backend: Backend, exprs: &[&str]) -> String {
+    json_agg_ordered(backend, exprs, None)
+}
+
+/// [`json_agg`] with its elements in the order of `order_by`.
+pub(crate) fn json_agg_ordered(backend: Backend, exprs: &[&str], order_by: Option<&str>) -> String {
+    let order = order_by.map(|o| format!(" ORDER BY {o}")).unwrap_or_default();
     match backend {
-        Backend::Sqlite => format!("COALESCE(json_group_array(json_array({})), '[]')", exprs.join(", ")),
-        Backend::Postgres => format!("COALESCE(CAST(json_agg(json_build_array({})) AS TEXT), '[]')", exprs.join(", ")),
+        Backend::Sqlite => format!("COALESCE(json_group_array(json_array({}){order}), '[]')", exprs.join(", ")),
+        Backend::Postgres => {
+            format!("COALESCE(CAST(json_agg(json_build_array({}){order}) AS TEXT), '[]')", exprs.join(", "))
+        }
     }
 }
 
@@ -311,7 +319,7 @@ fn chunked<'r, R: BulkRow>(
     Ok(out)
 }
 
-fn decode<T: DeserializeOwned>(text: &str) -> Result<Vec<T>> {
+pub(crate) fn decode<T: DeserializeOwned>(text: &str) -> Result<Vec<T>> {
     serde_json::from_str(text).map_err(|e| StoreError::Db(sqlx::Error::Protocol(format!("{e}: {text}"))))
 }
 

@@ -44,38 +44,45 @@ impl Tx {
     /// Schedules (or moves) the order's deadline of `kind`: one job per order and kind.
     /// Its reminder moves with it, a day earlier (none when that is already past).
     pub(crate) async fn schedule(&mut self, order_id: &str, kind: DeadlineKind, due_at: i64) -> Result<()> {
-        self.upsert_job(order_id, kind, due_at).await?;
+        let mut jobs = vec![(kind, due_at)];
         if let Some(reminder) = kind.reminder() {
             let at = due_at - REMINDER_LEAD_MS;
             if at > self.store().now_ms() {
-                self.upsert_job(order_id, reminder, at).await?;
+                jobs.push((reminder, at));
             } else {
-                self.cancel_job(order_id, reminder).await?;
+                self.cancel_jobs(order_id, &[reminder]).await?;
             }
         }
-        Ok(())
-    }
-
-    async fn upsert_job(&mut self, order_id: &str, kind: DeadlineKind, due_at: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO jobs (id, kind, order_id, due_at, state) VALUES ($1, $2, $3, $4, 'pending') \
+        // A deadline and its reminder in one statement.
+        let rows: Vec<String> =
+            (0..jobs.len()).map(|i| format!("(${}, ${}, $1, ${}, 'pending')", 3 * i + 2, 3 * i + 3, 3 * i + 4)).collect();
+        let sql = format!(
+            "INSERT INTO jobs (id, kind, order_id, due_at, state) VALUES {} \
              ON CONFLICT (order_id, kind) DO UPDATE SET due_at = excluded.due_at, state = 'pending'",
-        )
-        .bind(self.store().new_id(Kind::Job))
-        .bind(kind.as_str())
-        .bind(order_id)
-        .bind(due_at)
-        .execute(self.conn())
-        .await?;
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(order_id);
+        for (kind, due_at) in jobs {
+            q = q.bind(self.store().new_id(Kind::Job)).bind(kind.as_str()).bind(due_at);
+        }
+        q.execute(self.conn()).await?;
         Ok(())
     }
 
-    pub(crate) async fn cancel_job(&mut self, order_id: &str, kind: DeadlineKind) -> Result<()> {
-        sqlx::query("UPDATE jobs SET state = 'cancelled' WHERE order_id = $1 AND kind = $2 AND state = 'pending'")
-            .bind(order_id)
-            .bind(kind.as_str())
-            .execute(self.conn())
-            .await?;
+    /// Cancels the order's pending deadlines of these kinds.
+    pub(crate) async fn cancel_jobs(&mut self, order_id: &str, kinds: &[DeadlineKind]) -> Result<()> {
+        if kinds.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "UPDATE jobs SET state = 'cancelled' WHERE order_id = $1 AND kind IN ({}) AND state = 'pending'",
+            crate::placeholders(1, kinds.len())
+        );
+        let mut q = sqlx::query(&sql).bind(order_id);
+        for kind in kinds {
+            q = q.bind(kind.as_str());
+        }
+        q.execute(self.conn()).await?;
         Ok(())
     }
 

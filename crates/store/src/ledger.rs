@@ -33,20 +33,25 @@ impl Tx {
         let now = self.store().now_ms();
         for p in postings {
             p.check().map_err(|e| StoreError::Db(sqlx::Error::Protocol(format!("malformed posting {p:?}: {e:?}"))))?;
-            for account in [&p.from, &p.to] {
-                let (kind, owner) = kind_and_owner(account);
-                sqlx::query(
-                    "INSERT INTO ledger_accounts (key, kind, owner, currency, balance) VALUES ($1, $2, $3, $4, 0) \
-                     ON CONFLICT (key) DO NOTHING",
-                )
-                .bind(account.key())
-                .bind(kind)
-                .bind(owner)
-                .bind(account.currency().code())
-                .execute(self.conn())
-                .await?;
-            }
             let amount = p.amount.amount;
+            // Both accounts exist after this one statement, the credit already made: the
+            // debited account gains nothing (it may be new only if it is a provider's), and the
+            // guarded debit below decides whether the posting stands.
+            let ((from_kind, from_owner), (to_kind, to_owner)) = (kind_and_owner(&p.from), kind_and_owner(&p.to));
+            sqlx::query(
+                "INSERT INTO ledger_accounts (key, kind, owner, currency, balance) VALUES ($1, $2, $3, $4, 0), \
+                 ($5, $6, $7, $4, $8) ON CONFLICT (key) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance",
+            )
+            .bind(p.from.key())
+            .bind(from_kind)
+            .bind(from_owner)
+            .bind(p.amount.currency.code())
+            .bind(p.to.key())
+            .bind(to_kind)
+            .bind(to_owner)
+            .bind(amount)
+            .execute(self.conn())
+            .await?;
             let debited = sqlx::query(
                 "UPDATE ledger_accounts SET balance = balance - $1 WHERE key = $2 AND (kind = 'provider' OR balance >= $1) \
                  RETURNING balance",
@@ -70,11 +75,6 @@ impl Tx {
                     ),
                 });
             }
-            sqlx::query("UPDATE ledger_accounts SET balance = balance + $1 WHERE key = $2")
-                .bind(amount)
-                .bind(p.to.key())
-                .execute(self.conn())
-                .await?;
             sqlx::query(
                 "INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, currency, kind, order_id, reference, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

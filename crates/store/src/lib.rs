@@ -550,20 +550,21 @@ impl Tx {
         let event_id = self.store.new_id(Kind::Event);
         let now = self.store.now_ms();
         let payload = payload.to_string();
-        for user in users {
-            sqlx::query(
-                "INSERT INTO events (id, user_id, type, order_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&event_id)
-            .bind(*user)
-            .bind(kind)
-            .bind(order_id)
-            .bind(&payload)
-            .bind(now)
-            .execute(self.conn())
-            .await?;
-            self.woken.push(user.to_string());
+        if users.is_empty() {
+            return Ok(());
         }
+        // One row per user, in one statement.
+        let rows: Vec<String> = (0..users.len()).map(|i| format!("($1, $2, $3, $4, $5, ${})", i + 6)).collect();
+        let sql = format!(
+            "INSERT INTO events (id, type, order_id, payload, created_at, user_id) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(&event_id).bind(kind).bind(order_id).bind(&payload).bind(now);
+        for user in users {
+            q = q.bind(*user);
+        }
+        q.execute(self.conn()).await?;
+        self.woken.extend(users.iter().map(|u| u.to_string()));
         Ok(())
     }
 }

@@ -2,7 +2,8 @@
 //! and [`Tx::apply_decision`] writes the decision (state, postings, stock, deadlines, events) in
 //! the caller's one transaction.
 
-use crate::{placeholders, Page, Result, Store, StoreError, Tx};
+use crate::bulk::{decode, json_agg_ordered};
+use crate::{placeholders, Backend, Page, Result, Store, StoreError, Tx};
 use souk_domain::catalog::{PriceTier, ProductStatus};
 use souk_domain::checkout::{price_line, Item, SkuForSale, MAX_ITEMS};
 use souk_domain::dispute::{self, Outcome};
@@ -99,51 +100,36 @@ struct OrderRow {
     view: OrderView,
 }
 
-async fn load(conn: &mut AnyConnection, id: &str) -> Result<OrderRow> {
-    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
+/// Whole orders in one statement: the order's columns, then its lines (by position) and its
+/// pending deadlines (soonest first, reminders left out) as JSON arrays. Each is found by the
+/// order's key, so reading an order costs the same however many jobs are pending.
+fn order_select(backend: Backend) -> String {
+    let lines = json_agg_ordered(
+        backend,
+        &["l.sku_id", "l.product_id", "l.title", "l.quantity", "l.unit_price", "l.commission_bps"],
+        Some("l.position"),
+    );
+    let deadlines = json_agg_ordered(backend, &["j.kind", "j.due_at"], Some("j.due_at"));
+    format!(
+        "SELECT {ORDER_COLUMNS}, (SELECT {lines} FROM order_lines l WHERE l.order_id = orders.id) AS lines_json, \
+         (SELECT {deadlines} FROM jobs j WHERE j.order_id = orders.id AND j.state = 'pending' \
+         AND j.kind NOT LIKE '%reminder') AS deadlines_json FROM orders"
+    )
+}
+
+async fn load(conn: &mut AnyConnection, backend: Backend, id: &str) -> Result<OrderRow> {
+    let sql = format!("{} WHERE id = $1", order_select(backend));
     let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
-    let mut rows = assemble(conn, vec![row]).await?;
+    let mut rows = assemble(vec![row])?;
     Ok(rows.remove(0))
 }
 
-/// Builds orders (domain and API forms) from order rows, loading their lines and deadlines.
-async fn assemble(conn: &mut AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<OrderRow>> {
-    let ids: Vec<String> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
-    let mut lines: Vec<(String, AnyRow)> = Vec::new();
-    let mut jobs: Vec<(String, AnyRow)> = Vec::new();
-    if !ids.is_empty() {
-        let sql = format!(
-            "SELECT order_id, sku_id, product_id, title, quantity, unit_price, commission_bps FROM order_lines \
-             WHERE order_id IN ({}) ORDER BY order_id, position",
-            placeholders(0, ids.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for id in &ids {
-            q = q.bind(id);
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            lines.push((r.try_get("order_id")?, r));
-        }
-        // Found by order (the `(order_id, kind)` key), then filtered and sorted here: a plan
-        // that starts from `state = 'pending'` walks every pending job of the marketplace.
-        let sql = format!(
-            "SELECT order_id, kind, due_at FROM jobs WHERE order_id IN ({}) AND state = 'pending'",
-            placeholders(0, ids.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for id in &ids {
-            q = q.bind(id);
-        }
-        let mut pending = Vec::new();
-        for r in q.fetch_all(&mut *conn).await? {
-            let kind: String = r.try_get("kind")?;
-            if !kind.ends_with("reminder") {
-                pending.push((r.try_get::<i64, _>("due_at")?, r.try_get("order_id")?, r));
-            }
-        }
-        pending.sort_by_key(|(due_at, _, _)| *due_at);
-        jobs.extend(pending.into_iter().map(|(_, order_id, r)| (order_id, r)));
-    }
+/// A line as [`order_select`] aggregates it: SKU, product, title, quantity, unit price,
+/// commission.
+type LineJson = (String, String, String, i64, i64, i64);
+
+/// Builds orders (domain and API forms) from rows of [`order_select`].
+fn assemble(rows: Vec<AnyRow>) -> Result<Vec<OrderRow>> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let id: String = row.try_get("id")?;
@@ -151,31 +137,22 @@ async fn assemble(conn: &mut AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<Ord
         let state_text: String = row.try_get("state")?;
         let state =
             OrderState::parse(&state_text).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(state_text.clone())))?;
-        let mut domain_lines = Vec::new();
-        let mut line_views = Vec::new();
-        for (_, l) in lines.iter().filter(|(oid, _)| *oid == id) {
-            let quantity: i64 = l.try_get("quantity")?;
-            let unit: i64 = l.try_get("unit_price")?;
-            domain_lines.push(Line {
-                sku_id: l.try_get("sku_id")?,
-                quantity,
-                unit_price: Money::new(unit, c),
-                commission_bps: l.try_get("commission_bps")?,
-            });
+        let lines: Vec<LineJson> = decode(&row.try_get::<String, _>("lines_json")?)?;
+        let jobs: Vec<(String, i64)> = decode(&row.try_get::<String, _>("deadlines_json")?)?;
+        let mut domain_lines = Vec::with_capacity(lines.len());
+        let mut line_views = Vec::with_capacity(lines.len());
+        for (sku_id, product_id, title, quantity, unit, commission_bps) in lines {
+            domain_lines.push(Line { sku_id: sku_id.clone(), quantity, unit_price: Money::new(unit, c), commission_bps });
             line_views.push(OrderLineView {
-                sku_id: l.try_get("sku_id")?,
-                product_id: l.try_get("product_id")?,
-                title: l.try_get("title")?,
+                sku_id,
+                product_id,
+                title,
                 quantity,
                 unit_price: Money::new(unit, c),
                 total: Money::new(unit * quantity, c),
             });
         }
-        let deadlines = jobs
-            .iter()
-            .filter(|(oid, _)| *oid == id)
-            .map(|(_, j)| Ok(DeadlineView { kind: j.try_get("kind")?, due_at: rfc3339(j.try_get("due_at")?) }))
-            .collect::<Result<Vec<_>>>()?;
+        let deadlines = jobs.into_iter().map(|(kind, due_at)| DeadlineView { kind, due_at: rfc3339(due_at) }).collect();
         let confirm_by: Option<i64> = row.try_get("confirm_by")?;
         let extended = row.try_get::<i64, _>("confirmation_extended")? != 0;
         let order = Order {
@@ -227,7 +204,7 @@ pub enum OrderScope<'a> {
 
 impl Store {
     pub async fn order(&self, id: &str) -> Result<OrderView> {
-        Ok(load(&mut *self.reader().await?, id).await?.view)
+        Ok(load(&mut *self.reader().await?, self.backend(), id).await?.view)
     }
 
     /// The seller (store owner) of an order, for authorization.
@@ -253,7 +230,8 @@ impl Store {
             OrderScope::Checkout(v) => ("checkout_id", v),
         };
         let sql = format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE {column} = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3"
+            "{} WHERE {column} = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3",
+            order_select(self.backend())
         );
         let mut conn = self.reader().await?;
         let rows = sqlx::query(&sql)
@@ -262,7 +240,7 @@ impl Store {
             .bind(limit as i64 + 1)
             .fetch_all(&mut *conn)
             .await?;
-        let items = assemble(&mut conn, rows).await?.into_iter().map(|r| r.view).collect();
+        let items = assemble(rows)?.into_iter().map(|r| r.view).collect();
         Ok(Page::from_rows(items, limit, |o: &OrderView| o.id.clone()))
     }
 
@@ -515,30 +493,42 @@ impl Tx {
             .bind(now)
             .execute(self.conn())
             .await?;
-            for (pos, (sku, line)) in group.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO order_lines (order_id, position, sku_id, product_id, title, quantity, unit_price, commission_bps) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(&order_id)
-                .bind(pos as i64)
-                .bind(&line.sku_id)
-                .bind(&sku.product_id)
-                .bind(&sku.title)
-                .bind(line.quantity)
-                .bind(line.unit_price.amount)
-                .bind(line.commission_bps)
-                .execute(self.conn())
-                .await?;
+            // Every line of the order in one statement.
+            let rows: Vec<String> = (0..group.len())
+                .map(|i| {
+                    let b = 6 * i + 1;
+                    format!("($1, {i}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO order_lines (order_id, position, sku_id, product_id, title, quantity, unit_price, commission_bps) \
+                 VALUES {}",
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(&order_id);
+            for (sku, line) in &group {
+                q = q
+                    .bind(&line.sku_id)
+                    .bind(&sku.product_id)
+                    .bind(&sku.title)
+                    .bind(line.quantity)
+                    .bind(line.unit_price.amount)
+                    .bind(line.commission_bps);
             }
+            q.execute(self.conn()).await?;
             self.write_effects(&order, &decision).await?;
-            views.push(load(self.conn(), &order_id).await?.view);
+            views.push(self.load(&order_id).await?.view);
         }
         Ok((checkout_id, views))
     }
 
     pub async fn order(&mut self, id: &str) -> Result<OrderView> {
-        Ok(load(self.conn(), id).await?.view)
+        Ok(self.load(id).await?.view)
+    }
+
+    async fn load(&mut self, id: &str) -> Result<OrderRow> {
+        let backend = self.store().backend();
+        load(self.conn(), backend, id).await
     }
 
     /// Takes `action` on the order: decides it in the domain and writes the decision. An
@@ -557,7 +547,7 @@ impl Tx {
         happened_at_ms: Option<i64>,
         policy: &Policy,
     ) -> Result<OrderView> {
-        let row = load(self.conn(), order_id).await?;
+        let row = self.load(order_id).await?;
         let now = self.store().now_ms();
         let floor = row.order.shipped_at_ms.unwrap_or(now).min(now);
         let at = happened_at_ms.map_or(now, |t| t.clamp(floor, now));
@@ -566,30 +556,32 @@ impl Tx {
             Refusal::Overflow => Invalid::new("out_of_range", "total", "the order total is too large").into(),
         })?;
         // The guarded state change comes first: on PostgreSQL it takes the row lock, so a
-        // concurrent action on the same order waits, then finds the state moved and stops.
-        let moved = sqlx::query("UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
-            .bind(decision.state.as_str())
-            .bind(now)
-            .bind(order_id)
-            .bind(row.order.state.as_str())
-            .execute(self.conn())
-            .await?;
-        if moved.rows_affected() != 1 {
-            let current = load(self.conn(), order_id).await?;
-            return Err(invalid_state(current.order.state));
+        // concurrent action on the same order waits, then finds the state moved and stops. The
+        // milestone's time, a cancellation's reason and an extension go in the same statement.
+        let stamp = crate::trust::milestone_column(decision.state).filter(|_| decision.state != row.order.state);
+        let reason = action.cancel_reason();
+        let mut set = String::from("state = $3, updated_at = $4");
+        if let Some(column) = stamp {
+            set.push_str(&format!(", {column} = $5"));
         }
-        if let Some(reason) = action.cancel_reason() {
-            sqlx::query("UPDATE orders SET cancel_reason = $1 WHERE id = $2")
-                .bind(reason)
-                .bind(order_id)
-                .execute(self.conn())
-                .await?;
+        if reason.is_some() {
+            set.push_str(if stamp.is_some() { ", cancel_reason = $6" } else { ", cancel_reason = $5" });
         }
         if action == Action::ExtendConfirmation {
-            sqlx::query("UPDATE orders SET confirmation_extended = 1 WHERE id = $1")
-                .bind(order_id)
-                .execute(self.conn())
-                .await?;
+            set.push_str(", confirmation_extended = 1");
+        }
+        let sql = format!("UPDATE orders SET {set} WHERE id = $1 AND state = $2");
+        let mut q = sqlx::query(&sql).bind(order_id).bind(row.order.state.as_str()).bind(decision.state.as_str()).bind(now);
+        if stamp.is_some() {
+            q = q.bind(at);
+        }
+        if let Some(reason) = reason {
+            q = q.bind(reason);
+        }
+        let moved = q.execute(self.conn()).await?;
+        if moved.rows_affected() != 1 {
+            let current = self.load(order_id).await?;
+            return Err(invalid_state(current.order.state));
         }
         self.record_milestones(&row.order, action, decision.state, at, policy).await?;
         self.write_effects(&row.order, &decision).await?;
@@ -611,7 +603,7 @@ impl Tx {
     /// the seller and the platform in one set of postings, guarded on the order still being
     /// disputed, and the store's trust totals count the outcome.
     pub async fn settle_disputed(&mut self, order_id: &str, outcome: Outcome) -> Result<OrderView> {
-        let row = load(self.conn(), order_id).await?;
+        let row = self.load(order_id).await?;
         let decision = dispute::settle(&row.order, outcome).map_err(|r| match r {
             Refusal::InvalidState(s) => invalid_state(s),
             Refusal::Overflow => Invalid::new("out_of_range", "amount", "more than the order's total").into(),
@@ -624,7 +616,7 @@ impl Tx {
             .execute(self.conn())
             .await?;
         if moved.rows_affected() != 1 {
-            return Err(invalid_state(load(self.conn(), order_id).await?.order.state));
+            return Err(invalid_state(self.load(order_id).await?.order.state));
         }
         self.record_settlement(&row.order, outcome, decision.state).await?;
         self.write_effects(&row.order, &decision).await?;
@@ -668,12 +660,9 @@ impl Tx {
                 });
             }
         }
-        for kind in &d.cancel_deadlines {
-            self.cancel_job(&order.id, *kind).await?;
-            if let Some(reminder) = kind.reminder() {
-                self.cancel_job(&order.id, reminder).await?;
-            }
-        }
+        let cancelled: Vec<DeadlineKind> =
+            d.cancel_deadlines.iter().flat_map(|kind| std::iter::once(*kind).chain(kind.reminder())).collect();
+        self.cancel_jobs(&order.id, &cancelled).await?;
         for (kind, due_at) in &d.deadlines {
             self.schedule(&order.id, *kind, *due_at).await?;
             if *kind == DeadlineKind::ConfirmBy {

@@ -294,6 +294,8 @@ async fn add_stats(tx: &mut Tx, order_id: &str, columns: &[(&str, i64)]) -> Resu
 impl Tx {
     /// Stamps the order's milestones and moves its store's totals for a transition from
     /// `order.state` to `to` by `action`, which happened at `now`.
+    /// Counts an order's move in its store's trust totals (the move's time is stamped with
+    /// the state change itself, see [`milestone_column`]).
     pub(crate) async fn record_milestones(
         &mut self,
         order: &Order,
@@ -302,20 +304,6 @@ impl Tx {
         now: i64,
         policy: &Policy,
     ) -> Result<()> {
-        let stamp = match to {
-            OrderState::Paid => Some("paid_at"),
-            OrderState::Shipped => Some("shipped_at"),
-            OrderState::Delivered => Some("delivered_at"),
-            OrderState::Completed => Some("completed_at"),
-            _ => None,
-        };
-        if let (Some(column), true) = (stamp, to != order.state) {
-            sqlx::query(&format!("UPDATE orders SET {column} = $1 WHERE id = $2"))
-                .bind(now)
-                .bind(&order.id)
-                .execute(self.conn())
-                .await?;
-        }
         match (order.state, action, to) {
             (OrderState::Paid, Action::Ship, _) => {
                 let on_time = self.milestone(&order.id, "paid_at").await?.is_none_or(|p| now - p <= policy.ship_by_ms);
@@ -482,5 +470,16 @@ impl Tx {
             return Err(StoreError::Conflict { code: "already_replied", message: "the seller replied already".into() });
         }
         self.review(id).await
+    }
+}
+
+/// The column that keeps when an order reached `to`, if that state is a milestone.
+pub(crate) fn milestone_column(to: OrderState) -> Option<&'static str> {
+    match to {
+        OrderState::Paid => Some("paid_at"),
+        OrderState::Shipped => Some("shipped_at"),
+        OrderState::Delivered => Some("delivered_at"),
+        OrderState::Completed => Some("completed_at"),
+        _ => None,
     }
 }
