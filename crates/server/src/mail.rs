@@ -120,16 +120,12 @@ impl App {
             if due.is_empty() {
                 return Ok(sent);
             }
-            let mut claimed = Vec::with_capacity(due.len());
             let mut tx = self.store.begin().await?;
             // Dropped rows are no longer pending, so their claims below fail.
             tx.drop_stale_emails(now).await?;
-            for d in &due {
-                if tx.claim_email(d, now + LEASE_MS).await? {
-                    claimed.push(d);
-                }
-            }
+            let ids = tx.claim_emails(&due, now + LEASE_MS).await?;
             tx.commit().await?;
+            let claimed: Vec<&DueEmail> = due.iter().filter(|d| ids.contains(&d.id)).collect();
             if claimed.is_empty() {
                 return Ok(sent);
             }
@@ -138,22 +134,20 @@ impl App {
                 let (subject, body) = compose(d, &self.config.policy);
                 outcomes.push(self.send_mail(&d.to, &subject, &body).await.err().map(|e| e.to_string()));
             }
-            // One transaction records the whole batch: a commit each would hold the database's
+            // One statement records the whole batch: a commit each would hold the database's
             // one writer (SQLite) once per email, in front of the buyers.
+            let sends: Vec<(&DueEmail, Option<&str>)> =
+                claimed.iter().zip(&outcomes).map(|(d, e)| (*d, e.as_deref())).collect();
             let mut tx = self.store.begin().await?;
-            for (d, error) in claimed.iter().zip(&outcomes) {
-                match tx.record_email(d, error.as_deref()).await? {
-                    Some("sent") => sent += 1,
-                    Some(state) => tracing::warn!(
-                        email = d.id,
-                        state,
-                        error = error.as_deref().unwrap_or(""),
-                        "notification email not sent"
-                    ),
-                    None => {}
+            let recorded = tx.record_emails(&sends).await?;
+            tx.commit().await?;
+            for (id, state) in recorded {
+                if state == "sent" {
+                    sent += 1;
+                } else if let Some((d, error)) = sends.iter().find(|(d, _)| d.id == id) {
+                    tracing::warn!(email = d.id, state, error = error.unwrap_or(""), "notification email not sent");
                 }
             }
-            tx.commit().await?;
             // A batch a round while flash-sale buys come in (see `App::yield_to_flash`).
             if due.len() < BATCH || self.flash_busy() {
                 return Ok(sent);

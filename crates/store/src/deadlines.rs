@@ -54,8 +54,9 @@ impl Tx {
             }
         }
         // A deadline and its reminder in one statement.
-        let rows: Vec<String> =
-            (0..jobs.len()).map(|i| format!("(${}, ${}, $1, ${}, 'pending')", 3 * i + 2, 3 * i + 3, 3 * i + 4)).collect();
+        let rows: Vec<String> = (0..jobs.len())
+            .map(|i| format!("(${}, ${}, $1, ${}, 'pending')", 3 * i + 2, 3 * i + 3, 3 * i + 4))
+            .collect();
         let sql = format!(
             "INSERT INTO jobs (id, kind, order_id, due_at, state) VALUES {} \
              ON CONFLICT (order_id, kind) DO UPDATE SET due_at = excluded.due_at, state = 'pending'",

@@ -71,36 +71,55 @@ impl Tx {
         Ok(dropped.rows_affected())
     }
 
-    /// Claims a due email for one send until `lease_until`; false when another round has it.
-    pub async fn claim_email(&mut self, due: &DueEmail, lease_until: i64) -> Result<bool> {
-        self.claim_retry("email_outbox", due.id, due.next_attempt_at, due.attempts, lease_until).await
+    /// Claims due emails for one send until `lease_until`, each guarded on what was read, in
+    /// one statement: the ids claimed (another round holds the rest).
+    pub async fn claim_emails(&mut self, due: &[DueEmail], lease_until: i64) -> Result<Vec<i64>> {
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "UPDATE email_outbox SET next_attempt_at = $1 FROM (VALUES {}) AS v \
+             WHERE email_outbox.id = v.column1 AND email_outbox.state = 'pending' \
+             AND email_outbox.next_attempt_at = v.column2 AND email_outbox.attempts = v.column3 \
+             RETURNING email_outbox.id",
+            value_rows(due.len(), 3)
+        );
+        let mut q = sqlx::query(&sql).bind(lease_until);
+        for d in due {
+            q = q.bind(d.id).bind(d.next_attempt_at).bind(d.attempts);
+        }
+        let rows = q.fetch_all(self.conn()).await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
-    /// Records a claimed email's send: sent, or (with `error`) tried again later or failed for
-    /// good. Returns the new state, or `None` when the row moved meanwhile.
-    pub async fn record_email(&mut self, due: &DueEmail, error: Option<&str>) -> Result<Option<&'static str>> {
+    /// Records claimed emails' sends, each with its error if it failed: sent, or tried again
+    /// later, or failed for good. One statement for the batch; returns each recorded email's id
+    /// and new state (a row that moved meanwhile is left out).
+    pub async fn record_emails(&mut self, sends: &[(&DueEmail, Option<&str>)]) -> Result<Vec<(i64, String)>> {
+        if sends.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = self.store().now_ms();
-        let number = due.attempts + 1;
-        let (state, next) = match (error, webhook::next_attempt(number, due.window_start, now)) {
-            (None, _) => ("sent", now),
-            (Some(_), Some(at)) => ("pending", at),
-            (Some(_), None) => ("failed", now),
-        };
-        let moved = sqlx::query(
-            "UPDATE email_outbox SET state = $1, attempts = $2, next_attempt_at = $3, last_error = $4, \
-                    sent_at = CASE WHEN $1 = 'sent' THEN $5 ELSE sent_at END \
-             WHERE id = $6 AND state = 'pending' AND attempts = $7",
-        )
-        .bind(state)
-        .bind(number)
-        .bind(next)
-        .bind(error)
-        .bind(now)
-        .bind(due.id)
-        .bind(due.attempts)
-        .execute(self.conn())
-        .await?;
-        Ok((moved.rows_affected() == 1).then_some(state))
+        let sql = format!(
+            "UPDATE email_outbox SET state = v.column2, attempts = v.column3, next_attempt_at = v.column4, \
+                    last_error = v.column5, sent_at = CASE WHEN v.column2 = 'sent' THEN $1 ELSE email_outbox.sent_at END \
+             FROM (VALUES {}) AS v \
+             WHERE email_outbox.id = v.column1 AND email_outbox.state = 'pending' AND email_outbox.attempts = v.column6 \
+             RETURNING email_outbox.id, email_outbox.state",
+            value_rows(sends.len(), 6)
+        );
+        let mut q = sqlx::query(&sql).bind(now);
+        for (due, error) in sends {
+            let number = due.attempts + 1;
+            let (state, next) = match (error, webhook::next_attempt(number, due.window_start, now)) {
+                (None, _) => ("sent", now),
+                (Some(_), Some(at)) => ("pending", at),
+                (Some(_), None) => ("failed", now),
+            };
+            q = q.bind(due.id).bind(state).bind(number).bind(next).bind(*error).bind(due.attempts);
+        }
+        let rows = q.fetch_all(self.conn()).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
     /// Moves a due row's `next_attempt_at` to a lease, guarded on what was read: of several
@@ -126,4 +145,9 @@ impl Tx {
             .await?;
         Ok(claimed.rows_affected() == 1)
     }
+}
+
+/// `($2, $3, ...), (...)`: `rows` rows of `width` parameters, after `$1`.
+fn value_rows(rows: usize, width: usize) -> String {
+    (0..rows).map(|r| format!("({})", crate::placeholders(1 + r * width, width))).collect::<Vec<_>>().join(", ")
 }

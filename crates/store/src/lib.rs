@@ -555,10 +555,8 @@ impl Tx {
         }
         // One row per user, in one statement.
         let rows: Vec<String> = (0..users.len()).map(|i| format!("($1, $2, $3, $4, $5, ${})", i + 6)).collect();
-        let sql = format!(
-            "INSERT INTO events (id, type, order_id, payload, created_at, user_id) VALUES {}",
-            rows.join(", ")
-        );
+        let sql =
+            format!("INSERT INTO events (id, type, order_id, payload, created_at, user_id) VALUES {}", rows.join(", "));
         let mut q = sqlx::query(&sql).bind(&event_id).bind(kind).bind(order_id).bind(&payload).bind(now);
         for user in users {
             q = q.bind(*user);

@@ -142,7 +142,12 @@ fn assemble(rows: Vec<AnyRow>) -> Result<Vec<OrderRow>> {
         let mut domain_lines = Vec::with_capacity(lines.len());
         let mut line_views = Vec::with_capacity(lines.len());
         for (sku_id, product_id, title, quantity, unit, commission_bps) in lines {
-            domain_lines.push(Line { sku_id: sku_id.clone(), quantity, unit_price: Money::new(unit, c), commission_bps });
+            domain_lines.push(Line {
+                sku_id: sku_id.clone(),
+                quantity,
+                unit_price: Money::new(unit, c),
+                commission_bps,
+            });
             line_views.push(OrderLineView {
                 sku_id,
                 product_id,
@@ -571,7 +576,8 @@ impl Tx {
             set.push_str(", confirmation_extended = 1");
         }
         let sql = format!("UPDATE orders SET {set} WHERE id = $1 AND state = $2");
-        let mut q = sqlx::query(&sql).bind(order_id).bind(row.order.state.as_str()).bind(decision.state.as_str()).bind(now);
+        let mut q =
+            sqlx::query(&sql).bind(order_id).bind(row.order.state.as_str()).bind(decision.state.as_str()).bind(now);
         if stamp.is_some() {
             q = q.bind(at);
         }

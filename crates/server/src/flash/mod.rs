@@ -103,6 +103,8 @@ const IDLE_AFTER: Duration = Duration::from_millis(20);
 /// The pause between the chunks of an idle write-out: idleness is known by then, and the
 /// pause is only to let other writers (another process sharing SQLite's file) have the lock.
 const IDLE_PAUSE: Duration = Duration::from_millis(5);
+/// How many times the smallest write-out chunk an idle engine's chunks grow to.
+const IDLE_CHUNK_GROWTH: usize = 8;
 
 /// Wallets the engine's book may hold before it starts afresh, to bound its memory.
 const BOOK_CAPACITY: usize = 1 << 20;
@@ -189,6 +191,10 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
     let mut carried: Vec<Pending> = Vec::new();
     // Whether the last thing done was an idle write-out chunk.
     let mut idle = false;
+    // The next idle chunk's size: it doubles while no buy comes (a commit spread over more
+    // orders), and is back to the smallest as soon as one does, so a buy waits behind at most
+    // one large chunk.
+    let mut idle_chunk = flash_out::WRITE_OUT_CHUNK;
     loop {
         let mut batch = std::mem::take(&mut carried);
         // Carried requests were refused from a book that may not have seen a top-up or a
@@ -215,9 +221,9 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
                         Ok(Some(p)) => p,
                         Ok(None) | Err(_) => {
                             land(&store, &mut book, &mut in_flight).await;
-                            unwritten = write_out_chunk(&store, &policy, flash_out::WRITE_OUT_CHUNK)
-                                .await
-                                .then(tokio::time::Instant::now);
+                            unwritten =
+                                write_out_chunk(&store, &policy, idle_chunk).await.then(tokio::time::Instant::now);
+                            idle_chunk = (idle_chunk * 2).min(flash_out::WRITE_OUT_CHUNK * IDLE_CHUNK_GROWTH);
                             idle = true;
                             continue;
                         }
@@ -248,6 +254,7 @@ async fn run(store: Store, policy: Policy, config: EngineConfig, mut rx: mpsc::R
             };
             batch.push(first);
             idle = false;
+            idle_chunk = flash_out::WRITE_OUT_CHUNK;
         }
         let until = tokio::time::Instant::now() + config.linger;
         while batch.len() < config.max_batch {
