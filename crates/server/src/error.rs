@@ -130,14 +130,10 @@ impl From<StoreError> for AppError {
                 e.retry_after_s = Some(1);
                 e
             }
-            StoreError::Db(sqlx_err @ sqlx::Error::PoolTimedOut) => {
-                tracing::warn!(error = %sqlx_err, "database pool exhausted");
-                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is busy; retry shortly")
-            }
             // Deadlocks and serialization failures (PostgreSQL) and a busy database (SQLite)
             // roll the transaction back whole; the same request can simply be sent again.
-            e if e.lost_race() => {
-                tracing::warn!(error = %e, "transaction lost a race; the client may retry");
+            StoreError::Contention(why) => {
+                tracing::warn!(why, "transaction lost a race; the client may retry");
                 let mut e = AppError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "contention",
@@ -146,6 +142,7 @@ impl From<StoreError> for AppError {
                 e.retry_after_s = Some(1);
                 e
             }
+            StoreError::Broken(what) => AppError::internal("a rule Souk must keep does not hold", what),
             StoreError::Db(db) => AppError::internal("database error", db),
         }
     }

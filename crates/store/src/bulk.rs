@@ -114,7 +114,7 @@ impl BulkRow for Value {
     }
 
     fn bind<'q>(&'q self, mut q: Q<'q>) -> Result<Q<'q>> {
-        let bad = |v: &Value| StoreError::Db(sqlx::Error::Protocol(format!("cannot bind {v} as a row value")));
+        let bad = |v: &Value| StoreError::broken(format!("cannot bind {v} as a row value"));
         for v in self.as_array().ok_or_else(|| bad(self))? {
             q = match v {
                 Value::String(s) => q.bind(s.as_str()),
@@ -302,7 +302,7 @@ fn chunked<'r, R: BulkRow>(
 ) -> Result<Vec<(&'r [R], usize, String)>> {
     if sql("\u{0}").matches('\u{0}').count() != 1 {
         let msg = format!("a multi-row statement must read its rows once: {}", sql("(VALUES ...) AS v"));
-        return Err(StoreError::Db(sqlx::Error::Protocol(msg)));
+        return Err(StoreError::broken(msg));
     }
     let width = rows.first().map_or(0, BulkRow::width);
     let mut out = Vec::new();
@@ -320,7 +320,7 @@ fn chunked<'r, R: BulkRow>(
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(text: &str) -> Result<Vec<T>> {
-    serde_json::from_str(text).map_err(|e| StoreError::Db(sqlx::Error::Protocol(format!("{e}: {text}"))))
+    serde_json::from_str(text).map_err(|e| StoreError::broken(format!("{e}: {text}")))
 }
 
 #[cfg(test)]
@@ -352,16 +352,18 @@ mod tests {
     }
 
     #[test]
-    fn a_statement_reads_its_rows_once() {
+    #[cfg_attr(debug_assertions, should_panic(expected = "must read its rows once"))]
+    fn a_statement_that_reads_its_rows_twice_is_refused() {
         let rows = vec![serde_json::json!([1])];
         let twice = |v: &str| format!("SELECT 1 FROM {v} UNION ALL SELECT 1 FROM {v}");
-        assert!(
-            chunked(&twice, &rows, Backend::Sqlite, Filler::LeftOut).is_err(),
-            "the second copy would read unbound NULLs"
-        );
-        assert!(
-            chunked(&|_: &str| "SELECT 1".to_string(), &rows, Backend::Sqlite, Filler::LeftOut).is_err(),
-            "no rows read"
-        );
+        // The second copy would read unbound NULLs.
+        assert!(chunked(&twice, &rows, Backend::Sqlite, Filler::LeftOut).is_err());
+    }
+
+    #[test]
+    #[cfg_attr(debug_assertions, should_panic(expected = "must read its rows once"))]
+    fn a_statement_that_reads_no_rows_is_refused() {
+        let rows = vec![serde_json::json!([1])];
+        assert!(chunked(&|_: &str| "SELECT 1".to_string(), &rows, Backend::Sqlite, Filler::LeftOut).is_err());
     }
 }

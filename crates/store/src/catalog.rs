@@ -36,8 +36,7 @@ pub enum ImportOutcome {
 
 fn sku_from_row(row: &AnyRow) -> Result<(String, Sku)> {
     let currency_code: String = row.try_get("currency")?;
-    let currency = Currency::from_code(&currency_code)
-        .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("bad currency {currency_code}"))))?;
+    let currency = crate::currency(&currency_code)?;
     let options: String = row.try_get("options")?;
     let tiers: String = row.try_get("tiers")?;
     let on_hand: i64 = row.try_get("on_hand")?;

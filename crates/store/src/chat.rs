@@ -6,7 +6,7 @@ use crate::{placeholders, Page, Result, Store, StoreError, Tx};
 use souk_domain::chat::{self, MessageDraft, OfferState, Side};
 use souk_domain::id::Kind;
 use souk_domain::time::rfc3339;
-use souk_domain::{Currency, Invalid, Money};
+use souk_domain::{Invalid, Money};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -180,16 +180,15 @@ const OFFER_COLUMNS: &str = "o.id, o.conversation_id, o.sku_id, k.product_id, p.
 
 fn offer_from_row(row: &AnyRow, now_ms: i64) -> Result<Offer> {
     let code: String = row.try_get(7)?;
-    let currency = Currency::from_code(&code)
-        .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("unknown currency {code}"))))?;
+    let currency = crate::currency(&code)?;
     let quantity: i64 = row.try_get(5)?;
     let unit_price = Money::new(row.try_get(6)?, currency);
     let valid_until_ms: i64 = row.try_get(9)?;
-    let stored = OfferState::parse(&row.try_get::<String, _>(11)?)
-        .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol("unknown offer state".into())))?;
+    let stored =
+        OfferState::parse(&row.try_get::<String, _>(11)?).ok_or_else(|| StoreError::broken("unknown offer state"))?;
     let state = stored.at(valid_until_ms, now_ms);
-    let made_by = Side::parse(&row.try_get::<String, _>(10)?)
-        .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol("unknown offer side".into())))?;
+    let made_by =
+        Side::parse(&row.try_get::<String, _>(10)?).ok_or_else(|| StoreError::broken("unknown offer side"))?;
     let ship_to: Option<String> = row.try_get(8)?;
     let sku_id: String = row.try_get(2)?;
     Ok(Offer {

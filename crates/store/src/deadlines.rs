@@ -33,7 +33,8 @@ impl Store {
                 Ok(DueJob {
                     id: r.try_get("id")?,
                     order_id: r.try_get("order_id")?,
-                    kind: DeadlineKind::parse(&kind).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(kind)))?,
+                    kind: DeadlineKind::parse(&kind)
+                        .ok_or_else(|| StoreError::broken(format!("unknown deadline {kind}")))?,
                 })
             })
             .collect()

@@ -113,7 +113,7 @@ const COLUMNS: &str = "d.id, d.order_id, d.buyer_id, d.store_id, d.reason, d.des
 const FROM: &str = "disputes d JOIN orders o ON o.id = d.order_id JOIN stores s ON s.id = d.store_id";
 
 fn protocol(what: &str) -> StoreError {
-    StoreError::Db(sqlx::Error::Protocol(format!("unknown dispute {what}")))
+    StoreError::broken(format!("unknown dispute {what}"))
 }
 
 fn from_row(row: &AnyRow) -> Result<DisputeRow> {

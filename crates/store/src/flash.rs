@@ -8,7 +8,7 @@
 
 use crate::bulk::{self, field, BulkRow, Column, Filler, Q};
 use crate::orders::sku_for_sale;
-use crate::{Backend, Page, Result, Store, StoreError, Tx};
+use crate::{currency, Backend, Page, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
 use souk_domain::catalog::ProductStatus;
 use souk_domain::flash::{self, Book, IdMap, PromoBook, PromotionDraft};
@@ -46,10 +46,6 @@ pub struct PromotionView {
 
 const COLUMNS: &str = "pr.id, pr.store_id, pr.product_id, pr.sku_id, p.title, pr.starts_at, pr.ends_at, pr.price, \
      pr.currency, pr.stock, pr.sold, pr.per_buyer_limit, pr.created_at";
-
-fn currency(code: &str) -> Result<Currency> {
-    Currency::from_code(code).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("unknown currency {code}"))))
-}
 
 fn view(row: &AnyRow, now_ms: i64) -> Result<PromotionView> {
     let (starts, ends, stock, sold): (i64, i64, i64, i64) =

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use souk_domain::id::Kind;
 use souk_domain::ledger::{Account, TransferKind};
 use souk_domain::order::{Line, Policy};
-use souk_domain::{Currency, Invalid, Money};
+use souk_domain::{Invalid, Money};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
@@ -125,11 +125,10 @@ impl Tx {
         let mut counts: BTreeMap<(&str, &str), i64> = BTreeMap::new();
         let mut woken = Vec::new();
         for (order_id, promotion_id, buyer_id, quantity, unit_price, code, country, created_at, transfer_id) in &rows {
-            let m = meta.get(promotion_id).ok_or_else(|| {
-                StoreError::Db(sqlx::Error::Protocol(format!("flash order {order_id}: no promotion {promotion_id}")))
-            })?;
-            let currency = Currency::from_code(code)
-                .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("unknown currency {code}"))))?;
+            let m = meta
+                .get(promotion_id)
+                .ok_or_else(|| StoreError::broken(format!("flash order {order_id}: no promotion {promotion_id}")))?;
+            let currency = crate::currency(code)?;
             let line = Line {
                 sku_id: m.sku_id.clone(),
                 quantity: *quantity,
@@ -204,7 +203,7 @@ impl Tx {
                 .execute(self.conn())
                 .await?;
             if res.rows_affected() != 1 {
-                return Err(StoreError::Db(sqlx::Error::Protocol(format!("{pool} holds less than its orders"))));
+                return Err(StoreError::broken(format!("{pool} holds less than its orders")));
             }
         }
         let stats: Vec<Value> = purchases.iter().map(|(p, n)| json!([p, n])).collect();

@@ -32,7 +32,7 @@ impl Tx {
     ) -> Result<()> {
         let now = self.store().now_ms();
         for p in postings {
-            p.check().map_err(|e| StoreError::Db(sqlx::Error::Protocol(format!("malformed posting {p:?}: {e:?}"))))?;
+            p.check().map_err(|e| StoreError::broken(format!("malformed posting {p:?}: {e:?}")))?;
             let amount = p.amount.amount;
             // Both accounts exist after this one statement, the credit already made: the
             // debited account gains nothing (it may be new only if it is a provider's), and the
@@ -160,8 +160,7 @@ impl Store {
         by_currency
             .into_iter()
             .map(|(code, (a, h, i))| {
-                let c = Currency::from_code(&code)
-                    .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("currency {code}"))))?;
+                let c = crate::currency(&code)?;
                 Ok(WalletBalance {
                     currency: code,
                     available: Money::new(a, c),
@@ -209,8 +208,7 @@ impl Store {
         let mut items = Vec::with_capacity(rows.len());
         for r in &rows {
             let code: String = r.try_get("currency")?;
-            let c = Currency::from_code(&code)
-                .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("currency {code}"))))?;
+            let c = crate::currency(&code)?;
             let amount: i64 = r.try_get("amount")?;
             let sign: i64 = r.try_get("sign")?;
             items.push(WalletTransaction {
@@ -252,8 +250,7 @@ impl Store {
         for r in &journal {
             let (buyer, promotion, code, amount): (String, String, String, i64) =
                 (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-            let currency = Currency::from_code(&code)
-                .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("currency {code}"))))?;
+            let currency = crate::currency(&code)?;
             *posted.entry(Account::Wallet { user_id: buyer, currency }.key()).or_default() -= amount;
             *posted.entry(Account::PromotionEscrow { promotion_id: promotion, currency }.key()).or_default() += amount;
             *journal_moved.entry(code).or_default() += amount;

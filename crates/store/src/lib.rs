@@ -34,7 +34,7 @@ pub mod webhooks;
 
 use souk_domain::clock::Clock;
 use souk_domain::id::{self, Kind};
-use souk_domain::Invalid;
+use souk_domain::{Currency, Invalid};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use std::fmt;
@@ -65,17 +65,34 @@ pub enum StoreError {
     },
     Invalid(Invalid),
     /// The database cannot be reached or used right now (the runtime is ending, a lock cannot
-    /// be taken); the same work may succeed later.
+    /// be taken, every connection is busy); the same work may succeed later.
     Unavailable(String),
+    /// The transaction lost a race (a deadlock or serialization failure on PostgreSQL, a busy
+    /// database on SQLite) and was rolled back whole: the same work can simply run again.
+    Contention(String),
+    /// A rule Souk itself must keep does not hold (a stored row naming an unknown currency or
+    /// state, a pool holding less than its orders, a posting that does not balance, a statement
+    /// built wrong): a bug or a damaged database, never the caller's doing. Made by
+    /// [`StoreError::broken`].
+    Broken(String),
+    /// Any other failure of the database or the files beside it.
     Db(sqlx::Error),
 }
 
 impl StoreError {
-    /// A transaction that lost a race (a deadlock or serialization failure on PostgreSQL, a
-    /// busy database on SQLite) and was rolled back whole: the same work can simply run again.
+    /// Whether the same work can simply run again: see [`StoreError::Contention`].
     pub fn lost_race(&self) -> bool {
-        matches!(self, StoreError::Db(sqlx::Error::Database(d))
-            if matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "517")))
+        matches!(self, StoreError::Contention(_))
+    }
+
+    /// A broken rule, said loudly where it is found: a debug build stops there.
+    #[track_caller]
+    pub fn broken(what: impl Into<String>) -> StoreError {
+        let what = what.into();
+        let at = std::panic::Location::caller();
+        tracing::error!(what, %at, "a rule Souk must keep does not hold");
+        debug_assert!(false, "a rule Souk must keep does not hold: {what} ({at})");
+        StoreError::Broken(what)
     }
 }
 
@@ -86,6 +103,8 @@ impl fmt::Display for StoreError {
             StoreError::Conflict { message, .. } => f.write_str(message),
             StoreError::Invalid(e) => e.fmt(f),
             StoreError::Unavailable(why) => write!(f, "unavailable: {why}"),
+            StoreError::Contention(why) => write!(f, "lost a race: {why}"),
+            StoreError::Broken(what) => write!(f, "broken data: {what}"),
             StoreError::Db(e) => write!(f, "database: {e}"),
         }
     }
@@ -97,6 +116,10 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::PoolTimedOut => StoreError::Unavailable("every database connection is busy".into()),
+            sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "517")) => {
+                StoreError::Contention(d.message().to_string())
+            }
             e => StoreError::Db(e),
         }
     }
@@ -108,10 +131,23 @@ impl From<Invalid> for StoreError {
     }
 }
 
+/// JSON the store wrote and cannot read back (or a value of its own it cannot write).
 impl From<serde_json::Error> for StoreError {
+    #[track_caller]
     fn from(e: serde_json::Error) -> Self {
-        StoreError::Db(sqlx::Error::Decode(Box::new(e)))
+        StoreError::broken(format!("JSON: {e}"))
     }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Db(sqlx::Error::Io(e))
+    }
+}
+
+/// The currency of a stored code: Souk stores only codes it knows.
+pub(crate) fn currency(code: &str) -> Result<Currency> {
+    Currency::from_code(code).ok_or_else(|| StoreError::broken(format!("unknown currency {code}")))
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -169,7 +205,7 @@ pub fn redact_url(url: &str) -> String {
 impl Store {
     /// Opens (creating if needed) the embedded SQLite database `souk.db` in `data_dir`.
     pub async fn open_sqlite(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        std::fs::create_dir_all(data_dir)?;
         let url = format!("sqlite://{}?mode=rwc", data_dir.join("souk.db").display());
         Store::connect(&url, clock).await
     }
@@ -587,5 +623,26 @@ impl<T> Page<T> {
         rows.truncate(limit);
         let next_cursor = if more { rows.last().map(cursor_of) } else { None };
         Page { items: rows, next_cursor }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlx_errors_become_what_happened() {
+        assert!(matches!(StoreError::from(sqlx::Error::RowNotFound), StoreError::NotFound));
+        assert!(matches!(StoreError::from(sqlx::Error::PoolTimedOut), StoreError::Unavailable(_)));
+        assert!(matches!(StoreError::from(sqlx::Error::PoolClosed), StoreError::Db(_)));
+        assert!(!StoreError::Db(sqlx::Error::PoolClosed).lost_race());
+        assert!(StoreError::Contention("deadlock".into()).lost_race());
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "does not hold: unknown currency XXX")]
+    fn broken_data_stops_a_test_build_where_it_is_found() {
+        let _ = currency("XXX");
     }
 }

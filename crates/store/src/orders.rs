@@ -3,7 +3,7 @@
 //! the caller's one transaction.
 
 use crate::bulk::{decode, json_agg_ordered};
-use crate::{placeholders, Backend, Page, Result, Store, StoreError, Tx};
+use crate::{currency, placeholders, Backend, Page, Result, Store, StoreError, Tx};
 use souk_domain::catalog::{PriceTier, ProductStatus};
 use souk_domain::checkout::{price_line, Item, SkuForSale, MAX_ITEMS};
 use souk_domain::dispute::{self, Outcome};
@@ -49,10 +49,6 @@ pub struct EventView {
 /// Checkout groups lines into one order per store and currency.
 type StoreCurrency = (String, Currency);
 type PricedLine = (SkuForSale, Line);
-
-fn currency(code: &str) -> Result<Currency> {
-    Currency::from_code(code).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("unknown currency {code}"))))
-}
 
 fn invalid_state(state: OrderState) -> StoreError {
     StoreError::Conflict {
@@ -135,8 +131,8 @@ fn assemble(rows: Vec<AnyRow>) -> Result<Vec<OrderRow>> {
         let id: String = row.try_get("id")?;
         let c = currency(&row.try_get::<String, _>("currency")?)?;
         let state_text: String = row.try_get("state")?;
-        let state =
-            OrderState::parse(&state_text).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(state_text.clone())))?;
+        let state = OrderState::parse(&state_text)
+            .ok_or_else(|| StoreError::broken(format!("unknown order state {state_text}")))?;
         let lines: Vec<LineJson> = decode(&row.try_get::<String, _>("lines_json")?)?;
         let jobs: Vec<(String, i64)> = decode(&row.try_get::<String, _>("deadlines_json")?)?;
         let mut domain_lines = Vec::with_capacity(lines.len());

@@ -4,7 +4,7 @@ use crate::{Result, Store, StoreError, Tx};
 use souk_domain::id::Kind;
 use souk_domain::ledger::{Account, Posting, TransferKind};
 use souk_domain::time::rfc3339;
-use souk_domain::{Currency, Money};
+use souk_domain::Money;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -35,7 +35,7 @@ pub struct Payout {
 
 fn top_up_from_row(r: &AnyRow) -> Result<TopUp> {
     let code: String = r.try_get("currency")?;
-    let c = Currency::from_code(&code).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(code)))?;
+    let c = crate::currency(&code)?;
     Ok(TopUp {
         id: r.try_get("id")?,
         user_id: r.try_get("user_id")?,
@@ -123,7 +123,7 @@ impl Tx {
         .await?;
         if let (Some(row), true) = (row, succeeded) {
             let code: String = row.try_get("currency")?;
-            let currency = Currency::from_code(&code).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(code)))?;
+            let currency = crate::currency(&code)?;
             let posting = Posting {
                 from: Account::Provider { provider: row.try_get("provider")?, currency },
                 to: Account::Wallet { user_id: row.try_get("user_id")?, currency },

@@ -2,12 +2,12 @@
 //! matches when it has an active product in the RFQ's category (or below it) that ships to the
 //! RFQ's country.
 
-use crate::{Page, Result, Store, StoreError, Tx};
+use crate::{currency, Page, Result, Store, StoreError, Tx};
 use souk_domain::catalog::ProductStatus;
 use souk_domain::id::Kind;
 use souk_domain::rfq::{self, QuoteDraft, RfqDraft, Status};
 use souk_domain::time::rfc3339;
-use souk_domain::{Currency, Invalid, Money};
+use souk_domain::{Invalid, Money};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -65,10 +65,6 @@ pub struct Rfq {
 
 const RFQ_COLUMNS: &str = "r.id, r.buyer_id, r.title, r.details, r.category, r.quantity, r.target_price, \
      r.target_currency, r.ship_to, r.deadline, r.quotes, r.state, r.order_id, r.created_at";
-
-fn currency(code: &str) -> Result<Currency> {
-    Currency::from_code(code).ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("unknown currency {code}"))))
-}
 
 fn rfq_from_row(row: &AnyRow, now_ms: i64) -> Result<Rfq> {
     let target = match (row.try_get::<Option<i64>, _>(6)?, row.try_get::<Option<String>, _>(7)?) {

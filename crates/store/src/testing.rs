@@ -1,7 +1,7 @@
 //! Fresh databases for tests: a temporary SQLite file, or a new PostgreSQL schema when
 //! `SOUK_TEST_DATABASE_URL` names a server. Each test gets its own, so tests run in parallel.
 
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store};
 use souk_domain::clock::Clock;
 use sqlx::{Connection, Executor};
 use std::path::PathBuf;
@@ -73,11 +73,5 @@ impl TestDb {
         self.dir
             .clone()
             .unwrap_or_else(|| std::env::temp_dir().join(format!("souk-test-data-{:016x}", rand::random::<u64>())))
-    }
-}
-
-impl From<std::io::Error> for StoreError {
-    fn from(e: std::io::Error) -> Self {
-        StoreError::Db(sqlx::Error::Io(e))
     }
 }

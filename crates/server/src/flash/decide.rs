@@ -188,7 +188,7 @@ pub(super) async fn decide(
 }
 
 pub(super) fn receipt_body(receipt: &FlashReceipt) -> Result<String, StoreError> {
-    serde_json::to_string(receipt).map_err(|e| StoreError::Db(sqlx::Error::Protocol(e.to_string())))
+    serde_json::to_string(receipt).map_err(|e| StoreError::broken(e.to_string()))
 }
 
 /// The API's answer to a refused request.
