@@ -208,21 +208,15 @@ impl App {
         false
     }
 
-    /// The buyer and seller of an order. A flash order still in the journal (committed, not yet
-    /// written out) is written out first, so whoever asks for it sees the whole order.
-    pub async fn order_parties(&self, order_id: &str) -> Result<(String, String), souk_store::StoreError> {
-        match self.store.order_parties(order_id).await {
-            Err(souk_store::StoreError::NotFound) => {
-                // Not pending either may mean the engine wrote it out between the two reads,
-                // so the order is looked up again either way.
-                if self.store.flash_order_pending(order_id).await? {
-                    let which = souk_store::flash_out::Pending::Order(order_id);
-                    self.store.write_out_flash(which, &self.config.policy).await?;
-                }
-                self.store.order_parties(order_id).await
-            }
-            found => found,
+    /// Makes an order whole for one of its parties about to use it: a flash order still in
+    /// the journal (committed, not yet written out) is written out now. Called only once the
+    /// caller is known to be a party: authorization itself never writes.
+    pub async fn whole_order(&self, order_id: &str) -> Result<(), souk_store::StoreError> {
+        if self.store.flash_order_pending(order_id).await? {
+            let which = souk_store::flash_out::Pending::Order(order_id);
+            self.store.write_out_flash(which, &self.config.policy).await?;
         }
+        Ok(())
     }
 
     /// Opens the search index under the data directory, makes it current (rebuilding it when

@@ -208,13 +208,18 @@ impl Store {
         Ok(load(&mut *self.reader().await?, self.backend(), id).await?.view)
     }
 
-    /// The seller (store owner) of an order, for authorization.
+    /// The buyer and seller of an order, for authorization: read only, a flash order still in
+    /// the engine's journal (committed, not yet written out) included.
     pub async fn order_parties(&self, id: &str) -> Result<(String, String)> {
-        let row = sqlx::query("SELECT buyer_id, seller_id FROM orders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *self.reader().await?)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(
+            "SELECT buyer_id, seller_id FROM orders WHERE id = $1 \
+             UNION ALL SELECT f.buyer_id, st.owner_id FROM flash_orders f \
+             JOIN promotions pr ON pr.id = f.promotion_id JOIN stores st ON st.id = pr.store_id WHERE f.order_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *self.reader().await?)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         Ok((row.try_get("buyer_id")?, row.try_get("seller_id")?))
     }
 

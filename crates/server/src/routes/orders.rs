@@ -161,16 +161,19 @@ pub(crate) async fn side(app: &App, user: &User, order_id: &str) -> AppResult<Si
     if !id::is_valid(Kind::Order, order_id) {
         return Err(AppError::not_found("order"));
     }
-    let (buyer, seller) = app.order_parties(order_id).await.or_not_found("order")?;
-    if user.id == buyer {
-        Ok(Side::Buyer)
+    let (buyer, seller) = app.store.order_parties(order_id).await.or_not_found("order")?;
+    let side = if user.id == buyer {
+        Side::Buyer
     } else if user.id == seller {
-        Ok(Side::Seller)
+        Side::Seller
     } else if user.has(Role::Admin) || user.has(Role::Mediator) {
-        Ok(Side::Staff)
+        Side::Staff
     } else {
-        Err(AppError::not_found("order"))
-    }
+        return Err(AppError::not_found("order"));
+    };
+    // Decided without a write; the caller, a party, may now use the order whole.
+    app.whole_order(order_id).await?;
+    Ok(side)
 }
 
 /// One order, to its buyer, its seller, mediators and admins.

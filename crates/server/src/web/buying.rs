@@ -246,13 +246,16 @@ fn timeline(ctx: &Ctx, o: &OrderView) -> Markup {
 
 pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login(&format!("/orders/{id}")) };
-    let Ok((_, seller_id)) = app.order_parties(&id).await else { return ctx.not_found() };
-    let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
+    let Ok((buyer_id, seller_id)) = app.store.order_parties(&id).await else { return ctx.not_found() };
     // Its buyer acts on it; its seller sees it too, and ships it from here.
-    let buyer = o.buyer_id == user.id;
+    let buyer = buyer_id == user.id;
     if !buyer && seller_id != user.id {
         return ctx.not_found();
     }
+    if app.whole_order(&id).await.is_err() {
+        return ctx.error();
+    }
+    let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
     let Ok(tracking) = app.store.tracking(&id).await else { return ctx.error() };
     let state = OrderState::parse(&o.state);
     let body = html! {
@@ -321,8 +324,12 @@ async fn buyers_order(app: &App, ctx: &Ctx, id: &str, csrf: &str) -> Gate {
     if !ctx.csrf_ok(csrf) {
         return Gate::Closed(ctx.expired_form());
     }
-    if app.order_parties(id).await.is_err() {
-        return Gate::Closed(ctx.not_found());
+    match app.store.order_parties(id).await {
+        Ok((buyer, _)) if buyer == user.id => {}
+        _ => return Gate::Closed(ctx.not_found()),
+    }
+    if app.whole_order(id).await.is_err() {
+        return Gate::Closed(ctx.error());
     }
     match app.store.order(id).await {
         Ok(o) if o.buyer_id == user.id => Gate::Open(user, Box::new(o)),

@@ -116,7 +116,11 @@ async fn sellers_order(app: &App, ctx: &Ctx, id: &str, csrf: &str) -> Option<Use
         return None;
     }
     let (_, seller) = app.store.order_parties(id).await.ok()?;
-    (seller == user.id).then_some(user)
+    if seller != user.id {
+        return None;
+    }
+    app.whole_order(id).await.ok()?;
+    Some(user)
 }
 
 pub async fn ship(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<ShipForm>) -> Response {

@@ -269,6 +269,11 @@ async fn a_flash_order_is_whole_when_read_before_it_is_written_out(srv: Srv) {
     assert_eq!((payment["kind"].as_str(), payment["amount"]["amount"].as_i64()), (Some("payment"), Some(-1000)));
     assert_eq!(payment["order_id"].as_str(), Some(order_id.as_str()));
 
+    // Someone else is told it does not exist, and asking writes nothing.
+    let (stranger, _) = srv.register("stranger@example.com").await;
+    let o = srv.get(&format!("/api/v1/orders/{order_id}"), Some(&stranger)).await;
+    assert_eq!(o.status, StatusCode::NOT_FOUND, "{}", o.body);
+    assert!(srv.store.flash_order_pending(&order_id).await.unwrap(), "authorization never writes");
     let o = srv.get(&format!("/api/v1/orders/{order_id}"), Some(&buyer)).await;
     assert_eq!((o.status, o.body["state"].as_str()), (StatusCode::OK, Some("paid")), "{}", o.body);
     assert_eq!(o.body["total"]["amount"], 1000);
