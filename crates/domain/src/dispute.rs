@@ -20,6 +20,26 @@
 use crate::ledger::{Account, Posting, TransferKind};
 use crate::money::Money;
 use crate::order::{DeadlineKind, Decision, Order, OrderState, Policy, Refusal};
+use crate::Invalid;
+
+/// The longest a written statement in a dispute may be: the buyer's description, a
+/// mediator's reason.
+pub const MAX_STATEMENT_CHARS: usize = 4000;
+
+/// A dispute as the buyer opens it: a reason from [`Reason::ALL`] and a description.
+pub fn opening(reason: &str, description: &str) -> Result<(Reason, String), Invalid> {
+    let reason = Reason::parse(reason).ok_or_else(|| {
+        Invalid::new("invalid", "reason", "not_received, not_as_described, damaged, wrong_item or other")
+    })?;
+    Ok((reason, crate::text::trimmed_between(description, "description", 1, MAX_STATEMENT_CHARS)?))
+}
+
+/// A mediator's written reason for a decision.
+pub fn decision_reason(reason: &str) -> Result<String, Invalid> {
+    crate::text::trimmed_between(reason, "reason", 1, MAX_STATEMENT_CHARS).map_err(|_| {
+        Invalid::new("required", "reason", format!("a written reason, up to {MAX_STATEMENT_CHARS} characters"))
+    })
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
@@ -320,6 +340,18 @@ mod tests {
     use super::*;
     use crate::ledger::Balances;
     use crate::order::Line;
+
+    #[test]
+    fn a_dispute_opens_with_a_known_reason_and_a_description_of_bounded_length() {
+        let (reason, text) = opening("damaged", "  The lid is cracked ").unwrap();
+        assert_eq!((reason, text.as_str()), (Reason::Damaged, "The lid is cracked"));
+        assert_eq!(opening("broken", "x").unwrap_err().field.as_deref(), Some("reason"));
+        assert_eq!(opening("other", "   ").unwrap_err().code, "invalid_length");
+        assert!(opening("other", &"裂".repeat(MAX_STATEMENT_CHARS)).is_ok(), "characters, not bytes");
+        assert_eq!(opening("other", &"x".repeat(MAX_STATEMENT_CHARS + 1)).unwrap_err().code, "invalid_length");
+        assert_eq!(decision_reason(" ").unwrap_err().code, "required");
+        assert_eq!(decision_reason(" Photos show it ").unwrap(), "Photos show it");
+    }
     use crate::time::DAY_MS;
     use crate::Currency;
     use proptest::prelude::*;

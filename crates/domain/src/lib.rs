@@ -21,6 +21,7 @@ pub mod money;
 pub mod notify;
 pub mod order;
 pub mod ranking;
+pub mod review;
 pub mod rfq;
 pub mod shipping;
 pub mod text;

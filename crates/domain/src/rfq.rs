@@ -35,15 +35,6 @@ pub struct RfqDraft {
     pub deadline_ms: i64,
 }
 
-fn text(value: &str, field: &str, min: usize, max: usize) -> Result<String, Invalid> {
-    let v = value.trim();
-    let n = v.chars().count();
-    if n < min || n > max {
-        return Err(Invalid::new("invalid_length", field, format!("{min} to {max} characters")));
-    }
-    Ok(v.to_string())
-}
-
 #[allow(clippy::too_many_arguments)]
 pub fn draft(
     title: &str,
@@ -55,8 +46,8 @@ pub fn draft(
     deadline_ms: i64,
     now_ms: i64,
 ) -> Result<RfqDraft, Invalid> {
-    let title = text(title, "title", 3, MAX_TITLE_CHARS)?;
-    let details = text(details, "details", 0, MAX_DETAILS_CHARS)?;
+    let title = crate::text::trimmed_between(title, "title", 3, MAX_TITLE_CHARS)?;
+    let details = crate::text::trimmed_between(details, "details", 0, MAX_DETAILS_CHARS)?;
     let category = validate_category(Some(category), "category")?
         .ok_or_else(|| Invalid::new("required", "category", "what kind of thing is needed"))?;
     if !(1..=crate::checkout::MAX_LINE_QUANTITY).contains(&quantity) {
@@ -142,7 +133,7 @@ pub fn quote(
     if !(0..=MAX_LEAD_TIME_DAYS).contains(&lead_time_days) {
         return Err(Invalid::new("out_of_range", "lead_time_days", "0 to 365 days"));
     }
-    let note = text(note, "note", 0, MAX_NOTE_CHARS)?;
+    let note = crate::text::trimmed_between(note, "note", 0, MAX_NOTE_CHARS)?;
     Ok(QuoteDraft { sku_id: sku_id.trim().to_string(), unit_price, moq, lead_time_days, note })
 }
 

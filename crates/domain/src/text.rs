@@ -14,6 +14,16 @@ pub fn first_forbidden(text: &str) -> Option<char> {
     text.chars().find(|&c| !allowed(c))
 }
 
+/// `value` trimmed, refused unless it is `min` to `max` characters long.
+pub fn trimmed_between(value: &str, field: &str, min: usize, max: usize) -> Result<String, Invalid> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n < min || n > max {
+        return Err(Invalid::new("invalid_length", field, format!("{min} to {max} characters")));
+    }
+    Ok(v.to_string())
+}
+
 /// Refuses `text` (named `field`) when it holds a character that may not appear in it.
 pub fn check(field: &str, text: &str) -> Result<(), Invalid> {
     match first_forbidden(text) {

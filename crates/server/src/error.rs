@@ -148,6 +148,12 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<souk_domain::review::NotReviewable> for AppError {
+    fn from(why: souk_domain::review::NotReviewable) -> Self {
+        AppError::conflict(why.code(), why.message())
+    }
+}
+
 /// Maps a store lookup's `NotFound` to a 404 that names the thing.
 pub trait OrNotFound<T> {
     fn or_not_found(self, what: &str) -> AppResult<T>;

@@ -87,6 +87,21 @@ pub struct ReviewDraft {
     pub text: String,
 }
 
+impl ReviewDraft {
+    /// A checked review of the order's line at `position`.
+    pub fn of(order_id: &str, position: i64, r: souk_domain::review::Review) -> ReviewDraft {
+        ReviewDraft {
+            order_id: order_id.to_string(),
+            position,
+            stars: r.stars,
+            described: r.described,
+            communication: r.communication,
+            shipping: r.shipping,
+            text: r.text,
+        }
+    }
+}
+
 /// Which reviews a listing shows.
 #[derive(Debug, Clone, Copy)]
 pub enum ReviewScope<'a> {

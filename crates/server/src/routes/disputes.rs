@@ -13,7 +13,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use souk_domain::account::Role;
 use souk_domain::chat;
-use souk_domain::dispute::{Outcome, Reason, Step};
+use souk_domain::dispute::{self, Outcome, Step};
 use souk_domain::id::{self, Kind};
 use souk_domain::order::OrderView;
 use souk_domain::Invalid;
@@ -23,7 +23,6 @@ use souk_store::disputes::{Actor, DisputeRow, DisputeView, Evidence, EvidenceVie
 use souk_store::trust::TrackingEventView;
 use souk_store::Page;
 
-pub const MAX_DESCRIPTION_CHARS: usize = 4000;
 /// Chat messages a mediator's view shows, newest first.
 const CHAT_IN_VIEW: usize = 100;
 
@@ -93,13 +92,7 @@ pub async fn open_dispute(
     idem: Idem,
     ApiJson(input): ApiJson<DisputeInput>,
 ) -> AppResult<Response> {
-    let reason = Reason::parse(&input.reason).ok_or_else(|| {
-        Invalid::new("invalid", "reason", "not_received, not_as_described, damaged, wrong_item or other")
-    })?;
-    let description = input.description.trim().to_string();
-    if description.is_empty() || description.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(Invalid::new("invalid_length", "description", "1 to 4000 characters").into());
-    }
+    let (reason, description) = dispute::opening(&input.reason, &input.description)?;
     let evidence = evidence(input.evidence, "evidence")?;
     if side(&app, &user, &order_id).await? != Side::Buyer {
         return Err(AppError::forbidden("only the order's buyer opens a dispute"));
@@ -378,10 +371,7 @@ pub async fn decide(
         ("partial_refund", None) => return Err(Invalid::new("required", "amount", "the partial refund").into()),
         _ => return Err(Invalid::new("invalid", "outcome", "refund, partial_refund or release").into()),
     };
-    let reason = input.reason.trim().to_string();
-    if reason.is_empty() || reason.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(Invalid::new("required", "reason", "a written reason, up to 4000 characters").into());
-    }
+    let reason = dispute::decision_reason(&input.reason)?;
     let (_, actor) = dispute_for(&app, &user, &id).await?;
     if !matches!(actor, Actor::Mediator(_)) {
         return Err(AppError::forbidden("only mediators decide disputes"));

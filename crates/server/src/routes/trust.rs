@@ -13,8 +13,9 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use souk_domain::id::{self, Kind};
 use souk_domain::order::{Action, OrderState};
+use souk_domain::review;
 use souk_domain::shipping::EventType;
-use souk_domain::time::{parse_rfc3339, DAY_MS};
+use souk_domain::time::parse_rfc3339;
 use souk_domain::trust::{Component, TrustInputs};
 use souk_domain::Invalid;
 use souk_store::trust::{CarrierEvent, RatingSummary, ReviewDraft, ReviewScope, ReviewView, TrackingEventView};
@@ -23,11 +24,6 @@ use souk_store::StoreError;
 /// Header carrying a carrier event's signature: `t=<unix seconds>,v1=<hex HMAC-SHA256>` over
 /// `<t>.<body>`, the same scheme as payment callbacks.
 pub const CARRIER_SIGNATURE_HEADER: &str = "Souk-Signature";
-/// How long after completion the buyer may review.
-pub const REVIEW_WINDOW_MS: i64 = 30 * DAY_MS;
-pub const MAX_REVIEW_CHARS: usize = 2000;
-pub const MAX_REPLY_CHARS: usize = 1000;
-
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Tracking {
     pub order_id: String,
@@ -215,14 +211,6 @@ pub struct ReviewInput {
     pub text: Option<String>,
 }
 
-fn rating(value: i64, field: &str) -> Result<i64, Invalid> {
-    if (1..=5).contains(&value) {
-        Ok(value)
-    } else {
-        Err(Invalid::new("out_of_range", field, "1 to 5 stars"))
-    }
-}
-
 /// The buyer reviews one line of a completed order, once, within 30 days of completion.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/reviews", tag = "reviews", security(("bearer" = [])), request_body = ReviewInput,
     params(("id" = String, Path), crate::openapi::IdempotencyKey),
@@ -235,26 +223,22 @@ pub async fn create_review(
     idem: Idem,
     ApiJson(input): ApiJson<ReviewInput>,
 ) -> AppResult<Response> {
-    let draft = ReviewDraft {
-        order_id: id.clone(),
-        position: input.line,
-        stars: rating(input.stars, "stars")?,
-        described: rating(input.item_as_described, "item_as_described")?,
-        communication: rating(input.communication, "communication")?,
-        shipping: rating(input.shipping_speed, "shipping_speed")?,
-        text: short_text(input.text, "text", MAX_REVIEW_CHARS)?.unwrap_or_default(),
-    };
+    let review = review::ReviewInput {
+        stars: input.stars,
+        item_as_described: input.item_as_described,
+        communication: input.communication,
+        shipping_speed: input.shipping_speed,
+        text: input.text,
+    }
+    .check()?;
     if side(&app, &user, &id).await? != Side::Buyer {
         return Err(AppError::forbidden("only the order's buyer may review it"));
     }
     let order = app.store.order(&id).await.or_not_found("order")?;
-    if order.state != OrderState::Completed.as_str() {
-        return Err(AppError::conflict("order_not_completed", "an order can be reviewed once it is completed"));
-    }
-    let completed = order.completed_at.as_deref().and_then(parse_rfc3339).unwrap_or(0);
-    if app.store.now_ms() > completed + REVIEW_WINDOW_MS {
-        return Err(AppError::conflict("review_window_closed", "reviews are possible for 30 days after completion"));
-    }
+    let state = OrderState::parse(&order.state).unwrap_or(OrderState::PendingPayment);
+    let completed = order.completed_at.as_deref().and_then(parse_rfc3339);
+    review::reviewable(state, completed, app.store.now_ms())?;
+    let draft = ReviewDraft::of(&id, input.line, review);
     let mut tx = app.store.begin().await?;
     let review = tx.create_review(&user.id, &draft).await?;
     idem.finish(tx, StatusCode::CREATED, &review).await
@@ -278,8 +262,7 @@ pub async fn reply(
     idem: Idem,
     ApiJson(input): ApiJson<ReplyInput>,
 ) -> AppResult<Response> {
-    let text = short_text(Some(input.text), "text", MAX_REPLY_CHARS)?
-        .ok_or_else(|| Invalid::new("required", "text", "the reply says something"))?;
+    let text = review::reply_text(&input.text)?;
     if !id::is_valid(Kind::Review, &id) {
         return Err(AppError::not_found("review"));
     }

@@ -293,7 +293,7 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
                 form method="post" action=(format!("/orders/{}/dispute", o.id)) {
                     (ctx.csrf_field()) (form_key())
                     select name="reason" { @for r in Reason::ALL { option value=(r.as_str()) { (r.as_str()) } } }
-                    textarea name="description" required maxlength="4000" {}
+                    textarea name="description" required maxlength=(souk_domain::dispute::MAX_STATEMENT_CHARS) {}
                     button type="submit" { (ctx.t("Open a dispute")) }
                 }
             }
@@ -303,7 +303,7 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
             form.review method="post" action=(format!("/orders/{}/review", o.id)) {
                 (ctx.csrf_field()) (form_key())
                 label { (ctx.t("Stars")) select name="stars" { @for n in (1..=5).rev() { option value=(n) { (n) } } } }
-                textarea name="text" maxlength="2000" {}
+                textarea name="text" maxlength=(souk_domain::review::MAX_REVIEW_CHARS) {}
                 button type="submit" { (ctx.t("Post review")) }
             }
         }
@@ -385,14 +385,9 @@ pub async fn dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, F
         Gate::Closed(page) => return page,
     };
     once!(app, ctx, user, f._key, |tx| {
-        let reason =
-            Reason::parse(&f.reason).ok_or_else(|| AppError::from(Invalid::new("invalid", "reason", "a reason")))?;
-        let description = f.description.trim();
-        if description.is_empty() || description.chars().count() > 4000 {
-            return Err(Invalid::new("invalid_length", "description", "1 to 4000 characters").into());
-        }
+        let (reason, description) = souk_domain::dispute::opening(&f.reason, &f.description)?;
         let evidence = souk_store::disputes::Evidence::default();
-        tx.open_dispute(&id, reason, description, &evidence, &app.config.policy).await?;
+        tx.open_dispute(&id, reason, &description, &evidence, &app.config.policy).await?;
         format!("/orders/{id}")
     })
 }
@@ -414,39 +409,31 @@ pub async fn review(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
         Gate::Open(user, order) => (user, *order),
         Gate::Closed(page) => return page,
     };
-    let window_closed = o
-        .completed_at
-        .as_deref()
-        .and_then(souk_domain::time::parse_rfc3339)
-        .is_none_or(|done| app.store.now_ms() > done + crate::routes::trust::REVIEW_WINDOW_MS);
+    let state = OrderState::parse(&o.state).unwrap_or(OrderState::PendingPayment);
+    let completed = o.completed_at.as_deref().and_then(souk_domain::time::parse_rfc3339);
+    let reviewable = souk_domain::review::reviewable(state, completed, app.store.now_ms());
     once!(app, ctx, user, f._key, |tx| {
-        if o.state != OrderState::Completed.as_str() || window_closed {
-            return Err(AppError::conflict(
-                "review_window_closed",
-                "reviews are possible for 30 days after completion",
-            ));
+        reviewable?;
+        // The page asks one set of stars for the whole order.
+        let checked = souk_domain::review::ReviewInput {
+            stars: f.stars,
+            item_as_described: f.stars,
+            communication: f.stars,
+            shipping_speed: f.stars,
+            text: Some(f.text.clone()),
         }
-        if !(1..=5).contains(&f.stars) {
-            return Err(Invalid::new("out_of_range", "stars", "1 to 5 stars").into());
-        }
-        let text = f.text.trim();
-        if text.chars().count() > crate::routes::trust::MAX_REVIEW_CHARS {
-            return Err(Invalid::new("too_long", "text", "at most 2000 characters").into());
-        }
+        .check()?;
+        let mut posted = 0;
         for position in 0..o.lines.len() as i64 {
-            let draft = souk_store::trust::ReviewDraft {
-                order_id: id.clone(),
-                position,
-                stars: f.stars,
-                described: f.stars,
-                communication: f.stars,
-                shipping: f.stars,
-                text: text.to_string(),
-            };
-            match tx.create_review(&user.id, &draft).await {
-                Ok(_) | Err(StoreError::Conflict { code: "already_reviewed", .. }) => {}
+            match tx.create_review(&user.id, &souk_store::trust::ReviewDraft::of(&id, position, checked.clone())).await
+            {
+                Ok(_) => posted += 1,
+                Err(StoreError::Conflict { code: "already_reviewed", .. }) => {}
                 Err(e) => return Err(e.into()),
             }
+        }
+        if posted == 0 {
+            return Err(AppError::conflict("already_reviewed", "you have reviewed this order already"));
         }
         format!("/orders/{id}")
     })

@@ -279,7 +279,7 @@ pub async fn console_dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<St
                     option value="release" { (ctx.t("Release to the seller")) }
                 }
                 input name="amount" inputmode="decimal" placeholder=(ctx.t("Amount"));
-                textarea name="reason" required maxlength="4000" placeholder=(ctx.t("Reason")) {}
+                textarea name="reason" required maxlength=(souk_domain::dispute::MAX_STATEMENT_CHARS) placeholder=(ctx.t("Reason")) {}
                 button type="submit" { (ctx.t("Decide")) }
             }
         } @else if let Some(outcome) = &d.view.outcome {
@@ -314,11 +314,7 @@ pub async fn decide(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
             "partial_refund" => Outcome::PartialRefund(amount_of(&app, &d.view.order_id, &f.amount).await?),
             _ => return Err(Invalid::new("invalid", "outcome", "refund, partial_refund or release").into()),
         };
-        let reason = f.reason.trim();
-        if reason.is_empty() {
-            return Err(Invalid::new("required", "reason", "a written reason").into());
-        }
-        let note = Evidence { text: reason.to_string(), images: Vec::new() };
+        let note = Evidence { text: souk_domain::dispute::decision_reason(&f.reason)?, images: Vec::new() };
         tx.dispute_step(&id, Step::Decide(outcome), &Actor::Mediator(user.id.clone()), &note, None, &app.config.policy)
             .await?;
         format!("/console/disputes/{id}")

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 on_both_backends!(
     sellers_work_their_catalog_in_the_pages,
     buyers_and_sellers_negotiate_in_the_pages,
-    a_flash_sale_counts_down_and_sells_on_the_product_page
+    a_flash_sale_counts_down_and_sells_on_the_product_page,
+    reviews_and_disputes_keep_one_set_of_rules_in_the_pages_and_the_api
 );
 
 const CSRF: &str = "pages-csrf-token-0123456789abcde";
@@ -508,4 +509,45 @@ async fn a_flash_sale_counts_down_and_sells_on_the_product_page(srv: Srv) {
     let zh =
         other.http.get(format!("{}{product}", srv.base)).header("cookie", format!("{}; souk_lang=zh", other.cookies));
     assert!(zh.send().await.unwrap().text().await.unwrap().contains("已售罄"), "in Chinese too");
+}
+
+/// The review and dispute forms answer as the API does: the same refusal for an order not yet
+/// completed, the same length limit, and a second review refused with a reason.
+async fn reviews_and_disputes_keep_one_set_of_rules_in_the_pages_and_the_api(srv: Srv) {
+    use crate::orders::{market, order_action, paid_order, ship};
+    let (seller, buyer_token, sku) = market(&srv, 10).await;
+    let buyer = Visitor::new(&srv, &buyer_token);
+    let order = paid_order(&srv, &buyer_token, &sku, "rules-a").await;
+    let review = [("stars", "5"), ("text", "Lovely")];
+    let early = buyer.submit(&format!("/orders/{order}/review"), &key("early"), &review).await;
+    assert!(
+        early.text.contains(r#"class="error" role="alert">an order can be reviewed once it is completed"#),
+        "{}",
+        early.text
+    );
+    let body = json!({"line": 0, "stars": 5, "item_as_described": 5, "communication": 5, "shipping_speed": 5});
+    let api = srv.post(&format!("/api/v1/orders/{order}/reviews"), Some(&buyer_token), body).await;
+    assert_eq!((api.status, api.body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("order_not_completed")));
+
+    let long = "x".repeat(souk_domain::dispute::MAX_STATEMENT_CHARS + 1);
+    let dispute = [("reason", "damaged"), ("description", long.as_str())];
+    let refused = buyer.submit(&format!("/orders/{order}/dispute"), &key("long"), &dispute).await;
+    assert!(
+        refused.text.contains(r#"class="error" role="alert">"#) && refused.text.contains("4000"),
+        "{}",
+        refused.text
+    );
+    let body = json!({"reason": "damaged", "description": long});
+    let api = srv.post(&format!("/api/v1/orders/{order}/disputes"), Some(&buyer_token), body).await;
+    assert_eq!(
+        (api.status, api.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_length"))
+    );
+
+    assert_eq!(ship(&srv, &seller, &order, "other", "RULES-1").await.status, StatusCode::OK);
+    assert_eq!(order_action(&srv, &buyer_token, &order, "confirm").await.status, StatusCode::OK);
+    let posted = buyer.submit(&format!("/orders/{order}/review"), &key("first"), &review).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.text);
+    let again = buyer.submit(&format!("/orders/{order}/review"), &key("second"), &review).await;
+    assert!(again.text.contains(r#"role="alert">you have reviewed this order already"#), "{}", again.text);
 }
