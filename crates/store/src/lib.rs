@@ -28,6 +28,7 @@ pub mod rfq;
 pub mod search;
 mod sqlite_alloc;
 pub mod stores;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod trust;
 pub mod webhooks;
