@@ -8,7 +8,9 @@ use crate::money::Money;
 use crate::time::{DAY_MS, HOUR_MS, MINUTE_MS};
 use crate::Currency;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum OrderState {
     PendingPayment,
     Paid,
@@ -652,8 +654,7 @@ pub struct OrderView {
     pub checkout_id: String,
     pub buyer_id: String,
     pub store_id: String,
-    /// pending_payment, paid, shipped, delivered, completed or cancelled.
-    pub state: String,
+    pub state: OrderState,
     pub total: Money,
     /// The platform's commission, taken from the total when the escrow is released.
     pub commission: Money,

@@ -108,7 +108,7 @@ pub async fn export_orders(store: &Store, slug: &str, out: &mut dyn Write) -> Re
             w.write_record([
                 o.id.clone(),
                 o.created_at.clone(),
-                o.state.clone(),
+                o.state.as_str().to_string(),
                 o.buyer_id.clone(),
                 o.ship_country.clone(),
                 o.total.currency.code().to_string(),

@@ -173,7 +173,7 @@ fn assemble(rows: Vec<AnyRow>) -> Result<Vec<OrderRow>> {
             checkout_id: row.try_get("checkout_id")?,
             buyer_id: order.buyer_id.clone(),
             store_id: row.try_get("store_id")?,
-            state: state_text,
+            state,
             total: Money::new(row.try_get("total")?, c),
             commission: Money::new(row.try_get("commission")?, c),
             lines: line_views,

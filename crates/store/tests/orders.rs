@@ -131,7 +131,7 @@ async fn act(w: &World, order: &str, action: Action) -> Result<String, StoreErro
     let mut tx = w.store.begin().await?;
     let view = tx.act(order, action, &Policy::default()).await?;
     tx.commit().await?;
-    Ok(view.state)
+    Ok(view.state.as_str().to_string())
 }
 
 fn wallet(user: &str) -> Account {
@@ -196,7 +196,7 @@ async fn a_short_wallet_says_what_is_missing(db: TestDb) {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(w.store.order(&order).await.unwrap().state, "pending_payment");
+    assert_eq!(w.store.order(&order).await.unwrap().state.as_str(), "pending_payment");
     assert_eq!(balance(&w.store, wallet(&buyer)).await, 1_234);
     assert_eq!(stock(&w.store, &w.sku).await, (10, 2), "still reserved for the unpaid order");
     assert_sound(&w.store).await;
@@ -228,7 +228,7 @@ async fn deadlines_fire_once(db: TestDb) {
 
     w.clock.advance_ms(Policy::default().payment_window_ms + 1);
     assert_eq!(run_due(&w).await, 1);
-    assert_eq!(w.store.order(&unpaid).await.unwrap().state, "cancelled");
+    assert_eq!(w.store.order(&unpaid).await.unwrap().state.as_str(), "cancelled");
     assert_eq!(stock(&w.store, &w.sku).await, (5, 0), "the unpaid unit is released");
     assert_eq!(run_due(&w).await, 0, "a deadline runs once");
 
@@ -244,7 +244,7 @@ async fn deadlines_fire_once(db: TestDb) {
 
     w.clock.advance_ms(Policy::default().confirm_window_ms);
     assert_eq!(run_due(&w).await, 1);
-    assert_eq!(w.store.order(&unconfirmed).await.unwrap().state, "completed");
+    assert_eq!(w.store.order(&unconfirmed).await.unwrap().state.as_str(), "completed");
     assert_eq!(balance(&w.store, wallet(&w.seller)).await, 2_940);
     assert_sound(&w.store).await;
 }

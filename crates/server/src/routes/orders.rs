@@ -112,7 +112,8 @@ pub async fn pay_checkout(
     if page.items.is_empty() || page.items.iter().any(|o| o.buyer_id != user.id) {
         return Err(AppError::not_found("checkout"));
     }
-    let unpaid: Vec<&OrderView> = page.items.iter().filter(|o| o.state == "pending_payment").collect();
+    let unpaid: Vec<&OrderView> =
+        page.items.iter().filter(|o| o.state == souk_domain::order::OrderState::PendingPayment).collect();
     if unpaid.is_empty() {
         return Err(AppError::conflict("invalid_state", "every order of this checkout is already paid or cancelled"));
     }

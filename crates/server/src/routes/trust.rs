@@ -27,7 +27,7 @@ pub const CARRIER_SIGNATURE_HEADER: &str = "Souk-Signature";
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Tracking {
     pub order_id: String,
-    pub state: String,
+    pub state: OrderState,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
     pub shipped_at: Option<String>,
@@ -235,9 +235,8 @@ pub async fn create_review(
         return Err(AppError::forbidden("only the order's buyer may review it"));
     }
     let order = app.store.order(&id).await.or_not_found("order")?;
-    let state = OrderState::parse(&order.state).unwrap_or(OrderState::PendingPayment);
     let completed = order.completed_at.as_deref().and_then(parse_rfc3339);
-    review::reviewable(state, completed, app.store.now_ms())?;
+    review::reviewable(order.state, completed, app.store.now_ms())?;
     let draft = ReviewDraft::of(&id, input.line, review);
     let mut tx = app.store.begin().await?;
     let review = tx.create_review(&user.id, &draft).await?;

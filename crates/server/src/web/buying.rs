@@ -196,7 +196,7 @@ pub async fn orders(State(app): State<App>, ctx: Ctx) -> Response {
             @for o in &page.items {
                 li {
                     a href=(format!("/orders/{}", o.id)) { (o.lines.first().map(|l| l.title.as_str()).unwrap_or("")) }
-                    " · " (money(&o.total)) " · " span.state { (ctx.t(state_key(&o.state))) }
+                    " · " (money(&o.total)) " · " span.state { (ctx.t(state_key(o.state))) }
                 }
             }
         }
@@ -205,16 +205,16 @@ pub async fn orders(State(app): State<App>, ctx: Ctx) -> Response {
 }
 
 /// The i18n key of an order state.
-fn state_key(state: &str) -> &'static str {
+fn state_key(state: OrderState) -> &'static str {
     match state {
-        "pending_payment" => "awaiting payment",
-        "paid" => "paid",
-        "shipped" => "shipped",
-        "delivered" => "delivered",
-        "disputed" => "disputed",
-        "completed" => "completed",
-        "cancelled" => "cancelled",
-        _ => "refunded",
+        OrderState::PendingPayment => "awaiting payment",
+        OrderState::Paid => "paid",
+        OrderState::Shipped => "shipped",
+        OrderState::Delivered => "delivered",
+        OrderState::Disputed => "disputed",
+        OrderState::Completed => "completed",
+        OrderState::Cancelled => "cancelled",
+        OrderState::Refunded => "refunded",
     }
 }
 
@@ -257,10 +257,10 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
     }
     let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
     let Ok(tracking) = app.store.tracking(&id).await else { return ctx.error() };
-    let state = OrderState::parse(&o.state);
+    let state = Some(o.state);
     let body = html! {
         h1 { (ctx.t("Order")) " " code { (o.id) } }
-        p { span.state { (ctx.t(state_key(&o.state))) } " · " (money(&o.total)) }
+        p { span.state { (ctx.t(state_key(o.state))) } " · " (money(&o.total)) }
         (timeline(&ctx, &o))
         table.skus {
             @for l in &o.lines { tr { td { (l.title) } td { (l.quantity) " × " (money(&l.unit_price)) } } }
@@ -409,9 +409,8 @@ pub async fn review(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
         Gate::Open(user, order) => (user, *order),
         Gate::Closed(page) => return page,
     };
-    let state = OrderState::parse(&o.state).unwrap_or(OrderState::PendingPayment);
     let completed = o.completed_at.as_deref().and_then(souk_domain::time::parse_rfc3339);
-    let reviewable = souk_domain::review::reviewable(state, completed, app.store.now_ms());
+    let reviewable = souk_domain::review::reviewable(o.state, completed, app.store.now_ms());
     once!(app, ctx, user, f._key, |tx| {
         reviewable?;
         // The page asks one set of stars for the whole order.

@@ -53,7 +53,7 @@ pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
     ) else {
         return ctx.error();
     };
-    let to_ship: Vec<_> = orders.items.iter().filter(|o| o.state == "paid").collect();
+    let to_ship: Vec<_> = orders.items.iter().filter(|o| o.state == souk_domain::order::OrderState::Paid).collect();
     let body = html! {
         h1 { (ctx.t("Seller center")) ": " (store.name) }
         nav.sub {
