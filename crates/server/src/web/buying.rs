@@ -208,13 +208,8 @@ pub async fn orders(State(app): State<App>, ctx: Ctx) -> Response {
 fn state_key(state: OrderState) -> &'static str {
     match state {
         OrderState::PendingPayment => "awaiting payment",
-        OrderState::Paid => "paid",
-        OrderState::Shipped => "shipped",
-        OrderState::Delivered => "delivered",
-        OrderState::Disputed => "disputed",
-        OrderState::Completed => "completed",
-        OrderState::Cancelled => "cancelled",
-        OrderState::Refunded => "refunded",
+        // The other states' keys are their names.
+        other => other.as_str(),
     }
 }
 
