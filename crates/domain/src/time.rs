@@ -2,12 +2,27 @@
 
 /// Formats Unix milliseconds as `2026-11-21T23:49:11.123Z`.
 pub fn rfc3339(ms: i64) -> String {
+    let Civil { year, month, day, hour, minute } = civil(ms);
+    let (second, millis) = (ms.div_euclid(1000).rem_euclid(60), ms.rem_euclid(1000));
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z")
+}
+
+/// A moment as people read it, in UTC: date and minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+}
+
+/// The UTC date and time of Unix milliseconds.
+pub fn civil(ms: i64) -> Civil {
     let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    Civil { year, month, day, hour: (rem / 3600) as u32, minute: (rem % 3600 / 60) as u32 }
 }
 
 /// Parses what [`rfc3339`] writes (`YYYY-MM-DDTHH:MM:SS.mmmZ`) back to Unix milliseconds.
@@ -86,6 +101,15 @@ pub const DAY_MS: i64 = 24 * HOUR_MS;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_moment_reads_as_its_utc_date_and_minute() {
+        let ms = parse_rfc3339("2026-12-07T23:59:59.999Z").unwrap();
+        assert_eq!(civil(ms), Civil { year: 2026, month: 12, day: 7, hour: 23, minute: 59 });
+        assert_eq!(civil(ms + 1), Civil { year: 2026, month: 12, day: 8, hour: 0, minute: 0 });
+        assert_eq!(civil(-1), Civil { year: 1969, month: 12, day: 31, hour: 23, minute: 59 });
+        assert_eq!(rfc3339(ms), "2026-12-07T23:59:59.999Z", "formatting still round-trips");
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -143,7 +143,7 @@ pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
         h2 { (ctx.t("History")) }
         table.history {
             @for t in &history.items {
-                tr { td { time { (t.created_at) } } td { (t.kind) } td.price { (money(&t.amount)) }
+                tr { td { (ctx.when(&t.created_at)) } td { (t.kind) } td.price { (money(&t.amount)) }
                     td { @if let Some(o) = &t.order_id { a href=(format!("/orders/{o}")) { code { (o) } } } } }
             }
         }
@@ -233,7 +233,7 @@ fn timeline(ctx: &Ctx, o: &OrderView) -> Markup {
     html! {
         ol.timeline {
             @for (label, at) in steps {
-                li.done[at.is_some()] { span { (ctx.t(label)) } @if let Some(t) = at { " " time { (t) } } }
+                li.done[at.is_some()] { span { (ctx.t(label)) } @if let Some(t) = at { " " (ctx.when(t)) } }
             }
         }
     }
@@ -263,7 +263,7 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
         @if let Some(t) = &o.tracking_number {
             h2 { (ctx.t("Tracking")) }
             p { (o.carrier.as_deref().unwrap_or("")) " " code { (t) } }
-            ul { @for e in &tracking { li { time { (e.occurred_at) } " · " (e.kind) @if let Some(d) = &e.description { " · " (d) } } } }
+            ul { @for e in &tracking { li { (ctx.when(&e.occurred_at)) " · " (e.kind) @if let Some(d) = &e.description { " · " (d) } } } }
         }
         @if !buyer {
             @if state == Some(OrderState::Paid) { (super::work::ship_form(&ctx, &o.id)) }
@@ -479,7 +479,7 @@ pub async fn notifications(State(app): State<App>, ctx: Ctx) -> Response {
                             Some(order) => { a href=(format!("/orders/{order}")) { (text) } }
                             None => { a href="/messages" { (text) } }
                         }
-                        " " small { (r.created_at) }
+                        " " small { (ctx.when(&r.created_at)) }
                     }
                 }
             }

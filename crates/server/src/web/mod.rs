@@ -152,6 +152,24 @@ impl Ctx {
         self.lang.t(key)
     }
 
+    /// A moment (RFC 3339, as the API gives it) as people read it in this page's language,
+    /// to the minute and in UTC, the exact value kept in the element's `datetime`. Text that
+    /// is not a moment is shown as it is.
+    pub fn when(&self, at: &str) -> Markup {
+        let Some(ms) = souk_domain::time::parse_rfc3339(at) else { return html! { (at) } };
+        let c = souk_domain::time::civil(ms);
+        let shown = match self.lang {
+            Lang::En => {
+                const MONTHS: [&str; 12] =
+                    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+                let month = MONTHS[(c.month as usize).clamp(1, 12) - 1];
+                format!("{} {month} {}, {:02}:{:02} UTC", c.day, c.year, c.hour, c.minute)
+            }
+            Lang::Zh => format!("{}年{}月{}日 {:02}:{:02} UTC", c.year, c.month, c.day, c.hour, c.minute),
+        };
+        html! { time datetime=(at) { (shown) } }
+    }
+
     /// A full page: the layout around `body`, with the CSRF cookie set if it was missing.
     pub fn page(&self, status: StatusCode, title: &str, body: Markup) -> Response {
         let markup = html! {

@@ -548,6 +548,13 @@ async fn reviews_and_disputes_keep_one_set_of_rules_in_the_pages_and_the_api(srv
     assert_eq!(order_action(&srv, &buyer_token, &order, "confirm").await.status, StatusCode::OK);
     let posted = buyer.submit(&format!("/orders/{order}/review"), &key("first"), &review).await;
     assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.text);
+    // The order's moments read as dates, in the page's language, the exact value kept aside.
+    let page = buyer.get(&format!("/orders/{order}")).await.text;
+    assert!(page.contains(" UTC</time>") && page.contains("<time datetime=\""), "{page}");
+    assert!(!page.contains("Z</time>"), "no raw timestamp: {page}");
+    let chinese = Visitor { cookies: format!("{}; souk_lang=zh", buyer.cookies), ..Visitor::new(&srv, &buyer_token) };
+    let page = chinese.get(&format!("/orders/{order}")).await.text;
+    assert!(page.contains("日 ") && page.contains(" UTC</time>"), "{page}");
     let again = buyer.submit(&format!("/orders/{order}/review"), &key("second"), &review).await;
     assert!(again.text.contains(r#"role="alert">you have reviewed this order already"#), "{}", again.text);
 }
