@@ -18,6 +18,7 @@ pub mod email;
 pub mod flash;
 pub mod flash_out;
 mod group;
+pub mod history;
 pub mod idempotency;
 pub mod ledger;
 pub mod notifications;
