@@ -121,7 +121,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::not_found("resource"),
-            StoreError::Conflict { code, message } => AppError::conflict(code, message),
+            StoreError::Conflict { kind, message } => AppError::conflict(kind.code(), message),
             StoreError::Invalid(i) => i.into(),
             StoreError::Unavailable(why) => {
                 tracing::warn!(why, "the database is unavailable");

@@ -1,6 +1,6 @@
 //! Users, roles, log-in sessions and email-verification tokens.
 
-use crate::{is_unique_violation, Result, Store, StoreError, Tx};
+use crate::{is_unique_violation, Conflict, Result, Store, StoreError, Tx};
 use souk_domain::account::Role;
 use souk_domain::id::Kind;
 use sqlx::{AnyConnection, Row};
@@ -238,7 +238,7 @@ impl Tx {
         .await;
         match res {
             Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
-                code: "email_taken",
+                kind: Conflict::EmailTaken,
                 message: "an account with this email already exists".into(),
             }),
             Err(e) => Err(e.into()),

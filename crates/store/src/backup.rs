@@ -1,7 +1,7 @@
 //! Online backups of the embedded database. PostgreSQL has its own tools (`pg_dump`), which the
 //! operator documentation (`docs/operating.md`) describes.
 
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Backend, Conflict, Result, Store, StoreError};
 use std::path::Path;
 
 impl Store {
@@ -11,18 +11,18 @@ impl Store {
     pub async fn backup_sqlite(&self, dest: &Path) -> Result<()> {
         if self.backend() != Backend::Sqlite {
             return Err(StoreError::Conflict {
-                code: "unsupported",
+                kind: Conflict::Unsupported,
                 message: "souk backup is for the embedded SQLite database; back PostgreSQL up with pg_dump".into(),
             });
         }
         if dest.exists() {
             return Err(StoreError::Conflict {
-                code: "exists",
+                kind: Conflict::Exists,
                 message: format!("{} exists; choose a new file", dest.display()),
             });
         }
         let dest = dest.to_str().ok_or_else(|| StoreError::Conflict {
-            code: "path",
+            kind: Conflict::Path,
             message: "the backup path must be valid UTF-8".into(),
         })?;
         sqlx::query("VACUUM INTO $1").bind(dest).execute(&mut *self.reader().await?).await?;

@@ -1,6 +1,6 @@
 //! Products, SKUs and stock. A product's SKUs share its currency; each SKU has one stock row.
 
-use crate::{is_unique_violation, placeholders, Page, Result, Store, StoreError, Tx};
+use crate::{is_unique_violation, placeholders, Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::catalog::{
     validate_category, validate_description, validate_images, validate_moq, validate_price, validate_stock,
     validate_tiers, validate_title, CategoryRef, PriceTier, Product, ProductDraft, ProductPatch, ProductStatus, Sku,
@@ -275,7 +275,7 @@ impl ProductColumns {
 fn sku_conflict(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
         StoreError::Conflict {
-            code: "duplicate_sku",
+            kind: Conflict::DuplicateSku,
             message: "a SKU with this code already exists in the store".into(),
         }
     } else {

@@ -2,7 +2,7 @@
 //! Each message and each offer decision writes outbox events for both parties in its own
 //! transaction, which is what the live socket delivers.
 
-use crate::{placeholders, Page, Result, Store, StoreError, Tx};
+use crate::{placeholders, Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::chat::{self, MessageDraft, OfferState, Side};
 use souk_domain::id::Kind;
 use souk_domain::time::rfc3339;
@@ -759,6 +759,6 @@ impl Tx {
 
 /// The conflict for answering an offer that is no longer open.
 pub fn offer_not_open(state: OfferState) -> StoreError {
-    let code = if state == OfferState::Expired { "offer_expired" } else { "offer_not_open" };
-    StoreError::Conflict { code, message: format!("the offer is {}; it can no longer be answered", state.as_str()) }
+    let kind = if state == OfferState::Expired { Conflict::OfferExpired } else { Conflict::OfferNotOpen };
+    StoreError::Conflict { kind, message: format!("the offer is {}; it can no longer be answered", state.as_str()) }
 }

@@ -3,7 +3,7 @@
 //! row in the transaction that performs its action), with a reminder a day before the ship-by,
 //! confirm-by and dispute-response deadlines.
 
-use crate::{Result, Store, StoreError, Tx};
+use crate::{Conflict, Result, Store, StoreError, Tx};
 use souk_domain::id::Kind;
 use souk_domain::order::{DeadlineKind, Policy, REMINDER_LEAD_MS};
 use souk_domain::time::rfc3339;
@@ -110,7 +110,7 @@ impl Tx {
         match self.act(&job.order_id, action, policy).await {
             Ok(_) => Ok(true),
             // The order moved on before its deadline fired; the job is simply spent.
-            Err(StoreError::Conflict { code: "invalid_state", .. }) => Ok(false),
+            Err(StoreError::Conflict { kind: Conflict::InvalidState, .. }) => Ok(false),
             Err(e) => Err(e),
         }
     }

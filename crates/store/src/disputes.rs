@@ -3,7 +3,7 @@
 //! concurrent steps (two mediators deciding, a seller answering as the deadline fires) exactly one
 //! applies; an outcome settles the order's escrow in the same transaction.
 
-use crate::{Page, Result, Store, StoreError, Tx};
+use crate::{Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::dispute::{self, Dispute, DisputeRefusal, Next, Outcome, Reason, Shipment, State, Step};
 use souk_domain::id::Kind;
 use souk_domain::order::{Action, DeadlineKind, OrderState, Policy};
@@ -225,11 +225,11 @@ impl Store {
 fn refused(r: DisputeRefusal) -> StoreError {
     match r {
         DisputeRefusal::InvalidState(s) => StoreError::Conflict {
-            code: "invalid_state",
+            kind: Conflict::InvalidState,
             message: format!("the dispute is {}; that is not possible now", s.as_str()),
         },
         DisputeRefusal::TooEarly { allowed_from_ms } => StoreError::Conflict {
-            code: "too_early",
+            kind: Conflict::TooEarly,
             message: format!("mediation can be asked for from {}", rfc3339(allowed_from_ms)),
         },
         DisputeRefusal::BadAmount => {
@@ -456,7 +456,7 @@ impl Tx {
         let before = self.dispute(&id).await?.rules.state;
         match self.dispute_step(&id, step, &Actor::System, &Evidence::default(), None, policy).await {
             Ok(after) => Ok(after.rules.state != before),
-            Err(StoreError::Conflict { code: "invalid_state", .. }) => Ok(false),
+            Err(StoreError::Conflict { kind: Conflict::InvalidState, .. }) => Ok(false),
             Err(e) => Err(e),
         }
     }

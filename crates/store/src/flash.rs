@@ -8,7 +8,7 @@
 
 use crate::bulk::{self, field, BulkRow, Column, Filler, Q};
 use crate::orders::sku_for_sale;
-use crate::{currency, Backend, Page, Result, Store, StoreError, Tx};
+use crate::{currency, Backend, Conflict, Page, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
 use souk_domain::catalog::ProductStatus;
 use souk_domain::flash::{self, Book, IdMap, PromoBook, PromotionDraft};
@@ -270,7 +270,7 @@ impl BulkRow for KeyRow<'_> {
 }
 
 fn guard_failed(what: &str) -> StoreError {
-    StoreError::Conflict { code: "flash_moved", message: format!("{what} changed since the batch was decided") }
+    StoreError::Conflict { kind: Conflict::FlashMoved, message: format!("{what} changed since the batch was decided") }
 }
 
 impl Tx {
@@ -303,7 +303,7 @@ impl Tx {
                 .await?;
         if overlapping.is_some() {
             return Err(StoreError::Conflict {
-                code: "promotion_overlaps",
+                kind: Conflict::PromotionOverlaps,
                 message: "this SKU has another promotion in that window".into(),
             });
         }

@@ -7,7 +7,7 @@
 //! commit stay a few rows per order.
 
 use crate::bulk::{field, Filler};
-use crate::{Backend, Result, Store, StoreError, Tx};
+use crate::{Backend, Conflict, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
 use souk_domain::id::Kind;
 use souk_domain::ledger::{Account, TransferKind};
@@ -109,7 +109,7 @@ impl Tx {
         let sql = |v: &str| format!("DELETE FROM flash_orders WHERE order_id IN (SELECT {} FROM {v})", field(0));
         if self.execute_rows(sql, &ids, Filler::MatchesNothing).await? != rows.len() as u64 {
             return Err(StoreError::Conflict {
-                code: "flash_moved",
+                kind: Conflict::FlashMoved,
                 message: "another process wrote these flash orders out".into(),
             });
         }

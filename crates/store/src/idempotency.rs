@@ -4,7 +4,7 @@
 //! token of its own: a claim whose process died is taken over at once (see `boot`), and only the
 //! holder of a claim's token finishes or releases it.
 
-use crate::{cancel, Result, Store, StoreError, Tx};
+use crate::{cancel, Conflict, Result, Store, StoreError, Tx};
 use sqlx::Row;
 
 /// What a claim found.
@@ -261,7 +261,7 @@ impl Tx {
         .await?;
         if res.rows_affected() != 1 {
             return Err(StoreError::Conflict {
-                code: "idempotency_conflict",
+                kind: Conflict::IdempotencyConflict,
                 message: "this idempotency key was completed by another request".into(),
             });
         }

@@ -1,7 +1,7 @@
 //! The ledger in SQL: account balances and immutable transfers, written by applying domain
 //! postings inside the caller's transaction.
 
-use crate::{Page, Result, Store, StoreError, Tx};
+use crate::{Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::id::Kind;
 use souk_domain::ledger::{Account, CurrencyTotals, LedgerReport, Posting, WalletBalance, WalletTransaction};
 use souk_domain::order::OrderState;
@@ -68,7 +68,7 @@ impl Tx {
                 let balance: i64 = row.try_get("balance")?;
                 let missing = Money::new(amount - balance, p.amount.currency);
                 return Err(StoreError::Conflict {
-                    code: "insufficient_funds",
+                    kind: Conflict::InsufficientFunds,
                     message: format!(
                         "the wallet is short by {missing}: it holds {}",
                         Money::new(balance, p.amount.currency)

@@ -56,13 +56,71 @@ pub enum Backend {
     Postgres,
 }
 
+/// Which rule a refused write ran into: its code in API errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    AlreadyQuoted,
+    AlreadyReplied,
+    AlreadyReviewed,
+    AlreadyRevised,
+    DuplicateSku,
+    EmailTaken,
+    Exists,
+    FlashMoved,
+    IdempotencyConflict,
+    InsufficientFunds,
+    InvalidState,
+    OfferExpired,
+    OfferNotOpen,
+    OutOfStock,
+    Path,
+    PromotionOverlaps,
+    RfqAwarded,
+    RfqClosed,
+    SlugTaken,
+    StoreExists,
+    TooEarly,
+    Unsupported,
+    VerificationPending,
+}
+
+impl Conflict {
+    pub fn code(self) -> &'static str {
+        match self {
+            Conflict::AlreadyQuoted => "already_quoted",
+            Conflict::AlreadyReplied => "already_replied",
+            Conflict::AlreadyReviewed => "already_reviewed",
+            Conflict::AlreadyRevised => "already_revised",
+            Conflict::DuplicateSku => "duplicate_sku",
+            Conflict::EmailTaken => "email_taken",
+            Conflict::Exists => "exists",
+            Conflict::FlashMoved => "flash_moved",
+            Conflict::IdempotencyConflict => "idempotency_conflict",
+            Conflict::InsufficientFunds => "insufficient_funds",
+            Conflict::InvalidState => "invalid_state",
+            Conflict::OfferExpired => "offer_expired",
+            Conflict::OfferNotOpen => "offer_not_open",
+            Conflict::OutOfStock => "out_of_stock",
+            Conflict::Path => "path",
+            Conflict::PromotionOverlaps => "promotion_overlaps",
+            Conflict::RfqAwarded => "rfq_awarded",
+            Conflict::RfqClosed => "rfq_closed",
+            Conflict::SlugTaken => "slug_taken",
+            Conflict::StoreExists => "store_exists",
+            Conflict::TooEarly => "too_early",
+            Conflict::Unsupported => "unsupported",
+            Conflict::VerificationPending => "verification_pending",
+        }
+    }
+}
+
 /// What can go wrong in the store, small on purpose: callers decide HTTP statuses from it.
 #[derive(Debug)]
 pub enum StoreError {
     NotFound,
     /// A uniqueness or state rule held by the database, e.g. a taken slug.
     Conflict {
-        code: &'static str,
+        kind: Conflict,
         message: String,
     },
     Invalid(Invalid),

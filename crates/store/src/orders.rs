@@ -3,7 +3,7 @@
 //! the caller's one transaction.
 
 use crate::bulk::{decode, json_agg_ordered};
-use crate::{currency, placeholders, Backend, Page, Result, Store, StoreError, Tx};
+use crate::{currency, placeholders, Backend, Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::catalog::{PriceTier, ProductStatus};
 use souk_domain::checkout::{price_line, Item, SkuForSale, MAX_ITEMS};
 use souk_domain::dispute::{self, Outcome};
@@ -52,7 +52,7 @@ type PricedLine = (SkuForSale, Line);
 
 fn invalid_state(state: OrderState) -> StoreError {
     StoreError::Conflict {
-        code: "invalid_state",
+        kind: Conflict::InvalidState,
         message: format!("the order is {}; that is not possible now", state.as_str()),
     }
 }
@@ -655,13 +655,13 @@ impl Tx {
             if res.rows_affected() != 1 {
                 return Err(match change {
                     StockChange::Reserve { .. } => StoreError::Conflict {
-                        code: "out_of_stock",
+                        kind: Conflict::OutOfStock,
                         message: format!("not enough stock of {sku} for {qty} more"),
                     },
                     // A SKU deleted since checkout: the units have nowhere to go back to.
                     StockChange::Restock { .. } | StockChange::Release { .. } => continue,
                     StockChange::Sell { .. } => StoreError::Conflict {
-                        code: "out_of_stock",
+                        kind: Conflict::OutOfStock,
                         message: format!("the reserved units of {sku} are gone"),
                     },
                 });

@@ -2,7 +2,7 @@
 //! matches when it has an active product in the RFQ's category (or below it) that ships to the
 //! RFQ's country.
 
-use crate::{currency, Page, Result, Store, StoreError, Tx};
+use crate::{currency, Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::catalog::ProductStatus;
 use souk_domain::id::Kind;
 use souk_domain::rfq::{self, QuoteDraft, RfqDraft, Status};
@@ -201,7 +201,7 @@ impl Store {
 
 fn closed(status: Status) -> StoreError {
     StoreError::Conflict {
-        code: "rfq_closed",
+        kind: Conflict::RfqClosed,
         message: format!("the RFQ is {} and takes no more quotes", status.as_str()),
     }
 }
@@ -286,7 +286,7 @@ impl Tx {
             .await?;
         if exists.is_some() {
             return Err(StoreError::Conflict {
-                code: "already_quoted",
+                kind: Conflict::AlreadyQuoted,
                 message: "your store has quoted this RFQ; revise that quote".into(),
             });
         }
@@ -322,7 +322,7 @@ impl Tx {
         .await?;
         if inserted.rows_affected() != 1 {
             return Err(StoreError::Conflict {
-                code: "already_quoted",
+                kind: Conflict::AlreadyQuoted,
                 message: "your store has quoted this RFQ; revise that quote".into(),
             });
         }
@@ -352,7 +352,7 @@ impl Tx {
         .await?;
         if revised.rows_affected() != 1 {
             return Err(StoreError::Conflict {
-                code: "already_revised",
+                kind: Conflict::AlreadyRevised,
                 message: "a quote can be revised once".into(),
             });
         }
@@ -372,7 +372,7 @@ impl Tx {
         if awarded.rows_affected() != 1 {
             let now = self.rfq(&r.view.id).await?;
             return Err(StoreError::Conflict {
-                code: "rfq_awarded",
+                kind: Conflict::RfqAwarded,
                 message: format!("the RFQ is {}; no quote can be accepted", now.status.as_str()),
             });
         }
@@ -404,7 +404,7 @@ impl Tx {
         if done.rows_affected() != 1 {
             let now = self.rfq(&r.view.id).await?;
             return Err(StoreError::Conflict {
-                code: "invalid_state",
+                kind: Conflict::InvalidState,
                 message: format!("the RFQ is {}", now.status.as_str()),
             });
         }

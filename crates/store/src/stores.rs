@@ -1,6 +1,6 @@
 //! Stores (a seller's shop) and their identity-verification requests.
 
-use crate::{is_unique_violation, Page, Result, Store, StoreError, Tx};
+use crate::{is_unique_violation, Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::account::{
     DocumentType, Role, StoreDraft, StorePatch, StoreProfile, Verification, VerificationInput, VerificationRequest,
     VerificationStatus,
@@ -119,7 +119,10 @@ impl Tx {
     /// at `email` verification.
     pub async fn create_store(&mut self, owner_id: &str, draft: &StoreDraft) -> Result<StoreProfile> {
         if self.store_of_owner(owner_id).await?.is_some() {
-            return Err(StoreError::Conflict { code: "store_exists", message: "you already have a store".into() });
+            return Err(StoreError::Conflict {
+                kind: Conflict::StoreExists,
+                message: "you already have a store".into(),
+            });
         }
         let id = self.store().new_id(Kind::Store);
         let now = self.store().now_ms();
@@ -150,9 +153,12 @@ impl Tx {
                     _ => false,
                 };
                 return Err(if on_slug {
-                    StoreError::Conflict { code: "slug_taken", message: format!("the slug '{}' is taken", draft.slug) }
+                    StoreError::Conflict {
+                        kind: Conflict::SlugTaken,
+                        message: format!("the slug '{}' is taken", draft.slug),
+                    }
                 } else {
-                    StoreError::Conflict { code: "store_exists", message: "you already have a store".into() }
+                    StoreError::Conflict { kind: Conflict::StoreExists, message: "you already have a store".into() }
                 });
             }
             Err(e) => return Err(e.into()),
@@ -235,7 +241,7 @@ impl Tx {
         .await;
         match res {
             Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
-                code: "verification_pending",
+                kind: Conflict::VerificationPending,
                 message: "this store already has a verification request waiting for a decision".into(),
             }),
             Err(e) => Err(e.into()),
@@ -281,7 +287,7 @@ impl Tx {
         let Some(row) = row else {
             let current = self.verification(id).await?;
             return Err(StoreError::Conflict {
-                code: "invalid_state",
+                kind: Conflict::InvalidState,
                 message: format!("this request is already {}", current.status.as_str()),
             });
         };

@@ -1,7 +1,7 @@
 //! Shipping records, tracking events, reviews, and the running totals each store's trust score
 //! is computed from. Totals move in the same transaction as the change that moves them.
 
-use crate::{Page, Result, Store, StoreError, Tx};
+use crate::{Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::dispute::Outcome;
 use souk_domain::order::{Action, Order, OrderState, Policy};
 use souk_domain::shipping::EventType;
@@ -446,7 +446,7 @@ impl Tx {
         .await?;
         if inserted.rows_affected() != 1 {
             return Err(StoreError::Conflict {
-                code: "already_reviewed",
+                kind: Conflict::AlreadyReviewed,
                 message: "this order line has a review already".into(),
             });
         }
@@ -482,7 +482,10 @@ impl Tx {
             .await?;
         if done.rows_affected() != 1 {
             self.review(id).await?;
-            return Err(StoreError::Conflict { code: "already_replied", message: "the seller replied already".into() });
+            return Err(StoreError::Conflict {
+                kind: Conflict::AlreadyReplied,
+                message: "the seller replied already".into(),
+            });
         }
         self.review(id).await
     }

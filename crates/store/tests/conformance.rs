@@ -9,6 +9,7 @@ use souk_store::catalog::{ImportOutcome, ProductFilter};
 use souk_store::idempotency::Claim;
 use souk_store::search::Traffic;
 use souk_store::testing::{TestBackend, TestDb};
+use souk_store::Conflict;
 use souk_store::{Store, StoreError};
 use std::sync::Arc;
 
@@ -95,7 +96,7 @@ async fn users_and_sessions(db: TestDb) {
     let id = user(&store, "Ann@Example.com").await;
     let mut tx = store.begin().await.unwrap();
     let dup = tx.create_user("ann@example.com", "ann@example.com", "h", "n").await;
-    assert!(matches!(dup, Err(StoreError::Conflict { code: "email_taken", .. })), "{dup:?}");
+    assert!(matches!(dup, Err(StoreError::Conflict { kind: Conflict::EmailTaken, .. })), "{dup:?}");
     drop(tx);
     let mut tx = store.begin().await.unwrap();
     tx.grant_role(&id, Role::Mediator, "system").await.unwrap();
@@ -161,10 +162,16 @@ async fn stores_and_verification(db: TestDb) {
     assert!(store.user_by_id(&owner).await.unwrap().has(Role::Seller));
     let draft = store_draft("my-shop", "US", "USD");
     let mut tx = store.begin().await.unwrap();
-    assert!(matches!(tx.create_store(&owner, &draft).await, Err(StoreError::Conflict { code: "store_exists", .. })));
+    assert!(matches!(
+        tx.create_store(&owner, &draft).await,
+        Err(StoreError::Conflict { kind: Conflict::StoreExists, .. })
+    ));
     drop(tx);
     let mut tx = store.begin().await.unwrap();
-    assert!(matches!(tx.create_store(&other, &draft).await, Err(StoreError::Conflict { code: "slug_taken", .. })));
+    assert!(matches!(
+        tx.create_store(&other, &draft).await,
+        Err(StoreError::Conflict { kind: Conflict::SlugTaken, .. })
+    ));
     drop(tx);
     assert!(store.user_by_id(&other).await.unwrap().roles.is_empty(), "a failed store opening grants nothing");
 
@@ -178,7 +185,7 @@ async fn stores_and_verification(db: TestDb) {
     let mut tx = store.begin().await.unwrap();
     assert!(matches!(
         tx.submit_verification(&store_id, &kyc).await,
-        Err(StoreError::Conflict { code: "verification_pending", .. })
+        Err(StoreError::Conflict { kind: Conflict::VerificationPending, .. })
     ));
     drop(tx);
     let mut tx = store.begin().await.unwrap();
@@ -190,7 +197,7 @@ async fn stores_and_verification(db: TestDb) {
     let mut tx = store.begin().await.unwrap();
     assert!(matches!(
         tx.decide_verification(&req.id, false, Some("late"), &admin).await,
-        Err(StoreError::Conflict { code: "invalid_state", .. })
+        Err(StoreError::Conflict { kind: Conflict::InvalidState, .. })
     ));
     drop(tx);
     let pending = store
@@ -324,7 +331,7 @@ async fn idempotency_claims(db: TestDb) {
     let mut tx = store.begin().await.unwrap();
     let lost_token = holder.token.clone().unwrap();
     let late = tx.complete_idempotency_key("u3", "k", &lost_token, 200, "{}").await;
-    assert!(matches!(late, Err(StoreError::Conflict { code: "idempotency_conflict", .. })), "{late:?}");
+    assert!(matches!(late, Err(StoreError::Conflict { kind: Conflict::IdempotencyConflict, .. })), "{late:?}");
     drop(tx);
     taken.release().await.unwrap();
     assert!(matches!(store.claim_idempotency_key("u3", "k", "h3").await.unwrap(), Claim::Started(_)));

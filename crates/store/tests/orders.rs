@@ -12,6 +12,7 @@ use souk_domain::time::{DAY_MS, HOUR_MS};
 use souk_domain::{Currency, Money};
 use souk_store::testing::TestDb;
 use souk_store::trust::{CarrierEvent, ReviewDraft, ReviewScope};
+use souk_store::Conflict;
 use souk_store::{Store, StoreError};
 use std::sync::Arc;
 
@@ -161,7 +162,7 @@ async fn the_happy_path_moves_every_cent(db: TestDb) {
     assert_eq!(act(&w, &order, Action::ExtendConfirmation).await.unwrap(), "shipped");
     assert!(matches!(
         act(&w, &order, Action::ExtendConfirmation).await,
-        Err(StoreError::Conflict { code: "invalid_state", .. })
+        Err(StoreError::Conflict { kind: Conflict::InvalidState, .. })
     ));
     assert_eq!(act(&w, &order, Action::Confirm).await.unwrap(), "completed");
     assert_eq!(balance(&w.store, wallet(&w.seller)).await, 4_410, "total minus 2% commission");
@@ -169,7 +170,7 @@ async fn the_happy_path_moves_every_cent(db: TestDb) {
     assert_eq!(balance(&w.store, Account::Escrow { order_id: order.clone(), currency: usd() }).await, 0);
     assert!(matches!(
         act(&w, &order, Action::BuyerCancel).await,
-        Err(StoreError::Conflict { code: "invalid_state", .. })
+        Err(StoreError::Conflict { kind: Conflict::InvalidState, .. })
     ));
     assert_sound(&w.store).await;
     let events = w.store.events(&buyer, None, 50).await.unwrap();
@@ -191,7 +192,7 @@ async fn a_short_wallet_says_what_is_missing(db: TestDb) {
     fund(&w.store, &buyer, 1_234).await;
     let order = checkout(&w, &buyer, 2).await.unwrap();
     match act(&w, &order, Action::Pay).await {
-        Err(StoreError::Conflict { code: "insufficient_funds", message }) => {
+        Err(StoreError::Conflict { kind: Conflict::InsufficientFunds, message }) => {
             assert!(message.contains("7.66 USD"), "{message}")
         }
         other => panic!("{other:?}"),
@@ -266,7 +267,7 @@ async fn the_last_units_go_to_exactly_as_many_buyers(db: TestDb) {
     for t in tasks {
         match t.await.unwrap() {
             Ok(_) => sold += 1,
-            Err(StoreError::Conflict { code: "out_of_stock", .. }) => refused += 1,
+            Err(StoreError::Conflict { kind: Conflict::OutOfStock, .. }) => refused += 1,
             Err(e) => panic!("{e}"),
         }
     }
@@ -416,13 +417,13 @@ async fn reviews_move_ratings_and_trust_totals(db: TestDb) {
     let review = tx.create_review(&buyer, &draft(0, 4)).await.unwrap();
     assert!(matches!(
         tx.create_review(&buyer, &draft(0, 1)).await,
-        Err(StoreError::Conflict { code: "already_reviewed", .. })
+        Err(StoreError::Conflict { kind: Conflict::AlreadyReviewed, .. })
     ));
     assert!(matches!(tx.create_review(&buyer, &draft(7, 1)).await, Err(StoreError::Invalid(_))));
     tx.reply_to_review(&review.id, "thanks").await.unwrap();
     assert!(matches!(
         tx.reply_to_review(&review.id, "again").await,
-        Err(StoreError::Conflict { code: "already_replied", .. })
+        Err(StoreError::Conflict { kind: Conflict::AlreadyReplied, .. })
     ));
     tx.commit().await.unwrap();
 

@@ -7,6 +7,7 @@ use crate::idempotency::{in_progress, mismatch};
 use souk_domain::flash::{self, BuyRequest, Rejection};
 use souk_domain::id::Kind;
 use souk_store::flash::{FlashBook, FlashOrder, KeyAnswer};
+use souk_store::Conflict;
 use souk_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -29,7 +30,9 @@ pub(super) async fn decide_alone(store: &Store, book: &mut FlashBook, buy: &Flas
             Ok(mut d) => return d.results.remove(0).unwrap_or_else(|| Err(in_progress())),
             Err(e) => {
                 *book = FlashBook::default();
-                if !(tries < 3 && (e.lost_race() || matches!(e, StoreError::Conflict { code: "flash_moved", .. }))) {
+                if !(tries < 3
+                    && (e.lost_race() || matches!(e, StoreError::Conflict { kind: Conflict::FlashMoved, .. })))
+                {
                     return Err(e.into());
                 }
                 tokio::time::sleep(Duration::from_millis(5 * tries)).await;

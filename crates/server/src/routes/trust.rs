@@ -19,6 +19,7 @@ use souk_domain::time::parse_rfc3339;
 use souk_domain::trust::{Component, TrustInputs};
 use souk_domain::Invalid;
 use souk_store::trust::{CarrierEvent, RatingSummary, ReviewDraft, ReviewScope, ReviewView, TrackingEventView};
+use souk_store::Conflict;
 use souk_store::StoreError;
 
 /// Header carrying a carrier event's signature: `t=<unix seconds>,v1=<hex HMAC-SHA256>` over
@@ -188,7 +189,7 @@ pub async fn handle_carrier_event(
             // Delivered when the carrier scanned it, not when the scan reached Souk.
             match tx.act_at(order_id, Action::Deliver, Some(occurred_at_ms), &app.config.policy).await {
                 // Delivered already, or completed or disputed since: the event is history only.
-                Ok(_) | Err(StoreError::Conflict { code: "invalid_state", .. }) => {}
+                Ok(_) | Err(StoreError::Conflict { kind: Conflict::InvalidState, .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -20,6 +20,7 @@ use souk_domain::order::{Action, OrderState, OrderView};
 use souk_domain::{Invalid, Money};
 use souk_store::accounts::User;
 use souk_store::orders::OrderScope;
+use souk_store::Conflict;
 use souk_store::StoreError;
 
 #[derive(Deserialize)]
@@ -422,7 +423,7 @@ pub async fn review(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
             match tx.create_review(&user.id, &souk_store::trust::ReviewDraft::of(&id, position, checked.clone())).await
             {
                 Ok(_) => posted += 1,
-                Err(StoreError::Conflict { code: "already_reviewed", .. }) => {}
+                Err(StoreError::Conflict { kind: Conflict::AlreadyReviewed, .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }
