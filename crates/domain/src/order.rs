@@ -5,7 +5,7 @@
 
 use crate::ledger::{Account, Posting, TransferKind};
 use crate::money::Money;
-use crate::time::{DAY_MS, HOUR_MS, MINUTE_MS};
+use crate::time::{Timestamp, DAY_MS, HOUR_MS, MINUTE_MS};
 use crate::Currency;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -666,12 +666,12 @@ pub struct OrderView {
     /// Pending deadlines: what happens by itself, and when.
     pub deadlines: Vec<DeadlineView>,
     pub cancel_reason: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub paid_at: Option<String>,
-    pub shipped_at: Option<String>,
-    pub delivered_at: Option<String>,
-    pub completed_at: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub paid_at: Option<Timestamp>,
+    pub shipped_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -690,7 +690,7 @@ pub struct OrderLineView {
 pub struct DeadlineView {
     /// payment_due, ship_by or confirm_by.
     pub kind: String,
-    pub due_at: String,
+    pub due_at: Timestamp,
 }
 
 impl Action {

@@ -105,9 +105,10 @@ pub async fn export_orders(store: &Store, slug: &str, out: &mut dyn Write) -> Re
                 .map(|l| format!("{} x{} @{} ({})", l.title, l.quantity, l.unit_price.amount, l.sku_id))
                 .collect();
             let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+            let at = |t: Option<souk_domain::time::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
             w.write_record([
                 o.id.clone(),
-                o.created_at.clone(),
+                o.created_at.to_string(),
                 o.state.as_str().to_string(),
                 o.buyer_id.clone(),
                 o.ship_country.clone(),
@@ -117,10 +118,10 @@ pub async fn export_orders(store: &Store, slug: &str, out: &mut dyn Write) -> Re
                 lines.join("; "),
                 opt(&o.carrier),
                 opt(&o.tracking_number),
-                opt(&o.paid_at),
-                opt(&o.shipped_at),
-                opt(&o.delivered_at),
-                opt(&o.completed_at),
+                at(o.paid_at),
+                at(o.shipped_at),
+                at(o.delivered_at),
+                at(o.completed_at),
             ])
             .map_err(|e| e.to_string())?;
             rows += 1;

@@ -288,7 +288,7 @@ impl Tx {
             .map(|r| r.try_get::<String, _>(0))
             .collect::<std::result::Result<Vec<_>, _>>()?;
         let shipment = Shipment {
-            shipped_at_ms: order.shipped_at.as_deref().and_then(souk_domain::time::parse_rfc3339),
+            shipped_at_ms: order.shipped_at.map(|t| t.ms()),
             carrier_events: !events.is_empty(),
             delivered: order.delivered_at.is_some() || events.iter().any(|e| e == "delivered"),
         };

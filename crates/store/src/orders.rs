@@ -13,7 +13,7 @@ use souk_domain::order::{
     decide, place, Action, DeadlineKind, DeadlineView, Decision, Line, Order, OrderLineView, OrderState, OrderView,
     Policy, Refusal, StockChange,
 };
-use souk_domain::time::rfc3339;
+use souk_domain::time::{rfc3339, Timestamp};
 use souk_domain::{Currency, Invalid, Money};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -153,7 +153,8 @@ fn assemble(rows: Vec<AnyRow>) -> Result<Vec<OrderRow>> {
                 total: Money::new(unit * quantity, c),
             });
         }
-        let deadlines = jobs.into_iter().map(|(kind, due_at)| DeadlineView { kind, due_at: rfc3339(due_at) }).collect();
+        let deadlines =
+            jobs.into_iter().map(|(kind, due_at)| DeadlineView { kind, due_at: Timestamp(due_at) }).collect();
         let confirm_by: Option<i64> = row.try_get("confirm_by")?;
         let extended = row.try_get::<i64, _>("confirmation_extended")? != 0;
         let order = Order {
@@ -167,7 +168,8 @@ fn assemble(rows: Vec<AnyRow>) -> Result<Vec<OrderRow>> {
             confirm_by_ms: confirm_by,
             shipped_at_ms: row.try_get("shipped_at")?,
         };
-        let at = |column: &str| -> Result<Option<String>> { Ok(row.try_get::<Option<i64>, _>(column)?.map(rfc3339)) };
+        let at =
+            |column: &str| -> Result<Option<Timestamp>> { Ok(row.try_get::<Option<i64>, _>(column)?.map(Timestamp)) };
         let view = OrderView {
             id,
             checkout_id: row.try_get("checkout_id")?,
@@ -183,8 +185,8 @@ fn assemble(rows: Vec<AnyRow>) -> Result<Vec<OrderRow>> {
             confirmation_extended: extended,
             deadlines,
             cancel_reason: row.try_get("cancel_reason")?,
-            created_at: rfc3339(row.try_get("created_at")?),
-            updated_at: rfc3339(row.try_get("updated_at")?),
+            created_at: Timestamp(row.try_get("created_at")?),
+            updated_at: Timestamp(row.try_get("updated_at")?),
             paid_at: at("paid_at")?,
             shipped_at: at("shipped_at")?,
             delivered_at: at("delivered_at")?,

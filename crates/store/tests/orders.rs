@@ -364,7 +364,7 @@ async fn deliver_at(w: &World, order: &str, at_ms: i64) -> String {
     let mut tx = w.store.begin().await.unwrap();
     let view = tx.act_at(order, Action::Deliver, Some(at_ms), &Policy::default()).await.unwrap();
     tx.commit().await.unwrap();
-    view.delivered_at.unwrap()
+    view.delivered_at.unwrap().to_string()
 }
 
 async fn carrier_events_deliver_at_the_scan_time_and_count_once(db: TestDb) {

@@ -15,7 +15,7 @@ use souk_domain::id::{self, Kind};
 use souk_domain::order::{Action, OrderState};
 use souk_domain::review;
 use souk_domain::shipping::EventType;
-use souk_domain::time::parse_rfc3339;
+use souk_domain::time::{parse_rfc3339, Timestamp};
 use souk_domain::trust::{Component, TrustInputs};
 use souk_domain::Invalid;
 use souk_store::trust::{CarrierEvent, RatingSummary, ReviewDraft, ReviewScope, ReviewView, TrackingEventView};
@@ -31,8 +31,8 @@ pub struct Tracking {
     pub state: OrderState,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
-    pub shipped_at: Option<String>,
-    pub delivered_at: Option<String>,
+    pub shipped_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
     /// Seconds from payment to shipping, once shipped.
     pub time_to_ship_s: Option<i64>,
     /// Seconds from shipping to delivery, once delivered.
@@ -40,10 +40,8 @@ pub struct Tracking {
     pub events: Vec<TrackingEventView>,
 }
 
-fn seconds_between(from: &Option<String>, to: &Option<String>) -> Option<i64> {
-    let from = parse_rfc3339(from.as_deref()?)?;
-    let to = parse_rfc3339(to.as_deref()?)?;
-    Some((to - from) / 1000)
+fn seconds_between(from: Option<Timestamp>, to: Option<Timestamp>) -> Option<i64> {
+    Some((to?.ms() - from?.ms()) / 1000)
 }
 
 /// An order's shipment and the carrier's events, to its buyer, its seller and staff.
@@ -58,8 +56,8 @@ pub async fn tracking(
     side(&app, &user, &id).await?;
     let order = app.store.order(&id).await.or_not_found("order")?;
     Ok(Json(Tracking {
-        time_to_ship_s: seconds_between(&order.paid_at, &order.shipped_at),
-        time_to_deliver_s: seconds_between(&order.shipped_at, &order.delivered_at),
+        time_to_ship_s: seconds_between(order.paid_at, order.shipped_at),
+        time_to_deliver_s: seconds_between(order.shipped_at, order.delivered_at),
         events: app.store.tracking(&id).await?,
         order_id: order.id,
         state: order.state,
@@ -236,7 +234,7 @@ pub async fn create_review(
         return Err(AppError::forbidden("only the order's buyer may review it"));
     }
     let order = app.store.order(&id).await.or_not_found("order")?;
-    let completed = order.completed_at.as_deref().and_then(parse_rfc3339);
+    let completed = order.completed_at.map(|t| t.ms());
     review::reviewable(order.state, completed, app.store.now_ms())?;
     let draft = ReviewDraft::of(&id, input.line, review);
     let mut tx = app.store.begin().await?;

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use souk_domain::checkout::Item;
 use souk_domain::dispute::Reason;
 use souk_domain::order::{Action, OrderState, OrderView};
+use souk_domain::time::Timestamp;
 use souk_domain::{Invalid, Money};
 use souk_store::accounts::User;
 use souk_store::orders::OrderScope;
@@ -144,7 +145,7 @@ pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
         h2 { (ctx.t("History")) }
         table.history {
             @for t in &history.items {
-                tr { td { (ctx.when(&t.created_at)) } td { (t.kind) } td.price { (money(&t.amount)) }
+                tr { td { (ctx.when_text(&t.created_at)) } td { (t.kind) } td.price { (money(&t.amount)) }
                     td { @if let Some(o) = &t.order_id { a href=(format!("/orders/{o}")) { code { (o) } } } } }
             }
         }
@@ -224,12 +225,12 @@ fn action_button(ctx: &Ctx, order: &str, action: &str, label: &'static str) -> M
 }
 
 fn timeline(ctx: &Ctx, o: &OrderView) -> Markup {
-    let steps: [(&'static str, Option<&String>); 5] = [
-        ("ordered", Some(&o.created_at)),
-        ("paid", o.paid_at.as_ref()),
-        ("shipped", o.shipped_at.as_ref()),
-        ("delivered", o.delivered_at.as_ref()),
-        ("completed", o.completed_at.as_ref()),
+    let steps: [(&'static str, Option<Timestamp>); 5] = [
+        ("ordered", Some(o.created_at)),
+        ("paid", o.paid_at),
+        ("shipped", o.shipped_at),
+        ("delivered", o.delivered_at),
+        ("completed", o.completed_at),
     ];
     html! {
         ol.timeline {
@@ -264,7 +265,7 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
         @if let Some(t) = &o.tracking_number {
             h2 { (ctx.t("Tracking")) }
             p { (o.carrier.as_deref().unwrap_or("")) " " code { (t) } }
-            ul { @for e in &tracking { li { (ctx.when(&e.occurred_at)) " · " (e.kind) @if let Some(d) = &e.description { " · " (d) } } } }
+            ul { @for e in &tracking { li { (ctx.when_text(&e.occurred_at)) " · " (e.kind) @if let Some(d) = &e.description { " · " (d) } } } }
         }
         @if !buyer {
             @if state == Some(OrderState::Paid) { (super::work::ship_form(&ctx, &o.id)) }
@@ -405,7 +406,7 @@ pub async fn review(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
         Gate::Open(user, order) => (user, *order),
         Gate::Closed(page) => return page,
     };
-    let completed = o.completed_at.as_deref().and_then(souk_domain::time::parse_rfc3339);
+    let completed = o.completed_at.map(|t| t.ms());
     let reviewable = souk_domain::review::reviewable(o.state, completed, app.store.now_ms());
     once!(app, ctx, user, f._key, |tx| {
         reviewable?;
@@ -480,7 +481,7 @@ pub async fn notifications(State(app): State<App>, ctx: Ctx) -> Response {
                             Some(order) => { a href=(format!("/orders/{order}")) { (text) } }
                             None => { a href="/messages" { (text) } }
                         }
-                        " " small { (ctx.when(&r.created_at)) }
+                        " " small { (ctx.when_text(&r.created_at)) }
                     }
                 }
             }

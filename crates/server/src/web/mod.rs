@@ -152,12 +152,10 @@ impl Ctx {
         self.lang.t(key)
     }
 
-    /// A moment (RFC 3339, as the API gives it) as people read it in this page's language,
-    /// to the minute and in UTC, the exact value kept in the element's `datetime`. Text that
-    /// is not a moment is shown as it is.
-    pub fn when(&self, at: &str) -> Markup {
-        let Some(ms) = souk_domain::time::parse_rfc3339(at) else { return html! { (at) } };
-        let c = souk_domain::time::civil(ms);
+    /// A moment as people read it in this page's language, to the minute and in UTC, the exact
+    /// value kept in the element's `datetime`.
+    pub fn when(&self, at: souk_domain::time::Timestamp) -> Markup {
+        let c = souk_domain::time::civil(at.ms());
         let shown = match self.lang {
             Lang::En => {
                 const MONTHS: [&str; 12] =
@@ -168,6 +166,15 @@ impl Ctx {
             Lang::Zh => format!("{}年{}月{}日 {:02}:{:02} UTC", c.year, c.month, c.day, c.hour, c.minute),
         };
         html! { time datetime=(at) { (shown) } }
+    }
+
+    /// [`Ctx::when`] for a view that still carries its moment as RFC 3339 text; other text is
+    /// shown as it is.
+    pub fn when_text(&self, at: &str) -> Markup {
+        match souk_domain::time::parse_rfc3339(at) {
+            Some(ms) => self.when(souk_domain::time::Timestamp(ms)),
+            None => html! { (at) },
+        }
     }
 
     /// A full page: the layout around `body`, with the CSRF cookie set if it was missing.
