@@ -1,9 +1,12 @@
 //! The one error type of the API. Every handler returns `AppResult`; this module alone decides
-//! the HTTP status and the JSON body `{"error": {"code", "message", "field"?}}`.
+//! the HTTP status (from the application error's kind) and the JSON body
+//! `{"error": {"code", "message", "field"?}}`.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+pub use souk_app::error::OrNotFound;
+use souk_app::error::{Error, ErrorKind};
 use souk_domain::Invalid;
 use souk_store::StoreError;
 
@@ -109,61 +112,40 @@ impl IntoResponse for AppError {
     }
 }
 
-impl From<Invalid> for AppError {
-    fn from(e: Invalid) -> Self {
-        let mut err = AppError::unprocessable(e.code, e.message);
-        err.field = e.field;
-        err
+/// The one place an application error gets its HTTP status.
+impl From<Error> for AppError {
+    fn from(e: Error) -> Self {
+        let status = match e.kind {
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        AppError { status, code: e.code, message: e.message, field: e.field, retry_after_s: e.retry_after_s }
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => AppError::not_found("resource"),
-            StoreError::Conflict { kind, message } => AppError::conflict(kind.code(), message),
-            StoreError::Invalid(i) => i.into(),
-            StoreError::Unavailable(why) => {
-                tracing::warn!(why, "the database is unavailable");
-                let mut e =
-                    AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is busy; retry shortly");
-                e.retry_after_s = Some(1);
-                e
-            }
-            // Deadlocks and serialization failures (PostgreSQL) and a busy database (SQLite)
-            // roll the transaction back whole; the same request can simply be sent again.
-            StoreError::Contention(why) => {
-                tracing::warn!(why, "transaction lost a race; the client may retry");
-                let mut e = AppError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "contention",
-                    "the server was busy with a conflicting request; retry",
-                );
-                e.retry_after_s = Some(1);
-                e
-            }
-            StoreError::Broken(what) => AppError::internal("a rule Souk must keep does not hold", what),
-            StoreError::Db(db) => AppError::internal("database error", db),
-        }
+        Error::from(e).into()
+    }
+}
+
+impl From<Invalid> for AppError {
+    fn from(e: Invalid) -> Self {
+        Error::from(e).into()
     }
 }
 
 impl From<souk_domain::review::NotReviewable> for AppError {
     fn from(why: souk_domain::review::NotReviewable) -> Self {
-        AppError::conflict(why.code(), why.message())
-    }
-}
-
-/// Maps a store lookup's `NotFound` to a 404 that names the thing.
-pub trait OrNotFound<T> {
-    fn or_not_found(self, what: &str) -> AppResult<T>;
-}
-
-impl<T> OrNotFound<T> for Result<T, StoreError> {
-    fn or_not_found(self, what: &str) -> AppResult<T> {
-        self.map_err(|e| match e {
-            StoreError::NotFound => AppError::not_found(what),
-            e => e.into(),
-        })
+        Error::from(why).into()
     }
 }

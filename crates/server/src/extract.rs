@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use souk_app::accounts::token_hash;
 use souk_domain::account::Role;
 use souk_store::accounts::User;
 use souk_store::StoreError;
@@ -34,7 +34,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         }
         let _ = state;
         let bytes = read_body(req.into_body(), crate::JSON_BODY_LIMIT_BYTES).await?;
-        parse_json(&bytes).map(ApiJson)
+        Ok(ApiJson(souk_app::error::parse_json(&bytes)?))
     }
 }
 
@@ -69,52 +69,6 @@ pub async fn read_body(body: axum::body::Body, limit: usize) -> AppResult<bytes:
         buf.extend_from_slice(&data);
     }
     Ok(buf.freeze())
-}
-
-/// Parses JSON, reporting the path of the field that failed: syntax errors are 400, values of
-/// the wrong type or missing fields are 422.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = inner.to_string();
-        if inner.is_syntax() || inner.is_eof() {
-            return AppError::bad_request("invalid_json", format!("the body is not valid JSON: {message}"));
-        }
-        // serde names a missing field in its message, not its path.
-        let field = match message.split('`').nth(1) {
-            Some(name) if message.starts_with("missing field") => {
-                if path == "." {
-                    name.to_string()
-                } else {
-                    format!("{path}.{name}")
-                }
-            }
-            _ => path,
-        };
-        let mut err = AppError::unprocessable("invalid_body", message);
-        if field != "." {
-            err.field = Some(field);
-        }
-        err
-    })
-}
-
-/// The SHA-256 of a secret token, as stored: tokens themselves are never written down.
-pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// Lower-case hex of `bytes`, as digests are written down (one allocation, not one a byte).
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
 }
 
 /// The bearer token of a request, if any.
@@ -267,14 +221,5 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::try_from_uri(&parts.uri)
             .map(|q| ApiQuery(q.0))
             .map_err(|e| AppError::unprocessable("invalid_query", e.body_text()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hex_writes_each_byte_as_two_digits() {
-        assert_eq!(super::hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
-        assert_eq!(super::token_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

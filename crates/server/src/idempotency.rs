@@ -24,6 +24,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use souk_app::error::{idempotency_in_progress, idempotency_mismatch};
 use souk_store::idempotency::{Claim, KeyClaim};
 use souk_store::Tx;
 use std::collections::HashMap;
@@ -52,21 +53,6 @@ pub struct IdemCtx {
 fn claims_in_batch(parts: &Parts) -> bool {
     let path = parts.uri.path();
     parts.method == Method::POST && path.starts_with("/api/v1/promotions/") && path.ends_with("/buy")
-}
-
-/// 422: the key was used with another request.
-pub fn mismatch() -> AppError {
-    AppError::unprocessable("idempotency_mismatch", "this Idempotency-Key was already used with a different request")
-}
-
-/// 409: a request with the key has not finished.
-pub fn in_progress() -> AppError {
-    let mut e = AppError::conflict(
-        "idempotency_in_progress",
-        "a request with this Idempotency-Key is still running; retry later",
-    );
-    e.retry_after_s = Some(1);
-    e
 }
 
 /// Marks a response whose idempotency record was written with the handler's transaction.
@@ -228,7 +214,7 @@ async fn claim(app: &App, scope: &str, key: &str, hash: &str) -> Result<KeyClaim
         match app.store.claim_idempotency_key(scope, key, hash).await.map_err(refuse)? {
             Claim::Started(claim) => return Ok(claim),
             Claim::Replay { status, body } => return Err(Idem::replayed(status, body)),
-            Claim::Mismatch => return Err(mismatch().into_response()),
+            Claim::Mismatch => return Err(AppError::from(idempotency_mismatch()).into_response()),
             Claim::InFlight(holder) => {
                 if !app.store.holder_alive(&holder).await.map_err(refuse)? {
                     if let Some(claim) =
@@ -239,7 +225,7 @@ async fn claim(app: &App, scope: &str, key: &str, hash: &str) -> Result<KeyClaim
                     continue;
                 }
                 if waited_since.elapsed() >= wait {
-                    return Err(in_progress().into_response());
+                    return Err(AppError::from(idempotency_in_progress()).into_response());
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -290,5 +276,5 @@ pub fn hash_request(method: &str, path_and_query: &str, body: &[u8]) -> String {
     h.update(path_and_query.as_bytes());
     h.update(b"\n");
     h.update(body);
-    crate::extract::hex(&h.finalize())
+    souk_app::accounts::hex(&h.finalize())
 }

@@ -11,8 +11,8 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use souk_app::{App, Config};
 use souk_domain::clock::ManualClock;
-use souk_server::{App, ServerConfig};
 use souk_store::testing::{TestBackend, TestDb};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,7 +47,7 @@ async fn check(backend: TestBackend) {
     let Some(db) = TestDb::new(backend).await else { return };
     let clock = Arc::new(ManualClock::new(1_790_000_000_000));
     let store = db.open(clock.clone()).await.expect("open store");
-    let mut config = ServerConfig::new(db.data_dir());
+    let mut config = Config::new(db.data_dir());
     config.job_interval = std::time::Duration::from_secs(3600);
     let app = App::open(store.clone(), config).await.expect("open app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -223,15 +223,14 @@ pub async fn search(
     let have = store.count_products().await.map_err(|e| e.to_string())?.max(0) as u64;
     if have < products {
         eprintln!("seeding {} synthetic products...", products - have);
-        souk_server::seed::seed_synthetic(store, products - have, |_| {}).await.map_err(|e| e.message)?;
+        souk_app::seed::seed_synthetic(store, products - have, |_| {}).await.map_err(|e| e.message)?;
     }
     let (index, _) = SearchIndex::open(&config.data_dir.join("index"))
         .map_err(|e| format!("{e}; stop the server to benchmark its data directory"))?;
     let index = Arc::new(index);
     eprintln!("indexing...");
     let started = Instant::now();
-    let indexed =
-        souk_server::search_sync::rebuild(store, &index, &config.trust, |_| {}).await.map_err(|e| e.message)?;
+    let indexed = souk_app::search_sync::rebuild(store, &index, &config.trust, |_| {}).await.map_err(|e| e.message)?;
     let index_s = started.elapsed().as_secs_f64();
     let mix = query_mix();
     let weights = config.ranking;
@@ -248,7 +247,7 @@ pub async fn search(
     let (uncached, _) = run_mix(&index, &uncached_mix, queries, clients, &[]);
     let filter = ProductFilter { status: Some(ProductStatus::Active), ..Default::default() };
     let sample = store.list_products(&filter, None, 1000).await.map_err(|e| e.to_string())?.items;
-    let churn = souk_server::search_sync::index_docs(store, sample).await.map_err(|e| e.message)?;
+    let churn = souk_app::search_sync::index_docs(store, sample).await.map_err(|e| e.message)?;
     let (churned, commits) = run_mix(&index, &mix, queries, clients, &churn);
     let mix_report =
         mix.iter().enumerate().map(|(i, r)| MixEntry { query: label(r), mean_ms: uncached.mean_ms(i) }).collect();

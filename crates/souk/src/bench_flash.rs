@@ -7,10 +7,10 @@
 
 use crate::http::{http_addr, Conn};
 use serde::Serialize;
+use souk_app::accounts::token_hash;
+use souk_app::flash::{Engine, EngineConfig, FlashBuy};
+use souk_app::seed::flash::{flash_sale, Sale, SaleSpec};
 use souk_domain::order::Policy;
-use souk_server::extract::token_hash;
-use souk_server::flash::{Engine, EngineConfig, FlashBuy};
-use souk_server::seed::flash::{flash_sale, Sale, SaleSpec};
 use souk_store::Store;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -196,7 +196,7 @@ pub async fn run_http(store: &Store, policy: &Policy, url: &str, p: FlashParams)
     let mut tokens = HashMap::new();
     let mut tx = store.begin().await.map_err(|e| e.to_string())?;
     for buyer in &market.buyers {
-        let token = souk_server::routes::random_token();
+        let token = souk_app::accounts::random_token();
         tx.create_session(buyer, &token_hash(&token), 3_600_000).await.map_err(|e| e.to_string())?;
         tokens.insert(buyer.clone(), format!("Bearer {token}"));
     }

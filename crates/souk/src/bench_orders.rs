@@ -8,8 +8,8 @@
 
 use crate::http::Conn;
 use serde::Serialize;
+use souk_app::seed::market::{everyday_market, fill_history, history_len, Market, MarketSpec};
 use souk_domain::order::Policy;
-use souk_server::seed::market::{everyday_market, fill_history, history_len, Market, MarketSpec};
 use souk_store::Store;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -3,9 +3,9 @@
 //! so they take the same path (signature, idempotency, delivery) as real ones.
 
 use crate::config::Config;
-use souk_server::jobs::simulated_events;
-use souk_server::payments::sign;
-use souk_server::routes::trust::CARRIER_SIGNATURE_HEADER;
+use souk_app::jobs::simulated_events;
+use souk_app::payments::sign;
+use souk_app::tracking::CARRIER_SIGNATURE_HEADER;
 use souk_store::Store;
 use std::time::Duration;
 

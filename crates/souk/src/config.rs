@@ -207,7 +207,7 @@ impl Config {
             mail_from: args.mail_from.clone().or(file.mail_from).unwrap_or_else(|| "Souk <no-reply@localhost>".into()),
         };
         if let Some(url) = &config.smtp_url {
-            souk_server::mail::SmtpMailer::new(url, &config.mail_from)?;
+            souk_app::mail::SmtpMailer::new(url, &config.mail_from)?;
         }
         if config.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err("metrics_token must be at least 16 characters".into());
@@ -276,13 +276,11 @@ impl Config {
         c
     }
 
-    pub fn server_config(&self) -> souk_server::ServerConfig {
-        let mut s = souk_server::ServerConfig::new(self.data_dir.clone());
+    pub fn server_config(&self) -> souk_app::Config {
+        let mut s = souk_app::Config::new(self.data_dir.clone());
         s.request_timeout = std::time::Duration::from_secs(self.request_timeout_s);
-        s.login = souk_server::LoginLimits {
-            per_account: self.login_attempts_per_account,
-            per_ip: self.login_attempts_per_ip,
-        };
+        s.login =
+            souk_app::LoginLimits { per_account: self.login_attempts_per_account, per_ip: self.login_attempts_per_ip };
         s.policy = souk_domain::order::Policy {
             payment_window_ms: self.payment_window_s * 1000,
             ship_by_ms: self.ship_by_s * 1000,

@@ -11,9 +11,9 @@ mod ops;
 use clap::{Parser, Subcommand};
 use config::{Config, ConfigArgs};
 use indicatif::{ProgressBar, ProgressStyle};
+use souk_app::seed::{seed_demo, seed_synthetic, DEMO_LOGINS};
+use souk_app::App;
 use souk_domain::account::{normalize_email, validate_password, Role, StoreInput};
-use souk_server::seed::{seed_demo, seed_synthetic, DEMO_LOGINS};
-use souk_server::{App, ServerConfig};
 use souk_store::{Store, SystemClock};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -193,7 +193,7 @@ enum BenchCommand {
         #[arg(long)]
         baseline_requests: Option<usize>,
         /// The most requests the in-process engine decides in one transaction.
-        #[arg(long, default_value_t = souk_server::flash::EngineConfig::default().max_batch)]
+        #[arg(long, default_value_t = souk_app::flash::EngineConfig::default().max_batch)]
         max_batch: usize,
         /// Buy through the API of the server at this address (e.g. http://127.0.0.1:8080),
         /// which must use the same --data-dir or --database-url as this command.
@@ -354,7 +354,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let target = store.store_by_slug(&slug).await.map_err(|_| format!("no store with slug '{slug}'"))?;
             let data = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let bar = progress_bar(data.len() as u64, "bytes");
-            let report = souk_server::import::import_csv(&store, &target.id, &data, |(done, _)| bar.set_position(done))
+            let report = souk_app::import::import_csv(&store, &target.id, &data, |(done, _)| bar.set_position(done))
                 .await
                 .map_err(|e| e.message)?;
             bar.finish_and_clear();
@@ -485,7 +485,7 @@ async fn rebuild_index(
     let total = store.count_products().await.map_err(err)?;
     let bar = progress_bar(total.max(0) as u64, "products");
     let started = std::time::Instant::now();
-    let n = souk_server::search_sync::rebuild(store, index, trust, |done| bar.set_position(done))
+    let n = souk_app::search_sync::rebuild(store, index, trust, |done| bar.set_position(done))
         .await
         .map_err(|e| e.message)?;
     bar.finish_and_clear();
@@ -506,7 +506,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let json = config.log_format == "json";
     let say = |line: String| if json { tracing::info!("{line}") } else { eprintln!("{line}") };
     let store = open_store(&config).await?;
-    let mut server_config: ServerConfig = config.server_config();
+    let mut server_config: souk_app::Config = config.server_config();
     if demo {
         say("seeding the demo marketplace (only into an empty store)...".into());
         seed_demo(&store, 72, &server_config.policy).await.map_err(|e| e.message)?;
@@ -524,7 +524,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     server_config.demo = demo;
     let app = App::open(store.clone(), server_config).await?;
     say(format!("souk is serving http://{addr} (API under /api/v1, document at /api/v1/openapi.json)"));
-    if app.provider.name() == souk_server::payments::SANDBOX {
+    if app.provider.name() == souk_app::payments::SANDBOX {
         say("payments: SANDBOX provider: top-ups take test cards only and move no real money".into());
     }
     souk_server::serve(app, listener, shutdown_signal()).await.map_err(err)?;
@@ -564,7 +564,7 @@ async fn admin(action: AdminCommand, config: &Config) -> Result<(), String> {
             let password = text.lines().next().unwrap_or("").to_string();
             let norm = normalize_email(&email).map_err(err)?;
             validate_password(&password).map_err(err)?;
-            let hash = souk_server::routes::accounts::hash_password(password).await.map_err(|e| e.message)?;
+            let hash = souk_app::accounts::hash_password(password).await.map_err(|e| e.message)?;
             let local = norm.split('@').next().unwrap_or("").to_string();
             let mut tx = store.begin().await.map_err(err)?;
             let user = tx.create_user(email.trim(), &norm, &hash, &local).await.map_err(err)?;

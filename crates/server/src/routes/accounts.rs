@@ -1,24 +1,21 @@
 //! Registration, log-in, log-out, the current user and email verification.
 
 use crate::error::{AppError, AppResult, OrNotFound};
-use crate::extract::{bearer_token, token_hash, ApiJson, Authed};
+use crate::extract::{bearer_token, ApiJson, Authed};
 use crate::idempotency::Idem;
-use crate::routes::random_token;
 use crate::App;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::extract::{ConnectInfo, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use souk_app::accounts::{hash_password, password_matches, random_token, token_hash};
 use souk_domain::account::{normalize_email, validate_password, Role};
 use souk_domain::time::{rfc3339, DAY_MS, MINUTE_MS};
 use souk_domain::Invalid;
 use souk_store::accounts::User;
 use souk_store::StoreError;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -90,36 +87,6 @@ fn me_from(user: &User, store_id: Option<String>) -> Me {
         store_id,
         created_at: rfc3339(user.created_at),
     }
-}
-
-/// Hashes with argon2id (the crate's defaults: 19 MiB, 2 passes) off the async threads.
-pub async fn hash_password(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| AppError::internal("hashing task", e))?
-    .map_err(|e| AppError::internal("hashing a password", e))
-}
-
-async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-    })
-    .await
-    .unwrap_or(false)
-}
-
-/// A real hash to check against when the email is unknown, so both cases take the same time.
-fn decoy_hash() -> String {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY
-        .get_or_init(|| {
-            let salt = SaltString::generate(&mut OsRng);
-            Argon2::default().hash_password(b"decoy password", &salt).map(|h| h.to_string()).unwrap_or_default()
-        })
-        .clone()
 }
 
 pub const SESSION_TTL_MS: i64 = 30 * DAY_MS;
@@ -196,8 +163,7 @@ pub async fn authenticate(app: &App, email: &str, password: String, ip: std::net
         Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
-    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(decoy_hash);
-    let password_ok = verify_password(password, hash).await;
+    let password_ok = password_matches(password, user.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = user.filter(|_| password_ok) else {
         app.limiter.hit(&account_key, 15 * MINUTE_MS, now);
         return Err(AppError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));

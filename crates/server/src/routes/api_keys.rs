@@ -2,7 +2,7 @@
 //! stored hashed, scoped (`domain::apikey`), revocable.
 
 use crate::error::{AppError, AppResult, OrNotFound};
-use crate::extract::{token_hash, ApiJson, Authed, API_KEY_PREFIX};
+use crate::extract::{ApiJson, Authed, API_KEY_PREFIX};
 use crate::idempotency::Idem;
 use crate::App;
 use axum::extract::{Path, State};
@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use souk_app::accounts::token_hash;
 use souk_domain::apikey::parse_scopes;
 use souk_domain::id::{self, Kind};
 use souk_domain::Invalid;
@@ -53,7 +54,7 @@ pub async fn create_api_key(
     if app.store.api_keys(&user.id).await?.iter().filter(|k| k.revoked_at.is_none()).count() >= MAX_KEYS {
         return Err(AppError::conflict("too_many_keys", format!("at most {MAX_KEYS} live keys; revoke one first")));
     }
-    let key = format!("{API_KEY_PREFIX}{}", crate::routes::random_token());
+    let key = format!("{API_KEY_PREFIX}{}", souk_app::accounts::random_token());
     let prefix: String = key.chars().take(API_KEY_PREFIX.len() + 4).collect();
     let mut tx = app.store.begin().await?;
     let api_key = tx.create_api_key(&user.id, name, &prefix, &token_hash(&key), &scopes).await?;

@@ -4,7 +4,6 @@
 use super::owned_store;
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
-use crate::flash::{Bought, FlashBuy, FlashReceipt};
 use crate::idempotency::Idem;
 use crate::App;
 use axum::extract::{Path, State};
@@ -12,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
+use souk_app::flash::{Bought, FlashBuy, FlashReceipt};
 use souk_domain::flash::{PromotionDraft, Shard};
 use souk_domain::geo::parse_country;
 use souk_domain::id::{self, Kind};

@@ -21,17 +21,11 @@ pub mod webhooks;
 
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::App;
-use base64::Engine;
 use souk_domain::account::{Role, StoreProfile};
 use souk_domain::catalog::{Product, ProductStatus};
 use souk_domain::id::{self, Kind};
 use souk_store::accounts::User;
 use souk_store::StoreError;
-
-/// 256 random bits, URL-safe: session and email tokens.
-pub fn random_token() -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-}
 
 /// A store named by id (`sto_...`) or slug.
 pub async fn find_store(app: &App, store_ref: &str) -> AppResult<StoreProfile> {
@@ -43,7 +37,7 @@ pub async fn find_store(app: &App, store_ref: &str) -> AppResult<StoreProfile> {
     } else {
         app.store.store_by_slug(store_ref).await
     };
-    found.or_not_found("store")
+    Ok(found.or_not_found("store")?)
 }
 
 /// A store the user owns (admins act on any): 404 if absent, 403 if someone else's.

@@ -4,13 +4,14 @@
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
 use crate::idempotency::Idem;
-use crate::payments::{CardOutcome, SIGNATURE_HEADER};
 use crate::App;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
+use souk_app::payments::{CardOutcome, SIGNATURE_HEADER};
+use souk_app::wallet::ProviderCallback;
 use souk_domain::account::Role;
 use souk_domain::ledger::{LedgerReport, WalletBalance, WalletTransaction};
 use souk_domain::{Invalid, Money, MAX_TOP_UP_MINOR};
@@ -103,38 +104,6 @@ pub async fn get_top_up(
     Ok(Json(t))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct ProviderCallback {
-    pub top_up_id: String,
-    /// `succeeded` or `failed`.
-    pub status: String,
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-/// Verifies and applies a provider's confirmation. Shared by the HTTP endpoint and the
-/// sandbox, so both go through the same signature check.
-pub async fn handle_provider_callback(app: &App, signature: &str, body: &[u8]) -> AppResult<TopUp> {
-    let now_s = app.store.now_ms() / 1000;
-    if !app.provider.verify_callback(signature, body, now_s) {
-        return Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_signature",
-            "the callback signature is missing, wrong or stale",
-        ));
-    }
-    let cb: ProviderCallback = crate::extract::parse_json(body)?;
-    let succeeded = match cb.status.as_str() {
-        "succeeded" => true,
-        "failed" => false,
-        _ => return Err(Invalid::new("invalid", "status", "must be succeeded or failed").into()),
-    };
-    let mut tx = app.store.begin().await?;
-    let t = tx.settle_top_up(&cb.top_up_id, succeeded, cb.reason.as_deref()).await.or_not_found("top-up")?;
-    tx.commit().await?;
-    Ok(t)
-}
-
 /// The payment provider's confirmation of a top-up, signed with HMAC-SHA256 in the
 /// `Souk-Signature` header. Confirming twice changes nothing.
 #[utoipa::path(post, path = "/api/v1/payments/sandbox/callback", tag = "wallet", request_body = ProviderCallback,
@@ -146,7 +115,7 @@ pub async fn provider_callback(
 ) -> AppResult<Json<TopUp>> {
     let body = crate::extract::read_body(body, crate::JSON_BODY_LIMIT_BYTES).await?;
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    Ok(Json(handle_provider_callback(&app, signature, &body).await?))
+    Ok(Json(souk_app::wallet::provider_callback(&app, signature, &body).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

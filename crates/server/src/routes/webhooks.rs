@@ -71,7 +71,7 @@ pub async fn create_webhook(
             format!("at most {MAX_ENDPOINTS} endpoints; delete one first"),
         ));
     }
-    let secret = format!("whsec_{}", crate::routes::random_token());
+    let secret = format!("whsec_{}", souk_app::accounts::random_token());
     let mut tx = app.store.begin().await?;
     let webhook = tx.create_webhook(&user.0.id, &url, description, &events, input.marketplace, &secret).await?;
     idem.finish(tx, StatusCode::CREATED, &CreatedWebhook { webhook, secret }).await

@@ -6,7 +6,6 @@
 use super::forms::{form_key, once, to_login};
 use super::{money, Ctx};
 use crate::error::AppError;
-use crate::payments::CardOutcome;
 use crate::App;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -14,6 +13,7 @@ use axum::response::Response;
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
+use souk_app::payments::CardOutcome;
 use souk_domain::checkout::Item;
 use souk_domain::dispute::Reason;
 use souk_domain::order::{Action, OrderState, OrderView};

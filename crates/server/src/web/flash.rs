@@ -5,13 +5,13 @@
 use super::forms::{form_key, problem, to_login};
 use super::{money, Ctx};
 use crate::error::AppError;
-use crate::flash::{Bought, FlashBuy};
 use crate::App;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
+use souk_app::flash::{Bought, FlashBuy};
 use souk_domain::catalog::Product;
 use souk_domain::geo::parse_country;
 use souk_domain::id::{self, Kind};

@@ -25,7 +25,7 @@ pub(crate) fn currency(code: &str) -> Result<souk_domain::Currency, AppError> {
 
 /// A hidden one-time key for a form.
 pub fn form_key() -> Markup {
-    html! { input type="hidden" name="_key" value=(crate::routes::random_token()); }
+    html! { input type="hidden" name="_key" value=(souk_app::accounts::random_token()); }
 }
 
 /// To the log-in page, coming back to `here` afterwards.

@@ -13,7 +13,6 @@ mod pages;
 mod selling;
 mod work;
 
-use crate::extract::token_hash;
 use crate::App;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -24,6 +23,7 @@ use axum::{Form, Router};
 use i18n::Lang;
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
+use souk_app::accounts::token_hash;
 use souk_store::accounts::User;
 
 pub const SESSION_COOKIE: &str = "souk_session";
@@ -137,7 +137,7 @@ impl FromRequestParts<App> for Ctx {
             .filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         let (csrf, new_csrf) = match existing {
             Some(c) => (c.to_string(), false),
-            None => (crate::routes::random_token()[..32].to_string(), true),
+            None => (souk_app::accounts::random_token()[..32].to_string(), true),
         };
         let unread = match &user {
             Some(u) => app.store.unread_notifications(&u.id).await.unwrap_or(0),

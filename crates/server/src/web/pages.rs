@@ -2,13 +2,13 @@
 
 use super::{image, money, Ctx};
 use crate::routes::search::{SearchQuery, SearchResults};
-use crate::seed::DEMO_LOGINS;
 use crate::App;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
+use souk_app::seed::DEMO_LOGINS;
 use souk_domain::catalog::ProductStatus;
 use souk_domain::category::Category;
 use souk_domain::id::{self, Kind};

@@ -504,7 +504,7 @@ pub async fn import_page(State(app): State<App>, ctx: Ctx) -> Response {
         p.hint { (ctx.t("Columns")) ": " code { "title,description,category,price,currency,stock,ships_to" }
             " " (ctx.t("and optionally")) " " code { "sku,attributes,image_url,moq" } ". "
             (ctx.t("Rows matching an earlier import (by SKU, else title) are updated.")) }
-        form #import data-csrf=(ctx.csrf) data-key=(crate::routes::random_token()) {
+        form #import data-csrf=(ctx.csrf) data-key=(souk_app::accounts::random_token()) {
             input type="file" name="file" accept=".csv,text/csv" required aria-label=(ctx.t("CSV file"));
             button type="submit" { (ctx.t("Upload")) }
         }
@@ -520,7 +520,7 @@ fn fragment(status: StatusCode, markup: Markup) -> Response {
 }
 
 /// How an import stands: a fragment that polls itself (htmx) until the report is in.
-fn job_fragment(ctx: &Ctx, id: &str, job: &crate::import::ImportJob) -> Markup {
+fn job_fragment(ctx: &Ctx, id: &str, job: &souk_app::import::ImportJob) -> Markup {
     let pct = (job.done_bytes * 100).checked_div(job.total_bytes).unwrap_or(100);
     html! {
         @match &job.result {
@@ -566,7 +566,7 @@ pub async fn start_import(State(app): State<App>, ctx: Ctx, headers: HeaderMap, 
                     return refused(e);
                 }
             };
-            let job = crate::routes::random_token()[..24].to_string();
+            let job = souk_app::accounts::random_token()[..24].to_string();
             let recorded = async {
                 let mut tx = app.store.begin().await?;
                 tx.complete_idempotency_key(&claim.scope, &claim.key, &claim.token, 200, &job).await?;
@@ -581,7 +581,7 @@ pub async fn start_import(State(app): State<App>, ctx: Ctx, headers: HeaderMap, 
             app.imports.start(&job, &user.id, data.len() as u64);
             let (app, store_id, id) = (app.clone(), store.id.clone(), job.clone());
             tokio::spawn(async move {
-                let result = crate::import::import_csv(&app.store, &store_id, &data, |(done, _)| {
+                let result = souk_app::import::import_csv(&app.store, &store_id, &data, |(done, _)| {
                     app.imports.progress(&id, done)
                 })
                 .await;

@@ -5,8 +5,8 @@ use crate::orders::{assert_ledger_sound, checkout, market, order_action, ship};
 use crate::{on_both_backends, Res, Srv};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use souk_app::payments::sign;
 use souk_domain::clock::Clock;
-use souk_server::payments::sign;
 use souk_store::testing::TestBackend;
 
 on_both_backends!(sellers_answer_within_their_window, mediators_decide_exactly_once);
@@ -63,7 +63,7 @@ async fn mediator(srv: &Srv, email: &str) -> String {
     let token = format!("mediator-token-{email}");
     let mut tx = srv.store.begin().await.unwrap();
     let user = tx.create_user(email, email, "no password", "Mediator").await.unwrap();
-    tx.create_session(&user.id, &souk_server::extract::token_hash(&token), 90 * DAY).await.unwrap();
+    tx.create_session(&user.id, &souk_app::accounts::token_hash(&token), 90 * DAY).await.unwrap();
     tx.grant_role(&user.id, souk_domain::account::Role::Mediator, "system").await.unwrap();
     tx.commit().await.unwrap();
     token

@@ -30,8 +30,8 @@ mod webhooks;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use souk_app::{App, Config};
 use souk_domain::clock::ManualClock;
-use souk_server::{App, ServerConfig};
 use souk_store::testing::{TestBackend, TestDb};
 use souk_store::Store;
 use std::sync::Arc;
@@ -127,12 +127,12 @@ impl Srv {
     }
 
     /// Starts a server whose configuration `tune` adjusts first.
-    pub async fn start_with(backend: TestBackend, tune: impl FnOnce(&mut ServerConfig)) -> Option<Srv> {
+    pub async fn start_with(backend: TestBackend, tune: impl FnOnce(&mut Config)) -> Option<Srv> {
         let db = TestDb::new(backend).await?;
         let clock = Arc::new(ManualClock::new(1_790_000_000_000));
         let store = db.open(clock.clone()).await.expect("open store");
         let data_dir = db.data_dir();
-        let mut config = ServerConfig::new(data_dir.clone());
+        let mut config = Config::new(data_dir.clone());
         // Tests run deadlines and sandbox confirmations themselves, at the moments they choose:
         // the background runner would race them for the same due jobs.
         config.job_interval = std::time::Duration::from_secs(3600);
@@ -145,7 +145,7 @@ impl Srv {
         store: Store,
         clock: Arc<ManualClock>,
         data_dir: std::path::PathBuf,
-        config: ServerConfig,
+        config: Config,
     ) -> Srv {
         let app = App::open(store.clone(), config).await.expect("open app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -177,7 +177,7 @@ impl Srv {
         let store = db.open(self.clock.clone()).await.expect("reopen store");
         let data_dir = self.data_dir.join("restarted");
         // Default settings (background jobs running), but the network the test's receivers need.
-        let mut config = ServerConfig::new(data_dir.clone());
+        let mut config = Config::new(data_dir.clone());
         config.webhooks_allow_private = self.app.config.webhooks_allow_private;
         Self::serve_on(db, store, self.clock.clone(), data_dir, config).await
     }
@@ -189,9 +189,9 @@ impl Srv {
     }
 
     /// As [`Srv::peer`], configured by `tune`; `name` is its data directory's.
-    pub async fn peer_with(&self, name: &str, tune: impl FnOnce(&mut ServerConfig)) -> Peer {
+    pub async fn peer_with(&self, name: &str, tune: impl FnOnce(&mut Config)) -> Peer {
         let store = self.db.open(self.clock.clone()).await.expect("open store");
-        let mut config = ServerConfig::new(self.data_dir.join(name));
+        let mut config = Config::new(self.data_dir.join(name));
         tune(&mut config);
         let app = App::open(store, config).await.expect("open peer");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -208,7 +208,7 @@ impl Srv {
         let token = format!("test-token-{email}");
         let mut tx = self.store.begin().await.unwrap();
         let user = tx.create_user(email, email, "no password", "quick").await.unwrap();
-        tx.create_session(&user.id, &souk_server::extract::token_hash(&token), 86_400_000).await.unwrap();
+        tx.create_session(&user.id, &souk_app::accounts::token_hash(&token), 86_400_000).await.unwrap();
         tx.commit().await.unwrap();
         (token, user.id)
     }

@@ -271,7 +271,7 @@ async fn top_ups_and_payouts(srv: Srv) {
         .unwrap();
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
     let now_s = souk_domain::clock::Clock::now_ms(&*srv.clock) / 1000;
-    let signature = souk_server::payments::sign(b"souk-sandbox-development-secret", now_s, body.as_bytes());
+    let signature = souk_app::payments::sign(b"souk-sandbox-development-secret", now_s, body.as_bytes());
     for _ in 0..2 {
         let ok = srv
             .http

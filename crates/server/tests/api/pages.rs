@@ -382,10 +382,10 @@ async fn staff_see_users_and_stores_and_admins_grant_roles() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_demo_role_reaches_only_working_pages() {
     let Some(srv) = Srv::start_with(souk_store::testing::TestBackend::Sqlite, |c| c.demo = true).await else { return };
-    assert!(souk_server::seed::seed_demo(&srv.store, 6, &srv.app.config.policy).await.unwrap());
+    assert!(souk_app::seed::seed_demo(&srv.store, 6, &srv.app.config.policy).await.unwrap());
     srv.app.flush_traffic().await.unwrap();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    for login in &souk_server::seed::DEMO_LOGINS {
+    for login in &souk_app::seed::DEMO_LOGINS {
         let form = [("email", login.email), ("password", login.password), ("_csrf", CSRF)];
         let r = http
             .post(format!("{}/login", srv.base))

@@ -4,8 +4,8 @@ use crate::orders::{assert_ledger_sound, checkout, market, order_action, ship};
 use crate::{on_both_backends, product_body, Res, Srv};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use souk_app::payments::sign;
 use souk_domain::clock::Clock;
-use souk_server::payments::sign;
 use souk_store::testing::TestBackend;
 
 on_both_backends!(reviews_follow_the_rules_and_trust_moves_search);

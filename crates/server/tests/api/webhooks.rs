@@ -262,7 +262,7 @@ async fn signed_deliveries_retry_and_keep_order(srv: Srv) {
 
     // The receiver's check is a real one: another secret, or another body, fails it.
     let body = br#"{"id":"evt_1"}"#;
-    let header = souk_server::payments::sign(b"whsec_right", 1_790_000_000, body);
+    let header = souk_app::payments::sign(b"whsec_right", 1_790_000_000, body);
     assert!(signature_valid("whsec_right", &header, body));
     assert!(!signature_valid("whsec_wrong", &header, body));
     assert!(!signature_valid("whsec_right", &header, br#"{"id":"evt_2"}"#));

@@ -1,6 +1,6 @@
 //! Bulk catalog import from CSV, shared by `souk import products` and the HTTP endpoint.
 
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use serde::Serialize;
 use souk_domain::import::{Columns, MAX_ROWS};
 use souk_store::catalog::ImportOutcome;
@@ -42,14 +42,12 @@ pub async fn import_csv(
     store_id: &str,
     data: &[u8],
     mut progress: impl FnMut((u64, u64)),
-) -> AppResult<ImportReport> {
+) -> Result<ImportReport> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::None).from_reader(data);
-    let header = reader
-        .headers()
-        .map_err(|e| AppError::unprocessable("invalid_csv", format!("cannot read the header: {e}")))?
-        .clone();
-    let columns = Columns::from_header(header.iter())
-        .map_err(|m| AppError::unprocessable("invalid_csv", m).with_field("header"))?;
+    let header =
+        reader.headers().map_err(|e| Error::invalid("invalid_csv", format!("cannot read the header: {e}")))?.clone();
+    let columns =
+        Columns::from_header(header.iter()).map_err(|m| Error::invalid("invalid_csv", m).with_field("header"))?;
     let total = data.len() as u64;
     let mut report = ImportReport::default();
     let mut batch = Vec::with_capacity(BATCH_ROWS);
@@ -57,7 +55,7 @@ pub async fn import_csv(
     for record in reader.records() {
         rows += 1;
         if rows > MAX_ROWS {
-            return Err(AppError::too_large(MAX_ROWS).with_field("rows"));
+            return Err(Error::too_many("rows", MAX_ROWS).with_field("rows"));
         }
         let record = match record {
             Ok(r) => r,
@@ -93,7 +91,7 @@ async fn write_batch(
     report: &mut ImportReport,
     total: u64,
     progress: &mut impl FnMut((u64, u64)),
-) -> AppResult<()> {
+) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }

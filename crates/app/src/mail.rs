@@ -74,7 +74,7 @@ impl Mailer for SmtpMailer {
 }
 
 /// The sender the configuration asks for.
-pub fn mailer(config: &crate::ServerConfig) -> Result<Arc<dyn Mailer>, String> {
+pub fn mailer(config: &crate::Config) -> Result<Arc<dyn Mailer>, String> {
     Ok(match &config.smtp_url {
         Some(url) => Arc::new(SmtpMailer::new(url, &config.mail_from)?),
         None => Arc::new(FileMailer::new(config.data_dir.join("mail"))),
@@ -87,17 +87,7 @@ const BATCH: usize = 50;
 const LEASE_MS: i64 = 120_000;
 
 pub async fn deliver_forever(app: App) {
-    let mut last = None;
-    loop {
-        if app.yield_to_flash(&mut last) {
-            tokio::time::sleep(app.config.job_interval).await;
-            continue;
-        }
-        if let Err(e) = app.send_notification_emails().await {
-            tracing::warn!(error = %e, "notification email failed; retrying next round");
-        }
-        tokio::time::sleep(app.config.job_interval).await;
-    }
+    app.send_forever("notification email", |app| async move { app.send_notification_emails().await }).await
 }
 
 impl App {

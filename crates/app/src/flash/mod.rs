@@ -28,8 +28,7 @@ mod inflight;
 #[cfg(test)]
 mod tests;
 
-use crate::error::{AppError, AppResult};
-use axum::http::StatusCode;
+use crate::error::{Error, Result};
 use decide::prepare;
 use inflight::{decide_ahead, decide_each, in_book, land, Ahead, InFlight};
 use serde::Serialize;
@@ -111,7 +110,7 @@ const BOOK_CAPACITY: usize = 1 << 20;
 
 struct Pending {
     buy: FlashBuy,
-    reply: oneshot::Sender<AppResult<Bought>>,
+    reply: oneshot::Sender<Result<Bought>>,
 }
 
 /// A handle on the engine's task; cheap to clone.
@@ -171,9 +170,9 @@ impl Engine {
     }
 
     /// Checks out and pays `buy`; answers once its order is committed, or with why not.
-    pub async fn buy(&self, buy: FlashBuy) -> AppResult<Bought> {
+    pub async fn buy(&self, buy: FlashBuy) -> Result<Bought> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the order engine stopped");
+        let stopped = || Error::unavailable("unavailable", "the order engine stopped");
         self.queue.send(Pending { buy, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }

@@ -4,7 +4,7 @@
 //! totals and search signals are exactly what that history would have produced.
 
 use super::{create_account, Rng};
-use crate::error::AppResult;
+use crate::error::Result;
 use souk_domain::catalog::{Product, ProductStatus};
 use souk_domain::chat::{MessageDraft, Side};
 use souk_domain::checkout::Item;
@@ -95,7 +95,7 @@ pub(super) async fn seed(
     demo_buyer: &str,
     shopper_hash: &str,
     policy: &Policy,
-) -> AppResult<()> {
+) -> Result<()> {
     let mut buyers = vec![demo_buyer.to_string()];
     for i in 1..=SHOPPERS {
         let email = format!("shopper{i}@buyers.demo.souk");
@@ -209,7 +209,7 @@ async fn play(
     stock: &mut HashMap<String, i64>,
     step: Step,
     policy: &Policy,
-) -> AppResult<()> {
+) -> Result<()> {
     let shop = &shops[plan.store];
     let buyer = &buyers[plan.buyer];
     if let Step::Ask | Step::Answer = step {
@@ -292,7 +292,7 @@ async fn buy(
     product: &Product,
     stock: &mut HashMap<String, i64>,
     policy: &Policy,
-) -> AppResult<Option<String>> {
+) -> Result<Option<String>> {
     let quantity = product.moq.max(1);
     let Some(sku) = product.skus.iter().find(|s| stock.get(&s.id).is_some_and(|left| *left >= quantity)) else {
         return Ok(None);
@@ -317,7 +317,7 @@ async fn today_disputes(
     buyers: &[String],
     stock: &mut HashMap<String, i64>,
     policy: &Policy,
-) -> AppResult<()> {
+) -> Result<()> {
     let cases = [
         (0, 2, Reason::Damaged, "The lid arrived cracked; photos attached in the chat.", false),
         (1, 3, Reason::NotAsDescribed, "Much smaller than the listing says.", true),
@@ -357,7 +357,7 @@ async fn today_negotiations(
     shop: &Shop,
     demo_buyer: &str,
     shopper: &str,
-) -> AppResult<()> {
+) -> Result<()> {
     // Something the demo buyer's 2,000 CNY covers, so the offer can be accepted and paid.
     let affordable = |p: &&Product| {
         p.category.is_some() && p.skus.first().is_some_and(|k| k.price.amount * p.moq.max(1) * 2 <= 150_000)

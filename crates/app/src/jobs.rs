@@ -114,7 +114,7 @@ impl App {
         for parcel in self.store.parcels_in_transit(&["sandbox"], BATCH).await? {
             for body in simulated_events(&parcel, self.config.carrier_sandbox_step_ms, now) {
                 let header = sign(&self.config.sandbox_secret, now / 1000, body.as_bytes());
-                match crate::routes::trust::handle_carrier_event(self, "sandbox", &header, body.as_bytes()).await {
+                match crate::tracking::carrier_event(self, "sandbox", &header, body.as_bytes()).await {
                     Ok(_) => posted += 1,
                     Err(e) => {
                         tracing::warn!(tracking = %parcel.tracking_number, error = %e.message, "sandbox carrier event failed")
@@ -138,7 +138,7 @@ impl App {
             let body = serde_json::json!({"top_up_id": top_up, "status": "succeeded"}).to_string();
             let now_s = self.store.now_ms() / 1000;
             let header = sign(&self.config.sandbox_secret, now_s, body.as_bytes());
-            match crate::routes::wallet::handle_provider_callback(self, &header, body.as_bytes()).await {
+            match crate::wallet::provider_callback(self, &header, body.as_bytes()).await {
                 Ok(_) => delivered += 1,
                 Err(e) => tracing::warn!(top_up = %top_up, error = %e.message, "sandbox confirmation failed"),
             }

@@ -102,7 +102,7 @@ fn mac(secret: &[u8], timestamp_s: i64, body: &[u8]) -> String {
     m.update(timestamp_s.to_string().as_bytes());
     m.update(b".");
     m.update(body);
-    crate::extract::hex(&m.finalize().into_bytes())
+    crate::accounts::hex(&m.finalize().into_bytes())
 }
 
 /// The signature header value for `body` at `timestamp_s`.

@@ -2,8 +2,8 @@
 //! book alone, or one request alone after a batch failed.
 
 use super::{Bought, FlashBuy, FlashReceipt};
-use crate::error::{AppError, AppResult};
-use crate::idempotency::{in_progress, mismatch};
+use crate::error::{idempotency_in_progress as in_progress, idempotency_mismatch as mismatch};
+use crate::error::{Error, Result};
 use souk_domain::flash::{self, BuyRequest, Rejection};
 use souk_domain::id::Kind;
 use souk_store::flash::{FlashBook, FlashOrder, KeyAnswer};
@@ -15,7 +15,7 @@ use std::time::Duration;
 /// One request in its own transaction, tried again (up to three times, each against a fresh
 /// read) when what it was decided against moved before its commit or its transaction lost a
 /// race. `book` is left as the store is after it, or empty.
-pub(super) async fn decide_alone(store: &Store, book: &mut FlashBook, buy: &FlashBuy) -> AppResult<Bought> {
+pub(super) async fn decide_alone(store: &Store, book: &mut FlashBook, buy: &FlashBuy) -> Result<Bought> {
     let mut tries = 0;
     loop {
         tries += 1;
@@ -45,7 +45,7 @@ pub(super) async fn decide_alone(store: &Store, book: &mut FlashBook, buy: &Flas
 /// next batch, to be decided where the store can be looked at again).
 pub(super) struct Decided {
     pub(super) orders: Vec<FlashOrder>,
-    pub(super) results: Vec<Option<AppResult<Bought>>>,
+    pub(super) results: Vec<Option<Result<Bought>>>,
 }
 
 /// Begins a batch's transaction, completes the book in it and decides every request, leaving
@@ -91,7 +91,7 @@ pub(super) async fn decide(
 ) -> Result<Decided, StoreError> {
     let now = store.now_ms();
     let mut orders = Vec::with_capacity(buys.len());
-    let mut results: Vec<Option<AppResult<Bought>>> = Vec::with_capacity(buys.len());
+    let mut results: Vec<Option<Result<Bought>>> = Vec::with_capacity(buys.len());
     // Which request of this batch first carried each key, for duplicates within it.
     let mut first: HashMap<(&str, &str), (usize, &str)> = HashMap::new();
     let mut refreshed = std::collections::HashSet::new();
@@ -124,7 +124,7 @@ pub(super) async fn decide(
             first.insert((scope, key), (i, hash));
         }
         if fb.meta.get(&b.promotion_id).is_some_and(|m| m.seller_id == b.buyer_id) {
-            results.push(Some(Err(AppError::forbidden("sellers cannot buy from their own store"))));
+            results.push(Some(Err(Error::forbidden("sellers cannot buy from their own store"))));
             continue;
         }
         let req = BuyRequest {
@@ -195,23 +195,23 @@ pub(super) fn receipt_body(receipt: &FlashReceipt) -> Result<String, StoreError>
 }
 
 /// The API's answer to a refused request.
-fn refused(r: Rejection) -> AppError {
+fn refused(r: Rejection) -> Error {
     match r {
-        Rejection::UnknownPromotion => AppError::not_found("promotion"),
+        Rejection::UnknownPromotion => Error::not_found("promotion"),
         Rejection::InvalidQuantity => {
-            AppError::unprocessable("invalid", format!("1 to {} units", flash::MAX_QUANTITY)).with_field("quantity")
+            Error::invalid("invalid", format!("1 to {} units", flash::MAX_QUANTITY)).with_field("quantity")
         }
         Rejection::DoesNotShip => {
-            AppError::unprocessable("does_not_ship", "the product does not ship there").with_field("ship_to")
+            Error::invalid("does_not_ship", "the product does not ship there").with_field("ship_to")
         }
-        Rejection::NotStarted => AppError::conflict(r.code(), "the flash sale has not started"),
-        Rejection::Ended => AppError::conflict(r.code(), "the flash sale has ended"),
-        Rejection::SoldOut => AppError::conflict(r.code(), "sold out"),
+        Rejection::NotStarted => Error::conflict(r.code(), "the flash sale has not started"),
+        Rejection::Ended => Error::conflict(r.code(), "the flash sale has ended"),
+        Rejection::SoldOut => Error::conflict(r.code(), "sold out"),
         Rejection::LimitReached { left } => {
-            AppError::conflict(r.code(), format!("the limit per buyer allows {left} more"))
+            Error::conflict(r.code(), format!("the limit per buyer allows {left} more"))
         }
         Rejection::InsufficientFunds { missing } => {
-            AppError::conflict(r.code(), format!("the wallet is short by {missing} minor units"))
+            Error::conflict(r.code(), format!("the wallet is short by {missing} minor units"))
         }
     }
 }

@@ -7,7 +7,7 @@
 //! `Souk-Event-Type` and `Souk-Delivery`. Any 2xx acknowledges; anything else, a timeout or a
 //! refused connection is retried as `domain::webhook::next_attempt` says.
 
-use crate::error::AppError;
+use crate::error::Error;
 use crate::payments::sign;
 use crate::App;
 use souk_store::webhooks::{Attempt, DueDelivery};
@@ -65,17 +65,7 @@ fn public_only(addrs: impl IntoIterator<Item = SocketAddr>) -> Vec<SocketAddr> {
 }
 
 pub async fn deliver_forever(app: App) {
-    let mut last = None;
-    loop {
-        if app.yield_to_flash(&mut last) {
-            tokio::time::sleep(app.config.job_interval).await;
-            continue;
-        }
-        if let Err(e) = app.deliver_webhooks().await {
-            tracing::warn!(error = %e, "webhook deliveries failed; retrying next round");
-        }
-        tokio::time::sleep(app.config.job_interval).await;
-    }
+    app.send_forever("webhook deliveries", |app| async move { app.deliver_webhooks().await }).await
 }
 
 impl App {
@@ -188,8 +178,8 @@ async fn attempt(client: &reqwest::Client, d: &DueDelivery, now_s: i64, allow_pr
 /// `allow_private`, not a loopback, private or link-local address, so a seller cannot make
 /// the server call into its own network. (A name that resolves to such an address is caught
 /// when a delivery is sent: see [`PublicOnly`].)
-pub fn check_url(raw: &str, allow_private: bool) -> Result<String, AppError> {
-    let bad = |message: &str| AppError::unprocessable("invalid_url", message).with_field("url");
+pub fn check_url(raw: &str, allow_private: bool) -> Result<String, Error> {
+    let bad = |message: &str| Error::invalid("invalid_url", message).with_field("url");
     if raw.len() > 2_000 {
         return Err(bad("at most 2000 characters"));
     }
@@ -210,7 +200,7 @@ pub fn check_url(raw: &str, allow_private: bool) -> Result<String, AppError> {
         Some(url::Host::Ipv6(ip)) => is_private(IpAddr::V6(ip)),
     };
     if private && !allow_private {
-        return Err(AppError::unprocessable(
+        return Err(Error::invalid(
             "private_address",
             "webhooks are not sent to local or private addresses on this server",
         )

@@ -7,7 +7,7 @@
 //! next round, never an API error. Product traffic (impressions and views) is buffered in
 //! memory and added to the store every few seconds, so recording it never slows a request.
 
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::App;
 use souk_domain::account::StoreProfile;
 use souk_domain::catalog::ProductStatus;
@@ -121,14 +121,14 @@ pub fn store_info(s: &StoreProfile, trust: Option<&TrustInputs>, weights: &Trust
     }
 }
 
-async fn store_infos(store: &Store, stores: &[StoreProfile], weights: &TrustWeights) -> AppResult<Vec<StoreInfo>> {
+async fn store_infos(store: &Store, stores: &[StoreProfile], weights: &TrustWeights) -> Result<Vec<StoreInfo>> {
     let ids: Vec<String> = stores.iter().map(|s| s.id.clone()).collect();
     let trust = store.trust_inputs(&ids).await?;
     Ok(stores.iter().map(|s| store_info(s, trust.get(&s.id), weights)).collect())
 }
 
 /// Reads products with their traffic, ready to index.
-pub async fn index_docs(store: &Store, products: Vec<souk_domain::catalog::Product>) -> AppResult<Vec<IndexDoc>> {
+pub async fn index_docs(store: &Store, products: Vec<souk_domain::catalog::Product>) -> Result<Vec<IndexDoc>> {
     let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
     let stats = store.product_stats(&ids).await?;
     Ok(products
@@ -141,7 +141,7 @@ pub async fn index_docs(store: &Store, products: Vec<souk_domain::catalog::Produ
 }
 
 /// Loads every store's search signals into the index.
-pub async fn load_stores(store: &Store, index: &SearchIndex, weights: &TrustWeights) -> AppResult<()> {
+pub async fn load_stores(store: &Store, index: &SearchIndex, weights: &TrustWeights) -> Result<()> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -157,7 +157,7 @@ pub async fn load_stores(store: &Store, index: &SearchIndex, weights: &TrustWeig
 }
 
 /// Sets the conversion prior from the marketplace's traffic.
-pub async fn refresh_conversion_prior(store: &Store, index: &SearchIndex) -> AppResult<()> {
+pub async fn refresh_conversion_prior(store: &Store, index: &SearchIndex) -> Result<()> {
     let (views, purchases) = store.traffic_totals().await?;
     let prior = (views >= MIN_VIEWS_FOR_PRIOR).then(|| purchases.max(1) as f64 / views as f64);
     index.set_conversion_prior(prior);
@@ -172,7 +172,7 @@ pub async fn rebuild(
     index: &Arc<SearchIndex>,
     trust: &TrustWeights,
     mut progress: impl FnMut(u64),
-) -> AppResult<u64> {
+) -> Result<u64> {
     let head = store.catalog_head().await?;
     let clear = index.clone();
     run_blocking(move || clear.clear()).await?;
@@ -199,12 +199,7 @@ pub async fn rebuild(
 
 /// Makes the index current at start: rebuilt when it is new, of an old schema, never followed
 /// the feed, or too far behind; otherwise the follower replays what it missed.
-pub async fn prepare(
-    store: &Store,
-    index: &Arc<SearchIndex>,
-    trust: &TrustWeights,
-    fresh: bool,
-) -> AppResult<FeedCursor> {
+pub async fn prepare(store: &Store, index: &Arc<SearchIndex>, trust: &TrustWeights, fresh: bool) -> Result<FeedCursor> {
     let head = store.catalog_head().await?;
     let position = index.position().filter(|_| !fresh);
     let cursor = match position {
@@ -230,7 +225,7 @@ impl App {
     }
 
     /// Applies the changes after the cursor; returns how many rows it read.
-    pub async fn follow_feed_once(&self, cursor: &mut FeedCursor) -> AppResult<usize> {
+    pub async fn follow_feed_once(&self, cursor: &mut FeedCursor) -> Result<usize> {
         let mut rows = self.store.catalog_changes(cursor.read_to, FEED_BATCH).await?;
         if !cursor.gaps.is_empty() {
             let late = self.store.catalog_changes(cursor.low, FEED_BATCH).await?;
@@ -272,7 +267,7 @@ impl App {
     }
 
     /// Writes buffered traffic; on failure it goes back into the buffer for the next try.
-    pub async fn flush_traffic(&self) -> AppResult<()> {
+    pub async fn flush_traffic(&self) -> Result<()> {
         let traffic = self.traffic.take();
         if let Err(e) = self.store.record_traffic(&traffic).await {
             self.traffic.put_back(traffic);
@@ -324,11 +319,11 @@ pub async fn follow_forever(app: App, mut cursor: FeedCursor) {
 /// How often every store's trust score is recomputed for search.
 const STORES_REFRESH: Duration = Duration::from_secs(3600);
 
-async fn run_blocking(f: impl FnOnce() -> Result<(), souk_search::SearchError> + Send + 'static) -> AppResult<()> {
+async fn run_blocking(f: impl FnOnce() -> Result<(), souk_search::SearchError> + Send + 'static) -> Result<()> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| AppError::internal("search task", e))?
-        .map_err(|e| AppError::internal("search index", e))
+        .map_err(|e| Error::internal("search task", e))?
+        .map_err(|e| Error::internal("search index", e))
 }
 
 #[cfg(test)]

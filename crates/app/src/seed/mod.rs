@@ -6,8 +6,8 @@ pub mod flash;
 mod history;
 pub mod market;
 
-use crate::error::{AppError, AppResult};
-use crate::routes::accounts::hash_password;
+use crate::accounts::hash_password;
+use crate::error::{Error, Result};
 use souk_domain::account::{normalize_email, Role, StoreInput};
 use souk_domain::catalog::{PriceTier, ProductDraft, ProductStatus, SkuDraft};
 use souk_domain::category::Category;
@@ -233,13 +233,7 @@ pub fn product_draft(rng: &mut Rng, category: Category, currency: Currency, chin
     }
 }
 
-async fn create_account(
-    store: &Store,
-    email: &str,
-    password_hash: &str,
-    name: &str,
-    roles: &[Role],
-) -> AppResult<String> {
+async fn create_account(store: &Store, email: &str, password_hash: &str, name: &str, roles: &[Role]) -> Result<String> {
     let norm = normalize_email(email)?;
     let mut tx = store.begin().await?;
     let user = tx.create_user(email, &norm, password_hash, name).await?;
@@ -257,7 +251,7 @@ const DEMO_AGE_MS: i64 = 120 * DAY_MS;
 /// Returns whether it seeded. The marketplace is written as if it opened `DEMO_AGE_MS` ago:
 /// stores open over its first weeks, then shoppers buy, sellers ship, carriers deliver and
 /// buyers review, so trust scores, ratings and search ranking differ from the start.
-pub async fn seed_demo(store: &Store, products_per_store: usize, policy: &Policy) -> AppResult<bool> {
+pub async fn seed_demo(store: &Store, products_per_store: usize, policy: &Policy) -> Result<bool> {
     if store.user_by_email(DEMO_LOGINS[0].email).await.is_ok() || store.count_products().await? > 0 {
         return Ok(false);
     }
@@ -326,7 +320,7 @@ async fn open_store(
     rng: &mut Rng,
     leaves: &[Category],
     products: usize,
-) -> AppResult<String> {
+) -> Result<String> {
     let draft = StoreInput {
         name: name.into(),
         slug: slug.into(),
@@ -338,7 +332,7 @@ async fn open_store(
     let mut tx = store.begin().await?;
     let s = tx.create_store(owner_id, &draft).await?;
     tx.commit().await?;
-    let cur = Currency::from_code(currency).ok_or_else(|| AppError::internal("demo currency", currency))?;
+    let cur = Currency::from_code(currency).ok_or_else(|| Error::internal("demo currency", currency))?;
     // Each store specialises in a few categories, as real sellers do.
     let specialties: Vec<Category> = (0..3).map(|_| *rng.pick(leaves)).collect();
     let chinese = country == "CN";
@@ -366,13 +360,13 @@ fn slugify(name: &str) -> String {
 
 /// Adds `n` synthetic products to a dedicated store, in batches; calls `progress(done)` after
 /// each batch.
-pub async fn seed_synthetic(store: &Store, n: u64, mut progress: impl FnMut(u64)) -> AppResult<()> {
+pub async fn seed_synthetic(store: &Store, n: u64, mut progress: impl FnMut(u64)) -> Result<()> {
     const BATCH: u64 = 5_000;
     let owner_email = "synthetic@sellers.demo.souk";
     let owner_id = match store.user_by_email(owner_email).await {
         Ok(u) => u.id,
         Err(_) => {
-            let hash = hash_password(crate::routes::random_token()).await?;
+            let hash = hash_password(crate::accounts::random_token()).await?;
             create_account(store, owner_email, &hash, "Synthetic Seller", &[]).await?
         }
     };
@@ -394,7 +388,7 @@ pub async fn seed_synthetic(store: &Store, n: u64, mut progress: impl FnMut(u64)
         }
     };
     let leaves: Vec<Category> = Category::leaves().collect();
-    let usd = Currency::from_code("USD").ok_or_else(|| AppError::internal("currency table", "USD missing"))?;
+    let usd = Currency::from_code("USD").ok_or_else(|| Error::internal("currency table", "USD missing"))?;
     let mut rng = Rng::new(store.now_ms() as u64);
     let mut done = 0;
     while done < n {

@@ -3,7 +3,7 @@
 
 use super::decide::{decide, decide_alone, Decided};
 use super::{Bought, FlashBuy, Pending};
-use crate::error::AppResult;
+use crate::error::Result;
 use souk_store::flash::{BatchTerms, FlashBook, FlashOrder};
 use souk_store::{Store, StoreError};
 
@@ -80,7 +80,7 @@ impl InFlight {
         tx: Option<souk_store::Tx>,
         orders: Vec<FlashOrder>,
         terms: BatchTerms,
-        answers: Vec<(Pending, AppResult<Bought>)>,
+        answers: Vec<(Pending, Result<Bought>)>,
     ) -> InFlight {
         let keys = answers.iter().filter_map(|(p, _)| p.buy.idempotency.as_ref()).map(|(_, k, _)| k.clone()).collect();
         let task = tokio::spawn(async move {
