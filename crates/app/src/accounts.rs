@@ -1,11 +1,17 @@
 //! Accounts' secrets: password hashes, session and email tokens, and how they are written down.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::App;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::Engine;
 use sha2::{Digest, Sha256};
+use souk_domain::account::{normalize_email, validate_password};
+use souk_domain::time::{DAY_MS, MINUTE_MS};
+use souk_domain::Invalid;
+use souk_store::accounts::User;
+use souk_store::{StoreError, Tx};
 use std::sync::OnceLock;
 
 /// 256 random bits, URL-safe: session and email tokens.
@@ -59,6 +65,83 @@ fn decoy_hash() -> String {
             Argon2::default().hash_password(b"decoy password", &salt).map(|h| h.to_string()).unwrap_or_default()
         })
         .clone()
+}
+
+/// An account about to be opened (everyone is a buyer): checked, the email normalised for
+/// sign-in, the display name the email's local part unless one is given, and the password
+/// hashed, which is slow, so it happens before any transaction.
+pub struct NewAccount {
+    email: String,
+    email_norm: String,
+    password_hash: String,
+    display_name: String,
+}
+
+impl NewAccount {
+    pub async fn check(email: &str, password: String, display_name: Option<&str>) -> Result<NewAccount> {
+        let email_norm = normalize_email(email)?;
+        validate_password(&password)?;
+        let display_name = match display_name.map(str::trim) {
+            Some(n) if !n.is_empty() => {
+                if n.chars().count() > 100 || n.chars().any(char::is_control) {
+                    return Err(Invalid::new(
+                        "invalid",
+                        "display_name",
+                        "at most 100 characters, no control characters",
+                    )
+                    .into());
+                }
+                n.to_string()
+            }
+            _ => email_norm.split('@').next().unwrap_or("").to_string(),
+        };
+        let password_hash = hash_password(password).await?;
+        Ok(NewAccount { email: email.trim().to_string(), email_norm, password_hash, display_name })
+    }
+
+    /// Opens the account; an email taken already is a conflict.
+    pub async fn open(&self, tx: &mut Tx) -> Result<User> {
+        Ok(tx.create_user(&self.email, &self.email_norm, &self.password_hash, &self.display_name).await?)
+    }
+}
+
+/// How long a session lasts.
+pub const SESSION_TTL_MS: i64 = 30 * DAY_MS;
+
+/// Checks an email and password under the log-in throttles (per IP and per account); an
+/// unknown email costs the same time as a wrong password.
+pub async fn authenticate(app: &App, email: &str, password: String, ip: std::net::IpAddr) -> Result<User> {
+    let now = app.store.now_ms();
+    let email_norm = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let ip_key = format!("ip:{ip}");
+    let account_key = format!("account:{email_norm}");
+    let limits = &app.config.login;
+    if let Some(s) = app.limiter.blocked_for(&ip_key, limits.per_ip, 5 * MINUTE_MS, now) {
+        return Err(Error::rate_limited(s));
+    }
+    if let Some(s) = app.limiter.blocked_for(&account_key, limits.per_account, 15 * MINUTE_MS, now) {
+        return Err(Error::rate_limited(s));
+    }
+    app.limiter.hit(&ip_key, 5 * MINUTE_MS, now);
+    let user = match app.store.user_by_email(&email_norm).await {
+        Ok(u) => Some(u),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let password_ok = password_matches(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let Some(user) = user.filter(|_| password_ok) else {
+        app.limiter.hit(&account_key, 15 * MINUTE_MS, now);
+        return Err(Error::new(ErrorKind::Unauthenticated, "invalid_credentials", "wrong email or password"));
+    };
+    app.limiter.reset(&account_key);
+    Ok(user)
+}
+
+/// A new session for the user: its token (only its hash is stored) and when it expires.
+pub async fn start_session(tx: &mut Tx, user_id: &str) -> Result<(String, i64)> {
+    let token = random_token();
+    let expires_at = tx.create_session(user_id, &token_hash(&token), SESSION_TTL_MS).await?;
+    Ok((token, expires_at))
 }
 
 #[cfg(test)]

@@ -84,6 +84,11 @@ impl Error {
         Self::new(ErrorKind::Unavailable, code, message).retry_after(1)
     }
 
+    pub fn rate_limited(retry_after_s: u64) -> Self {
+        Self::new(ErrorKind::RateLimited, "rate_limited", format!("too many attempts; retry in {retry_after_s} s"))
+            .retry_after(retry_after_s)
+    }
+
     pub fn too_many(what: &str, limit: usize) -> Self {
         Self::new(ErrorKind::TooLarge, "too_large", format!("at most {limit} {what} at once"))
     }

@@ -3,7 +3,10 @@
 //! HTTP: its errors say what went wrong ([`error::ErrorKind`]), and the server alone chooses a
 //! status for each.
 
+pub mod access;
 pub mod accounts;
+pub mod analytics;
+pub mod chat;
 pub mod error;
 pub mod flash;
 pub mod import;
@@ -13,9 +16,12 @@ pub mod live;
 pub mod mail;
 pub mod metrics;
 pub mod payments;
+pub mod rfq;
+pub mod search;
 pub mod search_sync;
 pub mod seed;
 pub mod tracking;
+pub mod trust;
 pub mod wallet;
 pub mod webhooks;
 

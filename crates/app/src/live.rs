@@ -4,6 +4,7 @@
 //! server's.
 
 use crate::App;
+use souk_domain::notify::{describe, Side};
 use souk_store::Backend;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -166,4 +167,13 @@ pub async fn publish_live(app: &App, to: &[&str], frame: serde_json::Value) {
     } else {
         deliver_live(app, &payload);
     }
+}
+
+/// The notification sentence for one of `user_id`'s events, for the live socket.
+pub async fn text_for(app: &App, user_id: &str, kind: &str, order_id: Option<&str>) -> Option<String> {
+    let side = match order_id {
+        Some(order) => app.store.order_side(order, user_id).await.unwrap_or(Side::Other),
+        None => Side::Other,
+    };
+    describe(kind, side, &app.config.policy)
 }

@@ -1,11 +1,12 @@
-//! Wallet use-cases that do not come from the wallet's owner: the payment provider's
-//! confirmations of top-ups.
+//! Wallets: top-ups through the payment provider and its confirmations, and payouts.
 
 use crate::error::{Error, ErrorKind, OrNotFound, Result};
+use crate::payments::CardOutcome;
 use crate::App;
 use serde::Deserialize;
-use souk_domain::Invalid;
-use souk_store::payments::TopUp;
+use souk_domain::{Invalid, Money, MAX_TOP_UP_MINOR};
+use souk_store::payments::{Payout, TopUp};
+use souk_store::Tx;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ProviderCallback {
@@ -37,4 +38,84 @@ pub async fn provider_callback(app: &App, signature: &str, body: &[u8]) -> Resul
     let t = tx.settle_top_up(&cb.top_up_id, succeeded, cb.reason.as_deref()).await.or_not_found("top-up")?;
     tx.commit().await?;
     Ok(t)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpInput {
+    pub amount: Money,
+    /// Sandbox test cards: 4242424242424242 succeeds, 4000000000000002 is declined.
+    pub card_number: String,
+}
+
+/// A card charged for a top-up, as the provider answered.
+pub enum Charge {
+    Accepted { amount: Money, last4: String },
+    Declined { amount: Money, last4: String, reason: String },
+}
+
+impl Charge {
+    /// The decline, as the error the buyer sees.
+    pub fn accepted(&self) -> Result<()> {
+        match self {
+            Charge::Accepted { .. } => Ok(()),
+            Charge::Declined { reason, .. } => {
+                Err(Error::new(ErrorKind::PaymentDeclined, "payment_declined", reason.clone()))
+            }
+        }
+    }
+}
+
+/// Checks a top-up's amount and charges the card; a card the provider cannot read is invalid
+/// input, a declined one is a `Charge` to record all the same.
+pub fn charge(app: &App, amount: Money, card_number: &str) -> Result<Charge> {
+    let amount = positive(amount, MAX_TOP_UP_MINOR, "amount")?;
+    Ok(match app.provider.charge(card_number) {
+        CardOutcome::Invalid(m) => return Err(Invalid::new("invalid_card", "card_number", m).into()),
+        CardOutcome::Declined { last4, reason } => Charge::Declined { amount, last4, reason },
+        CardOutcome::Accepted { last4 } => Charge::Accepted { amount, last4 },
+    })
+}
+
+/// Records a charge in `tx`: an accepted one as a pending top-up (the provider's confirmation
+/// credits the wallet), a declined one as a failed top-up, kept for the user's history.
+pub async fn record_charge(app: &App, tx: &mut Tx, user_id: &str, charge: &Charge) -> Result<TopUp> {
+    let provider = app.provider.name();
+    Ok(match charge {
+        Charge::Accepted { amount, last4 } => tx.create_top_up(user_id, *amount, provider, last4).await?,
+        Charge::Declined { amount, last4, reason } => {
+            let t = tx.create_top_up(user_id, *amount, provider, last4).await?;
+            tx.settle_top_up(&t.id, false, Some(reason)).await?
+        }
+    })
+}
+
+fn positive(amount: Money, max: i64, field: &str) -> Result<Money> {
+    if amount.amount <= 0 || amount.amount > max {
+        return Err(Invalid::new(
+            "out_of_range",
+            format!("{field}.amount"),
+            format!("must be between 1 and {max} minor units"),
+        )
+        .into());
+    }
+    Ok(amount)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutInput {
+    pub amount: Money,
+    /// Where the money goes, e.g. a bank account reference (sandbox: any text).
+    pub destination: String,
+}
+
+/// Validates and makes a payout in `tx`; the API and the pages share it.
+pub async fn payout(app: &App, tx: &mut Tx, user_id: &str, input: PayoutInput) -> Result<Payout> {
+    let amount = positive(input.amount, souk_domain::money::MAX_PRICE_MINOR, "amount")?;
+    let destination = input.destination.trim();
+    if destination.is_empty() || destination.chars().count() > 200 {
+        return Err(Invalid::new("invalid", "destination", "1 to 200 characters").into());
+    }
+    Ok(tx.payout(user_id, amount, app.provider.name(), destination).await?)
 }

@@ -165,8 +165,7 @@ async fn send_new_events(app: &App, ws: &mut WebSocket, user_id: &str, seen: &mu
             if !seen.recent.insert(seq) {
                 continue;
             }
-            let text =
-                crate::routes::notifications::text_for(app, user_id, &event.kind, event.order_id.as_deref()).await;
+            let text = souk_app::live::text_for(app, user_id, &event.kind, event.order_id.as_deref()).await;
             let frame = serde_json::json!({"type": "event", "event": event, "notification": text});
             ws.send(Message::Text(frame.to_string().into())).await.map_err(|_| ())?;
             seen.cursor = seen.cursor.max(seq);

@@ -9,10 +9,9 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use souk_app::accounts::{hash_password, password_matches, random_token, token_hash};
-use souk_domain::account::{normalize_email, validate_password, Role};
-use souk_domain::time::{rfc3339, DAY_MS, MINUTE_MS};
-use souk_domain::Invalid;
+use souk_app::accounts::{self, random_token, token_hash, NewAccount};
+use souk_domain::account::Role;
+use souk_domain::time::{rfc3339, DAY_MS};
 use souk_store::accounts::User;
 use souk_store::StoreError;
 use std::net::SocketAddr;
@@ -89,7 +88,6 @@ fn me_from(user: &User, store_id: Option<String>) -> Me {
     }
 }
 
-pub const SESSION_TTL_MS: i64 = 30 * DAY_MS;
 const EMAIL_TOKEN_TTL_MS: i64 = 2 * DAY_MS;
 
 /// Registers an account (everyone is a buyer) and logs it in.
@@ -102,24 +100,10 @@ pub async fn register(
     idem: Idem,
     ApiJson(input): ApiJson<RegisterInput>,
 ) -> AppResult<Response> {
-    let email_norm = normalize_email(&input.email)?;
-    validate_password(&input.password)?;
-    let display_name = match input.display_name.as_deref().map(str::trim) {
-        Some(n) if !n.is_empty() => {
-            if n.chars().count() > 100 || n.chars().any(char::is_control) {
-                return Err(
-                    Invalid::new("invalid", "display_name", "at most 100 characters, no control characters").into()
-                );
-            }
-            n.to_string()
-        }
-        _ => email_norm.split('@').next().unwrap_or("").to_string(),
-    };
-    let hash = hash_password(input.password).await?;
+    let account = NewAccount::check(&input.email, input.password, input.display_name.as_deref()).await?;
     let mut tx = app.store.begin().await?;
-    let user = tx.create_user(input.email.trim(), &email_norm, &hash, &display_name).await?;
-    let token = random_token();
-    let expires_at = tx.create_session(&user.id, &token_hash(&token), SESSION_TTL_MS).await?;
+    let user = account.open(&mut tx).await?;
+    let (token, expires_at) = accounts::start_session(&mut tx, &user.id).await?;
     let me = me_from(&user, None);
     idem.finish(tx, StatusCode::CREATED, &Session { token, expires_at: rfc3339(expires_at), user: me }).await
 }
@@ -136,47 +120,11 @@ pub async fn login(
     idem: Idem,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> AppResult<Response> {
-    let user = authenticate(&app, &input.email, input.password, peer.ip()).await?;
+    let user = accounts::authenticate(&app, &input.email, input.password, peer.ip()).await?;
     let me = me_of(&app, &user).await?;
     let mut tx = app.store.begin().await?;
-    let (token, expires_at) = start_session(&mut tx, &user.id).await?;
+    let (token, expires_at) = accounts::start_session(&mut tx, &user.id).await?;
     idem.finish(tx, StatusCode::OK, &Session { token, expires_at: rfc3339(expires_at), user: me }).await
-}
-
-/// Checks an email and password under the log-in throttles (per IP and per account); an
-/// unknown email costs the same time as a wrong password.
-pub async fn authenticate(app: &App, email: &str, password: String, ip: std::net::IpAddr) -> AppResult<User> {
-    let now = app.store.now_ms();
-    let email_norm = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
-    let ip_key = format!("ip:{ip}");
-    let account_key = format!("account:{email_norm}");
-    let limits = &app.config.login;
-    if let Some(s) = app.limiter.blocked_for(&ip_key, limits.per_ip, 5 * MINUTE_MS, now) {
-        return Err(AppError::rate_limited(s));
-    }
-    if let Some(s) = app.limiter.blocked_for(&account_key, limits.per_account, 15 * MINUTE_MS, now) {
-        return Err(AppError::rate_limited(s));
-    }
-    app.limiter.hit(&ip_key, 5 * MINUTE_MS, now);
-    let user = match app.store.user_by_email(&email_norm).await {
-        Ok(u) => Some(u),
-        Err(StoreError::NotFound) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let password_ok = password_matches(password, user.as_ref().map(|u| u.password_hash.clone())).await;
-    let Some(user) = user.filter(|_| password_ok) else {
-        app.limiter.hit(&account_key, 15 * MINUTE_MS, now);
-        return Err(AppError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));
-    };
-    app.limiter.reset(&account_key);
-    Ok(user)
-}
-
-/// A new session for the user: its token (only its hash is stored) and when it expires.
-pub async fn start_session(tx: &mut souk_store::Tx, user_id: &str) -> AppResult<(String, i64)> {
-    let token = random_token();
-    let expires_at = tx.create_session(user_id, &token_hash(&token), SESSION_TTL_MS).await?;
-    Ok((token, expires_at))
 }
 
 /// Ends the session whose token the request carries.

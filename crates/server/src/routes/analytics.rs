@@ -1,54 +1,19 @@
 //! Sellers' analytics: sales, views, conversion and disputes per day, and the best products.
 
-use super::owned_store;
 use crate::error::AppResult;
 use crate::extract::{ApiQuery, Authed};
 use crate::App;
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use souk_domain::account::StoreProfile;
-use souk_domain::analytics::{self, Day, Totals, WINDOWS_DAYS};
-use souk_domain::Invalid;
-use souk_store::analytics::TopProduct;
+use serde::Deserialize;
+use souk_app::access::owned_store;
+use souk_app::analytics::{analytics_of, Analytics};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AnalyticsQuery {
     /// 7, 30 (the default) or 90 days, ending today.
     pub days: Option<i64>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Analytics {
-    pub store_id: String,
-    /// Money below is in minor units of this currency (the store's).
-    pub currency: String,
-    pub days: i64,
-    /// One entry per day of the window, oldest first.
-    pub series: Vec<Day>,
-    pub totals: Totals,
-    pub top_products: Vec<TopProduct>,
-}
-
-/// Figures of `store` over the last `days` days.
-pub async fn analytics_of(app: &App, store: &StoreProfile, days: Option<i64>) -> AppResult<Analytics> {
-    let days = days.unwrap_or(30);
-    if !WINDOWS_DAYS.contains(&days) {
-        return Err(Invalid::new("invalid", "days", "7, 30 or 90").into());
-    }
-    let now = app.store.now_ms();
-    let from_day = analytics::day_of(now) - days + 1;
-    let rows = app.store.store_days(&store.id, &store.currency, from_day).await?;
-    let series = analytics::series(&rows, days, now);
-    Ok(Analytics {
-        store_id: store.id.clone(),
-        currency: store.currency.clone(),
-        days,
-        totals: analytics::totals(&series),
-        top_products: app.store.top_products(&store.id, &store.currency, from_day, 10).await?,
-        series,
-    })
 }
 
 /// The store's analytics, for its owner: GMV, orders, units, views, conversion rate, average

@@ -1,7 +1,6 @@
 //! Conversations between a buyer and a store, blocks, and offers negotiated in them. Only the
 //! two parties see a conversation; anyone else gets 404, as if it did not exist.
 
-use super::find_store;
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
 use crate::idempotency::Idem;
@@ -11,62 +10,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use souk_domain::account::Role;
-use souk_domain::chat::{self, OfferAnswer, OfferRefusal, OfferState, Side};
-use souk_domain::checkout::Item;
-use souk_domain::geo::parse_country;
+use souk_app::access::find_store;
+use souk_app::chat::{accept_in, answerable, party, rate_limit, readable, refuse_if_blocked, terms, OfferAccepted};
+use souk_domain::chat::{self, OfferAnswer, OfferState, Side};
 use souk_domain::id::{self, Kind};
-use souk_domain::order::OrderView;
-use souk_domain::time::{parse_rfc3339, MINUTE_MS};
 use souk_domain::{Invalid, Money};
 use souk_store::accounts::User;
-use souk_store::chat::{offer_not_open, Conversation, ConversationView, MessageView, Offer, OfferTerms, OfferView};
-use souk_store::{Page, StoreError};
-
-/// The conversation and the caller's side of it; 404 for anyone else.
-pub(crate) async fn party(app: &App, user: &User, id: &str) -> AppResult<(Conversation, Side)> {
-    if !id::is_valid(Kind::Conversation, id) {
-        return Err(AppError::not_found("conversation"));
-    }
-    let c = app.store.conversation(id).await.or_not_found("conversation")?;
-    let side = c.side_of(&user.id).ok_or_else(|| AppError::not_found("conversation"))?;
-    Ok((c, side))
-}
-
-/// The conversation, for reading: its parties, and mediators once the buyer has disputed an
-/// order from the store (they decide from the conversation).
-async fn readable(app: &App, user: &User, id: &str) -> AppResult<Conversation> {
-    match party(app, user, id).await {
-        Ok((c, _)) => Ok(c),
-        Err(e) if user.has(Role::Mediator) || user.has(Role::Admin) => {
-            let c = app.store.conversation(id).await.or_not_found("conversation")?;
-            if app.store.disputed_between(&c.buyer_id, &c.store_id).await? {
-                Ok(c)
-            } else {
-                Err(e)
-            }
-        }
-        Err(e) => Err(e),
-    }
-}
-
-pub(crate) async fn refuse_if_blocked(app: &App, c: &Conversation) -> AppResult<()> {
-    if app.store.blocked_between(&c.buyer_id, &c.seller_id).await? {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "blocked", "one of you has blocked the other"));
-    }
-    Ok(())
-}
-
-/// Counts one message against the sender's per-minute allowance; 429 past it.
-fn rate_limit(app: &App, user: &User) -> AppResult<()> {
-    let key = format!("message:{}", user.id);
-    let now = app.store.now_ms();
-    if let Some(wait_s) = app.limiter.blocked_for(&key, chat::MESSAGES_PER_MINUTE, MINUTE_MS, now) {
-        return Err(AppError::rate_limited(wait_s));
-    }
-    app.limiter.hit(&key, MINUTE_MS, now);
-    Ok(())
-}
+use souk_store::chat::{ConversationView, MessageView, OfferView};
+use souk_store::Page;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -93,14 +44,14 @@ pub async fn open_conversation(
     ApiJson(input): ApiJson<ConversationInput>,
 ) -> AppResult<Response> {
     let (buyer_id, store_id) = if let Some(order_id) = &input.order_id {
-        let side = super::orders::side(&app, &user, order_id).await?;
+        let side = souk_app::access::side(&app, &user, order_id).await?;
         let order = app.store.order(order_id).await.or_not_found("order")?;
-        if side == super::orders::Side::Staff {
+        if side == souk_app::access::Side::Staff {
             return Err(AppError::forbidden("only the order's buyer and seller talk about it"));
         }
         (order.buyer_id, order.store_id)
     } else if let Some(product_id) = &input.product_id {
-        let product = super::visible_product(&app, Some(&user), product_id).await?;
+        let product = souk_app::access::visible_product(&app, Some(&user), product_id).await?;
         (user.id.clone(), product.store_id)
     } else {
         let store_ref = input
@@ -322,21 +273,6 @@ pub struct OfferMade {
     pub message: MessageView,
 }
 
-pub(crate) fn terms(
-    app: &App,
-    sku_id: String,
-    quantity: i64,
-    unit_price: Money,
-    valid_until: &str,
-    ship_to: Option<String>,
-) -> AppResult<OfferTerms> {
-    let valid_until_ms =
-        parse_rfc3339(valid_until).ok_or_else(|| Invalid::new("invalid_time", "valid_until", "an RFC 3339 time"))?;
-    chat::offer_terms(quantity, unit_price.amount, valid_until_ms, app.store.now_ms())?;
-    let ship_to = ship_to.map(|c| parse_country(&c, "ship_to")).transpose()?;
-    Ok(OfferTerms { sku_id, quantity, unit_price, valid_until_ms, ship_to })
-}
-
 /// The seller offers a SKU, quantity and unit price, valid until a time. It replaces the
 /// seller's open offer in the conversation, and counters the buyer's, if there is one.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/offers", tag = "chat", security(("bearer" = [])), request_body = OfferInput,
@@ -375,37 +311,11 @@ pub async fn offers(
     Ok(Json(app.store.offers(&id, page.cursor(), page.limit()?).await?))
 }
 
-/// The offer, its conversation, and the caller's side, with the domain's verdict on `answer`.
-pub(crate) async fn answerable(
-    app: &App,
-    user: &User,
-    id: &str,
-    answer: OfferAnswer,
-) -> AppResult<(Offer, Conversation, Side)> {
-    if !id::is_valid(Kind::Offer, id) {
-        return Err(AppError::not_found("offer"));
-    }
-    let offer = app.store.offer(id).await.or_not_found("offer")?;
-    let (c, side) = party(app, user, &offer.view.conversation_id).await.map_err(|_| AppError::not_found("offer"))?;
-    match chat::answer(offer.state, offer.made_by, side, answer) {
-        Ok(_) => Ok((offer, c, side)),
-        Err(OfferRefusal::OwnOffer) => Err(AppError::forbidden("the other party answers an offer")),
-        Err(OfferRefusal::NotOpen(state)) => Err(offer_not_open(state).into()),
-    }
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInput {
     /// Where the order ships; required when the offer does not say.
     pub ship_to: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct OfferAccepted {
-    pub offer: OfferView,
-    /// The order at the agreed price, awaiting the buyer's payment (`POST /orders/{id}/pay`).
-    pub order: OrderView,
 }
 
 /// Accepts the other party's open offer: an order for the buyer alone at the agreed unit price,
@@ -427,39 +337,6 @@ pub async fn accept_offer(
     let mut tx = app.store.begin().await?;
     let (offer, order) = accept_in(&app, &mut tx, &offer, &c, side, input.ship_to).await?;
     idem.finish(tx, StatusCode::CREATED, &OfferAccepted { offer: offer.view, order }).await
-}
-
-/// Accepts `offer` in `tx` for the party on `side` (the caller has checked it may): an order at
-/// the agreed price shipped to `ship_to` (or the offer's country), the guarded `open → accepted`
-/// change, and a note in the conversation. The API and the pages share it.
-pub async fn accept_in(
-    app: &App,
-    tx: &mut souk_store::Tx,
-    offer: &Offer,
-    c: &Conversation,
-    side: Side,
-    ship_to: Option<String>,
-) -> AppResult<(Offer, OrderView)> {
-    let country = match ship_to.filter(|s| !s.trim().is_empty()).or(offer.terms.ship_to.clone()) {
-        Some(c) => parse_country(c.trim().to_ascii_uppercase().as_str(), "ship_to")?,
-        None => return Err(Invalid::new("required", "ship_to", "where the order ships").into()),
-    };
-    let item = Item { sku_id: offer.terms.sku_id.clone(), quantity: offer.terms.quantity };
-    let order = tx
-        .checkout_agreed(&c.buyer_id, &country, &item, offer.terms.unit_price, &app.config.policy)
-        .await
-        .map_err(|e| match e {
-            // The line's field names mean nothing here: name the offer's.
-            StoreError::Invalid(mut i) => {
-                i.field = i.field.map(|f| f.rsplit('.').next().unwrap_or(&f).replace("sku_id", "offer"));
-                StoreError::Invalid(i)
-            }
-            e => e,
-        })?;
-    let closed = tx.close_offer(offer, OfferState::Accepted, Some(&order.id)).await?;
-    let note = chat::MessageDraft { text: format!("Accepted the offer: order {}", order.id), images: Vec::new() };
-    tx.post_message(c, side, &note, Some(&offer.view.id)).await?;
-    Ok((closed, order))
 }
 
 /// Declines the other party's open offer.

@@ -1,7 +1,6 @@
 //! Disputes, returns and mediation. Only the buyer opens a dispute, only the seller answers it,
 //! only mediators decide; the order's buyer and seller and mediators see it, nobody else.
 
-use super::orders::{side, Side};
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
 use crate::idempotency::Idem;
@@ -11,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use souk_app::access::{side, Side};
 use souk_domain::account::Role;
 use souk_domain::chat;
 use souk_domain::dispute::{self, Outcome, Step};

@@ -1,7 +1,6 @@
 //! Flash sales: sellers schedule promotions on SKUs; buyers buy at the promotion price through
 //! the batched order engine (`crate::flash`), checkout and payment in one step.
 
-use super::owned_store;
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
 use crate::idempotency::Idem;
@@ -11,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
+use souk_app::access::owned_store;
 use souk_app::flash::{Bought, FlashBuy, FlashReceipt};
 use souk_domain::flash::{PromotionDraft, Shard};
 use souk_domain::geo::parse_country;

@@ -12,7 +12,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use souk_domain::notify::{describe, Side};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -109,13 +108,4 @@ pub async fn mark_read(
     let mut tx = app.store.begin().await?;
     let unread = tx.mark_notifications_read(&user.id, input.up_to).await?;
     idem.finish(tx, StatusCode::OK, &Unread { unread }).await
-}
-
-/// The notification sentence for one of `user_id`'s events, for the live socket.
-pub async fn text_for(app: &App, user_id: &str, kind: &str, order_id: Option<&str>) -> Option<String> {
-    let side = match order_id {
-        Some(order) => app.store.order_side(order, user_id).await.unwrap_or(Side::Other),
-        None => Side::Other,
-    };
-    describe(kind, side, &app.config.policy)
 }

@@ -2,7 +2,6 @@
 //! of events. Every action checks the actor: only the buyer pays, confirms and extends; only
 //! the order's seller ships.
 
-use super::owned_store;
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
 use crate::idempotency::Idem;
@@ -12,10 +11,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use souk_domain::account::Role;
+use souk_app::access::{owned_store, side, Side};
 use souk_domain::checkout::Item;
 use souk_domain::geo::parse_country;
-use souk_domain::id::{self, Kind};
 use souk_domain::order::{Action, OrderView};
 use souk_store::accounts::User;
 use souk_store::orders::{CartLine, EventView, OrderScope};
@@ -148,33 +146,6 @@ pub async fn store_orders(
 ) -> AppResult<Json<Page<OrderView>>> {
     let store = owned_store(&app, &user, &store_ref).await?;
     Ok(Json(app.store.list_orders(OrderScope::Store(&store.id), page.cursor(), page.limit()?).await?))
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Side {
-    Buyer,
-    Seller,
-    Staff,
-}
-
-/// The caller's side of an order; someone with none gets 404, as if it did not exist.
-pub(crate) async fn side(app: &App, user: &User, order_id: &str) -> AppResult<Side> {
-    if !id::is_valid(Kind::Order, order_id) {
-        return Err(AppError::not_found("order"));
-    }
-    let (buyer, seller) = app.store.order_parties(order_id).await.or_not_found("order")?;
-    let side = if user.id == buyer {
-        Side::Buyer
-    } else if user.id == seller {
-        Side::Seller
-    } else if user.has(Role::Admin) || user.has(Role::Mediator) {
-        Side::Staff
-    } else {
-        return Err(AppError::not_found("order"));
-    };
-    // Decided without a write; the caller, a party, may now use the order whole.
-    app.whole_order(order_id).await?;
-    Ok(side)
 }
 
 /// One order, to its buyer, its seller, mediators and admins.

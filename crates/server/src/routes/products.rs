@@ -1,6 +1,5 @@
 //! Products and their SKUs. Anyone may read active products; only the owning store writes.
 
-use super::{owned_product, seller_store, visible_product};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery, Authed, MaybeAuthed, PageQuery};
 use crate::idempotency::Idem;
@@ -10,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use souk_app::access::{owned_product, seller_store, visible_product};
 use souk_domain::catalog::{Product, ProductInput, ProductPatch, ProductStatus, SkuInput, SkuPatch};
 use souk_domain::category::Category;
 use souk_store::catalog::ProductFilter;
@@ -90,7 +90,7 @@ pub async fn get_product(
     let product = visible_product(&app, user.as_ref(), &id).await?;
     // A view is a visit by anyone but the seller's staff: what conversion is measured against.
     let staff = match &user {
-        Some(_) => super::manages(&app, user.as_ref(), &product.store_id).await?,
+        Some(_) => souk_app::access::manages(&app, user.as_ref(), &product.store_id).await?,
         None => false,
     };
     if product.status == ProductStatus::Active && !staff {

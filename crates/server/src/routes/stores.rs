@@ -1,6 +1,5 @@
 //! Stores: opening one, editing it, identity verification, and its catalog import.
 
-use super::{find_store, owned_store};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery, Authed, MaybeAuthed, PageQuery};
 use crate::idempotency::Idem;
@@ -10,6 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use souk_app::access::{find_store, owned_store};
 use souk_app::import::{import_csv, ImportReport};
 use souk_domain::account::{Role, StoreInput, StorePatch, StoreProfile, VerificationInput, VerificationRequest};
 use souk_domain::catalog::{Product, ProductStatus};
@@ -59,7 +59,7 @@ pub async fn list_stores(
     responses((status = 200, body = StoreDetail), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_store(State(app): State<App>, Path(store_ref): Path<String>) -> AppResult<Json<StoreDetail>> {
     let store = find_store(&app, &store_ref).await?;
-    let trust_score = super::trust::trust_of(&app, &store.id).await?.score;
+    let trust_score = souk_app::trust::trust_of(&app, &store.id).await?.score;
     let rating = app.store.rating_summary(ReviewScope::Store(&store.id)).await?;
     Ok(Json(StoreDetail { store, trust_score, rating }))
 }
@@ -136,7 +136,7 @@ pub async fn store_products(
     ApiQuery(q): ApiQuery<StoreProductsQuery>,
 ) -> AppResult<Json<Page<Product>>> {
     let store = find_store(&app, &store_ref).await?;
-    let is_manager = super::manages(&app, user.as_ref(), &store.id).await?;
+    let is_manager = souk_app::access::manages(&app, user.as_ref(), &store.id).await?;
     let status = if is_manager { q.status } else { Some(ProductStatus::Active) };
     let page = PageQuery { cursor: q.cursor, limit: q.limit };
     let filter = ProductFilter { store_id: Some(store.id), status, category: None };

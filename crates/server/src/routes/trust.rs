@@ -1,7 +1,5 @@
 //! Tracking, carriers' signed events, reviews and the seller trust score.
 
-use super::find_store;
-use super::orders::{side, Side};
 use crate::error::{AppError, AppResult, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, Authed, MaybeAuthed, PageQuery};
 use crate::idempotency::Idem;
@@ -11,12 +9,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use souk_app::access::find_store;
+use souk_app::access::{side, Side};
 use souk_app::tracking::{self, CarrierEventInput, CarrierEventReceipt, CARRIER_SIGNATURE_HEADER};
+use souk_app::trust::{trust_of, Trust};
 use souk_domain::id::{self, Kind};
 use souk_domain::order::OrderState;
 use souk_domain::review;
 use souk_domain::time::Timestamp;
-use souk_domain::trust::{Component, TrustInputs};
 use souk_store::trust::{RatingSummary, ReviewDraft, ReviewScope, ReviewView, TrackingEventView};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -181,7 +181,7 @@ pub async fn product_reviews(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Reviews>> {
     // A draft's reviews are as invisible as the draft.
-    let product = super::visible_product(&app, user.as_ref(), &id).await?;
+    let product = souk_app::access::visible_product(&app, user.as_ref(), &id).await?;
     Ok(Json(reviews_of(&app, ReviewScope::Product(&product.id), &page).await?))
 }
 
@@ -196,27 +196,6 @@ pub async fn store_reviews(
 ) -> AppResult<Json<Reviews>> {
     let store = find_store(&app, &store_ref).await?;
     Ok(Json(reviews_of(&app, ReviewScope::Store(&store.id), &page).await?))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Trust {
-    pub store_id: String,
-    /// 0 to 100; a new seller starts at 50.
-    pub score: f64,
-    pub components: Vec<Component>,
-    pub inputs: TrustInputs,
-}
-
-/// What the trust score of the store's inputs is.
-pub async fn trust_of(app: &App, store_id: &str) -> AppResult<Trust> {
-    let inputs = app
-        .store
-        .trust_inputs(&[store_id.to_string()])
-        .await?
-        .remove(store_id)
-        .ok_or_else(|| AppError::not_found("store"))?;
-    let s = souk_domain::trust::score(&inputs, &app.config.trust);
-    Ok(Trust { store_id: store_id.to_string(), score: s.score, components: s.components, inputs })
 }
 
 /// A store's trust score and what it is made of (see the formula in `souk_domain::trust`).

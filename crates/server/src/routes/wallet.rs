@@ -9,12 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use serde::Deserialize;
-use souk_app::payments::{CardOutcome, SIGNATURE_HEADER};
+use souk_app::payments::SIGNATURE_HEADER;
 use souk_app::wallet::ProviderCallback;
+use souk_app::wallet::{self, PayoutInput, TopUpInput};
 use souk_domain::account::Role;
 use souk_domain::ledger::{LedgerReport, WalletBalance, WalletTransaction};
-use souk_domain::{Invalid, Money, MAX_TOP_UP_MINOR};
 use souk_store::payments::{Payout, TopUp};
 use souk_store::Page;
 
@@ -36,26 +35,6 @@ pub async fn transactions(
     Ok(Json(app.store.wallet_transactions(&user.id, page.cursor(), page.limit()?).await?))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TopUpInput {
-    pub amount: Money,
-    /// Sandbox test cards: 4242424242424242 succeeds, 4000000000000002 is declined.
-    pub card_number: String,
-}
-
-fn positive(amount: Money, max: i64, field: &str) -> AppResult<Money> {
-    if amount.amount <= 0 || amount.amount > max {
-        return Err(Invalid::new(
-            "out_of_range",
-            format!("{field}.amount"),
-            format!("must be between 1 and {max} minor units"),
-        )
-        .into());
-    }
-    Ok(amount)
-}
-
 /// Adds money to the wallet through the payment provider (`sandbox`). An accepted card answers
 /// 202 with the top-up `pending`; the provider's signed confirmation then credits the wallet.
 /// A declined card is 402 and changes no balance.
@@ -69,24 +48,15 @@ pub async fn top_up(
     idem: Idem,
     ApiJson(input): ApiJson<TopUpInput>,
 ) -> AppResult<Response> {
-    let amount = positive(input.amount, MAX_TOP_UP_MINOR, "amount")?;
-    let provider = app.provider.name().to_string();
-    match app.provider.charge(&input.card_number) {
-        CardOutcome::Invalid(m) => Err(Invalid::new("invalid_card", "card_number", m).into()),
-        CardOutcome::Declined { last4, reason } => {
-            let mut tx = app.store.begin().await?;
-            let t = tx.create_top_up(&user.id, amount, &provider, &last4).await?;
-            tx.settle_top_up(&t.id, false, Some(&reason)).await?;
-            // The declined attempt is kept for the user's history; the answer is the decline.
-            tx.commit().await?;
-            Err(AppError::new(StatusCode::PAYMENT_REQUIRED, "payment_declined", reason))
-        }
-        CardOutcome::Accepted { last4 } => {
-            let mut tx = app.store.begin().await?;
-            let t = tx.create_top_up(&user.id, amount, &provider, &last4).await?;
-            idem.finish(tx, StatusCode::ACCEPTED, &t).await
-        }
+    let charge = wallet::charge(&app, input.amount, &input.card_number)?;
+    let mut tx = app.store.begin().await?;
+    let t = wallet::record_charge(&app, &mut tx, &user.id, &charge).await?;
+    if let Err(declined) = charge.accepted() {
+        // The declined attempt is kept for the user's history; the answer is the decline.
+        tx.commit().await?;
+        return Err(declined.into());
     }
+    idem.finish(tx, StatusCode::ACCEPTED, &t).await
 }
 
 /// One of the user's top-ups, to follow it from `pending` to `succeeded` or `failed`.
@@ -118,14 +88,6 @@ pub async fn provider_callback(
     Ok(Json(souk_app::wallet::provider_callback(&app, signature, &body).await?))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PayoutInput {
-    pub amount: Money,
-    /// Where the money goes, e.g. a bank account reference (sandbox: any text).
-    pub destination: String,
-}
-
 /// Pays money out of the wallet. A short wallet is 409 `insufficient_funds`.
 #[utoipa::path(post, path = "/api/v1/wallet/payouts", tag = "wallet", security(("bearer" = [])), request_body = PayoutInput,
     params(crate::openapi::IdempotencyKey),
@@ -137,23 +99,8 @@ pub async fn payout(
     ApiJson(input): ApiJson<PayoutInput>,
 ) -> AppResult<Response> {
     let mut tx = app.store.begin().await?;
-    let p = payout_in(&app, &mut tx, &user.id, input).await?;
+    let p = wallet::payout(&app, &mut tx, &user.id, input).await?;
     idem.finish(tx, StatusCode::CREATED, &p).await
-}
-
-/// Validates and makes a payout in `tx`; the API and the pages share it.
-pub(crate) async fn payout_in(
-    app: &App,
-    tx: &mut souk_store::Tx,
-    user_id: &str,
-    input: PayoutInput,
-) -> AppResult<Payout> {
-    let amount = positive(input.amount, souk_domain::money::MAX_PRICE_MINOR, "amount")?;
-    let destination = input.destination.trim();
-    if destination.is_empty() || destination.chars().count() > 200 {
-        return Err(Invalid::new("invalid", "destination", "1 to 200 characters").into());
-    }
-    Ok(tx.payout(user_id, amount, app.provider.name(), destination).await?)
 }
 
 /// Verifies the books (admins): per currency the balances net to zero and equal their

@@ -13,12 +13,11 @@ use axum::response::Response;
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
-use souk_app::payments::CardOutcome;
 use souk_domain::checkout::Item;
 use souk_domain::dispute::Reason;
 use souk_domain::order::{Action, OrderState, OrderView};
 use souk_domain::time::Timestamp;
-use souk_domain::{Invalid, Money};
+use souk_domain::Money;
 use souk_store::accounts::User;
 use souk_store::orders::OrderScope;
 use souk_store::Conflict;
@@ -171,19 +170,10 @@ pub async fn top_up(State(app): State<App>, ctx: Ctx, Form(f): Form<TopUpForm>) 
     }
     once!(app, ctx, user, f._key, |tx| {
         let amount = super::forms::major(&f.amount, super::forms::currency(&f.currency)?, "amount")?;
-        if amount.amount <= 0 || amount.amount > souk_domain::MAX_TOP_UP_MINOR {
-            return Err(Invalid::new("out_of_range", "amount", "a positive amount within the top-up limit").into());
-        }
-        let provider = app.provider.name().to_string();
-        match app.provider.charge(&f.card_number) {
-            CardOutcome::Invalid(m) => return Err(Invalid::new("invalid_card", "card_number", m).into()),
-            CardOutcome::Declined { reason, .. } => {
-                return Err(AppError::new(StatusCode::PAYMENT_REQUIRED, "payment_declined", reason))
-            }
-            CardOutcome::Accepted { last4 } => {
-                tx.create_top_up(&user.id, amount, &provider, &last4).await?;
-            }
-        }
+        let charge = souk_app::wallet::charge(&app, amount, &f.card_number)?;
+        // A decline is shown on the form's page; the attempt is not kept, as nothing was done.
+        charge.accepted()?;
+        souk_app::wallet::record_charge(&app, &mut tx, &user.id, &charge).await?;
         "/wallet".to_string()
     })
 }
@@ -454,8 +444,8 @@ pub async fn payout(State(app): State<App>, ctx: Ctx, Form(f): Form<PayoutForm>)
     };
     once!(app, ctx, user, f._key, |tx| {
         let amount = super::forms::major(&f.amount, super::forms::currency(&f.currency)?, "amount")?;
-        let input = crate::routes::wallet::PayoutInput { amount, destination: f.destination.clone() };
-        crate::routes::wallet::payout_in(&app, &mut tx, &user.id, input).await?;
+        let input = souk_app::wallet::PayoutInput { amount, destination: f.destination.clone() };
+        souk_app::wallet::payout(&app, &mut tx, &user.id, input).await?;
         "/wallet".to_string()
     })
 }

@@ -68,7 +68,7 @@ pub async fn start(State(app): State<App>, ctx: Ctx, Form(f): Form<StartForm>) -
     if !ctx.csrf_ok(&f._csrf) {
         return ctx.expired_form();
     }
-    let Ok(product) = crate::routes::visible_product(&app, Some(&user), &f.product_id).await else {
+    let Ok(product) = souk_app::access::visible_product(&app, Some(&user), &f.product_id).await else {
         return ctx.not_found();
     };
     once!(app, ctx, user, f._key, |tx| {

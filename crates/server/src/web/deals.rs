@@ -1,12 +1,10 @@
 //! Negotiation in the pages: offers and counter-offers inside a conversation, requests for
 //! quotation with their quotes, and the seller center's list of both. Each action runs the same
-//! rules as its API endpoint (`routes::chat`, `routes::rfq`), in the form's own transaction.
+//! rules as its API endpoint (`souk_app::chat`, `souk_app::rfq`), in the form's own transaction.
 
 use super::forms::{currency, form_key, major, once, to_login};
 use super::{money, Ctx};
 use crate::error::AppError;
-use crate::routes::chat::{accept_in, answerable, party, refuse_if_blocked, terms};
-use crate::routes::rfq::{self as api, Viewer};
 use crate::App;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -14,6 +12,8 @@ use axum::response::Response;
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
+use souk_app::chat::{accept_in, answerable, party, refuse_if_blocked, terms};
+use souk_app::rfq::{self as api, Viewer};
 use souk_domain::catalog::{ProductStatus, Sku};
 use souk_domain::category::Category;
 use souk_domain::chat::{OfferAnswer, OfferState, Side};
@@ -333,7 +333,7 @@ pub async fn rfq(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Re
     let Some(user) = ctx.user.clone() else { return to_login(&format!("/rfqs/{id}")) };
     let (r, viewer) = match api::visible_rfq(&app, &user, &id).await {
         Ok(v) => v,
-        Err(e) if e.status == StatusCode::NOT_FOUND => return ctx.not_found(),
+        Err(e) if e.kind == souk_app::error::ErrorKind::NotFound => return ctx.not_found(),
         Err(_) => return ctx.error(),
     };
     let store_id = match &viewer {

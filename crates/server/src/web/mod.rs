@@ -24,6 +24,7 @@ use i18n::Lang;
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use souk_app::accounts::token_hash;
+use souk_app::error::ErrorKind;
 use souk_store::accounts::User;
 
 pub const SESSION_COOKIE: &str = "souk_session";
@@ -379,11 +380,11 @@ async fn login(
         return ctx.expired_form();
     }
     let next = local_path(&form.next).to_string();
-    let user = match crate::routes::accounts::authenticate(&app, &form.email, form.password, peer.ip()).await {
+    let user = match souk_app::accounts::authenticate(&app, &form.email, form.password, peer.ip()).await {
         Ok(u) => u,
         Err(e) => {
             // The form again, with the reason: a page that loaded fine, as browsers expect.
-            let message = if e.status == StatusCode::TOO_MANY_REQUESTS {
+            let message = if e.kind == ErrorKind::RateLimited {
                 "Too many attempts; try again later."
             } else {
                 "Wrong email or password."
@@ -393,7 +394,7 @@ async fn login(
     };
     let started = async {
         let mut tx = app.store.begin().await?;
-        let session = crate::routes::accounts::start_session(&mut tx, &user.id).await?;
+        let session = souk_app::accounts::start_session(&mut tx, &user.id).await?;
         tx.commit().await?;
         Ok::<_, crate::error::AppError>(session)
     };

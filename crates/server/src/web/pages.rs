@@ -1,13 +1,13 @@
 //! The buyer's browsing pages: home, search, product and store.
 
 use super::{image, money, Ctx};
-use crate::routes::search::{SearchQuery, SearchResults};
 use crate::App;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
+use souk_app::search::{SearchQuery, SearchResults};
 use souk_app::seed::DEMO_LOGINS;
 use souk_domain::catalog::ProductStatus;
 use souk_domain::category::Category;
@@ -61,12 +61,8 @@ fn product_cards(ctx: &Ctx, results: &SearchResults) -> Markup {
     }
 }
 
-async fn search_results(app: &App, q: SearchQuery) -> Result<SearchResults, crate::error::AppError> {
-    crate::routes::search::run(app, q).await
-}
-
 pub async fn home(State(app): State<App>, ctx: Ctx) -> Response {
-    let featured = match search_results(&app, SearchQuery { limit: Some(12), ..Default::default() }).await {
+    let featured = match souk_app::search::run(&app, SearchQuery { limit: Some(12), ..Default::default() }).await {
         Ok(r) => r,
         Err(_) => return ctx.error(),
     };
@@ -136,7 +132,7 @@ pub async fn search(State(app): State<App>, ctx: Ctx, Query(form): Query<SearchF
         ..Default::default()
     };
     // A bad parameter in a hand-edited URL shows no results rather than an error page.
-    let results = search_results(&app, q).await.ok();
+    let results = souk_app::search::run(&app, q).await.ok();
     let sorts = [
         ("relevance", "Best match"),
         ("price_asc", "Price: low to high"),
@@ -198,7 +194,7 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
     }
     let Ok(p) = app.store.product(&id).await else { return ctx.not_found() };
     let staff = match &ctx.user {
-        Some(u) => crate::routes::manages(&app, Some(u), &p.store_id).await.unwrap_or(false),
+        Some(u) => souk_app::access::manages(&app, Some(u), &p.store_id).await.unwrap_or(false),
         None => false,
     };
     if p.status != ProductStatus::Active && !staff {
@@ -210,7 +206,7 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
     let Ok(store) = app.store.store_by_id(&p.store_id).await else { return ctx.error() };
     let flash = super::flash::banner(&app, &ctx, &p, &store.owner_id).await;
     let (Ok(trust), Ok(rating), Ok(reviews)) = (
-        crate::routes::trust::trust_of(&app, &store.id).await,
+        souk_app::trust::trust_of(&app, &store.id).await,
         app.store.rating_summary(ReviewScope::Product(&p.id)).await,
         app.store.reviews(ReviewScope::Product(&p.id), None, 10).await,
     ) else {
@@ -303,8 +299,8 @@ pub async fn store(State(app): State<App>, ctx: Ctx, Path(slug): Path<String>) -
     let Ok(store) = app.store.store_by_slug(&slug).await else { return ctx.not_found() };
     let q = SearchQuery { store: Some(store.id.clone()), limit: Some(PAGE), ..Default::default() };
     let (Ok(products), Ok(trust), Ok(rating)) = (
-        search_results(&app, q).await,
-        crate::routes::trust::trust_of(&app, &store.id).await,
+        souk_app::search::run(&app, q).await,
+        souk_app::trust::trust_of(&app, &store.id).await,
         app.store.rating_summary(ReviewScope::Store(&store.id)).await,
     ) else {
         return ctx.error();

@@ -11,6 +11,7 @@ use axum::response::Response;
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
+use souk_app::error::ErrorKind;
 use souk_domain::account::{Role, VerificationStatus};
 use souk_domain::dispute::{Outcome, Step};
 use souk_domain::Invalid;
@@ -352,9 +353,9 @@ pub async fn analytics(
 ) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/seller/analytics") };
     let Ok(store) = app.store.store_by_owner(&user.id).await else { return ctx.not_found() };
-    let a = match crate::routes::analytics::analytics_of(&app, &store, q.days).await {
+    let a = match souk_app::analytics::analytics_of(&app, &store, q.days).await {
         Ok(a) => a,
-        Err(e) if e.status.is_client_error() => return ctx.not_found(),
+        Err(e) if !matches!(e.kind, ErrorKind::Internal | ErrorKind::Unavailable) => return ctx.not_found(),
         Err(_) => return ctx.error(),
     };
     let currency = souk_domain::Currency::from_code(&a.currency);
@@ -508,7 +509,7 @@ pub async fn stores(
     let Ok(page) = app.store.list_stores(q.cursor.as_deref(), 100).await else { return ctx.error() };
     let mut scores = Vec::with_capacity(page.items.len());
     for s in &page.items {
-        scores.push(crate::routes::trust::trust_of(&app, &s.id).await.map(|t| t.score).ok());
+        scores.push(souk_app::trust::trust_of(&app, &s.id).await.map(|t| t.score).ok());
     }
     let body = html! {
         h1 { (ctx.t("Stores")) }
