@@ -31,6 +31,13 @@ pub enum ErrorKind {
     Internal,
 }
 
+impl ErrorKind {
+    /// Whether the failure is the server's (or its database's), not the caller's doing.
+    pub fn is_ours(self) -> bool {
+        matches!(self, ErrorKind::Internal | ErrorKind::Unavailable)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Error {
     pub kind: ErrorKind,

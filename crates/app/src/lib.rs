@@ -15,6 +15,7 @@ pub mod limiter;
 pub mod live;
 pub mod mail;
 pub mod metrics;
+pub mod orders;
 pub mod payments;
 pub mod rfq;
 pub mod search;

@@ -10,10 +10,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use souk_app::access::{owned_store, side, Side};
+use serde::Deserialize;
+use souk_app::access::{owned_store, side};
+use souk_app::orders::{self, CheckoutResult, Shipment};
 use souk_domain::checkout::Item;
-use souk_domain::geo::parse_country;
 use souk_domain::order::{Action, OrderView};
 use souk_store::accounts::User;
 use souk_store::orders::{CartLine, EventView, OrderScope};
@@ -45,8 +45,7 @@ pub async fn set_cart_item(
     ApiJson(input): ApiJson<CartItemInput>,
 ) -> AppResult<Response> {
     let mut tx = app.store.begin().await?;
-    tx.set_cart_item(&user.id, &sku_id, input.quantity).await?;
-    let cart = tx.cart(&user.id).await?;
+    let cart = orders::set_cart_item(&mut tx, &user.id, &sku_id, input.quantity).await?;
     idem.finish(tx, StatusCode::OK, &cart).await
 }
 
@@ -58,13 +57,6 @@ pub struct CheckoutInput {
     /// What to buy; the cart when absent.
     #[serde(default)]
     pub items: Option<Vec<Item>>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CheckoutResult {
-    pub checkout_id: String,
-    /// One order per store, each `pending_payment` with its stock reserved.
-    pub orders: Vec<OrderView>,
 }
 
 /// Checks out: validates quantities (MOQ, stock), shipping and prices (tiers), reserves stock and
@@ -85,14 +77,9 @@ pub async fn checkout(
             "checkout needs an Idempotency-Key header, so a retry cannot buy twice",
         ));
     }
-    let country = parse_country(&input.ship_to, "ship_to")?;
     let mut tx = app.store.begin().await?;
-    let items = match input.items {
-        Some(items) => items,
-        None => tx.cart_items(&user.id).await?,
-    };
-    let (checkout_id, orders) = tx.checkout(&user.id, &country, &items, &app.config.policy).await?;
-    idem.finish(tx, StatusCode::CREATED, &CheckoutResult { checkout_id, orders }).await
+    let result = orders::checkout(&app, &mut tx, &user.id, &input.ship_to, input.items).await?;
+    idem.finish(tx, StatusCode::CREATED, &result).await
 }
 
 /// Pays every unpaid order of a checkout from the wallet, all or nothing.
@@ -106,21 +93,10 @@ pub async fn pay_checkout(
     Path(id): Path<String>,
     idem: Idem,
 ) -> AppResult<Response> {
-    let page = app.store.list_orders(OrderScope::Checkout(&id), None, 100).await?;
-    if page.items.is_empty() || page.items.iter().any(|o| o.buyer_id != user.id) {
-        return Err(AppError::not_found("checkout"));
-    }
-    let unpaid: Vec<&OrderView> =
-        page.items.iter().filter(|o| o.state == souk_domain::order::OrderState::PendingPayment).collect();
-    if unpaid.is_empty() {
-        return Err(AppError::conflict("invalid_state", "every order of this checkout is already paid or cancelled"));
-    }
+    let unpaid = orders::unpaid_in_checkout(&app, &user.id, &id).await?;
     let mut tx = app.store.begin().await?;
-    let mut orders = Vec::new();
-    for o in unpaid {
-        orders.push(tx.act(&o.id, Action::Pay, &app.config.policy).await?);
-    }
-    idem.finish(tx, StatusCode::OK, &CheckoutResult { checkout_id: id, orders }).await
+    let result = orders::pay_checkout(&app, &mut tx, &id, &unpaid).await?;
+    idem.finish(tx, StatusCode::OK, &result).await
 }
 
 /// The caller's purchases, newest first.
@@ -160,13 +136,10 @@ pub async fn get_order(
     Ok(Json(app.store.order(&id).await.or_not_found("order")?))
 }
 
-async fn act(app: &App, user: &User, id: &str, idem: Idem, allowed: Side, action: Action) -> AppResult<Response> {
-    if side(app, user, id).await? != allowed {
-        let who = if allowed == Side::Buyer { "buyer" } else { "seller" };
-        return Err(AppError::forbidden(format!("only the order's {who} may do this")));
-    }
+async fn act(app: &App, user: &User, id: &str, idem: Idem, action: Action) -> AppResult<Response> {
+    let side = side(app, user, id).await?;
     let mut tx = app.store.begin().await?;
-    let order = tx.act(id, action, &app.config.policy).await?;
+    let order = orders::act(app, &mut tx, side, id, action).await?;
     idem.finish(tx, StatusCode::OK, &order).await
 }
 
@@ -181,7 +154,7 @@ pub async fn pay(
     Path(id): Path<String>,
     idem: Idem,
 ) -> AppResult<Response> {
-    act(&app, &user, &id, idem, Side::Buyer, Action::Pay).await
+    act(&app, &user, &id, idem, Action::Pay).await
 }
 
 /// The buyer confirms receipt: escrow goes to the seller, less commission.
@@ -194,7 +167,7 @@ pub async fn confirm(
     Path(id): Path<String>,
     idem: Idem,
 ) -> AppResult<Response> {
-    act(&app, &user, &id, idem, Side::Buyer, Action::Confirm).await
+    act(&app, &user, &id, idem, Action::Confirm).await
 }
 
 /// The buyer extends the confirmation window, once.
@@ -207,7 +180,7 @@ pub async fn extend(
     Path(id): Path<String>,
     idem: Idem,
 ) -> AppResult<Response> {
-    act(&app, &user, &id, idem, Side::Buyer, Action::ExtendConfirmation).await
+    act(&app, &user, &id, idem, Action::ExtendConfirmation).await
 }
 
 /// Cancels before shipping, by the buyer or the seller. A paid order is refunded in full and
@@ -221,11 +194,10 @@ pub async fn cancel(
     Path(id): Path<String>,
     idem: Idem,
 ) -> AppResult<Response> {
-    match side(&app, &user, &id).await? {
-        Side::Buyer => act(&app, &user, &id, idem, Side::Buyer, Action::BuyerCancel).await,
-        Side::Seller => act(&app, &user, &id, idem, Side::Seller, Action::SellerCancel).await,
-        Side::Staff => Err(AppError::forbidden("only the buyer or the seller may cancel; disputes go to mediation")),
-    }
+    let side = side(&app, &user, &id).await?;
+    let mut tx = app.store.begin().await?;
+    let order = orders::cancel(&app, &mut tx, side, &id).await?;
+    idem.finish(tx, StatusCode::OK, &order).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -248,16 +220,10 @@ pub async fn ship(
     idem: Idem,
     ApiJson(input): ApiJson<ShipInput>,
 ) -> AppResult<Response> {
-    let carrier = souk_domain::shipping::normalize_carrier(&input.carrier)?;
-    let tracking = souk_domain::shipping::tracking_number(&carrier, &input.tracking_number)?;
-    let (carrier, tracking) = (carrier.as_str(), tracking.as_str());
-    if side(&app, &user, &id).await? != Side::Seller {
-        return Err(AppError::forbidden("only the order's seller may ship it"));
-    }
+    let shipment = Shipment::check(&input.carrier, &input.tracking_number)?;
+    let side = side(&app, &user, &id).await?;
     let mut tx = app.store.begin().await?;
-    tx.act(&id, Action::Ship, &app.config.policy).await?;
-    tx.set_tracking(&id, carrier, tracking).await?;
-    let order = tx.order(&id).await?;
+    let order = orders::ship(&app, &mut tx, side, &id, &shipment).await?;
     idem.finish(tx, StatusCode::OK, &order).await
 }
 

@@ -13,7 +13,8 @@ use axum::response::Response;
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
-use souk_domain::checkout::Item;
+use souk_app::access::Side;
+use souk_app::orders;
 use souk_domain::dispute::Reason;
 use souk_domain::order::{Action, OrderState, OrderView};
 use souk_domain::time::Timestamp;
@@ -39,7 +40,7 @@ pub async fn add_to_cart(State(app): State<App>, ctx: Ctx, Form(f): Form<CartFor
         return ctx.expired_form();
     }
     once!(app, ctx, user, f._key, |tx| {
-        tx.set_cart_item(&user.id, &f.sku_id, f.quantity).await?;
+        orders::set_cart_item(&mut tx, &user.id, &f.sku_id, f.quantity).await?;
         "/cart".to_string()
     })
 }
@@ -88,19 +89,16 @@ pub async fn checkout(State(app): State<App>, ctx: Ctx, Form(f): Form<CheckoutFo
     if !ctx.csrf_ok(&f._csrf) {
         return ctx.expired_form();
     }
-    let country = f.ship_to.trim().to_ascii_uppercase();
     once!(app, ctx, user, f._key, |tx| {
-        let country = souk_domain::geo::parse_country(&country, "ship_to")?;
-        let items: Vec<Item> = tx.cart_items(&user.id).await?;
-        let (_, orders) = tx.checkout(&user.id, &country, &items, &app.config.policy).await?;
-        for o in &orders {
+        let placed = orders::checkout(&app, &mut tx, &user.id, &f.ship_to, None).await?.orders;
+        for o in &placed {
             // Paying needs the money in the wallet; an order the wallet cannot cover stays
             // pending, to pay after a top-up.
             if tx.wallet_available(&user.id, o.total.currency).await? >= o.total.amount {
-                tx.act(&o.id, Action::Pay, &app.config.policy).await?;
+                orders::act(&app, &mut tx, Side::Buyer, &o.id, Action::Pay).await?;
             }
         }
-        match orders.as_slice() {
+        match placed.as_slice() {
             [one] => format!("/orders/{}", one.id),
             _ => "/orders".to_string(),
         }
@@ -233,15 +231,12 @@ fn timeline(ctx: &Ctx, o: &OrderView) -> Markup {
 
 pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login(&format!("/orders/{id}")) };
-    let Ok((buyer_id, seller_id)) = app.store.order_parties(&id).await else { return ctx.not_found() };
     // Its buyer acts on it; its seller sees it too, and ships it from here.
-    let buyer = buyer_id == user.id;
-    if !buyer && seller_id != user.id {
-        return ctx.not_found();
-    }
-    if app.whole_order(&id).await.is_err() {
-        return ctx.error();
-    }
+    let buyer = match souk_app::access::side(&app, &user, &id).await {
+        Ok(side @ (Side::Buyer | Side::Seller)) => side == Side::Buyer,
+        Err(e) if e.kind.is_ours() => return ctx.error(),
+        _ => return ctx.not_found(),
+    };
     let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
     let Ok(tracking) = app.store.tracking(&id).await else { return ctx.error() };
     let state = Some(o.state);
@@ -311,12 +306,10 @@ async fn buyers_order(app: &App, ctx: &Ctx, id: &str, csrf: &str) -> Gate {
     if !ctx.csrf_ok(csrf) {
         return Gate::Closed(ctx.expired_form());
     }
-    match app.store.order_parties(id).await {
-        Ok((buyer, _)) if buyer == user.id => {}
+    match souk_app::access::side(app, &user, id).await {
+        Ok(Side::Buyer) => {}
+        Err(e) if e.kind.is_ours() => return Gate::Closed(ctx.error()),
         _ => return Gate::Closed(ctx.not_found()),
-    }
-    if app.whole_order(id).await.is_err() {
-        return Gate::Closed(ctx.error());
     }
     match app.store.order(id).await {
         Ok(o) if o.buyer_id == user.id => Gate::Open(user, Box::new(o)),
@@ -351,7 +344,7 @@ pub async fn order_action(
         Gate::Closed(page) => return page,
     };
     once!(app, ctx, user, f._key, |tx| {
-        tx.act(&id, action, &app.config.policy).await?;
+        orders::act(&app, &mut tx, Side::Buyer, &id, action).await?;
         format!("/orders/{id}")
     })
 }

@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
-use souk_app::error::ErrorKind;
+use souk_app::access::Side;
 use souk_domain::account::{Role, VerificationStatus};
 use souk_domain::dispute::{Outcome, Step};
 use souk_domain::Invalid;
@@ -116,21 +116,17 @@ async fn sellers_order(app: &App, ctx: &Ctx, id: &str, csrf: &str) -> Option<Use
     if !ctx.csrf_ok(csrf) {
         return None;
     }
-    let (_, seller) = app.store.order_parties(id).await.ok()?;
-    if seller != user.id {
-        return None;
+    match souk_app::access::side(app, &user, id).await {
+        Ok(Side::Seller) => Some(user),
+        _ => None,
     }
-    app.whole_order(id).await.ok()?;
-    Some(user)
 }
 
 pub async fn ship(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<ShipForm>) -> Response {
     let Some(user) = sellers_order(&app, &ctx, &id, &f._csrf).await else { return ctx.not_found() };
     once!(app, ctx, user, f._key, |tx| {
-        let carrier = souk_domain::shipping::normalize_carrier(&f.carrier)?;
-        let tracking = souk_domain::shipping::tracking_number(&carrier, &f.tracking_number)?;
-        tx.set_tracking(&id, &carrier, &tracking).await?;
-        tx.act(&id, souk_domain::order::Action::Ship, &app.config.policy).await?;
+        let shipment = souk_app::orders::Shipment::check(&f.carrier, &f.tracking_number)?;
+        souk_app::orders::ship(&app, &mut tx, Side::Seller, &id, &shipment).await?;
         "/seller".to_string()
     })
 }
@@ -355,7 +351,7 @@ pub async fn analytics(
     let Ok(store) = app.store.store_by_owner(&user.id).await else { return ctx.not_found() };
     let a = match souk_app::analytics::analytics_of(&app, &store, q.days).await {
         Ok(a) => a,
-        Err(e) if !matches!(e.kind, ErrorKind::Internal | ErrorKind::Unavailable) => return ctx.not_found(),
+        Err(e) if !e.kind.is_ours() => return ctx.not_found(),
         Err(_) => return ctx.error(),
     };
     let currency = souk_domain::Currency::from_code(&a.currency);
