@@ -74,7 +74,7 @@ pub async fn owned_product(app: &App, user: &User, product_id: &str) -> Result<P
     }
     Ok(product)
 }
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     Buyer,
     Seller,

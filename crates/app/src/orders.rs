@@ -125,3 +125,26 @@ pub async fn ship(app: &App, tx: &mut Tx, side: Side, order_id: &str, shipment: 
     tx.set_tracking(order_id, &shipment.carrier, &shipment.tracking_number).await?;
     Ok(tx.order(order_id).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buyers_pay_confirm_and_extend_sellers_ship_and_both_cancel_their_own_way() {
+        for action in [Action::Pay, Action::Confirm, Action::ExtendConfirmation, Action::BuyerCancel] {
+            assert_eq!(taken_by(action), Some(Side::Buyer), "{action:?}");
+        }
+        for action in [Action::Ship, Action::SellerCancel] {
+            assert_eq!(taken_by(action), Some(Side::Seller), "{action:?}");
+        }
+        assert_eq!(taken_by(Action::Deliver), None, "carriers deliver");
+    }
+
+    #[test]
+    fn a_shipment_is_checked_before_the_order_is_looked_at() {
+        assert_eq!(Shipment::check("UPS", "12345").err().map(|e| e.code), Some("invalid_tracking".to_string()));
+        let ok = Shipment::check(" UPS ", "1z999aa10123456784").unwrap();
+        assert_eq!((ok.carrier.as_str(), ok.tracking_number.as_str()), ("ups", "1Z999AA10123456784"));
+    }
+}

@@ -10,72 +10,20 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use souk_app::access::{side, Side};
-use souk_domain::account::Role;
+use souk_app::access::side;
+use souk_app::disputes::{self, dispute_for, is_staff, DisputeInput, EvidenceInput, Opening};
 use souk_domain::chat;
-use souk_domain::dispute::{self, Outcome, Step};
-use souk_domain::id::{self, Kind};
+use souk_domain::dispute::{self, Step};
 use souk_domain::order::OrderView;
 use souk_domain::Invalid;
 use souk_store::accounts::User;
 use souk_store::chat::MessageView;
-use souk_store::disputes::{Actor, DisputeRow, DisputeView, Evidence, EvidenceView};
+use souk_store::disputes::{Actor, DisputeView, Evidence, EvidenceView};
 use souk_store::trust::TrackingEventView;
 use souk_store::Page;
 
 /// Chat messages a mediator's view shows, newest first.
 const CHAT_IN_VIEW: usize = 100;
-
-fn is_staff(user: &User) -> bool {
-    user.has(Role::Mediator) || user.has(Role::Admin)
-}
-
-/// The dispute and who the caller is to it; 404 for anyone who may not see it.
-async fn dispute_for(app: &App, user: &User, id: &str) -> AppResult<(DisputeRow, Actor)> {
-    if !id::is_valid(Kind::Dispute, id) {
-        return Err(AppError::not_found("dispute"));
-    }
-    let row = app.store.dispute(id).await.or_not_found("dispute")?;
-    let actor = if user.id == row.view.buyer_id {
-        Actor::Buyer(user.id.clone())
-    } else if user.id == row.seller_id {
-        Actor::Seller(user.id.clone())
-    } else if is_staff(user) {
-        Actor::Mediator(user.id.clone())
-    } else {
-        return Err(AppError::not_found("dispute"));
-    };
-    Ok((row, actor))
-}
-
-#[derive(Deserialize, utoipa::ToSchema, Default)]
-#[serde(deny_unknown_fields)]
-pub struct EvidenceInput {
-    #[serde(default)]
-    pub text: String,
-    /// Up to 4 http(s) image URLs.
-    #[serde(default)]
-    pub images: Vec<String>,
-}
-
-fn evidence(input: Option<EvidenceInput>, field: &str) -> AppResult<Evidence> {
-    let Some(e) = input else { return Ok(Evidence::default()) };
-    if e.text.trim().is_empty() && e.images.is_empty() {
-        return Ok(Evidence::default());
-    }
-    let checked = chat::message(&e.text, &e.images).map_err(|i| i.within(field))?;
-    Ok(Evidence { text: checked.text, images: checked.images })
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DisputeInput {
-    /// not_received, not_as_described, damaged, wrong_item or other.
-    pub reason: String,
-    /// What went wrong, up to 4,000 characters.
-    pub description: String,
-    pub evidence: Option<EvidenceInput>,
-}
 
 /// The buyer disputes a paid, shipped or delivered order: its money stays in escrow and its
 /// deadlines stop until the dispute ends. `not_received` with no carrier event 7 days after
@@ -92,13 +40,10 @@ pub async fn open_dispute(
     idem: Idem,
     ApiJson(input): ApiJson<DisputeInput>,
 ) -> AppResult<Response> {
-    let (reason, description) = dispute::opening(&input.reason, &input.description)?;
-    let evidence = evidence(input.evidence, "evidence")?;
-    if side(&app, &user, &order_id).await? != Side::Buyer {
-        return Err(AppError::forbidden("only the order's buyer opens a dispute"));
-    }
+    let opening = Opening::check(&input.reason, &input.description, input.evidence)?;
+    let side = side(&app, &user, &order_id).await?;
     let mut tx = app.store.begin().await?;
-    let row = tx.open_dispute(&order_id, reason, &description, &evidence, &app.config.policy).await?;
+    let row = disputes::open(&app, &mut tx, side, &order_id, &opening).await?;
     idem.finish(tx, StatusCode::CREATED, &row.view).await
 }
 
@@ -188,7 +133,7 @@ async fn take_step(
     return_tracking: Option<(&str, &str)>,
 ) -> AppResult<Response> {
     let mut tx = app.store.begin().await?;
-    let row = tx.dispute_step(id, step, actor, evidence, return_tracking, &app.config.policy).await?;
+    let row = disputes::take_step(app, &mut tx, id, step, actor, evidence, return_tracking).await?;
     idem.finish(tx, StatusCode::OK, &row.view).await
 }
 
@@ -216,31 +161,15 @@ pub async fn answer(
     idem: Idem,
     ApiJson(input): ApiJson<AnswerInput>,
 ) -> AppResult<Response> {
-    let step = match (input.action.as_str(), input.amount) {
-        ("refund", _) => Step::SellerRefunds,
-        ("partial_refund", Some(amount)) => Step::SellerOffersPartial(amount),
-        ("partial_refund", None) => return Err(Invalid::new("required", "amount", "the partial refund").into()),
-        ("return", _) => Step::SellerRequestsReturn,
-        ("reject", _) => Step::SellerRejects,
-        _ => return Err(Invalid::new("invalid", "action", "refund, partial_refund, return or reject").into()),
-    };
-    let evidence = evidence(input.evidence, "evidence")?;
-    if step == Step::SellerRejects && evidence.text.is_empty() && evidence.images.is_empty() {
-        return Err(Invalid::new("required", "evidence", "a rejection says why, with evidence").into());
-    }
+    let evidence = disputes::evidence(input.evidence, "evidence")?;
+    let step = disputes::answer(&input.action, input.amount, &evidence)?;
     let (_, actor) = dispute_for(&app, &user, &id).await?;
-    if !matches!(actor, Actor::Seller(_)) {
-        return Err(AppError::forbidden("only the seller answers a dispute"));
-    }
     take_step(&app, idem, &id, step, &actor, &evidence, None).await
 }
 
 /// A buyer-only step with no body: accepting the seller's partial refund, or escalating.
 async fn buyer_step(app: &App, user: &User, idem: Idem, id: &str, step: Step) -> AppResult<Response> {
     let (_, actor) = dispute_for(app, user, id).await?;
-    if !matches!(actor, Actor::Buyer(_)) {
-        return Err(AppError::forbidden("only the buyer does this"));
-    }
     take_step(app, idem, id, step, &actor, &Evidence::default(), None).await
 }
 
@@ -295,9 +224,6 @@ pub async fn ship_return(
     let carrier = souk_domain::shipping::normalize_carrier(&input.carrier)?;
     let tracking = souk_domain::shipping::tracking_number(&carrier, &input.tracking_number)?;
     let (_, actor) = dispute_for(&app, &user, &id).await?;
-    if !matches!(actor, Actor::Buyer(_)) {
-        return Err(AppError::forbidden("only the buyer ships the return"));
-    }
     let note = Evidence { text: format!("returned with {carrier}, tracking {tracking}"), images: Vec::new() };
     take_step(&app, idem, &id, Step::BuyerShipsReturn, &actor, &note, Some((&carrier, &tracking))).await
 }
@@ -314,9 +240,6 @@ pub async fn return_received(
     idem: Idem,
 ) -> AppResult<Response> {
     let (_, actor) = dispute_for(&app, &user, &id).await?;
-    if !matches!(actor, Actor::Seller(_)) {
-        return Err(AppError::forbidden("only the seller confirms the return"));
-    }
     take_step(&app, idem, &id, Step::SellerReceivedReturn, &actor, &Evidence::default(), None).await
 }
 
@@ -364,18 +287,9 @@ pub async fn decide(
     idem: Idem,
     ApiJson(input): ApiJson<DecisionInput>,
 ) -> AppResult<Response> {
-    let outcome = match (input.outcome.as_str(), input.amount) {
-        ("refund", _) => Outcome::Refund,
-        ("release", _) => Outcome::Release,
-        ("partial_refund", Some(amount)) => Outcome::PartialRefund(amount),
-        ("partial_refund", None) => return Err(Invalid::new("required", "amount", "the partial refund").into()),
-        _ => return Err(Invalid::new("invalid", "outcome", "refund, partial_refund or release").into()),
-    };
+    let outcome = disputes::outcome(&input.outcome, input.amount)?;
     let reason = dispute::decision_reason(&input.reason)?;
     let (_, actor) = dispute_for(&app, &user, &id).await?;
-    if !matches!(actor, Actor::Mediator(_)) {
-        return Err(AppError::forbidden("only mediators decide disputes"));
-    }
     take_step(&app, idem, &id, Step::Decide(outcome), &actor, &Evidence { text: reason, images: Vec::new() }, None)
         .await
 }

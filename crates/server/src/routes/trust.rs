@@ -10,14 +10,15 @@ use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use souk_app::access::find_store;
-use souk_app::access::{side, Side};
+use souk_app::access::side;
+use souk_app::reviews;
 use souk_app::tracking::{self, CarrierEventInput, CarrierEventReceipt, CARRIER_SIGNATURE_HEADER};
 use souk_app::trust::{trust_of, Trust};
 use souk_domain::id::{self, Kind};
 use souk_domain::order::OrderState;
 use souk_domain::review;
 use souk_domain::time::Timestamp;
-use souk_store::trust::{RatingSummary, ReviewDraft, ReviewScope, ReviewView, TrackingEventView};
+use souk_store::trust::{RatingSummary, ReviewScope, ReviewView, TrackingEventView};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Tracking {
@@ -115,15 +116,11 @@ pub async fn create_review(
         text: input.text,
     }
     .check()?;
-    if side(&app, &user, &id).await? != Side::Buyer {
-        return Err(AppError::forbidden("only the order's buyer may review it"));
-    }
+    let side = side(&app, &user, &id).await?;
     let order = app.store.order(&id).await.or_not_found("order")?;
-    let completed = order.completed_at.map(|t| t.ms());
-    review::reviewable(order.state, completed, app.store.now_ms())?;
-    let draft = ReviewDraft::of(&id, input.line, review);
+    reviews::may_review(&app, side, &order)?;
     let mut tx = app.store.begin().await?;
-    let review = tx.create_review(&user.id, &draft).await?;
+    let review = reviews::review_line(&mut tx, &user.id, &id, input.line, review).await?;
     idem.finish(tx, StatusCode::CREATED, &review).await
 }
 

@@ -5,7 +5,6 @@
 
 use super::forms::{form_key, once, to_login};
 use super::{money, Ctx};
-use crate::error::AppError;
 use crate::App;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -21,8 +20,6 @@ use souk_domain::time::Timestamp;
 use souk_domain::Money;
 use souk_store::accounts::User;
 use souk_store::orders::OrderScope;
-use souk_store::Conflict;
-use souk_store::StoreError;
 
 #[derive(Deserialize)]
 pub struct CartForm {
@@ -365,9 +362,8 @@ pub async fn dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, F
         Gate::Closed(page) => return page,
     };
     once!(app, ctx, user, f._key, |tx| {
-        let (reason, description) = souk_domain::dispute::opening(&f.reason, &f.description)?;
-        let evidence = souk_store::disputes::Evidence::default();
-        tx.open_dispute(&id, reason, &description, &evidence, &app.config.policy).await?;
+        let opening = souk_app::disputes::Opening::check(&f.reason, &f.description, None)?;
+        souk_app::disputes::open(&app, &mut tx, Side::Buyer, &id, &opening).await?;
         format!("/orders/{id}")
     })
 }
@@ -389,8 +385,7 @@ pub async fn review(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
         Gate::Open(user, order) => (user, *order),
         Gate::Closed(page) => return page,
     };
-    let completed = o.completed_at.map(|t| t.ms());
-    let reviewable = souk_domain::review::reviewable(o.state, completed, app.store.now_ms());
+    let reviewable = souk_app::reviews::may_review(&app, Side::Buyer, &o);
     once!(app, ctx, user, f._key, |tx| {
         reviewable?;
         // The page asks one set of stars for the whole order.
@@ -402,18 +397,7 @@ pub async fn review(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
             text: Some(f.text.clone()),
         }
         .check()?;
-        let mut posted = 0;
-        for position in 0..o.lines.len() as i64 {
-            match tx.create_review(&user.id, &souk_store::trust::ReviewDraft::of(&id, position, checked.clone())).await
-            {
-                Ok(_) => posted += 1,
-                Err(StoreError::Conflict { kind: Conflict::AlreadyReviewed, .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if posted == 0 {
-            return Err(AppError::conflict("already_reviewed", "you have reviewed this order already"));
-        }
+        souk_app::reviews::review_order(&mut tx, &user.id, &o, checked).await?;
         format!("/orders/{id}")
     })
 }

@@ -12,8 +12,9 @@ use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 use souk_app::access::Side;
+use souk_app::disputes::{self, is_staff};
 use souk_domain::account::{Role, VerificationStatus};
-use souk_domain::dispute::{Outcome, Step};
+use souk_domain::dispute::Step;
 use souk_domain::Invalid;
 use souk_store::accounts::User;
 use souk_store::disputes::{Actor, Evidence};
@@ -152,27 +153,22 @@ async fn amount_of(app: &App, order_id: &str, text: &str) -> Result<i64, AppErro
 
 pub async fn answer(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<AnswerForm>) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/seller") };
-    let Ok(d) = app.store.dispute(&id).await else { return ctx.not_found() };
-    if d.seller_id != user.id || !ctx.csrf_ok(&f._csrf) {
+    let Ok((d, actor @ Actor::Seller(_))) = disputes::dispute_for(&app, &user, &id).await else {
+        return ctx.not_found();
+    };
+    if !ctx.csrf_ok(&f._csrf) {
         return ctx.not_found();
     }
     once!(app, ctx, user, f._key, |tx| {
-        let step = match f.action.as_str() {
-            "refund" => Step::SellerRefunds,
-            "partial_refund" => Step::SellerOffersPartial(amount_of(&app, &d.view.order_id, &f.amount).await?),
-            "return" => Step::SellerRequestsReturn,
-            "reject" if !f.text.trim().is_empty() => Step::SellerRejects,
-            "reject" => return Err(Invalid::new("required", "evidence", "a rejection says why").into()),
-            _ => return Err(Invalid::new("invalid", "action", "refund, partial_refund, return or reject").into()),
+        let amount = match f.action.as_str() {
+            "partial_refund" => Some(amount_of(&app, &d.view.order_id, &f.amount).await?),
+            _ => None,
         };
         let evidence = Evidence { text: f.text.trim().to_string(), images: Vec::new() };
-        tx.dispute_step(&id, step, &Actor::Seller(user.id.clone()), &evidence, None, &app.config.policy).await?;
+        let step = disputes::answer(&f.action, amount, &evidence)?;
+        disputes::take_step(&app, &mut tx, &id, step, &actor, &evidence, None).await?;
         "/seller".to_string()
     })
-}
-
-fn is_staff(user: &User) -> bool {
-    user.has(Role::Mediator) || user.has(Role::Admin)
 }
 
 pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
@@ -303,17 +299,15 @@ pub async fn decide(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
     if !ctx.csrf_ok(&f._csrf) {
         return ctx.expired_form();
     }
-    let Ok(d) = app.store.dispute(&id).await else { return ctx.not_found() };
+    let Ok((d, actor)) = disputes::dispute_for(&app, &user, &id).await else { return ctx.not_found() };
     once!(app, ctx, user, f._key, |tx| {
-        let outcome = match f.outcome.as_str() {
-            "refund" => Outcome::Refund,
-            "release" => Outcome::Release,
-            "partial_refund" => Outcome::PartialRefund(amount_of(&app, &d.view.order_id, &f.amount).await?),
-            _ => return Err(Invalid::new("invalid", "outcome", "refund, partial_refund or release").into()),
+        let amount = match f.outcome.as_str() {
+            "partial_refund" => Some(amount_of(&app, &d.view.order_id, &f.amount).await?),
+            _ => None,
         };
+        let outcome = disputes::outcome(&f.outcome, amount)?;
         let note = Evidence { text: souk_domain::dispute::decision_reason(&f.reason)?, images: Vec::new() };
-        tx.dispute_step(&id, Step::Decide(outcome), &Actor::Mediator(user.id.clone()), &note, None, &app.config.policy)
-            .await?;
+        disputes::take_step(&app, &mut tx, &id, Step::Decide(outcome), &actor, &note, None).await?;
         format!("/console/disputes/{id}")
     })
 }
