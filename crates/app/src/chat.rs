@@ -5,6 +5,7 @@ use crate::error::{Error, ErrorKind, OrNotFound, Result};
 use crate::App;
 use serde::Serialize;
 use souk_domain::account::Role;
+use souk_domain::chat::MessageDraft;
 use souk_domain::chat::{self, OfferAnswer, OfferRefusal, OfferState, Side};
 use souk_domain::checkout::Item;
 use souk_domain::geo::parse_country;
@@ -13,8 +14,8 @@ use souk_domain::order::OrderView;
 use souk_domain::time::{parse_rfc3339, MINUTE_MS};
 use souk_domain::{Invalid, Money};
 use souk_store::accounts::User;
-use souk_store::chat::{offer_not_open, Conversation, Offer, OfferTerms, OfferView};
-use souk_store::StoreError;
+use souk_store::chat::{offer_not_open, Conversation, MessageView, Offer, OfferTerms, OfferView};
+use souk_store::{StoreError, Tx};
 
 /// The conversation and the caller's side of it; 404 for anyone else.
 pub async fn party(app: &App, user: &User, id: &str) -> Result<(Conversation, Side)> {
@@ -48,6 +49,38 @@ pub async fn refuse_if_blocked(app: &App, c: &Conversation) -> Result<()> {
         return Err(Error::new(ErrorKind::Forbidden, "blocked", "one of you has blocked the other"));
     }
     Ok(())
+}
+
+/// Opens (or finds) the buyer's conversation with a store, about a product or an order; nobody
+/// opens one with their own store.
+pub async fn open(
+    app: &App,
+    tx: &mut Tx,
+    buyer_id: &str,
+    store_id: &str,
+    product_id: Option<&str>,
+    order_id: Option<&str>,
+) -> Result<Conversation> {
+    let owner = app.store.store_by_id(store_id).await.or_not_found("store")?.owner_id;
+    if owner == buyer_id {
+        return Err(Invalid::new("own_store", "store", "you cannot open a conversation with your own store").into());
+    }
+    Ok(tx.open_conversation(buyer_id, store_id, product_id, order_id).await?)
+}
+
+/// Posts a message from the caller on `side` of the conversation: not between parties one of
+/// whom blocked the other, and within the sender's allowance per minute.
+pub async fn send(
+    app: &App,
+    tx: &mut Tx,
+    user: &User,
+    c: &Conversation,
+    side: Side,
+    draft: &MessageDraft,
+) -> Result<MessageView> {
+    refuse_if_blocked(app, c).await?;
+    rate_limit(app, user)?;
+    Ok(tx.post_message(c, side, draft, None).await?)
 }
 
 /// Counts one message against the sender's per-minute allowance; too many past it.

@@ -11,7 +11,8 @@ use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use souk_app::access::find_store;
-use souk_app::chat::{accept_in, answerable, party, rate_limit, readable, refuse_if_blocked, terms, OfferAccepted};
+use souk_app::chat as chat_app;
+use souk_app::chat::{accept_in, answerable, party, readable, refuse_if_blocked, terms, OfferAccepted};
 use souk_domain::chat::{self, OfferAnswer, OfferState, Side};
 use souk_domain::id::{self, Kind};
 use souk_domain::{Invalid, Money};
@@ -65,12 +66,9 @@ pub async fn open_conversation(
             return Err(Invalid::new("mismatch", "store", "the product or order belongs to another store").into());
         }
     }
-    let owner = app.store.store_by_id(&store_id).await.or_not_found("store")?.owner_id;
-    if owner == buyer_id {
-        return Err(Invalid::new("own_store", "store", "you cannot open a conversation with your own store").into());
-    }
     let mut tx = app.store.begin().await?;
-    let c = tx.open_conversation(&buyer_id, &store_id, input.product_id.as_deref(), input.order_id.as_deref()).await?;
+    let c = chat_app::open(&app, &mut tx, &buyer_id, &store_id, input.product_id.as_deref(), input.order_id.as_deref())
+        .await?;
     let id = c.id.clone();
     tx.commit().await?;
     let view = app.store.conversation_view(&id, &user.id).await?;
@@ -155,10 +153,8 @@ pub async fn send_message(
 ) -> AppResult<Response> {
     let draft = chat::message(&input.text, &input.images)?;
     let (c, side) = party(&app, &user, &id).await?;
-    refuse_if_blocked(&app, &c).await?;
-    rate_limit(&app, &user)?;
     let mut tx = app.store.begin().await?;
-    let message = tx.post_message(&c, side, &draft, None).await?;
+    let message = chat_app::send(&app, &mut tx, &user, &c, side, &draft).await?;
     idem.finish(tx, StatusCode::CREATED, &message).await
 }
 

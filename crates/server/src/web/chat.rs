@@ -12,7 +12,6 @@ use maud::html;
 use serde::Deserialize;
 use souk_domain::chat::Side;
 use souk_domain::id::{self, Kind};
-use souk_domain::Invalid;
 
 #[derive(Deserialize)]
 pub struct InboxQuery {
@@ -72,11 +71,7 @@ pub async fn start(State(app): State<App>, ctx: Ctx, Form(f): Form<StartForm>) -
         return ctx.not_found();
     };
     once!(app, ctx, user, f._key, |tx| {
-        let owner = tx.store().store_by_id(&product.store_id).await?.owner_id;
-        if owner == user.id {
-            return Err(Invalid::new("own_store", "store", "you cannot open a conversation with your own store").into());
-        }
-        let c = tx.open_conversation(&user.id, &product.store_id, Some(&product.id), None).await?;
+        let c = souk_app::chat::open(&app, &mut tx, &user.id, &product.store_id, Some(&product.id), None).await?;
         format!("/messages/{}", c.id)
     })
 }
@@ -143,10 +138,7 @@ pub async fn send(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form
     let Some(side) = c.side_of(&user.id) else { return ctx.not_found() };
     once!(app, ctx, user, f._key, |tx| {
         let draft = souk_domain::chat::message(&f.text, &[])?;
-        if app.store.blocked_between(&c.buyer_id, &c.seller_id).await? {
-            return Err(crate::error::AppError::forbidden("one of you has blocked the other"));
-        }
-        tx.post_message(&c, side, &draft, None).await?;
+        souk_app::chat::send(&app, &mut tx, &user, &c, side, &draft).await?;
         format!("/messages/{id}")
     })
 }

@@ -343,6 +343,15 @@ async fn buyers_and_sellers_negotiate_in_the_pages(srv: Srv) {
     let orders = srv.get("/api/v1/orders", Some(&buyer_token)).await.body;
     assert!(orders["items"].as_array().unwrap().iter().any(|o| o["total"]["amount"] == 9600), "{orders}");
 
+    // Messages from the page count against the same allowance as the API's.
+    let limit = souk_domain::chat::MESSAGES_PER_MINUTE as usize;
+    for n in 0..limit {
+        let sent = buyer.submit(&conversation, &key(&format!("msg-{n}")), &[("text", "hello")]).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "message {n}: {}", sent.text);
+    }
+    let over = buyer.submit(&conversation, &key("msg-over"), &[("text", "one more")]).await;
+    assert!(over.text.contains("too many attempts"), "the page is throttled like the API: {}", over.text);
+
     // The buyer withdraws a second RFQ; the seller's payout needs funds.
     let second = buyer.submit("/rfqs", &key("rfq-2"), &rfq).await.location;
     assert_eq!(buyer.submit(&format!("{second}/cancel"), &key("cancel"), &[]).await.status, StatusCode::SEE_OTHER);
