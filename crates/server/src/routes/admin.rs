@@ -1,6 +1,6 @@
 //! Operator endpoints: identity-verification decisions and role grants. Admins only.
 
-use crate::error::{AppError, AppResult, OrNotFound};
+use crate::error::AppResult;
 use crate::extract::{ApiJson, ApiQuery, Authed};
 use crate::idempotency::Idem;
 use crate::App;
@@ -8,7 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use souk_app::admin::{self, Granted};
 use souk_domain::account::{Role, VerificationRequest, VerificationStatus};
 use souk_store::audit::AuditEntry;
 use souk_store::Page;
@@ -100,12 +101,8 @@ pub async fn reject(
 }
 
 async fn decide(app: App, user: Authed, id: String, idem: Idem, approve: bool, d: Decision) -> AppResult<Response> {
-    user.require(Role::Admin)?;
     let mut tx = app.store.begin().await?;
-    let decided = tx
-        .decide_verification(&id, approve, d.reason.as_deref(), &user.0.id)
-        .await
-        .or_not_found("verification request")?;
+    let decided = admin::decide_verification(&mut tx, &user.0, &id, approve, d.reason.as_deref()).await?;
     idem.finish(tx, StatusCode::OK, &decided).await
 }
 
@@ -113,12 +110,6 @@ async fn decide(app: App, user: Authed, id: String, idem: Idem, approve: bool, d
 #[serde(deny_unknown_fields)]
 pub struct GrantInput {
     pub role: Role,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Granted {
-    pub user_id: String,
-    pub roles: Vec<Role>,
 }
 
 /// Grants a role (`mediator`, `admin`, `seller`) to a user.
@@ -132,15 +123,7 @@ pub async fn grant_role(
     idem: Idem,
     ApiJson(g): ApiJson<GrantInput>,
 ) -> AppResult<Response> {
-    user.require(Role::Admin)?;
-    if g.role == Role::Buyer {
-        return Err(AppError::unprocessable("invalid", "everyone is a buyer already").with_field("role"));
-    }
     let mut tx = app.store.begin().await?;
-    tx.user_by_id(&id).await.or_not_found("user")?;
-    tx.grant_role(&id, g.role, &user.0.id).await?;
-    let updated = tx.user_by_id(&id).await?;
-    let mut roles = vec![Role::Buyer];
-    roles.extend(updated.roles);
-    idem.finish(tx, StatusCode::OK, &Granted { user_id: id, roles }).await
+    let granted = admin::grant_role(&mut tx, &user.0, &id, g.role).await?;
+    idem.finish(tx, StatusCode::OK, &granted).await
 }

@@ -401,12 +401,7 @@ pub async fn verify(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
             "reject" => false,
             _ => return Err(Invalid::new("invalid", "decision", "approve or reject").into()),
         };
-        let reason = Some(f.reason.trim()).filter(|r| !r.is_empty());
-        match tx.decide_verification(&id, approve, reason, &user.id).await {
-            Ok(_) => {}
-            Err(souk_store::StoreError::NotFound) => return Err(AppError::not_found("verification request")),
-            Err(e) => return Err(e.into()),
-        }
+        souk_app::admin::decide_verification(&mut tx, &user, &id, approve, Some(&f.reason)).await?;
         "/console".to_string()
     })
 }
@@ -472,16 +467,8 @@ pub async fn grant(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, For
         return ctx.expired_form();
     }
     once!(app, ctx, user, f._key, |tx| {
-        let role = Role::parse(&f.role)
-            .filter(|r| *r != Role::Buyer)
-            .ok_or_else(|| Invalid::new("invalid", "role", "mediator, admin or seller"))?;
-        if let Err(e) = tx.user_by_id(&id).await {
-            return Err(match e {
-                souk_store::StoreError::NotFound => AppError::not_found("user"),
-                e => e.into(),
-            });
-        }
-        tx.grant_role(&id, role, &user.id).await?;
+        let role = Role::parse(&f.role).ok_or_else(|| Invalid::new("invalid", "role", "mediator, admin or seller"))?;
+        souk_app::admin::grant_role(&mut tx, &user, &id, role).await?;
         "/console/users".to_string()
     })
 }
