@@ -3,6 +3,7 @@
 use crate::error::Invalid;
 use crate::geo::parse_country;
 use crate::money::Currency;
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -239,7 +240,7 @@ pub struct StoreProfile {
     pub currency: String,
     pub description: String,
     pub verification: Verification,
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// Whole days since the store opened.
     pub tenure_days: i64,
 }
@@ -346,6 +347,6 @@ pub struct VerificationRequest {
     pub document_urls: Vec<String>,
     /// Why it was rejected (or a note on approval).
     pub reason: Option<String>,
-    pub submitted_at: String,
+    pub submitted_at: Timestamp,
     pub decided_at: Option<String>,
 }

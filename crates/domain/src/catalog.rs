@@ -4,6 +4,7 @@ use crate::category::Category;
 use crate::error::Invalid;
 use crate::geo::ShipsTo;
 use crate::money::{truncate, Currency, Money, MAX_PRICE_MINOR};
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -165,8 +166,8 @@ pub struct Product {
     pub status: ProductStatus,
     pub currency: String,
     pub skus: Vec<Sku>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

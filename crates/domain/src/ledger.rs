@@ -3,6 +3,7 @@
 //! Which accounts may go below zero is decided here, once.
 
 use crate::money::Money;
+use crate::time::Timestamp;
 use crate::Currency;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -185,7 +186,7 @@ pub struct WalletTransaction {
     pub amount: Money,
     pub order_id: Option<String>,
     pub reference: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 /// The result of checking the books.

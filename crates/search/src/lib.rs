@@ -284,7 +284,7 @@ impl SearchIndex {
         doc.add_u64(f.buyable, u64::from(available >= moq));
         doc.add_u64(f.available, available);
         doc.add_u64(f.moq, moq);
-        doc.add_i64(f.created, souk_domain::time::parse_rfc3339(&p.created_at).unwrap_or(0));
+        doc.add_i64(f.created, p.created_at.ms());
         doc.add_u64(f.views, d.views);
         doc.add_u64(f.purchases, d.purchases);
         doc

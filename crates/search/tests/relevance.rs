@@ -2,6 +2,7 @@
 
 use souk_domain::catalog::{CategoryRef, Product, ProductStatus, Sku};
 use souk_domain::category::Category;
+use souk_domain::time::{parse_rfc3339, Timestamp};
 use souk_domain::{Currency, Money};
 use souk_search::query::Request;
 use souk_search::{IndexDoc, SearchIndex, Sort, StoreInfo};
@@ -55,8 +56,8 @@ fn product(p: &P) -> IndexDoc {
                 price_tiers: vec![],
                 stock: p.stock,
             }],
-            created_at: p.created.into(),
-            updated_at: p.created.into(),
+            created_at: Timestamp(parse_rfc3339(p.created).unwrap()),
+            updated_at: Timestamp(parse_rfc3339(p.created).unwrap()),
         },
         views: 0,
         purchases: 0,

@@ -5,6 +5,7 @@ use crate::accounts::User;
 use crate::{Result, Store, StoreError, Tx};
 use souk_domain::id::Kind;
 use souk_domain::time::rfc3339;
+use souk_domain::time::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -16,7 +17,7 @@ pub struct ApiKeyView {
     /// The key's first characters, to tell keys apart; never enough to use it.
     pub prefix: String,
     pub scopes: Vec<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub revoked_at: Option<String>,
 }
 
@@ -34,7 +35,7 @@ fn view(row: &AnyRow) -> Result<ApiKeyView> {
         name: row.try_get(1)?,
         prefix: row.try_get(2)?,
         scopes: split_scopes(&scopes),
-        created_at: rfc3339(row.try_get(4)?),
+        created_at: Timestamp(row.try_get(4)?),
         revoked_at: revoked.map(rfc3339),
     })
 }

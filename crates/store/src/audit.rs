@@ -5,7 +5,7 @@
 use crate::{Page, Result, Store, Tx};
 use serde_json::Value;
 use souk_domain::id::Kind;
-use souk_domain::time::rfc3339;
+use souk_domain::time::Timestamp;
 use sqlx::Row;
 
 /// Who acts when no user does: the `souk` command line, and the demo's seeding.
@@ -25,7 +25,7 @@ pub struct AuditEntry {
     pub subject: String,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub detail: Value,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl Tx {
@@ -72,7 +72,7 @@ impl Store {
                 action: row.try_get(2)?,
                 subject: row.try_get(3)?,
                 detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
-                created_at: rfc3339(row.try_get(5)?),
+                created_at: Timestamp(row.try_get(5)?),
             });
         }
         Ok(Page::from_rows(items, limit, |e| e.id.clone()))

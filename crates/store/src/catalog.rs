@@ -9,7 +9,7 @@ use souk_domain::catalog::{
 use souk_domain::category::Category;
 use souk_domain::geo::ShipsTo;
 use souk_domain::id::Kind;
-use souk_domain::time::rfc3339;
+use souk_domain::time::Timestamp;
 use souk_domain::{Currency, Invalid, Money};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -73,8 +73,8 @@ fn product_from_row(row: &AnyRow) -> Result<Product> {
         status: ProductStatus::parse(&status).unwrap_or(ProductStatus::Draft),
         currency: row.try_get("currency")?,
         skus: Vec::new(),
-        created_at: rfc3339(row.try_get("created_at")?),
-        updated_at: rfc3339(row.try_get("updated_at")?),
+        created_at: Timestamp(row.try_get("created_at")?),
+        updated_at: Timestamp(row.try_get("updated_at")?),
     })
 }
 

@@ -6,6 +6,7 @@ use crate::{placeholders, Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::chat::{self, MessageDraft, OfferState, Side};
 use souk_domain::id::Kind;
 use souk_domain::time::rfc3339;
+use souk_domain::time::Timestamp;
 use souk_domain::{Invalid, Money};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -25,13 +26,13 @@ pub struct ConversationView {
     pub order_id: Option<String>,
     /// The number of the newest message (messages count 1, 2, ...).
     pub last_seq: i64,
-    pub last_message_at: String,
+    pub last_message_at: Timestamp,
     /// How far each side has read.
     pub buyer_read_seq: i64,
     pub seller_read_seq: i64,
     /// Messages from the other side that the caller has not read.
     pub unread: i64,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 /// A conversation's parties and state, for checks before writing.
@@ -79,7 +80,7 @@ pub struct MessageView {
     pub images: Vec<String>,
     /// Set when the message announces an offer.
     pub offer_id: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -94,7 +95,7 @@ pub struct OfferView {
     pub unit_price: Money,
     pub total: Money,
     pub ship_to: Option<String>,
-    pub valid_until: String,
+    pub valid_until: Timestamp,
     /// buyer or seller.
     pub made_by: String,
     /// open, accepted, declined, countered, superseded or expired.
@@ -103,7 +104,7 @@ pub struct OfferView {
     pub counters: Option<String>,
     /// The order created when it was accepted.
     pub order_id: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub decided_at: Option<String>,
 }
 
@@ -147,10 +148,10 @@ fn conversation_view(row: &AnyRow, viewer: &str) -> Result<ConversationView> {
         product_id: non_empty(5)?,
         order_id: non_empty(6)?,
         last_seq,
-        last_message_at: rfc3339(row.try_get(8)?),
+        last_message_at: Timestamp(row.try_get(8)?),
         buyer_read_seq: buyer_read,
         seller_read_seq: seller_read,
-        created_at: rfc3339(row.try_get(11)?),
+        created_at: Timestamp(row.try_get(11)?),
     })
 }
 
@@ -169,7 +170,7 @@ fn message_view(row: &AnyRow) -> Result<MessageView> {
         text: row.try_get(5)?,
         images: serde_json::from_str(&row.try_get::<String, _>(6)?)?,
         offer_id: row.try_get(7)?,
-        created_at: rfc3339(row.try_get(8)?),
+        created_at: Timestamp(row.try_get(8)?),
     })
 }
 
@@ -202,12 +203,12 @@ fn offer_from_row(row: &AnyRow, now_ms: i64) -> Result<Offer> {
             unit_price,
             total: Money::new(unit_price.amount.saturating_mul(quantity), currency),
             ship_to: ship_to.clone(),
-            valid_until: rfc3339(valid_until_ms),
+            valid_until: Timestamp(valid_until_ms),
             made_by: made_by.as_str().to_string(),
             state: state.as_str().to_string(),
             counters: row.try_get(12)?,
             order_id: row.try_get(13)?,
-            created_at: rfc3339(row.try_get(14)?),
+            created_at: Timestamp(row.try_get(14)?),
             decided_at: row.try_get::<Option<i64>, _>(15)?.map(rfc3339),
         },
         state,
@@ -267,9 +268,7 @@ impl Store {
             .fetch_all(&mut *self.reader().await?)
             .await?;
         let items = rows.iter().map(|r| conversation_view(r, user_id)).collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_rows(items, limit, |c| {
-            format!("{}.{}", souk_domain::time::parse_rfc3339(&c.last_message_at).unwrap_or(0), c.id)
-        }))
+        Ok(Page::from_rows(items, limit, |c| format!("{}.{}", c.last_message_at.ms(), c.id)))
     }
 
     /// The ids of a buyer's conversations with a store, on any subject.
@@ -530,7 +529,7 @@ impl Tx {
             text: draft.text.clone(),
             images: draft.images.clone(),
             offer_id: offer_id.map(str::to_string),
-            created_at: rfc3339(now),
+            created_at: Timestamp(now),
         };
         self.emit(
             &[&c.buyer_id, &c.seller_id],

@@ -8,6 +8,7 @@ use souk_domain::dispute::{self, Dispute, DisputeRefusal, Next, Outcome, Reason,
 use souk_domain::id::Kind;
 use souk_domain::order::{Action, DeadlineKind, OrderState, Policy};
 use souk_domain::time::rfc3339;
+use souk_domain::time::Timestamp;
 use souk_domain::Invalid;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -36,7 +37,7 @@ pub struct DisputeView {
     /// `system` for automatic rules and deadlines, else the deciding user's id.
     pub decided_by: Option<String>,
     pub decision_reason: Option<String>,
-    pub opened_at: String,
+    pub opened_at: Timestamp,
     pub escalated_at: Option<String>,
     pub resolved_at: Option<String>,
 }
@@ -53,7 +54,7 @@ pub struct EvidenceView {
     pub kind: String,
     pub text: String,
     pub images: Vec<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 /// A dispute with what its rules read.
@@ -145,7 +146,7 @@ fn from_row(row: &AnyRow) -> Result<DisputeRow> {
             refund: row.try_get(11)?,
             decided_by: row.try_get(12)?,
             decision_reason: row.try_get(13)?,
-            opened_at: rfc3339(opened_at),
+            opened_at: Timestamp(opened_at),
             escalated_at: time(15)?,
             resolved_at: time(16)?,
         },
@@ -189,7 +190,7 @@ impl Store {
                     kind: r.try_get(3)?,
                     text: r.try_get(4)?,
                     images: serde_json::from_str(&r.try_get::<String, _>(5)?)?,
-                    created_at: rfc3339(r.try_get(6)?),
+                    created_at: Timestamp(r.try_get(6)?),
                 })
             })
             .collect()

@@ -15,7 +15,7 @@ use souk_domain::flash::{self, Book, IdMap, PromoBook, PromotionDraft};
 use souk_domain::geo::ShipsTo;
 use souk_domain::id::Kind;
 use souk_domain::ledger::Account;
-use souk_domain::time::rfc3339;
+use souk_domain::time::Timestamp;
 use souk_domain::{Currency, Invalid, Money};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -29,8 +29,8 @@ pub struct PromotionView {
     pub product_id: String,
     pub sku_id: String,
     pub title: String,
-    pub starts_at: String,
-    pub ends_at: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
     /// The promotion price, per unit.
     pub price: Money,
     pub stock: i64,
@@ -41,7 +41,7 @@ pub struct PromotionView {
     pub phase: String,
     /// Seconds until it starts (scheduled) or ends (live): the countdown.
     pub seconds_left: Option<i64>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 const COLUMNS: &str = "pr.id, pr.store_id, pr.product_id, pr.sku_id, p.title, pr.starts_at, pr.ends_at, pr.price, \
@@ -57,8 +57,8 @@ fn view(row: &AnyRow, now_ms: i64) -> Result<PromotionView> {
         product_id: row.try_get(2)?,
         sku_id: row.try_get(3)?,
         title: row.try_get(4)?,
-        starts_at: rfc3339(starts),
-        ends_at: rfc3339(ends),
+        starts_at: Timestamp(starts),
+        ends_at: Timestamp(ends),
         price: Money::new(row.try_get(7)?, currency(&row.try_get::<String, _>(8)?)?),
         stock,
         sold,
@@ -66,7 +66,7 @@ fn view(row: &AnyRow, now_ms: i64) -> Result<PromotionView> {
         per_buyer_limit: row.try_get(11)?,
         phase: phase.as_str().to_string(),
         seconds_left: left_ms.map(|ms| (ms + 999) / 1000),
-        created_at: rfc3339(row.try_get(12)?),
+        created_at: Timestamp(row.try_get(12)?),
     })
 }
 

@@ -5,7 +5,7 @@ use crate::{Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::id::Kind;
 use souk_domain::ledger::{Account, CurrencyTotals, LedgerReport, Posting, WalletBalance, WalletTransaction};
 use souk_domain::order::OrderState;
-use souk_domain::time::rfc3339;
+use souk_domain::time::Timestamp;
 use souk_domain::{Currency, Money};
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -217,7 +217,7 @@ impl Store {
                 amount: Money::new(amount * sign, c),
                 order_id: r.try_get("order_id")?,
                 reference: r.try_get("reference")?,
-                created_at: rfc3339(r.try_get("created_at")?),
+                created_at: Timestamp(r.try_get("created_at")?),
             });
         }
         Ok(Page::from_rows(items, limit, |t| t.id.clone()))

@@ -4,7 +4,7 @@
 
 use crate::{Result, Store, Tx};
 use souk_domain::notify::Side;
-use souk_domain::time::rfc3339;
+use souk_domain::time::Timestamp;
 use sqlx::Row;
 
 #[derive(Debug, Clone)]
@@ -14,7 +14,7 @@ pub struct NotificationRow {
     pub order_id: Option<String>,
     /// The recipient's side of the order the event is about.
     pub side: Side,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub read: bool,
 }
 
@@ -61,7 +61,7 @@ impl Store {
                 kind: row.try_get(1)?,
                 order_id: row.try_get(2)?,
                 side,
-                created_at: rfc3339(row.try_get(3)?),
+                created_at: Timestamp(row.try_get(3)?),
                 read: seq <= read_seq,
             });
         }

@@ -13,7 +13,7 @@ use souk_domain::order::{
     decide, place, Action, DeadlineKind, DeadlineView, Decision, Line, Order, OrderLineView, OrderState, OrderView,
     Policy, Refusal, StockChange,
 };
-use souk_domain::time::{rfc3339, Timestamp};
+use souk_domain::time::Timestamp;
 use souk_domain::{Currency, Invalid, Money};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -41,7 +41,7 @@ pub struct EventView {
     pub kind: String,
     pub order_id: Option<String>,
     pub payload: serde_json::Value,
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// Pass as `cursor` to list what came after this event.
     pub cursor: String,
 }
@@ -312,7 +312,7 @@ impl Store {
                     kind: r.try_get("type")?,
                     order_id: r.try_get("order_id")?,
                     payload: serde_json::from_str(&r.try_get::<String, _>("payload")?)?,
-                    created_at: rfc3339(r.try_get("created_at")?),
+                    created_at: Timestamp(r.try_get("created_at")?),
                     cursor: r.try_get::<i64, _>("seq")?.to_string(),
                 })
             })

@@ -4,6 +4,7 @@ use crate::{Result, Store, StoreError, Tx};
 use souk_domain::id::Kind;
 use souk_domain::ledger::{Account, Posting, TransferKind};
 use souk_domain::time::rfc3339;
+use souk_domain::time::Timestamp;
 use souk_domain::Money;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -19,7 +20,7 @@ pub struct TopUp {
     pub state: String,
     pub card_last4: String,
     pub failure_reason: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub completed_at: Option<String>,
 }
 
@@ -30,7 +31,7 @@ pub struct Payout {
     pub amount: Money,
     pub provider: String,
     pub destination: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 fn top_up_from_row(r: &AnyRow) -> Result<TopUp> {
@@ -44,7 +45,7 @@ fn top_up_from_row(r: &AnyRow) -> Result<TopUp> {
         state: r.try_get("state")?,
         card_last4: r.try_get("card_last4")?,
         failure_reason: r.try_get("failure_reason")?,
-        created_at: rfc3339(r.try_get("created_at")?),
+        created_at: Timestamp(r.try_get("created_at")?),
         completed_at: r.try_get::<Option<i64>, _>("completed_at")?.map(rfc3339),
     })
 }
@@ -165,7 +166,7 @@ impl Tx {
             amount,
             provider: provider.to_string(),
             destination: destination.to_string(),
-            created_at: rfc3339(now),
+            created_at: Timestamp(now),
         })
     }
 }

@@ -6,7 +6,7 @@ use crate::{currency, Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::catalog::ProductStatus;
 use souk_domain::id::Kind;
 use souk_domain::rfq::{self, QuoteDraft, RfqDraft, Status};
-use souk_domain::time::rfc3339;
+use souk_domain::time::Timestamp;
 use souk_domain::{Invalid, Money};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -22,14 +22,14 @@ pub struct RfqView {
     pub quantity: i64,
     pub target_unit_price: Option<Money>,
     pub ship_to: String,
-    pub deadline: String,
+    pub deadline: Timestamp,
     /// Quotes received (at most 10).
     pub quotes: i64,
     /// open, closed (deadline passed or ten quotes), awarded or cancelled.
     pub status: String,
     /// The order made from the accepted quote.
     pub order_id: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -51,8 +51,8 @@ pub struct QuoteView {
     /// submitted, accepted or not_selected.
     pub state: String,
     pub order_id: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// An RFQ with what rules need.
@@ -84,11 +84,11 @@ fn rfq_from_row(row: &AnyRow, now_ms: i64) -> Result<Rfq> {
             quantity: row.try_get(5)?,
             target_unit_price: target,
             ship_to: row.try_get(8)?,
-            deadline: rfc3339(deadline_ms),
+            deadline: Timestamp(deadline_ms),
             quotes,
             status: status.as_str().to_string(),
             order_id: row.try_get(12)?,
-            created_at: rfc3339(row.try_get(13)?),
+            created_at: Timestamp(row.try_get(13)?),
         },
         status,
         deadline_ms,
@@ -117,8 +117,8 @@ fn quote_from_row(row: &AnyRow) -> Result<QuoteView> {
         edits: row.try_get(12)?,
         state: row.try_get(13)?,
         order_id: row.try_get(14)?,
-        created_at: rfc3339(row.try_get(15)?),
-        updated_at: rfc3339(row.try_get(16)?),
+        created_at: Timestamp(row.try_get(15)?),
+        updated_at: Timestamp(row.try_get(16)?),
     })
 }
 

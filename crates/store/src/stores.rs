@@ -6,6 +6,7 @@ use souk_domain::account::{
     VerificationStatus,
 };
 use souk_domain::id::Kind;
+use souk_domain::time::Timestamp;
 use souk_domain::time::{rfc3339, DAY_MS};
 use souk_domain::Invalid;
 use sqlx::any::AnyRow;
@@ -25,7 +26,7 @@ fn profile_from_row(row: &AnyRow, now: i64) -> Result<StoreProfile> {
         currency: row.try_get("currency")?,
         description: row.try_get("description")?,
         verification: Verification::parse(&verification).unwrap_or(Verification::None),
-        created_at: rfc3339(created_at),
+        created_at: Timestamp(created_at),
         tenure_days: (now - created_at).max(0) / DAY_MS,
     })
 }
@@ -52,7 +53,7 @@ fn verification_from_row(row: &AnyRow) -> Result<VerificationRequest> {
         document_number: row.try_get("document_number")?,
         document_urls: serde_json::from_str(&urls)?,
         reason: row.try_get("reason")?,
-        submitted_at: rfc3339(row.try_get("submitted_at")?),
+        submitted_at: Timestamp(row.try_get("submitted_at")?),
         decided_at: row.try_get::<Option<i64>, _>("decided_at")?.map(rfc3339),
     })
 }

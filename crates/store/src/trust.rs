@@ -6,6 +6,7 @@ use souk_domain::dispute::Outcome;
 use souk_domain::order::{Action, Order, OrderState, Policy};
 use souk_domain::shipping::EventType;
 use souk_domain::time::rfc3339;
+use souk_domain::time::Timestamp;
 use souk_domain::trust::TrustInputs;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -30,7 +31,7 @@ pub struct TrackingEventView {
     /// picked_up, in_transit, out_for_delivery, delivered or exception.
     #[serde(rename = "type")]
     pub kind: String,
-    pub occurred_at: String,
+    pub occurred_at: Timestamp,
     pub location: Option<String>,
     pub description: Option<String>,
 }
@@ -61,7 +62,7 @@ pub struct ReviewView {
     pub text: String,
     pub reply: Option<String>,
     pub replied_at: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 /// The ratings of a product or store: how many reviews gave each number of stars.
@@ -134,7 +135,7 @@ fn review_from_row(row: &AnyRow) -> Result<ReviewView> {
         text: row.try_get(8)?,
         reply: row.try_get(9)?,
         replied_at: row.try_get::<Option<i64>, _>(10)?.map(rfc3339),
-        created_at: rfc3339(row.try_get(11)?),
+        created_at: Timestamp(row.try_get(11)?),
     })
 }
 
@@ -204,7 +205,7 @@ impl Store {
                 Ok(TrackingEventView {
                     event_id: r.try_get(0)?,
                     kind: r.try_get(1)?,
-                    occurred_at: rfc3339(r.try_get(2)?),
+                    occurred_at: Timestamp(r.try_get(2)?),
                     location: r.try_get(3)?,
                     description: r.try_get(4)?,
                 })

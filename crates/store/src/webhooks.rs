@@ -11,6 +11,7 @@
 use crate::{Page, Result, Store, StoreError, Tx};
 use souk_domain::id::Kind;
 use souk_domain::time::rfc3339;
+use souk_domain::time::Timestamp;
 use souk_domain::webhook;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -25,7 +26,7 @@ pub struct WebhookView {
     pub events: Vec<String>,
     /// Every event of the marketplace (operators), rather than those addressed to the owner.
     pub marketplace: bool,
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// Set when the endpoint was deleted: nothing more is sent to it.
     pub disabled_at: Option<String>,
 }
@@ -34,7 +35,7 @@ pub struct WebhookView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttemptView {
     pub attempt: i64,
-    pub at: String,
+    pub at: Timestamp,
     /// The receiver's HTTP status; absent when it never answered.
     pub status: Option<i64>,
     pub error: Option<String>,
@@ -56,10 +57,10 @@ pub struct DeliveryView {
     pub state: String,
     pub attempts: i64,
     /// When a pending delivery is tried next.
-    pub next_attempt_at: Option<String>,
+    pub next_attempt_at: Option<Timestamp>,
     pub last_status: Option<i64>,
     pub last_error: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub delivered_at: Option<String>,
     /// Every attempt, oldest first (in the single-delivery view only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,7 +121,7 @@ fn endpoint_view(row: &AnyRow) -> Result<WebhookView> {
         description: row.try_get(2)?,
         events: events.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
         marketplace: row.try_get::<i64, _>(4)? == 1,
-        created_at: rfc3339(row.try_get(5)?),
+        created_at: Timestamp(row.try_get(5)?),
         disabled_at: disabled.map(rfc3339),
     })
 }
@@ -134,12 +135,12 @@ fn delivery_view(row: &AnyRow) -> Result<DeliveryView> {
         event_id: row.try_get(1)?,
         kind: row.try_get(2)?,
         order_id: row.try_get(3)?,
-        next_attempt_at: (state == "pending").then(|| rfc3339(next)),
+        next_attempt_at: (state == "pending").then_some(Timestamp(next)),
         state,
         attempts: row.try_get(5)?,
         last_status: row.try_get(7)?,
         last_error: row.try_get(8)?,
-        created_at: rfc3339(row.try_get(9)?),
+        created_at: Timestamp(row.try_get(9)?),
         delivered_at: delivered.map(rfc3339),
         attempt_log: None,
     })
@@ -333,7 +334,7 @@ impl Store {
         for a in attempts {
             log.push(AttemptView {
                 attempt: a.try_get(0)?,
-                at: rfc3339(a.try_get(1)?),
+                at: Timestamp(a.try_get(1)?),
                 status: a.try_get(2)?,
                 error: a.try_get(3)?,
                 response: a.try_get(4)?,

@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use souk_app::accounts::{self, random_token, token_hash, NewAccount};
 use souk_domain::account::Role;
-use souk_domain::time::{rfc3339, DAY_MS};
+use souk_domain::time::{Timestamp, DAY_MS};
 use souk_store::accounts::User;
 use souk_store::StoreError;
 use std::net::SocketAddr;
@@ -43,14 +43,14 @@ pub struct Me {
     pub roles: Vec<Role>,
     pub email_verified: bool,
     pub store_id: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Session {
     /// Send as `Authorization: Bearer <token>`. Shown once.
     pub token: String,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
     pub user: Me,
 }
 
@@ -84,7 +84,7 @@ fn me_from(user: &User, store_id: Option<String>) -> Me {
         roles,
         email_verified: user.email_verified,
         store_id,
-        created_at: rfc3339(user.created_at),
+        created_at: Timestamp(user.created_at),
     }
 }
 
@@ -105,7 +105,7 @@ pub async fn register(
     let user = account.open(&mut tx).await?;
     let (token, expires_at) = accounts::start_session(&mut tx, &user.id).await?;
     let me = me_from(&user, None);
-    idem.finish(tx, StatusCode::CREATED, &Session { token, expires_at: rfc3339(expires_at), user: me }).await
+    idem.finish(tx, StatusCode::CREATED, &Session { token, expires_at: Timestamp(expires_at), user: me }).await
 }
 
 /// Logs in with email and password. Throttled per account (5 failures in 15 minutes) and per IP
@@ -124,7 +124,7 @@ pub async fn login(
     let me = me_of(&app, &user).await?;
     let mut tx = app.store.begin().await?;
     let (token, expires_at) = accounts::start_session(&mut tx, &user.id).await?;
-    idem.finish(tx, StatusCode::OK, &Session { token, expires_at: rfc3339(expires_at), user: me }).await
+    idem.finish(tx, StatusCode::OK, &Session { token, expires_at: Timestamp(expires_at), user: me }).await
 }
 
 /// Ends the session whose token the request carries.

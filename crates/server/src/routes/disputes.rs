@@ -112,7 +112,7 @@ pub async fn get_dispute(
     for conversation in app.store.conversations_between(&row.view.buyer_id, &row.view.store_id).await? {
         chat.extend(app.store.messages(&conversation, None, CHAT_IN_VIEW).await?.items);
     }
-    chat.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    chat.sort_by_key(|m| std::cmp::Reverse(m.created_at));
     chat.truncate(CHAT_IN_VIEW);
     Ok(Json(DisputeDetail {
         evidence: app.store.evidence(&id).await?,

@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use souk_domain::time::Timestamp;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -32,7 +33,7 @@ pub struct Notification {
     pub kind: String,
     pub text: String,
     pub order_id: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub read: bool,
 }
 

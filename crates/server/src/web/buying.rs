@@ -139,7 +139,7 @@ pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
         h2 { (ctx.t("History")) }
         table.history {
             @for t in &history.items {
-                tr { td { (ctx.when_text(&t.created_at)) } td { (t.kind) } td.price { (money(&t.amount)) }
+                tr { td { (ctx.when(t.created_at)) } td { (t.kind) } td.price { (money(&t.amount)) }
                     td { @if let Some(o) = &t.order_id { a href=(format!("/orders/{o}")) { code { (o) } } } } }
             }
         }
@@ -247,7 +247,7 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
         @if let Some(t) = &o.tracking_number {
             h2 { (ctx.t("Tracking")) }
             p { (o.carrier.as_deref().unwrap_or("")) " " code { (t) } }
-            ul { @for e in &tracking { li { (ctx.when_text(&e.occurred_at)) " · " (e.kind) @if let Some(d) = &e.description { " · " (d) } } } }
+            ul { @for e in &tracking { li { (ctx.when(e.occurred_at)) " · " (e.kind) @if let Some(d) = &e.description { " · " (d) } } } }
         }
         @if !buyer {
             @if state == Some(OrderState::Paid) { (super::work::ship_form(&ctx, &o.id)) }
@@ -448,7 +448,7 @@ pub async fn notifications(State(app): State<App>, ctx: Ctx) -> Response {
                             Some(order) => { a href=(format!("/orders/{order}")) { (text) } }
                             None => { a href="/messages" { (text) } }
                         }
-                        " " small { (ctx.when_text(&r.created_at)) }
+                        " " small { (ctx.when(r.created_at)) }
                     }
                 }
             }

@@ -44,7 +44,7 @@ pub async fn inbox(State(app): State<App>, ctx: Ctx, Query(q): Query<InboxQuery>
                         @if c.buyer_id == user.id { (c.store_name) } @else { (c.buyer_name) }
                     }
                     @if c.unread > 0 { " " span.unread { (c.unread) } }
-                    " · " (ctx.when_text(&c.last_message_at))
+                    " · " (ctx.when(c.last_message_at))
                 }
             }
         }

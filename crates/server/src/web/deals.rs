@@ -93,7 +93,7 @@ fn offer_card(ctx: &Ctx, conversation: &str, side: Side, o: &OfferView) -> Marku
     html! {
         div.work.offer data-state=(o.state) {
             p { strong { (ctx.t("Offer")) } ": " (o.quantity) " × " (o.title) " · " (money(&o.unit_price)) " = " (money(&o.total)) " · "
-                span.state { (ctx.t(state_label(&o.state))) } " · " (ctx.t("valid until")) " " (ctx.when_text(&o.valid_until)) }
+                span.state { (ctx.t(state_label(&o.state))) } " · " (ctx.t("valid until")) " " (ctx.when(o.valid_until)) }
             @if o.state == "open" && theirs {
                 form.accept method="post" action=(action("accept")) {
                     (hidden(ctx))
@@ -240,7 +240,7 @@ fn rfq_row(ctx: &Ctx, r: &RfqView) -> Markup {
         li {
             a href=(format!("/rfqs/{}", r.id)) { (r.title) }
             " · " (r.quantity) " · → " (r.ship_to) " · " span.state { (ctx.t(rfq_state(&r.status))) }
-            " · " (r.quotes) " " (ctx.t("quotes")) " · " (ctx.t("deadline")) " " (ctx.when_text(&r.deadline))
+            " · " (r.quotes) " " (ctx.t("quotes")) " · " (ctx.t("deadline")) " " (ctx.when(r.deadline))
         }
     }
 }
@@ -356,7 +356,7 @@ pub async fn rfq(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Re
     let open = v.status == "open";
     let body = html! {
         h1 { (v.title) }
-        p { (v.quantity) " · → " (v.ship_to) " · " span.state { (ctx.t(rfq_state(&v.status))) } " · " (ctx.t("deadline")) " " (ctx.when_text(&v.deadline))
+        p { (v.quantity) " · → " (v.ship_to) " · " span.state { (ctx.t(rfq_state(&v.status))) } " · " (ctx.t("deadline")) " " (ctx.when(v.deadline))
             @if let Some(t) = &v.target_unit_price { " · " (ctx.t("target")) " " (money(t)) } }
         p { (v.details) }
         @if let Some(order) = &v.order_id {

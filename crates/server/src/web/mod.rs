@@ -169,15 +169,6 @@ impl Ctx {
         html! { time datetime=(at) { (shown) } }
     }
 
-    /// [`Ctx::when`] for a view that still carries its moment as RFC 3339 text; other text is
-    /// shown as it is.
-    pub fn when_text(&self, at: &str) -> Markup {
-        match souk_domain::time::parse_rfc3339(at) {
-            Some(ms) => self.when(souk_domain::time::Timestamp(ms)),
-            None => html! { (at) },
-        }
-    }
-
     /// A full page: the layout around `body`, with the CSRF cookie set if it was missing.
     pub fn page(&self, status: StatusCode, title: &str, body: Markup) -> Response {
         let markup = html! {

@@ -203,7 +203,7 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
                 h2 { (ctx.t("Verifications to review")) " (" (pending.items.len()) ")" }
                 @for v in &pending.items {
                     div.work {
-                        p { (v.legal_name) " · " (format!("{:?}", v.document_type)) " " code { (v.document_number) } " · " (ctx.when_text(&v.submitted_at))
+                        p { (v.legal_name) " · " (format!("{:?}", v.document_type)) " " code { (v.document_number) } " · " (ctx.when(v.submitted_at))
                             @for u in &v.document_urls { " " a href=(u) rel="noopener noreferrer" { "[doc]" } } }
                         form.verify method="post" action=(format!("/console/verifications/{}", v.id)) {
                             (hidden(&ctx))
@@ -222,7 +222,7 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
             h2 { (ctx.t("Disputes awaiting a decision")) " (" (queue.items.len()) ")" }
             ul.orders {
                 @for d in &queue.items {
-                    li { a href=(format!("/console/disputes/{}", d.id)) { (d.reason) " · " code { (d.order_id) } } " · " (ctx.when_text(&d.opened_at)) }
+                    li { a href=(format!("/console/disputes/{}", d.id)) { (d.reason) " · " code { (d.order_id) } } " · " (ctx.when(d.opened_at)) }
                 }
             }
         }
@@ -257,7 +257,7 @@ pub async fn console_dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<St
         h2 { (ctx.t("Order")) }
         table.skus { @for l in &order.lines { tr { td { (l.title) } td { (l.quantity) " × " (money(&l.unit_price)) } } } }
         h2 { (ctx.t("Tracking")) }
-        ul { @for e in &tracking { li { (ctx.when_text(&e.occurred_at)) " · " (e.kind) } } }
+        ul { @for e in &tracking { li { (ctx.when(e.occurred_at)) " · " (e.kind) } } }
         h2 { (ctx.t("Evidence")) }
         ul { @for e in &evidence { li { strong { (e.role) } " · " (e.kind) ": " (e.text) @for i in &e.images { " " a href=(i) rel="noopener noreferrer" { "[img]" } } } } }
         h2 { (ctx.t("Chat")) }
@@ -521,7 +521,7 @@ pub async fn audit(
         table.audit {
             tr { th { (ctx.t("When")) } th { (ctx.t("Who")) } th { (ctx.t("Action")) } th { (ctx.t("Subject")) } th { (ctx.t("Details")) } }
             @for e in &page.items {
-                tr { td { (ctx.when_text(&e.created_at)) } td.id { (e.actor_id) } td { span.state { (e.action) } } td.id { (e.subject) } td.id { (e.detail.to_string()) } }
+                tr { td { (ctx.when(e.created_at)) } td.id { (e.actor_id) } td { span.state { (e.action) } } td.id { (e.subject) } td.id { (e.detail.to_string()) } }
             }
         }
         (next_link("/console/audit", page.next_cursor.as_ref(), &ctx))
