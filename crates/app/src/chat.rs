@@ -130,17 +130,40 @@ pub struct OfferAccepted {
     pub order: OrderView,
 }
 
+/// Makes an offer in the conversation, or, with `counters`, answers the other party's open
+/// offer with new terms: the seller makes offers, either party counters.
+pub async fn offer(
+    app: &App,
+    tx: &mut Tx,
+    c: &Conversation,
+    side: Side,
+    terms: &OfferTerms,
+    counters: Option<&Offer>,
+) -> Result<(Offer, MessageView)> {
+    if counters.is_none() && side != Side::Seller {
+        return Err(Error::forbidden("the seller makes offers; a buyer counters them"));
+    }
+    refuse_if_blocked(app, c).await?;
+    Ok(tx.make_offer(c, side, terms, counters.map(|o| o.view.id.as_str())).await?)
+}
+
+/// Declines the other party's open offer (from [`answerable`]).
+pub async fn decline(tx: &mut Tx, offer: &Offer) -> Result<Offer> {
+    Ok(tx.close_offer(offer, OfferState::Declined, None).await?)
+}
+
 /// Accepts `offer` in `tx` for the party on `side` (the caller has checked it may): an order at
 /// the agreed price shipped to `ship_to` (or the offer's country), the guarded `open → accepted`
 /// change, and a note in the conversation. The API and the pages share it.
 pub async fn accept_in(
     app: &App,
-    tx: &mut souk_store::Tx,
+    tx: &mut Tx,
     offer: &Offer,
     c: &Conversation,
     side: Side,
     ship_to: Option<String>,
 ) -> Result<(Offer, OrderView)> {
+    refuse_if_blocked(app, c).await?;
     let country = match ship_to.filter(|s| !s.trim().is_empty()).or(offer.terms.ship_to.clone()) {
         Some(c) => parse_country(c.trim().to_ascii_uppercase().as_str(), "ship_to")?,
         None => return Err(Invalid::new("required", "ship_to", "where the order ships").into()),

@@ -12,8 +12,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use souk_app::access::find_store;
 use souk_app::chat as chat_app;
-use souk_app::chat::{accept_in, answerable, party, readable, refuse_if_blocked, terms, OfferAccepted};
-use souk_domain::chat::{self, OfferAnswer, OfferState, Side};
+use souk_app::chat::{accept_in, answerable, party, readable, terms, OfferAccepted};
+use souk_domain::chat::{self, OfferAnswer};
 use souk_domain::id::{self, Kind};
 use souk_domain::{Invalid, Money};
 use souk_store::accounts::User;
@@ -283,13 +283,9 @@ pub async fn make_offer(
     ApiJson(input): ApiJson<OfferInput>,
 ) -> AppResult<Response> {
     let (c, side) = party(&app, &user, &id).await?;
-    if side != Side::Seller {
-        return Err(AppError::forbidden("the seller makes offers; a buyer counters them"));
-    }
     let terms = terms(&app, input.sku_id, input.quantity, input.unit_price, &input.valid_until, input.ship_to)?;
-    refuse_if_blocked(&app, &c).await?;
     let mut tx = app.store.begin().await?;
-    let (offer, message) = tx.make_offer(&c, side, &terms, None).await?;
+    let (offer, message) = chat_app::offer(&app, &mut tx, &c, side, &terms, None).await?;
     idem.finish(tx, StatusCode::CREATED, &OfferMade { offer: offer.view, message }).await
 }
 
@@ -329,7 +325,6 @@ pub async fn accept_offer(
     ApiJson(input): ApiJson<AcceptInput>,
 ) -> AppResult<Response> {
     let (offer, c, side) = answerable(&app, &user, &id, OfferAnswer::Accept).await?;
-    refuse_if_blocked(&app, &c).await?;
     let mut tx = app.store.begin().await?;
     let (offer, order) = accept_in(&app, &mut tx, &offer, &c, side, input.ship_to).await?;
     idem.finish(tx, StatusCode::CREATED, &OfferAccepted { offer: offer.view, order }).await
@@ -348,7 +343,7 @@ pub async fn decline_offer(
 ) -> AppResult<Response> {
     let (offer, _, _) = answerable(&app, &user, &id, OfferAnswer::Decline).await?;
     let mut tx = app.store.begin().await?;
-    let closed = tx.close_offer(&offer, OfferState::Declined, None).await?;
+    let closed = chat_app::decline(&mut tx, &offer).await?;
     idem.finish(tx, StatusCode::OK, &closed.view).await
 }
 
@@ -368,8 +363,7 @@ pub async fn counter_offer(
     let (offer, c, side) = answerable(&app, &user, &id, OfferAnswer::Counter).await?;
     let ship_to = input.ship_to.or(offer.terms.ship_to.clone());
     let terms = terms(&app, offer.terms.sku_id.clone(), input.quantity, input.unit_price, &input.valid_until, ship_to)?;
-    refuse_if_blocked(&app, &c).await?;
     let mut tx = app.store.begin().await?;
-    let (made, message) = tx.make_offer(&c, side, &terms, Some(&offer.view.id)).await?;
+    let (made, message) = chat_app::offer(&app, &mut tx, &c, side, &terms, Some(&offer)).await?;
     idem.finish(tx, StatusCode::CREATED, &OfferMade { offer: made.view, message }).await
 }

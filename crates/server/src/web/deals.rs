@@ -12,11 +12,11 @@ use axum::response::Response;
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
-use souk_app::chat::{accept_in, answerable, party, refuse_if_blocked, terms};
+use souk_app::chat::{accept_in, answerable, party, terms};
 use souk_app::rfq::{self as api, Viewer};
 use souk_domain::catalog::{ProductStatus, Sku};
 use souk_domain::category::Category;
-use souk_domain::chat::{OfferAnswer, OfferState, Side};
+use souk_domain::chat::{OfferAnswer, Side};
 use souk_domain::time::rfc3339;
 use souk_domain::Invalid;
 use souk_store::chat::OfferView;
@@ -175,8 +175,7 @@ pub async fn make_offer(
         let unit_price = major(&f.unit_price, sku.price.currency, "unit_price")?;
         let valid_until = days_ahead(&app, &f.days)?;
         let t = terms(&app, sku.id.clone(), whole(&f.quantity, "quantity")?, unit_price, &valid_until, f.ship_to())?;
-        refuse_if_blocked(&app, &c).await?;
-        tx.make_offer(&c, Side::Seller, &t, None).await?;
+        souk_app::chat::offer(&app, &mut tx, &c, Side::Seller, &t, None).await?;
         format!("/messages/{id}")
     })
 }
@@ -208,7 +207,6 @@ pub async fn answer_offer(
         // The offer's state is checked here, after the form's key is claimed: a resubmitted
         // acceptance goes to its order instead of saying the offer is no longer open.
         let (offer, c, side) = answerable(&app, &user, &offer_id, answer).await?;
-        refuse_if_blocked(&app, &c).await?;
         match answer {
             OfferAnswer::Accept => {
                 let (_, order) = accept_in(&app, &mut tx, &offer, &c, side, f.ship_to()).await?;
@@ -219,7 +217,7 @@ pub async fn answer_offer(
                 }
             }
             OfferAnswer::Decline => {
-                tx.close_offer(&offer, OfferState::Declined, None).await?;
+                souk_app::chat::decline(&mut tx, &offer).await?;
                 format!("/messages/{id}")
             }
             OfferAnswer::Counter => {
@@ -228,7 +226,7 @@ pub async fn answer_offer(
                 let ship_to = f.ship_to().or(offer.terms.ship_to.clone());
                 let quantity = whole(&f.quantity, "quantity")?;
                 let t = terms(&app, offer.terms.sku_id.clone(), quantity, unit_price, &valid_until, ship_to)?;
-                tx.make_offer(&c, side, &t, Some(&offer.view.id)).await?;
+                souk_app::chat::offer(&app, &mut tx, &c, side, &t, Some(&offer)).await?;
                 format!("/messages/{id}")
             }
         }
