@@ -27,6 +27,8 @@ pub enum ErrorKind {
     RateLimited,
     /// Busy or lost a race; the same request may simply be sent again.
     Unavailable,
+    /// Another process decides this (a flash sale of another shard); send it there.
+    Misdirected,
     /// Ours, not the caller's: logged in full, shown in brief.
     Internal,
 }

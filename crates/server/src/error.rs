@@ -126,6 +126,7 @@ impl From<Error> for AppError {
             ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Misdirected => StatusCode::MISDIRECTED_REQUEST,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         AppError { status, code: e.code, message: e.message, field: e.field, retry_after_s: e.retry_after_s }

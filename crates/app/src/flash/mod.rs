@@ -28,10 +28,13 @@ mod inflight;
 #[cfg(test)]
 mod tests;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use decide::prepare;
 use inflight::{decide_ahead, decide_each, in_book, land, Ahead, InFlight};
 use serde::Serialize;
+use souk_domain::flash::Shard;
+use souk_domain::geo::parse_country;
+use souk_domain::id::{self, Kind};
 use souk_domain::order::Policy;
 use souk_domain::Money;
 use souk_store::flash::FlashBook;
@@ -52,6 +55,41 @@ pub struct FlashBuy {
     /// The request's `Idempotency-Key` (scope, key, request hash): claimed and completed in the
     /// batch's commit.
     pub idempotency: Option<(String, String, String)>,
+}
+
+/// Takes a buy from a person, through the API or a page: the promotion must be one this
+/// process decides (`--flash-shard`) and the country a country; then the engine decides it.
+pub async fn buy(
+    app: &crate::App,
+    buyer_id: &str,
+    promotion_id: &str,
+    quantity: i64,
+    ship_to: &str,
+    idempotency: Option<(String, String, String)>,
+) -> Result<Bought> {
+    if !id::is_valid(Kind::Promotion, promotion_id) {
+        return Err(Error::not_found("promotion"));
+    }
+    if let Some(shard) = app.config.flash_shard.filter(|s| !s.owns(promotion_id)) {
+        let owner = Shard::owner(promotion_id, shard.count);
+        return Err(Error::new(
+            ErrorKind::Misdirected,
+            "wrong_shard",
+            format!(
+                "flash shard {owner}/{} decides this promotion; this is {}/{}",
+                shard.count, shard.index, shard.count
+            ),
+        ));
+    }
+    let country = parse_country(ship_to.trim().to_ascii_uppercase().as_str(), "ship_to")?;
+    let buy = FlashBuy {
+        buyer_id: buyer_id.to_string(),
+        promotion_id: promotion_id.to_string(),
+        quantity,
+        country,
+        idempotency,
+    };
+    app.flash().buy(buy).await
 }
 
 /// The engine's answer to an accepted request.

@@ -11,9 +11,8 @@ use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use souk_app::access::owned_store;
-use souk_app::flash::{Bought, FlashBuy, FlashReceipt};
-use souk_domain::flash::{PromotionDraft, Shard};
-use souk_domain::geo::parse_country;
+use souk_app::flash::{Bought, FlashReceipt};
+use souk_domain::flash::PromotionDraft;
 use souk_domain::id::{self, Kind};
 use souk_domain::time::parse_rfc3339;
 use souk_domain::{Invalid, Money};
@@ -137,24 +136,7 @@ pub async fn buy(
             "buying needs an Idempotency-Key header, so a retry cannot buy twice",
         ));
     }
-    if !id::is_valid(Kind::Promotion, &id) {
-        return Err(AppError::not_found("promotion"));
-    }
-    if let Some(shard) = app.config.flash_shard.filter(|s| !s.owns(&id)) {
-        let owner = Shard::owner(&id, shard.count);
-        return Err(AppError::new(
-            StatusCode::MISDIRECTED_REQUEST,
-            "wrong_shard",
-            format!(
-                "flash shard {owner}/{} decides this promotion; this is {}/{}",
-                shard.count, shard.index, shard.count
-            ),
-        ));
-    }
-    let country = parse_country(input.ship_to.trim().to_ascii_uppercase().as_str(), "ship_to")?;
-    let buy =
-        FlashBuy { buyer_id: user.id, promotion_id: id, quantity: input.quantity, country, idempotency: idem.claim() };
-    match app.flash().buy(buy).await? {
+    match souk_app::flash::buy(&app, &user.id, &id, input.quantity, &input.ship_to, idem.claim()).await? {
         Bought::Order(receipt) => Idem::recorded(StatusCode::CREATED, &receipt),
         Bought::Replay { status, body } => Ok(Idem::replayed(status, body)),
     }

@@ -11,9 +11,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
-use souk_app::flash::{Bought, FlashBuy};
+use souk_app::flash::Bought;
 use souk_domain::catalog::Product;
-use souk_domain::geo::parse_country;
 use souk_domain::id::{self, Kind};
 use souk_store::flash::PromotionFilter;
 
@@ -97,16 +96,9 @@ pub async fn buy(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(
         if f._key.len() < 16 || f._key.len() > 64 {
             return Err(souk_domain::Invalid::new("invalid", "_key", "a form key").into());
         }
-        let country = parse_country(f.ship_to.trim().to_ascii_uppercase().as_str(), "ship_to")?;
         let key = (format!("web:{}", user.id), f._key.clone(), "flash-form".to_string());
-        let buy = FlashBuy {
-            buyer_id: user.id.clone(),
-            promotion_id: id,
-            quantity: f.quantity,
-            country,
-            idempotency: Some(key),
-        };
-        let order_id = match app.flash().buy(buy).await? {
+        let bought = souk_app::flash::buy(&app, &user.id, &id, f.quantity, &f.ship_to, Some(key)).await?;
+        let order_id = match bought {
             Bought::Order(receipt) => receipt.order_id,
             Bought::Replay { body, .. } => serde_json::from_str::<serde_json::Value>(&body)
                 .ok()

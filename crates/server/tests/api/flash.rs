@@ -185,6 +185,21 @@ async fn shards_split_promotions_and_the_database_guards_the_rest(srv: Srv) {
     let wrong = buy_at(&srv, &shards[1].srv_base, &rich, &p0, 1, "wrong").await;
     assert_eq!((wrong.status, wrong.code()), (StatusCode::MISDIRECTED_REQUEST, "wrong_shard"));
     assert!(wrong.body["error"]["message"].as_str().unwrap().contains("0/2"), "{}", wrong.body);
+    // The product page's buy form on the wrong shard is refused the same way, not decided there.
+    let csrf = "shard-page-csrf-token-0123456789";
+    let page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/promotions/{p0}/buy", shards[1].srv_base))
+        .header("cookie", format!("souk_session={rich}; souk_csrf={csrf}"))
+        .form(&[("_csrf", csrf), ("_key", "page-wrong-shard-0123456"), ("quantity", "1"), ("ship_to", "DE")])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(page.status(), StatusCode::SEE_OTHER, "no order from the wrong shard");
+    let text = page.text().await.unwrap();
+    assert!(text.contains("decides this promotion"), "{text}");
     let right = buy_at(&srv, &shards[1].srv_base, &rich, &p1, 1, "right").await;
     assert_eq!(right.status, StatusCode::CREATED, "{}", right.body);
 
