@@ -156,3 +156,22 @@ pub async fn cancel_rfq_in(app: &App, tx: &mut Tx, user: &User, id: &str) -> Res
     }
     Ok(tx.cancel_rfq(&r).await?)
 }
+
+/// The quoting seller revises their quote (once; the store refuses a second revision).
+pub async fn revise_quote(
+    app: &App,
+    tx: &mut Tx,
+    user: &User,
+    quote_id: &str,
+    draft: &rfq::QuoteDraft,
+) -> Result<QuoteView> {
+    if !id::is_valid(Kind::Quote, quote_id) {
+        return Err(Error::not_found("quote"));
+    }
+    let quote = app.store.quote(quote_id).await.or_not_found("quote")?;
+    let store = my_store(app, user).await?;
+    if store.map(|s| s.id) != Some(quote.store_id) {
+        return Err(Error::not_found("quote"));
+    }
+    Ok(tx.revise_quote(quote_id, draft).await?)
+}

@@ -2,7 +2,7 @@
 //! turns one quote into an escrowed order. An RFQ is visible to its buyer and to the sellers
 //! whose stores match it; to anyone else it does not exist.
 
-use crate::error::{AppError, AppResult, OrNotFound};
+use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery, Authed, PageQuery};
 use crate::idempotency::Idem;
 use crate::App;
@@ -15,7 +15,6 @@ use souk_app::rfq::{
     accept_quote_in, cancel_rfq_in, create_quote_in, create_rfq_in, my_store, quote_draft, visible_rfq, QuoteAccepted,
     QuoteInput, RfqInput, Viewer,
 };
-use souk_domain::id::{self, Kind};
 use souk_store::rfq::{QuoteView, RfqView};
 use souk_store::Page;
 
@@ -113,16 +112,8 @@ pub async fn revise_quote(
     ApiJson(input): ApiJson<QuoteInput>,
 ) -> AppResult<Response> {
     let draft = quote_draft(input)?;
-    if !id::is_valid(Kind::Quote, &id) {
-        return Err(AppError::not_found("quote"));
-    }
-    let quote = app.store.quote(&id).await.or_not_found("quote")?;
-    let store = my_store(&app, &user).await?;
-    if store.map(|s| s.id) != Some(quote.store_id) {
-        return Err(AppError::not_found("quote"));
-    }
     let mut tx = app.store.begin().await?;
-    let revised = tx.revise_quote(&id, &draft).await?;
+    let revised = souk_app::rfq::revise_quote(&app, &mut tx, &user, &id, &draft).await?;
     idem.finish(tx, StatusCode::OK, &revised).await
 }
 

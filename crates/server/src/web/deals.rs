@@ -429,7 +429,7 @@ pub async fn quote(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, For
         };
         let draft = api::quote_draft(input)?;
         match app.store.quotes(&id, Some(&store_id)).await?.first() {
-            Some(mine) => tx.revise_quote(&mine.id, &draft).await?,
+            Some(mine) => api::revise_quote(&app, &mut tx, &user, &mine.id, &draft).await?,
             None => api::create_quote_in(&app, &mut tx, &user, &id, &draft).await?,
         };
         format!("/rfqs/{id}")
