@@ -95,7 +95,7 @@ fn positive(amount: Money, max: i64, field: &str) -> Result<Money> {
         return Err(Invalid::new(
             "out_of_range",
             format!("{field}.amount"),
-            format!("must be between 1 and {max} minor units"),
+            format!("more than 0 and at most {}", Money::new(max, amount.currency)),
         )
         .into());
     }
