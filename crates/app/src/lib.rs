@@ -7,6 +7,7 @@ pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod analytics;
+pub mod catalog;
 pub mod chat;
 pub mod disputes;
 pub mod error;

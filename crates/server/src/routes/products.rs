@@ -10,6 +10,7 @@ use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use souk_app::access::{owned_product, seller_store, visible_product};
+use souk_app::catalog;
 use souk_domain::catalog::{Product, ProductInput, ProductPatch, ProductStatus, SkuInput, SkuPatch};
 use souk_domain::category::Category;
 use souk_store::catalog::ProductFilter;
@@ -37,9 +38,8 @@ pub async fn create_product(
     ApiJson(input): ApiJson<ProductInput>,
 ) -> AppResult<Response> {
     let store = seller_store(&app, &user).await?;
-    let draft = input.validate()?;
     let mut tx = app.store.begin().await?;
-    let product = tx.create_product(&store.id, &draft).await?;
+    let product = catalog::create_product(&mut tx, &store, input).await?;
     let res = idem.finish(tx, StatusCode::CREATED, &product).await?;
     app.catalog_changed();
     Ok(res)
@@ -114,7 +114,7 @@ pub async fn update_product(
 ) -> AppResult<Response> {
     let product = owned_product(&app, &user, &id).await?;
     let mut tx = app.store.begin().await?;
-    let updated = tx.update_product(&product.id, &patch).await?;
+    let updated = catalog::update_product(&mut tx, &product, &patch).await?;
     let res = idem.finish(tx, StatusCode::OK, &updated).await?;
     app.catalog_changed();
     Ok(res)
@@ -152,7 +152,7 @@ pub async fn add_sku(
 ) -> AppResult<Response> {
     let product = owned_product(&app, &user, &id).await?;
     let mut tx = app.store.begin().await?;
-    let updated = tx.add_sku(&product.id, &input).await?;
+    let updated = catalog::add_sku(&mut tx, &product, &input).await?;
     let res = idem.finish(tx, StatusCode::CREATED, &updated).await?;
     app.catalog_changed();
     Ok(res)
@@ -171,11 +171,8 @@ pub async fn update_sku(
     ApiJson(patch): ApiJson<SkuPatch>,
 ) -> AppResult<Response> {
     let product = owned_product(&app, &user, &id).await?;
-    if !product.skus.iter().any(|s| s.id == sku_id) {
-        return Err(AppError::not_found("SKU"));
-    }
     let mut tx = app.store.begin().await?;
-    let updated = tx.update_sku(&product.id, &sku_id, &patch).await?;
+    let updated = catalog::update_sku(&mut tx, &product, &sku_id, &patch).await?;
     let res = idem.finish(tx, StatusCode::OK, &updated).await?;
     app.catalog_changed();
     Ok(res)

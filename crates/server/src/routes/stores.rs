@@ -10,6 +10,7 @@ use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use souk_app::access::{find_store, owned_store};
+use souk_app::catalog;
 use souk_app::import::{import_csv, ImportReport};
 use souk_domain::account::{Role, StoreInput, StorePatch, StoreProfile, VerificationInput, VerificationRequest};
 use souk_domain::catalog::{Product, ProductStatus};
@@ -39,9 +40,8 @@ pub async fn create_store(
     idem: Idem,
     ApiJson(input): ApiJson<StoreInput>,
 ) -> AppResult<Response> {
-    let draft = input.validate()?;
     let mut tx = app.store.begin().await?;
-    let store = tx.create_store(&user.id, &draft).await?;
+    let store = catalog::open_store(&mut tx, &user, &input).await?;
     idem.finish(tx, StatusCode::CREATED, &store).await
 }
 
@@ -94,11 +94,8 @@ pub async fn submit_verification(
     ApiJson(input): ApiJson<VerificationInput>,
 ) -> AppResult<Response> {
     let store = owned_store(&app, &user, &store_ref).await?;
-    if store.owner_id != user.id {
-        return Err(AppError::forbidden("only the store's owner may submit its documents"));
-    }
     let mut tx = app.store.begin().await?;
-    let request = tx.submit_verification(&store.id, &input).await?;
+    let request = catalog::submit_verification(&mut tx, &user, &store, &input).await?;
     idem.finish(tx, StatusCode::CREATED, &request).await
 }
 

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
+use souk_app::catalog;
 use souk_domain::account::{DocumentType, StoreInput, StoreProfile, VerificationInput, VerificationRequest};
 use souk_domain::catalog::{PriceTier, Product, ProductInput, ProductPatch, ProductStatus, SkuInput, SkuPatch};
 use souk_domain::category::Category;
@@ -74,7 +75,7 @@ pub async fn open_store(State(app): State<App>, ctx: Ctx, Form(f): Form<StoreFor
             currency: f.currency.trim().to_ascii_uppercase(),
             description: f.description.clone(),
         };
-        tx.create_store(&user.id, &input.validate()?).await?;
+        catalog::open_store(&mut tx, &user, &input).await?;
         "/seller".to_string()
     })
 }
@@ -148,7 +149,7 @@ pub async fn submit_verification(State(app): State<App>, ctx: Ctx, Form(f): Form
             document_number: f.document_number.clone(),
             document_urls: lines(&f.document_urls),
         };
-        tx.submit_verification(&store.id, &input).await?;
+        catalog::submit_verification(&mut tx, &user, &store, &input).await?;
         "/seller".to_string()
     })
 }
@@ -411,7 +412,7 @@ pub async fn create_product(State(app): State<App>, ctx: Ctx, Form(f): Form<Vec<
             status: Some(p.status),
             skus,
         };
-        let product = tx.create_product(&store.id, &input.validate()?).await?;
+        let product = catalog::create_product(&mut tx, &store, input).await?;
         format!("/seller/products/{}", product.id)
     });
     app.catalog_changed();
@@ -465,7 +466,7 @@ pub async fn update_product(
             moq: p.moq,
             status: Some(p.status),
         };
-        tx.update_product(&product.id, &patch).await?;
+        catalog::update_product(&mut tx, &product, &patch).await?;
         for v in variant_rows(&f, super::forms::currency(&product.currency)?)? {
             if v.id.is_empty() {
                 let input = SkuInput {
@@ -475,15 +476,12 @@ pub async fn update_product(
                     stock: v.stock,
                     price_tiers: v.tiers,
                 };
-                tx.add_sku(&product.id, &input).await?;
+                catalog::add_sku(&mut tx, &product, &input).await?;
                 continue;
-            }
-            if !product.skus.iter().any(|s| s.id == v.id) {
-                return Err(AppError::not_found("SKU"));
             }
             let patch =
                 SkuPatch { options: Some(v.options), price: Some(v.price), stock: None, price_tiers: Some(v.tiers) };
-            tx.update_sku(&product.id, &v.id, &patch).await?;
+            catalog::update_sku(&mut tx, &product, &v.id, &patch).await?;
             if v.stock_text != v.was {
                 tx.set_available(&v.id, v.stock).await?;
             }
