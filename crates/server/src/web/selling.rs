@@ -97,9 +97,9 @@ pub fn verification_panel(ctx: &Ctx, latest: Option<&VerificationRequest>) -> Ma
                         (ctx.csrf_field()) (form_key())
                         label { (ctx.t("Legal name")) input name="legal_name" required maxlength="200"; }
                         label { (ctx.t("Document")) select name="document_type" {
-                            option value="business_license" { (ctx.t("Business license")) }
-                            option value="national_id" { (ctx.t("National ID")) }
-                            option value="passport" { (ctx.t("Passport")) }
+                            @for d in [DocumentType::BusinessLicense, DocumentType::NationalId, DocumentType::Passport] {
+                                option value=(d.as_str()) { (ctx.t(document_label(d))) }
+                            }
                         } }
                         label { (ctx.t("Document number")) input name="document_number" required maxlength="64"; }
                         label { (ctx.t("Links to scans, one per line")) textarea name="document_urls" {} }
@@ -152,6 +152,15 @@ pub async fn submit_verification(State(app): State<App>, ctx: Ctx, Form(f): Form
         catalog::submit_verification(&mut tx, &user, &store, &input).await?;
         "/seller".to_string()
     })
+}
+
+/// A document type as the pages name it (a key of `web::i18n`).
+pub(super) fn document_label(d: DocumentType) -> &'static str {
+    match d {
+        DocumentType::BusinessLicense => "Business license",
+        DocumentType::NationalId => "National ID",
+        DocumentType::Passport => "Passport",
+    }
 }
 
 fn lines(text: &str) -> Vec<String> {

@@ -203,7 +203,7 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
                 h2 { (ctx.t("Verifications to review")) " (" (pending.items.len()) ")" }
                 @for v in &pending.items {
                     div.work {
-                        p { (v.legal_name) " · " (format!("{:?}", v.document_type)) " " code { (v.document_number) } " · " (ctx.when(v.submitted_at))
+                        p { (v.legal_name) " · " (ctx.t(super::selling::document_label(v.document_type))) " " code { (v.document_number) } " · " (ctx.when(v.submitted_at))
                             @for u in &v.document_urls { " " a href=(u) rel="noopener noreferrer" { "[doc]" } } }
                         form.verify method="post" action=(format!("/console/verifications/{}", v.id)) {
                             (hidden(&ctx))

@@ -348,6 +348,7 @@ async fn admins_decide_verifications_in_the_console() {
     let console = http.get(format!("{}/console", srv.base)).header("cookie", as_user(&admin)).send().await.unwrap();
     let page = console.text().await.unwrap();
     assert!(page.contains("Li Wei") && page.contains("9144-0300"), "the pending request is listed");
+    assert!(page.contains("Business license") && !page.contains("BusinessLicense"), "the document named for people");
     let plain =
         http.get(format!("{}/console", srv.base)).header("cookie", as_user(&mediator_only)).send().await.unwrap();
     assert_eq!(plain.status(), reqwest::StatusCode::NOT_FOUND, "the console is for staff");
