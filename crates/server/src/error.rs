@@ -48,7 +48,7 @@ impl AppError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Error::not_found(what).into()
     }
 
     pub fn unauthenticated() -> Self {
@@ -56,19 +56,19 @@ impl AppError {
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Error::forbidden(message).into()
     }
 
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+        Error::bad_request(code, message).into()
     }
 
     pub fn unprocessable(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        Error::invalid(code, message).into()
     }
 
     pub fn conflict(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
+        Error::conflict(code, message).into()
     }
 
     pub fn too_large(limit_bytes: usize) -> Self {
@@ -80,19 +80,12 @@ impl AppError {
     }
 
     pub fn rate_limited(retry_after_s: u64) -> Self {
-        let mut e = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many attempts; retry in {retry_after_s} s"),
-        );
-        e.retry_after_s = Some(retry_after_s);
-        e
+        Error::rate_limited(retry_after_s).into()
     }
 
     /// A failure that is ours, not the client's: logged in full, shown in brief.
     pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %e, "{context}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side; it has been logged")
+        Error::internal(context, e).into()
     }
 
     pub fn body(&self) -> ErrorBody {
