@@ -150,6 +150,19 @@ pub async fn take_step(
     Ok(tx.dispute_step(id, step, actor, evidence, return_tracking, &app.config.policy).await?)
 }
 
+/// More evidence, as put on record after the dispute opened: some text or images, checked as a
+/// chat message is.
+pub fn more_evidence(input: &EvidenceInput) -> Result<Evidence> {
+    let e = chat::message(&input.text, &input.images)?;
+    Ok(Evidence { text: e.text, images: e.images })
+}
+
+/// Either party, or a mediator, puts more on record while the dispute is open.
+pub async fn add_evidence(tx: &mut Tx, id: &str, actor: &Actor, evidence: &Evidence) -> Result<DisputeRow> {
+    tx.add_dispute_evidence(id, actor, evidence).await?;
+    Ok(tx.dispute(id).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ pub mod limiter;
 pub mod live;
 pub mod mail;
 pub mod metrics;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod reviews;

@@ -1,8 +1,9 @@
 //! Reviews of completed orders: who may review, and when (the rules are `domain::review`'s).
 
 use crate::access::Side;
-use crate::error::{Error, Result};
+use crate::error::{Error, OrNotFound, Result};
 use crate::App;
+use souk_domain::id::{self, Kind};
 use souk_domain::order::OrderView;
 use souk_domain::review::{self, Review};
 use souk_store::trust::{ReviewDraft, ReviewView};
@@ -42,4 +43,18 @@ pub async fn review_order(tx: &mut Tx, user_id: &str, order: &OrderView, review:
         .into());
     }
     Ok(posted)
+}
+
+/// The store's owner answers a review of the store, once.
+pub async fn reply(app: &App, tx: &mut Tx, user_id: &str, review_id: &str, text: &str) -> Result<ReviewView> {
+    let text = review::reply_text(text)?;
+    if !id::is_valid(Kind::Review, review_id) {
+        return Err(Error::not_found("review"));
+    }
+    let review = tx.review(review_id).await.or_not_found("review")?;
+    let store = app.store.store_by_id(&review.store_id).await.or_not_found("store")?;
+    if store.owner_id != user_id {
+        return Err(Error::forbidden("only the store's owner may reply"));
+    }
+    Ok(tx.reply_to_review(review_id, &text).await?)
 }

@@ -12,7 +12,6 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use souk_app::access::side;
 use souk_app::disputes::{self, dispute_for, is_staff, DisputeInput, EvidenceInput, Opening};
-use souk_domain::chat;
 use souk_domain::dispute::{self, Step};
 use souk_domain::order::OrderView;
 use souk_domain::Invalid;
@@ -255,11 +254,10 @@ pub async fn add_evidence(
     idem: Idem,
     ApiJson(input): ApiJson<EvidenceInput>,
 ) -> AppResult<Response> {
-    let e = chat::message(&input.text, &input.images)?;
+    let evidence = disputes::more_evidence(&input)?;
     let (_, actor) = dispute_for(&app, &user, &id).await?;
     let mut tx = app.store.begin().await?;
-    tx.add_dispute_evidence(&id, &actor, &Evidence { text: e.text, images: e.images }).await?;
-    let row = tx.dispute(&id).await?;
+    let row = disputes::add_evidence(&mut tx, &id, &actor, &evidence).await?;
     idem.finish(tx, StatusCode::OK, &row.view).await
 }
 

@@ -2,7 +2,7 @@
 //! with an unread count and a read marker. The live socket (`/api/v1/ws`) delivers the same
 //! events as they happen.
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::extract::{ApiJson, ApiQuery, Authed};
 use crate::idempotency::Idem;
 use crate::web::i18n::Lang;
@@ -101,12 +101,7 @@ pub async fn mark_read(
     idem: Idem,
     ApiJson(input): ApiJson<MarkRead>,
 ) -> AppResult<Response> {
-    if input.up_to.is_some_and(|seq| seq < 0) {
-        return Err(
-            AppError::unprocessable("out_of_range", "up_to is a sequence number, 0 or more").with_field("up_to")
-        );
-    }
     let mut tx = app.store.begin().await?;
-    let unread = tx.mark_notifications_read(&user.id, input.up_to).await?;
+    let unread = souk_app::notifications::mark_read(&mut tx, &user.id, input.up_to).await?;
     idem.finish(tx, StatusCode::OK, &Unread { unread }).await
 }

@@ -1,6 +1,6 @@
 //! Tracking, carriers' signed events, reviews and the seller trust score.
 
-use crate::error::{AppError, AppResult, OrNotFound};
+use crate::error::{AppResult, OrNotFound};
 use crate::extract::{ApiJson, ApiQuery, Authed, MaybeAuthed, PageQuery};
 use crate::idempotency::Idem;
 use crate::App;
@@ -14,7 +14,6 @@ use souk_app::access::side;
 use souk_app::reviews;
 use souk_app::tracking::{self, CarrierEventInput, CarrierEventReceipt, CARRIER_SIGNATURE_HEADER};
 use souk_app::trust::{trust_of, Trust};
-use souk_domain::id::{self, Kind};
 use souk_domain::order::OrderState;
 use souk_domain::review;
 use souk_domain::time::Timestamp;
@@ -142,17 +141,8 @@ pub async fn reply(
     idem: Idem,
     ApiJson(input): ApiJson<ReplyInput>,
 ) -> AppResult<Response> {
-    let text = review::reply_text(&input.text)?;
-    if !id::is_valid(Kind::Review, &id) {
-        return Err(AppError::not_found("review"));
-    }
     let mut tx = app.store.begin().await?;
-    let review = tx.review(&id).await.or_not_found("review")?;
-    let store = app.store.store_by_id(&review.store_id).await.or_not_found("store")?;
-    if store.owner_id != user.id {
-        return Err(AppError::forbidden("only the store's owner may reply"));
-    }
-    let review = tx.reply_to_review(&id, &text).await?;
+    let review = reviews::reply(&app, &mut tx, &user.id, &id, &input.text).await?;
     idem.finish(tx, StatusCode::OK, &review).await
 }
 

@@ -471,7 +471,7 @@ pub async fn read_notifications(State(app): State<App>, ctx: Ctx, Form(f): Form<
         return ctx.expired_form();
     }
     once!(app, ctx, user, f._key, |tx| {
-        tx.mark_notifications_read(&user.id, None).await?;
+        souk_app::notifications::mark_read(&mut tx, &user.id, None).await?;
         "/notifications".to_string()
     })
 }
