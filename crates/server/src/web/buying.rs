@@ -246,7 +246,7 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
         }
         @if let Some(t) = &o.tracking_number {
             h2 { (ctx.t("Tracking")) }
-            p { (o.carrier.as_deref().unwrap_or("")) " " code { (t) } }
+            p { (o.carrier.as_deref().map(|c| ctx.t(super::work::carrier_label(c))).unwrap_or("")) " " code { (t) } }
             ul { @for e in &tracking { li { (ctx.when(e.occurred_at)) " · " (e.kind) @if let Some(d) = &e.description { " · " (d) } } } }
         }
         @if !buyer {

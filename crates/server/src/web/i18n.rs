@@ -182,6 +182,14 @@ const ZH: &[(&str, &str)] = &[
     ("Open a store to sell.", "开店后即可销售。"),
     ("Orders to ship", "待发货订单"),
     ("Carrier", "快递公司"),
+    ("UPS", "UPS"),
+    ("USPS", "USPS"),
+    ("FedEx", "FedEx"),
+    ("DHL", "DHL"),
+    ("SF Express", "顺丰速运"),
+    ("China Post", "中国邮政"),
+    ("Sandbox carrier", "沙盒快递"),
+    ("Other carrier", "其他快递"),
     ("Tracking number", "运单号"),
     ("Ship", "发货"),
     ("Disputes to answer", "待处理纠纷"),
@@ -426,6 +434,15 @@ mod tests {
                 assert!(ZH.iter().any(|(en, _)| *en == key), "no Chinese for {key:?}");
             }
         }
+    }
+
+    #[test]
+    fn every_carrier_has_a_name_in_both_languages() {
+        for code in souk_domain::shipping::CARRIERS {
+            let name = crate::web::work::carrier_label(code);
+            assert!(ZH.iter().any(|(en, _)| *en == name), "no Chinese for {code}'s name {name:?}");
+        }
+        assert_eq!(Lang::Zh.t(crate::web::work::carrier_label("sf_express")), "顺丰速运");
     }
 
     #[test]

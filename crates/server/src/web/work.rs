@@ -25,12 +25,26 @@ fn hidden(ctx: &Ctx) -> Markup {
 }
 
 /// The seller's form to ship a paid order with its carrier and tracking number.
+/// A carrier as people name it (a key of `web::i18n`); an unknown code as it is.
+pub(crate) fn carrier_label(code: &str) -> &'static str {
+    match code {
+        "ups" => "UPS",
+        "usps" => "USPS",
+        "fedex" => "FedEx",
+        "dhl" => "DHL",
+        "sf_express" => "SF Express",
+        "china_post" => "China Post",
+        "sandbox" => "Sandbox carrier",
+        _ => "Other carrier",
+    }
+}
+
 pub(crate) fn ship_form(ctx: &Ctx, order_id: &str) -> Markup {
     html! {
         form.ship method="post" action=(format!("/seller/orders/{order_id}/ship")) {
             (hidden(ctx))
             select name="carrier" aria-label=(ctx.t("Carrier")) {
-                @for c in souk_domain::shipping::CARRIERS { option value=(c) { (c) } }
+                @for c in souk_domain::shipping::CARRIERS { option value=(c) { (ctx.t(carrier_label(c))) } }
             }
             input name="tracking_number" required placeholder=(ctx.t("Tracking number"));
             button type="submit" { (ctx.t("Ship")) }

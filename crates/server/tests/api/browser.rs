@@ -129,7 +129,7 @@ async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
 
     // The buyer confirms receipt and reviews.
     b.goto(&format!("{}/orders/{order}", srv.base)).await;
-    assert!(b.text().await.contains("PARCEL-B1"));
+    assert!(b.text().await.contains("Other carrier PARCEL-B1"), "the carrier named for people");
     b.screenshot("order-shipped").await;
     b.navigate_by("document.querySelector('form[action$=\"/confirm\"]').submit()").await;
     assert!(b.text().await.contains("completed"));
