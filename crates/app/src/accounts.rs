@@ -137,6 +137,79 @@ pub async fn authenticate(app: &App, email: &str, password: String, ip: std::net
     Ok(user)
 }
 
+/// The user a session token belongs to; an unknown or expired token is `invalid_token`.
+pub async fn session_user(app: &App, token: &str) -> Result<User> {
+    match app.store.user_by_session(&token_hash(token)).await {
+        Err(StoreError::NotFound) => Err(Error::new(
+            ErrorKind::Unauthenticated,
+            "invalid_token",
+            "the session token is unknown or expired; log in again",
+        )),
+        found => Ok(found?),
+    }
+}
+
+/// The owner of an API key, when the key's scopes cover a read (`GET`, `HEAD`) or a write of
+/// `path` (`insufficient_scope` when they do not; `invalid_token` for an unknown or revoked key).
+pub async fn api_key_user(app: &App, key: &str, method: &str, path: &str) -> Result<User> {
+    let (user, scopes) = match app.store.user_by_api_key(&token_hash(key)).await {
+        Err(StoreError::NotFound) => {
+            return Err(Error::new(ErrorKind::Unauthenticated, "invalid_token", "the API key is unknown or revoked"))
+        }
+        found => found?,
+    };
+    let read = matches!(method, "GET" | "HEAD");
+    if !souk_domain::apikey::allows(&scopes, read, path) {
+        let message = format!("this API key's scopes ({}) do not cover {method} {path}", scopes.join(" "));
+        return Err(Error::new(ErrorKind::Forbidden, "insufficient_scope", message));
+    }
+    Ok(user)
+}
+
+/// The id of the store the user opened, if any.
+pub async fn own_store_id(app: &App, user: &User) -> Result<Option<String>> {
+    match app.store.store_by_owner(&user.id).await {
+        Ok(s) => Ok(Some(s.id)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Ends the session with this token.
+pub async fn end_session(tx: &mut Tx, token: &str) -> Result<()> {
+    Ok(tx.delete_session(&token_hash(token)).await?)
+}
+
+/// How long an emailed verification token works.
+const EMAIL_TOKEN_TTL_MS: i64 = 2 * DAY_MS;
+
+/// Emails the user a one-time token proving they own their address (kept, hashed, in `tx`).
+pub async fn send_email_token(app: &App, tx: &mut Tx, user: &User) -> Result<()> {
+    if user.email_verified {
+        return Err(Error::conflict("already_verified", "this email address is already verified"));
+    }
+    let token = random_token();
+    tx.create_email_token(&user.id, &token_hash(&token), EMAIL_TOKEN_TTL_MS).await?;
+    let body = format!(
+        "Confirm your Souk email address by sending this token to POST /api/v1/email-verification:\n\n{token}\n\nIt expires in 48 hours."
+    );
+    app.send_mail(&user.email, "Confirm your email address", &body)
+        .await
+        .map_err(|e| Error::internal("sending mail", e))
+}
+
+/// Confirms an email address with its emailed token: the user, and the id of their store (which
+/// rises to `email` verification).
+pub async fn confirm_email(tx: &mut Tx, token: &str) -> Result<(User, Option<String>)> {
+    let user_id = match tx.use_email_token(&token_hash(token.trim())).await {
+        Err(StoreError::NotFound) => return Err(Error::not_found("verification token")),
+        found => found?,
+    };
+    let user = tx.user_by_id(&user_id).await?;
+    let store_id = tx.store_of_owner(&user_id).await?.map(|s| s.id);
+    Ok((user, store_id))
+}
+
 /// A new session for the user: its token (only its hash is stored) and when it expires.
 pub async fn start_session(tx: &mut Tx, user_id: &str) -> Result<(String, i64)> {
     let token = random_token();

@@ -3,7 +3,7 @@
 //! caller wakes the search index (`App::catalog_changed`).
 
 use crate::error::{Error, Result};
-use souk_domain::account::{StoreInput, StoreProfile, VerificationInput, VerificationRequest};
+use souk_domain::account::{StoreInput, StorePatch, StoreProfile, VerificationInput, VerificationRequest};
 use souk_domain::catalog::{Product, ProductInput, ProductPatch, SkuInput, SkuPatch};
 use souk_store::accounts::User;
 use souk_store::Tx;
@@ -48,4 +48,23 @@ pub async fn update_sku(tx: &mut Tx, product: &Product, sku_id: &str, patch: &Sk
         return Err(Error::not_found("SKU"));
     }
     Ok(tx.update_sku(&product.id, sku_id, patch).await?)
+}
+
+/// Sets what can still be bought of one of the product's SKUs (units reserved by unpaid orders
+/// stay theirs), as the seller sees it on their product page.
+pub async fn set_available(tx: &mut Tx, product: &Product, sku_id: &str, available: i64) -> Result<()> {
+    if !product.skus.iter().any(|s| s.id == sku_id) {
+        return Err(Error::not_found("SKU"));
+    }
+    Ok(tx.set_available(sku_id, available).await?)
+}
+
+/// Edits a store's profile (its owner checked beforehand); the slug never changes.
+pub async fn update_store(tx: &mut Tx, store: &StoreProfile, patch: &StorePatch) -> Result<StoreProfile> {
+    Ok(tx.update_store(&store.id, patch).await?)
+}
+
+/// Deletes a product with its SKUs and stock (its store checked beforehand).
+pub async fn delete_product(tx: &mut Tx, product: &Product) -> Result<()> {
+    Ok(tx.delete_product(&product.id).await?)
 }

@@ -185,3 +185,29 @@ pub async fn accept_in(
     tx.post_message(c, side, &note, Some(&offer.view.id)).await?;
     Ok((closed, order))
 }
+
+/// Marks the conversation read up to message `seq` for the user's side; the mark never moves
+/// back. Answers the mark.
+pub async fn mark_read(tx: &mut Tx, c: &Conversation, side: Side, seq: i64) -> Result<i64> {
+    if seq < 0 {
+        return Err(Invalid::new("out_of_range", "seq", "a message number, 0 or more").into());
+    }
+    Ok(tx.mark_read(c, side, seq).await?)
+}
+
+/// Blocks (or unblocks) another user: a blocked user cannot message the one who blocked them.
+pub async fn set_block(app: &App, tx: &mut Tx, user: &User, other: &str, blocked: bool) -> Result<()> {
+    if !id::is_valid(Kind::User, other) {
+        return Err(Error::not_found("user"));
+    }
+    app.store.user_by_id(other).await.or_not_found("user")?;
+    if other == user.id {
+        return Err(Invalid::new("self", "id", "you cannot block yourself").into());
+    }
+    if blocked {
+        tx.block(&user.id, other).await?;
+    } else {
+        tx.unblock(&user.id, other).await?;
+    }
+    Ok(())
+}

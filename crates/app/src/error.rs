@@ -175,6 +175,12 @@ impl<T> OrNotFound<T> for std::result::Result<T, StoreError> {
         })
     }
 }
+impl<T> OrNotFound<T> for Result<T> {
+    fn or_not_found(self, what: &str) -> Result<T> {
+        self.map_err(|e| if e.kind == ErrorKind::NotFound { Error::not_found(what) } else { e })
+    }
+}
+
 /// Parses JSON, reporting the path of the field that failed: syntax errors are 400, values of
 /// the wrong type or missing fields are 422.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {

@@ -37,6 +37,18 @@ impl ImportReport {
 
 /// Imports `data` into the store `store_id`. `progress(done_bytes, total_bytes)` is called after
 /// each batch. A bad header refuses the whole file; a bad row is reported and skipped.
+impl crate::App {
+    /// [`import_csv`] into one of this marketplace's stores.
+    pub async fn import_csv(
+        &self,
+        store_id: &str,
+        data: &[u8],
+        progress: impl FnMut((u64, u64)),
+    ) -> Result<ImportReport> {
+        import_csv(&self.store, store_id, data, progress).await
+    }
+}
+
 pub async fn import_csv(
     store: &Store,
     store_id: &str,

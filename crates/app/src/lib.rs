@@ -7,11 +7,13 @@ pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod analytics;
+pub mod api_keys;
 pub mod catalog;
 pub mod chat;
 pub mod disputes;
 pub mod error;
 pub mod flash;
+pub mod idempotency;
 pub mod import;
 pub mod jobs;
 pub mod limiter;
@@ -28,10 +30,20 @@ pub mod search_sync;
 pub mod seed;
 pub mod tracking;
 pub mod trust;
+pub mod views;
 pub mod wallet;
 pub mod webhooks;
 
 use souk_store::Store;
+pub use souk_store::{Backend, Tx};
+/// Commits a use-case's transaction that has no request key to record with it.
+pub async fn commit(tx: Tx) -> error::Result<()> {
+    Ok(tx.commit().await?)
+}
+
+/// Runs a request's work for at most a limit: on running out it is dropped, and its clean-up
+/// (rollback, key release) is waited for, up to a second limit, before `None` is returned.
+pub use souk_store::cancel::bounded;
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -123,7 +135,7 @@ impl Config {
 }
 
 pub struct AppInner {
-    pub store: Store,
+    pub(crate) store: Store,
     pub config: Config,
     pub limiter: limiter::Limiter,
     /// This process's live sockets.
@@ -217,6 +229,32 @@ impl App {
             }
             tokio::time::sleep(self.config.job_interval).await;
         }
+    }
+
+    /// A transaction for a use-case's writes. The entry point commits it, with its request's
+    /// idempotent answer ([`idempotency::finish`]).
+    pub async fn begin(&self) -> error::Result<Tx> {
+        Ok(self.store.begin().await?)
+    }
+
+    /// Now, on the store's clock (injectable in tests).
+    pub fn now_ms(&self) -> i64 {
+        self.store.now_ms()
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    /// Whether the database answers reads, and takes a write within `limit`.
+    pub async fn health(&self, limit: Duration) -> (bool, bool) {
+        tokio::join!(self.store.ping(), self.store.probe_writes(limit))
+    }
+
+    /// Writes out every flash order a stopped process committed to its journal but had not
+    /// written out yet; answers how many.
+    pub async fn write_out_all_flash(&self) -> error::Result<usize> {
+        Ok(self.store.write_out_all_flash(&self.config.policy).await?)
     }
 
     /// Makes an order whole for one of its parties about to use it: a flash order still in

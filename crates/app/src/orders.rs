@@ -71,6 +71,22 @@ pub async fn pay_checkout(app: &App, tx: &mut Tx, checkout_id: &str, unpaid: &[S
     Ok(CheckoutResult { checkout_id: checkout_id.to_string(), orders })
 }
 
+/// Checks the cart out to `ship_to` and pays, from the wallet, every order it covers, in the
+/// caller's transaction; an order it cannot cover stays pending, to pay after a top-up.
+/// Answers the orders placed.
+pub async fn checkout_and_pay_covered(app: &App, tx: &mut Tx, user_id: &str, ship_to: &str) -> Result<Vec<OrderView>> {
+    let placed = checkout(app, tx, user_id, ship_to, None).await?.orders;
+    let mut orders = Vec::with_capacity(placed.len());
+    for o in placed {
+        if tx.wallet_available(user_id, o.total.currency).await? >= o.total.amount {
+            orders.push(act(app, tx, Side::Buyer, &o.id, Action::Pay).await?);
+        } else {
+            orders.push(o);
+        }
+    }
+    Ok(orders)
+}
+
 /// Who may take an action on an order: its buyer pays, confirms, extends and cancels; its
 /// seller ships and cancels. Staff act through disputes, not these.
 fn taken_by(action: Action) -> Option<Side> {

@@ -68,7 +68,7 @@ impl Charge {
 
 /// Checks a top-up's amount and charges the card; a card the provider cannot read is invalid
 /// input, a declined one is a `Charge` to record all the same.
-pub fn charge(app: &App, amount: Money, card_number: &str) -> Result<Charge> {
+fn charge(app: &App, amount: Money, card_number: &str) -> Result<Charge> {
     let amount = positive(amount, MAX_TOP_UP_MINOR, "amount")?;
     Ok(match app.provider.charge(card_number) {
         CardOutcome::Invalid(m) => return Err(Invalid::new("invalid_card", "card_number", m).into()),
@@ -79,7 +79,7 @@ pub fn charge(app: &App, amount: Money, card_number: &str) -> Result<Charge> {
 
 /// Records a charge in `tx`: an accepted one as a pending top-up (the provider's confirmation
 /// credits the wallet), a declined one as a failed top-up, kept for the user's history.
-pub async fn record_charge(app: &App, tx: &mut Tx, user_id: &str, charge: &Charge) -> Result<TopUp> {
+async fn record_charge(app: &App, tx: &mut Tx, user_id: &str, charge: &Charge) -> Result<TopUp> {
     let provider = app.provider.name();
     Ok(match charge {
         Charge::Accepted { amount, last4 } => tx.create_top_up(user_id, *amount, provider, last4).await?,
@@ -88,6 +88,20 @@ pub async fn record_charge(app: &App, tx: &mut Tx, user_id: &str, charge: &Charg
             tx.settle_top_up(&t.id, false, Some(reason)).await?
         }
     })
+}
+
+/// Tops the user's wallet up by charging a card. An accepted charge is recorded in `tx` as a
+/// pending top-up (the provider's confirmation credits the wallet), and `tx` comes back for the
+/// caller to commit with its answer. A declined one is committed in `tx` as a failed top-up,
+/// kept for the user's history, and the answer is the decline.
+pub async fn top_up(app: &App, mut tx: Tx, user_id: &str, amount: Money, card_number: &str) -> Result<(Tx, TopUp)> {
+    let charge = charge(app, amount, card_number)?;
+    let t = record_charge(app, &mut tx, user_id, &charge).await?;
+    if let Err(declined) = charge.accepted() {
+        tx.commit().await?;
+        return Err(declined);
+    }
+    Ok((tx, t))
 }
 
 fn positive(amount: Money, max: i64, field: &str) -> Result<Money> {

@@ -7,11 +7,17 @@
 //! `Souk-Event-Type` and `Souk-Delivery`. Any 2xx acknowledges; anything else, a timeout or a
 //! refused connection is retried as `domain::webhook::next_attempt` says.
 
-use crate::error::Error;
+use crate::error::{Error, OrNotFound};
 use crate::payments::sign;
 use crate::App;
-use souk_store::webhooks::{Attempt, DueDelivery};
+use souk_domain::account::Role;
+use souk_domain::id::{self, Kind};
+use souk_domain::webhook::parse_patterns;
+use souk_domain::Invalid;
+use souk_store::accounts::User;
+use souk_store::webhooks::{Attempt, DeliveryView, DueDelivery, WebhookView};
 use souk_store::StoreError;
+use souk_store::Tx;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -222,6 +228,69 @@ fn is_private(ip: IpAddr) -> bool {
             }
         },
     }
+}
+
+/// Most live endpoints one user may have.
+const MAX_ENDPOINTS: usize = 10;
+
+/// An endpoint to register.
+pub struct NewEndpoint<'a> {
+    pub url: &'a str,
+    /// Event types (`order.paid`), families (`order.*`) or `*`.
+    pub events: &'a [String],
+    pub description: &'a str,
+    /// Every event of the marketplace once each (admins only), not just those addressed to the user.
+    pub marketplace: bool,
+}
+
+/// Registers an endpoint: as stored, and its signing secret (shown once).
+pub async fn create(
+    app: &App,
+    tx: &mut Tx,
+    user: &User,
+    new: &NewEndpoint<'_>,
+) -> Result<(WebhookView, String), Error> {
+    let url = check_url(new.url, app.config.webhooks_allow_private)?;
+    let events = parse_patterns(new.events)?;
+    let description = new.description.trim();
+    if description.chars().count() > 200 {
+        return Err(Invalid::new("invalid", "description", "at most 200 characters").into());
+    }
+    if new.marketplace && !user.has(Role::Admin) {
+        return Err(Error::forbidden("this needs the admin role"));
+    }
+    let live = app.store.webhooks(&user.id).await?.iter().filter(|w| w.disabled_at.is_none()).count();
+    if live >= MAX_ENDPOINTS {
+        let message = format!("at most {MAX_ENDPOINTS} endpoints; delete one first");
+        return Err(Error::conflict("too_many_webhooks", message));
+    }
+    let secret = format!("whsec_{}", crate::accounts::random_token());
+    let webhook = tx.create_webhook(&user.id, &url, description, &events, new.marketplace, &secret).await?;
+    Ok((webhook, secret))
+}
+
+/// The user's endpoint `id`; anyone else's is not found.
+pub async fn own(app: &App, user: &User, id: &str) -> Result<WebhookView, Error> {
+    if !id::is_valid(Kind::Webhook, id) {
+        return Err(Error::not_found("webhook"));
+    }
+    app.store.webhook(&user.id, id).await?.ok_or_else(|| Error::not_found("webhook"))
+}
+
+/// Deletes one of the user's endpoints: nothing more is sent to it; its log stays readable.
+pub async fn disable(app: &App, tx: &mut Tx, user: &User, id: &str) -> Result<WebhookView, Error> {
+    own(app, user, id).await?;
+    tx.disable_webhook(&user.id, id).await.or_not_found("webhook")
+}
+
+/// Sends a delivery of one of the user's endpoints again (`delivery` as the path gives it).
+pub async fn replay(app: &App, tx: &mut Tx, user: &User, id: &str, delivery: &str) -> Result<DeliveryView, Error> {
+    let endpoint = own(app, user, id).await?;
+    if endpoint.disabled_at.is_some() {
+        return Err(Error::conflict("webhook_deleted", "this endpoint was deleted; nothing is sent to it"));
+    }
+    let delivery = delivery.parse::<i64>().map_err(|_| Error::not_found("delivery"))?;
+    tx.replay_webhook_delivery(id, delivery).await.or_not_found("delivery")
 }
 
 #[cfg(test)]

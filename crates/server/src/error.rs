@@ -8,7 +8,6 @@ use serde::Serialize;
 pub use souk_app::error::OrNotFound;
 use souk_app::error::{Error, ErrorKind};
 use souk_domain::Invalid;
-use souk_store::StoreError;
 
 #[derive(Debug, Clone)]
 pub struct AppError {
@@ -123,12 +122,6 @@ impl From<Error> for AppError {
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         AppError { status, code: e.code, message: e.message, field: e.field, retry_after_s: e.retry_after_s }
-    }
-}
-
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
-        Error::from(e).into()
     }
 }
 

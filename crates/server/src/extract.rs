@@ -6,13 +6,11 @@ use crate::App;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 
 use axum::http::request::Parts;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use souk_app::accounts::token_hash;
+use souk_app::views::User;
 use souk_domain::account::Role;
-use souk_store::accounts::User;
-use souk_store::StoreError;
 
 /// A JSON body. Unlike `axum::Json`, every rejection is a JSON error naming the field at fault.
 pub struct ApiJson<T>(pub T);
@@ -137,9 +135,6 @@ pub async fn refuse_bad_tokens(
     }
 }
 
-/// API keys start with this; session tokens are random base64url and never carry it.
-pub const API_KEY_PREFIX: &str = "souk_key_";
-
 /// Who the bearer token says the caller is: a session's user, or an API key's owner when the
 /// key's scopes cover this method and path (403 `insufficient_scope` when they do not). The
 /// user is kept in the request's extensions, so the look-up happens once per request.
@@ -148,37 +143,10 @@ pub async fn authenticate(parts: &mut Parts, app: &App) -> AppResult<Option<User
         return Ok(Some(user.clone()));
     }
     let Some(token) = bearer_token(parts) else { return Ok(None) };
-    let hash = token_hash(token);
-    let user = if token.starts_with(API_KEY_PREFIX) {
-        let (user, scopes) = app.store.user_by_api_key(&hash).await.map_err(|e| match e {
-            StoreError::NotFound => {
-                AppError::new(StatusCode::UNAUTHORIZED, "invalid_token", "the API key is unknown or revoked")
-            }
-            e => e.into(),
-        })?;
-        let read = matches!(parts.method, Method::GET | Method::HEAD);
-        if !souk_domain::apikey::allows(&scopes, read, parts.uri.path()) {
-            return Err(AppError::new(
-                StatusCode::FORBIDDEN,
-                "insufficient_scope",
-                format!(
-                    "this API key's scopes ({}) do not cover {} {}",
-                    scopes.join(" "),
-                    parts.method,
-                    parts.uri.path()
-                ),
-            ));
-        }
-        user
+    let user = if token.starts_with(souk_app::api_keys::API_KEY_PREFIX) {
+        souk_app::accounts::api_key_user(app, token, parts.method.as_str(), parts.uri.path()).await?
     } else {
-        app.store.user_by_session(&hash).await.map_err(|e| match e {
-            StoreError::NotFound => AppError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "the session token is unknown or expired; log in again",
-            ),
-            e => e.into(),
-        })?
+        souk_app::accounts::session_user(app, token).await?
     };
     parts.extensions.insert(user.clone());
     Ok(Some(user))

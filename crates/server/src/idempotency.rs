@@ -25,8 +25,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use souk_app::error::{idempotency_in_progress, idempotency_mismatch};
-use souk_store::idempotency::{Claim, KeyClaim};
-use souk_store::Tx;
+use souk_app::idempotency::{Claimed, KeyClaim};
+use souk_app::Tx;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::OnceLock;
@@ -109,11 +109,11 @@ impl Idem {
         self.commit(tx, StatusCode::NO_CONTENT, String::new()).await
     }
 
-    async fn commit(self, mut tx: Tx, status: StatusCode, body: String) -> AppResult<Response> {
-        if let Some(ctx) = &self.0 {
-            tx.complete_idempotency_key(&ctx.scope, &ctx.key, &ctx.token, status.as_u16(), &body).await?;
+    async fn commit(self, tx: Tx, status: StatusCode, body: String) -> AppResult<Response> {
+        match &self.0 {
+            Some(c) => souk_app::idempotency::finish(tx, &c.scope, &c.key, &c.token, status.as_u16(), &body).await?,
+            None => souk_app::commit(tx).await?,
         }
-        tx.commit().await?;
         let mut res = stored_response(status.as_u16(), body);
         res.extensions_mut().insert(Recorded);
         Ok(res)
@@ -207,28 +207,20 @@ async fn run(app: App, req: Request, next: Next) -> Result<Response, Response> {
 /// is gone (its process died, or it was cancelled), and waiting a bounded time for a twin that
 /// still runs.
 async fn claim(app: &App, scope: &str, key: &str, hash: &str) -> Result<KeyClaim, Response> {
-    let refuse = |e: souk_store::StoreError| AppError::from(e).into_response();
     let wait = TWIN_WAIT_MAX.min(app.config.request_timeout / 2);
     let waited_since = std::time::Instant::now();
     loop {
-        match app.store.claim_idempotency_key(scope, key, hash).await.map_err(refuse)? {
-            Claim::Started(claim) => return Ok(claim),
-            Claim::Replay { status, body } => return Err(Idem::replayed(status, body)),
-            Claim::Mismatch => return Err(AppError::from(idempotency_mismatch()).into_response()),
-            Claim::InFlight(holder) => {
-                if !app.store.holder_alive(&holder).await.map_err(refuse)? {
-                    if let Some(claim) =
-                        app.store.take_over_idempotency_key(scope, key, &holder).await.map_err(refuse)?
-                    {
-                        return Ok(claim);
-                    }
-                    continue;
-                }
-                if waited_since.elapsed() >= wait {
-                    return Err(AppError::from(idempotency_in_progress()).into_response());
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
+        match souk_app::idempotency::claim(app, scope, key, hash)
+            .await
+            .map_err(|e| AppError::from(e).into_response())?
+        {
+            Claimed::Run(claim) => return Ok(claim),
+            Claimed::Replay { status, body } => return Err(Idem::replayed(status, body)),
+            Claimed::Mismatch => return Err(AppError::from(idempotency_mismatch()).into_response()),
+            Claimed::Busy if waited_since.elapsed() >= wait => {
+                return Err(AppError::from(idempotency_in_progress()).into_response())
             }
+            Claimed::Busy => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
 }

@@ -167,11 +167,11 @@ pub fn router(app: App) -> Router {
 const SETTLE_TIME: Duration = Duration::from_secs(5);
 
 /// Bounds every request's time. An abandoned handler is dropped; its answer goes out once its
-/// transaction has rolled back and its idempotency key is free again (`souk_store::cancel`).
+/// transaction has rolled back and its idempotency key is free again (`souk_app::bounded`).
 async fn timeout(State(app): State<App>, req: Request, next: Next) -> Response {
     let limit =
         if req.uri().path().ends_with("/imports") { app.config.import_timeout } else { app.config.request_timeout };
-    match souk_store::cancel::bounded(limit, SETTLE_TIME, next.run(req)).await {
+    match souk_app::bounded(limit, SETTLE_TIME, next.run(req)).await {
         Some(res) => res,
         None => AppError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -190,7 +190,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Flash orders a stopped process committed but had not written out yet.
-    if let Err(e) = app.store.write_out_all_flash(&app.config.policy).await {
+    if let Err(e) = app.write_out_all_flash().await {
         tracing::warn!(error = %e, "writing out flash orders failed; the jobs runner retries");
     }
     let runner = tokio::spawn(jobs::run_forever(app.clone()));

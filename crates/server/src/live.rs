@@ -16,10 +16,9 @@ use axum::extract::State;
 use axum::http::request::Parts;
 use axum::response::Response;
 use serde::Deserialize;
-use souk_app::accounts::token_hash;
+use souk_app::error::ErrorKind;
 use souk_app::live::{publish_live, Signal, MAX_SOCKETS_PER_USER};
 use souk_domain::chat::Side;
-use souk_store::StoreError;
 use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -69,9 +68,9 @@ pub async fn socket(
         same_site.then(|| crate::web::session_cookie(&parts.headers)).flatten()
     });
     let Some(token) = token else { return Err(AppError::unauthenticated()) };
-    let user = match app.store.user_by_session(&token_hash(&token)).await {
+    let user = match souk_app::accounts::session_user(&app, &token).await {
         Ok(u) => u,
-        Err(StoreError::NotFound) => return Err(AppError::unauthenticated()),
+        Err(e) if e.kind == ErrorKind::Unauthenticated => return Err(AppError::unauthenticated()),
         Err(e) => return Err(e.into()),
     };
     let upgrade = upgrade.map_err(|e| AppError::bad_request("not_websocket", e.body_text()))?;
@@ -151,7 +150,7 @@ async fn run_socket(app: &App, mut ws: WebSocket, user_id: String, cursor: i64, 
 async fn send_new_events(app: &App, ws: &mut WebSocket, user_id: &str, seen: &mut Delivered) -> Result<(), ()> {
     loop {
         let floor = seen.floor(Instant::now());
-        let page = match app.store.events(user_id, Some(floor), BATCH).await {
+        let page = match app.events(user_id, Some(floor), BATCH).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(error = %e, "reading the outbox for a socket failed");
@@ -192,7 +191,7 @@ struct ClientFrame {
 async fn typing(app: &App, user_id: &str, text: &str) {
     let Ok(frame) = serde_json::from_str::<ClientFrame>(text) else { return };
     let (true, Some(conversation_id)) = (frame.kind == "typing", frame.conversation_id) else { return };
-    let Ok(c) = app.store.conversation(&conversation_id).await else { return };
+    let Ok(c) = app.conversation(&conversation_id).await else { return };
     let Some(side) = c.side_of(user_id) else { return };
     let out = serde_json::json!({"type": "typing", "conversation_id": c.id, "side": side.as_str()});
     publish_live(app, &[c.party(Side::other(side))], out).await;

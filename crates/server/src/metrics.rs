@@ -31,11 +31,11 @@ async fn allowed(app: &App, headers: &HeaderMap) -> bool {
     else {
         return false;
     };
-    let given = token_hash(given.trim());
-    if app.config.metrics_token.as_deref().is_some_and(|t| token_hash(t) == given) {
+    let given = given.trim();
+    if app.config.metrics_token.as_deref().is_some_and(|t| token_hash(t) == token_hash(given)) {
         return true;
     }
-    app.store.user_by_session(&given).await.is_ok_and(|u| u.roles.contains(&Role::Admin))
+    souk_app::accounts::session_user(app, given).await.is_ok_and(|u| u.roles.contains(&Role::Admin))
 }
 
 pub async fn render(State(app): State<App>, headers: HeaderMap) -> AppResult<Response> {

@@ -45,6 +45,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+/// Schedules a flash sale on one of the store's SKUs (its owner checked beforehand).
+/// Promotions of one SKU never overlap.
+pub async fn create_promotion(
+    tx: &mut souk_store::Tx,
+    store: &souk_domain::account::StoreProfile,
+    terms: &souk_domain::flash::PromotionDraft,
+) -> Result<souk_store::flash::PromotionView> {
+    Ok(tx.create_promotion(&store.id, terms).await?)
+}
+
 /// One buy request.
 #[derive(Debug, Clone)]
 pub struct FlashBuy {

@@ -1,6 +1,6 @@
 //! Registration, log-in, log-out, the current user and email verification.
 
-use crate::error::{AppError, AppResult, OrNotFound};
+use crate::error::{AppError, AppResult};
 use crate::extract::{bearer_token, ApiJson, Authed};
 use crate::idempotency::Idem;
 use crate::App;
@@ -9,11 +9,10 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use souk_app::accounts::{self, random_token, token_hash, NewAccount};
+use souk_app::accounts::{self, NewAccount};
+use souk_app::views::User;
 use souk_domain::account::Role;
-use souk_domain::time::{Timestamp, DAY_MS};
-use souk_store::accounts::User;
-use souk_store::StoreError;
+use souk_domain::time::Timestamp;
 use std::net::SocketAddr;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -66,12 +65,7 @@ pub struct EmailSent {
 }
 
 pub async fn me_of(app: &App, user: &User) -> AppResult<Me> {
-    let store_id = match app.store.store_by_owner(&user.id).await {
-        Ok(s) => Some(s.id),
-        Err(StoreError::NotFound) => None,
-        Err(e) => return Err(e.into()),
-    };
-    Ok(me_from(user, store_id))
+    Ok(me_from(user, accounts::own_store_id(app, user).await?))
 }
 
 fn me_from(user: &User, store_id: Option<String>) -> Me {
@@ -88,8 +82,6 @@ fn me_from(user: &User, store_id: Option<String>) -> Me {
     }
 }
 
-const EMAIL_TOKEN_TTL_MS: i64 = 2 * DAY_MS;
-
 /// Registers an account (everyone is a buyer) and logs it in.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterInput,
     params(crate::openapi::IdempotencyKey),
@@ -101,7 +93,7 @@ pub async fn register(
     ApiJson(input): ApiJson<RegisterInput>,
 ) -> AppResult<Response> {
     let account = NewAccount::check(&input.email, input.password, input.display_name.as_deref()).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let user = account.open(&mut tx).await?;
     let (token, expires_at) = accounts::start_session(&mut tx, &user.id).await?;
     let me = me_from(&user, None);
@@ -122,7 +114,7 @@ pub async fn login(
 ) -> AppResult<Response> {
     let user = accounts::authenticate(&app, &input.email, input.password, peer.ip()).await?;
     let me = me_of(&app, &user).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let (token, expires_at) = accounts::start_session(&mut tx, &user.id).await?;
     idem.finish(tx, StatusCode::OK, &Session { token, expires_at: Timestamp(expires_at), user: me }).await
 }
@@ -132,8 +124,8 @@ pub async fn login(
     responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn logout(State(app): State<App>, _user: Authed, idem: Idem, parts: Parts) -> AppResult<Response> {
     let token = bearer_token(&parts).ok_or_else(AppError::unauthenticated)?;
-    let mut tx = app.store.begin().await?;
-    tx.delete_session(&token_hash(token)).await?;
+    let mut tx = app.begin().await?;
+    accounts::end_session(&mut tx, token).await?;
     idem.finish_empty(tx).await
 }
 
@@ -153,18 +145,8 @@ pub async fn request_email_verification(
     Authed(user): Authed,
     idem: Idem,
 ) -> AppResult<Response> {
-    if user.email_verified {
-        return Err(AppError::conflict("already_verified", "this email address is already verified"));
-    }
-    let token = random_token();
-    let mut tx = app.store.begin().await?;
-    tx.create_email_token(&user.id, &token_hash(&token), EMAIL_TOKEN_TTL_MS).await?;
-    let body = format!(
-        "Confirm your Souk email address by sending this token to POST /api/v1/email-verification:\n\n{token}\n\nIt expires in 48 hours."
-    );
-    app.send_mail(&user.email, "Confirm your email address", &body)
-        .await
-        .map_err(|e| AppError::internal("sending mail", e))?;
+    let mut tx = app.begin().await?;
+    accounts::send_email_token(&app, &mut tx, &user).await?;
     idem.finish(tx, StatusCode::ACCEPTED, &EmailSent { sent_to: user.email.clone() }).await
 }
 
@@ -178,9 +160,7 @@ pub async fn confirm_email(
     idem: Idem,
     ApiJson(input): ApiJson<EmailTokenInput>,
 ) -> AppResult<Response> {
-    let mut tx = app.store.begin().await?;
-    let user_id = tx.use_email_token(&token_hash(input.token.trim())).await.or_not_found("verification token")?;
-    let user = tx.user_by_id(&user_id).await?;
-    let store_id = tx.store_of_owner(&user_id).await?.map(|s| s.id);
+    let mut tx = app.begin().await?;
+    let (user, store_id) = accounts::confirm_email(&mut tx, &input.token).await?;
     idem.finish(tx, StatusCode::OK, &me_from(&user, store_id)).await
 }

@@ -10,9 +10,9 @@ use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use souk_app::admin::{self, Granted};
+use souk_app::views::AuditEntry;
+use souk_app::views::Page;
 use souk_domain::account::{Role, VerificationRequest, VerificationStatus};
-use souk_store::audit::AuditEntry;
-use souk_store::Page;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -32,7 +32,7 @@ pub async fn list_verifications(
 ) -> AppResult<Json<Page<VerificationRequest>>> {
     user.require(Role::Admin)?;
     let page = crate::extract::PageQuery { cursor: q.cursor, limit: q.limit };
-    Ok(Json(app.store.list_verifications(q.status, None, page.cursor(), page.limit()?).await?))
+    Ok(Json(app.list_verifications(q.status, None, page.cursor(), page.limit()?).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -58,7 +58,7 @@ pub async fn audit_log(
     user.require(Role::Admin)?;
     let page = crate::extract::PageQuery { cursor: q.cursor, limit: q.limit };
     let action = q.action.as_deref().filter(|a| !a.is_empty());
-    Ok(Json(app.store.audit_log(action, page.cursor(), page.limit()?).await?))
+    Ok(Json(app.audit_log(action, page.cursor(), page.limit()?).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -101,7 +101,7 @@ pub async fn reject(
 }
 
 async fn decide(app: App, user: Authed, id: String, idem: Idem, approve: bool, d: Decision) -> AppResult<Response> {
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let decided = admin::decide_verification(&mut tx, &user.0, &id, approve, d.reason.as_deref()).await?;
     idem.finish(tx, StatusCode::OK, &decided).await
 }
@@ -123,7 +123,7 @@ pub async fn grant_role(
     idem: Idem,
     ApiJson(g): ApiJson<GrantInput>,
 ) -> AppResult<Response> {
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let granted = admin::grant_role(&mut tx, &user.0, &id, g.role).await?;
     idem.finish(tx, StatusCode::OK, &granted).await
 }

@@ -13,12 +13,11 @@ use serde::{Deserialize, Serialize};
 use souk_app::access::find_store;
 use souk_app::chat as chat_app;
 use souk_app::chat::{accept_in, answerable, party, readable, terms, OfferAccepted};
+use souk_app::views::Page;
+use souk_app::views::User;
+use souk_app::views::{ConversationView, MessageView, OfferView};
 use souk_domain::chat::{self, OfferAnswer};
-use souk_domain::id::{self, Kind};
 use souk_domain::{Invalid, Money};
-use souk_store::accounts::User;
-use souk_store::chat::{ConversationView, MessageView, OfferView};
-use souk_store::Page;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -46,7 +45,7 @@ pub async fn open_conversation(
 ) -> AppResult<Response> {
     let (buyer_id, store_id) = if let Some(order_id) = &input.order_id {
         let side = souk_app::access::side(&app, &user, order_id).await?;
-        let order = app.store.order(order_id).await.or_not_found("order")?;
+        let order = app.order(order_id).await.or_not_found("order")?;
         if side == souk_app::access::Side::Staff {
             return Err(AppError::forbidden("only the order's buyer and seller talk about it"));
         }
@@ -66,13 +65,13 @@ pub async fn open_conversation(
             return Err(Invalid::new("mismatch", "store", "the product or order belongs to another store").into());
         }
     }
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let c = chat_app::open(&app, &mut tx, &buyer_id, &store_id, input.product_id.as_deref(), input.order_id.as_deref())
         .await?;
     let id = c.id.clone();
-    tx.commit().await?;
-    let view = app.store.conversation_view(&id, &user.id).await?;
-    let tx = app.store.begin().await?;
+    souk_app::commit(tx).await?;
+    let view = app.conversation_view(&id, &user.id).await?;
+    let tx = app.begin().await?;
     idem.finish(tx, StatusCode::OK, &view).await
 }
 
@@ -92,8 +91,8 @@ pub async fn conversations(
     Authed(user): Authed,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Conversations>> {
-    let found = app.store.conversations(&user.id, page.cursor(), page.limit()?).await?;
-    let unread_total = app.store.unread_total(&user.id).await?;
+    let found = app.conversations(&user.id, page.cursor(), page.limit()?).await?;
+    let unread_total = app.unread_total(&user.id).await?;
     Ok(Json(Conversations { items: found.items, next_cursor: found.next_cursor, unread_total }))
 }
 
@@ -106,7 +105,7 @@ pub async fn conversation(
     Path(id): Path<String>,
 ) -> AppResult<Json<ConversationView>> {
     readable(&app, &user, &id).await?;
-    Ok(Json(app.store.conversation_view(&id, &user.id).await?))
+    Ok(Json(app.conversation_view(&id, &user.id).await?))
 }
 
 /// A conversation's messages, newest first; `cursor` pages back in time.
@@ -124,7 +123,7 @@ pub async fn messages(
         Some(c) => Some(c.parse::<i64>().map_err(|_| Invalid::new("invalid", "cursor", "a cursor from next_cursor"))?),
         None => None,
     };
-    Ok(Json(app.store.messages(&id, before, page.limit()?).await?))
+    Ok(Json(app.messages(&id, before, page.limit()?).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -153,7 +152,7 @@ pub async fn send_message(
 ) -> AppResult<Response> {
     let draft = chat::message(&input.text, &input.images)?;
     let (c, side) = party(&app, &user, &id).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let message = chat_app::send(&app, &mut tx, &user, &c, side, &draft).await?;
     idem.finish(tx, StatusCode::CREATED, &message).await
 }
@@ -182,12 +181,9 @@ pub async fn mark_read(
     idem: Idem,
     ApiJson(input): ApiJson<ReadInput>,
 ) -> AppResult<Response> {
-    if input.seq < 0 {
-        return Err(Invalid::new("out_of_range", "seq", "a message number, 0 or more").into());
-    }
     let (c, side) = party(&app, &user, &id).await?;
-    let mut tx = app.store.begin().await?;
-    let read_seq = tx.mark_read(&c, side, input.seq).await?;
+    let mut tx = app.begin().await?;
+    let read_seq = chat_app::mark_read(&mut tx, &c, side, input.seq).await?;
     idem.finish(tx, StatusCode::OK, &ReadMark { read_seq }).await
 }
 
@@ -198,19 +194,8 @@ pub struct BlockState {
 }
 
 async fn set_block(app: &App, user: &User, other: &str, idem: Idem, blocked: bool) -> AppResult<Response> {
-    if !id::is_valid(Kind::User, other) {
-        return Err(AppError::not_found("user"));
-    }
-    app.store.user_by_id(other).await.or_not_found("user")?;
-    if other == user.id {
-        return Err(Invalid::new("self", "id", "you cannot block yourself").into());
-    }
-    let mut tx = app.store.begin().await?;
-    if blocked {
-        tx.block(&user.id, other).await?;
-    } else {
-        tx.unblock(&user.id, other).await?;
-    }
+    let mut tx = app.begin().await?;
+    chat_app::set_block(app, &mut tx, user, other, blocked).await?;
     idem.finish(tx, StatusCode::OK, &BlockState { user_id: other.to_string(), blocked }).await
 }
 
@@ -284,7 +269,7 @@ pub async fn make_offer(
 ) -> AppResult<Response> {
     let (c, side) = party(&app, &user, &id).await?;
     let terms = terms(&app, input.sku_id, input.quantity, input.unit_price, &input.valid_until, input.ship_to)?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let (offer, message) = chat_app::offer(&app, &mut tx, &c, side, &terms, None).await?;
     idem.finish(tx, StatusCode::CREATED, &OfferMade { offer: offer.view, message }).await
 }
@@ -300,7 +285,7 @@ pub async fn offers(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<OfferView>>> {
     readable(&app, &user, &id).await?;
-    Ok(Json(app.store.offers(&id, page.cursor(), page.limit()?).await?))
+    Ok(Json(app.offers(&id, page.cursor(), page.limit()?).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -325,7 +310,7 @@ pub async fn accept_offer(
     ApiJson(input): ApiJson<AcceptInput>,
 ) -> AppResult<Response> {
     let (offer, c, side) = answerable(&app, &user, &id, OfferAnswer::Accept).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let (offer, order) = accept_in(&app, &mut tx, &offer, &c, side, input.ship_to).await?;
     idem.finish(tx, StatusCode::CREATED, &OfferAccepted { offer: offer.view, order }).await
 }
@@ -342,7 +327,7 @@ pub async fn decline_offer(
     idem: Idem,
 ) -> AppResult<Response> {
     let (offer, _, _) = answerable(&app, &user, &id, OfferAnswer::Decline).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let closed = chat_app::decline(&mut tx, &offer).await?;
     idem.finish(tx, StatusCode::OK, &closed.view).await
 }
@@ -363,7 +348,7 @@ pub async fn counter_offer(
     let (offer, c, side) = answerable(&app, &user, &id, OfferAnswer::Counter).await?;
     let ship_to = input.ship_to.or(offer.terms.ship_to.clone());
     let terms = terms(&app, offer.terms.sku_id.clone(), input.quantity, input.unit_price, &input.valid_until, ship_to)?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let (made, message) = chat_app::offer(&app, &mut tx, &c, side, &terms, Some(&offer)).await?;
     idem.finish(tx, StatusCode::CREATED, &OfferMade { offer: made.view, message }).await
 }

@@ -12,14 +12,14 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use souk_app::access::side;
 use souk_app::disputes::{self, dispute_for, is_staff, DisputeInput, EvidenceInput, Opening};
+use souk_app::views::MessageView;
+use souk_app::views::Page;
+use souk_app::views::TrackingEventView;
+use souk_app::views::User;
+use souk_app::views::{Actor, DisputeView, Evidence, EvidenceView};
 use souk_domain::dispute::{self, Step};
 use souk_domain::order::OrderView;
 use souk_domain::Invalid;
-use souk_store::accounts::User;
-use souk_store::chat::MessageView;
-use souk_store::disputes::{Actor, DisputeView, Evidence, EvidenceView};
-use souk_store::trust::TrackingEventView;
-use souk_store::Page;
 
 /// Chat messages a mediator's view shows, newest first.
 const CHAT_IN_VIEW: usize = 100;
@@ -41,7 +41,7 @@ pub async fn open_dispute(
 ) -> AppResult<Response> {
     let opening = Opening::check(&input.reason, &input.description, input.evidence)?;
     let side = side(&app, &user, &order_id).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let row = disputes::open(&app, &mut tx, side, &order_id, &opening).await?;
     idem.finish(tx, StatusCode::CREATED, &row.view).await
 }
@@ -54,7 +54,7 @@ pub async fn my_disputes(
     Authed(user): Authed,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<DisputeView>>> {
-    Ok(Json(app.store.disputes(None, Some(&user.id), page.cursor(), page.limit()?).await?))
+    Ok(Json(app.disputes(None, Some(&user.id), page.cursor(), page.limit()?).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -82,7 +82,7 @@ pub async fn queue(
         return Err(Invalid::new("invalid", "state", "a dispute state such as mediation").into());
     }
     let page = PageQuery { cursor: q.cursor, limit: q.limit };
-    Ok(Json(app.store.disputes(Some(&state), None, page.cursor(), page.limit()?).await?))
+    Ok(Json(app.disputes(Some(&state), None, page.cursor(), page.limit()?).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -106,16 +106,16 @@ pub async fn get_dispute(
     Path(id): Path<String>,
 ) -> AppResult<Json<DisputeDetail>> {
     let (row, _) = dispute_for(&app, &user, &id).await?;
-    let order = app.store.order(&row.view.order_id).await.or_not_found("order")?;
+    let order = app.order(&row.view.order_id).await.or_not_found("order")?;
     let mut chat = Vec::new();
-    for conversation in app.store.conversations_between(&row.view.buyer_id, &row.view.store_id).await? {
-        chat.extend(app.store.messages(&conversation, None, CHAT_IN_VIEW).await?.items);
+    for conversation in app.conversations_between(&row.view.buyer_id, &row.view.store_id).await? {
+        chat.extend(app.messages(&conversation, None, CHAT_IN_VIEW).await?.items);
     }
     chat.sort_by_key(|m| std::cmp::Reverse(m.created_at));
     chat.truncate(CHAT_IN_VIEW);
     Ok(Json(DisputeDetail {
-        evidence: app.store.evidence(&id).await?,
-        tracking: app.store.tracking(&row.view.order_id).await?,
+        evidence: app.evidence(&id).await?,
+        tracking: app.tracking(&row.view.order_id).await?,
         dispute: row.view,
         order,
         chat,
@@ -131,7 +131,7 @@ async fn take_step(
     evidence: &Evidence,
     return_tracking: Option<(&str, &str)>,
 ) -> AppResult<Response> {
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let row = disputes::take_step(app, &mut tx, id, step, actor, evidence, return_tracking).await?;
     idem.finish(tx, StatusCode::OK, &row.view).await
 }
@@ -256,7 +256,7 @@ pub async fn add_evidence(
 ) -> AppResult<Response> {
     let evidence = disputes::more_evidence(&input)?;
     let (_, actor) = dispute_for(&app, &user, &id).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let row = disputes::add_evidence(&mut tx, &id, &actor, &evidence).await?;
     idem.finish(tx, StatusCode::OK, &row.view).await
 }

@@ -12,12 +12,12 @@ use axum::Json;
 use serde::Deserialize;
 use souk_app::access::owned_store;
 use souk_app::flash::{Bought, FlashReceipt};
+use souk_app::views::Page;
+use souk_app::views::{PromotionFilter, PromotionView};
 use souk_domain::flash::PromotionDraft;
 use souk_domain::id::{self, Kind};
 use souk_domain::time::parse_rfc3339;
 use souk_domain::{Invalid, Money};
-use souk_store::flash::{PromotionFilter, PromotionView};
-use souk_store::Page;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -60,8 +60,8 @@ pub async fn create_promotion(
         stock: input.stock,
         per_buyer_limit: input.per_buyer_limit,
     };
-    let mut tx = app.store.begin().await?;
-    let p = tx.create_promotion(&store.id, &terms).await?;
+    let mut tx = app.begin().await?;
+    let p = souk_app::flash::create_promotion(&mut tx, &store, &terms).await?;
     idem.finish(tx, StatusCode::CREATED, &p).await
 }
 
@@ -91,7 +91,7 @@ pub async fn promotions(
         product_id: q.product.as_deref().filter(|s| !s.is_empty()),
         current: q.current.unwrap_or(true),
     };
-    Ok(Json(app.store.promotions(&f, page.cursor(), page.limit()?).await?))
+    Ok(Json(app.promotions(&f, page.cursor(), page.limit()?).await?))
 }
 
 /// One flash sale: its phase (scheduled, live, sold_out, ended), seconds to its next change,
@@ -102,7 +102,7 @@ pub async fn promotion(State(app): State<App>, Path(id): Path<String>) -> AppRes
     if !id::is_valid(Kind::Promotion, &id) {
         return Err(AppError::not_found("promotion"));
     }
-    Ok(Json(app.store.promotion(&id).await.or_not_found("promotion")?))
+    Ok(Json(app.promotion(&id).await.or_not_found("promotion")?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

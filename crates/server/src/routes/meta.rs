@@ -28,12 +28,12 @@ const WRITE_PROBE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2)
 #[utoipa::path(get, path = "/healthz", tag = "meta",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn healthz(State(app): State<App>) -> (StatusCode, Json<Health>) {
-    let (reads, writes) = tokio::join!(app.store.ping(), app.store.probe_writes(WRITE_PROBE_LIMIT));
+    let (reads, writes) = app.health(WRITE_PROBE_LIMIT).await;
     let word = |ok: bool| if ok { "ok" } else { "failed" }.to_string();
     let status = if reads && writes { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let health = Health {
         status: if reads && writes { "ok" } else { "unavailable" }.into(),
-        database: format!("{:?}", app.store.backend()).to_lowercase(),
+        database: format!("{:?}", app.backend()).to_lowercase(),
         reads: word(reads),
         writes: word(writes),
     };

@@ -59,7 +59,7 @@ pub async fn notifications(
         .and_then(|v| v.to_str().ok())
         .map_or(Lang::En, Lang::from_accept_language);
     let limit = crate::extract::PageQuery { cursor: None, limit: q.limit }.limit()?;
-    let rows = app.store.notifications(&user.id, q.cursor.filter(|c| *c > 0), limit).await?;
+    let rows = app.notifications(&user.id, q.cursor.filter(|c| *c > 0), limit).await?;
     let next_cursor = if rows.len() == limit { rows.last().map(|r| r.seq) } else { None };
     let items = rows
         .into_iter()
@@ -75,7 +75,7 @@ pub async fn notifications(
             })
         })
         .collect();
-    let unread = app.store.unread_notifications(&user.id).await?;
+    let unread = app.unread_notifications(&user.id).await?;
     Ok(Json(Notifications { items, next_cursor, unread }))
 }
 
@@ -101,7 +101,7 @@ pub async fn mark_read(
     idem: Idem,
     ApiJson(input): ApiJson<MarkRead>,
 ) -> AppResult<Response> {
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let unread = souk_app::notifications::mark_read(&mut tx, &user.id, input.up_to).await?;
     idem.finish(tx, StatusCode::OK, &Unread { unread }).await
 }

@@ -13,17 +13,17 @@ use axum::Json;
 use serde::Deserialize;
 use souk_app::access::{owned_store, side};
 use souk_app::orders::{self, CheckoutResult, Shipment};
+use souk_app::views::Page;
+use souk_app::views::User;
+use souk_app::views::{CartLine, EventView, OrderScope};
 use souk_domain::checkout::Item;
 use souk_domain::order::{Action, OrderView};
-use souk_store::accounts::User;
-use souk_store::orders::{CartLine, EventView, OrderScope};
-use souk_store::Page;
 
 /// The caller's cart with current prices (tier prices applied) and availability.
 #[utoipa::path(get, path = "/api/v1/cart", tag = "orders", security(("bearer" = [])),
     responses((status = 200, body = Vec<CartLine>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn cart(State(app): State<App>, Authed(user): Authed) -> AppResult<Json<Vec<CartLine>>> {
-    Ok(Json(app.store.cart(&user.id).await?))
+    Ok(Json(app.cart(&user.id).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -44,7 +44,7 @@ pub async fn set_cart_item(
     idem: Idem,
     ApiJson(input): ApiJson<CartItemInput>,
 ) -> AppResult<Response> {
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let cart = orders::set_cart_item(&mut tx, &user.id, &sku_id, input.quantity).await?;
     idem.finish(tx, StatusCode::OK, &cart).await
 }
@@ -77,7 +77,7 @@ pub async fn checkout(
             "checkout needs an Idempotency-Key header, so a retry cannot buy twice",
         ));
     }
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let result = orders::checkout(&app, &mut tx, &user.id, &input.ship_to, input.items).await?;
     idem.finish(tx, StatusCode::CREATED, &result).await
 }
@@ -94,7 +94,7 @@ pub async fn pay_checkout(
     idem: Idem,
 ) -> AppResult<Response> {
     let unpaid = orders::unpaid_in_checkout(&app, &user.id, &id).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let result = orders::pay_checkout(&app, &mut tx, &id, &unpaid).await?;
     idem.finish(tx, StatusCode::OK, &result).await
 }
@@ -107,7 +107,7 @@ pub async fn my_orders(
     Authed(user): Authed,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<OrderView>>> {
-    Ok(Json(app.store.list_orders(OrderScope::Buyer(&user.id), page.cursor(), page.limit()?).await?))
+    Ok(Json(app.list_orders(OrderScope::Buyer(&user.id), page.cursor(), page.limit()?).await?))
 }
 
 /// A store's orders, newest first (its owner).
@@ -121,7 +121,7 @@ pub async fn store_orders(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<OrderView>>> {
     let store = owned_store(&app, &user, &store_ref).await?;
-    Ok(Json(app.store.list_orders(OrderScope::Store(&store.id), page.cursor(), page.limit()?).await?))
+    Ok(Json(app.list_orders(OrderScope::Store(&store.id), page.cursor(), page.limit()?).await?))
 }
 
 /// One order, to its buyer, its seller, mediators and admins.
@@ -133,12 +133,12 @@ pub async fn get_order(
     Path(id): Path<String>,
 ) -> AppResult<Json<OrderView>> {
     side(&app, &user, &id).await?;
-    Ok(Json(app.store.order(&id).await.or_not_found("order")?))
+    Ok(Json(app.order(&id).await.or_not_found("order")?))
 }
 
 async fn act(app: &App, user: &User, id: &str, idem: Idem, action: Action) -> AppResult<Response> {
     let side = side(app, user, id).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let order = orders::act(app, &mut tx, side, id, action).await?;
     idem.finish(tx, StatusCode::OK, &order).await
 }
@@ -195,7 +195,7 @@ pub async fn cancel(
     idem: Idem,
 ) -> AppResult<Response> {
     let side = side(&app, &user, &id).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let order = orders::cancel(&app, &mut tx, side, &id).await?;
     idem.finish(tx, StatusCode::OK, &order).await
 }
@@ -222,7 +222,7 @@ pub async fn ship(
 ) -> AppResult<Response> {
     let shipment = Shipment::check(&input.carrier, &input.tracking_number)?;
     let side = side(&app, &user, &id).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let order = orders::ship(&app, &mut tx, side, &id, &shipment).await?;
     idem.finish(tx, StatusCode::OK, &order).await
 }
@@ -250,5 +250,5 @@ pub async fn events(
         None => None,
     };
     let limit = PageQuery { cursor: None, limit: q.limit }.limit()?;
-    Ok(Json(app.store.events(&user.id, cursor, limit).await?))
+    Ok(Json(app.events(&user.id, cursor, limit).await?))
 }

@@ -11,11 +11,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use souk_app::access::{owned_product, seller_store, visible_product};
 use souk_app::catalog;
+use souk_app::views::Page;
+use souk_app::views::ProductFilter;
+use souk_app::views::{RatingSummary, ReviewScope};
 use souk_domain::catalog::{Product, ProductInput, ProductPatch, ProductStatus, SkuInput, SkuPatch};
 use souk_domain::category::Category;
-use souk_store::catalog::ProductFilter;
-use souk_store::trust::{RatingSummary, ReviewScope};
-use souk_store::Page;
 
 /// A product as its page shows it: the product and what its buyers thought of it.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -38,7 +38,7 @@ pub async fn create_product(
     ApiJson(input): ApiJson<ProductInput>,
 ) -> AppResult<Response> {
     let store = seller_store(&app, &user).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let product = catalog::create_product(&mut tx, &store, input).await?;
     let res = idem.finish(tx, StatusCode::CREATED, &product).await?;
     app.catalog_changed();
@@ -75,7 +75,7 @@ pub async fn list_products(
     let page = PageQuery { cursor: q.cursor, limit: q.limit };
     let filter =
         ProductFilter { store_id: q.store.filter(|s| !s.is_empty()), status: Some(ProductStatus::Active), category };
-    Ok(Json(app.store.list_products(&filter, page.cursor(), page.limit()?).await?))
+    Ok(Json(app.list_products(&filter, page.cursor(), page.limit()?).await?))
 }
 
 /// One product with its rating summary. Drafts and archived products are visible only to
@@ -96,7 +96,7 @@ pub async fn get_product(
     if product.status == ProductStatus::Active && !staff {
         app.traffic.add(&product.id, 0, 1);
     }
-    let rating = app.store.rating_summary(ReviewScope::Product(&product.id)).await?;
+    let rating = app.rating_summary(ReviewScope::Product(&product.id)).await?;
     Ok(Json(ProductDetail { product, rating }))
 }
 
@@ -113,7 +113,7 @@ pub async fn update_product(
     ApiJson(patch): ApiJson<ProductPatch>,
 ) -> AppResult<Response> {
     let product = owned_product(&app, &user, &id).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let updated = catalog::update_product(&mut tx, &product, &patch).await?;
     let res = idem.finish(tx, StatusCode::OK, &updated).await?;
     app.catalog_changed();
@@ -131,8 +131,8 @@ pub async fn delete_product(
     idem: Idem,
 ) -> AppResult<Response> {
     let product = owned_product(&app, &user, &id).await?;
-    let mut tx = app.store.begin().await?;
-    tx.delete_product(&product.id).await?;
+    let mut tx = app.begin().await?;
+    souk_app::catalog::delete_product(&mut tx, &product).await?;
     let res = idem.finish_empty(tx).await?;
     app.catalog_changed();
     Ok(res)
@@ -151,7 +151,7 @@ pub async fn add_sku(
     ApiJson(input): ApiJson<SkuInput>,
 ) -> AppResult<Response> {
     let product = owned_product(&app, &user, &id).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let updated = catalog::add_sku(&mut tx, &product, &input).await?;
     let res = idem.finish(tx, StatusCode::CREATED, &updated).await?;
     app.catalog_changed();
@@ -171,7 +171,7 @@ pub async fn update_sku(
     ApiJson(patch): ApiJson<SkuPatch>,
 ) -> AppResult<Response> {
     let product = owned_product(&app, &user, &id).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let updated = catalog::update_sku(&mut tx, &product, &sku_id, &patch).await?;
     let res = idem.finish(tx, StatusCode::OK, &updated).await?;
     app.catalog_changed();

@@ -15,8 +15,8 @@ use souk_app::rfq::{
     accept_quote_in, cancel_rfq_in, create_quote_in, create_rfq_in, my_store, quote_draft, visible_rfq, QuoteAccepted,
     QuoteInput, RfqInput, Viewer,
 };
-use souk_store::rfq::{QuoteView, RfqView};
-use souk_store::Page;
+use souk_app::views::Page;
+use souk_app::views::{QuoteView, RfqView};
 
 /// Posts a request for quotation.
 #[utoipa::path(post, path = "/api/v1/rfqs", tag = "rfq", security(("bearer" = [])), request_body = RfqInput,
@@ -28,7 +28,7 @@ pub async fn create_rfq(
     idem: Idem,
     ApiJson(input): ApiJson<RfqInput>,
 ) -> AppResult<Response> {
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let created = create_rfq_in(&app, &mut tx, &user, &input).await?;
     idem.finish(tx, StatusCode::CREATED, &created).await
 }
@@ -41,7 +41,7 @@ pub async fn my_rfqs(
     Authed(user): Authed,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<RfqView>>> {
-    Ok(Json(app.store.rfqs_of(&user.id, page.cursor(), page.limit()?).await?))
+    Ok(Json(app.rfqs_of(&user.id, page.cursor(), page.limit()?).await?))
 }
 
 /// Open RFQs the caller's store can quote: it has an active product in the RFQ's category (or
@@ -54,7 +54,7 @@ pub async fn open_rfqs(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<RfqView>>> {
     let store = my_store(&app, &user).await?.ok_or_else(|| AppError::forbidden("open a store to see RFQs"))?;
-    Ok(Json(app.store.rfqs_for_store(&store.id, &user.id, page.cursor(), page.limit()?).await?))
+    Ok(Json(app.rfqs_for_store(&store.id, &user.id, page.cursor(), page.limit()?).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -74,8 +74,8 @@ pub async fn get_rfq(
 ) -> AppResult<Json<RfqDetail>> {
     let (r, viewer) = visible_rfq(&app, &user, &id).await?;
     let quotes = match viewer {
-        Viewer::Buyer => app.store.quotes(&id, None).await?,
-        Viewer::Seller(store_id) => app.store.quotes(&id, Some(&store_id)).await?,
+        Viewer::Buyer => app.quotes(&id, None).await?,
+        Viewer::Seller(store_id) => app.quotes(&id, Some(&store_id)).await?,
     };
     Ok(Json(RfqDetail { rfq: r.view, quotes }))
 }
@@ -94,7 +94,7 @@ pub async fn create_quote(
     ApiJson(input): ApiJson<QuoteInput>,
 ) -> AppResult<Response> {
     let draft = quote_draft(input)?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let quote = create_quote_in(&app, &mut tx, &user, &id, &draft).await?;
     idem.finish(tx, StatusCode::CREATED, &quote).await
 }
@@ -112,7 +112,7 @@ pub async fn revise_quote(
     ApiJson(input): ApiJson<QuoteInput>,
 ) -> AppResult<Response> {
     let draft = quote_draft(input)?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let revised = souk_app::rfq::revise_quote(&app, &mut tx, &user, &id, &draft).await?;
     idem.finish(tx, StatusCode::OK, &revised).await
 }
@@ -130,7 +130,7 @@ pub async fn accept_quote(
     Path(id): Path<String>,
     idem: Idem,
 ) -> AppResult<Response> {
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let accepted = accept_quote_in(&app, &mut tx, &user, &id).await?;
     idem.finish(tx, StatusCode::CREATED, &accepted).await
 }
@@ -145,7 +145,7 @@ pub async fn cancel_rfq(
     Path(id): Path<String>,
     idem: Idem,
 ) -> AppResult<Response> {
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let cancelled = cancel_rfq_in(&app, &mut tx, &user, &id).await?;
     idem.finish(tx, StatusCode::OK, &cancelled).await
 }

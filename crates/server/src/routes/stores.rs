@@ -11,12 +11,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use souk_app::access::{find_store, owned_store};
 use souk_app::catalog;
-use souk_app::import::{import_csv, ImportReport};
+use souk_app::import::ImportReport;
+use souk_app::views::Page;
+use souk_app::views::ProductFilter;
+use souk_app::views::{RatingSummary, ReviewScope};
 use souk_domain::account::{Role, StoreInput, StorePatch, StoreProfile, VerificationInput, VerificationRequest};
 use souk_domain::catalog::{Product, ProductStatus};
-use souk_store::catalog::ProductFilter;
-use souk_store::trust::{RatingSummary, ReviewScope};
-use souk_store::Page;
 
 /// A store as its page shows it: the profile, its trust score and its buyers' ratings.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -40,7 +40,7 @@ pub async fn create_store(
     idem: Idem,
     ApiJson(input): ApiJson<StoreInput>,
 ) -> AppResult<Response> {
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let store = catalog::open_store(&mut tx, &user, &input).await?;
     idem.finish(tx, StatusCode::CREATED, &store).await
 }
@@ -51,7 +51,7 @@ pub async fn list_stores(
     State(app): State<App>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<StoreProfile>>> {
-    Ok(Json(app.store.list_stores(page.cursor(), page.limit()?).await?))
+    Ok(Json(app.list_stores(page.cursor(), page.limit()?).await?))
 }
 
 /// One store, by id or slug.
@@ -60,7 +60,7 @@ pub async fn list_stores(
 pub async fn get_store(State(app): State<App>, Path(store_ref): Path<String>) -> AppResult<Json<StoreDetail>> {
     let store = find_store(&app, &store_ref).await?;
     let trust_score = souk_app::trust::trust_of(&app, &store.id).await?.score;
-    let rating = app.store.rating_summary(ReviewScope::Store(&store.id)).await?;
+    let rating = app.rating_summary(ReviewScope::Store(&store.id)).await?;
     Ok(Json(StoreDetail { store, trust_score, rating }))
 }
 
@@ -76,8 +76,8 @@ pub async fn update_store(
     ApiJson(patch): ApiJson<StorePatch>,
 ) -> AppResult<Response> {
     let store = owned_store(&app, &user, &store_ref).await?;
-    let mut tx = app.store.begin().await?;
-    let updated = tx.update_store(&store.id, &patch).await?;
+    let mut tx = app.begin().await?;
+    let updated = souk_app::catalog::update_store(&mut tx, &store, &patch).await?;
     idem.finish(tx, StatusCode::OK, &updated).await
 }
 
@@ -94,7 +94,7 @@ pub async fn submit_verification(
     ApiJson(input): ApiJson<VerificationInput>,
 ) -> AppResult<Response> {
     let store = owned_store(&app, &user, &store_ref).await?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let request = catalog::submit_verification(&mut tx, &user, &store, &input).await?;
     idem.finish(tx, StatusCode::CREATED, &request).await
 }
@@ -110,7 +110,7 @@ pub async fn list_store_verifications(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<VerificationRequest>>> {
     let store = owned_store(&app, &user, &store_ref).await?;
-    Ok(Json(app.store.list_verifications(None, Some(&store.id), page.cursor(), page.limit()?).await?))
+    Ok(Json(app.list_verifications(None, Some(&store.id), page.cursor(), page.limit()?).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -137,7 +137,7 @@ pub async fn store_products(
     let status = if is_manager { q.status } else { Some(ProductStatus::Active) };
     let page = PageQuery { cursor: q.cursor, limit: q.limit };
     let filter = ProductFilter { store_id: Some(store.id), status, category: None };
-    Ok(Json(app.store.list_products(&filter, page.cursor(), page.limit()?).await?))
+    Ok(Json(app.list_products(&filter, page.cursor(), page.limit()?).await?))
 }
 
 /// Imports products from CSV (`Content-Type: text/csv`). Header
@@ -169,7 +169,7 @@ pub async fn import_products(
         return Err(AppError::forbidden("only sellers import products"));
     }
     let body = crate::extract::read_body(body, crate::IMPORT_BODY_LIMIT_BYTES).await?;
-    let report = import_csv(&app.store, &store.id, &body[..], |_| {}).await?;
+    let report = app.import_csv(&store.id, &body[..], |_| {}).await?;
     app.catalog_changed();
     Ok(Json(report))
 }

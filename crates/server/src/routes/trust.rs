@@ -14,10 +14,10 @@ use souk_app::access::side;
 use souk_app::reviews;
 use souk_app::tracking::{self, CarrierEventInput, CarrierEventReceipt, CARRIER_SIGNATURE_HEADER};
 use souk_app::trust::{trust_of, Trust};
+use souk_app::views::{RatingSummary, ReviewScope, ReviewView, TrackingEventView};
 use souk_domain::order::OrderState;
 use souk_domain::review;
 use souk_domain::time::Timestamp;
-use souk_store::trust::{RatingSummary, ReviewScope, ReviewView, TrackingEventView};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Tracking {
@@ -48,11 +48,11 @@ pub async fn tracking(
     Path(id): Path<String>,
 ) -> AppResult<Json<Tracking>> {
     side(&app, &user, &id).await?;
-    let order = app.store.order(&id).await.or_not_found("order")?;
+    let order = app.order(&id).await.or_not_found("order")?;
     Ok(Json(Tracking {
         time_to_ship_s: seconds_between(order.paid_at, order.shipped_at),
         time_to_deliver_s: seconds_between(order.shipped_at, order.delivered_at),
-        events: app.store.tracking(&id).await?,
+        events: app.tracking(&id).await?,
         order_id: order.id,
         state: order.state,
         carrier: order.carrier,
@@ -116,9 +116,9 @@ pub async fn create_review(
     }
     .check()?;
     let side = side(&app, &user, &id).await?;
-    let order = app.store.order(&id).await.or_not_found("order")?;
+    let order = app.order(&id).await.or_not_found("order")?;
     reviews::may_review(&app, side, &order)?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let review = reviews::review_line(&mut tx, &user.id, &id, input.line, review).await?;
     idem.finish(tx, StatusCode::CREATED, &review).await
 }
@@ -141,7 +141,7 @@ pub async fn reply(
     idem: Idem,
     ApiJson(input): ApiJson<ReplyInput>,
 ) -> AppResult<Response> {
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let review = reviews::reply(&app, &mut tx, &user.id, &id, &input.text).await?;
     idem.finish(tx, StatusCode::OK, &review).await
 }
@@ -154,8 +154,8 @@ pub struct Reviews {
 }
 
 async fn reviews_of(app: &App, scope: ReviewScope<'_>, page: &PageQuery) -> AppResult<Reviews> {
-    let found = app.store.reviews(scope, page.cursor(), page.limit()?).await?;
-    Ok(Reviews { summary: app.store.rating_summary(scope).await?, items: found.items, next_cursor: found.next_cursor })
+    let found = app.reviews(scope, page.cursor(), page.limit()?).await?;
+    Ok(Reviews { summary: app.rating_summary(scope).await?, items: found.items, next_cursor: found.next_cursor })
 }
 
 /// A product's reviews, newest first, with its rating histogram.

@@ -10,18 +10,18 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use souk_app::payments::SIGNATURE_HEADER;
+use souk_app::views::Page;
+use souk_app::views::{Payout, TopUp};
 use souk_app::wallet::ProviderCallback;
 use souk_app::wallet::{self, PayoutInput, TopUpInput};
 use souk_domain::account::Role;
 use souk_domain::ledger::{LedgerReport, WalletBalance, WalletTransaction};
-use souk_store::payments::{Payout, TopUp};
-use souk_store::Page;
 
 /// Available, held and incoming money per currency.
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet", security(("bearer" = [])),
     responses((status = 200, body = Vec<WalletBalance>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn wallet(State(app): State<App>, Authed(user): Authed) -> AppResult<Json<Vec<WalletBalance>>> {
-    Ok(Json(app.store.wallet(&user.id).await?))
+    Ok(Json(app.wallet(&user.id).await?))
 }
 
 /// Every movement of the user's money, newest first.
@@ -32,7 +32,7 @@ pub async fn transactions(
     Authed(user): Authed,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<WalletTransaction>>> {
-    Ok(Json(app.store.wallet_transactions(&user.id, page.cursor(), page.limit()?).await?))
+    Ok(Json(app.wallet_transactions(&user.id, page.cursor(), page.limit()?).await?))
 }
 
 /// Adds money to the wallet through the payment provider (`sandbox`). An accepted card answers
@@ -48,14 +48,8 @@ pub async fn top_up(
     idem: Idem,
     ApiJson(input): ApiJson<TopUpInput>,
 ) -> AppResult<Response> {
-    let charge = wallet::charge(&app, input.amount, &input.card_number)?;
-    let mut tx = app.store.begin().await?;
-    let t = wallet::record_charge(&app, &mut tx, &user.id, &charge).await?;
-    if let Err(declined) = charge.accepted() {
-        // The declined attempt is kept for the user's history; the answer is the decline.
-        tx.commit().await?;
-        return Err(declined.into());
-    }
+    let tx = app.begin().await?;
+    let (tx, t) = wallet::top_up(&app, tx, &user.id, input.amount, &input.card_number).await?;
     idem.finish(tx, StatusCode::ACCEPTED, &t).await
 }
 
@@ -67,7 +61,7 @@ pub async fn get_top_up(
     Authed(user): Authed,
     Path(id): Path<String>,
 ) -> AppResult<Json<TopUp>> {
-    let t = app.store.top_up(&id).await.or_not_found("top-up")?;
+    let t = app.top_up(&id).await.or_not_found("top-up")?;
     if t.user_id != user.id {
         return Err(AppError::not_found("top-up"));
     }
@@ -98,7 +92,7 @@ pub async fn payout(
     idem: Idem,
     ApiJson(input): ApiJson<PayoutInput>,
 ) -> AppResult<Response> {
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.begin().await?;
     let p = wallet::payout(&app, &mut tx, &user.id, input).await?;
     idem.finish(tx, StatusCode::CREATED, &p).await
 }
@@ -109,5 +103,5 @@ pub async fn payout(
     responses((status = 200, body = LedgerReport), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn ledger_check(State(app): State<App>, user: Authed) -> AppResult<Json<LedgerReport>> {
     user.require(Role::Admin)?;
-    Ok(Json(app.store.ledger_check().await?))
+    Ok(Json(app.ledger_check().await?))
 }

@@ -3,7 +3,7 @@
 //! every event once. The signing secret is shown once, at creation. Each endpoint has a
 //! delivery log with every attempt, and any delivery can be replayed.
 
-use crate::error::{AppError, AppResult, OrNotFound};
+use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery, Authed};
 use crate::idempotency::Idem;
 use crate::App;
@@ -12,12 +12,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use souk_domain::account::Role;
-use souk_domain::id::{self, Kind};
-use souk_domain::webhook::parse_patterns;
-use souk_domain::Invalid;
-use souk_store::webhooks::{DeliveryView, WebhookView};
-use souk_store::Page;
+use souk_app::views::Page;
+use souk_app::views::{DeliveryView, WebhookView};
+use souk_app::webhooks;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,9 +38,6 @@ pub struct CreatedWebhook {
     pub secret: String,
 }
 
-/// Most live endpoints one user may have.
-const MAX_ENDPOINTS: usize = 10;
-
 /// Registers an endpoint.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", security(("bearer" = [])), request_body = NewWebhook,
     params(crate::openapi::IdempotencyKey),
@@ -55,25 +49,14 @@ pub async fn create_webhook(
     idem: Idem,
     ApiJson(input): ApiJson<NewWebhook>,
 ) -> AppResult<Response> {
-    let url = crate::webhooks::check_url(&input.url, app.config.webhooks_allow_private)?;
-    let events = parse_patterns(&input.events)?;
-    let description = input.description.trim();
-    if description.chars().count() > 200 {
-        return Err(Invalid::new("invalid", "description", "at most 200 characters").into());
-    }
-    if input.marketplace {
-        user.require(Role::Admin)?;
-    }
-    let live = app.store.webhooks(&user.0.id).await?.iter().filter(|w| w.disabled_at.is_none()).count();
-    if live >= MAX_ENDPOINTS {
-        return Err(AppError::conflict(
-            "too_many_webhooks",
-            format!("at most {MAX_ENDPOINTS} endpoints; delete one first"),
-        ));
-    }
-    let secret = format!("whsec_{}", souk_app::accounts::random_token());
-    let mut tx = app.store.begin().await?;
-    let webhook = tx.create_webhook(&user.0.id, &url, description, &events, input.marketplace, &secret).await?;
+    let new = webhooks::NewEndpoint {
+        url: &input.url,
+        events: &input.events,
+        description: &input.description,
+        marketplace: input.marketplace,
+    };
+    let mut tx = app.begin().await?;
+    let (webhook, secret) = webhooks::create(&app, &mut tx, &user.0, &new).await?;
     idem.finish(tx, StatusCode::CREATED, &CreatedWebhook { webhook, secret }).await
 }
 
@@ -81,7 +64,7 @@ pub async fn create_webhook(
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("bearer" = [])),
     responses((status = 200, body = Vec<WebhookView>)))]
 pub async fn webhooks(State(app): State<App>, user: Authed) -> AppResult<Json<Vec<WebhookView>>> {
-    Ok(Json(app.store.webhooks(&user.0.id).await?))
+    Ok(Json(app.webhooks(&user.0.id).await?))
 }
 
 /// One of the caller's endpoints.
@@ -89,7 +72,7 @@ pub async fn webhooks(State(app): State<App>, user: Authed) -> AppResult<Json<Ve
     params(("id" = String, Path)),
     responses((status = 200, body = WebhookView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn webhook(State(app): State<App>, user: Authed, Path(id): Path<String>) -> AppResult<Json<WebhookView>> {
-    Ok(Json(own(&app, &user, &id).await?))
+    Ok(Json(webhooks::own(&app, &user.0, &id).await?))
 }
 
 /// Deletes an endpoint: nothing more is sent to it; its delivery log stays readable.
@@ -102,9 +85,8 @@ pub async fn delete_webhook(
     Path(id): Path<String>,
     idem: Idem,
 ) -> AppResult<Response> {
-    own(&app, &user, &id).await?;
-    let mut tx = app.store.begin().await?;
-    let disabled = tx.disable_webhook(&user.0.id, &id).await.or_not_found("webhook")?;
+    let mut tx = app.begin().await?;
+    let disabled = webhooks::disable(&app, &mut tx, &user.0, &id).await?;
     idem.finish(tx, StatusCode::OK, &disabled).await
 }
 
@@ -129,7 +111,7 @@ pub async fn deliveries(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> AppResult<Json<Page<DeliveryView>>> {
-    own(&app, &user, &id).await?;
+    webhooks::own(&app, &user.0, &id).await?;
     let state = q.state.as_deref().filter(|s| !s.is_empty());
     if state.is_some_and(|s| !["pending", "delivered", "failed"].contains(&s)) {
         return Err(AppError::unprocessable("invalid", "state is pending, delivered or failed").with_field("state"));
@@ -142,7 +124,7 @@ pub async fn deliveries(
         ),
     };
     let page = crate::extract::PageQuery { cursor: None, limit: q.limit };
-    Ok(Json(app.store.webhook_deliveries(&id, state, cursor, page.limit()?).await?))
+    Ok(Json(app.webhook_deliveries(&id, state, cursor, page.limit()?).await?))
 }
 
 /// One delivery with every attempt: when, the receiver's status and the start of its answer.
@@ -154,9 +136,9 @@ pub async fn delivery(
     user: Authed,
     Path((id, delivery)): Path<(String, String)>,
 ) -> AppResult<Json<DeliveryView>> {
-    own(&app, &user, &id).await?;
+    webhooks::own(&app, &user.0, &id).await?;
     let delivery = delivery.parse::<i64>().map_err(|_| AppError::not_found("delivery"))?;
-    Ok(Json(app.store.webhook_delivery(&id, delivery).await?.ok_or_else(|| AppError::not_found("delivery"))?))
+    Ok(Json(app.webhook_delivery(&id, delivery).await?.ok_or_else(|| AppError::not_found("delivery"))?))
 }
 
 /// Sends a delivery again, with the same event id, and a fresh three days of retries; later
@@ -171,20 +153,7 @@ pub async fn replay(
     Path((id, delivery)): Path<(String, String)>,
     idem: Idem,
 ) -> AppResult<Response> {
-    let endpoint = own(&app, &user, &id).await?;
-    if endpoint.disabled_at.is_some() {
-        return Err(AppError::conflict("webhook_deleted", "this endpoint was deleted; nothing is sent to it"));
-    }
-    let delivery = delivery.parse::<i64>().map_err(|_| AppError::not_found("delivery"))?;
-    let mut tx = app.store.begin().await?;
-    let replayed = tx.replay_webhook_delivery(&id, delivery).await.or_not_found("delivery")?;
+    let mut tx = app.begin().await?;
+    let replayed = webhooks::replay(&app, &mut tx, &user.0, &id, &delivery).await?;
     idem.finish(tx, StatusCode::OK, &replayed).await
-}
-
-/// The caller's endpoint `id`; anyone else's is not found.
-async fn own(app: &App, user: &Authed, id: &str) -> AppResult<WebhookView> {
-    if !id::is_valid(Kind::Webhook, id) {
-        return Err(AppError::not_found("webhook"));
-    }
-    app.store.webhook(&user.0.id, id).await?.ok_or_else(|| AppError::not_found("webhook"))
 }

@@ -14,12 +14,12 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use souk_app::access::Side;
 use souk_app::orders;
+use souk_app::views::OrderScope;
+use souk_app::views::User;
 use souk_domain::dispute::Reason;
 use souk_domain::order::{Action, OrderState, OrderView};
 use souk_domain::time::Timestamp;
 use souk_domain::Money;
-use souk_store::accounts::User;
-use souk_store::orders::OrderScope;
 
 #[derive(Deserialize)]
 pub struct CartForm {
@@ -44,7 +44,7 @@ pub async fn add_to_cart(State(app): State<App>, ctx: Ctx, Form(f): Form<CartFor
 
 pub async fn cart(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/cart") };
-    let Ok(lines) = app.store.cart(&user.id).await else { return ctx.error() };
+    let Ok(lines) = app.cart(&user.id).await else { return ctx.error() };
     let body = html! {
         h1 { (ctx.t("Cart")) }
         @if lines.is_empty() {
@@ -87,14 +87,7 @@ pub async fn checkout(State(app): State<App>, ctx: Ctx, Form(f): Form<CheckoutFo
         return ctx.expired_form();
     }
     once!(app, ctx, user, f._key, |tx| {
-        let placed = orders::checkout(&app, &mut tx, &user.id, &f.ship_to, None).await?.orders;
-        for o in &placed {
-            // Paying needs the money in the wallet; an order the wallet cannot cover stays
-            // pending, to pay after a top-up.
-            if tx.wallet_available(&user.id, o.total.currency).await? >= o.total.amount {
-                orders::act(&app, &mut tx, Side::Buyer, &o.id, Action::Pay).await?;
-            }
-        }
+        let placed = orders::checkout_and_pay_covered(&app, &mut tx, &user.id, &f.ship_to).await?;
         match placed.as_slice() {
             [one] => format!("/orders/{}", one.id),
             _ => "/orders".to_string(),
@@ -104,8 +97,7 @@ pub async fn checkout(State(app): State<App>, ctx: Ctx, Form(f): Form<CheckoutFo
 
 pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/wallet") };
-    let (Ok(balances), Ok(history)) =
-        (app.store.wallet(&user.id).await, app.store.wallet_transactions(&user.id, None, 30).await)
+    let (Ok(balances), Ok(history)) = (app.wallet(&user.id).await, app.wallet_transactions(&user.id, None, 30).await)
     else {
         return ctx.error();
     };
@@ -165,17 +157,15 @@ pub async fn top_up(State(app): State<App>, ctx: Ctx, Form(f): Form<TopUpForm>) 
     }
     once!(app, ctx, user, f._key, |tx| {
         let amount = super::forms::major(&f.amount, super::forms::currency(&f.currency)?, "amount")?;
-        let charge = souk_app::wallet::charge(&app, amount, &f.card_number)?;
-        // A decline is shown on the form's page; the attempt is not kept, as nothing was done.
-        charge.accepted()?;
-        souk_app::wallet::record_charge(&app, &mut tx, &user.id, &charge).await?;
+        // A decline is kept in the history and shown on the form's page.
+        (tx, _) = souk_app::wallet::top_up(&app, tx, &user.id, amount, &f.card_number).await?;
         "/wallet".to_string()
     })
 }
 
 pub async fn orders(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/orders") };
-    let Ok(page) = app.store.list_orders(OrderScope::Buyer(&user.id), None, 100).await else { return ctx.error() };
+    let Ok(page) = app.list_orders(OrderScope::Buyer(&user.id), None, 100).await else { return ctx.error() };
     let body = html! {
         h1 { (ctx.t("My orders")) }
         @if page.items.is_empty() { p.notice { (ctx.t("No orders yet.")) } }
@@ -234,8 +224,8 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
         Err(e) if e.kind.is_ours() => return ctx.error(),
         _ => return ctx.not_found(),
     };
-    let Ok(o) = app.store.order(&id).await else { return ctx.not_found() };
-    let Ok(tracking) = app.store.tracking(&id).await else { return ctx.error() };
+    let Ok(o) = app.order(&id).await else { return ctx.not_found() };
+    let Ok(tracking) = app.tracking(&id).await else { return ctx.error() };
     let state = Some(o.state);
     let body = html! {
         h1 { (ctx.t("Order")) " " code { (o.id) } }
@@ -308,7 +298,7 @@ async fn buyers_order(app: &App, ctx: &Ctx, id: &str, csrf: &str) -> Gate {
         Err(e) if e.kind.is_ours() => return Gate::Closed(ctx.error()),
         _ => return Gate::Closed(ctx.not_found()),
     }
-    match app.store.order(id).await {
+    match app.order(id).await {
         Ok(o) if o.buyer_id == user.id => Gate::Open(user, Box::new(o)),
         _ => Gate::Closed(ctx.not_found()),
     }
@@ -430,7 +420,7 @@ pub async fn payout(State(app): State<App>, ctx: Ctx, Form(f): Form<PayoutForm>)
 /// The signed-in user's notifications, newest first, with a form that marks them all read.
 pub async fn notifications(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/notifications") };
-    let Ok(rows) = app.store.notifications(&user.id, None, 100).await else { return ctx.error() };
+    let Ok(rows) = app.notifications(&user.id, None, 100).await else { return ctx.error() };
     let body = html! {
         h1 { (ctx.t("Notifications")) }
         @if ctx.unread > 0 {

@@ -23,7 +23,7 @@ pub struct InboxQuery {
 /// seller center's inbox), `?as=buyer` those the user started as a buyer.
 pub async fn inbox(State(app): State<App>, ctx: Ctx, Query(q): Query<InboxQuery>) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/messages") };
-    let Ok(mut page) = app.store.conversations(&user.id, None, 100).await else { return ctx.error() };
+    let Ok(mut page) = app.conversations(&user.id, None, 100).await else { return ctx.error() };
     match q.role.as_str() {
         "store" => page.items.retain(|c| c.buyer_id != user.id),
         "buyer" => page.items.retain(|c| c.buyer_id == user.id),
@@ -81,21 +81,21 @@ pub async fn conversation(State(app): State<App>, ctx: Ctx, Path(id): Path<Strin
     if !id::is_valid(Kind::Conversation, &id) {
         return ctx.not_found();
     }
-    let Ok(c) = app.store.conversation(&id).await else { return ctx.not_found() };
+    let Ok(c) = app.conversation(&id).await else { return ctx.not_found() };
     let Some(side) = c.side_of(&user.id) else { return ctx.not_found() };
     let (Ok(view), Ok(page), Ok(cursor)) = (
-        app.store.conversation_view(&id, &user.id).await,
-        app.store.messages(&id, None, 50).await,
-        app.store.latest_event(&user.id).await,
+        app.conversation_view(&id, &user.id).await,
+        app.messages(&id, None, 50).await,
+        app.latest_event(&user.id).await,
     ) else {
         return ctx.error();
     };
     let offers = super::deals::offers_panel(&app, &ctx, &c.id, &c.store_id, side).await;
     // Opening the conversation reads it: the other side gets the read receipt.
     if let Some(newest) = page.items.first() {
-        if let Ok(mut tx) = app.store.begin().await {
-            if tx.mark_read(&c, side, newest.seq).await.is_ok() {
-                let _ = tx.commit().await;
+        if let Ok(mut tx) = app.begin().await {
+            if souk_app::chat::mark_read(&mut tx, &c, side, newest.seq).await.is_ok() {
+                let _ = souk_app::commit(tx).await;
             }
         }
     }
@@ -134,7 +134,7 @@ pub async fn send(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form
     if !ctx.csrf_ok(&f._csrf) {
         return ctx.expired_form();
     }
-    let Ok(c) = app.store.conversation(&id).await else { return ctx.not_found() };
+    let Ok(c) = app.conversation(&id).await else { return ctx.not_found() };
     let Some(side) = c.side_of(&user.id) else { return ctx.not_found() };
     once!(app, ctx, user, f._key, |tx| {
         let draft = souk_domain::chat::message(&f.text, &[])?;

@@ -14,13 +14,13 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use souk_app::chat::{accept_in, answerable, party, terms};
 use souk_app::rfq::{self as api, Viewer};
+use souk_app::views::OfferView;
+use souk_app::views::RfqView;
 use souk_domain::catalog::{ProductStatus, Sku};
 use souk_domain::category::Category;
 use souk_domain::chat::{OfferAnswer, Side};
 use souk_domain::time::rfc3339;
 use souk_domain::Invalid;
-use souk_store::chat::OfferView;
-use souk_store::rfq::RfqView;
 
 fn hidden(ctx: &Ctx) -> Markup {
     html! { (ctx.csrf_field()) (form_key()) }
@@ -28,12 +28,12 @@ fn hidden(ctx: &Ctx) -> Markup {
 
 /// A store's active SKUs with their products' titles, for offer and quote forms.
 async fn store_skus(app: &App, store_id: &str) -> Result<Vec<(String, Sku)>, AppError> {
-    let filter = souk_store::catalog::ProductFilter {
+    let filter = souk_app::views::ProductFilter {
         store_id: Some(store_id.to_string()),
         status: Some(ProductStatus::Active),
         category: None,
     };
-    let page = app.store.list_products(&filter, None, 200).await?;
+    let page = app.list_products(&filter, None, 200).await?;
     Ok(page.items.into_iter().flat_map(|p| p.skus.into_iter().map(move |s| (p.title.clone(), s))).collect())
 }
 
@@ -57,13 +57,13 @@ fn whole(text: &str, field: &str) -> Result<i64, AppError> {
 /// When an offer made now for `days` days ends, as RFC 3339.
 fn days_ahead(app: &App, days: &str) -> Result<String, AppError> {
     let days = whole(days, "days")?;
-    Ok(rfc3339(app.store.now_ms() + days.clamp(0, 30) * 86_400_000))
+    Ok(rfc3339(app.now_ms() + days.clamp(0, 30) * 86_400_000))
 }
 
 /// The offers part of a conversation page: every offer with its state, answer forms for the
 /// other side's open one, and, for the seller, the form to make a new offer.
 pub async fn offers_panel(app: &App, ctx: &Ctx, conversation: &str, store_id: &str, side: Side) -> Markup {
-    let offers = app.store.offers(conversation, None, 20).await.map(|p| p.items).unwrap_or_default();
+    let offers = app.offers(conversation, None, 20).await.map(|p| p.items).unwrap_or_default();
     let skus = if side == Side::Seller { store_skus(app, store_id).await.unwrap_or_default() } else { Vec::new() };
     html! {
         @if !offers.is_empty() {
@@ -197,7 +197,7 @@ pub async fn answer_offer(
         "counter" => OfferAnswer::Counter,
         _ => return ctx.not_found(),
     };
-    let (Ok((c, _)), Ok(offer)) = (party(&app, &user, &id).await, app.store.offer(&offer_id).await) else {
+    let (Ok((c, _)), Ok(offer)) = (party(&app, &user, &id).await, app.offer(&offer_id).await) else {
         return ctx.not_found();
     };
     if offer.view.conversation_id != c.id {
@@ -255,7 +255,7 @@ fn rfq_state(status: &str) -> &'static str {
 /// The buyer's requests for quotation, and the form to post one.
 pub async fn rfqs(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/rfqs") };
-    let Ok(mine) = app.store.rfqs_of(&user.id, None, 100).await else { return ctx.error() };
+    let Ok(mine) = app.rfqs_of(&user.id, None, 100).await else { return ctx.error() };
     let body = html! {
         h1 { (ctx.t("Requests for quotation")) }
         ul.orders { @for r in &mine.items { (rfq_row(&ctx, r)) } }
@@ -318,7 +318,7 @@ pub async fn post_rfq(State(app): State<App>, ctx: Ctx, Form(f): Form<RfqForm>) 
             quantity: whole(&f.quantity, "quantity")?,
             target_unit_price,
             ship_to: f.ship_to.trim().to_ascii_uppercase(),
-            deadline: rfc3339(app.store.now_ms() + days.clamp(0, 61) * 86_400_000),
+            deadline: rfc3339(app.now_ms() + days.clamp(0, 61) * 86_400_000),
         };
         let created = api::create_rfq_in(&app, &mut tx, &user, &input).await?;
         format!("/rfqs/{}", created.id)
@@ -339,7 +339,7 @@ pub async fn rfq(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Re
         Viewer::Seller(s) => Some(s.as_str()),
     };
     let (Ok(quotes), Ok(skus)) = (
-        app.store.quotes(&id, store_id).await,
+        app.quotes(&id, store_id).await,
         async {
             match store_id {
                 Some(s) => store_skus(&app, s).await,
@@ -428,7 +428,7 @@ pub async fn quote(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, For
             note: f.note.clone(),
         };
         let draft = api::quote_draft(input)?;
-        match app.store.quotes(&id, Some(&store_id)).await?.first() {
+        match app.quotes(&id, Some(&store_id)).await?.first() {
             Some(mine) => api::revise_quote(&app, &mut tx, &user, &mine.id, &draft).await?,
             None => api::create_quote_in(&app, &mut tx, &user, &id, &draft).await?,
         };
@@ -483,11 +483,10 @@ async fn buyers_rfq_step(app: App, ctx: Ctx, id: String, f: PlainForm, accept: b
 /// can quote.
 pub async fn seller_deals(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/seller/deals") };
-    let Ok(store) = app.store.store_by_owner(&user.id).await else { return ctx.not_found() };
-    let (Ok(offers), Ok(rfqs)) = (
-        app.store.store_offers(&store.id, None, 50).await,
-        app.store.rfqs_for_store(&store.id, &user.id, None, 50).await,
-    ) else {
+    let Ok(store) = app.store_by_owner(&user.id).await else { return ctx.not_found() };
+    let (Ok(offers), Ok(rfqs)) =
+        (app.store_offers(&store.id, None, 50).await, app.rfqs_for_store(&store.id, &user.id, None, 50).await)
+    else {
         return ctx.error();
     };
     let body = html! {

@@ -12,15 +12,15 @@ use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 use souk_app::flash::Bought;
+use souk_app::views::PromotionFilter;
 use souk_domain::catalog::Product;
 use souk_domain::id::{self, Kind};
-use souk_store::flash::PromotionFilter;
 
 /// The product's current flash sales (scheduled, live or sold out), empty when none; its
 /// seller (`seller_id`) sees no buy form.
 pub async fn banner(app: &App, ctx: &Ctx, p: &Product, seller_id: &str) -> Markup {
     let filter = PromotionFilter { store_id: None, product_id: Some(&p.id), current: true };
-    let Ok(page) = app.store.promotions(&filter, None, 10).await else { return html! {} };
+    let Ok(page) = app.promotions(&filter, None, 10).await else { return html! {} };
     let own = ctx.user.as_ref().is_some_and(|u| u.id == seller_id);
     html! {
         @for promo in page.items.iter().rev() {

@@ -8,10 +8,10 @@ use crate::App;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
+use souk_app::idempotency::{Claimed, KeyClaim};
+use souk_app::views::User;
+use souk_app::Tx;
 use souk_domain::Invalid;
-use souk_store::accounts::User;
-use souk_store::idempotency::{Claim, KeyClaim};
-use souk_store::Tx;
 
 /// An amount typed in major units (`12.50`) in `currency`, named `field` when it is wrong.
 pub(crate) fn major(text: &str, currency: souk_domain::Currency, field: &str) -> Result<souk_domain::Money, AppError> {
@@ -47,22 +47,16 @@ pub(crate) async fn claim(app: &App, user: &User, key: &str) -> Result<Once, App
     }
     let scope = format!("web:{}", user.id);
     let busy = || AppError::conflict("in_progress", "this form is being submitted");
-    match app.store.claim_idempotency_key(&scope, key, "form").await? {
-        Claim::Started(claim) => Ok(Once::Run(claim)),
-        Claim::Replay { body, .. } => Ok(Once::Done(body)),
-        Claim::Mismatch => Err(busy()),
-        // A submission whose request is gone (cancelled, or its process died) is run again.
-        Claim::InFlight(holder) if !app.store.holder_alive(&holder).await? => {
-            app.store.take_over_idempotency_key(&scope, key, &holder).await?.map(Once::Run).ok_or_else(busy)
-        }
-        Claim::InFlight(_) => Err(busy()),
+    match souk_app::idempotency::claim(app, &scope, key, "form").await? {
+        Claimed::Run(claim) => Ok(Once::Run(claim)),
+        Claimed::Replay { body, .. } => Ok(Once::Done(body)),
+        Claimed::Mismatch | Claimed::Busy => Err(busy()),
     }
 }
 
 /// Records where the form went in the action's own transaction, commits, and goes there.
-pub(crate) async fn finish(mut tx: Tx, claim: &KeyClaim, location: &str) -> Result<Response, AppError> {
-    tx.complete_idempotency_key(&claim.scope, &claim.key, &claim.token, 303, location).await?;
-    tx.commit().await?;
+pub(crate) async fn finish(tx: Tx, claim: &KeyClaim, location: &str) -> Result<Response, AppError> {
+    souk_app::idempotency::finish(tx, &claim.scope, &claim.key, &claim.token, 303, location).await?;
     Ok(Redirect::to(location).into_response())
 }
 
@@ -83,7 +77,7 @@ macro_rules! once {
             Err(e) => problem(&$ctx, &e),
             Ok(Once::Run(key_claim)) => {
                 let result: Result<axum::response::Response, $crate::error::AppError> = async {
-                    let mut $tx = $app.store.begin().await?;
+                    let mut $tx = $app.begin().await?;
                     let location: String = $act;
                     finish($tx, &key_claim, &location).await
                 }

@@ -23,9 +23,8 @@ use axum::{Form, Router};
 use i18n::Lang;
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
-use souk_app::accounts::token_hash;
 use souk_app::error::ErrorKind;
-use souk_store::accounts::User;
+use souk_app::views::User;
 
 pub const SESSION_COOKIE: &str = "souk_session";
 pub const CSRF_COOKIE: &str = "souk_csrf";
@@ -127,7 +126,7 @@ impl FromRequestParts<App> for Ctx {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
         let user = match cookie(&parts.headers, SESSION_COOKIE) {
-            Some(token) => app.store.user_by_session(&token_hash(token)).await.ok(),
+            Some(token) => souk_app::accounts::session_user(app, token).await.ok(),
             None => None,
         };
         let lang = cookie(&parts.headers, LANG_COOKIE).and_then(Lang::parse).unwrap_or_else(|| {
@@ -141,7 +140,7 @@ impl FromRequestParts<App> for Ctx {
             None => (souk_app::accounts::random_token()[..32].to_string(), true),
         };
         let unread = match &user {
-            Some(u) => app.store.unread_notifications(&u.id).await.unwrap_or(0),
+            Some(u) => app.unread_notifications(&u.id).await.unwrap_or(0),
             None => 0,
         };
         Ok(Ctx { user, lang, csrf, new_csrf, demo: app.config.demo, unread })
@@ -384,9 +383,9 @@ async fn login(
         }
     };
     let started = async {
-        let mut tx = app.store.begin().await?;
+        let mut tx = app.begin().await?;
         let session = souk_app::accounts::start_session(&mut tx, &user.id).await?;
-        tx.commit().await?;
+        souk_app::commit(tx).await?;
         Ok::<_, crate::error::AppError>(session)
     };
     let Ok((token, _)) = started.await else { return ctx.error() };
@@ -409,9 +408,9 @@ async fn logout(State(app): State<App>, ctx: Ctx, headers: HeaderMap, Form(form)
         return ctx.expired_form();
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        if let Ok(mut tx) = app.store.begin().await {
-            if tx.delete_session(&token_hash(token)).await.is_ok() {
-                let _ = tx.commit().await;
+        if let Ok(mut tx) = app.begin().await {
+            if souk_app::accounts::end_session(&mut tx, token).await.is_ok() {
+                let _ = souk_app::commit(tx).await;
             }
         }
     }

@@ -9,10 +9,10 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use souk_app::search::{SearchQuery, SearchResults};
 use souk_app::seed::DEMO_LOGINS;
+use souk_app::views::ReviewScope;
 use souk_domain::catalog::ProductStatus;
 use souk_domain::category::Category;
 use souk_domain::id::{self, Kind};
-use souk_store::trust::ReviewScope;
 
 /// Products per search page.
 const PAGE: usize = 24;
@@ -192,7 +192,7 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
     if !id::is_valid(Kind::Product, &id) {
         return ctx.not_found();
     }
-    let Ok(p) = app.store.product(&id).await else { return ctx.not_found() };
+    let Ok(p) = app.product(&id).await else { return ctx.not_found() };
     let staff = match &ctx.user {
         Some(u) => souk_app::access::manages(&app, Some(u), &p.store_id).await.unwrap_or(false),
         None => false,
@@ -203,12 +203,12 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
     if p.status == ProductStatus::Active && !staff {
         app.traffic.add(&p.id, 0, 1);
     }
-    let Ok(store) = app.store.store_by_id(&p.store_id).await else { return ctx.error() };
+    let Ok(store) = app.store_by_id(&p.store_id).await else { return ctx.error() };
     let flash = super::flash::banner(&app, &ctx, &p, &store.owner_id).await;
     let (Ok(trust), Ok(rating), Ok(reviews)) = (
         souk_app::trust::trust_of(&app, &store.id).await,
-        app.store.rating_summary(ReviewScope::Product(&p.id)).await,
-        app.store.reviews(ReviewScope::Product(&p.id), None, 10).await,
+        app.rating_summary(ReviewScope::Product(&p.id)).await,
+        app.reviews(ReviewScope::Product(&p.id), None, 10).await,
     ) else {
         return ctx.error();
     };
@@ -296,12 +296,12 @@ fn component_key(name: &str) -> &'static str {
 }
 
 pub async fn store(State(app): State<App>, ctx: Ctx, Path(slug): Path<String>) -> Response {
-    let Ok(store) = app.store.store_by_slug(&slug).await else { return ctx.not_found() };
+    let Ok(store) = app.store_by_slug(&slug).await else { return ctx.not_found() };
     let q = SearchQuery { store: Some(store.id.clone()), limit: Some(PAGE), ..Default::default() };
     let (Ok(products), Ok(trust), Ok(rating)) = (
         souk_app::search::run(&app, q).await,
         souk_app::trust::trust_of(&app, &store.id).await,
-        app.store.rating_summary(ReviewScope::Store(&store.id)).await,
+        app.rating_summary(ReviewScope::Store(&store.id)).await,
     ) else {
         return ctx.error();
     };

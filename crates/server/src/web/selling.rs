@@ -127,9 +127,11 @@ pub struct VerificationForm {
 /// The signed-in seller's store, or the page to show instead.
 async fn my_store(app: &App, ctx: &Ctx, here: &str) -> Result<StoreProfile, Response> {
     let Some(user) = &ctx.user else { return Err(to_login(here)) };
-    match app.store.store_by_owner(&user.id).await {
+    match app.store_by_owner(&user.id).await {
         Ok(s) => Ok(s),
-        Err(souk_store::StoreError::NotFound) => Err(axum::response::Redirect::to("/seller").into_response()),
+        Err(e) if e.kind == souk_app::error::ErrorKind::NotFound => {
+            Err(axum::response::Redirect::to("/seller").into_response())
+        }
         Err(_) => Err(ctx.error()),
     }
 }
@@ -360,8 +362,8 @@ pub async fn products(State(app): State<App>, ctx: Ctx) -> Response {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let filter = souk_store::catalog::ProductFilter { store_id: Some(store.id.clone()), status: None, category: None };
-    let Ok(page) = app.store.list_products(&filter, None, 200).await else { return ctx.error() };
+    let filter = souk_app::views::ProductFilter { store_id: Some(store.id.clone()), status: None, category: None };
+    let Ok(page) = app.list_products(&filter, None, 200).await else { return ctx.error() };
     let body = html! {
         h1 { (ctx.t("Products")) ": " (store.name) }
         p { a.button href="/seller/products/new" { (ctx.t("New product")) } " " a href="/seller/import" { (ctx.t("Import from CSV")) } }
@@ -431,7 +433,7 @@ pub async fn create_product(State(app): State<App>, ctx: Ctx, Form(f): Form<Vec<
 /// The signed-in seller's product, or the page to show instead.
 async fn my_product(app: &App, ctx: &Ctx, id: &str) -> Result<(StoreProfile, Product), Response> {
     let store = my_store(app, ctx, &format!("/seller/products/{id}")).await?;
-    match app.store.product(id).await {
+    match app.product(id).await {
         Ok(p) if p.store_id == store.id => Ok((store, p)),
         _ => Err(ctx.not_found()),
     }
@@ -492,7 +494,7 @@ pub async fn update_product(
                 SkuPatch { options: Some(v.options), price: Some(v.price), stock: None, price_tiers: Some(v.tiers) };
             catalog::update_sku(&mut tx, &product, &v.id, &patch).await?;
             if v.stock_text != v.was {
-                tx.set_available(&v.id, v.stock).await?;
+                catalog::set_available(&mut tx, &product, &v.id, v.stock).await?;
             }
         }
         format!("/seller/products/{}", product.id)
@@ -557,7 +559,7 @@ pub async fn start_import(State(app): State<App>, ctx: Ctx, headers: HeaderMap, 
     let Some(user) = ctx.user.clone().filter(|_| ctx.csrf_ok(&header_of("x-csrf-token"))) else {
         return fragment(StatusCode::FORBIDDEN, html! { p.error { (ctx.t("The form expired; please try again.")) } });
     };
-    let Ok(store) = app.store.store_by_owner(&user.id).await else {
+    let Ok(store) = app.store_by_owner(&user.id).await else {
         return fragment(StatusCode::NOT_FOUND, html! { p.error { (ctx.t("Open a store to sell.")) } });
     };
     let key = header_of("x-form-key");
@@ -575,9 +577,8 @@ pub async fn start_import(State(app): State<App>, ctx: Ctx, headers: HeaderMap, 
             };
             let job = souk_app::accounts::random_token()[..24].to_string();
             let recorded = async {
-                let mut tx = app.store.begin().await?;
-                tx.complete_idempotency_key(&claim.scope, &claim.key, &claim.token, 200, &job).await?;
-                tx.commit().await?;
+                let tx = app.begin().await?;
+                souk_app::idempotency::finish(tx, &claim.scope, &claim.key, &claim.token, 200, &job).await?;
                 Ok::<_, AppError>(())
             };
             if let Err(e) = recorded.await {
@@ -588,10 +589,7 @@ pub async fn start_import(State(app): State<App>, ctx: Ctx, headers: HeaderMap, 
             app.imports.start(&job, &user.id, data.len() as u64);
             let (app, store_id, id) = (app.clone(), store.id.clone(), job.clone());
             tokio::spawn(async move {
-                let result = souk_app::import::import_csv(&app.store, &store_id, &data, |(done, _)| {
-                    app.imports.progress(&id, done)
-                })
-                .await;
+                let result = app.import_csv(&store_id, &data, |(done, _)| app.imports.progress(&id, done)).await;
                 app.imports.finish(&id, result.map_err(|e| e.message));
                 app.catalog_changed();
             });

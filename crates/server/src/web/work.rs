@@ -13,12 +13,12 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use souk_app::access::Side;
 use souk_app::disputes::{self, is_staff};
+use souk_app::views::OrderScope;
+use souk_app::views::User;
+use souk_app::views::{Actor, Evidence};
 use souk_domain::account::{Role, VerificationStatus};
 use souk_domain::dispute::Step;
 use souk_domain::Invalid;
-use souk_store::accounts::User;
-use souk_store::disputes::{Actor, Evidence};
-use souk_store::orders::OrderScope;
 
 fn hidden(ctx: &Ctx) -> Markup {
     html! { (ctx.csrf_field()) (form_key()) }
@@ -54,18 +54,18 @@ pub(crate) fn ship_form(ctx: &Ctx, order_id: &str) -> Markup {
 
 pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/seller") };
-    let store = match app.store.store_by_owner(&user.id).await {
+    let store = match app.store_by_owner(&user.id).await {
         Ok(s) => s,
-        Err(souk_store::StoreError::NotFound) => {
+        Err(e) if e.kind == souk_app::error::ErrorKind::NotFound => {
             let body = html! { h1 { (ctx.t("Seller center")) } p.notice { (ctx.t("Open a store to sell.")) } (super::selling::open_store_form(&ctx)) };
             return ctx.page(StatusCode::OK, ctx.t("Seller center"), body);
         }
         Err(_) => return ctx.error(),
     };
     let (Ok(orders), Ok(disputes), Ok(verifications)) = (
-        app.store.list_orders(OrderScope::Store(&store.id), None, 100).await,
-        app.store.disputes(Some("awaiting_seller"), Some(&user.id), None, 100).await,
-        app.store.list_verifications(None, Some(&store.id), None, 1).await,
+        app.list_orders(OrderScope::Store(&store.id), None, 100).await,
+        app.disputes(Some("awaiting_seller"), Some(&user.id), None, 100).await,
+        app.list_verifications(None, Some(&store.id), None, 1).await,
     ) else {
         return ctx.error();
     };
@@ -161,7 +161,7 @@ pub struct AnswerForm {
 
 /// Minor units of a decimal amount in the order's currency.
 async fn amount_of(app: &App, order_id: &str, text: &str) -> Result<i64, AppError> {
-    let order = app.store.order(order_id).await?;
+    let order = app.order(order_id).await?;
     Ok(super::forms::major(text, order.total.currency, "amount")?.amount)
 }
 
@@ -191,9 +191,9 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
         return ctx.not_found();
     }
     let (Ok(queue), Ok(books), Ok(pending)) = (
-        app.store.disputes(Some("mediation"), None, None, 100).await,
-        app.store.ledger_check().await,
-        app.store.list_verifications(Some(VerificationStatus::Pending), None, None, 50).await,
+        app.disputes(Some("mediation"), None, None, 100).await,
+        app.ledger_check().await,
+        app.list_verifications(Some(VerificationStatus::Pending), None, None, 50).await,
     ) else {
         return ctx.error();
     };
@@ -249,18 +249,18 @@ pub async fn console_dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<St
     if !is_staff(&user) {
         return ctx.not_found();
     }
-    let Ok(d) = app.store.dispute(&id).await else { return ctx.not_found() };
+    let Ok(d) = app.dispute(&id).await else { return ctx.not_found() };
     let (Ok(order), Ok(evidence), Ok(tracking), Ok(conversations)) = (
-        app.store.order(&d.view.order_id).await,
-        app.store.evidence(&id).await,
-        app.store.tracking(&d.view.order_id).await,
-        app.store.conversations_between(&d.view.buyer_id, &d.view.store_id).await,
+        app.order(&d.view.order_id).await,
+        app.evidence(&id).await,
+        app.tracking(&d.view.order_id).await,
+        app.conversations_between(&d.view.buyer_id, &d.view.store_id).await,
     ) else {
         return ctx.error();
     };
     let mut chat = Vec::new();
     for c in &conversations {
-        if let Ok(page) = app.store.messages(c, None, 50).await {
+        if let Ok(page) = app.messages(c, None, 50).await {
             chat.extend(page.items);
         }
     }
@@ -356,7 +356,7 @@ pub async fn analytics(
     axum::extract::Query(q): axum::extract::Query<WindowQuery>,
 ) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/seller/analytics") };
-    let Ok(store) = app.store.store_by_owner(&user.id).await else { return ctx.not_found() };
+    let Ok(store) = app.store_by_owner(&user.id).await else { return ctx.not_found() };
     let a = match souk_app::analytics::analytics_of(&app, &store, q.days).await {
         Ok(a) => a,
         Err(e) if !e.kind.is_ours() => return ctx.not_found(),
@@ -439,7 +439,7 @@ pub async fn users(
     if !is_staff(&user) {
         return ctx.not_found();
     }
-    let Ok(page) = app.store.list_users(q.cursor.as_deref(), 100).await else { return ctx.error() };
+    let Ok(page) = app.list_users(q.cursor.as_deref(), 100).await else { return ctx.error() };
     let admin = user.has(Role::Admin);
     let body = html! {
         h1 { (ctx.t("Users")) }
@@ -497,7 +497,7 @@ pub async fn stores(
     if !is_staff(&user) {
         return ctx.not_found();
     }
-    let Ok(page) = app.store.list_stores(q.cursor.as_deref(), 100).await else { return ctx.error() };
+    let Ok(page) = app.list_stores(q.cursor.as_deref(), 100).await else { return ctx.error() };
     let mut scores = Vec::with_capacity(page.items.len());
     for s in &page.items {
         scores.push(souk_app::trust::trust_of(&app, &s.id).await.map(|t| t.score).ok());
@@ -529,7 +529,7 @@ pub async fn audit(
     if !user.has(Role::Admin) {
         return ctx.not_found();
     }
-    let Ok(page) = app.store.audit_log(None, q.cursor.as_deref(), 100).await else { return ctx.error() };
+    let Ok(page) = app.audit_log(None, q.cursor.as_deref(), 100).await else { return ctx.error() };
     let body = html! {
         h1 { (ctx.t("Audit log")) }
         table.audit {
