@@ -68,6 +68,8 @@ pub enum TransferKind {
     Refund,
     Release,
     Commission,
+    /// A flash order's payment moving from its promotion's escrow into the order's own.
+    Allocation,
 }
 
 impl TransferKind {
@@ -79,6 +81,7 @@ impl TransferKind {
             TransferKind::Refund => "refund",
             TransferKind::Release => "release",
             TransferKind::Commission => "commission",
+            TransferKind::Allocation => "allocation",
         }
     }
 }
@@ -106,6 +109,28 @@ pub enum PostingError {
 }
 
 impl Posting {
+    /// A flash order's payment, when its batch commits: the buyer's wallet into the promotion's
+    /// escrow, which holds it until the order is written out.
+    pub fn flash_payment(buyer_id: &str, promotion_id: &str, total: Money) -> Posting {
+        Posting {
+            from: Account::Wallet { user_id: buyer_id.to_string(), currency: total.currency },
+            to: Account::PromotionEscrow { promotion_id: promotion_id.to_string(), currency: total.currency },
+            amount: total,
+            kind: TransferKind::Payment,
+        }
+    }
+
+    /// A flash order written out: its payment moves from the promotion's escrow into the
+    /// order's own, where any order's payment is.
+    pub fn flash_allocation(promotion_id: &str, order_id: &str, total: Money) -> Posting {
+        Posting {
+            from: Account::PromotionEscrow { promotion_id: promotion_id.to_string(), currency: total.currency },
+            to: Account::Escrow { order_id: order_id.to_string(), currency: total.currency },
+            amount: total,
+            kind: TransferKind::Allocation,
+        }
+    }
+
     /// Checks the posting's own shape: a positive amount, one currency on both sides and in the
     /// amount, two different accounts.
     pub fn check(&self) -> Result<(), PostingError> {
@@ -122,6 +147,22 @@ impl Posting {
     }
 }
 
+/// What postings applied together do to each account they touch: credits less debits. Each
+/// posting is checked first. A batch is judged by its net movement, so one account's debits
+/// and credits in the same batch are weighed together, in whatever order they come.
+pub fn net_moves<'a>(postings: impl IntoIterator<Item = &'a Posting>) -> Result<BTreeMap<Account, i64>, PostingError> {
+    let mut moves: BTreeMap<Account, i64> = BTreeMap::new();
+    for p in postings {
+        p.check()?;
+        let amount = p.amount.amount;
+        let from = moves.entry(p.from.clone()).or_insert(0);
+        *from = from.checked_sub(amount).ok_or(PostingError::Overflow)?;
+        let to = moves.entry(p.to.clone()).or_insert(0);
+        *to = to.checked_add(amount).ok_or(PostingError::Overflow)?;
+    }
+    Ok(moves)
+}
+
 /// Balances in memory: the reference model the store's SQL must agree with, and what property
 /// tests run against.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -132,18 +173,16 @@ impl Balances {
         self.0.get(account).copied().unwrap_or(0)
     }
 
-    /// Applies postings all or nothing: if any would break a rule, nothing changes.
+    /// Applies postings all or nothing, as the store does: their net movement
+    /// ([`net_moves`]) may not take an account that must stay at or above zero below it.
     pub fn apply(&mut self, postings: &[Posting]) -> Result<(), PostingError> {
         let mut next = self.0.clone();
-        for p in postings {
-            p.check()?;
-            let from = next.entry(p.from.clone()).or_insert(0);
-            *from = from.checked_sub(p.amount.amount).ok_or(PostingError::Overflow)?;
-            if *from < 0 && !p.from.may_go_negative() {
-                return Err(PostingError::Insufficient { account: p.from.clone(), missing: -*from });
+        for (account, delta) in net_moves(postings)? {
+            let balance = next.entry(account.clone()).or_insert(0);
+            *balance = balance.checked_add(delta).ok_or(PostingError::Overflow)?;
+            if *balance < 0 && !account.may_go_negative() {
+                return Err(PostingError::Insufficient { missing: -*balance, account });
             }
-            let to = next.entry(p.to.clone()).or_insert(0);
-            *to = to.checked_add(p.amount.amount).ok_or(PostingError::Overflow)?;
         }
         self.0 = next;
         Ok(())
@@ -251,6 +290,31 @@ mod tests {
         let jpy = Money::new(1, Currency::from_code("JPY").unwrap());
         let mixed = Posting { from: wallet("a"), to: wallet("b"), amount: jpy, kind: TransferKind::Payment };
         assert_eq!(b.apply(&[mixed]), Err(PostingError::CurrencyMismatch));
+    }
+
+    #[test]
+    fn a_batch_is_judged_by_its_net_movement() {
+        let mut b = Balances::default();
+        // `a` pays 50 it has only once `b`'s 50 arrives in the same batch.
+        b.apply(&[post(wallet("a"), wallet("c"), 50), post(wallet("b"), wallet("a"), 50)]).unwrap_err();
+        b.apply(&[post(provider(), wallet("b"), 50)]).unwrap();
+        b.apply(&[post(wallet("a"), wallet("c"), 50), post(wallet("b"), wallet("a"), 50)]).unwrap();
+        assert_eq!((b.get(&wallet("a")), b.get(&wallet("b")), b.get(&wallet("c"))), (0, 0, 50));
+        let moves = net_moves(&[post(wallet("a"), wallet("b"), 30), post(wallet("b"), wallet("a"), 30)]).unwrap();
+        assert_eq!(moves.values().copied().collect::<Vec<_>>(), vec![0, 0], "touched, unmoved");
+    }
+
+    #[test]
+    fn a_flash_payment_reaches_its_order_through_the_promotion() {
+        let total = Money::new(900, usd());
+        let mut b = Balances::default();
+        b.apply(&[post(provider(), wallet("a"), 1000)]).unwrap();
+        b.apply(&[Posting::flash_payment("a", "prm_1", total)]).unwrap();
+        b.apply(&[Posting::flash_allocation("prm_1", "ord_1", total)]).unwrap();
+        let escrow = Account::Escrow { order_id: "ord_1".into(), currency: usd() };
+        let pool = Account::PromotionEscrow { promotion_id: "prm_1".into(), currency: usd() };
+        assert_eq!((b.get(&wallet("a")), b.get(&pool), b.get(&escrow)), (100, 0, 900));
+        assert!(b.apply(&[Posting::flash_allocation("prm_1", "ord_2", total)]).is_err(), "the pool is empty");
     }
 
     proptest::proptest! {

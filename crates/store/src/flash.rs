@@ -7,16 +7,17 @@
 //! bought in a promotion is `promotion_buyers` (orders written out) plus their journal rows.
 
 use crate::bulk::{self, field, BulkRow, Column, Filler, Q};
+use crate::ledger::{Entry, Record};
 use crate::orders::sku_for_sale;
 use crate::{currency, Backend, Conflict, Page, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
 use souk_domain::catalog::ProductStatus;
-use souk_domain::flash::{self, Book, IdMap, PromoBook, PromotionDraft};
+use souk_domain::flash::{self, Book, PromoBook, PromotionDraft};
 use souk_domain::geo::ShipsTo;
 use souk_domain::id::Kind;
-use souk_domain::ledger::Account;
+use souk_domain::ledger::{Account, Posting};
 use souk_domain::time::Timestamp;
-use souk_domain::{Currency, Invalid, Money};
+use souk_domain::{Invalid, Money};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::{BTreeMap, HashMap};
@@ -480,8 +481,8 @@ impl Tx {
     }
 
     /// Commits a batch of accepted requests as paid flash orders: one journal row per order,
-    /// which is itself the payment's ledger posting (the buyer's wallet into the promotion's
-    /// escrow; `Store::ledger_check` counts it), then the guarded balances. The orders are
+    /// which records its payment (the buyer's wallet into the promotion's escrow, posted through
+    /// [`Tx::post`]; `Store::ledger_check` counts it) until the order is written out. The orders are
     /// written out in full later (`Store::write_out_flash`). `terms` are their promotions as the
     /// book they were decided against held them after deciding them ([`FlashBook::terms`]).
     /// Fails whole (the caller
@@ -494,19 +495,17 @@ impl Tx {
         let terms = &terms.promotions;
         let now = self.store().now_ms();
         let mut journal = Vec::with_capacity(orders.len());
-        // By buyer and currency; each wallet's key is made once, below.
-        let mut spent: IdMap<(&str, Currency), i64> = IdMap::default();
-        let mut held: BTreeMap<(&str, &'static str), i64> = BTreeMap::new();
+        let mut payments = Vec::with_capacity(orders.len());
         let mut stock: BTreeMap<&str, i64> = BTreeMap::new();
         let mut sold: BTreeMap<&str, i64> = BTreeMap::new();
         for o in orders {
             let (_, m) =
                 terms.get(&o.promotion_id).ok_or_else(|| guard_failed(&format!("promotion {}", o.promotion_id)))?;
             let total = o.total().ok_or_else(|| Invalid::new("out_of_range", "quantity", "too large"))?;
-            let currency = o.unit_price.currency;
             journal.push(JournalRow { order: o, created_at: now, transfer_id: self.store().new_id(Kind::Transfer) });
-            *spent.entry((&o.buyer_id, currency)).or_default() += total;
-            *held.entry((&o.promotion_id, currency.code())).or_default() += total;
+            let posting =
+                Posting::flash_payment(&o.buyer_id, &o.promotion_id, Money::new(total, o.unit_price.currency));
+            payments.push(Entry { posting, id: None, order_id: None, reference: None, at: None });
             *stock.entry(&m.sku_id).or_default() += o.quantity;
             *sold.entry(&o.promotion_id).or_default() += o.quantity;
         }
@@ -544,44 +543,13 @@ impl Tx {
             "transfer_id",
         ];
         self.insert_rows("flash_orders", &journal_cols, &[], &journal).await?;
-        let mut escrows = Vec::with_capacity(held.len());
-        for ((promo, code), amount) in &held {
-            let escrow = Account::PromotionEscrow { promotion_id: promo.to_string(), currency: currency(code)? };
-            escrows.push(json!([escrow.key(), promo, code, amount]));
-        }
-        // `WHERE true` lets SQLite read the ON CONFLICT after a SELECT.
-        let sql = |v: &str| {
-            format!(
-                "INSERT INTO ledger_accounts (key, kind, owner, currency, balance) \
-                 SELECT {}, 'escrow', {}, {}, {} FROM {v} WHERE true \
-                 ON CONFLICT (key) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance",
-                field(0),
-                field(1),
-                field(2),
-                field(3)
-            )
-        };
-        self.execute_rows_in_order(sql, &escrows, Filler::LeftOut).await?;
-        // The guarded balances.
-        // In key order, as every batch locks them on PostgreSQL.
-        let mut wallets: Vec<(String, i64)> = spent
-            .into_iter()
-            .map(|((buyer, currency), total)| (Account::Wallet { user_id: buyer.to_string(), currency }.key(), total))
-            .collect();
-        wallets.sort_unstable();
-        let rows: Vec<(&str, i64)> = wallets.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        let n = rows.len() as u64;
-        let sql = |v: &str| {
-            format!(
-                "UPDATE ledger_accounts SET balance = balance - {amount} FROM {v} \
-                 WHERE ledger_accounts.key = {key} AND ledger_accounts.balance >= {amount}",
-                key = field(0),
-                amount = field(1),
-            )
-        };
-        if self.execute_rows(sql, &rows, Filler::MatchesNothing).await? != n {
-            return Err(guard_failed("a wallet"));
-        }
+        // The payments, into the promotions' escrow; the journal rows are their transfers.
+        self.post(&payments, Record::Journal).await.map_err(|e| match e {
+            StoreError::Conflict { kind: Conflict::InsufficientFunds, .. } | StoreError::Contention(_) => {
+                guard_failed("a wallet")
+            }
+            e => e,
+        })?;
         let skus: Vec<(&str, i64)> = stock.iter().map(|(sku, n)| (*sku, *n)).collect();
         let sql = |v: &str| {
             format!(

@@ -1,16 +1,17 @@
 //! Writing flash orders out in full. The order engine's commit leaves each paid order as a
-//! journal row (`flash_orders`), which is also its payment's ledger posting: the buyer's wallet
-//! into the promotion's escrow. Here each becomes an order like any other (order, line, its own
-//! escrow account holding the payment, the payment's transfer, ship-by deadline, `order.paid`
-//! events for both parties and so their emails and webhooks) and leaves the journal, a chunk
-//! per transaction. Keeping this off the buy path is what lets a batch's
+//! journal row (`flash_orders`), which records its payment's posting: the buyer's wallet into
+//! the promotion's escrow. Here each becomes an order like any other (order, line, the payment's
+//! transfer, its move on into the order's own escrow, ship-by deadline, `order.paid` events for
+//! both parties and so their emails and webhooks) and leaves the journal, a chunk per
+//! transaction. Keeping this off the buy path is what lets a batch's
 //! commit stay a few rows per order.
 
 use crate::bulk::{field, Filler};
+use crate::ledger::{Entry, Record};
 use crate::{Backend, Conflict, Result, Store, StoreError, Tx};
 use serde_json::{json, Value};
 use souk_domain::id::Kind;
-use souk_domain::ledger::{Account, TransferKind};
+use souk_domain::ledger::Posting;
 use souk_domain::order::{Line, Policy};
 use souk_domain::{Invalid, Money};
 use sqlx::Row;
@@ -118,9 +119,8 @@ impl Tx {
         promos.dedup();
         let (_, meta) = self.promotion_rows(&promos, false).await?;
         let now = self.store().now_ms();
-        let (mut orders, mut lines, mut escrows, mut transfers, mut jobs, mut events) =
+        let (mut orders, mut lines, mut payments, mut allocations, mut jobs, mut events) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut held: BTreeMap<String, i64> = BTreeMap::new();
         let mut purchases: BTreeMap<&str, i64> = BTreeMap::new();
         let mut counts: BTreeMap<(&str, &str), i64> = BTreeMap::new();
         let mut woken = Vec::new();
@@ -137,9 +137,6 @@ impl Tx {
             };
             let total = line.total().ok_or_else(|| Invalid::new("out_of_range", "quantity", "too large"))?;
             let commission = line.commission().unwrap_or(0);
-            let escrow = Account::Escrow { order_id: order_id.clone(), currency }.key();
-            let pool = Account::PromotionEscrow { promotion_id: promotion_id.clone(), currency }.key();
-            let wallet = Account::Wallet { user_id: buyer_id.clone(), currency }.key();
             orders.push(json!([
                 order_id,
                 self.store().new_id(Kind::Checkout),
@@ -154,10 +151,20 @@ impl Tx {
                 promotion_id
             ]));
             lines.push(json!([order_id, m.sku_id, m.product_id, m.title, quantity, unit_price, line.commission_bps]));
-            escrows.push(json!([escrow, order_id, code, total]));
-            // The journal row was the payment's posting into the promotion's escrow; its
-            // transfer goes straight into the order's own escrow, as any order's payment does.
-            transfers.push(json!([transfer_id, wallet, escrow, total, code, order_id, created_at]));
+            // The journal row recorded the payment into the promotion's escrow: it becomes that
+            // transfer, and the money moves on into the order's own escrow.
+            let paid = Money::new(total, currency);
+            let posting = Posting::flash_payment(buyer_id, promotion_id, paid);
+            let at = Some(*created_at);
+            payments.push(Entry {
+                posting,
+                id: Some(transfer_id.as_str()),
+                order_id: Some(order_id),
+                reference: None,
+                at,
+            });
+            let posting = Posting::flash_allocation(promotion_id, order_id, paid);
+            allocations.push(Entry { posting, id: None, order_id: Some(order_id), reference: None, at: None });
             jobs.push(json!([self.store().new_id(Kind::Job), order_id, created_at + policy.ship_by_ms]));
             let payload = json!({"order_id": order_id, "state": "paid", "total": Money::new(total, currency),
                                  "promotion_id": promotion_id})
@@ -167,7 +174,6 @@ impl Tx {
                 events.push(json!([event_id, user, order_id, payload, now]));
                 woken.push(user.clone());
             }
-            *held.entry(pool).or_default() += total;
             *purchases.entry(&m.product_id).or_default() += 1;
             *counts.entry((promotion_id, buyer_id)).or_default() += quantity;
         }
@@ -188,24 +194,18 @@ impl Tx {
         self.insert_rows("orders", &orders_cols, &paid, &orders).await?;
         let line_cols = ["order_id", "sku_id", "product_id", "title", "quantity", "unit_price", "commission_bps"];
         self.insert_rows("order_lines", &line_cols, &[("position", "0")], &lines).await?;
-        let escrow_cols = ["key", "owner", "currency", "balance"];
-        self.insert_rows("ledger_accounts", &escrow_cols, &[("kind", "'escrow'")], &escrows).await?;
-        self.insert_transfers(TransferKind::Payment, &transfers).await?;
+        self.post(&payments, Record::FromJournal).await?;
+        self.post(&allocations, Record::Transfers).await.map_err(|e| match e {
+            StoreError::Conflict { kind: Conflict::InsufficientFunds, message } => {
+                StoreError::broken(format!("a promotion's escrow holds less than its orders: {message}"))
+            }
+            e => e,
+        })?;
         let job_cols = ["id", "order_id", "due_at"];
         self.insert_rows("jobs", &job_cols, &[("kind", "'ship_by'"), ("state", "'pending'")], &jobs).await?;
         let event_cols = ["id", "user_id", "order_id", "payload", "created_at"];
         self.insert_rows("events", &event_cols, &[("type", "'order.paid'")], &events).await?;
         self.woken.extend(woken);
-        for (pool, amount) in &held {
-            let res = sqlx::query("UPDATE ledger_accounts SET balance = balance - $1 WHERE key = $2 AND balance >= $1")
-                .bind(*amount)
-                .bind(pool)
-                .execute(self.conn())
-                .await?;
-            if res.rows_affected() != 1 {
-                return Err(StoreError::broken(format!("{pool} holds less than its orders")));
-            }
-        }
         let stats: Vec<Value> = purchases.iter().map(|(p, n)| json!([p, n])).collect();
         let sql = |v: &str| {
             format!(
@@ -230,13 +230,5 @@ impl Tx {
         };
         self.execute_rows(sql, &counts, Filler::LeftOut).await?;
         Ok(rows.len())
-    }
-
-    /// Inserts ledger transfers of one kind, each row `[id, debit, credit, amount, currency,
-    /// order, time]`; the caller moves the balances.
-    async fn insert_transfers(&mut self, kind: TransferKind, rows: &[Value]) -> Result<()> {
-        let cols = ["id", "debit_account", "credit_account", "amount", "currency", "order_id", "created_at"];
-        let kind = format!("'{}'", kind.as_str());
-        self.insert_rows("ledger_transfers", &cols, &[("kind", &kind)], rows).await
     }
 }

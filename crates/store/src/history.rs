@@ -3,8 +3,11 @@
 //! 20,000 orders with their lines, transfers, deadlines and events a transaction, the books
 //! sound throughout.
 
-use crate::{Store, StoreError};
+use crate::ledger::{Entry, Record};
+use crate::{Store, StoreError, Tx};
+use souk_domain::ledger::{Account, Posting, TransferKind};
 use souk_domain::order::Policy;
+use souk_domain::Money;
 use std::collections::HashMap;
 
 /// A product the history sells: one SKU, priced in CNY minor units.
@@ -139,30 +142,6 @@ async fn fill_chunk(
             "INSERT INTO order_lines (order_id, position, sku_id, product_id, title, quantity, unit_price, commission_bps) \
              SELECT {order}, 0, sku_id, product_id, title, 1, price, {bps} FROM ({rows}) n"
         ),
-        format!(
-            "INSERT INTO ledger_accounts (key, kind, owner, currency, balance) \
-             SELECT 'escrow:' || {order} || ':CNY', 'escrow', {order}, 'CNY', CASE WHEN done = 1 THEN 0 ELSE price END \
-             FROM ({rows}) n"
-        ),
-        // The payment, then (for past orders) the seller's share and the commission.
-        format!(
-            "INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, currency, kind, order_id, created_at) \
-             SELECT {}, 'wallet:' || buyer || ':CNY', 'escrow:' || {order} || ':CNY', price, 'CNY', 'payment', {order}, t \
-             FROM ({rows}) n",
-            history_id("trf", 1)
-        ),
-        format!(
-            "INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, currency, kind, order_id, created_at) \
-             SELECT {}, 'escrow:' || {order} || ':CNY', 'wallet:' || seller_id || ':CNY', price - commission, 'CNY', \
-                    'release', {order}, t + 2 * {DAY} FROM ({rows}) n WHERE done = 1",
-            history_id("trf", 2)
-        ),
-        format!(
-            "INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, currency, kind, order_id, created_at) \
-             SELECT {}, 'escrow:' || {order} || ':CNY', 'revenue:CNY', commission, 'CNY', 'commission', {order}, \
-                    t + 2 * {DAY} FROM ({rows}) n WHERE done = 1 AND commission > 0",
-            history_id("trf", 3)
-        ),
         // Deadlines: done for past orders, ship-by and its reminder pending for open ones.
         format!(
             "INSERT INTO jobs (id, kind, order_id, due_at, state) \
@@ -205,35 +184,10 @@ async fn fill_chunk(
             history_id("evt", 2)
         ),
     ];
-    // Balances move by exactly what the transfers say (their accounts made first, as the
-    // transfers name them); stock by the units sold.
-    let mut wallets: HashMap<String, i64> = HashMap::new();
-    let (mut revenue, mut sold) = (0i64, HashMap::<&str, i64>::new());
+    // Stock moves by the units sold.
+    let mut sold = HashMap::<&str, i64>::new();
     for i in start..end {
-        let item = &listed[(i % products) as usize];
-        let commission = item.price * bps / 10_000;
-        *wallets.entry(format!("wallet:{}:CNY", buyer_ids[(i % buyers) as usize])).or_default() -= item.price;
-        if i < past {
-            *wallets.entry(format!("wallet:{}:CNY", item.seller_id)).or_default() += item.price - commission;
-            revenue += commission;
-        }
-        *sold.entry(item.sku_id.as_str()).or_default() += 1;
-    }
-    for key in wallets.keys().chain(std::iter::once(&"revenue:CNY".to_string())) {
-        let (kind, owner) = match key.split(':').collect::<Vec<_>>()[..] {
-            ["revenue", _] => ("revenue", "platform".to_string()),
-            [_, owner, _] => ("wallet", owner.to_string()),
-            _ => continue,
-        };
-        sqlx::query(
-            "INSERT INTO ledger_accounts (key, kind, owner, currency, balance) VALUES ($1, $2, $3, 'CNY', 0) \
-             ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(kind)
-        .bind(owner)
-        .execute(&mut *conn)
-        .await?;
+        *sold.entry(listed[(i % products) as usize].sku_id.as_str()).or_default() += 1;
     }
     let email_before: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM email_outbox")
         .fetch_one(&mut *conn)
@@ -246,13 +200,8 @@ async fn fill_chunk(
         .bind(email_before)
         .execute(&mut *conn)
         .await?;
-    for (key, delta) in wallets.iter().chain(std::iter::once((&"revenue:CNY".to_string(), &revenue))) {
-        sqlx::query("UPDATE ledger_accounts SET balance = balance + $1 WHERE key = $2")
-            .bind(*delta)
-            .bind(key)
-            .execute(&mut *conn)
-            .await?;
-    }
+    post_money(&mut tx, (buyer_ids, listed), (start, end), (past, total), now, bps).await?;
+    let conn = tx.conn();
     for (sku, units) in sold {
         sqlx::query("UPDATE stock SET on_hand = on_hand - $1 WHERE sku_id = $2")
             .bind(units)
@@ -263,4 +212,54 @@ async fn fill_chunk(
     sqlx::query("DROP TABLE fill_buyers").execute(&mut *conn).await?;
     sqlx::query("DROP TABLE fill_items").execute(&mut *conn).await?;
     tx.commit().await
+}
+
+/// The money of orders `start..end`, through the ledger's one writer: each payment from the
+/// buyer's wallet into the order's escrow and, for past orders, the seller's share and the
+/// commission out of it, at the times the orders' rows say.
+async fn post_money(
+    tx: &mut Tx,
+    (buyer_ids, listed): (&[String], &[Listed]),
+    (start, end): (u64, u64),
+    (past, total): (u64, u64),
+    now: i64,
+    bps: i64,
+) -> Result<(), StoreError> {
+    let cny = crate::currency("CNY")?;
+    let open_spacing = (DAY / (total - past).max(1) as i64).max(1);
+    let mut ids = Vec::with_capacity(((end - start) * 4) as usize);
+    for i in start..end {
+        ids.push([0, 1, 2, 3].map(|v| format!("{}_00{v}{i:023}", if v == 0 { "ord" } else { "trf" })));
+    }
+    let mut entries = Vec::with_capacity(ids.len() * 3);
+    for (n, i) in (start..end).enumerate() {
+        let [order, payment, release, commission_id] = &ids[n];
+        let buyer = &buyer_ids[(i % buyer_ids.len() as u64) as usize];
+        let item = &listed[(i % listed.len() as u64) as usize];
+        let (price, commission) = (item.price, item.price * bps / 10_000);
+        let done = i < past;
+        let t = match done {
+            true => now - 2 * DAY - (past - i) as i64 * 30_000,
+            false => now - (total - i) as i64 * open_spacing,
+        };
+        let escrow = Account::Escrow { order_id: order.clone(), currency: cny };
+        let wallet = |user_id: &str| Account::Wallet { user_id: user_id.to_string(), currency: cny };
+        let money = |amount: i64| Money::new(amount, cny);
+        let posting =
+            Posting { from: wallet(buyer), to: escrow.clone(), amount: money(price), kind: TransferKind::Payment };
+        entries.push(Entry { posting, id: Some(payment), order_id: Some(order), reference: None, at: Some(t) });
+        if done {
+            let at = Some(t + 2 * DAY);
+            let (to, amount, kind) = (wallet(&item.seller_id), money(price - commission), TransferKind::Release);
+            let posting = Posting { from: escrow.clone(), to, amount, kind };
+            entries.push(Entry { posting, id: Some(release), order_id: Some(order), reference: None, at });
+            if commission > 0 {
+                let (to, amount, kind) =
+                    (Account::Revenue { currency: cny }, money(commission), TransferKind::Commission);
+                let posting = Posting { from: escrow, to, amount, kind };
+                entries.push(Entry { posting, id: Some(commission_id), order_id: Some(order), reference: None, at });
+            }
+        }
+    }
+    tx.post(&entries, Record::Transfers).await
 }

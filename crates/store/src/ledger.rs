@@ -1,15 +1,19 @@
 //! The ledger in SQL: account balances and immutable transfers, written by applying domain
 //! postings inside the caller's transaction.
 
+use crate::bulk::{field, BulkRow, Column, Filler, Q};
 use crate::{Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::id::Kind;
-use souk_domain::ledger::{Account, CurrencyTotals, LedgerReport, Posting, WalletBalance, WalletTransaction};
+use souk_domain::ledger::{
+    net_moves, Account, CurrencyTotals, LedgerReport, Posting, WalletBalance, WalletTransaction,
+};
 use souk_domain::order::OrderState;
 use souk_domain::time::Timestamp;
 use souk_domain::{Currency, Money};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
+/// The columns `kind` and `owner` of an account's row.
 fn kind_and_owner(a: &Account) -> (&'static str, String) {
     match a {
         Account::Wallet { user_id, .. } => ("wallet", user_id.clone()),
@@ -20,78 +24,210 @@ fn kind_and_owner(a: &Account) -> (&'static str, String) {
     }
 }
 
+/// A posting with what the transfer log says of it.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub posting: Posting,
+    /// The transfer's id; a new one when `None`.
+    pub id: Option<&'a str>,
+    pub order_id: Option<&'a str>,
+    pub reference: Option<&'a str>,
+    /// When it happened; now when `None`.
+    pub at: Option<i64>,
+}
+
+/// Where a batch of postings is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// Balances move, and each posting becomes a transfer.
+    Transfers,
+    /// Balances move; each posting's flash journal row stands for its transfer until the order
+    /// is written out (keeping the buy path's commit to a few rows per order).
+    Journal,
+    /// The transfers of postings that were recorded as [`Record::Journal`]: their balances
+    /// moved then.
+    FromJournal,
+}
+
+/// A transfer row.
+struct TransferRow<'a> {
+    id: String,
+    debit: String,
+    credit: String,
+    amount: i64,
+    currency: &'static str,
+    kind: &'static str,
+    order_id: Option<&'a str>,
+    reference: Option<&'a str>,
+    at: i64,
+}
+
+impl BulkRow for TransferRow<'_> {
+    fn columns(&self) -> &'static [Column] {
+        use Column::{Int, Text};
+        &[Text, Text, Text, Int, Text, Text, Text, Text, Int]
+    }
+
+    fn bind<'q>(&'q self, q: Q<'q>) -> Result<Q<'q>> {
+        Ok(q.bind(self.id.as_str())
+            .bind(self.debit.as_str())
+            .bind(self.credit.as_str())
+            .bind(self.amount)
+            .bind(self.currency)
+            .bind(self.kind)
+            .bind(self.order_id)
+            .bind(self.reference)
+            .bind(self.at))
+    }
+}
+
+/// An account credited (or touched) by a batch: key, kind, owner, currency, amount.
+struct CreditRow {
+    key: String,
+    kind: &'static str,
+    owner: String,
+    currency: &'static str,
+    amount: i64,
+}
+
+impl BulkRow for CreditRow {
+    fn columns(&self) -> &'static [Column] {
+        use Column::{Int, Text};
+        &[Text, Text, Text, Text, Int]
+    }
+
+    fn bind<'q>(&'q self, q: Q<'q>) -> Result<Q<'q>> {
+        Ok(q.bind(self.key.as_str()).bind(self.kind).bind(self.owner.as_str()).bind(self.currency).bind(self.amount))
+    }
+}
+
 impl Tx {
-    /// Applies postings in order. A posting that would take a non-provider account below zero
-    /// fails with `insufficient_funds`, naming how much is missing; the caller's transaction is
-    /// then to be dropped.
+    /// The one writer of the ledger: every movement of money, the flash engine's included,
+    /// comes through here. The batch's net movement per account (`domain::ledger::net_moves`)
+    /// is applied in at most two statements whatever its size (credits, then guarded debits,
+    /// each in key order), and its transfers written in one, as `record` says. A debit that
+    /// would take an account other than a provider's below zero fails the batch with
+    /// `insufficient_funds`, naming how much is missing; the caller's transaction is then to
+    /// be dropped.
+    pub async fn post(&mut self, entries: &[Entry<'_>], record: Record) -> Result<()> {
+        let moves = net_moves(entries.iter().map(|e| &e.posting))
+            .map_err(|e| StoreError::broken(format!("malformed postings: {e:?}")))?;
+        if record != Record::FromJournal {
+            self.move_balances(&moves).await?;
+        }
+        if record != Record::Journal {
+            let now = self.store().now_ms();
+            let rows: Vec<TransferRow> = entries
+                .iter()
+                .map(|e| TransferRow {
+                    id: e.id.map_or_else(|| self.store().new_id(Kind::Transfer), str::to_string),
+                    debit: e.posting.from.key(),
+                    credit: e.posting.to.key(),
+                    amount: e.posting.amount.amount,
+                    currency: e.posting.amount.currency.code(),
+                    kind: e.posting.kind.as_str(),
+                    order_id: e.order_id,
+                    reference: e.reference,
+                    at: e.at.unwrap_or(now),
+                })
+                .collect();
+            let cols = [
+                "id",
+                "debit_account",
+                "credit_account",
+                "amount",
+                "currency",
+                "kind",
+                "order_id",
+                "reference",
+                "created_at",
+            ];
+            self.insert_rows("ledger_transfers", &cols, &[], &rows).await?;
+        }
+        Ok(())
+    }
+
+    /// [`Tx::post`] of postings that share an order and a reference, recorded as transfers now.
     pub async fn apply_postings(
         &mut self,
         postings: &[Posting],
         order_id: Option<&str>,
         reference: Option<&str>,
     ) -> Result<()> {
-        let now = self.store().now_ms();
-        for p in postings {
-            p.check().map_err(|e| StoreError::broken(format!("malformed posting {p:?}: {e:?}")))?;
-            let amount = p.amount.amount;
-            // Both accounts exist after this one statement, the credit already made: the
-            // debited account gains nothing (it may be new only if it is a provider's), and the
-            // guarded debit below decides whether the posting stands.
-            let ((from_kind, from_owner), (to_kind, to_owner)) = (kind_and_owner(&p.from), kind_and_owner(&p.to));
-            sqlx::query(
-                "INSERT INTO ledger_accounts (key, kind, owner, currency, balance) VALUES ($1, $2, $3, $4, 0), \
-                 ($5, $6, $7, $4, $8) ON CONFLICT (key) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance",
+        let entries: Vec<Entry> =
+            postings.iter().map(|p| Entry { posting: p.clone(), id: None, order_id, reference, at: None }).collect();
+        self.post(&entries, Record::Transfers).await
+    }
+
+    /// Credits first, creating the accounts (each touched account exists afterwards, as the
+    /// transfers name them), then the guarded debits: on PostgreSQL the credits lock their
+    /// rows one at a time in key order.
+    async fn move_balances(&mut self, moves: &BTreeMap<Account, i64>) -> Result<()> {
+        let (mut credits, mut debits) = (Vec::new(), Vec::new());
+        for (account, &delta) in moves {
+            if delta >= 0 || account.may_go_negative() {
+                let (kind, owner) = kind_and_owner(account);
+                let currency = account.currency().code();
+                credits.push(CreditRow { key: account.key(), kind, owner, currency, amount: delta });
+            } else {
+                debits.push((account.key(), -delta));
+            }
+        }
+        credits.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        // `WHERE true` lets SQLite read the ON CONFLICT after a SELECT.
+        let sql = |v: &str| {
+            format!(
+                "INSERT INTO ledger_accounts (key, kind, owner, currency, balance) \
+                 SELECT {}, {}, {}, {}, {} FROM {v} WHERE true \
+                 ON CONFLICT (key) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance",
+                field(0),
+                field(1),
+                field(2),
+                field(3),
+                field(4)
             )
-            .bind(p.from.key())
-            .bind(from_kind)
-            .bind(from_owner)
-            .bind(p.amount.currency.code())
-            .bind(p.to.key())
-            .bind(to_kind)
-            .bind(to_owner)
-            .bind(amount)
-            .execute(self.conn())
-            .await?;
-            let debited = sqlx::query(
-                "UPDATE ledger_accounts SET balance = balance - $1 WHERE key = $2 AND (kind = 'provider' OR balance >= $1) \
-                 RETURNING balance",
+        };
+        self.execute_rows_in_order(sql, &credits, Filler::LeftOut).await?;
+        if debits.is_empty() {
+            return Ok(());
+        }
+        debits.sort_unstable();
+        let rows: Vec<(&str, i64)> = debits.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let sql = |v: &str| {
+            format!(
+                "UPDATE ledger_accounts SET balance = balance - {amount} FROM {v} \
+                 WHERE ledger_accounts.key = {key} AND ledger_accounts.balance >= {amount}",
+                key = field(0),
+                amount = field(1),
             )
-            .bind(amount)
-            .bind(p.from.key())
-            .fetch_optional(self.conn())
-            .await?;
-            if debited.is_none() {
-                let row = sqlx::query("SELECT balance FROM ledger_accounts WHERE key = $1")
-                    .bind(p.from.key())
-                    .fetch_one(self.conn())
-                    .await?;
-                let balance: i64 = row.try_get("balance")?;
-                let missing = Money::new(amount - balance, p.amount.currency);
+        };
+        if self.execute_rows(sql, &rows, Filler::MatchesNothing).await? == rows.len() as u64 {
+            return Ok(());
+        }
+        // Some account is short (or missing): say which, and by how much.
+        for (account, &delta) in moves.iter().filter(|(a, d)| **d < 0 && !a.may_go_negative()) {
+            let balance: i64 = sqlx::query("SELECT balance FROM ledger_accounts WHERE key = $1")
+                .bind(account.key())
+                .fetch_optional(self.conn())
+                .await?
+                .map(|r| r.try_get("balance"))
+                .transpose()?
+                .unwrap_or(0);
+            if balance + delta < 0 {
+                let currency = account.currency();
                 return Err(StoreError::Conflict {
                     kind: Conflict::InsufficientFunds,
                     message: format!(
-                        "the wallet is short by {missing}: it holds {}",
-                        Money::new(balance, p.amount.currency)
+                        "the wallet is short by {}: it holds {}",
+                        Money::new(-(balance + delta), currency),
+                        Money::new(balance, currency)
                     ),
                 });
             }
-            sqlx::query(
-                "INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, currency, kind, order_id, reference, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(self.store().new_id(Kind::Transfer))
-            .bind(p.from.key())
-            .bind(p.to.key())
-            .bind(amount)
-            .bind(p.amount.currency.code())
-            .bind(p.kind.as_str())
-            .bind(order_id)
-            .bind(reference)
-            .bind(now)
-            .execute(self.conn())
-            .await?;
         }
-        Ok(())
+        // Each short account was topped up between the debit and the look (PostgreSQL reads
+        // what committed meanwhile): the batch may simply be tried again.
+        Err(StoreError::Contention("a balance moved while its debit was refused".into()))
     }
 
     /// A user's available balance in one currency.

@@ -5,11 +5,12 @@ use souk_domain::account::StoreInput;
 use souk_domain::catalog::ProductInput;
 use souk_domain::checkout::Item;
 use souk_domain::clock::{Clock, ManualClock};
-use souk_domain::ledger::Account;
+use souk_domain::ledger::{Account, Posting, TransferKind};
 use souk_domain::order::{Action, Policy};
 use souk_domain::shipping::EventType;
 use souk_domain::time::{DAY_MS, HOUR_MS};
 use souk_domain::{Currency, Money};
+use souk_store::ledger::{Entry, Record};
 use souk_store::testing::TestDb;
 use souk_store::trust::{CarrierEvent, ReviewDraft, ReviewScope};
 use souk_store::Conflict;
@@ -46,6 +47,7 @@ on_both!(
     two_processes_run_each_deadline_once,
     carrier_events_deliver_at_the_scan_time_and_count_once,
     reviews_move_ratings_and_trust_totals,
+    the_ledger_posts_a_batch_by_its_net_movement,
 );
 
 fn usd() -> Currency {
@@ -201,6 +203,46 @@ async fn a_short_wallet_says_what_is_missing(db: TestDb) {
     assert_eq!(balance(&w.store, wallet(&buyer)).await, 1_234);
     assert_eq!(stock(&w.store, &w.sku).await, (10, 2), "still reserved for the unpaid order");
     assert_sound(&w.store).await;
+}
+
+fn entry(from: Account, to: Account, amount: i64) -> Entry<'static> {
+    let posting = Posting { from, to, amount: Money::new(amount, usd()), kind: TransferKind::Payment };
+    Entry { posting, id: None, order_id: None, reference: Some("test"), at: None }
+}
+
+async fn post(store: &Store, entries: &[Entry<'_>]) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    tx.post(entries, Record::Transfers).await?;
+    tx.commit().await
+}
+
+async fn the_ledger_posts_a_batch_by_its_net_movement(db: TestDb) {
+    let store = db.open(Arc::new(ManualClock::new(T0))).await.unwrap();
+    let (a, b, c) = (user(&store, "a@x.com").await, user(&store, "b@x.com").await, user(&store, "c@x.com").await);
+    fund(&store, &a, 100).await;
+    fund(&store, &b, 100).await;
+    // `a` pays 150 holding 100, as `b`'s 50 comes in the same batch: the net stands.
+    post(&store, &[entry(wallet(&a), wallet(&c), 150), entry(wallet(&b), wallet(&a), 50)]).await.unwrap();
+    let balances = (balance(&store, wallet(&a)).await, balance(&store, wallet(&b)).await);
+    assert_eq!((balances, balance(&store, wallet(&c)).await), ((0, 50), 150));
+    // Short, and then a wallet that never held money: refused whole, nothing moved.
+    for from in [&b, "usr_nobody"] {
+        match post(&store, &[entry(wallet(&c), wallet(&a), 10), entry(wallet(from), wallet(&c), 60)]).await {
+            Err(StoreError::Conflict { kind: Conflict::InsufficientFunds, message }) => {
+                assert!(message.contains("short by"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((balance(&store, wallet(&a)).await, balance(&store, wallet(&c)).await), (0, 150));
+    // A provider's account may go below zero; each posting is its own transfer.
+    let provider = Account::Provider { provider: "bank".into(), currency: usd() };
+    post(&store, &[entry(provider.clone(), wallet(&a), 5), entry(provider.clone(), wallet(&a), 7)]).await.unwrap();
+    assert_eq!((balance(&store, provider).await, balance(&store, wallet(&a)).await), (-12, 12));
+    let history = store.wallet_transactions(&a, None, 10).await.unwrap();
+    let amounts: Vec<i64> = history.items.iter().map(|t| t.amount.amount).collect();
+    assert_eq!(amounts.len(), 5, "the top-up, 150 out, 50 in, then 5 and 7: {amounts:?}");
+    assert_sound(&store).await;
 }
 
 async fn run_due(w: &World) -> usize {

@@ -76,6 +76,20 @@ async fn burst(stock: i64, limit: i64, funds: Vec<i64>, requests: Vec<(usize, i6
                JOIN order_lines l ON l.order_id = o.id";
     let written: (i64, i64) = sqlx::query_as(sql).fetch_one(&mut *conn).await.unwrap();
     assert_eq!(written, (accepted, sold), "every acknowledged order written out once");
+    // Each order's payment is a transfer into the promotion's escrow, and the escrow passed
+    // every one on into its order's own: the promotion's escrow is empty.
+    let sql = "SELECT kind, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM ledger_transfers \
+               WHERE kind IN ('payment', 'allocation') GROUP BY kind ORDER BY kind";
+    let moved: Vec<(String, i64, i64)> = sqlx::query_as(sql).fetch_all(&mut *conn).await.unwrap();
+    let paid = sold * 100;
+    let expected = match accepted {
+        0 => vec![],
+        n => vec![("allocation".into(), n, paid), ("payment".into(), n, paid)],
+    };
+    assert_eq!(moved, expected);
+    let sql = "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts WHERE owner = $1";
+    let pool: i64 = sqlx::query_scalar(sql).bind(&promo).fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(pool, 0, "the promotion's escrow passed every payment on");
     drop(conn);
     assert_eq!(store.flash_oversold().await.unwrap(), 0);
     let books = store.ledger_check().await.unwrap();

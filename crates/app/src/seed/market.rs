@@ -112,3 +112,35 @@ pub async fn fill_history(
     let buyers: Vec<String> = market.buyers.iter().map(|b| b.user_id.clone()).collect();
     souk_store::history::fill_history(store, &buyers, &market.products, (from, past, open), policy, progress).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use souk_store::SystemClock;
+    use std::sync::Arc;
+
+    /// A filled history is a past the books agree with: every order's money moved through the
+    /// ledger, the open orders' payments still in escrow, the completed ones paid out.
+    #[tokio::test]
+    async fn a_filled_history_keeps_the_books() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path(), Arc::new(SystemClock)).await.unwrap();
+        let spec = MarketSpec { tag: "h".into(), sellers: 2, products_per_seller: 3, buyers: 5, funds: 10_000_000 };
+        let market = everyday_market(&store, &spec).await.unwrap();
+        fill_history(&store, &market, 0, 30, 10, &Policy::default(), |_| {}).await.unwrap();
+        assert_eq!(history_len(&store).await.unwrap(), 40);
+        let books = store.ledger_check().await.unwrap();
+        assert!(books.sound, "{:?}", books.problems);
+        let mut conn = store.reader().await.unwrap();
+        let sql = "SELECT kind, COUNT(*) FROM ledger_transfers WHERE order_id IS NOT NULL GROUP BY kind ORDER BY kind";
+        let kinds: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(&mut *conn).await.unwrap();
+        let expected = [("commission", 30), ("payment", 40), ("release", 30)];
+        assert_eq!(kinds, expected.map(|(k, n)| (k.to_string(), n)).to_vec());
+        let sql = "SELECT COUNT(*) FROM ledger_accounts WHERE kind = 'escrow' AND balance > 0";
+        let holding: i64 = sqlx::query_scalar(sql).fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(holding, 10, "the open orders' payments wait in escrow");
+        let sql = "SELECT COUNT(*) FROM ledger_transfers WHERE id >= 'trf_01'";
+        let recent: i64 = sqlx::query_scalar(sql).fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(recent, 5, "only the buyers' top-ups are of today: the history sorts before them");
+    }
+}

@@ -359,6 +359,15 @@ async fn buyers_and_sellers_negotiate_in_the_pages(srv: Srv) {
     let payout = [("amount", "5.00"), ("currency", "CNY"), ("destination", "IBAN DE00 1234")];
     let short = seller.submit("/wallet/payout", &key("payout"), &payout).await;
     assert!(short.text.contains("class=\"error\""), "nothing to pay out yet: {}", short.text);
+
+    // A declined card says so on the page and stays in the history, as through the API.
+    let card = [("amount", "12.00"), ("currency", "CNY"), ("card_number", "4000000000000002")];
+    let declined = seller.submit("/wallet/top-up", &key("declined"), &card).await;
+    assert!(declined.text.contains("class=\"error\""), "{}", declined.text);
+    let mut conn = srv.store.reader().await.unwrap();
+    let sql = "SELECT state, amount FROM top_ups WHERE state = 'failed'";
+    let attempts: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(&mut *conn).await.unwrap();
+    assert_eq!(attempts, vec![("failed".to_string(), 1200)]);
 }
 
 #[tokio::test]
