@@ -1,5 +1,6 @@
 //! Products, SKUs and stock. A product's SKUs share its currency; each SKU has one stock row.
 
+use crate::bulk::Q;
 use crate::{is_unique_violation, placeholders, Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::catalog::{
     validate_category, validate_description, validate_images, validate_moq, validate_price, validate_stock,
@@ -206,40 +207,15 @@ impl Store {
             let sql = format!("INSERT INTO products ({PRODUCT_COLUMNS}) VALUES {values}");
             let mut q = sqlx::query(&sql);
             for (pid, d) in &product_rows {
-                let p = ProductColumns::of(d)?;
-                q = q
-                    .bind(pid.as_str())
-                    .bind(store_id)
-                    .bind(&d.title)
-                    .bind(&d.description)
-                    .bind(d.category.map(|c| c.id))
-                    .bind(p.attributes)
-                    .bind(p.images)
-                    .bind(p.ships_to)
-                    .bind(d.moq)
-                    .bind(d.status.as_str())
-                    .bind(d.currency.code())
-                    .bind(now)
-                    .bind(now);
+                q = bind_product(q, pid, store_id, d, now)?;
             }
             q.execute(tx.conn()).await?;
             let values =
                 (0..sku_rows.len()).map(|i| format!("({})", placeholders(i * 9, 9))).collect::<Vec<_>>().join(", ");
-            let sql = format!(
-                "INSERT INTO skus (id, product_id, store_id, code, options, price_minor, currency, tiers, position) VALUES {values}"
-            );
+            let sql = format!("INSERT INTO skus ({SKU_INSERT_COLUMNS}) VALUES {values}");
             let mut q = sqlx::query(&sql);
             for (pid, sid, pos, s) in &sku_rows {
-                q = q
-                    .bind(sid.as_str())
-                    .bind(pid.as_str())
-                    .bind(store_id)
-                    .bind(s.code.as_deref())
-                    .bind(serde_json::to_string(&s.options)?)
-                    .bind(s.price.amount)
-                    .bind(s.price.currency.code())
-                    .bind(serde_json::to_string(&s.tiers)?)
-                    .bind(*pos);
+                q = bind_sku(q, sid, pid, store_id, s, *pos)?;
             }
             q.execute(tx.conn()).await.map_err(sku_conflict)?;
             let values =
@@ -272,6 +248,46 @@ impl ProductColumns {
     }
 }
 
+/// Binds a new product's row, in the order of `PRODUCT_COLUMNS`.
+fn bind_product<'q>(q: Q<'q>, id: &'q str, store_id: &'q str, d: &'q ProductDraft, now: i64) -> Result<Q<'q>> {
+    let cols = ProductColumns::of(d)?;
+    Ok(q.bind(id)
+        .bind(store_id)
+        .bind(&d.title)
+        .bind(&d.description)
+        .bind(d.category.map(|c| c.id))
+        .bind(cols.attributes)
+        .bind(cols.images)
+        .bind(cols.ships_to)
+        .bind(d.moq)
+        .bind(d.status.as_str())
+        .bind(d.currency.code())
+        .bind(now)
+        .bind(now))
+}
+
+/// The columns a new SKU's row gives, in the order [`bind_sku`] binds them.
+const SKU_INSERT_COLUMNS: &str = "id, product_id, store_id, code, options, price_minor, currency, tiers, position";
+
+fn bind_sku<'q>(
+    q: Q<'q>,
+    id: &'q str,
+    product_id: &'q str,
+    store_id: &'q str,
+    s: &'q SkuDraft,
+    position: i64,
+) -> Result<Q<'q>> {
+    Ok(q.bind(id)
+        .bind(product_id)
+        .bind(store_id)
+        .bind(s.code.as_deref())
+        .bind(serde_json::to_string(&s.options)?)
+        .bind(s.price.amount)
+        .bind(s.price.currency.code())
+        .bind(serde_json::to_string(&s.tiers)?)
+        .bind(position))
+}
+
 fn sku_conflict(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
         StoreError::Conflict {
@@ -291,24 +307,8 @@ impl Tx {
     pub async fn create_product(&mut self, store_id: &str, draft: &ProductDraft) -> Result<Product> {
         let id = self.store().new_id(Kind::Product);
         let now = self.store().now_ms();
-        let cols = ProductColumns::of(draft)?;
         let sql = format!("INSERT INTO products ({PRODUCT_COLUMNS}) VALUES ({})", placeholders(0, 13));
-        sqlx::query(&sql)
-            .bind(&id)
-            .bind(store_id)
-            .bind(&draft.title)
-            .bind(&draft.description)
-            .bind(draft.category.map(|c| c.id))
-            .bind(cols.attributes)
-            .bind(cols.images)
-            .bind(cols.ships_to)
-            .bind(draft.moq)
-            .bind(draft.status.as_str())
-            .bind(draft.currency.code())
-            .bind(now)
-            .bind(now)
-            .execute(self.conn())
-            .await?;
+        bind_product(sqlx::query(&sql), &id, store_id, draft, now)?.execute(self.conn()).await?;
         for (pos, sku) in draft.skus.iter().enumerate() {
             self.insert_sku(&id, store_id, pos as i64, sku).await?;
         }
@@ -317,22 +317,11 @@ impl Tx {
 
     async fn insert_sku(&mut self, product_id: &str, store_id: &str, position: i64, s: &SkuDraft) -> Result<String> {
         let id = self.store().new_id(Kind::Sku);
-        sqlx::query(
-            "INSERT INTO skus (id, product_id, store_id, code, options, price_minor, currency, tiers, position) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&id)
-        .bind(product_id)
-        .bind(store_id)
-        .bind(s.code.as_deref())
-        .bind(serde_json::to_string(&s.options)?)
-        .bind(s.price.amount)
-        .bind(s.price.currency.code())
-        .bind(serde_json::to_string(&s.tiers)?)
-        .bind(position)
-        .execute(self.conn())
-        .await
-        .map_err(sku_conflict)?;
+        let sql = format!("INSERT INTO skus ({SKU_INSERT_COLUMNS}) VALUES ({})", placeholders(0, 9));
+        bind_sku(sqlx::query(&sql), &id, product_id, store_id, s, position)?
+            .execute(self.conn())
+            .await
+            .map_err(sku_conflict)?;
         sqlx::query("INSERT INTO stock (sku_id, on_hand, reserved) VALUES ($1, $2, 0)")
             .bind(&id)
             .bind(s.stock)

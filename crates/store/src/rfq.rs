@@ -2,6 +2,7 @@
 //! matches when it has an active product in the RFQ's category (or below it) that ships to the
 //! RFQ's country.
 
+use crate::bulk::Q;
 use crate::{currency, Conflict, Page, Result, Store, StoreError, Tx};
 use souk_domain::catalog::ProductStatus;
 use souk_domain::id::Kind;
@@ -310,16 +311,8 @@ impl Tx {
         )
         .bind(&id)
         .bind(rfq_id)
-        .bind(store_id)
-        .bind(&d.sku_id)
-        .bind(d.unit_price.amount)
-        .bind(d.unit_price.currency.code())
-        .bind(d.moq)
-        .bind(d.lead_time_days)
-        .bind(&d.note)
-        .bind(now)
-        .execute(self.conn())
-        .await?;
+        .bind(store_id);
+        let inserted = bind_terms(inserted, d).bind(now).execute(self.conn()).await?;
         if inserted.rows_affected() != 1 {
             return Err(StoreError::Conflict {
                 kind: Conflict::AlreadyQuoted,
@@ -339,17 +332,8 @@ impl Tx {
         let revised = sqlx::query(
             "UPDATE quotes SET sku_id = $1, unit_price = $2, currency = $3, moq = $4, lead_time_days = $5, note = $6, \
              edits = edits + 1, updated_at = $7 WHERE id = $8 AND edits = 0 AND state = 'submitted'",
-        )
-        .bind(&d.sku_id)
-        .bind(d.unit_price.amount)
-        .bind(d.unit_price.currency.code())
-        .bind(d.moq)
-        .bind(d.lead_time_days)
-        .bind(&d.note)
-        .bind(now)
-        .bind(quote_id)
-        .execute(self.conn())
-        .await?;
+        );
+        let revised = bind_terms(revised, d).bind(now).bind(quote_id).execute(self.conn()).await?;
         if revised.rows_affected() != 1 {
             return Err(StoreError::Conflict {
                 kind: Conflict::AlreadyRevised,
@@ -410,4 +394,14 @@ impl Tx {
         }
         Ok(self.rfq(&r.view.id).await?.view)
     }
+}
+
+/// Binds a quote's terms: SKU, unit price and its currency, MOQ, lead time, note.
+fn bind_terms<'q>(q: Q<'q>, d: &'q QuoteDraft) -> Q<'q> {
+    q.bind(&d.sku_id)
+        .bind(d.unit_price.amount)
+        .bind(d.unit_price.currency.code())
+        .bind(d.moq)
+        .bind(d.lead_time_days)
+        .bind(&d.note)
 }
