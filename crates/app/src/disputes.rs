@@ -150,6 +150,15 @@ pub async fn take_step(
     Ok(tx.dispute_step(id, step, actor, evidence, return_tracking, &app.config.policy).await?)
 }
 
+/// A return the buyer ships back: the carrier and tracking number as the rules read them, and
+/// the note put on record with the step.
+pub fn return_parcel(carrier: &str, tracking_number: &str) -> Result<(String, String, Evidence)> {
+    let carrier = souk_domain::shipping::normalize_carrier(carrier)?;
+    let tracking = souk_domain::shipping::tracking_number(&carrier, tracking_number)?;
+    let note = Evidence { text: format!("returned with {carrier}, tracking {tracking}"), images: Vec::new() };
+    Ok((carrier, tracking, note))
+}
+
 /// More evidence, as put on record after the dispute opened: some text or images, checked as a
 /// chat message is.
 pub fn more_evidence(input: &EvidenceInput) -> Result<Evidence> {

@@ -85,6 +85,8 @@ reads! {
 
     // Disputes.
     fn dispute(id: &str) -> DisputeRow;
+    /// The dispute about an order, if it has one (not found otherwise).
+    fn dispute_of_order(order_id: &str) -> DisputeRow;
     /// Disputes in `state` (any when `None`) that `party` is in (anyone's when `None`).
     fn disputes(state: Option<&str>, party: Option<&str>, cursor: Option<&str>, limit: usize) -> Page<DisputeView>;
     fn evidence(dispute_id: &str) -> Vec<EvidenceView>;

@@ -146,14 +146,8 @@ pub fn router(app: App) -> Router {
         .route_layer(middleware::from_fn_with_state(app.clone(), extract::refuse_bad_tokens))
         .route_layer(middleware::from_fn_with_state(app.clone(), input::guard))
         .route_layer(middleware::from_fn_with_state(app.clone(), metrics::track))
-        .fallback(|| async { AppError::not_found("route") })
-        .method_not_allowed_fallback(|| async {
-            AppError::new(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this method is not allowed here",
-            )
-        })
+        .fallback(unrouted)
+        .method_not_allowed_fallback(wrong_method)
         .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT_BYTES))
         .layer(middleware::from_fn_with_state(app.clone(), timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
@@ -161,6 +155,36 @@ pub fn router(app: App) -> Router {
         }))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(app)
+}
+
+/// Whether a path is the API's (JSON answers) rather than the pages' (HTML answers).
+fn is_api(path: &str) -> bool {
+    ["/api/", "/metrics", "/healthz"].iter().any(|p| path.starts_with(p))
+}
+
+/// A path nothing serves: JSON for the API, a page in the visitor's language for the pages.
+async fn unrouted(State(app): State<App>, req: Request) -> Response {
+    if is_api(req.uri().path()) {
+        return AppError::not_found("route").into_response();
+    }
+    let (mut parts, _) = req.into_parts();
+    match <web::Ctx as axum::extract::FromRequestParts<App>>::from_request_parts(&mut parts, &app).await {
+        Ok(ctx) => ctx.not_found(),
+        Err(res) => res,
+    }
+}
+
+/// A method a route does not serve: JSON for the API, a page for the pages.
+async fn wrong_method(State(app): State<App>, req: Request) -> Response {
+    if is_api(req.uri().path()) {
+        let status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+        return AppError::new(status, "method_not_allowed", "this method is not allowed here").into_response();
+    }
+    let (mut parts, _) = req.into_parts();
+    match <web::Ctx as axum::extract::FromRequestParts<App>>::from_request_parts(&mut parts, &app).await {
+        Ok(ctx) => ctx.wrong_method(),
+        Err(res) => res,
+    }
 }
 
 /// How long an abandoned request's rollback and key release are waited for before its answer.

@@ -220,10 +220,8 @@ pub async fn ship_return(
     idem: Idem,
     ApiJson(input): ApiJson<ReturnInput>,
 ) -> AppResult<Response> {
-    let carrier = souk_domain::shipping::normalize_carrier(&input.carrier)?;
-    let tracking = souk_domain::shipping::tracking_number(&carrier, &input.tracking_number)?;
+    let (carrier, tracking, note) = souk_app::disputes::return_parcel(&input.carrier, &input.tracking_number)?;
     let (_, actor) = dispute_for(&app, &user, &id).await?;
-    let note = Evidence { text: format!("returned with {carrier}, tracking {tracking}"), images: Vec::new() };
     take_step(&app, idem, &id, Step::BuyerShipsReturn, &actor, &note, Some((&carrier, &tracking))).await
 }
 

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use souk_app::access::Side;
 use souk_app::orders;
 use souk_app::views::OrderScope;
-use souk_app::views::User;
+use souk_app::views::{DisputeView, EvidenceView, User};
 use souk_domain::dispute::Reason;
 use souk_domain::order::{Action, OrderState, OrderView};
 use souk_domain::time::Timestamp;
@@ -131,7 +131,7 @@ pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
         h2 { (ctx.t("History")) }
         table.history {
             @for t in &history.items {
-                tr { td { (ctx.when(t.created_at)) } td { (t.kind) } td.price { (money(&t.amount)) }
+                tr { td { (ctx.when(t.created_at)) } td { (ctx.code(&t.kind)) } td.price { (money(&t.amount)) }
                     td { @if let Some(o) = &t.order_id { a href=(format!("/orders/{o}")) { code { (o) } } } } }
             }
         }
@@ -226,6 +226,14 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
     };
     let Ok(o) = app.order(&id).await else { return ctx.not_found() };
     let Ok(tracking) = app.tracking(&id).await else { return ctx.error() };
+    let dispute = match app.dispute_of_order(&id).await {
+        Ok(d) => match app.evidence(&d.view.id).await {
+            Ok(evidence) => Some((d, evidence)),
+            Err(_) => return ctx.error(),
+        },
+        Err(e) if e.kind == souk_app::error::ErrorKind::NotFound => None,
+        Err(_) => return ctx.error(),
+    };
     let state = Some(o.state);
     let body = html! {
         h1 { (ctx.t("Order")) " " code { (o.id) } }
@@ -237,8 +245,9 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
         @if let Some(t) = &o.tracking_number {
             h2 { (ctx.t("Tracking")) }
             p { (o.carrier.as_deref().map(|c| ctx.t(super::work::carrier_label(c))).unwrap_or("")) " " code { (t) } }
-            ul { @for e in &tracking { li { (ctx.when(e.occurred_at)) " · " (e.kind) @if let Some(d) = &e.description { " · " (d) } } } }
+            ul { @for e in &tracking { li { (ctx.when(e.occurred_at)) " · " (ctx.code(&e.kind)) @if let Some(d) = &e.description { " · " (d) } } } }
         }
+        @if let Some((d, evidence)) = &dispute { (dispute_panel(&ctx, &o, &d.view, evidence, buyer)) }
         @if !buyer {
             @if state == Some(OrderState::Paid) { (super::work::ship_form(&ctx, &o.id)) }
         } @else {
@@ -261,7 +270,7 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
                 summary { (ctx.t("Open a dispute")) }
                 form method="post" action=(format!("/orders/{}/dispute", o.id)) {
                     (ctx.csrf_field()) (form_key())
-                    select name="reason" { @for r in Reason::ALL { option value=(r.as_str()) { (r.as_str()) } } }
+                    select name="reason" aria-label=(ctx.t("Reason")) { @for r in Reason::ALL { option value=(r.as_str()) { (ctx.code(r.as_str())) } } }
                     textarea name="description" required maxlength=(souk_domain::dispute::MAX_STATEMENT_CHARS) {}
                     button type="submit" { (ctx.t("Open a dispute")) }
                 }
@@ -279,6 +288,132 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
         }
     };
     ctx.page(StatusCode::OK, ctx.t("Order"), body)
+}
+
+/// An order's dispute as its parties follow it: where it stands, what each side put on record,
+/// and what the caller may do next.
+fn dispute_panel(ctx: &Ctx, o: &OrderView, d: &DisputeView, evidence: &[EvidenceView], buyer: bool) -> Markup {
+    let step = |name: &str, label: &'static str, confirm: &'static str| {
+        html! {
+            form.inline method="post" action=(format!("/disputes/{}/{name}", d.id)) data-confirm=(ctx.t(confirm)) onsubmit="return confirm(this.dataset.confirm)" {
+                (ctx.csrf_field()) (form_key())
+                button type="submit" { (ctx.t(label)) }
+            }
+        }
+    };
+    let amount = |minor: i64| money(&Money::new(minor, o.total.currency));
+    html! {
+        section.dispute {
+            h2 { (ctx.t("Dispute")) }
+            p { span.state { (ctx.code(&d.state)) } " · " (ctx.code(&d.reason)) " · " (ctx.t("opened")) " " (ctx.when(d.opened_at)) }
+            p.statement { (d.description) }
+            @if let Some(offered) = d.offered.filter(|_| d.state == "refund_offered") {
+                p.notice { (ctx.t("The seller offers a partial refund of")) " " strong { (amount(offered)) } }
+            }
+            @if d.state == "return_requested" {
+                p.notice { (ctx.t("The seller asks for the goods back; the refund follows once they arrive.")) }
+            }
+            @if let (Some(carrier), Some(t)) = (&d.return_carrier, &d.return_tracking) {
+                p { (ctx.t("Return")) ": " (ctx.t(super::work::carrier_label(carrier))) " " code { (t) } }
+            }
+            @if let Some(outcome) = &d.outcome {
+                @let words = match outcome.as_str() {
+                    "refund" => "Refunded in full",
+                    "partial_refund" => "Partly refunded",
+                    _ => "Released to the seller",
+                };
+                p.ok { (ctx.t(words)) @if let Some(r) = d.refund.filter(|r| *r > 0) { ": " (amount(r)) " " (ctx.t("back to the buyer")) } }
+            }
+            ol.evidence {
+                @for e in evidence {
+                    li { strong { (ctx.code(&e.role)) } " · " (ctx.code(&e.kind)) " · " (ctx.when(e.created_at)) @if !e.text.is_empty() { br; (e.text) } }
+                }
+            }
+            @if d.state != "resolved" {
+                div.actions {
+                    @if buyer {
+                        @if d.state == "refund_offered" { (step("accept", "Accept the partial refund", "Accept the partial refund? The dispute ends with it.")) }
+                        @if d.state != "mediation" { (step("escalate", "Ask for a mediator", "Ask Souk's mediators to decide?")) }
+                    } @else if d.state == "return_shipped" {
+                        (step("received", "The return arrived", "Confirm the return arrived? The buyer is refunded."))
+                    }
+                }
+                @if buyer && d.state == "return_requested" {
+                    form.return method="post" action=(format!("/disputes/{}/return", d.id)) {
+                        (ctx.csrf_field()) (form_key())
+                        select name="carrier" aria-label=(ctx.t("Carrier")) {
+                            @for c in souk_domain::shipping::CARRIERS { option value=(c) { (ctx.t(super::work::carrier_label(c))) } }
+                        }
+                        input name="tracking_number" required placeholder=(ctx.t("Tracking number"));
+                        button type="submit" { (ctx.t("Send the return")) }
+                    }
+                }
+                form.evidence method="post" action=(format!("/disputes/{}/evidence", d.id)) {
+                    (ctx.csrf_field()) (form_key())
+                    textarea name="text" required maxlength="2000" aria-label=(ctx.t("Evidence")) placeholder=(ctx.t("Add to the record")) {}
+                    button type="submit" { (ctx.t("Add")) }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DisputeStepForm {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    carrier: String,
+    #[serde(default)]
+    tracking_number: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// A party's step in a dispute from the order page: accept, escalate, ship the return, confirm
+/// it arrived, or add to the record. The rules of who may take which step are the API's.
+pub async fn dispute_step(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path((id, step)): Path<(String, String)>,
+    Form(f): Form<DisputeStepForm>,
+) -> Response {
+    use souk_app::disputes;
+    use souk_domain::dispute::Step;
+    let user = match ctx.poster(&f._csrf, "/orders") {
+        Ok(u) => u,
+        Err(res) => return *res,
+    };
+    let Ok((row, actor)) = disputes::dispute_for(&app, &user, &id).await else { return ctx.not_found() };
+    let step = match step.as_str() {
+        "accept" => Some(Step::BuyerAccepts),
+        "escalate" => Some(Step::BuyerEscalates),
+        "return" => Some(Step::BuyerShipsReturn),
+        "received" => Some(Step::SellerReceivedReturn),
+        "evidence" => None,
+        _ => return ctx.not_found(),
+    };
+    let back = format!("/orders/{}", row.view.order_id);
+    once!(app, ctx, user, f._key, |tx| {
+        match step {
+            Some(Step::BuyerShipsReturn) => {
+                let (carrier, tracking, note) = disputes::return_parcel(&f.carrier, &f.tracking_number)?;
+                let parcel = Some((carrier.as_str(), tracking.as_str()));
+                disputes::take_step(&app, &mut tx, &id, Step::BuyerShipsReturn, &actor, &note, parcel).await?;
+            }
+            Some(step) => {
+                let nothing = souk_app::views::Evidence::default();
+                disputes::take_step(&app, &mut tx, &id, step, &actor, &nothing, None).await?;
+            }
+            None => {
+                let input = disputes::EvidenceInput { text: f.text.clone(), images: Vec::new() };
+                disputes::add_evidence(&mut tx, &id, &actor, &disputes::more_evidence(&input)?).await?;
+            }
+        }
+        back.clone()
+    })
 }
 
 /// Whether a buyer's order form may act.

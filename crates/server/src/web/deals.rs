@@ -364,7 +364,7 @@ pub async fn rfq(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Re
         @for q in &quotes {
             div.work.quote data-state=(q.state) {
                 p { strong { (q.store_name) } " · " (q.title) " · " (money(&q.unit_price)) " · MOQ " (q.moq) " · "
-                    (q.lead_time_days) " " (ctx.t("days")) " · " span.state { (q.state) } }
+                    (q.lead_time_days) " " (ctx.t("days")) " · " span.state { (ctx.code(&q.state)) } }
                 @if !q.note.is_empty() { p { (q.note) } }
                 @if store_id.is_none() && open && q.state == "submitted" {
                     form.accept-quote method="post" action=(format!("/quotes/{}/accept", q.id)) {

@@ -2,6 +2,7 @@
 //! like an API Idempotency-Key: a form submitted twice (a double click, a reload) acts once, and
 //! the second submission is sent where the first one went.
 
+use super::i18n::Lang;
 use super::Ctx;
 use crate::error::AppError;
 use crate::App;
@@ -98,12 +99,82 @@ macro_rules! once {
 }
 pub(crate) use once;
 
-/// A failed action's page: what went wrong, in the words the API uses.
+/// A failed action's page: what went wrong, in the page's language (the API's words in English,
+/// a sentence for the error's code or kind in Chinese), and the way back to the form.
 pub(crate) fn problem(ctx: &Ctx, e: &AppError) -> Response {
     let status = if e.status.is_server_error() { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+    let title = ctx.t("That could not be done");
     let body = html! {
-        p.error role="alert" { (e.message) @if let Some(f) = &e.field { " (" (f) ")" } }
-        p { a href="javascript:history.back()" { "←" } }
+        h1 { (title) }
+        @match ctx.lang {
+            Lang::En => p.error role="alert" { (e.message) @if let Some(f) = &e.field { " (" (f) ")" } },
+            Lang::Zh => p.error role="alert" { (ctx.t(problem_words(e))) },
+        }
+        p { a href="javascript:history.back()" { "← " (ctx.t("Go back")) } }
     };
-    ctx.page(status, "Souk", body)
+    ctx.page(status, title, body)
+}
+
+/// The English sentence (a key to translate) for a refusal: by its code where it has its own,
+/// else by its kind.
+fn problem_words(e: &AppError) -> &'static str {
+    match e.code.as_str() {
+        "insufficient_funds" => "The wallet holds too little: top it up first.",
+        "out_of_stock" => "Not enough units are in stock.",
+        "invalid_state" => "The order is not in a state that allows this.",
+        "email_taken" => "An account with this email exists already.",
+        "slug_taken" => "This store address is taken.",
+        "store_exists" => "You have opened a store already.",
+        "duplicate_sku" => "A variant with this code exists in your store already.",
+        "already_reviewed" => "You have reviewed this order already.",
+        "verification_pending" => "A verification request is being reviewed already.",
+        "promotion_overlaps" => "Another sale of this variant runs at that time.",
+        "offer_expired" | "offer_not_open" => "This offer can no longer be answered.",
+        "rfq_closed" | "rfq_awarded" => "This request for quotes is closed.",
+        "payment_declined" => "The card was declined.",
+        "in_progress" => "This form is being submitted.",
+        _ => match e.status.as_u16() {
+            401 | 403 => "You may not do this.",
+            404 => "Page not found.",
+            409 | 410 => "This cannot be done now.",
+            429 => "Too many attempts; try again later.",
+            500.. => "Something went wrong on our side.",
+            _ => "Please check what you entered.",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every refusal a page shows reads in Chinese on a Chinese page.
+    #[test]
+    fn every_refusal_has_chinese_words() {
+        let codes = [
+            "insufficient_funds",
+            "out_of_stock",
+            "invalid_state",
+            "email_taken",
+            "slug_taken",
+            "store_exists",
+            "duplicate_sku",
+            "already_reviewed",
+            "verification_pending",
+            "promotion_overlaps",
+            "offer_expired",
+            "rfq_closed",
+            "payment_declined",
+            "in_progress",
+            "invalid",
+        ];
+        for status in [400, 401, 402, 403, 404, 409, 410, 422, 429, 500, 503] {
+            for code in codes {
+                let status = StatusCode::from_u16(status).unwrap();
+                let e = AppError { status, code: code.into(), message: "m".into(), field: None, retry_after_s: None };
+                let words = problem_words(&e);
+                assert_ne!(Lang::Zh.t(words), words, "no Chinese for {words:?}");
+            }
+        }
+    }
 }

@@ -63,6 +63,59 @@ impl Lang {
     }
 }
 
+/// Codes the API speaks that pages show (a transfer's kind, a tracking event, a dispute's reason,
+/// state and evidence, a quote's state, an audit action) → their words, in English.
+const CODES: &[(&str, &str)] = &[
+    ("top_up", "Top-up"),
+    ("payout", "Payout"),
+    ("payment", "Payment"),
+    ("refund", "Refund"),
+    ("release", "Sale proceeds"),
+    ("commission", "Commission"),
+    ("allocation", "Payment into the order's escrow"),
+    ("picked_up", "Picked up"),
+    ("in_transit", "In transit"),
+    ("out_for_delivery", "Out for delivery"),
+    ("delivered", "Delivered"),
+    ("exception", "Delivery problem"),
+    ("not_received", "Not received"),
+    ("not_as_described", "Not as described"),
+    ("damaged", "Damaged"),
+    ("wrong_item", "Wrong item"),
+    ("other", "Other"),
+    ("awaiting_seller", "Awaiting the seller"),
+    ("refund_offered", "Refund offered"),
+    ("return_requested", "Return requested"),
+    ("return_shipped", "Return shipped"),
+    ("rejected", "Rejected"),
+    ("mediation", "In mediation"),
+    ("resolved", "Resolved"),
+    ("buyer", "Buyer"),
+    ("seller", "Seller"),
+    ("mediator", "Mediator"),
+    ("system", "Automatic rule"),
+    ("opened", "Opened the dispute"),
+    ("answer", "Answer"),
+    ("return", "Return"),
+    ("decision", "Decision"),
+    ("note", "Note"),
+    ("evidence", "Evidence"),
+    ("submitted", "Submitted"),
+    ("accepted", "Accepted"),
+    ("not_selected", "Not selected"),
+    ("role.granted", "Role granted"),
+    ("verification.approved", "Verification approved"),
+    ("verification.rejected", "Verification rejected"),
+    ("dispute.decided", "Dispute decided"),
+    ("payout.made", "Payout made"),
+];
+
+/// The words for a code the API speaks, in English (to translate with [`Lang::t`]); the code
+/// itself when it has none.
+pub fn code_label(code: &str) -> Option<&'static str> {
+    CODES.iter().find(|(c, _)| *c == code).map(|(_, en)| *en)
+}
+
 /// English → Chinese.
 const ZH: &[(&str, &str)] = &[
     ("Search", "搜索"),
@@ -401,6 +454,81 @@ const ZH: &[(&str, &str)] = &[
     ("awarded", "已成交"),
     ("by you", "由您发起"),
     ("by the buyer", "由买家发起"),
+    ("Top-up", "充值"),
+    ("Payout", "提现"),
+    ("Payment", "付款"),
+    ("Refund", "退款"),
+    ("Sale proceeds", "货款到账"),
+    ("Commission", "佣金"),
+    ("Payment into the order's escrow", "转入订单托管"),
+    ("Picked up", "已揽收"),
+    ("In transit", "运输中"),
+    ("Out for delivery", "派送中"),
+    ("Delivered", "已送达"),
+    ("Delivery problem", "配送异常"),
+    ("Not received", "未收到货"),
+    ("Not as described", "与描述不符"),
+    ("Damaged", "商品损坏"),
+    ("Wrong item", "发错货"),
+    ("Other", "其他"),
+    ("Awaiting the seller", "等待卖家处理"),
+    ("Refund offered", "卖家已提出退款"),
+    ("Return requested", "卖家要求退货"),
+    ("Return shipped", "退货已寄出"),
+    ("In mediation", "平台调解中"),
+    ("Resolved", "已解决"),
+    ("Buyer", "买家"),
+    ("Seller", "卖家"),
+    ("Mediator", "调解员"),
+    ("Automatic rule", "系统规则"),
+    ("Opened the dispute", "发起纠纷"),
+    ("Return", "退货"),
+    ("Decision", "裁决"),
+    ("Submitted", "已报价"),
+    ("Accepted", "已接受"),
+    ("Not selected", "未被选中"),
+    ("Role granted", "授予角色"),
+    ("Verification approved", "认证通过"),
+    ("Verification rejected", "认证驳回"),
+    ("Dispute decided", "纠纷已裁决"),
+    ("Payout made", "已提现"),
+    ("This page cannot be opened that way.", "无法以这种方式打开此页面。"),
+    ("Go to the home page", "返回首页"),
+    ("That could not be done", "未能完成操作"),
+    ("The wallet holds too little: top it up first.", "钱包余额不足，请先充值。"),
+    ("Not enough units are in stock.", "库存不足。"),
+    ("The order is not in a state that allows this.", "订单当前的状态不允许此操作。"),
+    ("An account with this email exists already.", "该邮箱已注册账户。"),
+    ("This store address is taken.", "该店铺地址已被使用。"),
+    ("You have opened a store already.", "您已经开设了店铺。"),
+    ("A variant with this code exists in your store already.", "您的店铺中已有相同编码的规格。"),
+    ("You have reviewed this order already.", "您已经评价过该订单。"),
+    ("A verification request is being reviewed already.", "已有认证申请正在审核中。"),
+    ("Another sale of this variant runs at that time.", "该规格在此时间段已有其他促销。"),
+    ("This offer can no longer be answered.", "该报价已无法回应。"),
+    ("This request for quotes is closed.", "该询价已关闭。"),
+    ("The card was declined.", "银行卡被拒绝。"),
+    ("This form is being submitted.", "表单正在提交中。"),
+    ("You may not do this.", "您无权执行此操作。"),
+    ("This cannot be done now.", "现在无法执行此操作。"),
+    ("Please check what you entered.", "请检查您填写的内容。"),
+    ("First page", "第一页"),
+    ("opened", "发起于"),
+    ("The seller offers a partial refund of", "卖家提出部分退款"),
+    ("The seller asks for the goods back; the refund follows once they arrive.", "卖家要求退货；货物寄回后即退款。"),
+    ("back to the buyer", "退还买家"),
+    ("Accept the partial refund", "接受部分退款"),
+    ("Accept the partial refund? The dispute ends with it.", "接受部分退款？纠纷将就此结束。"),
+    ("Ask for a mediator", "申请平台调解"),
+    ("Ask Souk's mediators to decide?", "请 Souk 调解员裁决？"),
+    ("The return arrived", "退货已收到"),
+    ("Confirm the return arrived? The buyer is refunded.", "确认退货已收到？买家将获得退款。"),
+    ("Send the return", "寄回商品"),
+    ("Add to the record", "补充说明"),
+    ("Add", "添加"),
+    ("Released to the seller", "已放款给卖家"),
+    ("Refunded in full", "已全额退款"),
+    ("Partly refunded", "已部分退款"),
 ];
 
 #[cfg(test)]
@@ -428,6 +556,7 @@ mod tests {
             include_str!("selling.rs"),
             include_str!("deals.rs"),
             include_str!("flash.rs"),
+            include_str!("forms.rs"),
         ] {
             for piece in source.split(".t(\"").skip(1) {
                 let key = piece.split('"').next().unwrap_or("");
@@ -452,6 +581,19 @@ mod tests {
             assert!(zh != t, "no Chinese for {t:?}");
             assert_eq!(t.contains("{n}"), zh.contains("{n}"), "{t:?}");
         }
+    }
+
+    #[test]
+    fn every_code_shown_has_words_in_both_languages() {
+        for (code, en) in CODES {
+            assert!(ZH.iter().any(|(key, _)| key == en), "no Chinese for {code}'s words {en:?}");
+        }
+        let kinds = ["top_up", "payout", "payment", "refund", "release", "commission", "allocation"];
+        let events = ["picked_up", "in_transit", "out_for_delivery", "delivered", "exception"];
+        for code in kinds.into_iter().chain(events) {
+            assert!(code_label(code).is_some(), "{code}");
+        }
+        assert_eq!(Lang::Zh.t(code_label("not_received").unwrap()), "未收到货");
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub fn router() -> Router<App> {
         .route("/orders", get(buying::orders))
         .route("/orders/{id}", get(buying::order))
         .route("/orders/{id}/dispute", post(buying::dispute))
+        .route("/disputes/{id}/{step}", post(buying::dispute_step))
         .route("/orders/{id}/review", post(buying::review))
         .route("/orders/{id}/{action}", post(buying::order_action))
         .route("/notifications", get(buying::notifications))
@@ -152,6 +153,11 @@ impl Ctx {
         self.lang.t(key)
     }
 
+    /// A code the API speaks (`top_up`, `picked_up`, `not_received`, ...) in this page's words.
+    pub fn code<'a>(&self, code: &'a str) -> &'a str {
+        i18n::code_label(code).map_or(code, |en| self.t(en))
+    }
+
     /// A moment as people read it in this page's language, to the minute and in UTC, the exact
     /// value kept in the element's `datetime`.
     pub fn when(&self, at: souk_domain::time::Timestamp) -> Markup {
@@ -246,15 +252,25 @@ impl Ctx {
     }
 
     pub fn not_found(&self) -> Response {
-        self.page(StatusCode::NOT_FOUND, "404", html! { p.notice { (self.t("Page not found.")) } })
+        let body = html! {
+            p.notice { (self.t("Page not found.")) }
+            p { a href="/" { (self.t("Go to the home page")) } " · " a href="/search" { (self.t("Search products")) } }
+        };
+        self.page(StatusCode::NOT_FOUND, self.t("Page not found."), body)
+    }
+
+    /// A page address asked for with a method it does not take (a link to a form's action).
+    pub fn wrong_method(&self) -> Response {
+        let body = html! {
+            p.notice { (self.t("This page cannot be opened that way.")) }
+            p { a href="/" { (self.t("Go to the home page")) } }
+        };
+        self.page(StatusCode::METHOD_NOT_ALLOWED, self.t("Page not found."), body)
     }
 
     pub fn error(&self) -> Response {
-        self.page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "500",
-            html! { p.notice { (self.t("Something went wrong on our side.")) } },
-        )
+        let message = self.t("Something went wrong on our side.");
+        self.page(StatusCode::INTERNAL_SERVER_ERROR, message, html! { p.notice { (message) } })
     }
 
     /// The user submitting a form whose CSRF token is `csrf`: to the log-in page (back to
@@ -268,7 +284,8 @@ impl Ctx {
     }
 
     pub(crate) fn expired_form(&self) -> Response {
-        self.page(StatusCode::FORBIDDEN, "403", html! { p.notice { (self.t("The form expired; please try again.")) } })
+        let message = self.t("The form expired; please try again.");
+        self.page(StatusCode::FORBIDDEN, message, html! { p.notice { (message) } })
     }
 }
 

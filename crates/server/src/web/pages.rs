@@ -295,9 +295,22 @@ fn component_key(name: &str) -> &'static str {
         .unwrap_or("rating")
 }
 
-pub async fn store(State(app): State<App>, ctx: Ctx, Path(slug): Path<String>) -> Response {
+#[derive(Deserialize, Default)]
+pub struct StorePage {
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+pub async fn store(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+    Query(page): Query<StorePage>,
+) -> Response {
     let Ok(store) = app.store_by_slug(&slug).await else { return ctx.not_found() };
-    let q = SearchQuery { store: Some(store.id.clone()), limit: Some(PAGE), ..Default::default() };
+    let cursor = page.cursor.filter(|c| !c.is_empty());
+    let first_page = cursor.is_none();
+    let q = SearchQuery { store: Some(store.id.clone()), limit: Some(PAGE), cursor, ..Default::default() };
     let (Ok(products), Ok(trust), Ok(rating)) = (
         souk_app::search::run(&app, q).await,
         souk_app::trust::trust_of(&app, &store.id).await,
@@ -319,8 +332,14 @@ pub async fn store(State(app): State<App>, ctx: Ctx, Path(slug): Path<String>) -
             }
         }
         section {
-            h2 { (ctx.t("Products")) }
+            h2 { (ctx.t("Products")) " (" (products.total) ")" }
             (product_cards(&ctx, &products))
+            p.pages {
+                @if !first_page { a href=(format!("/stores/{}", store.slug)) { "← " (ctx.t("First page")) } " " }
+                @if let Some(next) = &products.next_cursor {
+                    a.next href=(format!("/stores/{}?cursor={}", store.slug, encode(next))) { (ctx.t("Next page")) " →" }
+                }
+            }
         }
     };
     ctx.page(StatusCode::OK, &store.name, body)

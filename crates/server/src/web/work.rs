@@ -94,7 +94,7 @@ pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
             h2 { (ctx.t("Disputes to answer")) " (" (disputes.items.len()) ")" }
             @for d in &disputes.items {
                 div.work {
-                    p { code { (d.order_id) } " · " (d.reason) " · " (d.description) }
+                    p { code { (d.order_id) } " · " (ctx.code(&d.reason)) " · " (d.description) }
                     form.answer method="post" action=(format!("/seller/disputes/{}/answer", d.id)) {
                         (hidden(&ctx))
                         select name="action" {
@@ -236,7 +236,7 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
             h2 { (ctx.t("Disputes awaiting a decision")) " (" (queue.items.len()) ")" }
             ul.orders {
                 @for d in &queue.items {
-                    li { a href=(format!("/console/disputes/{}", d.id)) { (d.reason) " · " code { (d.order_id) } } " · " (ctx.when(d.opened_at)) }
+                    li { a href=(format!("/console/disputes/{}", d.id)) { (ctx.code(&d.reason)) " · " code { (d.order_id) } } " · " (ctx.when(d.opened_at)) }
                 }
             }
         }
@@ -266,14 +266,14 @@ pub async fn console_dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<St
     }
     let body = html! {
         h1 { (ctx.t("Dispute")) " " code { (d.view.id) } }
-        p { span.state { (d.view.state) } " · " (d.view.reason) " · " (money(&order.total)) }
+        p { span.state { (ctx.code(&d.view.state)) } " · " (ctx.code(&d.view.reason)) " · " (money(&order.total)) }
         p { (d.view.description) }
         h2 { (ctx.t("Order")) }
         table.skus { @for l in &order.lines { tr { td { (l.title) } td { (l.quantity) " × " (money(&l.unit_price)) } } } }
         h2 { (ctx.t("Tracking")) }
-        ul { @for e in &tracking { li { (ctx.when(e.occurred_at)) " · " (e.kind) } } }
+        ul { @for e in &tracking { li { (ctx.when(e.occurred_at)) " · " (ctx.code(&e.kind)) } } }
         h2 { (ctx.t("Evidence")) }
-        ul { @for e in &evidence { li { strong { (e.role) } " · " (e.kind) ": " (e.text) @for i in &e.images { " " a href=(i) rel="noopener noreferrer" { "[img]" } } } } }
+        ul { @for e in &evidence { li { strong { (ctx.code(&e.role)) } " · " (ctx.code(&e.kind)) ": " (e.text) @for i in &e.images { " " a href=(i) rel="noopener noreferrer" { "[img]" } } } } }
         h2 { (ctx.t("Chat")) }
         ul { @for m in &chat { li { strong { (m.side) } ": " (m.text) } } }
         @if d.view.state == "mediation" {
@@ -535,7 +535,7 @@ pub async fn audit(
         table.audit {
             tr { th { (ctx.t("When")) } th { (ctx.t("Who")) } th { (ctx.t("Action")) } th { (ctx.t("Subject")) } th { (ctx.t("Details")) } }
             @for e in &page.items {
-                tr { td { (ctx.when(e.created_at)) } td.id { (e.actor_id) } td { span.state { (e.action) } } td.id { (e.subject) } td.id { (e.detail.to_string()) } }
+                tr { td { (ctx.when(e.created_at)) } td.id { (e.actor_id) } td { span.state { (ctx.code(&e.action)) } } td.id { (e.subject) } td.id { (e.detail.to_string()) } }
             }
         }
         (next_link("/console/audit", page.next_cursor.as_ref(), &ctx))

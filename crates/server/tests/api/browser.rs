@@ -187,6 +187,34 @@ async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
     assert!(m.text().await.contains("Photos show damage"));
     let settled = srv.get(&format!("/api/v1/orders/{disputed}"), Some(&seller)).await.body;
     assert_eq!(settled["state"], "refunded");
+    // The buyer follows the dispute on the order page: its reason, each side's word, the end.
+    b.goto(&format!("{}/orders/{disputed}", srv.base)).await;
+    let followed = b.text().await;
+    assert!(followed.contains("Refunded in full") && followed.contains("Packed with care"), "{followed}");
+    b.screenshot("order-dispute").await;
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+    )
+    .await;
+    b.goto(&format!("{}/orders/{disputed}", srv.base)).await;
+    let wide = b
+        .eval("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391).map(e => e.tagName + '.' + e.className).slice(0, 5)")
+        .await;
+    assert_eq!(wide, json!([]), "the disputed order reaches past a phone's width");
+    b.screenshot("order-dispute-phone").await;
+    b.call("Emulation.clearDeviceMetricsOverride", json!({})).await;
+    // Unread notifications stand out and stay readable.
+    b.goto(&format!("{}/notifications", srv.base)).await;
+    let unread = b
+        .eval("[...document.querySelectorAll('ul.notifications li.unread')].map(li => getComputedStyle(li).backgroundColor)")
+        .await;
+    let colours = unread.as_array().unwrap();
+    assert!(
+        !colours.is_empty() && colours.iter().all(|c| c == "rgba(0, 0, 0, 0)"),
+        "no solid bar behind the text: {unread}"
+    );
+    b.screenshot("notifications").await;
     crate::orders::assert_ledger_sound(&srv).await;
     for browser in [&s, &m] {
         assert!(browser.errors.is_empty(), "browser console errors: {:?}", browser.errors);

@@ -2,7 +2,7 @@
 //! same rules as the API, acts once, and is refused for someone else's objects.
 
 use crate::{on_both_backends, Srv};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -370,6 +370,138 @@ async fn buyers_and_sellers_negotiate_in_the_pages(srv: Srv) {
     assert_eq!(attempts, vec![("failed".to_string(), 1200)]);
 }
 
+/// What a visitor meets when something is wrong reads as a page in their language, and codes
+/// read as words: a page that does not exist, an address asked for the wrong way, a refused
+/// form, a wallet's history; a store's products page on.
+#[tokio::test]
+async fn pages_speak_the_visitors_language_when_something_is_wrong() {
+    let Some(srv) = Srv::start(souk_store::testing::TestBackend::Sqlite).await else { return };
+    let (seller_token, _) = srv.seller("paged@example.com", "paged").await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = |path: &str, lang: &str| {
+        http.get(format!("{}{path}", srv.base)).header("cookie", format!("souk_lang={lang}")).send()
+    };
+    for (lang, words) in [("en", "Page not found."), ("zh", "页面不存在。")] {
+        let r = page("/register-nowhere", lang).await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let text = r.text().await.unwrap();
+        assert!(text.contains(words) && text.contains(&format!("<title>{words} · Souk</title>")), "{text}");
+    }
+    let wrong = page("/logout", "zh").await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(wrong.text().await.unwrap().contains("无法以这种方式打开此页面"));
+    let api = srv.get("/api/v1/nowhere", None).await;
+    assert_eq!((api.status, api.code()), (StatusCode::NOT_FOUND, "not_found"), "the API still answers JSON");
+
+    // A refused form in Chinese says why in Chinese, not in the API's English.
+    let mut seller = Visitor::new(&srv, &seller_token);
+    seller.cookies.push_str("; souk_lang=zh");
+    let store = [("name", "Again"), ("slug", "paged-two"), ("country", "CN"), ("currency", "CNY")];
+    let refused = seller.submit("/seller/store", &key("second-store"), &store).await.text;
+    assert!(refused.contains("您已经开设了店铺") && !refused.contains("already"), "{refused}");
+
+    // The store's products page on, 24 at a time.
+    let mut csv = String::from("title,description,category,price,currency,stock,ships_to\n");
+    for n in 0..26 {
+        csv.push_str(&format!("Teacup {n},Porcelain,home/kitchen,12.50,CNY,5,*\n"));
+    }
+    let imported =
+        srv.raw(Method::POST, "/api/v1/stores/paged/imports", Some(&seller_token), "text/csv", csv.into_bytes()).await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
+    srv.eventually("/api/v1/search?store=paged", |v| v["total"] == 26).await;
+    let first = seller.get("/stores/paged").await.text;
+    assert!(first.contains("(26)") && first.matches("<li class=\"card\">").count() == 24, "{first}");
+    let next = first.split("class=\"next\" href=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    let second = seller.get(&next).await.text;
+    assert_eq!(second.matches("<li class=\"card\">").count(), 2, "{second}");
+
+    // A wallet's history names its movements.
+    let (buyer_token, _) = srv.quick_user("walleted@example.com").await;
+    crate::orders::fund(&srv, &buyer_token, 5000).await;
+    let wallet = Visitor::new(&srv, &buyer_token).get("/wallet").await.text;
+    assert!(wallet.contains("Top-up") && !wallet.contains(">top_up<"), "{wallet}");
+}
+
+/// A dispute is followed to its end in the pages: the buyer sees where it stands and what the
+/// seller answered, sends the return, and the seller confirms it arrived; another order's
+/// partial refund is accepted from the order page.
+#[tokio::test]
+async fn a_dispute_is_followed_to_its_end_in_the_pages() {
+    use crate::orders::{market, paid_order, ship};
+    let Some(srv) = Srv::start(souk_store::testing::TestBackend::Sqlite).await else { return };
+    let (seller_token, buyer_token, sku) = market(&srv, 10).await;
+    let (buyer, seller) = (Visitor::new(&srv, &buyer_token), Visitor::new(&srv, &seller_token));
+    let order = paid_order(&srv, &buyer_token, &sku, "dispute-a").await;
+    assert_eq!(ship(&srv, &seller_token, &order, "other", "DSP-1").await.status, StatusCode::OK);
+    let opened = buyer
+        .submit(&format!("/orders/{order}/dispute"), &key("open"), &[("reason", "damaged"), ("description", "Cracked")])
+        .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.text);
+    let id = srv.get("/api/v1/disputes", Some(&buyer_token)).await.body["items"][0]["id"].as_str().unwrap().to_string();
+    let page = buyer.get(&format!("/orders/{order}")).await.text;
+    assert!(page.contains("Awaiting the seller") && page.contains("Damaged") && page.contains("Cracked"), "{page}");
+
+    let answer = json!({"action": "return"});
+    let asked = srv.post(&format!("/api/v1/disputes/{id}/answer"), Some(&seller_token), answer).await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    let page = buyer.get(&format!("/orders/{order}")).await.text;
+    assert!(page.contains("asks for the goods back") && page.contains("Send the return"), "{page}");
+    let bad = buyer
+        .submit(
+            &format!("/disputes/{id}/return"),
+            &key("bad-return"),
+            &[("carrier", "nowhere"), ("tracking_number", "1")],
+        )
+        .await;
+    assert!(bad.text.contains("class=\"error\""), "the carrier is checked as the API does: {}", bad.text);
+    let sent = buyer
+        .submit(
+            &format!("/disputes/{id}/return"),
+            &key("return"),
+            &[("carrier", "other"), ("tracking_number", "BACK-1")],
+        )
+        .await;
+    assert_eq!(
+        (sent.status, sent.location.as_str()),
+        (StatusCode::SEE_OTHER, format!("/orders/{order}").as_str()),
+        "{}",
+        sent.text
+    );
+    let not_theirs = buyer.submit(&format!("/disputes/{id}/received"), &key("buyer-received"), &[]).await;
+    assert!(not_theirs.text.contains("class=\"error\""), "only the seller confirms: {}", not_theirs.text);
+    let seller_view = seller.get(&format!("/orders/{order}")).await.text;
+    assert!(seller_view.contains("The return arrived") && seller_view.contains("BACK-1"), "{seller_view}");
+    let note = seller.submit(&format!("/disputes/{id}/evidence"), &key("note"), &[("text", "Parcel on its way")]).await;
+    assert_eq!(note.status, StatusCode::SEE_OTHER, "{}", note.text);
+    let arrived = seller.submit(&format!("/disputes/{id}/received"), &key("received"), &[]).await;
+    assert_eq!(arrived.status, StatusCode::SEE_OTHER, "{}", arrived.text);
+    let chinese = Visitor { cookies: format!("{}; souk_lang=zh", buyer.cookies), ..Visitor::new(&srv, &buyer_token) };
+    let page = chinese.get(&format!("/orders/{order}")).await.text;
+    assert!(page.contains("已全额退款") && page.contains("Parcel on its way") && page.contains("已解决"), "{page}");
+
+    // A partial refund offered is accepted from the order page.
+    let order = paid_order(&srv, &buyer_token, &sku, "dispute-b").await;
+    let body = json!({"reason": "not_as_described", "description": "Smaller than shown"});
+    let d = srv.post(&format!("/api/v1/orders/{order}/disputes"), Some(&buyer_token), body).await.body;
+    let id = d["id"].as_str().unwrap().to_string();
+    let offer = json!({"action": "partial_refund", "amount": 300});
+    assert_eq!(
+        srv.post(&format!("/api/v1/disputes/{id}/answer"), Some(&seller_token), offer).await.status,
+        StatusCode::OK
+    );
+    let page = buyer.get(&format!("/orders/{order}")).await.text;
+    assert!(page.contains("offers a partial refund of") && page.contains("3.00 CNY"), "{page}");
+    let accepted = buyer.submit(&format!("/disputes/{id}/accept"), &key("accept"), &[]).await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.text);
+    let resolved = srv.get(&format!("/api/v1/disputes/{id}"), Some(&buyer_token)).await.body;
+    assert_eq!(
+        (resolved["dispute"]["state"].as_str(), resolved["dispute"]["refund"].as_i64()),
+        (Some("resolved"), Some(300)),
+        "{resolved}"
+    );
+}
+
 #[tokio::test]
 async fn staff_see_users_and_stores_and_admins_grant_roles() {
     let Some(srv) = Srv::start(souk_store::testing::TestBackend::Sqlite).await else { return };
@@ -391,7 +523,7 @@ async fn staff_see_users_and_stores_and_admins_grant_roles() {
         helper.submit(&format!("/console/users/{plain_id}/roles"), &key("self-grant"), &[("role", "admin")]).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND, "only admins grant");
     let audit = admin.get("/console/audit").await.text;
-    assert!(audit.contains("role.granted") && audit.contains(&admin_id) && audit.contains("mediator"), "{audit}");
+    assert!(audit.contains("Role granted") && audit.contains(&admin_id) && audit.contains("mediator"), "{audit}");
     assert_eq!(helper.get("/console/audit").await.status, StatusCode::NOT_FOUND, "admins only");
 }
 
