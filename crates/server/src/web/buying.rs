@@ -120,7 +120,8 @@ pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
             p.hint { (ctx.t("Sandbox: 4242424242424242 succeeds, 4000000000000002 is declined.")) }
         }
         h2 { (ctx.t("Pay out")) }
-        form.payout method="post" action="/wallet/payout" {
+        form.payout method="post" action="/wallet/payout" data-confirm=(ctx.t("Pay this amount out to the bank account? It leaves your wallet now."))
+            onsubmit="return confirm(this.dataset.confirm)" {
             (ctx.csrf_field())
             (form_key())
             label { (ctx.t("Amount")) input name="amount" required inputmode="decimal"; }
@@ -191,8 +192,15 @@ fn state_key(state: OrderState) -> &'static str {
 }
 
 fn action_button(ctx: &Ctx, order: &str, action: &str, label: &'static str) -> Markup {
+    // What cannot be taken back is asked once more, saying what will happen.
+    let confirm = match action {
+        "confirm" => Some("Confirm receipt? The payment goes to the seller and cannot come back."),
+        "cancel" => Some("Cancel this order? A paid order is refunded to your wallet."),
+        _ => None,
+    };
     html! {
-        form.inline method="post" action=(format!("/orders/{order}/{action}")) {
+        form.inline method="post" action=(format!("/orders/{order}/{action}"))
+            data-confirm=[confirm.map(|c| ctx.t(c))] onsubmit=[confirm.map(|_| "return confirm(this.dataset.confirm)")] {
             (ctx.csrf_field()) (form_key())
             button type="submit" { (ctx.t(label)) }
         }

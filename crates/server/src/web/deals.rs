@@ -95,7 +95,8 @@ fn offer_card(ctx: &Ctx, conversation: &str, side: Side, o: &OfferView) -> Marku
             p { strong { (ctx.t("Offer")) } ": " (o.quantity) " × " (o.title) " · " (money(&o.unit_price)) " = " (money(&o.total)) " · "
                 span.state { (ctx.t(state_label(&o.state))) } " · " (ctx.t("valid until")) " " (ctx.when(o.valid_until)) }
             @if o.state == "open" && theirs {
-                form.accept method="post" action=(action("accept")) {
+                form.accept method="post" action=(action("accept")) data-confirm=(ctx.t("Accept the offer? An order at its price is placed at once."))
+                    onsubmit="return confirm(this.dataset.confirm)" {
                     (hidden(ctx))
                     @if side == Side::Buyer {
                         input name="ship_to" maxlength="2" size="3" value=(o.ship_to.as_deref().unwrap_or("")) placeholder="DE"
@@ -367,7 +368,9 @@ pub async fn rfq(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Re
                     (q.lead_time_days) " " (ctx.t("days")) " · " span.state { (ctx.code(&q.state)) } }
                 @if !q.note.is_empty() { p { (q.note) } }
                 @if store_id.is_none() && open && q.state == "submitted" {
-                    form.accept-quote method="post" action=(format!("/quotes/{}/accept", q.id)) {
+                    form.accept-quote method="post" action=(format!("/quotes/{}/accept", q.id))
+                        data-confirm=(ctx.t("Accept this quote? An order at its price is placed at once; the other quotes are declined."))
+                        onsubmit="return confirm(this.dataset.confirm)" {
                         (hidden(&ctx)) button type="submit" { (ctx.t("Accept this quote")) }
                     }
                 }

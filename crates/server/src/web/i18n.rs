@@ -529,6 +529,24 @@ const ZH: &[(&str, &str)] = &[
     ("Released to the seller", "已放款给卖家"),
     ("Refunded in full", "已全额退款"),
     ("Partly refunded", "已部分退款"),
+    (
+        "Confirm receipt? The payment goes to the seller and cannot come back.",
+        "确认收货？货款将支付给卖家，且无法退回。",
+    ),
+    ("Cancel this order? A paid order is refunded to your wallet.", "取消此订单？已付款的订单将退款至您的钱包。"),
+    (
+        "Pay this amount out to the bank account? It leaves your wallet now.",
+        "将此金额提现到银行账户？款项将立即从钱包转出。",
+    ),
+    ("Accept the offer? An order at its price is placed at once.", "接受此报价？将立即按此价格下单。"),
+    (
+        "Accept this quote? An order at its price is placed at once; the other quotes are declined.",
+        "接受此报价？将立即按此价格下单，其他报价将被拒绝。",
+    ),
+    ("variant", "个规格"),
+    ("unit", "件"),
+    ("review", "条评价"),
+    ("result", "个结果"),
 ];
 
 #[cfg(test)]

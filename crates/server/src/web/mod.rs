@@ -153,6 +153,12 @@ impl Ctx {
         self.lang.t(key)
     }
 
+    /// A count with its noun, singular for one: "1 variant", "3 variants" (one form in Chinese).
+    pub fn count(&self, n: impl Into<i64>, one: &'static str, many: &'static str) -> String {
+        let n = n.into();
+        format!("{n} {}", self.t(if n == 1 { one } else { many }))
+    }
+
     /// A code the API speaks (`top_up`, `picked_up`, `not_received`, ...) in this page's words.
     pub fn code<'a>(&self, code: &'a str) -> &'a str {
         i18n::code_label(code).map_or(code, |en| self.t(en))

@@ -174,7 +174,7 @@ pub async fn search(State(app): State<App>, ctx: Ctx, Query(form): Query<SearchF
             section.results {
                 @match &results {
                     Some(r) if !r.hits.is_empty() => {
-                        p.count { (r.total) " " (ctx.t("results")) }
+                        p.count { (ctx.count(r.total as i64, "result", "results")) }
                         (product_cards(&ctx, r))
                         @if let Some(next) = &r.next_cursor {
                             a.next href=(format!("/search?{}", form.with_cursor(next))) { (ctx.t("Next page")) " →" }
@@ -218,7 +218,7 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
             div.info {
                 h1 { (p.title) }
                 p.desc { (p.description) }
-                @if p.moq > 1 { p { (ctx.t("Minimum order")) ": " (p.moq) " " (ctx.t("units")) } }
+                @if p.moq > 1 { p { (ctx.t("Minimum order")) ": " (ctx.count(p.moq, "unit", "units")) } }
                 p { (ctx.t("Ships to")) ": "
                     @if p.ships_to.iter().any(|c| c == "*") { (ctx.t("everywhere")) } @else { (p.ships_to.join(", ")) }
                 }
@@ -328,7 +328,7 @@ pub async fn store(
                 @if verified { (ctx.t("Verified")) } @else { (ctx.t("Not verified")) }
             }
             p.badge { (ctx.t("Trust score")) ": " strong { (format!("{:.0}", trust.score)) } " / 100"
-                @if let Some(avg) = rating.average { " · ★ " (format!("{avg:.1}")) " (" (rating.count) " " (ctx.t("reviews")) ")" }
+                @if let Some(avg) = rating.average { " · ★ " (format!("{avg:.1}")) " (" (ctx.count(rating.count, "review", "reviews")) ")" }
             }
         }
         section {

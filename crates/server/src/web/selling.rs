@@ -372,8 +372,8 @@ pub async fn products(State(app): State<App>, ctx: Ctx) -> Response {
                 tr {
                     td { a href=(format!("/seller/products/{}", p.id)) { (p.title) } }
                     td { span.state { (ctx.t(p.status.as_str())) } }
-                    td { (p.skus.len()) " " (ctx.t("variants")) }
-                    td { (p.skus.iter().map(|s| s.stock).sum::<i64>()) " " (ctx.t("units")) }
+                    td { (ctx.count(p.skus.len() as i64, "variant", "variants")) }
+                    td { (ctx.count(p.skus.iter().map(|s| s.stock).sum::<i64>(), "unit", "units")) }
                     td.price { @if let Some(s) = p.skus.first() { (money(&s.price)) } }
                 }
             }

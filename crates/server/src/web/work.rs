@@ -385,7 +385,7 @@ pub async fn analytics(
         h2 { (ctx.t("Top products")) }
         table.skus {
             @for p in &a.top_products {
-                tr { td { a href=(format!("/products/{}", p.product_id)) { (p.title) } } td { (p.units) " " (ctx.t("units")) } td.price { (show(p.gmv)) } }
+                tr { td { a href=(format!("/products/{}", p.product_id)) { (p.title) } } td { (ctx.count(p.units, "unit", "units")) } td.price { (show(p.gmv)) } }
             }
         }
     };

@@ -131,6 +131,13 @@ async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
     b.goto(&format!("{}/orders/{order}", srv.base)).await;
     assert!(b.text().await.contains("Other carrier PARCEL-B1"), "the carrier named for people");
     b.screenshot("order-shipped").await;
+    // Confirming receipt asks first, saying what happens; declining the question changes nothing.
+    let asked = b
+        .eval("window.confirm = m => { window.asked = m; return false }; document.querySelector('form[action$=\"/confirm\"] button').click(); window.asked")
+        .await;
+    assert!(asked.as_str().is_some_and(|m| m.contains("cannot come back")), "{asked}");
+    let still = srv.get(&format!("/api/v1/orders/{order}"), Some(&seller)).await.body;
+    assert_eq!(still["state"], "shipped", "nothing happened");
     b.navigate_by("document.querySelector('form[action$=\"/confirm\"]').submit()").await;
     assert!(b.text().await.contains("completed"));
     b.navigate_by("document.querySelector('form.review textarea').value = 'Lovely cups'; document.querySelector('form.review').submit()").await;
