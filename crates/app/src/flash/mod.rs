@@ -45,6 +45,30 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+/// A flash sale's terms as a seller gives them, its times in RFC 3339; the store checks the rest
+/// (a price below the SKU's, units it has, no overlap, at most seven days).
+pub fn terms(
+    sku_id: &str,
+    starts_at: &str,
+    ends_at: &str,
+    price: Money,
+    stock: i64,
+    per_buyer_limit: i64,
+) -> Result<souk_domain::flash::PromotionDraft> {
+    let time = |text: &str, field: &str| {
+        souk_domain::time::parse_rfc3339(text.trim())
+            .ok_or_else(|| Error::from(souk_domain::Invalid::new("invalid_time", field, "an RFC 3339 time")))
+    };
+    Ok(souk_domain::flash::PromotionDraft {
+        starts_ms: time(starts_at, "starts_at")?,
+        ends_ms: time(ends_at, "ends_at")?,
+        sku_id: sku_id.to_string(),
+        price,
+        stock,
+        per_buyer_limit,
+    })
+}
+
 /// Schedules a flash sale on one of the store's SKUs (its owner checked beforehand).
 /// Promotions of one SKU never overlap.
 pub async fn create_promotion(

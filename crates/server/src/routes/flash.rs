@@ -14,10 +14,8 @@ use souk_app::access::owned_store;
 use souk_app::flash::{Bought, FlashReceipt};
 use souk_app::views::Page;
 use souk_app::views::{PromotionFilter, PromotionView};
-use souk_domain::flash::PromotionDraft;
 use souk_domain::id::{self, Kind};
-use souk_domain::time::parse_rfc3339;
-use souk_domain::{Invalid, Money};
+use souk_domain::Money;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,10 +33,6 @@ pub struct PromotionInput {
     pub per_buyer_limit: i64,
 }
 
-fn time(text: &str, field: &str) -> AppResult<i64> {
-    parse_rfc3339(text).ok_or_else(|| Invalid::new("invalid_time", field, "an RFC 3339 time").into())
-}
-
 /// Schedules a flash sale on one of the store's SKUs. Promotions of one SKU never overlap.
 #[utoipa::path(post, path = "/api/v1/stores/{store}/promotions", tag = "flash", request_body = PromotionInput,
     security(("bearer" = [])), params(("store" = String, Path, description = "id or slug"), crate::openapi::IdempotencyKey),
@@ -52,14 +46,8 @@ pub async fn create_promotion(
     ApiJson(input): ApiJson<PromotionInput>,
 ) -> AppResult<Response> {
     let store = owned_store(&app, &user, &store_ref).await?;
-    let terms = PromotionDraft {
-        starts_ms: time(&input.starts_at, "starts_at")?,
-        ends_ms: time(&input.ends_at, "ends_at")?,
-        sku_id: input.sku_id,
-        price: input.price,
-        stock: input.stock,
-        per_buyer_limit: input.per_buyer_limit,
-    };
+    let i = &input;
+    let terms = souk_app::flash::terms(&i.sku_id, &i.starts_at, &i.ends_at, i.price, i.stock, i.per_buyer_limit)?;
     let mut tx = app.begin().await?;
     let p = souk_app::flash::create_promotion(&mut tx, &store, &terms).await?;
     idem.finish(tx, StatusCode::CREATED, &p).await

@@ -2,11 +2,12 @@
 //! server's `seconds_left` is the truth, the script only ticks it down), units left, the limit
 //! per buyer and a buy form decided by the same batched engine as the API's buys.
 
-use super::forms::{form_key, problem, to_login};
+use super::forms::{form_key, once, problem, to_login};
 use super::{money, Ctx};
 use crate::error::AppError;
 use crate::App;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::{html, Markup};
@@ -109,6 +110,123 @@ pub async fn buy(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(
     }
     .await;
     result.unwrap_or_else(|e| problem(&ctx, &e))
+}
+
+/// The marketplace's flash sales running now, for the home page: each with its price, its
+/// countdown and a link to its product; nothing when none runs.
+pub async fn live_strip(app: &App, ctx: &Ctx) -> Markup {
+    let filter = PromotionFilter { store_id: None, product_id: None, current: true };
+    let Ok(page) = app.promotions(&filter, None, 12).await else { return html! {} };
+    let live: Vec<_> = page.items.iter().filter(|p| p.phase == "live").collect();
+    html! {
+        @if !live.is_empty() {
+            section.flash-strip {
+                h2 { "⚡ " (ctx.t("Flash sales now")) }
+                ul.flash-strip {
+                    @for promo in &live {
+                        li {
+                            a href=(format!("/products/{}", promo.product_id)) { (promo.title) }
+                            " " strong { (money(&promo.price)) }
+                            @if let Some(s) = promo.seconds_left {
+                                " · " (ctx.t("Ends in")) " " span.countdown data-seconds=(s) { (clock(s)) }
+                            }
+                            " · " (promo.left) " " (ctx.t("left"))
+                        }
+                    }
+                }
+                script src="/assets/flash.js" defer {}
+            }
+        }
+    }
+}
+
+/// The seller's flash sales: those scheduled or running, and a form to schedule one on any of
+/// the store's variants.
+pub async fn seller_promotions(State(app): State<App>, ctx: Ctx) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/seller/promotions") };
+    let Ok(store) = app.store_by_owner(&user.id).await else { return Redirect::to("/seller").into_response() };
+    let filter = PromotionFilter { store_id: Some(&store.id), product_id: None, current: true };
+    let products = souk_app::views::ProductFilter { store_id: Some(store.id.clone()), status: None, category: None };
+    let (Ok(promotions), Ok(products)) =
+        (app.promotions(&filter, None, 50).await, app.list_products(&products, None, 200).await)
+    else {
+        return ctx.error();
+    };
+    // A start a few minutes ahead, to the minute, as the time field reads it (UTC).
+    let start = souk_domain::time::rfc3339(app.now_ms() / 60_000 * 60_000 + 10 * 60_000);
+    let body = html! {
+        h1 { (ctx.t("Flash sales")) ": " (store.name) }
+        @if promotions.items.is_empty() { p.notice { (ctx.t("No flash sale is scheduled.")) } }
+        ul.promotions {
+            @for p in &promotions.items {
+                li {
+                    a href=(format!("/products/{}", p.product_id)) { (p.title) } " · " strong { (money(&p.price)) }
+                    " · " (ctx.code(&p.phase)) " · " (ctx.when(p.starts_at)) " – " (ctx.when(p.ends_at))
+                    " · " (p.sold) " / " (p.stock) " " (ctx.t("sold"))
+                }
+            }
+        }
+        h2 { (ctx.t("Schedule a flash sale")) }
+        form.promotion method="post" action="/seller/promotions" {
+            (ctx.csrf_field()) (form_key())
+            label { (ctx.t("Variant"))
+                select name="sku_id" required {
+                    @for p in &products.items { @for sku in &p.skus {
+                        option value=(sku.id) { (p.title) @for (k, v) in &sku.options { " · " (k) ": " (v) } " · " (money(&sku.price)) " · " (ctx.count(sku.stock, "unit", "units")) }
+                    } }
+                }
+            }
+            label { (ctx.t("Sale price")) input name="price" required inputmode="decimal" placeholder="9.90"; }
+            label { (ctx.t("Units on sale")) input name="stock" required inputmode="numeric" value="100"; }
+            label { (ctx.t("Most units per buyer")) input name="per_buyer_limit" required inputmode="numeric" value="2"; }
+            label { (ctx.t("Starts (UTC)")) input type="datetime-local" name="starts" required value=(start[..16]); }
+            label { (ctx.t("Lasts (hours, at most 168)")) input name="hours" required inputmode="numeric" value="2"; }
+            p.hint { (ctx.t("Prices in")) " " (store.currency) }
+            button type="submit" { (ctx.t("Schedule")) }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("Flash sales"), body)
+}
+
+#[derive(Deserialize)]
+pub struct PromotionForm {
+    sku_id: String,
+    price: String,
+    stock: String,
+    per_buyer_limit: String,
+    starts: String,
+    hours: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// Schedules a flash sale by the API's rules: the form's start and length become the sale's
+/// times.
+pub async fn create_promotion(State(app): State<App>, ctx: Ctx, Form(f): Form<PromotionForm>) -> Response {
+    let user = match ctx.poster(&f._csrf, "/seller/promotions") {
+        Ok(u) => u,
+        Err(res) => return *res,
+    };
+    let Ok(store) = app.store_by_owner(&user.id).await else { return Redirect::to("/seller").into_response() };
+    once!(app, ctx, user, f._key, |tx| {
+        let whole = |text: &str, field: &str| {
+            text.trim()
+                .parse::<i64>()
+                .map_err(|_| AppError::from(souk_domain::Invalid::new("invalid", field, "a whole number")))
+        };
+        let currency = super::forms::currency(&store.currency)?;
+        let price = super::forms::major(&f.price, currency, "price")?;
+        let hours = whole(&f.hours, "hours")?;
+        let starts_at = format!("{}:00Z", f.starts.trim());
+        let starts_ms = souk_domain::time::parse_rfc3339(&starts_at).unwrap_or(0);
+        let ends_at = souk_domain::time::rfc3339(starts_ms.saturating_add(hours.clamp(0, 10_000) * 3_600_000));
+        let (stock, limit) = (whole(&f.stock, "stock")?, whole(&f.per_buyer_limit, "per_buyer_limit")?);
+        let terms = souk_app::flash::terms(&f.sku_id, &starts_at, &ends_at, price, stock, limit)?;
+        souk_app::flash::create_promotion(&mut tx, &store, &terms).await?;
+        "/seller/promotions".to_string()
+    })
 }
 
 #[cfg(test)]

@@ -78,6 +78,7 @@ pub fn router() -> Router<App> {
         .route("/seller/import", get(selling::import_page).post(selling::start_import))
         .route("/seller/import/{job}", get(selling::import_status))
         .route("/seller/deals", get(deals::seller_deals))
+        .route("/seller/promotions", get(flash::seller_promotions).post(flash::create_promotion))
         .route("/seller/orders/{id}/ship", post(work::ship))
         .route("/seller/disputes/{id}/answer", post(work::answer))
         .route("/console", get(work::console))

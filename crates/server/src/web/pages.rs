@@ -66,8 +66,10 @@ pub async fn home(State(app): State<App>, ctx: Ctx) -> Response {
         Ok(r) => r,
         Err(_) => return ctx.error(),
     };
+    let live = super::flash::live_strip(&app, &ctx).await;
     let body = html! {
         @if ctx.demo { (demo_logins(&ctx)) }
+        (live)
         section {
             h2 { (ctx.t("Categories")) }
             ul.categories {

@@ -77,6 +77,7 @@ pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
             a href="/seller/import" { (ctx.t("Import from CSV")) }
             a href="/messages?as=store" { (ctx.t("Customer messages")) }
             a href="/seller/deals" { (ctx.t("Offers and quotes")) }
+            a href="/seller/promotions" { (ctx.t("Flash sales")) }
             a href="/wallet" { (ctx.t("Wallet and payouts")) }
             a href="/seller/analytics" { (ctx.t("Analytics")) }
             a href=(format!("/stores/{}", store.slug)) { (ctx.t("Store page")) }

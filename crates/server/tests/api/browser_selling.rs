@@ -230,6 +230,12 @@ async fn a_flash_sale_ticks_and_sells_in_the_browser() {
     assert_eq!(first, "0:10:00", "the server's countdown");
     b.wait_for("document.querySelector('.countdown').textContent !== '0:10:00'").await;
     b.screenshot("flash-sale").await;
+    // The sale is on the home page while it runs, its countdown ticking there too.
+    b.goto(&format!("{}/", srv.base)).await;
+    assert!(b.text().await.contains("Flash sales now"));
+    b.wait_for("document.querySelector('ul.flash-strip .countdown') !== null").await;
+    b.screenshot("home-flash").await;
+    b.goto(&format!("{}/products/{}", srv.base, promo.body["product_id"].as_str().unwrap())).await;
     b.navigate_by(
         "const f = document.querySelector('form.flash-buy'); f.quantity.value = '2'; f.ship_to.value = 'DE'; f.submit()",
     )
@@ -241,5 +247,12 @@ async fn a_flash_sale_ticks_and_sells_in_the_browser() {
         srv.get(&format!("/api/v1/promotions/{}", promo.body["id"].as_str().unwrap()), None).await.body["sold"],
         2
     );
-    assert!(b.errors.is_empty(), "browser console errors: {:?}", b.errors);
+    // The seller's flash sales, and the form to schedule the next.
+    let mut s = Browser::launch(&binary).await;
+    log_in(&mut s, &srv.base, "seller@example.com", "correct horse battery").await;
+    s.goto(&format!("{}/seller/promotions", srv.base)).await;
+    let listed = s.text().await;
+    assert!(listed.contains("9.90 CNY") && listed.contains("Schedule a flash sale"), "{listed}");
+    s.screenshot("seller-promotions").await;
+    assert!(b.errors.is_empty() && s.errors.is_empty(), "browser console errors: {:?} {:?}", b.errors, s.errors);
 }

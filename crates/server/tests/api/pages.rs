@@ -638,6 +638,8 @@ async fn a_flash_sale_counts_down_and_sells_on_the_product_page(srv: Srv) {
     let live = buyer.get(&product).await.text;
     assert!(live.contains("Ends in") && live.contains("2:00:00") && live.contains(&buy_path), "{live}");
     assert!(!seller.get(&product).await.text.contains(&buy_path), "the seller does not buy their own sale");
+    let home = buyer.get("/").await.text;
+    assert!(home.contains("Flash sales now") && home.contains(&format!("href=\"{product}\"")), "{home}");
 
     let form = [("quantity", "2"), ("ship_to", "de")];
     let bought = buyer.submit(&buy_path, &key("flash"), &form).await;
@@ -659,6 +661,37 @@ async fn a_flash_sale_counts_down_and_sells_on_the_product_page(srv: Srv) {
     let zh =
         other.http.get(format!("{}{product}", srv.base)).header("cookie", format!("{}; souk_lang=zh", other.cookies));
     assert!(zh.send().await.unwrap().text().await.unwrap().contains("已售罄"), "in Chinese too");
+
+    // The seller schedules the next sale from the seller center, by the API's rules.
+    let start = souk_domain::time::rfc3339(srv.store.now_ms() + 3 * 3_600_000);
+    let next = |price: &'static str| {
+        [
+            ("sku_id", sku.clone()),
+            ("price", price.into()),
+            ("stock", "2".into()),
+            ("per_buyer_limit", "1".into()),
+            ("starts", start[..16].to_string()),
+            ("hours", "1".into()),
+        ]
+    };
+    let fields = |f: &[(&'static str, String); 6]| f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let dear = fields(&next("500.00"));
+    let dear: Vec<(&str, &str)> = dear.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = seller.submit("/seller/promotions", &key("dear-sale"), &dear).await;
+    assert!(refused.text.contains("class=\"error\""), "a sale above the list price is refused: {}", refused.text);
+    let good = fields(&next("7.50"));
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let scheduled = seller.submit("/seller/promotions", &key("next-sale"), &good).await;
+    assert_eq!(
+        (scheduled.status, scheduled.location.as_str()),
+        (StatusCode::SEE_OTHER, "/seller/promotions"),
+        "{}",
+        scheduled.text
+    );
+    let list = seller.get("/seller/promotions").await.text;
+    assert!(list.contains("7.50 CNY") && list.contains("Scheduled"), "{list}");
+    let api = srv.get("/api/v1/promotions?current=false", None).await.body;
+    assert_eq!(api["items"].as_array().unwrap().len(), 2, "{api}");
 }
 
 /// The review and dispute forms answer as the API does: the same refusal for an order not yet
