@@ -55,10 +55,92 @@ pub(crate) async fn claim(app: &App, user: &User, key: &str) -> Result<Once, App
     }
 }
 
-/// Records where the form went in the action's own transaction, commits, and goes there.
-pub(crate) async fn finish(tx: Tx, claim: &KeyClaim, location: &str) -> Result<Response, AppError> {
+/// Records where the form went in the action's own transaction, commits, and goes there; the
+/// page there says what happened (see [`done_code`]).
+pub(crate) async fn finish(ctx: &Ctx, tx: Tx, claim: &KeyClaim, location: &str) -> Result<Response, AppError> {
     souk_app::idempotency::finish(tx, &claim.scope, &claim.key, &claim.token, 303, location).await?;
-    Ok(Redirect::to(location).into_response())
+    let mut res = Redirect::to(location).into_response();
+    if let Some(code) = done_code(&ctx.path) {
+        let cookie = format!("{DONE_COOKIE}={code}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax");
+        if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+            res.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    Ok(res)
+}
+
+/// The cookie that carries what a form did to the next page, which shows it once.
+pub(crate) const DONE_COOKIE: &str = "souk_done";
+
+/// What a form did, by the path it was posted to: a code the next page turns into a sentence
+/// ([`done_words`]). Sending a chat message says nothing: the message itself shows.
+fn done_code(path: &str) -> Option<&'static str> {
+    let last = path.rsplit('/').next().unwrap_or("");
+    let under = |prefix: &str| path.starts_with(prefix);
+    Some(match path {
+        "/checkout" => "ordered",
+        "/cart" => "added",
+        "/wallet/top-up" => "topped_up",
+        "/wallet/payout" => "paid_out",
+        "/seller/store" => "store_opened",
+        "/seller/verification" => "submitted",
+        "/seller/promotions" => "scheduled",
+        "/rfqs" => "rfq_posted",
+        "/notifications/read" => "marked_read",
+        _ if under("/seller/products") => "saved",
+        _ if under("/seller/orders/") => "shipped",
+        _ if under("/seller/disputes/") => "answered",
+        _ if under("/console/disputes/") => "decided",
+        _ if under("/console/") => "saved",
+        _ if under("/disputes/") => match last {
+            "accept" => "refund_accepted",
+            "escalate" => "escalated",
+            "return" => "return_sent",
+            "received" => "return_received",
+            _ => "added_to_record",
+        },
+        _ if under("/orders/") => match last {
+            "pay" => "paid",
+            "confirm" => "confirmed",
+            "cancel" => "cancelled",
+            "extend" => "extended",
+            "review" => "reviewed",
+            "dispute" => "disputed",
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// The sentence (a key to translate) for what a form did.
+pub(crate) fn done_words(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "ordered" => "Ordered. What the wallet covers is paid; the rest waits for a top-up.",
+        "added" => "Added to the cart.",
+        "topped_up" => "Top-up accepted: the money arrives once the card's provider confirms.",
+        "paid_out" => "Paid out: the money is on its way to the bank account.",
+        "store_opened" => "Your store is open.",
+        "submitted" => "Submitted: an administrator will review it.",
+        "scheduled" => "Flash sale scheduled.",
+        "rfq_posted" => "Your request for quotes is posted.",
+        "marked_read" => "All marked read.",
+        "saved" => "Saved.",
+        "shipped" => "Shipped: the buyer is told.",
+        "answered" => "Your answer went to the buyer.",
+        "decided" => "Decided: both parties are told.",
+        "refund_accepted" => "Partial refund accepted.",
+        "escalated" => "A mediator will decide.",
+        "return_sent" => "Return sent: the refund follows once it arrives.",
+        "return_received" => "Return received: the buyer is refunded.",
+        "added_to_record" => "Added to the record.",
+        "paid" => "Paid: the money is held in escrow until you confirm receipt.",
+        "confirmed" => "Receipt confirmed: the seller is paid.",
+        "cancelled" => "Cancelled.",
+        "extended" => "The confirmation window is extended.",
+        "reviewed" => "Thank you: your review is posted.",
+        "disputed" => "Dispute opened: the seller is asked to answer.",
+        _ => return None,
+    })
 }
 
 pub(crate) async fn release(claim: KeyClaim) {
@@ -80,7 +162,7 @@ macro_rules! once {
                 let result: Result<axum::response::Response, $crate::error::AppError> = async {
                     let mut $tx = $app.begin().await?;
                     let location: String = $act;
-                    finish($tx, &key_claim, &location).await
+                    finish(&$ctx, $tx, &key_claim, &location).await
                 }
                 .await;
                 match result {
@@ -147,6 +229,44 @@ fn problem_words(e: &AppError) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every form that says what it did says it in both languages, and the path decides it.
+    #[test]
+    fn every_done_form_has_words_in_both_languages() {
+        let paths = [
+            "/checkout",
+            "/cart",
+            "/wallet/top-up",
+            "/wallet/payout",
+            "/seller/store",
+            "/seller/verification",
+            "/seller/promotions",
+            "/rfqs",
+            "/notifications/read",
+            "/seller/products/new",
+            "/seller/orders/o/ship",
+            "/seller/disputes/d/answer",
+            "/console/disputes/d/decide",
+            "/console/users/u/roles",
+            "/disputes/d/accept",
+            "/disputes/d/escalate",
+            "/disputes/d/return",
+            "/disputes/d/received",
+            "/disputes/d/evidence",
+            "/orders/o/pay",
+            "/orders/o/confirm",
+            "/orders/o/cancel",
+            "/orders/o/extend",
+            "/orders/o/review",
+            "/orders/o/dispute",
+        ];
+        for path in paths {
+            let words = done_code(path).and_then(done_words).unwrap_or_else(|| panic!("{path} says nothing"));
+            assert_ne!(Lang::Zh.t(words), words, "no Chinese for {words:?}");
+        }
+        assert_eq!(done_code("/messages/c"), None, "a sent message shows itself");
+        assert_eq!(done_words("<script>"), None, "only known codes are shown");
+    }
 
     /// Every refusal a page shows reads in Chinese on a Chinese page.
     #[test]

@@ -105,6 +105,10 @@ pub struct Ctx {
     pub demo: bool,
     /// The signed-in user's unread notifications, for the header.
     pub unread: i64,
+    /// The request's path (a form's, to say what it did on the next page).
+    path: String,
+    /// What the form before this page did, to say once.
+    done: Option<&'static str>,
 }
 
 /// The session token the pages' cookie carries.
@@ -145,7 +149,9 @@ impl FromRequestParts<App> for Ctx {
             Some(u) => app.unread_notifications(&u.id).await.unwrap_or(0),
             None => 0,
         };
-        Ok(Ctx { user, lang, csrf, new_csrf, demo: app.config.demo, unread })
+        let done = cookie(&parts.headers, forms::DONE_COOKIE).and_then(forms::done_words);
+        let path = parts.uri.path().to_string();
+        Ok(Ctx { user, lang, csrf, new_csrf, demo: app.config.demo, unread, path, done })
     }
 }
 
@@ -229,7 +235,10 @@ impl Ctx {
                             }
                         }
                     }
-                    main { (body) }
+                    main {
+                        @if let Some(done) = self.done { p.ok.done role="status" { (self.t(done)) } }
+                        (body)
+                    }
                     footer { "Souk · " (self.t("A self-hostable marketplace with escrowed payments")) }
                 }
             }
@@ -237,6 +246,12 @@ impl Ctx {
         let mut res =
             (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string()).into_response();
         self.set_csrf_cookie(&mut res);
+        if self.done.is_some() {
+            let clear = format!("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax", forms::DONE_COOKIE);
+            if let Ok(v) = HeaderValue::from_str(&clear) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
         res
     }
 

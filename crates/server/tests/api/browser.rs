@@ -139,7 +139,14 @@ async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
     let still = srv.get(&format!("/api/v1/orders/{order}"), Some(&seller)).await.body;
     assert_eq!(still["state"], "shipped", "nothing happened");
     b.navigate_by("document.querySelector('form[action$=\"/confirm\"]').submit()").await;
-    assert!(b.text().await.contains("completed"));
+    let confirmed = b.text().await;
+    assert!(
+        confirmed.contains("completed") && confirmed.contains("Receipt confirmed: the seller is paid."),
+        "{confirmed}"
+    );
+    b.screenshot("order-confirmed").await;
+    b.goto(&format!("{}/orders/{order}", srv.base)).await;
+    assert!(!b.text().await.contains("Receipt confirmed"), "said once");
     b.navigate_by("document.querySelector('form.review textarea').value = 'Lovely cups'; document.querySelector('form.review').submit()").await;
     let order_json = srv.get(&format!("/api/v1/orders/{order}"), Some(&seller)).await.body;
     assert_eq!(order_json["state"], "completed");
