@@ -61,6 +61,8 @@ reads! {
     fn list_products(filter: &ProductFilter, cursor: Option<&str>, limit: usize) -> Page<Product>;
     fn promotion(id: &str) -> PromotionView;
     fn promotions(f: &PromotionFilter<'_>, cursor: Option<&str>, limit: usize) -> Page<PromotionView>;
+    /// The marketplace's flash sales running now, ending soonest first.
+    fn live_promotions(limit: usize) -> Vec<PromotionView>;
 
     // Orders.
     fn cart(user_id: &str) -> Vec<CartLine>;

@@ -103,6 +103,18 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
+    /// The marketplace's promotions running now (started, not ended, units left), ending
+    /// soonest first: read through their end time, so only current promotions are looked at.
+    pub async fn live_promotions(&self, limit: usize) -> Result<Vec<PromotionView>> {
+        let now = self.now_ms();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM promotions pr JOIN products p ON p.id = pr.product_id \
+             WHERE pr.ends_at > $1 AND pr.starts_at <= $1 AND pr.sold < pr.stock ORDER BY pr.ends_at LIMIT {limit}"
+        );
+        let rows = sqlx::query(&sql).bind(now).fetch_all(&mut *self.reader().await?).await?;
+        rows.iter().map(|r| view(r, now)).collect()
+    }
+
     /// Promotions, newest first.
     pub async fn promotions(
         &self,

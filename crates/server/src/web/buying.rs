@@ -215,11 +215,16 @@ fn timeline(ctx: &Ctx, o: &OrderView) -> Markup {
         ("delivered", o.delivered_at),
         ("completed", o.completed_at),
     ];
+    // An order that ended early shows the steps it reached, then how it ended.
+    let ended = matches!(o.state, OrderState::Cancelled | OrderState::Refunded);
     html! {
         ol.timeline {
             @for (label, at) in steps {
-                li.done[at.is_some()] { span { (ctx.t(label)) } @if let Some(t) = at { " " (ctx.when(t)) } }
+                @if !ended || at.is_some() {
+                    li.done[at.is_some()] { span { (ctx.t(label)) } @if let Some(t) = at { " " (ctx.when(t)) } }
+                }
             }
+            @if ended { li.ended { span { (ctx.t(state_key(o.state))) } " " (ctx.when(o.updated_at)) } }
         }
     }
 }

@@ -115,9 +115,7 @@ pub async fn buy(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(
 /// The marketplace's flash sales running now, for the home page: each with its price, its
 /// countdown and a link to its product; nothing when none runs.
 pub async fn live_strip(app: &App, ctx: &Ctx) -> Markup {
-    let filter = PromotionFilter { store_id: None, product_id: None, current: true };
-    let Ok(page) = app.promotions(&filter, None, 12).await else { return html! {} };
-    let live: Vec<_> = page.items.iter().filter(|p| p.phase == "live").collect();
+    let Ok(live) = app.live_promotions(12).await else { return html! {} };
     html! {
         @if !live.is_empty() {
             section.flash-strip {

@@ -143,7 +143,9 @@ pub async fn search(State(app): State<App>, ctx: Ctx, Query(form): Query<SearchF
         ("rating", "Seller rating"),
     ];
     let current_sort = form.sort.as_deref().unwrap_or("relevance");
+    let live = super::flash::live_strip(&app, &ctx).await;
     let body = html! {
+        (live)
         div.search-page {
             aside.facets {
                 form method="get" action="/search" {
@@ -220,6 +222,9 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
             div.info {
                 h1 { (p.title) }
                 p.desc { (p.description) }
+                @if !p.attributes.is_empty() {
+                    dl.attributes { @for (k, v) in &p.attributes { div { dt { (k) } dd { (v) } } } }
+                }
                 @if p.moq > 1 { p { (ctx.t("Minimum order")) ": " (ctx.count(p.moq, "unit", "units")) } }
                 p { (ctx.t("Ships to")) ": "
                     @if p.ships_to.iter().any(|c| c == "*") { (ctx.t("everywhere")) } @else { (p.ships_to.join(", ")) }
