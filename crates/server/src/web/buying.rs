@@ -241,7 +241,16 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
     let Ok(tracking) = app.tracking(&id).await else { return ctx.error() };
     let dispute = match app.dispute_of_order(&id).await {
         Ok(d) => match app.evidence(&d.view.id).await {
-            Ok(evidence) => Some((d, evidence)),
+            Ok(evidence) => {
+                // When the buyer may ask for a mediator, as the dispute's rules say.
+                use souk_domain::dispute::{step, DisputeRefusal, Step};
+                let escalation = match step(&d.rules, Step::BuyerEscalates, app.now_ms(), &app.config.policy) {
+                    Ok(_) => Some(None),
+                    Err(DisputeRefusal::TooEarly { allowed_from_ms }) => Some(Some(Timestamp(allowed_from_ms))),
+                    Err(_) => None,
+                };
+                Some((d, evidence, escalation))
+            }
             Err(_) => return ctx.error(),
         },
         Err(e) if e.kind == souk_app::error::ErrorKind::NotFound => None,
@@ -260,7 +269,7 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
             p { (o.carrier.as_deref().map(|c| ctx.t(super::work::carrier_label(c))).unwrap_or("")) " " code { (t) } }
             ul { @for e in &tracking { li { (ctx.when(e.occurred_at)) " · " (ctx.code(&e.kind)) @if let Some(d) = &e.description { " · " (d) } } } }
         }
-        @if let Some((d, evidence)) = &dispute { (dispute_panel(&ctx, &o, &d.view, evidence, buyer)) }
+        @if let Some((d, evidence, escalation)) = &dispute { (dispute_panel(&ctx, &o, &d.view, evidence, buyer, *escalation)) }
         @if !buyer {
             @if state == Some(OrderState::Paid) { (super::work::ship_form(&ctx, &o.id)) }
         } @else {
@@ -305,7 +314,15 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
 
 /// An order's dispute as its parties follow it: where it stands, what each side put on record,
 /// and what the caller may do next.
-fn dispute_panel(ctx: &Ctx, o: &OrderView, d: &DisputeView, evidence: &[EvidenceView], buyer: bool) -> Markup {
+/// `escalation`: the buyer may ask for a mediator now (`Some(None)`), from a moment on, or not.
+fn dispute_panel(
+    ctx: &Ctx,
+    o: &OrderView,
+    d: &DisputeView,
+    evidence: &[EvidenceView],
+    buyer: bool,
+    escalation: Option<Option<Timestamp>>,
+) -> Markup {
     let step = |name: &str, label: &'static str, confirm: &'static str| {
         html! {
             form.inline method="post" action=(format!("/disputes/{}/{name}", d.id)) data-confirm=(ctx.t(confirm)) onsubmit="return confirm(this.dataset.confirm)" {
@@ -346,7 +363,11 @@ fn dispute_panel(ctx: &Ctx, o: &OrderView, d: &DisputeView, evidence: &[Evidence
                 div.actions {
                     @if buyer {
                         @if d.state == "refund_offered" { (step("accept", "Accept the partial refund", "Accept the partial refund? The dispute ends with it.")) }
-                        @if d.state != "mediation" { (step("escalate", "Ask for a mediator", "Ask Souk's mediators to decide?")) }
+                        @match escalation {
+                            Some(None) => { (step("escalate", "Ask for a mediator", "Ask Souk's mediators to decide?")) }
+                            Some(Some(from)) => { p.hint { (ctx.t("You can ask for a mediator from")) " " (ctx.when(from)) } }
+                            None => {}
+                        }
                     } @else if d.state == "return_shipped" {
                         (step("received", "The return arrived", "Confirm the return arrived? The buyer is refunded."))
                     }

@@ -594,6 +594,7 @@ const ZH: &[(&str, &str)] = &[
     ("The confirmation window is extended.", "确认收货期限已延长。"),
     ("Thank you: your review is posted.", "感谢您的评价，已发布。"),
     ("Dispute opened: the seller is asked to answer.", "纠纷已发起：已请卖家答复。"),
+    ("You can ask for a mediator from", "可申请平台调解的时间："),
 ];
 
 #[cfg(test)]

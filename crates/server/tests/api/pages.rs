@@ -441,12 +441,18 @@ async fn a_dispute_is_followed_to_its_end_in_the_pages() {
     let id = srv.get("/api/v1/disputes", Some(&buyer_token)).await.body["items"][0]["id"].as_str().unwrap().to_string();
     let page = buyer.get(&format!("/orders/{order}")).await.text;
     assert!(page.contains("Awaiting the seller") && page.contains("Damaged") && page.contains("Cracked"), "{page}");
+    assert!(
+        page.contains("You can ask for a mediator from") && !page.contains("/escalate"),
+        "not before its day: {page}"
+    );
 
     let answer = json!({"action": "return"});
     let asked = srv.post(&format!("/api/v1/disputes/{id}/answer"), Some(&seller_token), answer).await;
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    srv.clock.advance_ms(3 * 86_400_000);
     let page = buyer.get(&format!("/orders/{order}")).await.text;
     assert!(page.contains("asks for the goods back") && page.contains("Send the return"), "{page}");
+    assert!(page.contains(&format!("/disputes/{id}/escalate")), "from its day, a mediator can be asked for: {page}");
     let bad = buyer
         .submit(
             &format!("/disputes/{id}/return"),
