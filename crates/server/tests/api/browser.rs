@@ -206,6 +206,14 @@ async fn a_buyer_buys_a_seller_ships_and_a_mediator_settles_a_dispute() {
     let followed = b.text().await;
     assert!(followed.contains("Refunded in full") && followed.contains("Packed with care"), "{followed}");
     b.screenshot("order-dispute").await;
+    b.navigate_by("document.querySelector('form[action=\"/lang/zh\"] button').click()").await;
+    let chinese = b.text().await;
+    assert!(
+        chinese.contains("纠纷") && chinese.contains("已全额退款") && !chinese.contains("Refunded in full"),
+        "{chinese}"
+    );
+    b.screenshot("order-dispute-zh").await;
+    b.navigate_by("document.querySelector('form[action=\"/lang/en\"] button').click()").await;
     b.call(
         "Emulation.setDeviceMetricsOverride",
         json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
