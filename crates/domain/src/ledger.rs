@@ -112,20 +112,19 @@ impl Posting {
     /// A flash order's payment, when its batch commits: the buyer's wallet into the promotion's
     /// escrow, which holds it until the order is written out.
     pub fn flash_payment(buyer_id: &str, promotion_id: &str, total: Money) -> Posting {
-        Posting {
-            from: Account::Wallet { user_id: buyer_id.to_string(), currency: total.currency },
-            to: Account::PromotionEscrow { promotion_id: promotion_id.to_string(), currency: total.currency },
-            amount: total,
-            kind: TransferKind::Payment,
-        }
+        let (user_id, currency) = (buyer_id.to_string(), total.currency);
+        let pool = Account::PromotionEscrow { promotion_id: promotion_id.to_string(), currency };
+        Posting { from: Account::Wallet { user_id, currency }, to: pool, amount: total, kind: TransferKind::Payment }
     }
 
     /// A flash order written out: its payment moves from the promotion's escrow into the
     /// order's own, where any order's payment is.
     pub fn flash_allocation(promotion_id: &str, order_id: &str, total: Money) -> Posting {
+        let (order_id, currency) = (order_id.to_string(), total.currency);
+        let pool = Account::PromotionEscrow { promotion_id: promotion_id.to_string(), currency };
         Posting {
-            from: Account::PromotionEscrow { promotion_id: promotion_id.to_string(), currency: total.currency },
-            to: Account::Escrow { order_id: order_id.to_string(), currency: total.currency },
+            from: pool,
+            to: Account::Escrow { order_id, currency },
             amount: total,
             kind: TransferKind::Allocation,
         }
