@@ -12,6 +12,7 @@ use souk_domain::geo::parse_country;
 use souk_domain::order::{Action, OrderState, OrderView};
 use souk_domain::shipping;
 use souk_store::orders::{CartLine, OrderScope};
+
 use souk_store::Tx;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -140,6 +141,21 @@ pub async fn ship(app: &App, tx: &mut Tx, side: Side, order_id: &str, shipment: 
     act(app, tx, side, order_id, Action::Ship).await?;
     tx.set_tracking(order_id, &shipment.carrier, &shipment.tracking_number).await?;
     Ok(tx.order(order_id).await?)
+}
+
+/// Which of a store's orders a list shows: all, or those in the named state.
+pub fn store_scope<'a>(store_id: &'a str, state: Option<&str>) -> Result<OrderScope<'a>> {
+    match state.filter(|s| !s.is_empty()) {
+        None => Ok(OrderScope::Store(store_id)),
+        Some(s) => match OrderState::parse(s) {
+            Some(state) => Ok(OrderScope::StoreIn(store_id, state)),
+            None => Err(Error::invalid(
+                "unknown_state",
+                format!("'{}' is not an order state", souk_domain::money::truncate(s, 32)),
+            )
+            .with_field("state")),
+        },
+    }
 }
 
 #[cfg(test)]

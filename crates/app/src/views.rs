@@ -78,6 +78,8 @@ reads! {
     fn wallet(user_id: &str) -> Vec<WalletBalance>;
     fn wallet_transactions(user_id: &str, cursor: Option<&str>, limit: usize) -> Page<WalletTransaction>;
     fn top_up(id: &str) -> TopUp;
+    /// The user's top-ups the provider has not confirmed or declined yet.
+    fn pending_top_ups_of(user_id: &str) -> Vec<TopUp>;
     /// Whether the books balance: every transfer sums to zero, every balance is its postings.
     fn ledger_check() -> LedgerReport;
 

@@ -110,6 +110,11 @@ impl Category {
         self.lineage().map(|c| c.name).collect::<Vec<_>>().join(" > ")
     }
 
+    /// The path in Chinese names.
+    pub fn path_zh(&self) -> String {
+        self.lineage().map(|c| c.name_zh).collect::<Vec<_>>().join(" > ")
+    }
+
     pub fn children(&self) -> impl Iterator<Item = Category> + '_ {
         TREE.iter().filter(move |c| c.parent().is_some_and(|p| p.id == self.id)).copied()
     }

@@ -151,6 +151,9 @@ pub struct Suggestion {
     pub text: String,
     /// The category or product id.
     pub id: String,
+    /// A category's path in Chinese (a product's title is in its seller's words).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_zh: Option<String>,
 }
 
 /// One word of a query: it matches when any of its terms does.

@@ -27,7 +27,12 @@ impl SearchIndex {
                     || c.name_zh.contains(q.trim())
             })
             .take(limit.div_ceil(3))
-            .map(|c| Suggestion { kind: "category".into(), text: c.path(), id: c.id.into() })
+            .map(|c| Suggestion {
+                kind: "category".into(),
+                text: c.path(),
+                id: c.id.into(),
+                text_zh: Some(c.path_zh()),
+            })
             .collect();
         let mut words = text::query_words(q);
         let typing = !q.ends_with(|c: char| !c.is_alphanumeric());
@@ -74,7 +79,7 @@ impl SearchIndex {
                 continue;
             }
             seen.push(title.to_lowercase());
-            out.push(Suggestion { kind: "product".into(), text: title, id: get(self.fields.id) });
+            out.push(Suggestion { kind: "product".into(), text: title, id: get(self.fields.id), text_zh: None });
         }
         Ok(out)
     }

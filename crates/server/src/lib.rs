@@ -122,6 +122,7 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))
         .routes(routes!(admin::grant_role))
+        .routes(routes!(admin::revoke_role))
         .routes(routes!(admin::audit_log))
         .routes(routes!(api_keys::create_api_key, api_keys::api_keys))
         .routes(routes!(api_keys::revoke_api_key))

@@ -111,11 +111,11 @@ pub async fn prepare(store: &Store, p: &OrdersParams, policy: &Policy) -> Result
     let total = p.past_orders + p.open_orders;
     if had < total {
         let past = p.past_orders.max(had);
-        let bar = indicatif::ProgressBar::new(total - had);
-        fill_history(store, &market, had, past, total - past, policy, |done| bar.set_position(done - had))
+        let bar = crate::Progress::new(total - had, "orders");
+        fill_history(store, &market, had, past, total - past, policy, |done| bar.set(done - had))
             .await
             .map_err(|e| format!("writing the history: {e}"))?;
-        bar.finish_and_clear();
+        bar.finish();
     }
     Ok((market, history_len(store).await.map_err(|e| e.to_string())?, started.elapsed().as_secs_f64()))
 }
@@ -386,12 +386,12 @@ pub fn start_server(data_dir: &Path, database_url: Option<&str>) -> Result<(std:
     // looking into a run: `sqlx::query=debug` lists every statement with its time.
     let shown = std::env::var("SOUK_BENCH_SERVER_LOG").ok();
     let log = shown.clone().unwrap_or_else(|| "warn,souk=info".into());
-    cmd.arg("--data-dir").arg(data_dir).args(["--listen", "127.0.0.1:0", "--log", &log]);
+    cmd.arg("--data-dir").arg(data_dir).args(["--log", &log]);
     if let Some(url) = database_url {
         cmd.args(["--database-url", url]);
     }
     let mut child = cmd
-        .arg("serve")
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -5,77 +5,90 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Where the data is and how to log: every command takes these.
 #[derive(Debug, Clone, Default, Args)]
-pub struct ConfigArgs {
+pub struct StoreArgs {
     /// A TOML file with any of the settings below (flags and SOUK_* variables win over it).
     #[arg(long, env = "SOUK_CONFIG", global = true)]
     pub config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "SOUK_LISTEN", global = true)]
-    pub listen: Option<String>,
     /// Directory for the embedded database, mail and search index [default: ./souk-data].
     #[arg(long, env = "SOUK_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// postgres://user:pass@host/db to use PostgreSQL instead of the embedded SQLite.
     #[arg(long, env = "SOUK_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
-    /// Longest a request may run, in seconds [default: 30].
-    #[arg(long, env = "SOUK_REQUEST_TIMEOUT_S", global = true)]
-    pub request_timeout_s: Option<u64>,
-    /// Failed log-ins allowed per account per 15 minutes [default: 5].
-    #[arg(long, env = "SOUK_LOGIN_ATTEMPTS_PER_ACCOUNT", global = true)]
-    pub login_attempts_per_account: Option<u32>,
-    /// Log-in attempts allowed per IP address per 5 minutes [default: 30].
-    #[arg(long, env = "SOUK_LOGIN_ATTEMPTS_PER_IP", global = true)]
-    pub login_attempts_per_ip: Option<u32>,
     /// Log filter, e.g. `info` or `souk=debug,sqlx=warn` [default: info].
     #[arg(long, env = "SOUK_LOG", global = true)]
     pub log: Option<String>,
     /// `text` for people, `json` (one object per line) for log collectors [default: text].
     #[arg(long, env = "SOUK_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+}
+
+/// How the server runs and the marketplace's rules: `serve` and `config` take these.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServerArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "SOUK_LISTEN")]
+    pub listen: Option<String>,
+    /// Longest a request may run, in seconds [default: 30].
+    #[arg(long, env = "SOUK_REQUEST_TIMEOUT_S")]
+    pub request_timeout_s: Option<u64>,
+    /// Failed log-ins allowed per account per 15 minutes [default: 5].
+    #[arg(long, env = "SOUK_LOGIN_ATTEMPTS_PER_ACCOUNT")]
+    pub login_attempts_per_account: Option<u32>,
+    /// Log-in attempts allowed per IP address per 5 minutes [default: 30].
+    #[arg(long, env = "SOUK_LOGIN_ATTEMPTS_PER_IP")]
+    pub login_attempts_per_ip: Option<u32>,
     /// Seconds a buyer has to pay an order [default: 1800].
-    #[arg(long, env = "SOUK_PAYMENT_WINDOW_S", global = true)]
+    #[arg(long, env = "SOUK_PAYMENT_WINDOW_S")]
     pub payment_window_s: Option<i64>,
     /// Seconds a seller has to ship a paid order [default: 259200, 72 hours].
-    #[arg(long, env = "SOUK_SHIP_BY_S", global = true)]
+    #[arg(long, env = "SOUK_SHIP_BY_S")]
     pub ship_by_s: Option<i64>,
     /// Seconds after shipping before receipt confirms itself [default: 864000, 10 days].
-    #[arg(long, env = "SOUK_CONFIRM_WINDOW_S", global = true)]
+    #[arg(long, env = "SOUK_CONFIRM_WINDOW_S")]
     pub confirm_window_s: Option<i64>,
     /// Seconds one extension adds to the confirmation window [default: 432000, 5 days].
-    #[arg(long, env = "SOUK_EXTENSION_S", global = true)]
+    #[arg(long, env = "SOUK_EXTENSION_S")]
     pub extension_s: Option<i64>,
     /// Longest escrow holds money after shipping, extension included [default: 1296000, 15 days].
-    #[arg(long, env = "SOUK_ESCROW_EXPIRY_S", global = true)]
+    #[arg(long, env = "SOUK_ESCROW_EXPIRY_S")]
     pub escrow_expiry_s: Option<i64>,
     /// Platform commission in basis points [default: 200, 2%].
-    #[arg(long, env = "SOUK_COMMISSION_BPS", global = true)]
+    #[arg(long, env = "SOUK_COMMISSION_BPS")]
     pub commission_bps: Option<i64>,
     /// Milliseconds between looks for due deadlines [default: 500].
-    #[arg(long, env = "SOUK_JOB_INTERVAL_MS", global = true)]
+    #[arg(long, env = "SOUK_JOB_INTERVAL_MS")]
     pub job_interval_ms: Option<u64>,
     /// Hours an `Idempotency-Key` is remembered; a retry after that runs as a new request
     /// [default: 24, at least 1].
-    #[arg(long, env = "SOUK_IDEMPOTENCY_RETENTION_H", global = true)]
+    #[arg(long, env = "SOUK_IDEMPOTENCY_RETENTION_H")]
     pub idempotency_retention_h: Option<u64>,
     /// This process decides flash-sale buys only for its share of promotions, `I/N` (e.g.
     /// `0/2`); others are answered 421 `wrong_shard` with their owner [default: all].
-    #[arg(long, env = "SOUK_FLASH_SHARD", global = true)]
+    #[arg(long, env = "SOUK_FLASH_SHARD")]
     pub flash_shard: Option<String>,
     /// A bearer token for Prometheus to read /metrics with (admins may always) [default: none].
-    #[arg(long, env = "SOUK_METRICS_TOKEN", global = true, hide_env_values = true)]
+    #[arg(long, env = "SOUK_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
     /// Let webhook endpoints be local or private addresses (for development) [default: false].
-    #[arg(long, env = "SOUK_WEBHOOKS_ALLOW_PRIVATE", global = true)]
+    #[arg(long, env = "SOUK_WEBHOOKS_ALLOW_PRIVATE")]
     pub webhooks_allow_private: Option<bool>,
     /// Send email through this SMTP relay: `smtps://user:pass@host`, `smtp://host?tls=required`
     /// [default: none, messages are written under <data-dir>/mail].
-    #[arg(long, env = "SOUK_SMTP_URL", global = true, hide_env_values = true)]
+    #[arg(long, env = "SOUK_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// The sender of outgoing email [default: Souk <no-reply@localhost>].
-    #[arg(long, env = "SOUK_MAIL_FROM", global = true)]
+    #[arg(long, env = "SOUK_MAIL_FROM")]
     pub mail_from: Option<String>,
+}
+
+/// Everything flags and variables may set.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigArgs {
+    pub store: StoreArgs,
+    pub server: ServerArgs,
 }
 
 /// The settings file: every field optional.
@@ -166,45 +179,51 @@ pub struct Config {
 
 impl Config {
     pub fn resolve(args: &ConfigArgs) -> Result<Config, String> {
-        let file = match &args.config {
+        let file = match &args.store.config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
         let config = Config {
-            listen: args.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
-            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./souk-data")),
-            database_url: args.database_url.clone().or(file.database_url).filter(|u| !u.is_empty()),
-            request_timeout_s: args.request_timeout_s.or(file.request_timeout_s).unwrap_or(30),
+            listen: args.server.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
+            data_dir: args.store.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./souk-data")),
+            database_url: args.store.database_url.clone().or(file.database_url).filter(|u| !u.is_empty()),
+            request_timeout_s: args.server.request_timeout_s.or(file.request_timeout_s).unwrap_or(30),
             login_attempts_per_account: args
+                .server
                 .login_attempts_per_account
                 .or(file.login_attempts_per_account)
                 .unwrap_or(5),
-            login_attempts_per_ip: args.login_attempts_per_ip.or(file.login_attempts_per_ip).unwrap_or(30),
-            log: args.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
-            log_format: args.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into()),
-            payment_window_s: args.payment_window_s.or(file.payment_window_s).unwrap_or(30 * 60),
-            ship_by_s: args.ship_by_s.or(file.ship_by_s).unwrap_or(72 * 3600),
-            confirm_window_s: args.confirm_window_s.or(file.confirm_window_s).unwrap_or(10 * 86_400),
+            login_attempts_per_ip: args.server.login_attempts_per_ip.or(file.login_attempts_per_ip).unwrap_or(30),
+            log: args.store.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+            log_format: args.store.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into()),
+            payment_window_s: args.server.payment_window_s.or(file.payment_window_s).unwrap_or(30 * 60),
+            ship_by_s: args.server.ship_by_s.or(file.ship_by_s).unwrap_or(72 * 3600),
+            confirm_window_s: args.server.confirm_window_s.or(file.confirm_window_s).unwrap_or(10 * 86_400),
             delivered_confirm_s: file.delivered_confirm_s.unwrap_or(3 * 86_400),
-            extension_s: args.extension_s.or(file.extension_s).unwrap_or(5 * 86_400),
-            escrow_expiry_s: args.escrow_expiry_s.or(file.escrow_expiry_s).unwrap_or(15 * 86_400),
+            extension_s: args.server.extension_s.or(file.extension_s).unwrap_or(5 * 86_400),
+            escrow_expiry_s: args.server.escrow_expiry_s.or(file.escrow_expiry_s).unwrap_or(15 * 86_400),
             dispute_response_s: file.dispute_response_s.unwrap_or(3 * 86_400),
             dispute_buyer_escalation_s: file.dispute_buyer_escalation_s.unwrap_or(3 * 86_400),
             dispute_auto_escalation_s: file.dispute_auto_escalation_s.unwrap_or(7 * 86_400),
             dispute_no_tracking_s: file.dispute_no_tracking_s.unwrap_or(7 * 86_400),
-            commission_bps: args.commission_bps.or(file.commission_bps).unwrap_or(200),
+            commission_bps: args.server.commission_bps.or(file.commission_bps).unwrap_or(200),
             category_commission_bps: file.category_commission_bps,
-            job_interval_ms: args.job_interval_ms.or(file.job_interval_ms).unwrap_or(500),
-            idempotency_retention_h: args.idempotency_retention_h.or(file.idempotency_retention_h).unwrap_or(24),
+            job_interval_ms: args.server.job_interval_ms.or(file.job_interval_ms).unwrap_or(500),
+            idempotency_retention_h: args.server.idempotency_retention_h.or(file.idempotency_retention_h).unwrap_or(24),
             ranking: file.ranking.unwrap_or_default(),
             trust: file.trust.unwrap_or_default(),
             carriers: file.carriers,
             carrier_sandbox: file.carrier_sandbox.unwrap_or(false),
-            flash_shard: args.flash_shard.clone().or(file.flash_shard).filter(|s| !s.is_empty()),
-            metrics_token: args.metrics_token.clone().or(file.metrics_token).filter(|s| !s.is_empty()),
-            webhooks_allow_private: args.webhooks_allow_private.or(file.webhooks_allow_private).unwrap_or(false),
-            smtp_url: args.smtp_url.clone().or(file.smtp_url).filter(|s| !s.is_empty()),
-            mail_from: args.mail_from.clone().or(file.mail_from).unwrap_or_else(|| "Souk <no-reply@localhost>".into()),
+            flash_shard: args.server.flash_shard.clone().or(file.flash_shard).filter(|s| !s.is_empty()),
+            metrics_token: args.server.metrics_token.clone().or(file.metrics_token).filter(|s| !s.is_empty()),
+            webhooks_allow_private: args.server.webhooks_allow_private.or(file.webhooks_allow_private).unwrap_or(false),
+            smtp_url: args.server.smtp_url.clone().or(file.smtp_url).filter(|s| !s.is_empty()),
+            mail_from: args
+                .server
+                .mail_from
+                .clone()
+                .or(file.mail_from)
+                .unwrap_or_else(|| "Souk <no-reply@localhost>".into()),
         };
         if let Some(url) = &config.smtp_url {
             souk_app::mail::SmtpMailer::new(url, &config.mail_from)?;
@@ -328,7 +347,10 @@ mod tests {
             "listen = \"0.0.0.0:9000\"\nrequest_timeout_s = 5\ndatabase_url = \"postgres://u:secret@db/souk\"\n",
         )
         .unwrap();
-        let args = ConfigArgs { config: Some(file.clone()), request_timeout_s: Some(7), ..Default::default() };
+        let args = ConfigArgs {
+            store: StoreArgs { config: Some(file.clone()), ..Default::default() },
+            server: ServerArgs { request_timeout_s: Some(7), ..Default::default() },
+        };
         let c = Config::resolve(&args).unwrap();
         assert_eq!(c.listen, "0.0.0.0:9000");
         assert_eq!(c.request_timeout_s, 7);
@@ -341,22 +363,35 @@ mod tests {
             "payment_window_s = 2\ncommission_bps = 150\n[category_commission_bps]\nelectronics = 500\n",
         )
         .unwrap();
-        let short = Config::resolve(&ConfigArgs { config: Some(file.clone()), ..Default::default() })
-            .unwrap()
-            .server_config()
-            .policy;
+        let short = Config::resolve(&ConfigArgs {
+            store: StoreArgs { config: Some(file.clone()), ..Default::default() },
+            ..Default::default()
+        })
+        .unwrap()
+        .server_config()
+        .policy;
         assert_eq!((short.payment_window_ms, short.commission_bps_for(Some("electronics/phones"))), (2_000, 500));
         std::fs::write(&file, "[category_commission_bps]\nnowhere = 5\n").unwrap();
-        assert!(Config::resolve(&ConfigArgs { config: Some(file.clone()), ..Default::default() })
-            .unwrap_err()
-            .contains("nowhere"));
+        assert!(Config::resolve(&ConfigArgs {
+            store: StoreArgs { config: Some(file.clone()), ..Default::default() },
+            ..Default::default()
+        })
+        .unwrap_err()
+        .contains("nowhere"));
         std::fs::write(&file, "[ranking]\ntrust = 0.6\n").unwrap();
-        let ranked = Config::resolve(&ConfigArgs { config: Some(file.clone()), ..Default::default() }).unwrap();
+        let ranked = Config::resolve(&ConfigArgs {
+            store: StoreArgs { config: Some(file.clone()), ..Default::default() },
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!((ranked.ranking.trust, ranked.ranking.text), (0.6, souk_domain::ranking::Weights::default().text));
         std::fs::write(&file, "[ranking]\ntrust = -1\n").unwrap();
-        assert!(Config::resolve(&ConfigArgs { config: Some(file.clone()), ..Default::default() })
-            .unwrap_err()
-            .contains("trust"));
+        assert!(Config::resolve(&ConfigArgs {
+            store: StoreArgs { config: Some(file.clone()), ..Default::default() },
+            ..Default::default()
+        })
+        .unwrap_err()
+        .contains("trust"));
         std::fs::write(&file, "colour = \"blue\"\n").unwrap();
         assert!(Config::resolve(&args).unwrap_err().contains("colour"));
     }

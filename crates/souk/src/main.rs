@@ -9,7 +9,7 @@ mod http;
 mod ops;
 
 use clap::{Parser, Subcommand};
-use config::{Config, ConfigArgs};
+use config::{Config, ConfigArgs, ServerArgs, StoreArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 use souk_app::seed::{seed_demo, seed_synthetic, DEMO_LOGINS};
 use souk_app::App;
@@ -26,7 +26,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "souk", version, about = "A self-hostable marketplace with escrowed payments")]
 struct Cli {
     #[command(flatten)]
-    config: ConfigArgs,
+    store: StoreArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,13 +38,19 @@ enum Command {
         /// Seed a demo marketplace into an empty store first, and print its log-ins.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        server: ServerArgs,
     },
     /// Run pending database migrations and exit.
     Migrate,
     /// Print the effective configuration, secrets blanked.
-    Config,
+    Config {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Add synthetic products (for benchmarks) to a store of their own.
     Seed {
+        /// How many synthetic products to add.
         #[arg(long)]
         products: u64,
     },
@@ -71,9 +77,13 @@ enum Command {
         what: CarrierCommand,
     },
     /// Copy the embedded database to FILE while the server keeps serving (PostgreSQL: pg_dump).
-    Backup { file: PathBuf },
+    Backup {
+        /// Where to write the copy.
+        file: PathBuf,
+    },
     /// Replace the embedded database with the backup FILE, checked first (stop the server).
     Restore {
+        /// A file `souk backup` wrote.
         file: PathBuf,
         /// Replace an existing database (it is kept as souk.db.replaced-*).
         #[arg(long)]
@@ -93,6 +103,7 @@ enum ExportCommand {
         /// The store's slug.
         #[arg(long)]
         store: String,
+        /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -127,6 +138,7 @@ enum ImportCommand {
         /// The store's slug.
         #[arg(long)]
         store: String,
+        /// The CSV file.
         file: PathBuf,
     },
 }
@@ -136,13 +148,16 @@ enum BenchCommand {
     /// Search: seeds synthetic products up to N (reusing those there), times a full index
     /// build, then runs a fixed mix of queries with filters and re-ranking.
     Search {
+        /// Products in the index (synthetic ones are added up to this number).
         #[arg(long, default_value_t = 100_000)]
         products: u64,
+        /// Queries to run.
         #[arg(long, default_value_t = 5_000)]
         queries: usize,
         /// Threads issuing queries at once.
         #[arg(long, default_value_t = 2)]
         clients: usize,
+        /// Print one JSON object instead of lines for people.
         #[arg(long)]
         json: bool,
     },
@@ -151,14 +166,19 @@ enum BenchCommand {
     /// confirming what shipped, and sellers shipping. Runs on a fresh embedded database unless
     /// --database-url names one.
     Orders {
+        /// Concurrent buyers, each with its own connection.
         #[arg(long, default_value_t = 64)]
         clients: usize,
+        /// Seconds to drive load for.
         #[arg(long, default_value_t = 30)]
         duration_s: u64,
+        /// Stores selling.
         #[arg(long, default_value_t = 50)]
         sellers: usize,
+        /// Products each store lists.
         #[arg(long, default_value_t = 20)]
         products_per_seller: usize,
+        /// Buyer accounts, funded, that the clients take turns as.
         #[arg(long, default_value_t = 2_000)]
         buyers: usize,
         /// Completed orders written in bulk before the run.
@@ -170,6 +190,7 @@ enum BenchCommand {
         /// Keep the database in --data-dir (or --database-url) and reuse its history next time.
         #[arg(long)]
         keep: bool,
+        /// Print one JSON object instead of lines for people.
         #[arg(long)]
         json: bool,
     },
@@ -177,15 +198,19 @@ enum BenchCommand {
     /// batched order engine, then the same with one transaction per order. Runs on a fresh
     /// embedded database unless --database-url names one.
     FlashSale {
+        /// Funded buyer accounts.
         #[arg(long, default_value_t = 10_000)]
         buyers: usize,
+        /// SKUs on promotion.
         #[arg(long, default_value_t = 10)]
         skus: usize,
         /// Promotion units per SKU.
         #[arg(long, default_value_t = 100_000)]
         stock: i64,
+        /// Concurrent clients buying.
         #[arg(long, default_value_t = 1_000)]
         clients: usize,
+        /// Buy requests in all.
         #[arg(long, default_value_t = 200_000)]
         requests: usize,
         /// Requests of the one-transaction-per-order baseline [default: a tenth of --requests,
@@ -199,6 +224,7 @@ enum BenchCommand {
         /// which must use the same --data-dir or --database-url as this command.
         #[arg(long)]
         url: Option<String>,
+        /// Print one JSON object instead of lines for people.
         #[arg(long)]
         json: bool,
     },
@@ -208,27 +234,40 @@ enum BenchCommand {
 enum AdminCommand {
     /// Create a user whose password is read from a file (first line).
     CreateUser {
+        /// The new user's email address (their log-in).
         #[arg(long)]
         email: String,
+        /// A file whose first line is the password (kept out of the shell's history).
         #[arg(long)]
         password_file: PathBuf,
     },
     /// Grant a role (seller, mediator, admin) to the user with this email.
-    Grant { email: String, role: String },
+    Grant {
+        /// The user's email address.
+        email: String,
+        /// seller, mediator or admin.
+        role: String,
+    },
     /// Verify the books; prints a JSON summary and exits 0 when sound, 1 when not.
     LedgerCheck,
     /// Open a store for an existing user.
     CreateStore {
+        /// The owner's email address.
         #[arg(long)]
         owner: String,
+        /// The store's name as buyers see it.
         #[arg(long)]
         name: String,
+        /// The store's address: /stores/SLUG (lowercase letters, digits and dashes).
         #[arg(long)]
         slug: String,
+        /// ISO country code where the store is based, e.g. CN.
         #[arg(long)]
         country: String,
+        /// ISO-4217 currency the store prices in, e.g. CNY.
         #[arg(long)]
         currency: String,
+        /// What the store sells, shown on its page.
         #[arg(long, default_value = "")]
         description: String,
     },
@@ -236,7 +275,11 @@ enum AdminCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::resolve(&cli.config) {
+    let server = match &cli.command {
+        Command::Serve { server, .. } | Command::Config { server } => server.clone(),
+        _ => ServerArgs::default(),
+    };
+    let config = match Config::resolve(&ConfigArgs { store: cli.store.clone(), server }) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("souk: {e}");
@@ -263,7 +306,12 @@ fn main() -> ExitCode {
 fn init_logging(filter: &str, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_new(format!("{filter},sqlx=warn"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use std::io::IsTerminal;
+    // Colour only for a person at a terminal: files and log collectors get plain text.
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     if json {
         logs.json().flatten_event(true).init();
     } else {
@@ -277,7 +325,17 @@ async fn open_store(config: &Config) -> Result<Store, String> {
         Some(url) => Store::connect(url, clock).await,
         None => Store::open_sqlite(&config.data_dir, clock).await,
     };
-    store.map_err(|e| format!("cannot open the database: {e}"))
+    store.map_err(|e| match &config.database_url {
+        Some(_) => format!(
+            "cannot use the database at --database-url: {e} (check that PostgreSQL is running and the URL, \
+             user and database are right)"
+        ),
+        None => format!(
+            "cannot open the database in {}: {e} (the directory must be writable by this user; \
+             choose another with --data-dir or SOUK_DATA_DIR)",
+            config.data_dir.display()
+        ),
+    })
 }
 
 /// A benchmark's report: one JSON object, or its lines for people.
@@ -296,7 +354,7 @@ fn err(e: impl std::fmt::Display) -> String {
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
-        Command::Config => {
+        Command::Config { .. } => {
             println!("{}", serde_json::to_string_pretty(&config.redacted()).map_err(err)?);
             Ok(())
         }
@@ -333,13 +391,13 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             eprintln!("migrations are up to date");
             Ok(())
         }
-        Command::Serve { demo } => serve(config, demo).await,
+        Command::Serve { demo, .. } => serve(config, demo).await,
         Command::Seed { products } => {
             let store = open_store(&config).await?;
-            let bar = progress_bar(products, "products");
+            let bar = Progress::new(products, "products");
             let started = std::time::Instant::now();
-            seed_synthetic(&store, products, |done| bar.set_position(done)).await.map_err(|e| e.message)?;
-            bar.finish_and_clear();
+            seed_synthetic(&store, products, |done| bar.set(done)).await.map_err(|e| e.message)?;
+            bar.finish();
             let secs = started.elapsed().as_secs_f64();
             eprintln!(
                 "seeded {products} products in {secs:.1} s ({:.0} products/s)",
@@ -353,11 +411,11 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let store = open_store(&config).await?;
             let target = store.store_by_slug(&slug).await.map_err(|_| format!("no store with slug '{slug}'"))?;
             let data = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let bar = progress_bar(data.len() as u64, "bytes");
-            let report = souk_app::import::import_csv(&store, &target.id, &data, |(done, _)| bar.set_position(done))
+            let bar = Progress::new(data.len() as u64, "bytes");
+            let report = souk_app::import::import_csv(&store, &target.id, &data, |(done, _)| bar.set(done))
                 .await
                 .map_err(|e| e.message)?;
-            bar.finish_and_clear();
+            bar.finish();
             for e in &report.errors {
                 eprintln!("line {}: {}", e.line, e.message);
             }
@@ -483,22 +541,59 @@ async fn rebuild_index(
     trust: &souk_domain::trust::TrustWeights,
 ) -> Result<(), String> {
     let total = store.count_products().await.map_err(err)?;
-    let bar = progress_bar(total.max(0) as u64, "products");
+    let bar = Progress::new(total.max(0) as u64, "products");
     let started = std::time::Instant::now();
-    let n = souk_app::search_sync::rebuild(store, index, trust, |done| bar.set_position(done))
-        .await
-        .map_err(|e| e.message)?;
-    bar.finish_and_clear();
+    let n = souk_app::search_sync::rebuild(store, index, trust, |done| bar.set(done)).await.map_err(|e| e.message)?;
+    bar.finish();
     eprintln!("indexed {n} active products in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
-fn progress_bar(len: u64, unit: &str) -> ProgressBar {
-    // indicatif draws only when stderr is a terminal, so scripts and CI see no bar.
-    let bar = ProgressBar::new(len);
-    let template = format!("{{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, {{eta}} left)");
-    bar.set_style(ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()));
-    bar
+/// How far a long command is: a bar on a terminal; elsewhere (scripts, CI, logs) a plain line
+/// at each tenth of the way, so a watcher still sees it move.
+pub(crate) struct Progress {
+    bar: ProgressBar,
+    len: u64,
+    unit: String,
+    lines: bool,
+    /// The next tenth to print a line at.
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    pub(crate) fn new(len: u64, unit: &str) -> Progress {
+        use std::io::IsTerminal;
+        let bar = ProgressBar::new(len);
+        let template = format!("{{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, {{eta}} left)");
+        bar.set_style(ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+        let lines = !std::io::stderr().is_terminal() && len > 0;
+        Progress { bar, len, unit: unit.to_string(), lines, next: 1.into() }
+    }
+
+    pub(crate) fn set(&self, done: u64) {
+        self.bar.set_position(done);
+        if !self.lines {
+            return;
+        }
+        use std::sync::atomic::Ordering;
+        let tenth = done.saturating_mul(10) / self.len;
+        let next = self.next.load(Ordering::Relaxed);
+        if tenth >= next && self.next.compare_exchange(next, tenth + 1, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            eprintln!("{done}/{} {} ({}%)", self.len, self.unit, tenth.min(10) * 10);
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        self.bar.finish();
+    }
+}
+
+/// Where the data lives, as an operator names it.
+fn where_data(config: &Config) -> String {
+    match &config.database_url {
+        Some(_) => "the database at --database-url".to_string(),
+        None => format!("the data directory {}", config.data_dir.display()),
+    }
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {
@@ -508,11 +603,25 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let store = open_store(&config).await?;
     let mut server_config: souk_app::Config = config.server_config();
     if demo {
-        say("seeding the demo marketplace (only into an empty store)...".into());
-        seed_demo(&store, 72, &server_config.policy).await.map_err(|e| e.message)?;
-        say("demo log-ins (POST /api/v1/auth/login):".into());
-        for l in &DEMO_LOGINS {
-            say(format!("  {:<9} {:<22} password: {}", l.role, l.email, l.password));
+        let already_demo = store.user_by_email(DEMO_LOGINS[0].email).await.is_ok();
+        let seeded = !already_demo && {
+            say("seeding the demo marketplace...".into());
+            seed_demo(&store, 72, &server_config.policy).await.map_err(|e| e.message)?
+        };
+        if seeded || already_demo {
+            if already_demo {
+                say(format!("{} already holds the demo marketplace: serving it as it is", where_data(&config)));
+            }
+            say("demo log-ins (the log-in page, or POST /api/v1/auth/login):".into());
+            for l in &DEMO_LOGINS {
+                say(format!("  {:<9} {:<22} password: {}", l.role, l.email, l.password));
+            }
+        } else {
+            say(format!(
+                "not seeding the demo: {} already holds a marketplace of its own, and the demo is only \
+                 seeded into an empty one (use another --data-dir to try the demo)",
+                where_data(&config)
+            ));
         }
     }
     let listener = tokio::net::TcpListener::bind(&config.listen)

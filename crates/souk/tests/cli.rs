@@ -167,6 +167,12 @@ fn serve_demo_answers_and_stops_gracefully() {
     assert!(csv.starts_with("order_id,created_at,state,buyer_id,ship_country,currency,total,commission,lines"));
     assert!(csv.lines().count() > 5 && csv.contains(",CNY,"), "{csv}");
     assert_eq!(String::from_utf8(after.stdout).unwrap(), csv, "the restored orders are the same orders");
+
+    // Serving the demo again serves it as it is, with its log-ins.
+    let (mut again, _, printed) = start_server(dir.path(), &[], &["--demo"]);
+    let _ = again.kill();
+    let _ = again.wait();
+    assert!(printed.contains("already holds the demo marketplace") && printed.contains("buyer@demo.souk"), "{printed}");
 }
 
 /// Starts `souk serve` with extra arguments and returns the child and its address.
@@ -176,9 +182,9 @@ fn start_server(dir: &std::path::Path, extra: &[&str], serve_args: &[&str]) -> (
     let mut child = Command::new(env!("CARGO_BIN_EXE_souk"))
         .arg("--data-dir")
         .arg(dir)
+        .arg("serve")
         .args(["--listen", "127.0.0.1:0"])
         .args(extra)
-        .arg("serve")
         .args(serve_args)
         .env_remove("SOUK_DATABASE_URL")
         .stderr(Stdio::piped())
@@ -606,4 +612,80 @@ fn json_logs_are_one_object_per_line() {
     }
     let refused = souk(dir.path(), &["--log-format", "xml", "config"]);
     assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("log_format"));
+}
+
+/// Each command's help lists the flags it takes, every one described; server settings belong to
+/// `serve` (and `config`) alone.
+#[test]
+fn each_command_lists_and_describes_only_its_flags() {
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_souk")).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let migrate = help(&["migrate", "--help"]);
+    assert!(migrate.contains("--data-dir") && !migrate.contains("--listen") && !migrate.contains("--ship-by-s"));
+    let serve = help(&["serve", "--help"]);
+    assert!(serve.contains("--listen") && serve.contains("--ship-by-s") && serve.contains("--demo"));
+    let commands: &[&[&str]] = &[
+        &["serve"],
+        &["config"],
+        &["seed"],
+        &["reindex"],
+        &["import", "products"],
+        &["export", "orders"],
+        &["bench", "search"],
+        &["bench", "orders"],
+        &["bench", "flash-sale"],
+        &["admin", "create-user"],
+        &["admin", "create-store"],
+        &["admin", "grant"],
+        &["carrier", "simulate"],
+        &["backup"],
+        &["restore"],
+    ];
+    for command in commands {
+        let text = help(&[command, &["-h"][..]].concat());
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let item = line.trim_start();
+            let is_item =
+                line.starts_with("  ") && (item.starts_with('-') || item.starts_with('<') || item.starts_with('['));
+            if !is_item || item.starts_with("-h, --help") {
+                continue;
+            }
+            // The words follow on the same line after a gap, or on the next, further indented.
+            let same_line = item.split_once("  ").is_some_and(|(_, words)| !words.trim().is_empty());
+            let next_line = lines.get(i + 1).is_some_and(|next| {
+                let words = next.trim_start();
+                next.len() - words.len() > line.len() - item.len() && !words.is_empty() && !words.starts_with('-')
+            });
+            assert!(same_line || next_line, "souk {} -h: `{item}` is not described", command.join(" "));
+        }
+    }
+}
+
+/// `serve --demo` on a data directory that holds a marketplace of its own says it will not seed
+/// the demo, and prints no log-ins that would fail; logs piped to a file carry no colour codes.
+#[test]
+fn the_demo_is_seeded_only_into_an_empty_marketplace() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "a long enough password\n").unwrap();
+    let data = dir.path().join("data");
+    let made =
+        souk(&data, &["admin", "create-user", "--email", "owner@example.com", "--password-file", pw.to_str().unwrap()]);
+    assert!(made.status.success());
+    let (mut child, _, printed) = start_server(&data, &[], &["--demo"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(printed.contains("not seeding the demo") && printed.contains(data.to_str().unwrap()), "{printed}");
+    assert!(!printed.contains("buyer@demo.souk"), "no log-ins that do not exist: {printed}");
+    assert!(!printed.contains('\u{1b}'), "no colour codes when not at a terminal: {printed:?}");
+    let broken = souk(std::path::Path::new("/proc/souk-cannot-be-here"), &["migrate"]);
+    let said = String::from_utf8_lossy(&broken.stderr);
+    assert!(
+        !broken.status.success() && said.contains("/proc/souk-cannot-be-here") && said.contains("--data-dir"),
+        "{said}"
+    );
 }

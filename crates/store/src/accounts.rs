@@ -264,6 +264,22 @@ impl Tx {
         Ok(())
     }
 
+    /// Takes `role` away, recorded in the audit log as done by `revoked_by`; revoking one the
+    /// user does not have is a no-op.
+    pub async fn revoke_role(&mut self, user_id: &str, role: Role, revoked_by: &str) -> Result<()> {
+        let removed = sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2")
+            .bind(user_id)
+            .bind(role.as_str())
+            .execute(self.conn())
+            .await?
+            .rows_affected();
+        if removed == 1 {
+            self.users_changed = true;
+            self.audit(revoked_by, "role.revoked", user_id, serde_json::json!({"role": role.as_str()})).await?;
+        }
+        Ok(())
+    }
+
     /// Adds `role` unless the user has it; true when added. Opening a store adds `seller` this
     /// way: that is the user's own doing, not a privileged grant.
     pub(crate) async fn add_role(&mut self, user_id: &str, role: Role) -> Result<bool> {

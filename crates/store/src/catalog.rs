@@ -26,6 +26,8 @@ pub struct ProductFilter {
     pub status: Option<ProductStatus>,
     /// A category id; its descendants match too.
     pub category: Option<String>,
+    /// Words the title contains, in any case (with a store: a seller finding a listing).
+    pub title: Option<String>,
 }
 
 /// What an import did with one row.
@@ -147,6 +149,10 @@ impl Store {
             let (exact, under) = (bind(category.clone()), bind(format!("{category}/%")));
             conditions.push(format!("(category = {exact} OR category LIKE {under})"));
         }
+        if let Some(title) = filter.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let escaped = title.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            conditions.push(format!("LOWER(title) LIKE {} ESCAPE '\\'", bind(format!("%{escaped}%"))));
+        }
         let filters = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
         let sql =
             format!("SELECT {PRODUCT_COLUMNS} FROM products {filters} ORDER BY id DESC LIMIT ${}", values.len() + 1);
@@ -177,6 +183,17 @@ impl Store {
         attach_skus(&mut conn, &mut found).await?;
         let mut by_id: HashMap<String, Product> = found.into_iter().map(|p| (p.id.clone(), p)).collect();
         Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
+    /// Whether anyone has signed up or anything is listed: the demo is seeded only into a
+    /// marketplace with neither.
+    pub async fn is_empty(&self) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) u) + (SELECT COUNT(*) FROM (SELECT 1 FROM products LIMIT 1) p) AS n",
+        )
+        .fetch_one(&mut *self.reader().await?)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? == 0)
     }
 
     pub async fn count_products(&self) -> Result<i64> {

@@ -32,6 +32,10 @@ pub struct ConversationView {
     pub seller_read_seq: i64,
     /// Messages from the other side that the caller has not read.
     pub unread: i64,
+    /// The start of the newest message, for a list (at most 120 characters); absent when it
+    /// is an offer (`last_offer_id`), whose terms its own view shows.
+    pub last_message_preview: Option<String>,
+    pub last_offer_id: Option<String>,
     pub created_at: Timestamp,
 }
 
@@ -128,7 +132,9 @@ pub struct Offer {
 }
 
 const CONVERSATION_COLUMNS: &str = "c.id, c.buyer_id, u.display_name, c.store_id, s.name, c.product_id, c.order_id, \
-     c.last_seq, c.last_message_at, c.buyer_read_seq, c.seller_read_seq, c.created_at, s.owner_id";
+     c.last_seq, c.last_message_at, c.buyer_read_seq, c.seller_read_seq, c.created_at, s.owner_id, \
+     (SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.seq = c.last_seq) AS last_body, \
+     (SELECT m.offer_id FROM messages m WHERE m.conversation_id = c.id AND m.seq = c.last_seq) AS last_offer";
 
 fn conversation_view(row: &AnyRow, viewer: &str) -> Result<ConversationView> {
     let non_empty =
@@ -149,6 +155,14 @@ fn conversation_view(row: &AnyRow, viewer: &str) -> Result<ConversationView> {
         order_id: non_empty(6)?,
         last_seq,
         last_message_at: Timestamp(row.try_get(8)?),
+        last_message_preview: match row.try_get::<Option<String>, _>("last_offer")? {
+            Some(_) => None,
+            None => row
+                .try_get::<Option<String>, _>("last_body")?
+                .map(|b| souk_domain::money::truncate(b.trim(), 120))
+                .filter(|b| !b.is_empty()),
+        },
+        last_offer_id: row.try_get::<Option<String>, _>("last_offer")?.filter(|o| !o.is_empty()),
         buyer_read_seq: buyer_read,
         seller_read_seq: seller_read,
         created_at: Timestamp(row.try_get(11)?),

@@ -202,6 +202,8 @@ fn assemble(rows: Vec<AnyRow>) -> Result<Vec<OrderRow>> {
 pub enum OrderScope<'a> {
     Buyer(&'a str),
     Store(&'a str),
+    /// A store's orders in one state.
+    StoreIn(&'a str, OrderState),
     Checkout(&'a str),
 }
 
@@ -232,22 +234,22 @@ impl Store {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<OrderView>> {
-        let (column, value) = match scope {
-            OrderScope::Buyer(v) => ("buyer_id", v),
-            OrderScope::Store(v) => ("store_id", v),
-            OrderScope::Checkout(v) => ("checkout_id", v),
+        let (filter, value, state) = match scope {
+            OrderScope::Buyer(v) => ("buyer_id = $1", v, None),
+            OrderScope::Store(v) => ("store_id = $1", v, None),
+            OrderScope::StoreIn(v, state) => ("store_id = $1 AND state = $4", v, Some(state)),
+            OrderScope::Checkout(v) => ("checkout_id = $1", v, None),
         };
         let sql = format!(
-            "{} WHERE {column} = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3",
+            "{} WHERE {filter} AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3",
             order_select(self.backend())
         );
         let mut conn = self.reader().await?;
-        let rows = sqlx::query(&sql)
-            .bind(value)
-            .bind(cursor.unwrap_or(""))
-            .bind(limit as i64 + 1)
-            .fetch_all(&mut *conn)
-            .await?;
+        let mut query = sqlx::query(&sql).bind(value).bind(cursor.unwrap_or("")).bind(limit as i64 + 1);
+        if let Some(state) = state {
+            query = query.bind(state.as_str());
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
         let items = assemble(rows)?.into_iter().map(|r| r.view).collect();
         Ok(Page::from_rows(items, limit, |o: &OrderView| o.id.clone()))
     }

@@ -67,6 +67,15 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
     }
 
+    /// The user's top-ups still waiting for the provider, newest first.
+    pub async fn pending_top_ups_of(&self, user_id: &str) -> Result<Vec<TopUp>> {
+        let sql = format!(
+            "SELECT {TOP_UP_COLUMNS} FROM top_ups WHERE user_id = $1 AND state = 'pending' ORDER BY id DESC LIMIT 20"
+        );
+        let rows = sqlx::query(&sql).bind(user_id).fetch_all(&mut *self.reader().await?).await?;
+        rows.iter().map(top_up_from_row).collect()
+    }
+
     pub async fn top_up(&self, id: &str) -> Result<TopUp> {
         let sql = format!("SELECT {TOP_UP_COLUMNS} FROM top_ups WHERE id = $1");
         let row =

@@ -83,26 +83,7 @@ impl Store {
             // Separate statements keep an impression-only update from touching `views`, whose
             // trigger re-indexes the product.
             if t.views > 0 {
-                sqlx::query(
-                    "INSERT INTO product_stats (product_id, impressions, views) VALUES ($1, $2, $3) \
-                     ON CONFLICT (product_id) DO UPDATE SET impressions = product_stats.impressions + excluded.impressions, \
-                     views = product_stats.views + excluded.views",
-                )
-                .bind(id)
-                .bind(t.impressions)
-                .bind(t.views)
-                .execute(tx.conn())
-                .await?;
-                sqlx::query(
-                    "INSERT INTO product_views_daily (product_id, store_id, day, views) \
-                     SELECT id, store_id, $2, $3 FROM products WHERE id = $1 \
-                     ON CONFLICT (product_id, day) DO UPDATE SET views = product_views_daily.views + excluded.views",
-                )
-                .bind(id)
-                .bind(self.now_ms().div_euclid(souk_domain::time::DAY_MS))
-                .bind(t.views)
-                .execute(tx.conn())
-                .await?;
+                tx.add_traffic(id, t.impressions, t.views).await?;
             } else if t.impressions > 0 {
                 sqlx::query(
                     "INSERT INTO product_stats (product_id, impressions) VALUES ($1, $2) \
@@ -161,6 +142,35 @@ impl Tx {
              WHERE order_id = $1 ON CONFLICT (product_id) DO UPDATE SET purchases = product_stats.purchases + 1",
         )
         .bind(order_id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+}
+
+impl crate::Tx {
+    /// Counts `impressions` and `views` (at least one) of a product on the clock's day: what
+    /// the traffic buffer writes, and the demo's past browsing.
+    pub async fn add_traffic(&mut self, product_id: &str, impressions: i64, views: i64) -> Result<()> {
+        let day = self.store().now_ms().div_euclid(souk_domain::time::DAY_MS);
+        sqlx::query(
+            "INSERT INTO product_stats (product_id, impressions, views) VALUES ($1, $2, $3) \
+             ON CONFLICT (product_id) DO UPDATE SET impressions = product_stats.impressions + excluded.impressions, \
+             views = product_stats.views + excluded.views",
+        )
+        .bind(product_id)
+        .bind(impressions)
+        .bind(views)
+        .execute(self.conn())
+        .await?;
+        sqlx::query(
+            "INSERT INTO product_views_daily (product_id, store_id, day, views) \
+             SELECT id, store_id, $2, $3 FROM products WHERE id = $1 \
+             ON CONFLICT (product_id, day) DO UPDATE SET views = product_views_daily.views + excluded.views",
+        )
+        .bind(product_id)
+        .bind(day)
+        .bind(views)
         .execute(self.conn())
         .await?;
         Ok(())

@@ -75,7 +75,7 @@ pub async fn demo_flash_sale(store: &Store, store_id: &str) -> Result<(), StoreE
     let filter = souk_store::catalog::ProductFilter {
         store_id: Some(store_id.to_string()),
         status: Some(souk_domain::catalog::ProductStatus::Active),
-        category: None,
+        ..Default::default()
     };
     let products = store.list_products(&filter, None, 100).await?.items;
     let Some((sku, _)) = products

@@ -103,7 +103,8 @@ pub(super) async fn seed(
     }
     let mut shops = Vec::new();
     for id in store_ids {
-        let filter = ProductFilter { store_id: Some(id.clone()), status: Some(ProductStatus::Active), category: None };
+        let filter =
+            ProductFilter { store_id: Some(id.clone()), status: Some(ProductStatus::Active), ..Default::default() };
         let products = store.list_products(&filter, None, 100).await?.items;
         let care = *rng.pick(&[2, 3, 4, 4, 5, 5]);
         shops.push(Shop { id: id.clone(), products, care });
@@ -182,6 +183,7 @@ pub(super) async fn seed(
     for (ago, ship) in [(3 * HOUR_MS, false), (2 * HOUR_MS, false), (DAY_MS, true)] {
         clock.set_ms(now_ms - ago);
         let product = rng.pick(demo_shop);
+        tx.add_traffic(&product.id, 0, 10 + rng.below(30) as i64).await?;
         if let Some(order) = buy(&mut tx, demo_buyer, product, &mut stock, policy).await? {
             if ship {
                 tx.set_tracking(&order, "sandbox", "SBX-DEMO-TODAY").await?;
@@ -224,6 +226,8 @@ async fn play(
     }
     let Some(order_id) = plan.order_id.clone() else {
         if let Step::Buy = step {
+            // A purchase follows some browsing: the analytics' conversion comes out near 5%.
+            tx.add_traffic(&shop.products[plan.product].id, 0, 10 + rng.below(30) as i64).await?;
             plan.order_id = buy(tx, buyer, &shop.products[plan.product], stock, policy).await?;
         }
         return Ok(());

@@ -1,6 +1,6 @@
 //! Operator endpoints: identity-verification decisions and role grants. Admins only.
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery, Authed};
 use crate::idempotency::Idem;
 use crate::App;
@@ -126,4 +126,23 @@ pub async fn grant_role(
     let mut tx = app.begin().await?;
     let granted = admin::grant_role(&mut tx, &user.0, &id, g.role).await?;
     idem.finish(tx, StatusCode::OK, &granted).await
+}
+
+/// Revokes the `mediator` or `admin` role (an admin cannot revoke their own admin role).
+#[utoipa::path(delete, path = "/api/v1/admin/users/{id}/roles/{role}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path), ("role" = Role, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = Granted), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn revoke_role(
+    State(app): State<App>,
+    user: Authed,
+    Path((id, role)): Path<(String, String)>,
+    idem: Idem,
+) -> AppResult<Response> {
+    let role = Role::parse(&role)
+        .ok_or_else(|| AppError::unprocessable("invalid", "role is mediator or admin").with_field("role"))?;
+    let mut tx = app.begin().await?;
+    let revoked = admin::revoke_role(&mut tx, &user.0, &id, role).await?;
+    idem.finish(tx, StatusCode::OK, &revoked).await
 }

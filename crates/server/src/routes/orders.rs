@@ -110,18 +110,32 @@ pub async fn my_orders(
     Ok(Json(app.list_orders(OrderScope::Buyer(&user.id), page.cursor(), page.limit()?).await?))
 }
 
-/// A store's orders, newest first (its owner).
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct StoreOrderQuery {
+    /// Only orders in this state: pending_payment, paid, shipped, delivered, completed,
+    /// disputed, cancelled or refunded.
+    pub state: Option<String>,
+    /// Opaque cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Items per page, 1 to 100.
+    pub limit: Option<usize>,
+}
+
+/// A store's orders, newest first, optionally in one state (its owner).
 #[utoipa::path(get, path = "/api/v1/stores/{store}/orders", tag = "orders", security(("bearer" = [])),
-    params(("store" = String, Path, description = "id or slug"), PageQuery),
-    responses((status = 200, body = Page<OrderView>), (status = 403, body = crate::error::ErrorBody)))]
+    params(("store" = String, Path, description = "id or slug"), StoreOrderQuery),
+    responses((status = 200, body = Page<OrderView>), (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
 pub async fn store_orders(
     State(app): State<App>,
     Authed(user): Authed,
     Path(store_ref): Path<String>,
-    ApiQuery(page): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<StoreOrderQuery>,
 ) -> AppResult<Json<Page<OrderView>>> {
     let store = owned_store(&app, &user, &store_ref).await?;
-    Ok(Json(app.list_orders(OrderScope::Store(&store.id), page.cursor(), page.limit()?).await?))
+    let scope = orders::store_scope(&store.id, q.state.as_deref())?;
+    let page = PageQuery { cursor: q.cursor, limit: q.limit };
+    Ok(Json(app.list_orders(scope, page.cursor(), page.limit()?).await?))
 }
 
 /// One order, to its buyer, its seller, mediators and admins.

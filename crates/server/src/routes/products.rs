@@ -73,8 +73,12 @@ pub async fn list_products(
         None => None,
     };
     let page = PageQuery { cursor: q.cursor, limit: q.limit };
-    let filter =
-        ProductFilter { store_id: q.store.filter(|s| !s.is_empty()), status: Some(ProductStatus::Active), category };
+    let filter = ProductFilter {
+        store_id: q.store.filter(|s| !s.is_empty()),
+        status: Some(ProductStatus::Active),
+        category,
+        title: None,
+    };
     Ok(Json(app.list_products(&filter, page.cursor(), page.limit()?).await?))
 }
 

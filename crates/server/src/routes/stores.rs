@@ -120,6 +120,8 @@ pub struct StoreProductsQuery {
     pub limit: Option<usize>,
     /// Only the store's owner sees `draft` and `archived`; others always get `active`.
     pub status: Option<ProductStatus>,
+    /// Words the title contains, in any case.
+    pub title: Option<String>,
 }
 
 /// The store's products, newest first.
@@ -136,7 +138,7 @@ pub async fn store_products(
     let is_manager = souk_app::access::manages(&app, user.as_ref(), &store.id).await?;
     let status = if is_manager { q.status } else { Some(ProductStatus::Active) };
     let page = PageQuery { cursor: q.cursor, limit: q.limit };
-    let filter = ProductFilter { store_id: Some(store.id), status, category: None };
+    let filter = ProductFilter { store_id: Some(store.id), status, title: q.title, ..Default::default() };
     Ok(Json(app.list_products(&filter, page.cursor(), page.limit()?).await?))
 }
 

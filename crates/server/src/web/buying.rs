@@ -6,9 +6,10 @@
 use super::forms::{form_key, once, to_login};
 use super::{money, Ctx};
 use crate::App;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -95,20 +96,58 @@ pub async fn checkout(State(app): State<App>, ctx: Ctx, Form(f): Form<CheckoutFo
     })
 }
 
-pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
-    let Some(user) = ctx.user.clone() else { return to_login("/wallet") };
-    let (Ok(balances), Ok(history)) = (app.wallet(&user.id).await, app.wallet_transactions(&user.id, None, 30).await)
-    else {
-        return ctx.error();
-    };
-    let body = html! {
-        h1 { (ctx.t("Wallet")) }
-        table.skus {
-            tr { th { } th { (ctx.t("Available")) } th { (ctx.t("In escrow for purchases")) } th { (ctx.t("Incoming from sales")) } }
-            @for b in &balances {
-                tr { td { (b.currency) } td.price { (money(&b.available)) } td { (money(&b.held)) } td { (money(&b.incoming)) } }
+/// The balances, and the top-ups still waiting for the card's provider: while any waits, the
+/// block asks again every two seconds (htmx) and shows the credited balance once it is in.
+fn balances(ctx: &Ctx, balances: &[souk_domain::ledger::WalletBalance], pending: &[souk_app::views::TopUp]) -> Markup {
+    html! {
+        div #balances hx-get=[(!pending.is_empty()).then_some("/wallet/balances")] hx-trigger=[(!pending.is_empty()).then_some("every 2s")]
+            hx-swap="outerHTML" aria-live="polite" {
+            table.skus {
+                tr { th { } th { (ctx.t("Available")) } th { (ctx.t("In escrow for purchases")) } th { (ctx.t("Incoming from sales")) } }
+                @for b in balances {
+                    tr { td { (b.currency) } td.price { (money(&b.available)) } td { (money(&b.held)) } td { (money(&b.incoming)) } }
+                }
+            }
+            @for t in pending {
+                p.notice.pending { (ctx.t("Top-up pending")) ": " strong { (money(&t.amount)) } " · " (ctx.t("card ending")) " " (t.card_last4)
+                    " · " (ctx.t("waiting for the card's provider to confirm; this updates by itself.")) }
             }
         }
+    }
+}
+
+/// The wallet's balances block alone, for the page to refresh while a top-up is pending.
+pub async fn wallet_balances(State(app): State<App>, ctx: Ctx) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/wallet") };
+    let (Ok(b), Ok(pending)) = (app.wallet(&user.id).await, app.pending_top_ups_of(&user.id).await) else {
+        return ctx.error();
+    };
+    let mut res = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], balances(&ctx, &b, &pending).into_string())
+        .into_response();
+    if pending.is_empty() {
+        // The top-up is settled: the whole page comes again, its history too, saying so once.
+        res.headers_mut().insert("HX-Refresh", HeaderValue::from_static("true"));
+        let done = format!("{}=settled; Path=/; Max-Age=60; HttpOnly; SameSite=Lax", super::forms::DONE_COOKIE);
+        if let Ok(v) = HeaderValue::from_str(&done) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/wallet") };
+    let (Ok(b), Ok(pending), Ok(history)) = (
+        app.wallet(&user.id).await,
+        app.pending_top_ups_of(&user.id).await,
+        app.wallet_transactions(&user.id, None, 30).await,
+    ) else {
+        return ctx.error();
+    };
+    let balances_currency = b.first().map_or("CNY", |b| b.currency.as_str()).to_string();
+    let body = html! {
+        h1 { (ctx.t("Wallet")) }
+        (balances(&ctx, &b, &pending))
         h2 { (ctx.t("Top up")) }
         form.topup method="post" action="/wallet/top-up" {
             (ctx.csrf_field())
@@ -125,7 +164,7 @@ pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
             (ctx.csrf_field())
             (form_key())
             label { (ctx.t("Amount")) input name="amount" required inputmode="decimal"; }
-            label { (ctx.t("Currency")) input name="currency" required maxlength="3" size="4" value=(balances.first().map_or("CNY", |b| b.currency.as_str())); }
+            label { (ctx.t("Currency")) input name="currency" required maxlength="3" size="4" value=(balances_currency); }
             label { (ctx.t("Bank account")) input name="destination" required maxlength="200"; }
             button type="submit" { (ctx.t("Pay out")) }
         }
@@ -164,26 +203,54 @@ pub async fn top_up(State(app): State<App>, ctx: Ctx, Form(f): Form<TopUpForm>) 
     })
 }
 
-pub async fn orders(State(app): State<App>, ctx: Ctx) -> Response {
+#[derive(Deserialize, Default)]
+pub struct ListForm {
+    #[serde(default)]
+    pub cursor: String,
+}
+
+/// Orders per list page.
+const ORDERS_PAGE: usize = 30;
+
+pub async fn orders(State(app): State<App>, ctx: Ctx, Query(f): Query<ListForm>) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/orders") };
-    let Ok(page) = app.list_orders(OrderScope::Buyer(&user.id), None, 100).await else { return ctx.error() };
+    let cursor = Some(f.cursor.as_str()).filter(|c| !c.is_empty());
+    let Ok(page) = app.list_orders(OrderScope::Buyer(&user.id), cursor, ORDERS_PAGE).await else { return ctx.error() };
     let body = html! {
         h1 { (ctx.t("My orders")) }
         @if page.items.is_empty() { p.notice { (ctx.t("No orders yet.")) } }
-        ul.orders {
-            @for o in &page.items {
-                li {
-                    a href=(format!("/orders/{}", o.id)) { (o.lines.first().map(|l| l.title.as_str()).unwrap_or("")) }
-                    " · " (money(&o.total)) " · " span.state { (ctx.t(state_key(o.state))) }
-                }
-            }
+        (order_list(&ctx, &page.items, false))
+        @if let Some(next) = &page.next_cursor {
+            a.next href=(format!("/orders?cursor={}", super::pages::encode(next))) { (ctx.t("Older orders")) " →" }
         }
     };
     ctx.page(StatusCode::OK, ctx.t("My orders"), body)
 }
 
+/// Orders as a list: what was bought, when, the total and the state; a seller also sees where
+/// it goes.
+pub(crate) fn order_list(ctx: &Ctx, orders: &[OrderView], seller: bool) -> Markup {
+    html! {
+        ul.orders {
+            @for o in orders {
+                li {
+                    a href=(format!("/orders/{}", o.id)) {
+                        (o.lines.first().map(|l| l.title.as_str()).unwrap_or(""))
+                        @if o.lines.len() > 1 { " " (ctx.t("and")) " " (ctx.count(o.lines.len() as i64 - 1, "more item", "more items")) }
+                    }
+                    span.meta {
+                        (ctx.when(o.created_at)) " · " (money(&o.total)) " · " span.state { (ctx.t(state_key(o.state))) }
+                        @if seller { " · " (ctx.t("to")) " " (o.ship_country) }
+                        " · " span.order-id { (o.id) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The i18n key of an order state.
-fn state_key(state: OrderState) -> &'static str {
+pub(crate) fn state_key(state: OrderState) -> &'static str {
     match state {
         OrderState::PendingPayment => "awaiting payment",
         // The other states' keys are their names.

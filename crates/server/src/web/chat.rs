@@ -45,6 +45,8 @@ pub async fn inbox(State(app): State<App>, ctx: Ctx, Query(q): Query<InboxQuery>
                     }
                     @if c.unread > 0 { " " span.unread { (c.unread) } }
                     " · " (ctx.when(c.last_message_at))
+                    @if let Some(p) = &c.last_message_preview { span.preview { (p) } }
+                    @else if c.last_offer_id.is_some() { span.preview { (ctx.t("An offer: open the conversation to answer it.")) } }
                 }
             }
         }
@@ -100,12 +102,30 @@ pub async fn conversation(State(app): State<App>, ctx: Ctx, Path(id): Path<Strin
         }
     }
     let other = if side == Side::Buyer { view.store_name.clone() } else { view.buyer_name.clone() };
+    // An offer's message is drawn from the offer itself, in the page's words and time.
+    let offer_of: std::collections::HashMap<String, souk_app::views::OfferView> = app
+        .offers(&c.id, None, 50)
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| (o.id.clone(), o))
+        .collect();
     let body = html! {
         h1 { (ctx.t("Messages")) ": " (other) }
         @if let Some(p) = &view.product_id { p { a href=(format!("/products/{p}")) { (ctx.t("About this product")) } } }
         ol #messages.chat data-conversation=(c.id) data-side=(side.as_str()) data-cursor=(cursor) {
             @for m in page.items.iter().rev() {
-                li data-seq=(m.seq) class=(if m.side == side.as_str() { "mine" } else { "theirs" }) { (m.text) }
+                li data-seq=(m.seq) class=(if m.side == side.as_str() { "mine" } else { "theirs" }) {
+                    @match m.offer_id.as_ref().and_then(|id| offer_of.get(id)) {
+                        Some(o) => {
+                            strong { (ctx.t(if o.counters.is_some() { "Counter-offer" } else { "Offer" })) } ": "
+                            (o.quantity) " × " (o.title) " · " (super::money(&o.unit_price)) " " (ctx.t("each")) " · "
+                            (super::money(&o.total)) " " (ctx.t("in all")) " · " (ctx.t("valid until")) " " (ctx.when(o.valid_until))
+                        }
+                        None => (m.text),
+                    }
+                }
             }
         }
         p #typing.hint data-text=(ctx.t("typing…")) {}

@@ -31,7 +31,7 @@ async fn store_skus(app: &App, store_id: &str) -> Result<Vec<(String, Sku)>, App
     let filter = souk_app::views::ProductFilter {
         store_id: Some(store_id.to_string()),
         status: Some(ProductStatus::Active),
-        category: None,
+        ..Default::default()
     };
     let page = app.list_products(&filter, None, 200).await?;
     Ok(page.items.into_iter().flat_map(|p| p.skus.into_iter().map(move |s| (p.title.clone(), s))).collect())

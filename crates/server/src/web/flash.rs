@@ -144,7 +144,7 @@ pub async fn seller_promotions(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/seller/promotions") };
     let Ok(store) = app.store_by_owner(&user.id).await else { return Redirect::to("/seller").into_response() };
     let filter = PromotionFilter { store_id: Some(&store.id), product_id: None, current: true };
-    let products = souk_app::views::ProductFilter { store_id: Some(store.id.clone()), status: None, category: None };
+    let products = souk_app::views::ProductFilter { store_id: Some(store.id.clone()), ..Default::default() };
     let (Ok(promotions), Ok(products)) =
         (app.promotions(&filter, None, 50).await, app.list_products(&products, None, 200).await)
     else {

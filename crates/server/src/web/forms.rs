@@ -118,6 +118,7 @@ pub(crate) fn done_words(code: &str) -> Option<&'static str> {
         "ordered" => "Ordered. What the wallet covers is paid; the rest waits for a top-up.",
         "added" => "Added to the cart.",
         "topped_up" => "Top-up accepted: the money arrives once the card's provider confirms.",
+        "settled" => "The card's provider has answered: the top-up is settled (see the history).",
         "paid_out" => "Paid out: the money is on its way to the bank account.",
         "store_opened" => "Your store is open.",
         "submitted" => "Submitted: an administrator will review it.",

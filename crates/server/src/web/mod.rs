@@ -35,6 +35,7 @@ const CSS: &str = include_str!("../../assets/souk.css");
 const CHAT_JS: &str = include_str!("../../assets/chat.js");
 const IMPORT_JS: &str = include_str!("../../assets/import.js");
 const FLASH_JS: &str = include_str!("../../assets/flash.js");
+const SEARCH_JS: &str = include_str!("../../assets/search.js");
 
 /// The pages' routes (everything outside `/api`).
 pub fn router() -> Router<App> {
@@ -47,6 +48,7 @@ pub fn router() -> Router<App> {
         .route("/checkout", post(buying::checkout))
         .route("/promotions/{id}/buy", post(flash::buy))
         .route("/wallet", get(buying::wallet))
+        .route("/wallet/balances", get(buying::wallet_balances))
         .route("/wallet/top-up", post(buying::top_up))
         .route("/wallet/payout", post(buying::payout))
         .route("/orders", get(buying::orders))
@@ -76,15 +78,18 @@ pub fn router() -> Router<App> {
         .route("/seller/products/variant", get(selling::variant_fragment))
         .route("/seller/products/{id}", get(selling::edit_product).post(selling::update_product))
         .route("/seller/import", get(selling::import_page).post(selling::start_import))
+        .route("/seller/import/template.csv", get(selling::csv_template))
         .route("/seller/import/{job}", get(selling::import_status))
         .route("/seller/deals", get(deals::seller_deals))
         .route("/seller/promotions", get(flash::seller_promotions).post(flash::create_promotion))
+        .route("/seller/orders", get(work::seller_orders))
         .route("/seller/orders/{id}/ship", post(work::ship))
         .route("/seller/disputes/{id}/answer", post(work::answer))
         .route("/console", get(work::console))
         .route("/console/disputes/{id}", get(work::console_dispute))
         .route("/console/users", get(work::users))
         .route("/console/users/{id}/roles", post(work::grant))
+        .route("/console/users/{id}/roles/{role}/revoke", post(work::revoke))
         .route("/console/stores", get(work::stores))
         .route("/console/audit", get(work::audit))
         .route("/console/verifications/{id}", post(work::verify))
@@ -109,6 +114,8 @@ pub struct Ctx {
     path: String,
     /// What the form before this page did, to say once.
     done: Option<&'static str>,
+    /// The words of the search this page shows, kept in the header's box.
+    pub search_text: Option<String>,
 }
 
 /// The session token the pages' cookie carries.
@@ -151,7 +158,7 @@ impl FromRequestParts<App> for Ctx {
         };
         let done = cookie(&parts.headers, forms::DONE_COOKIE).and_then(forms::done_words);
         let path = parts.uri.path().to_string();
-        Ok(Ctx { user, lang, csrf, new_csrf, demo: app.config.demo, unread, path, done })
+        Ok(Ctx { user, lang, csrf, new_csrf, demo: app.config.demo, unread, path, done, search_text: None })
     }
 }
 
@@ -199,12 +206,16 @@ impl Ctx {
                     link rel="icon" href="data:,";
                     link rel="stylesheet" href="/assets/souk.css";
                     script src="/assets/htmx.min.js" defer {}
+                    script src="/assets/search.js" defer {}
                 }
                 body {
                     header.top {
                         a.brand href="/" { "Souk" }
                         form.search action="/search" method="get" role="search" {
-                            input type="search" name="q" placeholder=(self.t("Search products")) aria-label=(self.t("Search"));
+                            input type="search" name="q" placeholder=(self.t("Search products")) aria-label=(self.t("Search"))
+                                value=(self.search_text.as_deref().unwrap_or("")) autocomplete="off" data-suggest
+                                role="combobox" aria-autocomplete="list" aria-controls="suggestions" aria-expanded="false";
+                            ul #suggestions .suggestions hidden {}
                             button type="submit" { (self.t("Search")) }
                         }
                         nav {
@@ -347,6 +358,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "chat.js" => (CHAT_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         "import.js" => (IMPORT_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         "flash.js" => (FLASH_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
+        "search.js" => (SEARCH_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     (StatusCode::OK, [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=3600")], body)

@@ -92,21 +92,90 @@ pub struct SearchForm {
     category: Option<String>,
     sort: Option<String>,
     in_stock: Option<String>,
+    price_min: Option<String>,
+    price_max: Option<String>,
+    currency: Option<String>,
+    min_rating: Option<String>,
+    ships_to: Option<String>,
     cursor: Option<String>,
 }
 
+/// A filter's value when it was given, trimmed.
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
 impl SearchForm {
-    /// The query string of this search with `cursor` replaced.
-    fn with_cursor(&self, cursor: &str) -> String {
-        let mut pairs = Vec::new();
-        for (k, v) in [("q", &self.q), ("category", &self.category), ("sort", &self.sort), ("in_stock", &self.in_stock)]
-        {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                pairs.push(format!("{k}={}", encode(v)));
+    fn pairs(&self) -> [(&'static str, &Option<String>); 9] {
+        [
+            ("q", &self.q),
+            ("category", &self.category),
+            ("sort", &self.sort),
+            ("in_stock", &self.in_stock),
+            ("price_min", &self.price_min),
+            ("price_max", &self.price_max),
+            ("currency", &self.currency),
+            ("min_rating", &self.min_rating),
+            ("ships_to", &self.ships_to),
+        ]
+    }
+
+    /// The query string of this search with `key` set to `value` (or dropped) and no cursor,
+    /// unless `key` is the cursor.
+    fn with(&self, key: &str, value: Option<&str>) -> String {
+        let mut pairs: Vec<String> = self
+            .pairs()
+            .into_iter()
+            .filter(|(k, _)| *k != key)
+            .filter_map(|(k, v)| given(v).map(|v| format!("{k}={}", encode(v))))
+            .collect();
+        if let Some(v) = value {
+            pairs.push(format!("{key}={}", encode(v)));
+        }
+        pairs.join("&")
+    }
+
+    /// The query the form asks for, and what was wrong with a filter that could not be used
+    /// (the search runs without it).
+    fn query(&self) -> (SearchQuery, Option<&'static str>) {
+        let mut q = SearchQuery {
+            q: self.q.clone(),
+            category: given(&self.category).map(str::to_string),
+            sort: given(&self.sort).map(str::to_string),
+            in_stock: given(&self.in_stock).map(|v| v == "on" || v == "true"),
+            min_seller_rating: given(&self.min_rating).and_then(|v| v.parse::<f64>().ok()),
+            cursor: self.cursor.clone(),
+            limit: Some(PAGE),
+            ..Default::default()
+        };
+        let mut problem = None;
+        if let Some(code) = given(&self.ships_to) {
+            let code = code.to_ascii_uppercase();
+            match souk_domain::geo::parse_country(&code, "ships_to") {
+                Ok(c) => q.ships_to = Some(c),
+                Err(_) => problem = Some("Ships to takes a two-letter country code, such as DE or CN."),
             }
         }
-        pairs.push(format!("cursor={}", encode(cursor)));
-        pairs.join("&")
+        let currency = given(&self.currency).map(super::forms::currency);
+        match currency {
+            Some(Ok(c)) => {
+                q.currency = Some(c.code().to_string());
+                for (text, slot) in [(&self.price_min, &mut q.price_min), (&self.price_max, &mut q.price_max)] {
+                    if let Some(text) = given(text) {
+                        match souk_domain::Money::parse_major(text, c) {
+                            Ok(m) => *slot = Some(m.amount),
+                            Err(_) => problem = Some("Prices are numbers with a decimal point, such as 12.50."),
+                        }
+                    }
+                }
+            }
+            Some(Err(_)) => problem = Some("Choose a currency from the list."),
+            None if given(&self.price_min).or(given(&self.price_max)).is_some() => {
+                problem = Some("Choose a currency for the price range.")
+            }
+            None => {}
+        }
+        (q, problem)
     }
 }
 
@@ -123,16 +192,9 @@ pub(crate) fn encode(s: &str) -> String {
     out
 }
 
-pub async fn search(State(app): State<App>, ctx: Ctx, Query(form): Query<SearchForm>) -> Response {
-    let q = SearchQuery {
-        q: form.q.clone(),
-        category: form.category.clone().filter(|c| !c.is_empty()),
-        sort: form.sort.clone().filter(|s| !s.is_empty()),
-        in_stock: form.in_stock.as_deref().map(|v| v == "on" || v == "true"),
-        cursor: form.cursor.clone(),
-        limit: Some(PAGE),
-        ..Default::default()
-    };
+pub async fn search(State(app): State<App>, mut ctx: Ctx, Query(form): Query<SearchForm>) -> Response {
+    let (q, problem) = form.query();
+    ctx.search_text = form.q.clone();
     // A bad parameter in a hand-edited URL shows no results rather than an error page.
     let results = souk_app::search::run(&app, q).await.ok();
     let sorts = [
@@ -142,15 +204,19 @@ pub async fn search(State(app): State<App>, ctx: Ctx, Query(form): Query<SearchF
         ("newest", "Newest"),
         ("rating", "Seller rating"),
     ];
-    let current_sort = form.sort.as_deref().unwrap_or("relevance");
+    let ratings = [("", "Any seller"), ("60", "Trust 60 and up"), ("80", "Trust 80 and up"), ("90", "Trust 90 and up")];
+    let current_sort = given(&form.sort).unwrap_or("relevance");
+    let current_rating = given(&form.min_rating).unwrap_or("");
+    let current_currency = given(&form.currency).map(str::to_ascii_uppercase);
     let live = super::flash::live_strip(&app, &ctx).await;
     let body = html! {
         (live)
         div.search-page {
-            aside.facets {
-                form method="get" action="/search" {
+            details.filters {
+                summary { (ctx.t("Filters and sort")) }
+                form.facets method="get" action="/search" data-auto {
                     input type="hidden" name="q" value=(form.q.as_deref().unwrap_or(""));
-                    @if let Some(c) = form.category.as_deref().filter(|c| !c.is_empty()) { input type="hidden" name="category" value=(c); }
+                    @if let Some(c) = given(&form.category) { input type="hidden" name="category" value=(c); }
                     label { (ctx.t("Sort"))
                         select name="sort" {
                             @for (value, label) in sorts {
@@ -158,18 +224,48 @@ pub async fn search(State(app): State<App>, ctx: Ctx, Query(form): Query<SearchF
                             }
                         }
                     }
-                    label.check { input type="checkbox" name="in_stock" checked[form.in_stock.is_some()]; (ctx.t("In stock only")) }
-                    button type="submit" { (ctx.t("Apply")) }
+                    fieldset.price {
+                        legend { (ctx.t("Price")) }
+                        select name="currency" aria-label=(ctx.t("Currency")) {
+                            option value="" { (ctx.t("Any currency")) }
+                            @for c in souk_domain::Currency::all() {
+                                option value=(c.code()) selected[current_currency.as_deref() == Some(c.code())] { (c.code()) }
+                            }
+                        }
+                        span.range {
+                            input type="text" inputmode="decimal" name="price_min" size="6" placeholder=(ctx.t("Min"))
+                                aria-label=(ctx.t("Lowest price")) value=(given(&form.price_min).unwrap_or(""));
+                            " – "
+                            input type="text" inputmode="decimal" name="price_max" size="6" placeholder=(ctx.t("Max"))
+                                aria-label=(ctx.t("Highest price")) value=(given(&form.price_max).unwrap_or(""));
+                        }
+                    }
+                    label { (ctx.t("Seller trust"))
+                        select name="min_rating" {
+                            @for (value, label) in ratings {
+                                option value=(value) selected[value == current_rating] { (ctx.t(label)) }
+                            }
+                        }
+                    }
+                    label { (ctx.t("Ships to (country code)"))
+                        input name="ships_to" maxlength="2" size="3" placeholder="DE" autocapitalize="characters"
+                            value=(given(&form.ships_to).unwrap_or(""));
+                    }
+                    label.check { input type="checkbox" name="in_stock" checked[given(&form.in_stock).is_some()]; (ctx.t("In stock only")) }
+                    @if let Some(p) = &problem { p.error role="alert" { (ctx.t("This filter was not used:")) " " (ctx.t(p)) } }
+                    button.apply type="submit" { (ctx.t("Apply")) }
                 }
                 @if let Some(r) = &results {
-                    h3 { (ctx.t("Categories")) }
-                    ul {
-                        @for c in &r.facets.categories {
-                            li {
-                                a href=(format!("/search?q={}&category={}", encode(form.q.as_deref().unwrap_or("")), encode(&c.id))) {
-                                    @if ctx.lang == super::Lang::Zh { (c.name_zh) } @else { (c.name) }
+                    @if !r.facets.categories.is_empty() {
+                        h3 { (ctx.t("Categories")) }
+                        ul.facet-list {
+                            @for c in &r.facets.categories {
+                                li {
+                                    a href=(format!("/search?{}", form.with("category", Some(&c.id)))) {
+                                        @if ctx.lang == super::Lang::Zh { (c.name_zh) } @else { (c.name) }
+                                    }
+                                    " (" (c.count) ")"
                                 }
-                                " (" (c.count) ")"
                             }
                         }
                     }
@@ -178,10 +274,14 @@ pub async fn search(State(app): State<App>, ctx: Ctx, Query(form): Query<SearchF
             section.results {
                 @match &results {
                     Some(r) if !r.hits.is_empty() => {
-                        p.count { (ctx.count(r.total as i64, "result", "results")) }
+                        p.count {
+                            (ctx.count(r.total as i64, "result", "results"))
+                            @if let Some(q) = given(&form.q) { " · " (ctx.t("for")) " “" (q) "”" }
+                            @if given(&form.category).is_some() { " · " a href=(format!("/search?{}", form.with("category", None))) { (ctx.t("all categories")) } }
+                        }
                         (product_cards(&ctx, r))
                         @if let Some(next) = &r.next_cursor {
-                            a.next href=(format!("/search?{}", form.with_cursor(next))) { (ctx.t("Next page")) " →" }
+                            a.next href=(format!("/search?{}", form.with("cursor", Some(next)))) { (ctx.t("Next page")) " →" }
                         }
                     }
                     _ => { p.notice { (ctx.t("No products match.")) } }
@@ -189,7 +289,11 @@ pub async fn search(State(app): State<App>, ctx: Ctx, Query(form): Query<SearchF
             }
         }
     };
-    ctx.page(StatusCode::OK, ctx.t("Search"), body)
+    let title = match given(&form.q) {
+        Some(q) => format!("{} · {q}", ctx.t("Search")),
+        None => ctx.t("Search").to_string(),
+    };
+    ctx.page(StatusCode::OK, &title, body)
 }
 
 pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> Response {

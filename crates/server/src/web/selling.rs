@@ -357,26 +357,63 @@ fn product_form(ctx: &Ctx, action: &str, p: Option<&Product>, currency: &str) ->
     }
 }
 
-pub async fn products(State(app): State<App>, ctx: Ctx) -> Response {
+#[derive(Deserialize, Default)]
+pub struct ProductsForm {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+/// The seller's listings, found by words of the title and by status, with thumbnails, stock
+/// and price, a page at a time.
+pub async fn products(State(app): State<App>, ctx: Ctx, Query(f): Query<ProductsForm>) -> Response {
     let store = match my_store(&app, &ctx, "/seller/products").await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let filter = souk_app::views::ProductFilter { store_id: Some(store.id.clone()), status: None, category: None };
-    let Ok(page) = app.list_products(&filter, None, 200).await else { return ctx.error() };
+    let status = ProductStatus::parse(&f.status);
+    let filter = souk_app::views::ProductFilter {
+        store_id: Some(store.id.clone()),
+        status,
+        title: Some(f.q.clone()),
+        ..Default::default()
+    };
+    let cursor = Some(f.cursor.as_str()).filter(|c| !c.is_empty());
+    let Ok(page) = app.list_products(&filter, cursor, 50).await else { return ctx.error() };
+    let statuses = [("", "Any status"), ("active", "active"), ("draft", "draft"), ("archived", "archived")];
     let body = html! {
         h1 { (ctx.t("Products")) ": " (store.name) }
-        p { a.button href="/seller/products/new" { (ctx.t("New product")) } " " a href="/seller/import" { (ctx.t("Import from CSV")) } }
-        table.skus {
+        p.actions { a.button href="/seller/products/new" { (ctx.t("New product")) } a href="/seller/import" { (ctx.t("Import from CSV")) } }
+        form.find method="get" action="/seller/products" data-auto {
+            input type="search" name="q" value=(f.q) placeholder=(ctx.t("Find by title")) aria-label=(ctx.t("Find by title"));
+            select name="status" aria-label=(ctx.t("Status")) {
+                @for (value, label) in statuses { option value=(value) selected[value == f.status] { (ctx.t(label)) } }
+            }
+            button type="submit" { (ctx.t("Find")) }
+        }
+        @if page.items.is_empty() {
+            p.notice { @if f.q.trim().is_empty() && status.is_none() { (ctx.t("No products yet.")) } @else { (ctx.t("No products match.")) } }
+        }
+        table.listing {
             @for p in &page.items {
                 tr {
-                    td { a href=(format!("/seller/products/{}", p.id)) { (p.title) } }
+                    td.thumb { (super::image(p.images.first().map(String::as_str), &p.title)) }
+                    td {
+                        a href=(format!("/seller/products/{}", p.id)) { (p.title) }
+                        br;
+                        span.hint { (ctx.count(p.skus.len() as i64, "variant", "variants")) " · "
+                            (ctx.count(p.skus.iter().map(|s| s.stock).sum::<i64>(), "unit", "units")) }
+                    }
                     td { span.state { (ctx.t(p.status.as_str())) } }
-                    td { (ctx.count(p.skus.len() as i64, "variant", "variants")) }
-                    td { (ctx.count(p.skus.iter().map(|s| s.stock).sum::<i64>(), "unit", "units")) }
                     td.price { @if let Some(s) = p.skus.first() { (money(&s.price)) } }
                 }
             }
+        }
+        @if let Some(next) = &page.next_cursor {
+            a.next href=(format!("/seller/products?q={}&status={}&cursor={}", super::pages::encode(&f.q), f.status, super::pages::encode(next))) { (ctx.t("More products")) " →" }
         }
     };
     ctx.page(StatusCode::OK, ctx.t("Products"), body)
@@ -513,6 +550,7 @@ pub async fn import_page(State(app): State<App>, ctx: Ctx) -> Response {
         p.hint { (ctx.t("Columns")) ": " code { "title,description,category,price,currency,stock,ships_to" }
             " " (ctx.t("and optionally")) " " code { "sku,attributes,image_url,moq" } ". "
             (ctx.t("Rows matching an earlier import (by SKU, else title) are updated.")) }
+        p { a href="/seller/import/template.csv" download="souk-products.csv" { (ctx.t("Download a CSV template with two example rows")) } }
         form #import data-csrf=(ctx.csrf) data-key=(souk_app::accounts::random_token()) {
             input type="file" name="file" accept=".csv,text/csv" required aria-label=(ctx.t("CSV file"));
             button type="submit" { (ctx.t("Upload")) }
@@ -522,6 +560,25 @@ pub async fn import_page(State(app): State<App>, ctx: Ctx) -> Response {
         script src="/assets/import.js" defer {}
     };
     ctx.page(StatusCode::OK, ctx.t("Import from CSV"), body)
+}
+
+/// A file to fill in: every column, and two rows that import as they are.
+const CSV_TEMPLATE: &str = "\
+title,description,category,price,currency,stock,ships_to,sku,attributes,image_url,moq
+Cotton T-shirt,Heavyweight cotton crew neck,fashion/mens-clothing,12.50,USD,200,*,TSHIRT-M,size=M;colour=white,,1
+Bamboo cutting board,Large board with juice groove,home/kitchen,24.00,USD,35,US;DE;FR,BOARD-L,,,2
+";
+
+pub async fn csv_template() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"souk-products.csv\""),
+        ],
+        CSV_TEMPLATE,
+    )
+        .into_response()
 }
 
 fn fragment(status: StatusCode, markup: Markup) -> Response {
@@ -538,8 +595,9 @@ fn job_fragment(ctx: &Ctx, id: &str, job: &souk_app::import::ImportJob) -> Marku
             },
             Some(Err(message)) => div #job { p.error role="alert" { (message) } },
             Some(Ok(r)) => div #job.done {
-                p.ok { (ctx.t("Created")) " " strong.created { (r.created) } " · " (ctx.t("Updated")) " " strong.updated { (r.updated) }
-                    " · " (ctx.t("Failed")) " " strong.failed { (r.failed) } }
+                p class=(if r.failed == 0 { "ok" } else { "warn" }) {
+                    (ctx.t("Created")) " " strong.created { (r.created) } " · " (ctx.t("Updated")) " " strong.updated { (r.updated) }
+                    " · " (ctx.t("Failed")) " " strong.failed.bad[r.failed > 0] { (r.failed) } }
                 @if !r.errors.is_empty() {
                     table.report {
                         tr { th { (ctx.t("Line")) } th { (ctx.t("Problem")) } }
@@ -610,6 +668,18 @@ pub async fn import_status(State(app): State<App>, ctx: Ctx, Path(id): Path<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_csv_template_imports_as_it_is() {
+        let mut lines = CSV_TEMPLATE.lines();
+        let columns = souk_domain::import::Columns::from_header(lines.next().unwrap().split(',')).unwrap();
+        let rows: Vec<_> = lines.map(|l| columns.parse_row(&l.split(',').collect::<Vec<_>>())).collect();
+        assert_eq!(rows.len(), 2);
+        for row in rows {
+            let draft = row.expect("every example row imports");
+            assert!(draft.skus[0].code.is_some(), "examples show the optional columns filled");
+        }
+    }
 
     #[test]
     fn tiers_parse_sorted_and_exact() {

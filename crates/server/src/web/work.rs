@@ -7,6 +7,7 @@ use crate::error::AppError;
 use crate::App;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::Form;
 use maud::{html, Markup};
@@ -18,6 +19,7 @@ use souk_app::views::User;
 use souk_app::views::{Actor, Evidence};
 use souk_domain::account::{Role, VerificationStatus};
 use souk_domain::dispute::Step;
+use souk_domain::order::OrderState;
 use souk_domain::Invalid;
 
 fn hidden(ctx: &Ctx) -> Markup {
@@ -62,17 +64,17 @@ pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
         }
         Err(_) => return ctx.error(),
     };
-    let (Ok(orders), Ok(disputes), Ok(verifications)) = (
-        app.list_orders(OrderScope::Store(&store.id), None, 100).await,
+    let (Ok(to_ship), Ok(disputes), Ok(verifications)) = (
+        app.list_orders(OrderScope::StoreIn(&store.id, OrderState::Paid), None, 50).await,
         app.disputes(Some("awaiting_seller"), Some(&user.id), None, 100).await,
         app.list_verifications(None, Some(&store.id), None, 1).await,
     ) else {
         return ctx.error();
     };
-    let to_ship: Vec<_> = orders.items.iter().filter(|o| o.state == souk_domain::order::OrderState::Paid).collect();
     let body = html! {
         h1 { (ctx.t("Seller center")) ": " (store.name) }
         nav.sub {
+            a href="/seller/orders" { (ctx.t("All orders")) }
             a href="/seller/products" { (ctx.t("Products")) }
             a href="/seller/import" { (ctx.t("Import from CSV")) }
             a href="/messages?as=store" { (ctx.t("Customer messages")) }
@@ -83,13 +85,19 @@ pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
             a href=(format!("/stores/{}", store.slug)) { (ctx.t("Store page")) }
         }
         section {
-            h2 { (ctx.t("Orders to ship")) " (" (to_ship.len()) ")" }
-            @for o in &to_ship {
+            h2 { (ctx.t("Orders to ship")) " (" (to_ship.items.len()) @if to_ship.next_cursor.is_some() { "+" } ")" }
+            @for o in &to_ship.items {
                 div.work {
-                    p { code { (o.id) } " · " (o.lines.first().map(|l| l.title.as_str()).unwrap_or("")) " · " (money(&o.total)) " → " (o.ship_country) }
+                    p {
+                        a href=(format!("/orders/{}", o.id)) { (o.lines.first().map(|l| l.title.as_str()).unwrap_or("")) }
+                        " · " (money(&o.total)) " · " (ctx.t("to")) " " (o.ship_country)
+                        " · " span.order-id { (o.id) }
+                        @if let Some(d) = o.deadlines.iter().find(|d| d.kind == "ship_by") { " · " (ctx.t("ship by")) " " (ctx.when(d.due_at)) }
+                    }
                     (ship_form(&ctx, &o.id))
                 }
             }
+            @if to_ship.next_cursor.is_some() { a href="/seller/orders?state=paid" { (ctx.t("All orders to ship")) " →" } }
         }
         section {
             h2 { (ctx.t("Disputes to answer")) " (" (disputes.items.len()) ")" }
@@ -114,6 +122,75 @@ pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
         (super::selling::verification_panel(&ctx, verifications.items.first()))
     };
     ctx.page(StatusCode::OK, ctx.t("Seller center"), body)
+}
+
+/// The order states a seller filters by, with their tab labels.
+const ORDER_TABS: [(&str, &str); 7] = [
+    ("", "All"),
+    ("paid", "To ship"),
+    ("shipped", "shipped"),
+    ("delivered", "delivered"),
+    ("disputed", "disputed"),
+    ("completed", "completed"),
+    ("cancelled", "cancelled"),
+];
+
+#[derive(Deserialize, Default)]
+pub struct SellerOrdersForm {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    cursor: String,
+    /// An order number to go to.
+    #[serde(default)]
+    find: String,
+}
+
+/// Every order of the seller's store, by state, newest first, a page at a time; an order
+/// number typed in the box opens that order.
+pub async fn seller_orders(
+    State(app): State<App>,
+    ctx: Ctx,
+    axum::extract::Query(f): axum::extract::Query<SellerOrdersForm>,
+) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/seller/orders") };
+    let Ok(store) = app.store_by_owner(&user.id).await else {
+        return axum::response::Redirect::to("/seller").into_response();
+    };
+    let find = f.find.trim();
+    let mut missing = false;
+    if !find.is_empty() {
+        match app.order(find).await {
+            Ok(o) if o.store_id == store.id => {
+                return axum::response::Redirect::to(&format!("/orders/{}", o.id)).into_response()
+            }
+            _ => missing = true,
+        }
+    }
+    let Ok(scope) = souk_app::orders::store_scope(&store.id, Some(&f.state)) else { return ctx.not_found() };
+    let cursor = Some(f.cursor.as_str()).filter(|c| !c.is_empty());
+    let Ok(page) = app.list_orders(scope, cursor, 30).await else { return ctx.error() };
+    let body = html! {
+        h1 { (ctx.t("Orders")) ": " (store.name) }
+        nav.sub.tabs {
+            @for (state, label) in ORDER_TABS {
+                a href=(if state.is_empty() { "/seller/orders".to_string() } else { format!("/seller/orders?state={state}") })
+                    class=[(state == f.state).then_some("current")] aria-current=[(state == f.state).then_some("page")] { (ctx.t(label)) }
+            }
+        }
+        form.find method="get" action="/seller/orders" {
+            label { (ctx.t("Order number")) " "
+                input name="find" value=(find) placeholder="ord_…" required; }
+            button type="submit" { (ctx.t("Open")) }
+            @if missing { p.error role="alert" { (ctx.t("Your store has no order with this number.")) } }
+        }
+        @if page.items.is_empty() { p.notice { (ctx.t("No orders here.")) } }
+        (super::buying::order_list(&ctx, &page.items, true))
+        @if let Some(next) = &page.next_cursor {
+            a.next href=(format!("/seller/orders?state={}&cursor={}", f.state, super::pages::encode(next))) { (ctx.t("Older orders")) " →" }
+        }
+    };
+    ctx.page(StatusCode::OK, ctx.t("Orders"), body)
 }
 
 #[derive(Deserialize)]
@@ -208,9 +285,25 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
         section {
             h2 { (ctx.t("Ledger health")) }
             @if books.sound {
-                p.ok { (ctx.t("The books balance.")) " " (books.accounts) " / " (books.transfers) }
+                p.ok { (ctx.t("The books balance.")) }
             } @else {
+                p.error role="alert" { (ctx.t("The books do not balance: the ledger needs an engineer before more money moves.")) }
                 ul.error { @for p in &books.problems { li { (p) } } }
+            }
+            p.hint { (ctx.t("Each of the ledger's accounts (wallets, escrows, the platform's revenue and the payment provider's) must equal the sum of the transfers into and out of it, every order's escrow must hold what its state says, and in each currency the accounts must add up to zero: money is only ever moved, never created or lost.")) }
+            dl.kpis {
+                div { dt { (ctx.t("Accounts")) } dd { (books.accounts) } }
+                div { dt { (ctx.t("Transfers")) } dd { (books.transfers) } }
+            }
+            @if !books.currencies.is_empty() {
+                table.skus {
+                    tr { th { (ctx.t("Currency")) } th { (ctx.t("Money moved")) } th { (ctx.t("Sum of all balances")) } }
+                    @for (code, c) in &books.currencies {
+                        @let cur = souk_domain::Currency::from_code(code);
+                        @let show = |v: i64| cur.map_or(v.to_string(), |c| money(&souk_domain::Money::new(v, c)));
+                        tr { td { (code) } td { (show(c.total_debits)) } td.ok[c.net_balance == 0].bad[c.net_balance != 0] { (show(c.net_balance)) } }
+                    }
+                }
             }
         }
         @if admin {
@@ -251,11 +344,13 @@ pub async fn console_dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<St
         return ctx.not_found();
     }
     let Ok(d) = app.dispute(&id).await else { return ctx.not_found() };
-    let (Ok(order), Ok(evidence), Ok(tracking), Ok(conversations)) = (
+    let (Ok(order), Ok(evidence), Ok(tracking), Ok(conversations), Ok(buyer), Ok(shop)) = (
         app.order(&d.view.order_id).await,
         app.evidence(&id).await,
         app.tracking(&d.view.order_id).await,
         app.conversations_between(&d.view.buyer_id, &d.view.store_id).await,
+        app.user_by_id(&d.view.buyer_id).await,
+        app.store_by_id(&d.view.store_id).await,
     ) else {
         return ctx.error();
     };
@@ -268,15 +363,27 @@ pub async fn console_dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<St
     let body = html! {
         h1 { (ctx.t("Dispute")) " " code { (d.view.id) } }
         p { span.state { (ctx.code(&d.view.state)) } " · " (ctx.code(&d.view.reason)) " · " (money(&order.total)) }
+        dl.parties {
+            div { dt { (ctx.t("Buyer")) } dd { (buyer.display_name) " · " (buyer.email) } }
+            div { dt { (ctx.t("Seller")) } dd { a href=(format!("/stores/{}", shop.slug)) { (shop.name) } } }
+            div { dt { (ctx.t("Opened")) } dd { (ctx.when(d.view.opened_at)) } }
+        }
         p { (d.view.description) }
-        h2 { (ctx.t("Order")) }
-        table.skus { @for l in &order.lines { tr { td { (l.title) } td { (l.quantity) " × " (money(&l.unit_price)) } } } }
+        h2 { (ctx.t("Order")) " " code { (order.id) } }
+        table.skus { @for l in &order.lines { tr {
+            td { a href=(format!("/products/{}", l.product_id)) { (l.title) } }
+            td { (l.quantity) " × " (money(&l.unit_price)) }
+        } } }
         h2 { (ctx.t("Tracking")) }
-        ul { @for e in &tracking { li { (ctx.when(e.occurred_at)) " · " (ctx.code(&e.kind)) } } }
+        @if let (Some(c), Some(t)) = (&order.carrier, &order.tracking_number) {
+            p { (ctx.t(carrier_label(c))) " · " code { (t) } }
+        } @else { p.hint { (ctx.t("Not shipped.")) } }
+        ul { @for e in &tracking { li { (ctx.when(e.occurred_at)) " · " (ctx.code(&e.kind)) @if let Some(text) = &e.description { " · " (text) } } } }
         h2 { (ctx.t("Evidence")) }
-        ul { @for e in &evidence { li { strong { (ctx.code(&e.role)) } " · " (ctx.code(&e.kind)) ": " (e.text) @for i in &e.images { " " a href=(i) rel="noopener noreferrer" { "[img]" } } } } }
+        ul { @for e in &evidence { li { strong { (ctx.code(&e.role)) } " · " (ctx.code(&e.kind)) " · " (ctx.when(e.created_at)) ": " (e.text)
+            @for i in &e.images { " " a href=(i) rel="noopener noreferrer" { (ctx.t("photo")) } } } } }
         h2 { (ctx.t("Chat")) }
-        ul { @for m in &chat { li { strong { (m.side) } ": " (m.text) } } }
+        ul { @for m in &chat { li { strong { (ctx.code(&m.side)) } ": " (m.text) } } }
         @if d.view.state == "mediation" {
             h2 { (ctx.t("Decide")) }
             form.decide method="post" action=(format!("/console/disputes/{}/decide", d.view.id)) {
@@ -291,7 +398,7 @@ pub async fn console_dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<St
                 button type="submit" { (ctx.t("Decide")) }
             }
         } @else if let Some(outcome) = &d.view.outcome {
-            p.ok { (outcome) " · " (d.view.decision_reason.as_deref().unwrap_or("")) }
+            p.ok { (ctx.code(outcome)) " · " (d.view.decision_reason.as_deref().unwrap_or("")) }
         }
     };
     ctx.page(StatusCode::OK, ctx.t("Dispute"), body)
@@ -328,18 +435,74 @@ pub async fn decide(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
 }
 
 /// A bar chart drawn on the server: one bar per day, scaled to the largest value.
-fn bars(title: &str, values: &[i64], format: impl Fn(i64) -> String) -> Markup {
-    let (w, h) = (600.0f64, 120.0f64);
-    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let step = w / values.len().max(1) as f64;
+/// A day as a chart's axis names it: "7 Dec", "12月7日".
+fn short_day(ctx: &Ctx, day: i64) -> String {
+    let c = souk_domain::time::civil(day * souk_domain::time::DAY_MS);
+    match ctx.lang {
+        super::Lang::Zh => format!("{}月{}日", c.month, c.day),
+        super::Lang::En => {
+            const MONTHS: [&str; 12] =
+                ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+            format!("{} {}", c.day, MONTHS[(c.month as usize).clamp(1, 12) - 1])
+        }
+    }
+}
+
+/// A bar chart of one figure per day: the value axis marked at its top and middle, the first,
+/// middle and last days named, each bar's value on hover, and the figures as a table too.
+/// A whole number as an axis marks it: 950, 12.5k, 3.2M.
+fn compact(v: i64) -> String {
+    let a = v.unsigned_abs();
+    match a {
+        0..=9_999 => v.to_string(),
+        10_000..=999_999 => format!("{:.1}k", v as f64 / 1e3),
+        _ => format!("{:.1}M", v as f64 / 1e6),
+    }
+}
+
+fn bars(
+    ctx: &Ctx,
+    title: &str,
+    days: &[i64],
+    values: &[i64],
+    format: impl Fn(i64) -> String,
+    axis: impl Fn(i64) -> String,
+) -> Markup {
+    let (w, h, left, bottom) = (480.0f64, 150.0f64, 48.0f64, 20.0f64);
+    let plot_h = h - bottom - 8.0;
+    let max = values.iter().copied().max().unwrap_or(0).max(1);
+    let step = (w - left) / values.len().max(1) as f64;
+    let y = |v: i64| 8.0 + plot_h - (v as f64 / max as f64) * plot_h;
+    let named: Vec<usize> = match values.len() {
+        0 => vec![],
+        n => vec![0, n / 2, n - 1],
+    };
     html! {
         figure.chart {
             figcaption { (title) }
-            svg viewBox=(format!("0 0 {w} {h}")) role="img" aria-label=(title) preserveAspectRatio="none" {
+            svg viewBox=(format!("0 0 {w} {h}")) role="img" aria-label=(title) {
+                @for v in [max, max / 2].into_iter().filter(|v| *v > 0) {
+                    line.grid x1=(left) x2=(w) y1=(format!("{:.1}", y(v))) y2=(format!("{:.1}", y(v))) {}
+                    text.axis x=(left - 6.0) y=(format!("{:.1}", y(v) + 4.0)) text-anchor="end" { (axis(v)) }
+                }
+                line.base x1=(left) x2=(w) y1=(format!("{:.1}", y(0))) y2=(format!("{:.1}", y(0))) {}
+                text.axis x=(left - 6.0) y=(format!("{:.1}", y(0) + 4.0)) text-anchor="end" { "0" }
                 @for (i, v) in values.iter().enumerate() {
-                    @let bar = (*v as f64 / max) * (h - 4.0);
-                    rect x=(format!("{:.1}", i as f64 * step + 1.0)) y=(format!("{:.1}", h - bar)) width=(format!("{:.1}", (step - 2.0).max(1.0)))
-                        height=(format!("{bar:.1}")) { title { (format(*v)) } }
+                    rect x=(format!("{:.1}", left + i as f64 * step + 1.0)) y=(format!("{:.1}", y(*v)))
+                        width=(format!("{:.1}", (step - 2.0).max(1.0))) height=(format!("{:.1}", y(0) - y(*v))) {
+                        title { (days.get(i).map(|d| short_day(ctx, *d)).unwrap_or_default()) ": " (format(*v)) }
+                    }
+                }
+                @for i in &named {
+                    @let anchor = if *i == 0 { "start" } else if *i + 1 == values.len() { "end" } else { "middle" };
+                    @let x = if *i == 0 { left } else if *i + 1 == values.len() { w } else { left + (*i as f64 + 0.5) * step };
+                    text.axis x=(format!("{x:.1}")) y=(h - 4.0) text-anchor=(anchor) { (days.get(*i).map(|d| short_day(ctx, *d)).unwrap_or_default()) }
+                }
+            }
+            details {
+                summary { (ctx.t("Show as a table")) }
+                table.skus {
+                    @for (d, v) in days.iter().zip(values).rev() { tr { td { (short_day(ctx, *d)) } td { (format(*v)) } } }
                 }
             }
         }
@@ -372,21 +535,29 @@ pub async fn analytics(
             a.current[d == a.days] href=(format!("/seller/analytics?days={d}")) { (d) " " (ctx.t("days")) } " "
         } }
         dl.kpis {
-            div { dt { "GMV" } dd { (show(t.gmv)) } }
+            div { dt { (ctx.t("Sales (GMV)")) } dd {
+                (show(t.gmv))
+                @for c in a.by_currency.iter().filter(|c| c.currency != a.currency) {
+                    @if let Some(cur) = souk_domain::Currency::from_code(&c.currency) { br; "+ " (money(&souk_domain::Money::new(c.gmv, cur))) }
+                }
+            } }
             div { dt { (ctx.t("Orders")) } dd { (t.orders) } }
             div { dt { (ctx.t("Units")) } dd { (t.units) } }
             div { dt { (ctx.t("Views")) } dd { (t.views) } }
-            div { dt { (ctx.t("Conversion rate")) } dd { (t.conversion_rate.map_or("–".to_string(), |r| format!("{:.1}%", r * 100.0))) } }
+            div { dt { (ctx.t("Conversion rate")) } dd title=(ctx.t("Orders per product page view")) { (t.conversion_rate.map_or("–".to_string(), |r| format!("{:.1}%", r * 100.0))) } }
             div { dt { (ctx.t("Average order value")) } dd { (t.average_order_value.map_or("–".to_string(), show)) } }
             div { dt { (ctx.t("Disputes")) } dd { (t.disputes) } }
         }
-        (bars(ctx.t("GMV per day"), &a.series.iter().map(|d| d.gmv).collect::<Vec<_>>(), show))
-        (bars(ctx.t("Orders per day"), &a.series.iter().map(|d| d.orders).collect::<Vec<_>>(), |v| v.to_string()))
-        (bars(ctx.t("Views per day"), &a.series.iter().map(|d| d.views).collect::<Vec<_>>(), |v| v.to_string()))
+        @let days: Vec<i64> = a.series.iter().map(|d| d.day).collect();
+        @let major = |v: i64| compact(v / 10i64.pow(currency.map_or(0, |c| u32::from(c.exponent()))));
+        (bars(&ctx, &format!("{} ({})", ctx.t("GMV per day"), a.currency), &days, &a.series.iter().map(|d| d.gmv).collect::<Vec<_>>(), show, major))
+        (bars(&ctx, ctx.t("Orders per day"), &days, &a.series.iter().map(|d| d.orders).collect::<Vec<_>>(), |v| v.to_string(), compact))
+        (bars(&ctx, ctx.t("Views per day"), &days, &a.series.iter().map(|d| d.views).collect::<Vec<_>>(), |v| v.to_string(), compact))
         h2 { (ctx.t("Top products")) }
         table.skus {
             @for p in &a.top_products {
-                tr { td { a href=(format!("/products/{}", p.product_id)) { (p.title) } } td { (ctx.count(p.units, "unit", "units")) } td.price { (show(p.gmv)) } }
+                tr { td { a href=(format!("/products/{}", p.product_id)) { (p.title) } } td { (ctx.count(p.units, "unit", "units")) }
+                    td.price { @if let Some(c) = souk_domain::Currency::from_code(&p.currency) { (money(&souk_domain::Money::new(p.gmv, c))) } } }
             }
         }
     };
@@ -449,12 +620,27 @@ pub async fn users(
             @for u in &page.items {
                 tr {
                     td { (u.display_name) } td { (u.email) @if u.email_verified { " ✓" } }
-                    td { @for r in &u.roles { span.state { (r.as_str()) } " " } }
+                    td.roles { @for r in &u.roles {
+                        span.role {
+                            (ctx.code(r.as_str()))
+                            @if admin && matches!(r, Role::Mediator | Role::Admin) && !(*r == Role::Admin && u.id == user.id) {
+                                form.inline method="post" action=(format!("/console/users/{}/roles/{}/revoke", u.id, r.as_str()))
+                                    data-confirm=(ctx.t("Take this role away? The user loses its pages and powers at once."))
+                                    onsubmit="return confirm(this.dataset.confirm)" {
+                                    (hidden(&ctx))
+                                    button.link type="submit" aria-label=(format!("{} {}", ctx.t("Revoke"), ctx.code(r.as_str()))) title=(ctx.t("Revoke")) { "×" }
+                                }
+                            }
+                        }
+                        " "
+                    } }
                     td { @if admin {
                         form.grant method="post" action=(format!("/console/users/{}/roles", u.id)) {
                             (hidden(&ctx))
                             select name="role" aria-label=(ctx.t("Role")) {
-                                @for r in [Role::Mediator, Role::Admin, Role::Seller] { option value=(r.as_str()) { (r.as_str()) } }
+                                @for r in [Role::Mediator, Role::Admin, Role::Seller] {
+                                    @if !u.roles.contains(&r) { option value=(r.as_str()) { (ctx.code(r.as_str())) } }
+                                }
                             }
                             button type="submit" { (ctx.t("Grant")) }
                         }
@@ -484,6 +670,31 @@ pub async fn grant(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, For
     once!(app, ctx, user, f._key, |tx| {
         let role = Role::parse(&f.role).ok_or_else(|| Invalid::new("invalid", "role", "mediator, admin or seller"))?;
         souk_app::admin::grant_role(&mut tx, &user, &id, role).await?;
+        "/console/users".to_string()
+    })
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+pub async fn revoke(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path((id, role)): Path<(String, String)>,
+    Form(f): Form<RevokeForm>,
+) -> Response {
+    let Some(user) = ctx.user.clone().filter(|u| u.has(Role::Admin)) else { return ctx.not_found() };
+    if !ctx.csrf_ok(&f._csrf) {
+        return ctx.expired_form();
+    }
+    once!(app, ctx, user, f._key, |tx| {
+        let role = Role::parse(&role).ok_or_else(|| Invalid::new("invalid", "role", "mediator or admin"))?;
+        souk_app::admin::revoke_role(&mut tx, &user, &id, role).await?;
         "/console/users".to_string()
     })
 }
@@ -521,6 +732,51 @@ pub async fn stores(
 }
 
 /// The audit log of privileged actions, newest first (admins).
+/// An audit entry's detail as labelled lines: money as money, codes in words, nested
+/// records indented; never the JSON.
+fn detail(ctx: &Ctx, value: &serde_json::Value) -> Markup {
+    use serde_json::Value;
+    fn label<'a>(ctx: &Ctx, key: &'a str) -> &'a str {
+        match key {
+            "role" => ctx.t("Role"),
+            "order_id" => ctx.t("Order"),
+            "store_id" => ctx.t("Store"),
+            "decision" => ctx.t("Decision"),
+            "outcome" => ctx.t("Outcome"),
+            "amount" => ctx.t("Amount"),
+            "reason" => ctx.t("Reason"),
+            "provider" => ctx.t("Provider"),
+            "destination" => ctx.t("Destination"),
+            other => ctx.code(other),
+        }
+    }
+    let money_of = |v: &Value| -> Option<String> {
+        let amount = v.get("amount")?.as_i64()?;
+        let currency = souk_domain::Currency::from_code(v.get("currency")?.as_str()?)?;
+        Some(money(&souk_domain::Money::new(amount, currency)))
+    };
+    match value {
+        Value::Object(map) if map.is_empty() => html! {},
+        Value::Object(map) => html! {
+            dl.detail {
+                @for (k, v) in map {
+                    @if !v.is_null() {
+                        dt { (label(ctx, k)) }
+                        dd {
+                            @if let Some(m) = money_of(v) { (m) }
+                            @else if v.is_object() { (detail(ctx, v)) }
+                            @else if let Some(s) = v.as_str() { (ctx.code(s)) }
+                            @else { (v.to_string()) }
+                        }
+                    }
+                }
+            }
+        },
+        Value::String(s) => html! { (ctx.code(s)) },
+        other => html! { (other.to_string()) },
+    }
+}
+
 pub async fn audit(
     State(app): State<App>,
     ctx: Ctx,
@@ -536,7 +792,7 @@ pub async fn audit(
         table.audit {
             tr { th { (ctx.t("When")) } th { (ctx.t("Who")) } th { (ctx.t("Action")) } th { (ctx.t("Subject")) } th { (ctx.t("Details")) } }
             @for e in &page.items {
-                tr { td { (ctx.when(e.created_at)) } td.id { (e.actor_id) } td { span.state { (ctx.code(&e.action)) } } td.id { (e.subject) } td.id { (e.detail.to_string()) } }
+                tr { td { (ctx.when(e.created_at)) } td.id { (ctx.code(&e.actor_id)) } td { span.state { (ctx.code(&e.action)) } } td.id { (e.subject) } td { (detail(&ctx, &e.detail)) } }
             }
         }
         (next_link("/console/audit", page.next_cursor.as_ref(), &ctx))

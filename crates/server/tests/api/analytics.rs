@@ -37,6 +37,39 @@ async fn analytics_count_what_was_sold(srv: Srv) {
     assert_eq!(a.body["top_products"][0]["units"], 3);
     assert_eq!(a.body["currency"], "CNY");
 
+    // A sale in another currency counts as an order, with its own GMV; the store's average
+    // order value stays in the store's currency.
+    let mut euro = crate::product_body("Tea cups");
+    euro["skus"][0]["sku"] = serde_json::json!("CUPS-1");
+    euro["skus"][0]["price"] = serde_json::json!({"amount": 2500, "currency": "EUR"});
+    euro["skus"][0]["price_tiers"] = serde_json::json!([]);
+    let cups = srv.post("/api/v1/products", Some(&seller), euro).await;
+    assert_eq!(cups.status, StatusCode::CREATED, "{}", cups.body);
+    let cups_sku = cups.body["skus"][0]["id"].as_str().unwrap().to_string();
+    let body = serde_json::json!({"amount": {"amount": 10_000, "currency": "EUR"}, "card_number": "4242424242424242"});
+    assert_eq!(srv.post("/api/v1/wallet/top-ups", Some(&buyer), body).await.status, StatusCode::ACCEPTED);
+    srv.clock.advance_ms(1_000);
+    srv.app.deliver_sandbox_confirmations().await.unwrap();
+    let euro_order =
+        checkout(&srv, &buyer, &cups_sku, 1, "an-4").await.body["orders"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(order_action(&srv, &buyer, &euro_order, "pay").await.status, StatusCode::OK);
+    let a = srv.get("/api/v1/stores/market/analytics?days=7", Some(&seller)).await;
+    let t = &a.body["totals"];
+    assert_eq!((t["orders"].as_i64(), t["gmv"].as_i64()), (Some(2), Some(3 * 1999)), "{t}");
+    assert_eq!(t["average_order_value"], 3 * 1999, "of the CNY orders only");
+    let by: Vec<(String, i64, i64)> = a.body["by_currency"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (c["currency"].as_str().unwrap().to_string(), c["orders"].as_i64().unwrap(), c["gmv"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(by, vec![("CNY".to_string(), 1, 3 * 1999), ("EUR".to_string(), 1, 2500)]);
+    let page = crate::pages::Visitor::new(&srv, &seller).get("/seller/analytics?days=7").await.text;
+    assert!(page.contains("€25.00") || page.contains("25.00"), "the EUR sales show beside the CNY ones");
+    assert!(page.contains("<text") && page.contains("Show as a table"), "charts have axes and a table");
+
     let bad = srv.get("/api/v1/stores/market/analytics?days=8", Some(&seller)).await;
     assert_eq!((bad.status, bad.field()), (StatusCode::UNPROCESSABLE_ENTITY, "days"));
     let nosy = srv.get("/api/v1/stores/market/analytics", Some(&buyer)).await;

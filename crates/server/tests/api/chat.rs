@@ -46,6 +46,7 @@ async fn conversations_are_private_counted_and_paced(srv: Srv) {
     say(&srv, &buyer, &conversation, "And does it ship to Germany?").await;
     let inbox = srv.get("/api/v1/conversations", Some(&seller)).await.body;
     assert_eq!((inbox["unread_total"].as_i64(), inbox["items"][0]["unread"].as_i64()), (Some(2), Some(2)), "{inbox}");
+    assert_eq!(inbox["items"][0]["last_message_preview"], "And does it ship to Germany?", "the inbox shows the newest");
     assert_eq!(srv.get("/api/v1/conversations", Some(&buyer)).await.body["unread_total"], 0, "own messages are read");
 
     // The seller answers 90 s after the first unanswered question.

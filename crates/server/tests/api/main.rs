@@ -6,6 +6,7 @@ mod analytics;
 mod api_keys;
 mod browser;
 mod browser_selling;
+mod browser_work;
 mod cancel;
 mod catalog;
 mod cdp;

@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 on_both_backends!(
+    sellers_find_their_orders_and_listings,
     sellers_work_their_catalog_in_the_pages,
     buyers_and_sellers_negotiate_in_the_pages,
     a_flash_sale_counts_down_and_sells_on_the_product_page,
@@ -15,25 +16,26 @@ on_both_backends!(
 const CSRF: &str = "pages-csrf-token-0123456789abcde";
 
 /// A signed-in visitor of the pages: the session and CSRF cookies, no redirects followed.
-struct Visitor<'a> {
+pub(crate) struct Visitor<'a> {
     srv: &'a Srv,
     http: reqwest::Client,
     cookies: String,
 }
 
-struct Answer {
-    status: StatusCode,
-    location: String,
-    text: String,
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub location: String,
+    pub text: String,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl<'a> Visitor<'a> {
-    fn new(srv: &'a Srv, token: &str) -> Visitor<'a> {
+    pub(crate) fn new(srv: &'a Srv, token: &str) -> Visitor<'a> {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Visitor { srv, http, cookies: format!("souk_session={token}; souk_csrf={CSRF}") }
     }
 
-    async fn get(&self, path: &str) -> Answer {
+    pub(crate) async fn get(&self, path: &str) -> Answer {
         let r = self.http.get(format!("{}{path}", self.srv.base)).header("cookie", &self.cookies).send().await.unwrap();
         Self::answer(r).await
     }
@@ -56,7 +58,8 @@ impl<'a> Visitor<'a> {
     async fn answer(r: reqwest::Response) -> Answer {
         let status = r.status();
         let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-        Answer { status, location, text: r.text().await.unwrap() }
+        let headers = r.headers().clone();
+        Answer { status, location, headers, text: r.text().await.unwrap() }
     }
 }
 
@@ -238,7 +241,7 @@ async fn sellers_work_their_catalog_in_the_pages(srv: Srv) {
             "only its starter sees a job"
         );
     }
-    assert!(report.contains("class=\"created\">2<") && report.contains("class=\"failed\">1<"), "{report}");
+    assert!(report.contains("class=\"created\">2<") && report.contains("class=\"failed bad\">1<"), "{report}");
     assert!(report.contains("<td>3</td>"), "the bad row is named by its line: {report}");
     let replay = upload("csv-upload-key-0123456789").await.unwrap().text().await.unwrap();
     assert!(replay.contains("class=\"created\">2<"), "the same upload again shows the first report: {replay}");
@@ -528,9 +531,112 @@ async fn staff_see_users_and_stores_and_admins_grant_roles() {
     let refused =
         helper.submit(&format!("/console/users/{plain_id}/roles"), &key("self-grant"), &[("role", "admin")]).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND, "only admins grant");
+    let users = admin.get("/console/users").await.text;
+    let revoke_path = format!("/console/users/{plain_id}/roles/mediator/revoke");
+    assert!(users.contains(&revoke_path), "a granted role can be taken back from its chip");
+    assert!(!users.contains(&format!("/console/users/{admin_id}/roles/admin/revoke")), "not one's own admin role");
+    let revoked = admin.submit(&revoke_path, &key("revoke"), &[]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(helper.get("/console/stores").await.status, StatusCode::NOT_FOUND, "no longer a mediator");
+    let own = srv
+        .call(Method::DELETE, &format!("/api/v1/admin/users/{admin_id}/roles/admin"), Some(&admin_token), None, None)
+        .await;
+    assert_eq!((own.status, own.code()), (StatusCode::CONFLICT, "own_admin_role"), "{}", own.body);
+    let seller_role = srv
+        .call(Method::DELETE, &format!("/api/v1/admin/users/{plain_id}/roles/seller"), Some(&admin_token), None, None)
+        .await;
+    assert_eq!(seller_role.status, StatusCode::UNPROCESSABLE_ENTITY, "the seller role follows the store");
     let audit = admin.get("/console/audit").await.text;
-    assert!(audit.contains("Role granted") && audit.contains(&admin_id) && audit.contains("mediator"), "{audit}");
+    assert!(audit.contains("Role granted") && audit.contains("Role revoked") && audit.contains(&admin_id), "{audit}");
+    assert!(
+        audit.contains("Mediator") && !audit.contains("{&quot;") && !audit.contains("{\""),
+        "details read as words, not JSON: {audit}"
+    );
     assert_eq!(helper.get("/console/audit").await.status, StatusCode::NOT_FOUND, "admins only");
+}
+
+async fn sellers_find_their_orders_and_listings(srv: Srv) {
+    let (seller, buyer, sku) = crate::orders::market(&srv, 10).await;
+    let waiting = crate::orders::paid_order(&srv, &buyer, &sku, "find-1").await;
+    let sent = crate::orders::paid_order(&srv, &buyer, &sku, "find-2").await;
+    assert_eq!(crate::orders::ship(&srv, &seller, &sent, "sandbox", "SBX-FIND-1").await.status, StatusCode::OK);
+
+    let ids = |v: &Value| {
+        v["items"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let paid = srv.get("/api/v1/stores/market/orders?state=paid", Some(&seller)).await;
+    assert_eq!(ids(&paid.body), vec![waiting.clone()]);
+    assert_eq!(
+        ids(&srv.get("/api/v1/stores/market/orders?state=shipped", Some(&seller)).await.body),
+        vec![sent.clone()]
+    );
+    assert_eq!(ids(&srv.get("/api/v1/stores/market/orders", Some(&seller)).await.body).len(), 2);
+    let bad = srv.get("/api/v1/stores/market/orders?state=lost", Some(&seller)).await;
+    assert_eq!((bad.status, bad.field()), (StatusCode::UNPROCESSABLE_ENTITY, "state"));
+
+    let page = Visitor::new(&srv, &seller);
+    let to_ship = page.get("/seller/orders?state=paid").await.text;
+    assert!(to_ship.contains(&waiting) && !to_ship.contains(&sent), "the tab shows its state only");
+    assert!(
+        page.get("/seller").await.text.contains(&format!("/orders/{waiting}")),
+        "the seller center lists what to ship"
+    );
+    let found = page.get(&format!("/seller/orders?find={sent}")).await;
+    assert_eq!((found.status, found.location.as_str()), (StatusCode::SEE_OTHER, format!("/orders/{sent}").as_str()));
+    let missing = page.get("/seller/orders?find=ord_nothing").await;
+    assert!(missing.text.contains("no order with this number"), "{}", missing.text);
+    let someone_else = Visitor::new(&srv, &buyer).get(&format!("/seller/orders?find={sent}")).await;
+    assert_ne!(someone_else.location, format!("/orders/{sent}"), "only the store's own orders are opened");
+
+    assert!(page.get("/seller/products?q=TEA").await.text.contains("Tea set"), "found in any case");
+    assert!(page.get("/seller/products?q=kettle").await.text.contains("No products match."));
+    let listed = srv.get("/api/v1/stores/market/products?title=tea%20s", None).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1, "{}", listed.body);
+    let template = page.get("/seller/import/template.csv").await;
+    assert!(template.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(template.text.starts_with("title,description,category,price,currency,stock,ships_to"));
+}
+
+#[tokio::test]
+async fn search_keeps_the_query_and_explains_a_filter_it_could_not_use() {
+    let Some(srv) = Srv::start(souk_store::testing::TestBackend::Sqlite).await else { return };
+    crate::orders::market(&srv, 10).await;
+    srv.eventually("/api/v1/search?q=tea", |b| b["total"] == 1).await;
+    let visitor = Visitor::new(&srv, "none");
+    let page = visitor.get("/search?q=tea").await.text;
+    assert!(page.contains(r#"name="q" placeholder"#) && page.contains(r#"value="tea""#), "the box keeps the words");
+    assert!(page.contains("Tea set") && page.contains("data-auto"), "filters apply on change");
+    let comma = visitor.get("/search?q=tea&currency=CNY&price_min=12%2C5").await;
+    assert_eq!(comma.status, StatusCode::OK);
+    assert!(comma.text.contains("decimal point") && comma.text.contains("Tea set"), "{}", comma.text);
+    let cheap = visitor.get("/search?q=tea&currency=CNY&price_max=1.00").await.text;
+    assert!(cheap.contains("No products match."), "19.99 is above 1.00");
+    let in_range = visitor.get("/search?q=tea&currency=CNY&price_min=10&price_max=20&min_rating=0").await.text;
+    assert!(in_range.contains("Tea set") && in_range.contains(r#"value="10""#), "the form keeps what was typed");
+    let no_currency = visitor.get("/search?q=tea&price_max=20").await.text;
+    assert!(no_currency.contains("Choose a currency"), "{no_currency}");
+    let suggested = srv.get("/api/v1/search/suggest?q=phone", None).await;
+    let category = suggested.body["suggestions"].as_array().unwrap().iter().find(|s| s["kind"] == "category").cloned();
+    assert!(category.is_some_and(|c| c["text_zh"].as_str().is_some_and(|t| !t.is_ascii())), "{}", suggested.body);
+}
+
+#[tokio::test]
+async fn a_pending_top_up_updates_the_wallet_by_itself() {
+    let Some(srv) = Srv::start(souk_store::testing::TestBackend::Sqlite).await else { return };
+    let (token, _) = srv.quick_user("saver@example.com").await;
+    let page = Visitor::new(&srv, &token);
+    let fields = [("amount", "50.00"), ("currency", "CNY"), ("card_number", "4242424242424242")];
+    assert_eq!(page.submit("/wallet/top-up", &key("top-up"), &fields).await.status, StatusCode::SEE_OTHER);
+    let wallet = page.get("/wallet").await.text;
+    assert!(wallet.contains("Top-up pending") && wallet.contains(r#"hx-get="/wallet/balances""#), "{wallet}");
+    let still = page.get("/wallet/balances").await;
+    assert!(still.headers.get("hx-refresh").is_none() && still.text.contains("Top-up pending"));
+    srv.clock.advance_ms(1_000);
+    srv.app.deliver_sandbox_confirmations().await.unwrap();
+    let settled = page.get("/wallet/balances").await;
+    assert_eq!(settled.headers.get("hx-refresh").map(|v| v.to_str().unwrap()), Some("true"), "the page comes again");
+    assert!(settled.headers["set-cookie"].to_str().unwrap().contains("souk_done=settled"));
+    assert!(!settled.text.contains("hx-trigger") && settled.text.contains("50.00"), "{}", settled.text);
 }
 
 /// Every role of the demo marketplace can use its pages: each demo log-in follows the links of
@@ -596,7 +702,7 @@ async fn every_demo_role_reaches_only_working_pages() {
             ],
             "mediator" => &["/console/disputes/:id", "/console/users", "/console/stores"],
             "admin" => &["/console/users", "/console/stores", "/console/audit", "/stores/:id"],
-            _ => &["/orders/:id", "/products/:id", "/messages/:id", "/rfqs/:id", "/search?category&q"],
+            _ => &["/orders/:id", "/products/:id", "/messages/:id", "/rfqs/:id", "/search?category"],
         };
         for kind in expected {
             assert!(kinds.contains(*kind), "{} never reached {kind}: {kinds:?}", login.role);

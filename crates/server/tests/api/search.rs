@@ -249,7 +249,7 @@ async fn suggestions_views_and_impressions(srv: Srv) {
     let s = srv.get("/api/v1/search/suggest?q=Furn", None).await.body;
     assert_eq!(
         s["suggestions"][0],
-        json!({"kind": "category", "text": "Home & Garden > Furniture", "id": "home/furniture"})
+        json!({"kind": "category", "text": "Home & Garden > Furniture", "id": "home/furniture", "text_zh": "家居园艺 > 家具"})
     );
     let s = srv.get("/api/v1/search/suggest?q=连衣", None).await.body;
     assert_eq!(s["suggestions"].as_array().unwrap().len(), 1, "{s}");
