@@ -106,6 +106,15 @@ impl Money {
             Some((w, f)) => (w, f),
             None => (text, ""),
         };
+        if let Some((w, f)) = text.split_once(',').filter(|_| !text.contains('.')) {
+            if !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()) && f.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "write decimals with a point: '{}', not '{}'",
+                    truncate(&text.replace(',', "."), 32),
+                    truncate(text, 32)
+                ));
+            }
+        }
         if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("'{}' is not a non-negative decimal number", truncate(text, 32)));
         }
@@ -250,6 +259,10 @@ mod tests {
         check("99999999999999999999999", "USD", Err(()));
         check("100000000000", "USD", Ok(MAX_PRICE_MINOR));
         check("100000000000.01", "USD", Err(()));
+        check("12,5", "USD", Err(()));
+        let comma = Money::parse_major("12,5", usd()).unwrap_err();
+        assert!(comma.contains("point") && comma.contains("'12.5'"), "a decimal comma is explained: {comma}");
+        assert!(Money::parse_major("1,000.50", usd()).unwrap_err().contains("not a non-negative decimal"));
     }
 
     #[test]

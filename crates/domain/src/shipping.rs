@@ -49,7 +49,24 @@ pub fn tracking_number(carrier: &str, number: &str) -> Result<String, Invalid> {
     if ok {
         Ok(n)
     } else {
-        Err(Invalid::new("invalid_tracking", "tracking_number", format!("not a {carrier} tracking number")))
+        Err(Invalid::new(
+            "invalid_tracking",
+            "tracking_number",
+            format!("not a {carrier} tracking number: {}", tracking_format(carrier)),
+        ))
+    }
+}
+
+/// What a carrier's tracking numbers look like, said to the person who typed a wrong one.
+pub fn tracking_format(carrier: &str) -> &'static str {
+    match carrier {
+        "ups" => "18 characters starting with 1Z, such as 1Z999AA10123456784",
+        "usps" => "20 or 22 digits, or 2 letters, 9 digits and US, such as RA123456785US",
+        "fedex" => "12, 15 or 20 digits",
+        "dhl" => "10 or 11 digits",
+        "sf_express" => "SF and 12 or 13 digits, such as SF1234567890123",
+        "china_post" => "2 letters, 9 digits and 2 letters, such as RA123456785CN",
+        _ => "4 to 64 letters, digits and dashes",
     }
 }
 

@@ -37,8 +37,8 @@ pub async fn banner(app: &App, ctx: &Ctx, p: &Product, seller_id: &str) -> Marku
                 }
                 p {
                     @match (promo.phase.as_str(), promo.seconds_left) {
-                        ("scheduled", Some(s)) => { (ctx.t("Starts in")) " " span.countdown data-seconds=(s) { (clock(s)) } }
-                        ("live", Some(s)) => { (ctx.t("Ends in")) " " span.countdown data-seconds=(s) { (clock(s)) } }
+                        ("scheduled", Some(s)) => { (ctx.t("Starts in")) " " span.countdown data-seconds=(s) data-day=(ctx.t("d")) { (clock(s, ctx.t("d"))) } }
+                        ("live", Some(s)) => { (ctx.t("Ends in")) " " span.countdown data-seconds=(s) data-day=(ctx.t("d")) { (clock(s, ctx.t("d"))) } }
                         ("sold_out", _) => { strong { (ctx.t("Sold out")) } }
                         _ => { (ctx.t("Ended")) }
                     }
@@ -62,12 +62,12 @@ pub async fn banner(app: &App, ctx: &Ctx, p: &Product, seller_id: &str) -> Marku
     }
 }
 
-/// `H:MM:SS`, or `D d H:MM:SS` past a day.
-fn clock(seconds: i64) -> String {
+/// `H:MM:SS`, or `D d H:MM:SS` past a day (`day` is the page's word for "d").
+fn clock(seconds: i64, day: &str) -> String {
     let s = seconds.max(0);
     let hms = format!("{}:{:02}:{:02}", s / 3600 % 24, s / 60 % 60, s % 60);
     if s >= 86_400 {
-        format!("{} d {hms}", s / 86_400)
+        format!("{} {day} {hms}", s / 86_400)
     } else {
         hms
     }
@@ -126,7 +126,7 @@ pub async fn live_strip(app: &App, ctx: &Ctx) -> Markup {
                             a href=(format!("/products/{}", promo.product_id)) { (promo.title) }
                             " " strong { (money(&promo.price)) }
                             @if let Some(s) = promo.seconds_left {
-                                " · " (ctx.t("Ends in")) " " span.countdown data-seconds=(s) { (clock(s)) }
+                                " · " (ctx.t("Ends in")) " " span.countdown data-seconds=(s) data-day=(ctx.t("d")) { (clock(s, ctx.t("d"))) }
                             }
                             " · " (promo.left) " " (ctx.t("left"))
                         }
@@ -231,9 +231,10 @@ pub async fn create_promotion(State(app): State<App>, ctx: Ctx, Form(f): Form<Pr
 mod tests {
     #[test]
     fn the_countdown_reads_as_a_clock() {
-        assert_eq!(super::clock(59), "0:00:59");
-        assert_eq!(super::clock(3_600 + 61), "1:01:01");
-        assert_eq!(super::clock(2 * 86_400 + 5), "2 d 0:00:05");
-        assert_eq!(super::clock(-3), "0:00:00");
+        assert_eq!(super::clock(59, "d"), "0:00:59");
+        assert_eq!(super::clock(3_600 + 61, "d"), "1:01:01");
+        assert_eq!(super::clock(2 * 86_400 + 5, "d"), "2 d 0:00:05");
+        assert_eq!(super::clock(86_400, "天"), "1 天 0:00:00");
+        assert_eq!(super::clock(-3, "d"), "0:00:00");
     }
 }

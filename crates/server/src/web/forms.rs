@@ -151,14 +151,21 @@ pub(crate) async fn release(claim: KeyClaim) {
 }
 
 /// Runs a form's action once: `act` writes in the transaction it is given and returns where to
-/// go; a failure is shown on `back`'s page as a message.
+/// go; a failure is shown as a message on its own page or, with `else |e| page`, on the page
+/// `page` draws (the form again, with what was typed and the error beside its field).
 macro_rules! once {
-    ($app:expr, $ctx:expr, $user:expr, $key:expr, |$tx:ident| $act:expr) => {{
+    ($app:expr, $ctx:expr, $user:expr, $key:expr, |$tx:ident| $act:expr) => {
+        $crate::web::forms::once!($app, $ctx, $user, $key, |$tx| $act, else |e| $crate::web::forms::problem(&$ctx, e))
+    };
+    ($app:expr, $ctx:expr, $user:expr, $key:expr, |$tx:ident| $act:expr, else |$e:ident| $failed:expr) => {{
         use axum::response::IntoResponse;
-        use $crate::web::forms::{claim, finish, problem, release, Once};
+        use $crate::web::forms::{claim, finish, release, Once};
         match claim(&$app, &$user, &$key).await {
             Ok(Once::Done(location)) => axum::response::Redirect::to(&location).into_response(),
-            Err(e) => problem(&$ctx, &e),
+            Err(error) => {
+                let $e = &error;
+                $failed
+            }
             Ok(Once::Run(key_claim)) => {
                 let result: Result<axum::response::Response, $crate::error::AppError> = async {
                     let mut $tx = $app.begin().await?;
@@ -171,9 +178,10 @@ macro_rules! once {
                         key_claim.settle();
                         r
                     }
-                    Err(e) => {
+                    Err(error) => {
                         release(key_claim).await;
-                        problem(&$ctx, &e)
+                        let $e = &error;
+                        $failed
                     }
                 }
             }
@@ -189,13 +197,22 @@ pub(crate) fn problem(ctx: &Ctx, e: &AppError) -> Response {
     let title = ctx.t("That could not be done");
     let body = html! {
         h1 { (title) }
-        @match ctx.lang {
-            Lang::En => p.error role="alert" { (e.message) @if let Some(f) = &e.field { " (" (f) ")" } },
-            Lang::Zh => p.error role="alert" { (ctx.t(problem_words(e))) },
-        }
+        p.error role="alert" { (error_words(ctx, e)) }
         p { a href="javascript:history.back()" { "← " (ctx.t("Go back")) } }
     };
     ctx.page(status, title, body)
+}
+
+/// What went wrong, in the page's language: the API's words (with the field) in English, a
+/// sentence for the error's code or kind in Chinese.
+pub(crate) fn error_words(ctx: &Ctx, e: &AppError) -> String {
+    match ctx.lang {
+        Lang::En => match &e.field {
+            Some(f) => format!("{} ({f})", e.message),
+            None => e.message.clone(),
+        },
+        Lang::Zh => ctx.t(problem_words(e)).to_string(),
+    }
 }
 
 /// The English sentence (a key to translate) for a refusal: by its code where it has its own,
@@ -215,6 +232,7 @@ fn problem_words(e: &AppError) -> &'static str {
         "offer_expired" | "offer_not_open" => "This offer can no longer be answered.",
         "rfq_closed" | "rfq_awarded" => "This request for quotes is closed.",
         "payment_declined" => "The card was declined.",
+        "invalid_tracking" => "This tracking number does not match the carrier's format.",
         "in_progress" => "This form is being submitted.",
         _ => match e.status.as_u16() {
             401 | 403 => "You may not do this.",

@@ -35,7 +35,7 @@ const CSS: &str = include_str!("../../assets/souk.css");
 const CHAT_JS: &str = include_str!("../../assets/chat.js");
 const IMPORT_JS: &str = include_str!("../../assets/import.js");
 const FLASH_JS: &str = include_str!("../../assets/flash.js");
-const SEARCH_JS: &str = include_str!("../../assets/search.js");
+const SOUK_JS: &str = include_str!("../../assets/souk.js");
 
 /// The pages' routes (everything outside `/api`).
 pub fn router() -> Router<App> {
@@ -206,7 +206,7 @@ impl Ctx {
                     link rel="icon" href="data:,";
                     link rel="stylesheet" href="/assets/souk.css";
                     script src="/assets/htmx.min.js" defer {}
-                    script src="/assets/search.js" defer {}
+                    script src="/assets/souk.js" defer {}
                 }
                 body {
                     header.top {
@@ -358,7 +358,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "chat.js" => (CHAT_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         "import.js" => (IMPORT_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         "flash.js" => (FLASH_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
-        "search.js" => (SEARCH_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
+        "souk.js" => (SOUK_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     (StatusCode::OK, [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=3600")], body)

@@ -325,15 +325,8 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
             div.gallery { (image(p.images.first().map(String::as_str), &p.title)) }
             div.info {
                 h1 { (p.title) }
-                p.desc { (p.description) }
-                @if !p.attributes.is_empty() {
-                    dl.attributes { @for (k, v) in &p.attributes { div { dt { (k) } dd { (v) } } } }
-                }
-                @if p.moq > 1 { p { (ctx.t("Minimum order")) ": " (ctx.count(p.moq, "unit", "units")) } }
-                p { (ctx.t("Ships to")) ": "
-                    @if p.ships_to.iter().any(|c| c == "*") { (ctx.t("everywhere")) } @else { (p.ships_to.join(", ")) }
-                }
                 (flash)
+                @if p.moq > 1 { p { (ctx.t("Minimum order")) ": " (ctx.count(p.moq, "unit", "units")) } }
                 h2 { (ctx.t("Variants")) }
                 table.skus {
                     @for sku in &p.skus {
@@ -360,6 +353,13 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
                             } }
                         }
                     }
+                }
+                p.desc { (p.description) }
+                @if !p.attributes.is_empty() {
+                    dl.attributes { @for (k, v) in &p.attributes { div { dt { (k) } dd { (v) } } } }
+                }
+                p { (ctx.t("Ships to")) ": "
+                    @if p.ships_to.iter().any(|c| c == "*") { (ctx.t("everywhere")) } @else { (p.ships_to.join(", ")) }
                 }
             }
             aside.seller {

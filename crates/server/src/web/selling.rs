@@ -275,20 +275,32 @@ fn product_fields(f: &Fields) -> Result<ProductFields, Invalid> {
     })
 }
 
-fn variant_row(ctx: &Ctx, i: usize, sku: Option<&souk_domain::catalog::Sku>) -> Markup {
+fn variant_row(ctx: &Ctx, i: usize, values: &Fields, error: Option<&FieldError>) -> Markup {
     let name = |n: &str| format!("v{i}_{n}");
+    let value = |n: &str| values.get(&name(n)).to_string();
+    let saved = !value("id").is_empty();
     html! {
         fieldset.variant {
             legend { (ctx.t("Variant")) " " (i + 1) }
-            @if let Some(s) = sku {
-                input type="hidden" name=(name("id")) value=(s.id);
-                input type="hidden" name=(name("was")) value=(s.stock);
+            @if saved {
+                input type="hidden" name=(name("id")) value=(value("id"));
+                input type="hidden" name=(name("was")) value=(value("was"));
             }
-            label { (ctx.t("SKU code")) input name=(name("code")) maxlength="64" value=(sku.and_then(|s| s.sku.as_deref()).unwrap_or("")) readonly[sku.is_some()]; }
-            label { (ctx.t("Options (color=red; size=M)")) input name=(name("options")) value=(sku.map(|s| options_text(&s.options, "=", "; ")).unwrap_or_default()); }
-            label { (ctx.t("Price")) input name=(name("price")) inputmode="decimal" value=(sku.map(|s| s.price.format_major()).unwrap_or_default()); }
-            label { (ctx.t("Units available")) input name=(name("stock")) inputmode="numeric" value=(sku.map(|s| s.stock.to_string()).unwrap_or_default()); }
-            label { (ctx.t("Tier prices (10=9.50; 100=8.00)")) input name=(name("tiers")) value=(sku.map(|s| tiers_text(&s.price_tiers)).unwrap_or_default()); }
+            @for (field, label) in [
+                ("code", "SKU code"),
+                ("options", "Options (color=red; size=M)"),
+                ("price", "Price"),
+                ("stock", "Units available"),
+                ("tiers", "Tier prices (10=9.50; 100=8.00)"),
+            ] {
+                @let wrong = error.filter(|e| e.input == name(field));
+                label { (ctx.t(label))
+                    input name=(name(field)) value=(value(field)) readonly[saved && field == "code"]
+                        inputmode=[match field { "price" => Some("decimal"), "stock" => Some("numeric"), _ => None }]
+                        maxlength=[(field == "code").then_some("64")] aria-invalid=[wrong.map(|_| "true")];
+                }
+                @if let Some(e) = wrong { p.field-error role="alert" { (e.words) } }
+            }
         }
     }
 }
@@ -316,42 +328,125 @@ pub async fn variant_fragment(ctx: Ctx, Query(q): Query<RowQuery>) -> Response {
     }
     let button = add_variant_button(&ctx, q.i + 1);
     let fragment = html! {
-        (variant_row(&ctx, q.i, None))
+        (variant_row(&ctx, q.i, &Fields(Vec::new()), None))
         div #add-variant-slot hx-swap-oob="true" { (button) }
     };
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], fragment.into_string()).into_response()
 }
 
-fn product_form(ctx: &Ctx, action: &str, p: Option<&Product>, currency: &str) -> Markup {
-    let status = p.map_or(ProductStatus::Active, |p| p.status);
-    let skus: Vec<_> = p.map(|p| p.skus.iter().collect()).unwrap_or_default();
-    let blank = if skus.is_empty() { 1 } else { 0 };
+/// A failed save's error, placed next to the input it is about.
+struct FieldError {
+    /// The form input's name (`title`, `v2_price`), or empty when it is about no one input.
+    input: String,
+    words: String,
+}
+
+impl FieldError {
+    fn of(ctx: &Ctx, e: &AppError) -> FieldError {
+        FieldError {
+            input: e.field.as_deref().map(input_of).unwrap_or_default(),
+            words: super::forms::error_words(ctx, e),
+        }
+    }
+}
+
+/// The input an error's field names: `variants[2].price` and `skus[2].price` are row 2's
+/// price, `ships_to[0]` the ships-to box.
+fn input_of(field: &str) -> String {
+    let (head, rest) = field.split_once('[').unwrap_or((field, ""));
+    if head == "variants" || head == "skus" {
+        if let Some((i, sub)) = rest.split_once(']') {
+            let sub = sub.trim_start_matches('.').split(['.', '[']).next().unwrap_or("");
+            let input = match sub {
+                "sku" => "code",
+                "price_tiers" => "tiers",
+                other => other,
+            };
+            return format!("v{i}_{input}");
+        }
+    }
+    head.split('.').next().unwrap_or(head).to_string()
+}
+
+/// A product form's values: a saved product's, or a new one's defaults.
+fn saved_values(p: Option<&Product>) -> Fields {
+    let mut v: Vec<(String, String)> = Vec::new();
+    let mut put = |k: &str, value: String| v.push((k.to_string(), value));
+    let Some(p) = p else {
+        put("ships_to", "*".into());
+        put("moq", "1".into());
+        put("status", ProductStatus::Active.as_str().into());
+        return Fields(v);
+    };
+    put("title", p.title.clone());
+    put("description", p.description.clone());
+    put("category", p.category.as_ref().map(|c| c.id.clone()).unwrap_or_default());
+    put("ships_to", p.ships_to.join(", "));
+    put("moq", p.moq.to_string());
+    put("status", p.status.as_str().into());
+    put("images", p.images.join("\n"));
+    put("attributes", options_text(&p.attributes, ": ", "\n"));
+    for (i, s) in p.skus.iter().enumerate() {
+        put(&format!("v{i}_id"), s.id.clone());
+        put(&format!("v{i}_was"), s.stock.to_string());
+        put(&format!("v{i}_code"), s.sku.clone().unwrap_or_default());
+        put(&format!("v{i}_options"), options_text(&s.options, "=", "; "));
+        put(&format!("v{i}_price"), s.price.format_major());
+        put(&format!("v{i}_stock"), s.stock.to_string());
+        put(&format!("v{i}_tiers"), tiers_text(&s.price_tiers));
+    }
+    Fields(v)
+}
+
+/// How many variant rows the values fill (at least one, to type into).
+fn variant_count(values: &Fields) -> usize {
+    let index = |k: &str| k.strip_prefix('v')?.split_once('_')?.0.parse::<usize>().ok();
+    values.0.iter().filter_map(|(k, _)| index(k)).map(|i| i + 1).max().unwrap_or(0).clamp(1, MAX_VARIANTS)
+}
+
+fn product_form(ctx: &Ctx, action: &str, values: &Fields, currency: &str, error: Option<&FieldError>) -> Markup {
+    let rows = variant_count(values);
+    let status = ProductStatus::parse(values.get("status")).unwrap_or(ProductStatus::Active);
+    let wrong = |input: &str| error.filter(|e| e.input == input);
+    let note = |input: &str| html! { @if let Some(e) = wrong(input) { p.field-error role="alert" { (e.words) } } };
+    let invalid = |input: &str| wrong(input).map(|_| "true");
     html! {
         form.product method="post" action=(action) {
             (ctx.csrf_field()) (form_key())
-            label { (ctx.t("Title")) input name="title" required maxlength="200" value=(p.map_or("", |p| p.title.as_str())); }
-            label { (ctx.t("Description")) textarea name="description" maxlength="10000" { (p.map_or("", |p| p.description.as_str())) } }
-            label { (ctx.t("Category")) select name="category" {
+            @if let Some(e) = error {
+                p.error role="alert" { (ctx.t("Nothing was saved: please correct what is marked.")) " " (e.words) }
+            }
+            label { (ctx.t("Title")) input name="title" required maxlength="200" value=(values.get("title")) aria-invalid=[invalid("title")]; }
+            (note("title"))
+            label { (ctx.t("Description")) textarea name="description" maxlength="10000" aria-invalid=[invalid("description")] { (values.get("description")) } }
+            (note("description"))
+            label { (ctx.t("Category")) select name="category" aria-invalid=[invalid("category")] {
                 option value="" { "–" }
                 @for c in Category::all() {
-                    option value=(c.id) selected[p.and_then(|p| p.category.as_ref()).is_some_and(|pc| pc.id == c.id)] { (c.path()) }
+                    option value=(c.id) selected[values.get("category") == c.id] {
+                        @if ctx.lang == super::Lang::Zh { (c.path_zh()) } @else { (c.path()) }
+                    }
                 }
             } }
-            label { (ctx.t("Ships to (country codes, or *)")) input name="ships_to" required value=(p.map(|p| p.ships_to.join(", ")).unwrap_or_else(|| "*".into())); }
-            label { (ctx.t("Minimum order quantity")) input name="moq" inputmode="numeric" value=(p.map(|p| p.moq.to_string()).unwrap_or_else(|| "1".into())); }
+            (note("category"))
+            label { (ctx.t("Ships to (country codes, or *)")) input name="ships_to" required value=(values.get("ships_to")) aria-invalid=[invalid("ships_to")]; }
+            (note("ships_to"))
+            label { (ctx.t("Minimum order quantity")) input name="moq" inputmode="numeric" value=(values.get("moq")) aria-invalid=[invalid("moq")]; }
+            (note("moq"))
             label { (ctx.t("Status")) select name="status" {
                 @for s in [ProductStatus::Active, ProductStatus::Draft, ProductStatus::Archived] {
                     option value=(s.as_str()) selected[s == status] { (ctx.t(s.as_str())) }
                 }
             } }
-            label { (ctx.t("Image links, one per line")) textarea name="images" { (p.map(|p| p.images.join("\n")).unwrap_or_default()) } }
-            label { (ctx.t("Attributes (name: value, one per line)")) textarea name="attributes" { (p.map(|p| options_text(&p.attributes, ": ", "\n")).unwrap_or_default()) } }
-            p.hint { (ctx.t("Prices in")) " " (currency) }
+            label { (ctx.t("Image links, one per line")) textarea name="images" aria-invalid=[invalid("images")] { (values.get("images")) } }
+            (note("images"))
+            label { (ctx.t("Attributes (name: value, one per line)")) textarea name="attributes" aria-invalid=[invalid("attributes")] { (values.get("attributes")) } }
+            (note("attributes"))
+            p.hint { (ctx.t("Prices in")) " " (currency) " · " (ctx.t("write decimals with a point, as 12.50")) }
             div #variants {
-                @for (i, s) in skus.iter().enumerate() { (variant_row(ctx, i, Some(s))) }
-                @for i in skus.len()..skus.len() + blank { (variant_row(ctx, i, None)) }
+                @for i in 0..rows { (variant_row(ctx, i, values, error)) }
             }
-            div #add-variant-slot { (add_variant_button(ctx, skus.len() + blank)) }
+            div #add-variant-slot { (add_variant_button(ctx, rows)) }
             button type="submit" { (ctx.t("Save")) }
         }
     }
@@ -424,8 +519,10 @@ pub async fn new_product(State(app): State<App>, ctx: Ctx) -> Response {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let body =
-        html! { h1 { (ctx.t("New product")) } (product_form(&ctx, "/seller/products/new", None, &store.currency)) };
+    let body = html! {
+        h1 { (ctx.t("New product")) }
+        (product_form(&ctx, "/seller/products/new", &saved_values(None), &store.currency, None))
+    };
     ctx.page(StatusCode::OK, ctx.t("New product"), body)
 }
 
@@ -462,6 +559,12 @@ pub async fn create_product(State(app): State<App>, ctx: Ctx, Form(f): Form<Vec<
         };
         let product = catalog::create_product(&mut tx, &store, input).await?;
         format!("/seller/products/{}", product.id)
+    }, else |e| {
+        let body = html! {
+            h1 { (ctx.t("New product")) }
+            (product_form(&ctx, "/seller/products/new", &f, &store.currency, Some(&FieldError::of(&ctx, e))))
+        };
+        ctx.page(StatusCode::OK, ctx.t("New product"), body)
     });
     app.catalog_changed();
     res
@@ -481,10 +584,16 @@ pub async fn edit_product(State(app): State<App>, ctx: Ctx, Path(id): Path<Strin
         Ok(sp) => sp,
         Err(r) => return r,
     };
+    edit_page(&ctx, &product, &store.currency, &saved_values(Some(&product)), None)
+}
+
+/// A product's edit page: its form with `values`, and the error of a failed save.
+fn edit_page(ctx: &Ctx, product: &Product, currency: &str, values: &Fields, error: Option<&AppError>) -> Response {
+    let error = error.map(|e| FieldError::of(ctx, e));
     let body = html! {
         h1 { (product.title) }
         p { a href=(format!("/products/{}", product.id)) { (ctx.t("View in the shop")) } " · " a href="/seller/products" { (ctx.t("All products")) } }
-        (product_form(&ctx, &format!("/seller/products/{}", product.id), Some(&product), &store.currency))
+        (product_form(ctx, &format!("/seller/products/{}", product.id), values, currency, error.as_ref()))
     };
     ctx.page(StatusCode::OK, &product.title, body)
 }
@@ -496,7 +605,7 @@ pub async fn update_product(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Response {
     let f = Fields(f);
-    let (_, product) = match my_product(&app, &ctx, &id).await {
+    let (store, product) = match my_product(&app, &ctx, &id).await {
         Ok(sp) => sp,
         Err(r) => return r,
     };
@@ -535,7 +644,7 @@ pub async fn update_product(
             }
         }
         format!("/seller/products/{}", product.id)
-    });
+    }, else |e| edit_page(&ctx, &product, &store.currency, &f, Some(e)));
     app.catalog_changed();
     res
 }

@@ -113,6 +113,15 @@ async fn work_pages_read_well_in_both_languages_and_on_a_phone() {
             b.goto(&format!("{}/search?q=tea", srv.base)).await;
             let first_card = b.eval("document.querySelector('li.card')?.getBoundingClientRect().top ?? 9999").await;
             assert!(first_card.as_f64().unwrap() < 844.0, "a result is on the phone's first screen: {first_card}");
+            // A product's price and its "Add to cart" are on the phone's first screen too.
+            b.navigate_by("document.querySelector('li.card a').click()").await;
+            let buy = b.eval("document.querySelector('form.buy button')?.getBoundingClientRect().bottom ?? 9999").await;
+            assert!(buy.as_f64().unwrap() < 844.0, "Add to cart is above the fold: {buy}");
+            b.screenshot("work-product-zh-phone").await;
+            // Times read in the reader's zone, the exact UTC value kept in the title.
+            b.goto(&format!("{}/orders", srv.base)).await;
+            let time = b.eval("[...document.querySelectorAll('time')].map(t => [t.textContent, t.title])[0]").await;
+            assert!(time[1].as_str().unwrap().contains("UTC") && !time[0].as_str().unwrap().contains("UTC"), "{time}");
         }
         assert!(b.errors.is_empty(), "browser console errors: {:?}", b.errors);
     }

@@ -122,6 +122,15 @@ async fn sellers_work_their_catalog_in_the_pages(srv: Srv) {
     };
     let refused = seller.submit("/seller/products/new", &key("bad-product"), &product("thirty")).await;
     assert!(refused.text.contains("variants[1].price"), "{}", refused.text);
+    // The form comes back as typed, both rows, the error beside the price it is about.
+    let comma = seller.submit("/seller/products/new", &key("comma-product"), &product("30,5")).await;
+    let form = &comma.text;
+    assert!(form.contains(r#"value="Celadon bowl""#) && form.contains(r#"value="BOWL-L""#), "{form}");
+    assert!(form.contains("glaze: celadon"), "textareas keep their text");
+    let price_input = form.split(r#"name="v1_price""#).nth(1).unwrap();
+    assert!(price_input.starts_with(r#" value="30,5""#) && price_input.contains(r#"aria-invalid="true""#), "{form}");
+    let beside = price_input.split("field-error").nth(1).unwrap_or("");
+    assert!(beside.contains("write decimals with a point") && beside.contains("30.5"), "{form}");
     let created = seller.submit("/seller/products/new", &key("product"), &product("30.00")).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
     let again = seller.submit("/seller/products/new", &key("product"), &product("30.00")).await;

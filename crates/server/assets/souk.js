@@ -1,8 +1,17 @@
-// The search box suggests categories and products as one types (from the suggest API), and a
-// filter form marked `data-auto` applies each change at once, so its Apply button is only
-// needed without scripts. Wide screens open the filters; phones show results first.
+// Every page's script. Times the server wrote in UTC are shown in the reader's own time zone
+// (the exact value stays in the title). The search box suggests categories and products as one
+// types (from the suggest API), and a filter form marked `data-auto` applies each change at
+// once, so its Apply button is only needed without scripts. Wide screens open the filters;
+// phones show results first.
 (function () {
   const zh = document.documentElement.lang === "zh";
+  const local = new Intl.DateTimeFormat(zh ? "zh-CN" : "en-GB", { dateStyle: "medium", timeStyle: "short" });
+  for (const t of document.querySelectorAll("time[datetime]")) {
+    const at = new Date(t.getAttribute("datetime"));
+    if (Number.isNaN(at.getTime())) continue;
+    t.title = t.textContent;
+    t.textContent = local.format(at);
+  }
   const box = document.querySelector("input[data-suggest]");
   const list = document.getElementById("suggestions");
   if (box && list) {
