@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod limiter;
 pub mod live;
 pub mod mail;
+pub mod media;
 pub mod metrics;
 pub mod notifications;
 pub mod orders;
@@ -105,6 +106,8 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of outgoing email.
     pub mail_from: String,
+    /// Keep uploaded images in this bucket; `None`: under `<data_dir>/media`.
+    pub media_s3: Option<media::S3Media>,
 }
 
 impl Config {
@@ -130,6 +133,7 @@ impl Config {
             webhooks_allow_private: false,
             smtp_url: None,
             mail_from: "Souk <no-reply@localhost>".to_string(),
+            media_s3: None,
         }
     }
 }
@@ -153,6 +157,8 @@ pub struct AppInner {
     pub metrics: metrics::Metrics,
     /// Sends webhook deliveries.
     pub webhook_client: reqwest::Client,
+    /// Uploaded images.
+    pub(crate) media: media::MediaStore,
 }
 
 /// Shared state of every handler.
@@ -172,6 +178,8 @@ impl App {
         let mailer = mail::mailer(&config).unwrap_or_else(|e| panic!("{e}"));
         let provider = Arc::new(payments::Sandbox { secret: config.sandbox_secret.clone() });
         let webhook_client = webhooks::client(config.webhooks_allow_private);
+        // The command line checks where uploads go before it gets here.
+        let media = media::MediaStore::open(&config).unwrap_or_else(|e| panic!("{e}"));
         App(Arc::new(AppInner {
             store,
             config,
@@ -186,6 +194,7 @@ impl App {
             flash: std::sync::OnceLock::new(),
             metrics: metrics::Metrics::default(),
             webhook_client,
+            media,
         }))
     }
 
@@ -275,6 +284,7 @@ impl App {
             souk_search::SearchIndex::open(&config.data_dir.join("index")).map_err(|e| e.to_string())?;
         let index = Arc::new(index);
         search_sync::prepare(&store, &index, &config.trust, fresh).await.map_err(|e| e.message)?;
+        media::MediaStore::open(&config)?;
         Ok(App::new(store, config, index))
     }
 }

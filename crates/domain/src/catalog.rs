@@ -266,11 +266,12 @@ pub fn validate_images(images: &[String], field: &str) -> Result<(), Invalid> {
         return Err(Invalid::new("too_many", field, format!("at most {MAX_IMAGES} images")));
     }
     for (i, url) in images.iter().enumerate() {
-        let ok = (url.starts_with("https://") || url.starts_with("http://"))
-            && url.len() <= MAX_URL_CHARS
-            && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
-        if !ok {
-            return Err(Invalid::new("invalid_url", format!("{field}[{i}]"), "must be an http(s) URL without spaces"));
+        if !crate::media::is_image_link(url, MAX_URL_CHARS) {
+            return Err(Invalid::new(
+                "invalid_url",
+                format!("{field}[{i}]"),
+                "must be an http(s) URL without spaces, or the link of an uploaded image",
+            ));
         }
     }
     Ok(())

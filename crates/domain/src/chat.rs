@@ -62,11 +62,7 @@ pub fn message(text: &str, images: &[String]) -> Result<MessageDraft, Invalid> {
         return Err(Invalid::new("too_many", "images", format!("at most {MAX_IMAGES} images")));
     }
     for (i, url) in images.iter().enumerate() {
-        let ok = (url.starts_with("https://") || url.starts_with("http://"))
-            && url.len() <= MAX_IMAGE_URL_CHARS
-            && url.len() > 8
-            && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !ok {
+        if !crate::media::is_image_link(url, MAX_IMAGE_URL_CHARS) {
             return Err(Invalid::new(
                 "invalid_url",
                 format!("images[{i}]"),

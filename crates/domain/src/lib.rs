@@ -17,6 +17,7 @@ pub mod geo;
 pub mod id;
 pub mod import;
 pub mod ledger;
+pub mod media;
 pub mod money;
 pub mod notify;
 pub mod order;

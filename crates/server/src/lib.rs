@@ -20,8 +20,8 @@ use axum::Router;
 use error::AppError;
 use routes::flash as promotions;
 use routes::{
-    accounts, admin, analytics, api_keys, chat, disputes, meta, notifications, orders, products, rfq, search, stores,
-    trust, wallet, webhooks as hooks,
+    accounts, admin, analytics, api_keys, chat, disputes, media as uploads, meta, notifications, orders, products, rfq,
+    search, stores, trust, wallet, webhooks as hooks,
 };
 use souk_app::{jobs, live as relay, mail, search_sync, webhooks};
 use std::future::Future;
@@ -123,6 +123,7 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::reject))
         .routes(routes!(admin::grant_role))
         .routes(routes!(admin::revoke_role))
+        .routes(routes!(uploads::upload))
         .routes(routes!(admin::audit_log))
         .routes(routes!(api_keys::create_api_key, api_keys::api_keys))
         .routes(routes!(api_keys::revoke_api_key))

@@ -82,6 +82,11 @@ pub struct ServerArgs {
     /// The sender of outgoing email [default: Souk <no-reply@localhost>].
     #[arg(long, env = "SOUK_MAIL_FROM")]
     pub mail_from: Option<String>,
+    /// Keep uploaded images in this S3 bucket, reached with the standard AWS_* variables
+    /// (AWS_ENDPOINT for an S3-compatible store, AWS_ALLOW_HTTP=true for plain http), so that
+    /// every server process shares them [default: none, images are kept under <data-dir>/media].
+    #[arg(long, env = "SOUK_MEDIA_BUCKET")]
+    pub media_bucket: Option<String>,
 }
 
 /// Everything flags and variables may set.
@@ -138,6 +143,7 @@ struct FileConfig {
     webhooks_allow_private: Option<bool>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    media_bucket: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -175,6 +181,7 @@ pub struct Config {
     pub webhooks_allow_private: bool,
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    pub media_bucket: Option<String>,
 }
 
 impl Config {
@@ -224,6 +231,7 @@ impl Config {
                 .clone()
                 .or(file.mail_from)
                 .unwrap_or_else(|| "Souk <no-reply@localhost>".into()),
+            media_bucket: args.server.media_bucket.clone().or(file.media_bucket).filter(|b| !b.is_empty()),
         };
         if let Some(url) = &config.smtp_url {
             souk_app::mail::SmtpMailer::new(url, &config.mail_from)?;
@@ -325,6 +333,12 @@ impl Config {
         s.webhooks_allow_private = self.webhooks_allow_private;
         s.smtp_url = self.smtp_url.clone();
         s.mail_from = self.mail_from.clone();
+        s.media_s3 = self.media_bucket.as_ref().map(|bucket| souk_app::media::S3Media {
+            bucket: bucket.clone(),
+            // An S3-compatible store on plain http (a local MinIO) says so in the environment.
+            allow_http: std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v == "true"),
+            ..Default::default()
+        });
         s
     }
 }

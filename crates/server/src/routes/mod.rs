@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod chat;
 pub mod disputes;
 pub mod flash;
+pub mod media;
 pub mod meta;
 pub mod notifications;
 pub mod orders;

@@ -423,7 +423,8 @@ fn dispute_panel(
             }
             ol.evidence {
                 @for e in evidence {
-                    li { strong { (ctx.code(&e.role)) } " · " (ctx.code(&e.kind)) " · " (ctx.when(e.created_at)) @if !e.text.is_empty() { br; (e.text) } }
+                    li { strong { (ctx.code(&e.role)) } " · " (ctx.code(&e.kind)) " · " (ctx.when(e.created_at)) @if !e.text.is_empty() { br; (e.text) }
+                        @if !e.images.is_empty() { span.photos { @for i in &e.images { (super::photo_link(i)) } } } }
                 }
             }
             @if d.state != "resolved" {
@@ -451,7 +452,9 @@ fn dispute_panel(
                 }
                 form.evidence method="post" action=(format!("/disputes/{}/evidence", d.id)) {
                     (ctx.csrf_field()) (form_key())
-                    textarea name="text" required maxlength="2000" aria-label=(ctx.t("Evidence")) placeholder=(ctx.t("Add to the record")) {}
+                    textarea name="text" maxlength="2000" aria-label=(ctx.t("Evidence")) placeholder=(ctx.t("Add to the record")) {}
+                    input type="hidden" name="images";
+                    (super::forms::upload_field(ctx, "Add photos", "images"))
                     button type="submit" { (ctx.t("Add")) }
                 }
             }
@@ -463,6 +466,9 @@ fn dispute_panel(
 pub struct DisputeStepForm {
     #[serde(default)]
     text: String,
+    /// Links of uploaded photos, one per line.
+    #[serde(default)]
+    images: String,
     #[serde(default)]
     carrier: String,
     #[serde(default)]
@@ -509,7 +515,8 @@ pub async fn dispute_step(
                 disputes::take_step(&app, &mut tx, &id, step, &actor, &nothing, None).await?;
             }
             None => {
-                let input = disputes::EvidenceInput { text: f.text.clone(), images: Vec::new() };
+                let images = f.images.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect();
+                let input = disputes::EvidenceInput { text: f.text.clone(), images };
                 disputes::add_evidence(&mut tx, &id, &actor, &disputes::more_evidence(&input)?).await?;
             }
         }

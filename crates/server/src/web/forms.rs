@@ -24,6 +24,22 @@ pub(crate) fn currency(code: &str) -> Result<souk_domain::Currency, AppError> {
     Ok(souk_domain::Currency::parse(code.trim().to_ascii_uppercase().as_str(), "currency")?)
 }
 
+/// A photo picker for a form: each image picked is uploaded at once and its link added to the
+/// form's field `into` (`assets/upload.js`).
+pub fn upload_field(ctx: &Ctx, label: &'static str, into: &str) -> Markup {
+    html! {
+        div.upload {
+            label { (ctx.t(label)) " "
+                input type="file" accept="image/jpeg,image/png,image/webp" multiple data-upload-into=(into)
+                    data-sending=(ctx.t("Uploading")) data-added=(ctx.t("added")) data-failed=(ctx.t("the upload failed; please try again."));
+            }
+            span.hint { (ctx.t("JPEG, PNG or WebP, up to 10 MB each; location and camera data are removed.")) }
+            ul.previews aria-live="polite" {}
+            script src="/assets/upload.js" defer {}
+        }
+    }
+}
+
 /// A hidden one-time key for a form.
 pub fn form_key() -> Markup {
     html! { input type="hidden" name="_key" value=(souk_app::accounts::random_token()); }
@@ -233,6 +249,8 @@ fn problem_words(e: &AppError) -> &'static str {
         "rfq_closed" | "rfq_awarded" => "This request for quotes is closed.",
         "payment_declined" => "The card was declined.",
         "invalid_tracking" => "This tracking number does not match the carrier's format.",
+        "unsupported_image" => "This file is not a picture Souk takes: choose a JPEG, PNG or WebP image.",
+        "too_large" if e.field.as_deref() == Some("file") => "The file is too large: at most 10 MB.",
         "in_progress" => "This form is being submitted.",
         _ => match e.status.as_u16() {
             401 | 403 => "You may not do this.",
@@ -306,6 +324,8 @@ mod tests {
             "payment_declined",
             "in_progress",
             "invalid",
+            "invalid_tracking",
+            "unsupported_image",
         ];
         for status in [400, 401, 402, 403, 404, 409, 410, 422, 429, 500, 503] {
             for code in codes {
@@ -315,5 +335,13 @@ mod tests {
                 assert_ne!(Lang::Zh.t(words), words, "no Chinese for {words:?}");
             }
         }
+        let file = AppError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "too_large".into(),
+            message: "m".into(),
+            field: Some("file".into()),
+            retry_after_s: None,
+        };
+        assert_ne!(Lang::Zh.t(problem_words(&file)), problem_words(&file));
     }
 }

@@ -107,6 +107,16 @@ const CODES: &[(&str, &str)] = &[
     ("live", "Live now"),
     ("sold_out", "Sold out"),
     ("ended", "Ended"),
+    ("volume", "Sales volume"),
+    ("rating", "Ratings"),
+    ("detailed", "Detailed ratings"),
+    ("on_time", "Shipped on time"),
+    ("delivery", "Delivery speed"),
+    ("disputes", "Few disputes"),
+    ("refunds", "Few refunds"),
+    ("response", "Chat response"),
+    ("verification", "Identity verification"),
+    ("tenure", "Time on Souk"),
     ("role.granted", "Role granted"),
     ("role.revoked", "Role revoked"),
     ("admin", "Admin"),
@@ -121,6 +131,12 @@ const CODES: &[(&str, &str)] = &[
 /// itself when it has none.
 pub fn code_label(code: &str) -> Option<&'static str> {
     CODES.iter().find(|(c, _)| *c == code).map(|(_, en)| *en)
+}
+
+/// The English phrases the pages have in Chinese too: a test that reads Chinese pages looks
+/// for any of them left in English.
+pub fn translated_phrases() -> impl Iterator<Item = &'static str> {
+    ZH.iter().map(|(en, _)| *en)
 }
 
 /// English → Chinese.
@@ -148,6 +164,15 @@ const ZH: &[(&str, &str)] = &[
     ("Seller rating", "卖家评分"),
     ("In stock only", "仅显示有货"),
     ("Apply", "应用"),
+    ("This file is not a picture Souk takes: choose a JPEG, PNG or WebP image.", "此文件不是可接受的图片：请选择 JPEG、PNG 或 WebP 图片。"),
+    ("The file is too large: at most 10 MB.", "文件过大：最大 10 MB。"),
+    ("Add photos", "添加照片"),
+    ("Add scans or photos of the documents", "添加证件的扫描件或照片"),
+    ("Uploading", "正在上传"),
+    ("added", "已添加"),
+    ("the upload failed; please try again.", "上传失败，请重试。"),
+    ("JPEG, PNG or WebP, up to 10 MB each; location and camera data are removed.", "JPEG、PNG 或 WebP，每张最大 10 MB；位置和相机信息会被移除。"),
+    ("Your session has ended: log in again.", "登录已过期，请重新登录。"),
     ("d", "天"),
     ("This tracking number does not match the carrier's format.", "运单号与所选承运商的格式不符。"),
     ("Nothing was saved: please correct what is marked.", "未保存：请修改标出的内容。"),
@@ -246,16 +271,15 @@ const ZH: &[(&str, &str)] = &[
     ("The form expired; please try again.", "表单已过期，请重试。"),
     ("Signed in as", "已登录："),
     ("Language", "语言"),
-    ("volume", "成交量"),
-    ("rating", "评分"),
-    ("detailed", "详细评分"),
-    ("on_time", "准时发货"),
-    ("delivery", "配送速度"),
-    ("disputes", "纠纷"),
-    ("refunds", "退款"),
-    ("response", "响应速度"),
-    ("verification", "认证"),
-    ("tenure", "经营时长"),
+    ("Sales volume", "成交量"),
+    ("Ratings", "评分"),
+    ("Detailed ratings", "详细评分"),
+    ("Shipped on time", "准时发货"),
+    ("Delivery speed", "配送速度"),
+    ("Few disputes", "纠纷少"),
+    ("Few refunds", "退款少"),
+    ("Chat response", "响应速度"),
+    ("Time on Souk", "经营时长"),
     ("A self-hostable marketplace with escrowed payments", "资金托管的自托管交易市场"),
     ("Cart", "购物车"),
     ("Your cart is empty.", "购物车是空的。"),

@@ -36,6 +36,7 @@ const CHAT_JS: &str = include_str!("../../assets/chat.js");
 const IMPORT_JS: &str = include_str!("../../assets/import.js");
 const FLASH_JS: &str = include_str!("../../assets/flash.js");
 const SOUK_JS: &str = include_str!("../../assets/souk.js");
+const UPLOAD_JS: &str = include_str!("../../assets/upload.js");
 
 /// The pages' routes (everything outside `/api`).
 pub fn router() -> Router<App> {
@@ -98,6 +99,9 @@ pub fn router() -> Router<App> {
         .route("/logout", post(logout))
         .route("/lang/{code}", post(set_lang))
         .route("/assets/{file}", get(asset))
+        .route("/media/{name}", get(media_file))
+        .route("/media/thumbs/{name}", get(media_thumbnail))
+        .route("/uploads", post(upload))
 }
 
 /// What every page knows about its request.
@@ -332,6 +336,19 @@ const EXAMPLE_DOMAINS: [&str; 4] = ["example", "example.com", "example.net", "ex
 
 /// An image that can be shown: one on a reserved example domain never loads, so a drawn
 /// placeholder stands in for it.
+/// A photo in a record (evidence, documents): its thumbnail when it was uploaded here, a link to
+/// the full picture either way.
+pub fn photo_link(url: &str) -> Markup {
+    html! {
+        a.photo href=(url) rel="noopener noreferrer" {
+            @match souk_domain::media::thumbnail_of(url) {
+                Some(thumb) => img src=(thumb) alt="" loading="lazy";,
+                None => "🖼",
+            }
+        }
+    }
+}
+
 pub fn image(url: Option<&str>, alt: &str) -> Markup {
     let shown = url.filter(|u| {
         let host = u.split("://").nth(1).and_then(|r| r.split(['/', ':']).next()).unwrap_or("");
@@ -351,6 +368,56 @@ pub fn image(url: Option<&str>, alt: &str) -> Markup {
     }
 }
 
+/// An uploaded image, or its thumbnail. Its name is its content's hash, so it never changes:
+/// browsers keep it for a year.
+async fn media_file(State(app): State<App>, Path(name): Path<String>) -> Response {
+    media(&app, &name).await
+}
+
+async fn media_thumbnail(State(app): State<App>, Path(name): Path<String>) -> Response {
+    media(&app, &format!("thumbs/{name}")).await
+}
+
+async fn media(app: &App, name: &str) -> Response {
+    match souk_app::media::fetch(app, name).await {
+        Ok(Some((bytes, kind))) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, kind),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "not found").into_response(),
+        Err(e) => crate::error::AppError::from(e).into_response(),
+    }
+}
+
+/// The pages' upload: an image from a form's file picker (`assets/upload.js`), checked like a
+/// form (session and CSRF token, sent as `X-CSRF-Token`), answered with the upload's links as
+/// JSON, or the error in the page's language.
+async fn upload(State(app): State<App>, ctx: Ctx, headers: HeaderMap, body: axum::body::Body) -> Response {
+    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ctx.user.is_none() || !ctx.csrf_ok(token) {
+        return crate::error::AppError::forbidden(ctx.t("Your session has ended: log in again.")).into_response();
+    }
+    let result = async {
+        crate::routes::media::require_image_type(&headers)?;
+        let bytes = crate::extract::read_body(body, souk_domain::media::MAX_UPLOAD_BYTES).await?;
+        Ok::<_, crate::error::AppError>(souk_app::media::upload(&app, bytes.to_vec()).await?)
+    }
+    .await;
+    match result {
+        Ok(up) => (StatusCode::CREATED, axum::Json(up)).into_response(),
+        Err(e) => {
+            let words = forms::error_words(&ctx, &e);
+            crate::error::AppError::new(e.status, e.code, words).into_response()
+        }
+    }
+}
+
 async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind): (Vec<u8>, &str) = match file.as_str() {
         "htmx.min.js" => (HTMX.to_vec(), "text/javascript; charset=utf-8"),
@@ -359,6 +426,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "import.js" => (IMPORT_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         "flash.js" => (FLASH_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         "souk.js" => (SOUK_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
+        "upload.js" => (UPLOAD_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     (StatusCode::OK, [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=3600")], body)

@@ -376,7 +376,7 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
                     summary { (ctx.t("How the score is made")) }
                     table.breakdown {
                         @for c in &trust.components {
-                            tr { td { (ctx.lang.t(component_key(c.name))) } td { (format!("{:.2}", c.value)) } td { (format!("+{:.1}", c.points)) } }
+                            tr { td { (ctx.code(c.name)) } td { (format!("{:.2}", c.value)) } td { (format!("+{:.1}", c.points)) } }
                         }
                     }
                 }
@@ -399,13 +399,6 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
 }
 
 /// The i18n key of a trust component's name.
-fn component_key(name: &str) -> &'static str {
-    ["volume", "rating", "detailed", "on_time", "delivery", "disputes", "refunds", "response", "verification", "tenure"]
-        .into_iter()
-        .find(|k| *k == name)
-        .unwrap_or("rating")
-}
-
 #[derive(Deserialize, Default)]
 pub struct StorePage {
     #[serde(default)]

@@ -102,6 +102,7 @@ pub fn verification_panel(ctx: &Ctx, latest: Option<&VerificationRequest>) -> Ma
                             }
                         } }
                         label { (ctx.t("Document number")) input name="document_number" required maxlength="64"; }
+                        (super::forms::upload_field(ctx, "Add scans or photos of the documents", "document_urls"))
                         label { (ctx.t("Links to scans, one per line")) textarea name="document_urls" {} }
                         button type="submit" { (ctx.t("Submit for verification")) }
                     }
@@ -438,6 +439,7 @@ fn product_form(ctx: &Ctx, action: &str, values: &Fields, currency: &str, error:
                     option value=(s.as_str()) selected[s == status] { (ctx.t(s.as_str())) }
                 }
             } }
+            (super::forms::upload_field(ctx, "Add photos", "images"))
             label { (ctx.t("Image links, one per line")) textarea name="images" aria-invalid=[invalid("images")] { (values.get("images")) } }
             (note("images"))
             label { (ctx.t("Attributes (name: value, one per line)")) textarea name="attributes" aria-invalid=[invalid("attributes")] { (values.get("attributes")) } }

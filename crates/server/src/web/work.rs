@@ -312,7 +312,7 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
                 @for v in &pending.items {
                     div.work {
                         p { (v.legal_name) " · " (ctx.t(super::selling::document_label(v.document_type))) " " code { (v.document_number) } " · " (ctx.when(v.submitted_at))
-                            @for u in &v.document_urls { " " a href=(u) rel="noopener noreferrer" { "[doc]" } } }
+                            @for u in &v.document_urls { " " (super::photo_link(u)) } }
                         form.verify method="post" action=(format!("/console/verifications/{}", v.id)) {
                             (hidden(&ctx))
                             select name="decision" {
@@ -381,7 +381,7 @@ pub async fn console_dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<St
         ul { @for e in &tracking { li { (ctx.when(e.occurred_at)) " · " (ctx.code(&e.kind)) @if let Some(text) = &e.description { " · " (text) } } } }
         h2 { (ctx.t("Evidence")) }
         ul { @for e in &evidence { li { strong { (ctx.code(&e.role)) } " · " (ctx.code(&e.kind)) " · " (ctx.when(e.created_at)) ": " (e.text)
-            @for i in &e.images { " " a href=(i) rel="noopener noreferrer" { (ctx.t("photo")) } } } } }
+            @for i in &e.images { " " (super::photo_link(i)) } } } }
         h2 { (ctx.t("Chat")) }
         ul { @for m in &chat { li { strong { (ctx.code(&m.side)) } ": " (m.text) } } }
         @if d.view.state == "mediation" {

@@ -73,11 +73,27 @@ async fn a_new_seller_lists_quotes_negotiates_and_is_paid() {
          f.v1_code.value = 'BOWL-L'; f.v1_options.value = 'size=L'; f.v1_price.value = '30.00'; f.v1_stock.value = '4'; true }",
     )
     .await;
+    // A photo from the seller's disk: uploaded as it is picked, its link added to the form.
+    let photo = std::env::temp_dir().join(format!("souk-bowl-{}.jpg", std::process::id()));
+    std::fs::write(&photo, crate::media::phone_photo(90)).unwrap();
+    let doc = s.call("DOM.getDocument", json!({})).await;
+    let picker = s
+        .call(
+            "DOM.querySelector",
+            json!({"nodeId": doc["root"]["nodeId"], "selector": "form.product input[type=file]"}),
+        )
+        .await;
+    s.call("DOM.setFileInputFiles", json!({"files": [photo.to_str().unwrap()], "nodeId": picker["nodeId"]})).await;
+    s.wait_for("document.querySelector('form.product').images.value.startsWith('/media/')").await;
+    s.wait_for("!!document.querySelector('ul.previews li.ok img')").await;
+    let _ = std::fs::remove_file(&photo);
     s.screenshot("product-form").await;
     s.navigate_by("document.querySelector('form.product').submit()").await;
     let edit = s.text().await;
     assert!(s.eval("location.pathname").await.as_str().unwrap().starts_with("/seller/products/prd_"), "{edit}");
     assert_eq!(s.eval("document.querySelectorAll('fieldset.variant').length").await, 2);
+    let kept = s.eval("document.querySelector('form.product').images.value").await;
+    assert!(kept.as_str().unwrap().starts_with("/media/"), "the uploaded photo is the listing's: {kept}");
 
     // A catalog file: uploaded with a progress bar, then the per-row report.
     s.goto(&format!("{}/seller/import", srv.base)).await;

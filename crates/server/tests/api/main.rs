@@ -17,6 +17,7 @@ mod flash;
 mod hostile;
 mod idempotency;
 mod import;
+mod media;
 mod metrics;
 mod notifications;
 mod openapi;

@@ -682,9 +682,22 @@ async fn every_demo_role_reaches_only_working_pages() {
             }
             let r = http.get(format!("{}{path}", srv.base)).header("cookie", &cookies).send().await.unwrap();
             let status = r.status();
+            let page = r.headers().get("content-type").is_some_and(|t| t.to_str().unwrap().starts_with("text/html"));
             let html = r.text().await.unwrap();
             assert_eq!(status, StatusCode::OK, "{} at {path}: {html}", login.role);
+            if !page {
+                continue; // a download (the CSV template), read by a program
+            }
             assert!(!html.contains("Something went wrong"), "{} at {path}", login.role);
+            assert_reads_well(login.role, &path, &html, false);
+            let zh = http
+                .get(format!("{}{path}", srv.base))
+                .header("cookie", format!("{cookies}; souk_lang=zh"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(zh.status(), StatusCode::OK, "{} at {path} in Chinese", login.role);
+            assert_reads_well(login.role, &path, &zh.text().await.unwrap(), true);
             for link in html.split("href=\"").skip(1).filter_map(|h| h.split('"').next()) {
                 let link = link.replace("&amp;", "&");
                 if !link.starts_with('/') || link.starts_with("/assets") || link.starts_with("//") {
@@ -720,6 +733,52 @@ async fn every_demo_role_reaches_only_working_pages() {
 }
 
 /// A page's kind: its path with ids (and store slugs) blanked, and the names of its query.
+/// What a person reads on a page as words: its text without tags, scripts, styles, or what it
+/// shows on purpose as literal code (`<code>`: CSV columns to type, an order's number).
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        rest = &rest[open..];
+        let skip_to =
+            ["<script", "<style", "<code"].iter().find(|t| rest.starts_with(**t)).map(|t| format!("</{}", &t[1..]));
+        let end = match skip_to {
+            Some(close) => rest.find(&close).and_then(|i| rest[i..].find('>').map(|j| i + j)),
+            None => rest.find('>'),
+        };
+        let Some(end) = end else { break };
+        out.push(' ');
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out.replace("&amp;", "&").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">")
+}
+
+/// Fails on what a person should never read: JSON, ISO timestamps, API codes (`not_received`),
+/// and on a Chinese page, any of the pages' longer English phrases left untranslated (shorter
+/// ones also occur in what people write: "Not as described: smaller than ...").
+fn assert_reads_well(role: &str, path: &str, html: &str, chinese: bool) {
+    let text = visible_text(html);
+    let lang = if chinese { "zh" } else { "en" };
+    assert!(!text.contains("{\"") && !text.contains("\":"), "{role} {path} ({lang}) shows JSON: {text}");
+    let iso = text
+        .as_bytes()
+        .windows(11)
+        .any(|w| w[..4].iter().all(u8::is_ascii_digit) && w[4] == b'-' && w[7] == b'-' && w[10] == b'T');
+    assert!(!iso, "{role} {path} ({lang}) shows an ISO timestamp: {text}");
+    let code = text
+        .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+        .find(|w| w.contains('_') && !w.starts_with('_') && !w.ends_with('_'));
+    assert!(code.is_none(), "{role} {path} ({lang}) shows the code {code:?}: {text}");
+    if chinese {
+        let english = souk_server::web::i18n::translated_phrases()
+            .filter(|p| p.len() >= 24 && p.contains(' '))
+            .find(|p| text.contains(p));
+        assert!(english.is_none(), "{role} {path} shows {english:?} in English on a Chinese page: {text}");
+    }
+}
+
 fn page_kind(link: &str) -> String {
     let (path, query) = link.split_once('?').unwrap_or((link, ""));
     let mut segments: Vec<&str> = path.split('/').collect();
