@@ -106,7 +106,7 @@ pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
                     p { code { (d.order_id) } " · " (ctx.code(&d.reason)) " · " (d.description) }
                     form.answer method="post" action=(format!("/seller/disputes/{}/answer", d.id)) {
                         (hidden(&ctx))
-                        select name="action" {
+                        select name="action" aria-label=(ctx.t("Answer")) {
                             option value="refund" { (ctx.t("Refund in full")) }
                             option value="partial_refund" { (ctx.t("Offer a partial refund")) }
                             option value="return" { (ctx.t("Ask for a return")) }
@@ -315,7 +315,7 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
                             @for u in &v.document_urls { " " (super::photo_link(u)) } }
                         form.verify method="post" action=(format!("/console/verifications/{}", v.id)) {
                             (hidden(&ctx))
-                            select name="decision" {
+                            select name="decision" aria-label=(ctx.t("Decision")) {
                                 option value="approve" { (ctx.t("Approve")) }
                                 option value="reject" { (ctx.t("Reject")) }
                             }
@@ -366,7 +366,7 @@ pub async fn console_dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<St
         dl.parties {
             div { dt { (ctx.t("Buyer")) } dd { (buyer.display_name) " · " (buyer.email) } }
             div { dt { (ctx.t("Seller")) } dd { a href=(format!("/stores/{}", shop.slug)) { (shop.name) } } }
-            div { dt { (ctx.t("Opened")) } dd { (ctx.when(d.view.opened_at)) } }
+            div { dt { (ctx.t("Dispute opened")) } dd { (ctx.when(d.view.opened_at)) } }
         }
         p { (d.view.description) }
         h2 { (ctx.t("Order")) " " code { (order.id) } }
@@ -388,7 +388,7 @@ pub async fn console_dispute(State(app): State<App>, ctx: Ctx, Path(id): Path<St
             h2 { (ctx.t("Decide")) }
             form.decide method="post" action=(format!("/console/disputes/{}/decide", d.view.id)) {
                 (hidden(&ctx))
-                select name="outcome" {
+                select name="outcome" aria-label=(ctx.t("Decision")) {
                     option value="refund" { (ctx.t("Refund in full")) }
                     option value="partial_refund" { (ctx.t("Partial refund")) }
                     option value="release" { (ctx.t("Release to the seller")) }
