@@ -18,7 +18,12 @@ pub struct ReviewInput {
     pub communication: i64,
     pub shipping_speed: i64,
     pub text: Option<String>,
+    /// Photos of what arrived: links of uploaded images, or images elsewhere.
+    pub images: Vec<String>,
 }
+
+/// The most photos one review carries.
+pub const MAX_REVIEW_IMAGES: usize = 6;
 
 /// A review that keeps the rules; its text trimmed (empty when none was given).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +33,23 @@ pub struct Review {
     pub communication: i64,
     pub shipping: i64,
     pub text: String,
+    pub images: Vec<String>,
+}
+
+fn photos(images: Vec<String>) -> Result<Vec<String>, Invalid> {
+    if images.len() > MAX_REVIEW_IMAGES {
+        return Err(Invalid::new("too_many", "images", format!("at most {MAX_REVIEW_IMAGES} photos")));
+    }
+    for (i, link) in images.iter().enumerate() {
+        if !crate::media::is_image_link(link, 500) {
+            return Err(Invalid::new(
+                "invalid_url",
+                format!("images[{i}]"),
+                "an uploaded image's link or an http(s) URL of at most 500 characters",
+            ));
+        }
+    }
+    Ok(images)
 }
 
 impl ReviewInput {
@@ -38,6 +60,7 @@ impl ReviewInput {
             communication: score(self.communication, "communication")?,
             shipping: score(self.shipping_speed, "shipping_speed")?,
             text: bounded_text(self.text.as_deref().unwrap_or(""), "text", MAX_REVIEW_CHARS)?,
+            images: photos(self.images)?,
         })
     }
 }
@@ -103,7 +126,14 @@ mod tests {
     use super::*;
 
     fn input(stars: i64, text: Option<&str>) -> ReviewInput {
-        ReviewInput { stars, item_as_described: 4, communication: 5, shipping_speed: 3, text: text.map(str::to_string) }
+        ReviewInput {
+            stars,
+            item_as_described: 4,
+            communication: 5,
+            shipping_speed: 3,
+            text: text.map(str::to_string),
+            images: Vec::new(),
+        }
     }
 
     #[test]
@@ -117,6 +147,11 @@ mod tests {
         let long = "字".repeat(MAX_REVIEW_CHARS + 1);
         assert_eq!(input(5, Some(&long)).check().unwrap_err().code, "too_long");
         assert!(input(5, Some(&"字".repeat(MAX_REVIEW_CHARS))).check().is_ok(), "characters, not bytes");
+        let photo = format!("/media/{}.jpg", "ab".repeat(32));
+        let with = |images: Vec<String>| ReviewInput { images, ..input(5, None) }.check();
+        assert_eq!(with(vec![photo.clone()]).unwrap().images, vec![photo.clone()]);
+        assert_eq!(with(vec!["javascript:x".into()]).unwrap_err().field.as_deref(), Some("images[0]"));
+        assert_eq!(with(vec![photo; MAX_REVIEW_IMAGES + 1]).unwrap_err().code, "too_many");
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct ReviewView {
     pub communication: i64,
     pub shipping_speed: i64,
     pub text: String,
+    /// Photos of what arrived.
+    pub images: Vec<String>,
     pub reply: Option<String>,
     pub replied_at: Option<String>,
     pub created_at: Timestamp,
@@ -86,6 +88,7 @@ pub struct ReviewDraft {
     pub communication: i64,
     pub shipping: i64,
     pub text: String,
+    pub images: Vec<String>,
 }
 
 impl ReviewDraft {
@@ -99,6 +102,7 @@ impl ReviewDraft {
             communication: r.communication,
             shipping: r.shipping,
             text: r.text,
+            images: r.images,
         }
     }
 }
@@ -120,7 +124,7 @@ impl ReviewScope<'_> {
 }
 
 const REVIEW_COLUMNS: &str = "r.id, r.product_id, r.store_id, u.display_name, r.stars, r.described, \
-     r.communication, r.shipping, r.body, r.reply, r.replied_at, r.created_at";
+     r.communication, r.shipping, r.body, r.reply, r.replied_at, r.created_at, r.images";
 
 fn review_from_row(row: &AnyRow) -> Result<ReviewView> {
     Ok(ReviewView {
@@ -136,6 +140,7 @@ fn review_from_row(row: &AnyRow) -> Result<ReviewView> {
         reply: row.try_get(9)?,
         replied_at: row.try_get::<Option<i64>, _>(10)?.map(rfc3339),
         created_at: Timestamp(row.try_get(11)?),
+        images: crate::bulk::decode(&row.try_get::<String, _>(12)?)?,
     })
 }
 
@@ -428,7 +433,7 @@ impl Tx {
         let now = self.store().now_ms();
         let inserted = sqlx::query(
             "INSERT INTO reviews (id, order_id, position, product_id, store_id, buyer_id, stars, described, communication, \
-             shipping, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             shipping, body, created_at, images) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (order_id, position) DO NOTHING",
         )
         .bind(&id)
@@ -443,6 +448,7 @@ impl Tx {
         .bind(d.shipping)
         .bind(&d.text)
         .bind(now)
+        .bind(serde_json::Value::from(d.images.clone()).to_string())
         .execute(self.conn())
         .await?;
         if inserted.rows_affected() != 1 {

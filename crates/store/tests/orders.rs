@@ -454,9 +454,11 @@ async fn reviews_move_ratings_and_trust_totals(db: TestDb) {
         communication: 4,
         shipping: 3,
         text: "good".into(),
+        images: vec![format!("/media/{}.png", "0f".repeat(32))],
     };
     let mut tx = w.store.begin().await.unwrap();
     let review = tx.create_review(&buyer, &draft(0, 4)).await.unwrap();
+    assert_eq!(review.images, draft(0, 4).images, "the photos are kept with the review");
     assert!(matches!(
         tx.create_review(&buyer, &draft(0, 1)).await,
         Err(StoreError::Conflict { kind: Conflict::AlreadyReviewed, .. })

@@ -277,6 +277,7 @@ async fn play(
                 communication: stars(rng),
                 shipping: stars(rng),
                 text: rng.pick(texts).to_string(),
+                images: Vec::new(),
             };
             let review = tx.create_review(buyer, &draft).await?;
             if rng.below(3) == 0 {

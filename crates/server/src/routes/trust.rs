@@ -93,6 +93,9 @@ pub struct ReviewInput {
     pub shipping_speed: i64,
     #[serde(default)]
     pub text: Option<String>,
+    /// Photos of what arrived (at most 6): links from `POST /api/v1/uploads`, or http(s) URLs.
+    #[serde(default)]
+    pub images: Vec<String>,
 }
 
 /// The buyer reviews one line of a completed order, once, within 30 days of completion.
@@ -113,6 +116,7 @@ pub async fn create_review(
         communication: input.communication,
         shipping_speed: input.shipping_speed,
         text: input.text,
+        images: input.images,
     }
     .check()?;
     let side = side(&app, &user, &id).await?;

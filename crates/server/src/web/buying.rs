@@ -370,7 +370,9 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
             form.review method="post" action=(format!("/orders/{}/review", o.id)) {
                 (ctx.csrf_field()) (form_key())
                 label { (ctx.t("Stars")) select name="stars" { @for n in (1..=5).rev() { option value=(n) { (n) } } } }
-                textarea name="text" maxlength=(souk_domain::review::MAX_REVIEW_CHARS) {}
+                textarea name="text" maxlength=(souk_domain::review::MAX_REVIEW_CHARS) aria-label=(ctx.t("Review")) {}
+                input type="hidden" name="images";
+                (super::forms::upload_field(&ctx, "Add photos", "images"))
                 button type="submit" { (ctx.t("Post review")) }
             }
         }
@@ -606,6 +608,9 @@ pub struct ReviewForm {
     stars: i64,
     #[serde(default)]
     text: String,
+    /// Links of uploaded photos, one per line.
+    #[serde(default)]
+    images: String,
     #[serde(default)]
     _csrf: String,
     #[serde(default)]
@@ -628,6 +633,7 @@ pub async fn review(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
             communication: f.stars,
             shipping_speed: f.stars,
             text: Some(f.text.clone()),
+            images: f.images.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
         }
         .check()?;
         souk_app::reviews::review_order(&mut tx, &user.id, &o, checked).await?;

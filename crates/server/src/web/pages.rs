@@ -390,6 +390,7 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
                 div.review {
                     p { strong { (r.buyer_name) } " · " ("★".repeat(r.stars.clamp(0, 5) as usize)) }
                     p { (r.text) }
+                    @if !r.images.is_empty() { span.photos { @for i in &r.images { (super::photo_link(i)) } } }
                     @if let Some(reply) = &r.reply { p.reply { (ctx.t("Seller's reply")) ": " (reply) } }
                 }
             }

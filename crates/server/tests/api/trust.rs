@@ -223,9 +223,32 @@ async fn reviews_follow_the_rules_and_trust_moves_search(srv: Srv) {
     )
     .await;
     assert_eq!((no_line.status, no_line.field()), (StatusCode::UNPROCESSABLE_ENTITY, "line"));
-    let ok = review(&srv, &buyer, &order, stars(5), "rv-1").await;
+    let mut bad_photo = stars(5);
+    bad_photo["images"] = json!(["file:///etc/passwd"]);
+    let refused = review(&srv, &buyer, &order, bad_photo, "rv-0").await;
+    assert_eq!((refused.status, refused.field()), (StatusCode::UNPROCESSABLE_ENTITY, "images[0]"));
+    // A photo of what arrived, uploaded first.
+    let photo = srv
+        .http
+        .post(format!("{}/api/v1/uploads", srv.base))
+        .bearer_auth(&buyer)
+        .header("content-type", "image/jpeg")
+        .header("idempotency-key", "rv-photo")
+        .body(crate::media::phone_photo(60))
+        .send()
+        .await
+        .unwrap();
+    let photo = photo.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_string();
+    let mut with_photo = stars(5);
+    with_photo["images"] = json!([photo]);
+    let ok = review(&srv, &buyer, &order, with_photo.clone(), "rv-1").await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
-    let retried = review(&srv, &buyer, &order, stars(5), "rv-1").await;
+    assert_eq!(ok.body["images"], json!([photo]));
+    let product_page = srv.http.get(format!("{}/products/{}", srv.base, ok.body["product_id"].as_str().unwrap()));
+    let product_page = product_page.send().await.unwrap().text().await.unwrap();
+    let thumb = souk_domain::media::thumbnail_of(&photo).unwrap();
+    assert!(product_page.contains(&format!("src=\"{thumb}\"")), "the review shows its photo");
+    let retried = review(&srv, &buyer, &order, with_photo, "rv-1").await;
     assert_eq!(retried.body["id"], ok.body["id"], "a retry answers the first response");
     let second = review(&srv, &buyer, &order, stars(1), "rv-2").await;
     assert_eq!((second.status, second.code()), (StatusCode::CONFLICT, "already_reviewed"));
