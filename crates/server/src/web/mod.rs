@@ -3,6 +3,7 @@
 //! calls as the JSON API, and the same sessions: the token lives in an HttpOnly, SameSite cookie.
 //! Every form carries a CSRF token that must match the `souk_csrf` cookie (double submit).
 
+mod analytics;
 mod buying;
 mod chat;
 mod deals;
@@ -71,7 +72,7 @@ pub fn router() -> Router<App> {
         .route("/rfqs/{id}/quote", post(deals::quote))
         .route("/quotes/{id}/accept", post(deals::accept_quote))
         .route("/seller", get(work::seller))
-        .route("/seller/analytics", get(work::analytics))
+        .route("/seller/analytics", get(analytics::analytics))
         .route("/seller/store", post(selling::open_store))
         .route("/seller/verification", post(selling::submit_verification))
         .route("/seller/products", get(selling::products))
