@@ -2,7 +2,10 @@
 // (the exact value stays in the title). The search box suggests categories and products as one
 // types (from the suggest API), and a filter form marked `data-auto` applies each change at
 // once, so its Apply button is only needed without scripts. Wide screens open the filters;
-// phones show results first.
+// phones show results first. A form that acts once (it carries a `_key`) is sent by the script:
+// a refusal shows beside the input it is about with everything typed kept in place, and success
+// goes where the server says. Without scripts the same forms post as usual, a refusal on a page
+// of its own.
 (function () {
   const zh = document.documentElement.lang === "zh";
   const local = new Intl.DateTimeFormat(zh ? "zh-CN" : "en-GB", { dateStyle: "medium", timeStyle: "short" });
@@ -72,4 +75,58 @@
   }
   const filters = document.querySelector("details.filters");
   if (filters && window.matchMedia("(min-width: 800px)").matches) filters.open = true;
+
+  const go = (to) => {
+    const target = new URL(to, location.href);
+    if (target.href.split("#")[0] !== location.href.split("#")[0]) return location.assign(target.href);
+    history.replaceState(null, "", target.href);
+    location.reload();
+  };
+  const refuse = (form, html) => {
+    for (const old of form.querySelectorAll(".field-error[data-inline]")) old.remove();
+    for (const f of form.querySelectorAll("[aria-invalid]")) f.removeAttribute("aria-invalid");
+    const sent = new DOMParser().parseFromString(html, "text/html").querySelector(".field-error");
+    const note = document.createElement("p");
+    note.className = "field-error";
+    note.setAttribute("role", "alert");
+    note.dataset.inline = "";
+    note.textContent = sent ? sent.textContent : html;
+    const named = sent && sent.dataset.input ? form.elements.namedItem(sent.dataset.input) : null;
+    const input = named && named.length !== undefined && !named.tagName ? named[0] : named;
+    if (input && input.type !== "hidden") {
+      note.id = "error-" + input.name;
+      (input.closest("label") || input).after(note);
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", note.id);
+      input.focus();
+    } else {
+      form.prepend(note);
+      note.scrollIntoView({ block: "nearest" });
+    }
+  };
+  document.addEventListener("submit", async (e) => {
+    const form = e.target;
+    if (e.defaultPrevented || form.method !== "post" || !form.querySelector("input[name=_key]")) return;
+    e.preventDefault();
+    if (form.dataset.sending) return;
+    form.dataset.sending = "1";
+    const body = new URLSearchParams(new FormData(form, e.submitter));
+    let res;
+    try {
+      res = await fetch(form.action, { method: "POST", body, headers: { "X-Souk-Form": "inline" } });
+    } catch (_) {
+      delete form.dataset.sending;
+      return refuse(form, zh ? "连接失败，请重试。" : "The connection failed; please try again.");
+    }
+    const to = res.headers.get("X-Souk-Location");
+    if (to !== null) return go(to);
+    delete form.dataset.sending;
+    if (res.headers.get("X-Souk-Form") === "error") return refuse(form, await res.text());
+    // Anything else (signed out, an expired form) is the page the server would have shown.
+    if (res.redirected) return location.assign(res.url);
+    const page = await res.text();
+    document.open();
+    document.write(page);
+    document.close();
+  });
 })();

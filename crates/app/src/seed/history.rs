@@ -390,7 +390,7 @@ async fn today_negotiations(
     let rfq = |title: &str, quantity: i64| {
         rfq::draft(title, "Retail packaging, please.", &category, quantity, None, &ship_to, now_ms + 5 * DAY_MS, now_ms)
     };
-    let wanted = rfq(&format!("{}: {} units", product.title, quantity * 4), quantity * 4)?;
+    let wanted = rfq(&format!("{} × {}", product.title, quantity * 4), quantity * 4)?;
     let mine = tx.create_rfq(demo_buyer, &wanted).await?;
     clock.set_ms(now_ms - 30 * MINUTE_MS);
     let offer = rfq::quote(&sku.id, discounted, quantity, 10, "Mixed colours possible; ships in 10 days.")?;

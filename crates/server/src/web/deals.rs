@@ -266,7 +266,7 @@ pub async fn rfqs(State(app): State<App>, ctx: Ctx) -> Response {
             label { (ctx.t("What you need")) input name="title" required minlength="3" maxlength="200"; }
             label { (ctx.t("Details")) textarea name="details" maxlength="4000" {} }
             label { (ctx.t("Category")) select name="category" required {
-                @for c in Category::all() { option value=(c.id) { (c.path()) } }
+                @for c in Category::all() { option value=(c.id) { @if ctx.lang == super::Lang::Zh { (c.path_zh()) } @else { (c.path()) } } }
             } }
             label { (ctx.t("Quantity")) input name="quantity" required inputmode="numeric"; }
             label { (ctx.t("Target unit price (optional)")) input name="target_price" inputmode="decimal"; }

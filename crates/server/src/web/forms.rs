@@ -75,7 +75,7 @@ pub(crate) async fn claim(app: &App, user: &User, key: &str) -> Result<Once, App
 /// page there says what happened (see [`done_code`]).
 pub(crate) async fn finish(ctx: &Ctx, tx: Tx, claim: &KeyClaim, location: &str) -> Result<Response, AppError> {
     souk_app::idempotency::finish(tx, &claim.scope, &claim.key, &claim.token, 303, location).await?;
-    let mut res = Redirect::to(location).into_response();
+    let mut res = go(ctx, location);
     if let Some(code) = done_code(&ctx.path) {
         let cookie = format!("{DONE_COOKIE}={code}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax");
         if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
@@ -83,6 +83,22 @@ pub(crate) async fn finish(ctx: &Ctx, tx: Tx, claim: &KeyClaim, location: &str) 
         }
     }
     Ok(res)
+}
+
+/// The header the pages' script sends with a form, and the one it reads where to go from.
+pub(crate) const INLINE_HEADER: &str = "x-souk-form";
+const LOCATION_HEADER: &str = "x-souk-location";
+
+/// To `location` after a form: a redirect, or for the pages' script, the place to go itself
+/// (a followed redirect would show the next page's one-time notice to the script, not the reader).
+pub(crate) fn go(ctx: &Ctx, location: &str) -> Response {
+    if !ctx.inline {
+        return Redirect::to(location).into_response();
+    }
+    match axum::http::HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::NO_CONTENT, [(LOCATION_HEADER, v)]).into_response(),
+        Err(_) => Redirect::to("/").into_response(),
+    }
 }
 
 /// The cookie that carries what a form did to the next page, which shows it once.
@@ -174,10 +190,9 @@ macro_rules! once {
         $crate::web::forms::once!($app, $ctx, $user, $key, |$tx| $act, else |e| $crate::web::forms::problem(&$ctx, e))
     };
     ($app:expr, $ctx:expr, $user:expr, $key:expr, |$tx:ident| $act:expr, else |$e:ident| $failed:expr) => {{
-        use axum::response::IntoResponse;
         use $crate::web::forms::{claim, finish, release, Once};
         match claim(&$app, &$user, &$key).await {
-            Ok(Once::Done(location)) => axum::response::Redirect::to(&location).into_response(),
+            Ok(Once::Done(location)) => $crate::web::forms::go(&$ctx, &location),
             Err(error) => {
                 let $e = &error;
                 $failed
@@ -207,8 +222,12 @@ macro_rules! once {
 pub(crate) use once;
 
 /// A failed action's page: what went wrong, in the page's language (the API's words in English,
-/// a sentence for the error's code or kind in Chinese), and the way back to the form.
+/// a sentence for the error's code or kind in Chinese), and the way back to the form. To the
+/// pages' script, only the error, naming the input it is about ([`inline_problem`]).
 pub(crate) fn problem(ctx: &Ctx, e: &AppError) -> Response {
+    if let Some(r) = inline_problem(ctx, e) {
+        return r;
+    }
     let status = if e.status.is_server_error() { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
     let title = ctx.t("That could not be done");
     let body = html! {
@@ -219,15 +238,52 @@ pub(crate) fn problem(ctx: &Ctx, e: &AppError) -> Response {
     ctx.page(status, title, body)
 }
 
-/// What went wrong, in the page's language: the API's words (with the field) in English, a
-/// sentence for the error's code or kind in Chinese.
+/// For a form the pages' script sent: the error alone, which the script puts beside the input
+/// named `data-input` (or atop the form), leaving everything typed in place.
+pub(crate) fn inline_problem(ctx: &Ctx, e: &AppError) -> Option<Response> {
+    if !ctx.inline {
+        return None;
+    }
+    let input = e.field.as_deref().map(input_of).unwrap_or_default();
+    // A refusal is an answer the script expects (its header says so), not a failed request.
+    let status = if e.status.is_server_error() { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+    // Beside its input, the error need not name its field.
+    let words = match ctx.lang {
+        Lang::En => e.message.clone(),
+        Lang::Zh => error_words(ctx, e),
+    };
+    let fragment = html! { p.field-error role="alert" data-input=(input) { (words) } };
+    let headers = [(INLINE_HEADER, "error"), ("content-type", "text/html; charset=utf-8")];
+    Some((status, headers, fragment.into_string()).into_response())
+}
+
+/// The form input an error's field names: `variants[2].price` and `skus[2].price` are a
+/// product's variant row 2's price (`v2_price`), `ships_to[0]` the ships-to box.
+pub(crate) fn input_of(field: &str) -> String {
+    let (head, rest) = field.split_once('[').unwrap_or((field, ""));
+    if head == "variants" || head == "skus" {
+        if let Some((i, sub)) = rest.split_once(']') {
+            let sub = sub.trim_start_matches('.').split(['.', '[']).next().unwrap_or("");
+            let input = match sub {
+                "sku" => "code",
+                "price_tiers" => "tiers",
+                other => other,
+            };
+            return format!("v{i}_{input}");
+        }
+    }
+    head.split('.').next().unwrap_or(head).to_string()
+}
+
+/// What went wrong, in the page's language: the API's words (with the field) in English; in
+/// Chinese, what the rules expect where it has words, else a sentence for the error's code or kind.
 pub(crate) fn error_words(ctx: &Ctx, e: &AppError) -> String {
     match ctx.lang {
         Lang::En => match &e.field {
             Some(f) => format!("{} ({f})", e.message),
             None => e.message.clone(),
         },
-        Lang::Zh => ctx.t(problem_words(e)).to_string(),
+        Lang::Zh => super::i18n::refusal_zh(&e.message).unwrap_or_else(|| ctx.t(problem_words(e)).to_string()),
     }
 }
 

@@ -133,6 +133,74 @@ pub fn code_label(code: &str) -> Option<&'static str> {
     CODES.iter().find(|(c, _)| *c == code).map(|(_, en)| *en)
 }
 
+/// What the rules say is expected of an input (the API's `message`), in Chinese: the fixed
+/// sentences, then the ones that carry a number.
+pub fn refusal_zh(message: &str) -> Option<String> {
+    const FIXED: &[(&str, &str)] = &[
+        ("a whole number", "请填写整数"),
+        ("a whole number of units", "请填写整数件数"),
+        ("must not be empty", "不能为空"),
+        ("must not contain control characters", "不能包含控制字符"),
+        ("must be an email address like name@example.com", "请填写邮箱地址，例如 name@example.com"),
+        ("a positive price", "价格须大于零"),
+        ("1 to 5 stars", "1 到 5 星"),
+        ("letters and digits only", "只能包含字母和数字"),
+        ("SKU codes must be unique", "规格编码不能重复"),
+        ("a product needs at least one SKU", "商品至少需要一个规格"),
+        ("this product is not for sale", "该商品不在售"),
+        ("the product is not on sale", "该商品不在售"),
+        ("you cannot buy from your own store", "不能购买自己店铺的商品"),
+        ("nothing to check out: the cart is empty", "购物车是空的，无可结算"),
+        ("a reply needs some text", "回复需要填写内容"),
+        ("a rejection says why, with evidence", "拒绝时请说明理由并附上证据"),
+        ("a rejection needs a reason the seller can act on", "拒绝时请写明卖家可据以改正的理由"),
+        ("the partial refund", "请填写部分退款金额"),
+        ("more than nothing and less than the order's total", "须大于零且小于订单总额"),
+        ("more than the order's total", "超过了订单总额"),
+        ("the order total is too large", "订单总额过大"),
+        ("too large", "数值过大"),
+        ("in the future, at most 30 days ahead", "须为将来的时间，最多 30 天后"),
+        ("between one hour and 60 days from now", "须在现在起 1 小时到 60 天之间"),
+        ("after the start, and at most 7 days later", "须晚于开始时间，且最多晚 7 天"),
+        ("a message says something or shows an image", "消息需要文字或图片"),
+        ("what kind of thing is needed", "请说明需要什么"),
+        ("where the order ships", "请填写收货国家"),
+        ("an RFC 3339 time", "请填写有效的时间"),
+        ("a tier starts at a whole quantity", "阶梯价须从整数数量开始"),
+        ("0 to 365 days", "0 到 365 天"),
+        ("at most 5 documents", "最多 5 份证件"),
+        ("write decimals with a point, as 12.50", "小数请用小数点，例如 12.50"),
+    ];
+    if let Some((_, zh)) = FIXED.iter().find(|(en, _)| *en == message) {
+        return Some(zh.to_string());
+    }
+    // "3 to 40 characters", "at most 2000 characters", "between 1 and 1000000", ...
+    let numbers = |rest: &str| -> Option<Vec<String>> {
+        let n: Vec<String> =
+            rest.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty()).map(String::from).collect();
+        (!n.is_empty()).then_some(n)
+    };
+    let n = numbers(message)?;
+    let first = n.first()?;
+    let last = n.last()?;
+    let zh = if message.starts_with("write decimals with a point") {
+        "小数请用小数点，例如 12.50".to_string()
+    } else if message.ends_with(" characters") && message.contains(" to ") {
+        format!("{first} 到 {last} 个字符")
+    } else if message.ends_with(" characters") {
+        format!("最多 {last} 个字符")
+    } else if message.contains("between ") {
+        format!("须在 {first} 到 {last} 之间")
+    } else if message.ends_with(" images") {
+        format!("最多 {last} 张图片")
+    } else if message.ends_with(" units available") {
+        format!("1 到现有的 {last} 件")
+    } else {
+        return None;
+    };
+    Some(zh)
+}
+
 /// The English phrases the pages have in Chinese too: a test that reads Chinese pages looks
 /// for any of them left in English.
 pub fn translated_phrases() -> impl Iterator<Item = &'static str> {
@@ -754,6 +822,19 @@ mod tests {
             assert!(code_label(code).is_some(), "{code}");
         }
         assert_eq!(Lang::Zh.t(code_label("not_received").unwrap()), "未收到货");
+    }
+
+    #[test]
+    fn what_the_rules_expect_reads_in_chinese() {
+        assert_eq!(refusal_zh("a whole number").as_deref(), Some("请填写整数"));
+        assert_eq!(refusal_zh("3 to 40 characters").as_deref(), Some("3 到 40 个字符"));
+        assert_eq!(refusal_zh("must be at most 2000 characters").as_deref(), Some("最多 2000 个字符"));
+        assert_eq!(refusal_zh("must be between 1 and 1000000").as_deref(), Some("须在 1 到 1000000 之间"));
+        assert_eq!(
+            refusal_zh("write decimals with a point: '12.5', not '12,5'").as_deref(),
+            Some("小数请用小数点，例如 12.50")
+        );
+        assert_eq!(refusal_zh("something new"), None, "unknown words fall back to the refusal's kind");
     }
 
     #[test]

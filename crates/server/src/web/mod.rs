@@ -121,6 +121,10 @@ pub struct Ctx {
     done: Option<&'static str>,
     /// The words of the search this page shows, kept in the header's box.
     pub search_text: Option<String>,
+    /// A form sent by the page's script (`X-Souk-Form: inline`): a failure answers only its
+    /// error, to show beside the field with everything typed still in place, and a success
+    /// answers where to go (see `forms`).
+    pub(crate) inline: bool,
 }
 
 /// The session token the pages' cookie carries.
@@ -163,7 +167,8 @@ impl FromRequestParts<App> for Ctx {
         };
         let done = cookie(&parts.headers, forms::DONE_COOKIE).and_then(forms::done_words);
         let path = parts.uri.path().to_string();
-        Ok(Ctx { user, lang, csrf, new_csrf, demo: app.config.demo, unread, path, done, search_text: None })
+        let inline = parts.headers.get(forms::INLINE_HEADER).is_some_and(|v| v == "inline");
+        Ok(Ctx { user, lang, csrf, new_csrf, demo: app.config.demo, unread, path, done, search_text: None, inline })
     }
 }
 

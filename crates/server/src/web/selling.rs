@@ -345,28 +345,10 @@ struct FieldError {
 impl FieldError {
     fn of(ctx: &Ctx, e: &AppError) -> FieldError {
         FieldError {
-            input: e.field.as_deref().map(input_of).unwrap_or_default(),
+            input: e.field.as_deref().map(super::forms::input_of).unwrap_or_default(),
             words: super::forms::error_words(ctx, e),
         }
     }
-}
-
-/// The input an error's field names: `variants[2].price` and `skus[2].price` are row 2's
-/// price, `ships_to[0]` the ships-to box.
-fn input_of(field: &str) -> String {
-    let (head, rest) = field.split_once('[').unwrap_or((field, ""));
-    if head == "variants" || head == "skus" {
-        if let Some((i, sub)) = rest.split_once(']') {
-            let sub = sub.trim_start_matches('.').split(['.', '[']).next().unwrap_or("");
-            let input = match sub {
-                "sku" => "code",
-                "price_tiers" => "tiers",
-                other => other,
-            };
-            return format!("v{i}_{input}");
-        }
-    }
-    head.split('.').next().unwrap_or(head).to_string()
 }
 
 /// A product form's values: a saved product's, or a new one's defaults.
@@ -562,6 +544,9 @@ pub async fn create_product(State(app): State<App>, ctx: Ctx, Form(f): Form<Vec<
         let product = catalog::create_product(&mut tx, &store, input).await?;
         format!("/seller/products/{}", product.id)
     }, else |e| {
+        if let Some(r) = super::forms::inline_problem(&ctx, e) {
+            return r;
+        }
         let body = html! {
             h1 { (ctx.t("New product")) }
             (product_form(&ctx, "/seller/products/new", &f, &store.currency, Some(&FieldError::of(&ctx, e))))
@@ -591,6 +576,9 @@ pub async fn edit_product(State(app): State<App>, ctx: Ctx, Path(id): Path<Strin
 
 /// A product's edit page: its form with `values`, and the error of a failed save.
 fn edit_page(ctx: &Ctx, product: &Product, currency: &str, values: &Fields, error: Option<&AppError>) -> Response {
+    if let Some(r) = error.and_then(|e| super::forms::inline_problem(ctx, e)) {
+        return r;
+    }
     let error = error.map(|e| FieldError::of(ctx, e));
     let body = html! {
         h1 { (product.title) }

@@ -779,7 +779,7 @@ fn assert_reads_well(role: &str, path: &str, html: &str, chinese: bool) {
     }
 }
 
-fn page_kind(link: &str) -> String {
+pub(crate) fn page_kind(link: &str) -> String {
     let (path, query) = link.split_once('?').unwrap_or((link, ""));
     let mut segments: Vec<&str> = path.split('/').collect();
     for (i, s) in segments.iter_mut().enumerate() {
