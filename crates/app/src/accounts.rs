@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use souk_domain::account::{normalize_email, validate_password};
 use souk_domain::time::{DAY_MS, MINUTE_MS};
 use souk_domain::Invalid;
+use souk_store::accounts::TokenPurpose;
 use souk_store::accounts::User;
 use souk_store::{StoreError, Tx};
 use std::sync::OnceLock;
@@ -82,17 +83,7 @@ impl NewAccount {
         let email_norm = normalize_email(email)?;
         validate_password(&password)?;
         let display_name = match display_name.map(str::trim) {
-            Some(n) if !n.is_empty() => {
-                if n.chars().count() > 100 || n.chars().any(char::is_control) {
-                    return Err(Invalid::new(
-                        "invalid",
-                        "display_name",
-                        "at most 100 characters, no control characters",
-                    )
-                    .into());
-                }
-                n.to_string()
-            }
+            Some(n) if !n.is_empty() => souk_domain::account::validate_display_name(n)?,
             _ => email_norm.split('@').next().unwrap_or("").to_string(),
         };
         let password_hash = hash_password(password).await?;
@@ -182,39 +173,269 @@ pub async fn end_session(tx: &mut Tx, token: &str) -> Result<()> {
 
 /// How long an emailed verification token works.
 const EMAIL_TOKEN_TTL_MS: i64 = 2 * DAY_MS;
+/// How long a password-reset link works.
+pub const RESET_TOKEN_TTL_MS: i64 = 30 * MINUTE_MS;
 
-/// Emails the user a one-time token proving they own their address (kept, hashed, in `tx`).
+/// A sentence of an email in the account's language.
+fn words(user: &User, en: &str, zh: &str) -> String {
+    if user.locale.as_deref() == Some("zh") { zh } else { en }.to_string()
+}
+
+/// Emails a link, in the account's language, that proves the user owns `to`: their address
+/// (`Verify`), or the one they asked to change to (`EmailChange`). The token is kept, hashed, in `tx`.
+async fn send_proof(app: &App, tx: &mut Tx, user: &User, to: &str, purpose: TokenPurpose) -> Result<()> {
+    let token = random_token();
+    let new_email = (purpose == TokenPurpose::EmailChange).then_some(to);
+    tx.create_email_token(&user.id, &token_hash(&token), EMAIL_TOKEN_TTL_MS, purpose, new_email).await?;
+    let link = format!("{}/verify-email?token={token}", app.config.public_url.trim_end_matches('/'));
+    let subject = words(user, "Confirm your email address", "请确认您的邮箱地址");
+    let body = words(
+        user,
+        &format!(
+            "Hello {name},\n\nOpen this link to confirm {to} as the email address of your Souk account:\n\n{link}\n\n\
+             The link works once, for 48 hours. If you did not ask for this, ignore this email.\n\n\
+             Programs may send this token to POST /api/v1/email-verification instead:\n\n{token}\n",
+            name = user.display_name
+        ),
+        &format!(
+            "{name}，您好：\n\n请打开以下链接，确认 {to} 为您 Souk 账户的邮箱地址：\n\n{link}\n\n\
+             链接 48 小时内有效，只能使用一次。如果这不是您本人的操作，请忽略此邮件。\n\n\
+             程序也可将以下令牌提交到 POST /api/v1/email-verification：\n\n{token}\n",
+            name = user.display_name
+        ),
+    );
+    app.send_mail(to, &subject, &body).await.map_err(|e| Error::internal("sending mail", e))
+}
+
+/// Emails the user a one-time link proving they own their address.
 pub async fn send_email_token(app: &App, tx: &mut Tx, user: &User) -> Result<()> {
     if user.email_verified {
         return Err(Error::conflict("already_verified", "this email address is already verified"));
     }
-    let token = random_token();
-    tx.create_email_token(&user.id, &token_hash(&token), EMAIL_TOKEN_TTL_MS).await?;
-    let body = format!(
-        "Confirm your Souk email address by sending this token to POST /api/v1/email-verification:\n\n{token}\n\nIt expires in 48 hours."
-    );
-    app.send_mail(&user.email, "Confirm your email address", &body)
-        .await
-        .map_err(|e| Error::internal("sending mail", e))
+    send_proof(app, tx, user, &user.email, TokenPurpose::Verify).await
 }
 
-/// Confirms an email address with its emailed token: the user, and the id of their store (which
-/// rises to `email` verification).
+/// Confirms an address with its emailed token: the user's own (their store rises to `email`
+/// verification) or the one they asked to change to, which becomes theirs now. Returns the user
+/// and the id of their store.
 pub async fn confirm_email(tx: &mut Tx, token: &str) -> Result<(User, Option<String>)> {
-    let user_id = match tx.use_email_token(&token_hash(token.trim())).await {
-        Err(StoreError::NotFound) => return Err(Error::not_found("verification token")),
-        found => found?,
+    let hash = token_hash(token.trim());
+    let user_id = match tx.use_email_token(&hash).await {
+        Ok(user_id) => user_id,
+        Err(StoreError::NotFound) => match tx.take_email_token(&hash, TokenPurpose::EmailChange).await {
+            Ok((user_id, Some(email))) => {
+                tx.change_email(&user_id, &email, &normalize_email(&email)?).await?;
+                user_id
+            }
+            Ok((_, None)) | Err(StoreError::NotFound) => return Err(Error::not_found("verification token")),
+            Err(e) => return Err(e.into()),
+        },
+        Err(e) => return Err(e.into()),
     };
     let user = tx.user_by_id(&user_id).await?;
     let store_id = tx.store_of_owner(&user_id).await?.map(|s| s.id);
     Ok((user, store_id))
 }
 
-/// A new session for the user: its token (only its hash is stored) and when it expires.
-pub async fn start_session(tx: &mut Tx, user_id: &str) -> Result<(String, i64)> {
+/// A new session for the user on `device` (see [`souk_domain::account::device_label`]): its
+/// token (only its hash is stored) and when it expires.
+pub async fn start_session(tx: &mut Tx, user_id: &str, device: &str) -> Result<(String, i64)> {
     let token = random_token();
-    let expires_at = tx.create_session(user_id, &token_hash(&token), SESSION_TTL_MS).await?;
+    let device: String = device.chars().take(60).collect();
+    let expires_at = tx.create_session(user_id, &token_hash(&token), SESSION_TTL_MS, &device).await?;
     Ok((token, expires_at))
+}
+
+/// Reset links asked for from one address, and sent to one account, per quarter hour at most.
+const RESETS_PER_IP: u32 = 30;
+const RESETS_PER_ACCOUNT: u32 = 3;
+
+/// Asks for a password-reset link for `email`. The answer is the same, and as quick, whether or
+/// not an account uses the address: the look-up, the link and the email happen after it. Too
+/// many asks from one address are refused; too many for one account are answered alike but
+/// send nothing more.
+pub fn request_password_reset(app: &App, email: &str, ip: std::net::IpAddr) -> Result<String> {
+    let email_norm = normalize_email(email)?;
+    let now = app.store.now_ms();
+    let window = 15 * MINUTE_MS;
+    let ip_key = format!("reset-ip:{ip}");
+    if let Some(s) = app.limiter.blocked_for(&ip_key, RESETS_PER_IP, window, now) {
+        return Err(Error::rate_limited(s));
+    }
+    app.limiter.hit(&ip_key, window, now);
+    let account_key = format!("reset:{email_norm}");
+    if app.limiter.blocked_for(&account_key, RESETS_PER_ACCOUNT, window, now).is_some() {
+        return Ok(email_norm);
+    }
+    app.limiter.hit(&account_key, window, now);
+    let app = app.clone();
+    let to = email_norm.clone();
+    tokio::spawn(async move {
+        if let Err(e) = send_reset_link(&app, &to).await {
+            tracing::warn!(error = %e, "could not send a password-reset link");
+        }
+    });
+    Ok(email_norm)
+}
+
+async fn send_reset_link(app: &App, email_norm: &str) -> Result<()> {
+    let user = match app.store.user_by_email(email_norm).await {
+        Ok(u) => u,
+        Err(StoreError::NotFound) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let token = random_token();
+    let mut tx = app.begin().await?;
+    tx.create_email_token(&user.id, &token_hash(&token), RESET_TOKEN_TTL_MS, TokenPurpose::PasswordReset, None).await?;
+    tx.commit().await?;
+    let link = format!("{}/reset-password?token={token}", app.config.public_url.trim_end_matches('/'));
+    let subject = words(&user, "Reset your Souk password", "重置您的 Souk 密码");
+    let body = words(
+        &user,
+        &format!(
+            "Hello {name},\n\nOpen this link to choose a new password:\n\n{link}\n\n\
+             The link works once, for 30 minutes; using it signs you out everywhere. If you did not ask \
+             for this, ignore this email: your password stays as it is.\n",
+            name = user.display_name
+        ),
+        &format!(
+            "{name}，您好：\n\n请打开以下链接设置新密码：\n\n{link}\n\n\
+             链接 30 分钟内有效，只能使用一次；使用后您的所有设备都将退出登录。如果这不是您本人的操作，\
+             请忽略此邮件，您的密码不会改变。\n",
+            name = user.display_name
+        ),
+    );
+    app.send_mail(&user.email, &subject, &body).await.map_err(|e| Error::internal("sending mail", e))
+}
+
+/// The refusal of a reset link that is unknown, used or past its 30 minutes.
+fn stale_link() -> Error {
+    Invalid::new("invalid_token", "token", "this link is used, expired or unknown; ask for a new one").into()
+}
+
+/// Sets a new password with an emailed reset token, once and within 30 minutes; every session
+/// of the account ends.
+pub async fn reset_password(tx: &mut Tx, token: &str, password: String) -> Result<User> {
+    validate_password(&password)?;
+    let hash = hash_password(password).await?;
+    let user_id = match tx.take_email_token(&token_hash(token.trim()), TokenPurpose::PasswordReset).await {
+        Ok((user_id, _)) => user_id,
+        Err(StoreError::NotFound) => return Err(stale_link()),
+        Err(e) => return Err(e.into()),
+    };
+    tx.set_password(&user_id, &hash).await?;
+    tx.end_sessions_of(&user_id, None).await?;
+    Ok(tx.user_by_id(&user_id).await?)
+}
+
+/// Whether a reset link may still be used (the page asks before showing its form).
+pub async fn reset_link_live(app: &App, token: &str) -> Result<bool> {
+    Ok(app.store.email_token_live(&token_hash(token.trim()), TokenPurpose::PasswordReset).await?)
+}
+
+/// Refuses a change of password or email unless `password` is the user's current one.
+async fn check_current(user: &User, password: String, field: &str) -> Result<()> {
+    if password_matches(password, Some(user.password_hash.clone())).await {
+        return Ok(());
+    }
+    Err(Invalid::new("wrong_password", field, "this is not your current password").into())
+}
+
+/// Changes the user's password, their current one required; every other session ends.
+pub async fn change_password(
+    tx: &mut Tx,
+    user: &User,
+    current: String,
+    new: String,
+    keep_session: Option<&str>,
+) -> Result<()> {
+    check_current(user, current, "current_password").await?;
+    validate_password(&new).map_err(|e| Invalid::new(e.code, "new_password", e.message))?;
+    let hash = hash_password(new).await?;
+    tx.set_password(&user.id, &hash).await?;
+    tx.end_sessions_of(&user.id, keep_session.map(token_hash).as_deref()).await?;
+    Ok(())
+}
+
+/// Starts moving the account to `new_email`, the current password required: a link goes to the
+/// new address, and the account keeps the old one until it is opened. Returns the new address.
+pub async fn request_email_change(
+    app: &App,
+    tx: &mut Tx,
+    user: &User,
+    new_email: &str,
+    password: String,
+) -> Result<String> {
+    check_current(user, password, "password").await?;
+    let norm = normalize_email(new_email).map_err(|e| Invalid::new(e.code, "new_email", e.message))?;
+    if norm == normalize_email(&user.email).unwrap_or_default() {
+        return Err(Invalid::new("same_email", "new_email", "this is the address the account has").into());
+    }
+    let to = new_email.trim().to_string();
+    send_proof(app, tx, user, &to, TokenPurpose::EmailChange).await?;
+    Ok(to)
+}
+
+/// What a person chooses for their account; `None` leaves a choice as it is, an empty text
+/// clears it (the browser decides again).
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileInput {
+    pub display_name: Option<String>,
+    /// `en` or `zh`: pages, notifications and email.
+    pub locale: Option<String>,
+    /// An ISO-4217 code, preselected where an amount is typed.
+    pub currency: Option<String>,
+    /// An IANA name such as `Asia/Shanghai`: times are shown in it.
+    pub time_zone: Option<String>,
+}
+
+/// Saves the user's profile choices, each checked.
+pub async fn update_profile(tx: &mut Tx, user: &User, input: &ProfileInput) -> Result<User> {
+    use souk_domain::account::{validate_display_name, validate_locale, validate_time_zone};
+    let choice = |given: &Option<String>,
+                  kept: &Option<String>,
+                  check: &dyn Fn(&str) -> std::result::Result<String, Invalid>| {
+        match given.as_deref().map(str::trim) {
+            None => Ok(kept.clone()),
+            Some("") => Ok(None),
+            Some(v) => check(v).map(Some),
+        }
+    };
+    let display_name = match &input.display_name {
+        Some(n) => validate_display_name(n)?,
+        None => user.display_name.clone(),
+    };
+    let locale = choice(&input.locale, &user.locale, &validate_locale)?;
+    let currency = choice(&input.currency, &user.currency, &|c| {
+        souk_domain::Currency::parse(&c.to_ascii_uppercase(), "currency").map(|c| c.code().to_string())
+    })?;
+    let time_zone = choice(&input.time_zone, &user.time_zone, &validate_time_zone)?;
+    Ok(tx.set_profile(&user.id, &display_name, locale.as_deref(), currency.as_deref(), time_zone.as_deref()).await?)
+}
+
+/// Ends one of the user's sessions, named as in their list.
+pub async fn end_session_of(tx: &mut Tx, user: &User, id: &str) -> Result<()> {
+    if tx.end_session_of(&user.id, id).await? {
+        Ok(())
+    } else {
+        Err(Error::not_found("session"))
+    }
+}
+
+/// Ends every session of the user but `keep` (a token); how many ended.
+pub async fn end_other_sessions(tx: &mut Tx, user: &User, keep: Option<&str>) -> Result<u64> {
+    Ok(tx.end_sessions_of(&user.id, keep.map(token_hash).as_deref()).await?)
+}
+
+/// The user's live sessions, the most recently used first.
+pub async fn sessions_of(app: &App, user_id: &str) -> Result<Vec<souk_store::accounts::SessionRow>> {
+    Ok(app.store.sessions_of(user_id).await?)
+}
+
+/// The id the user's session with `token` has in their list.
+pub fn session_id(token: &str) -> String {
+    token_hash(token).chars().take(souk_store::accounts::SESSION_ID_CHARS).collect()
 }
 
 #[cfg(test)]

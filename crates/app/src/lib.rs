@@ -108,6 +108,9 @@ pub struct Config {
     pub mail_from: String,
     /// Keep uploaded images in this bucket; `None`: under `<data_dir>/media`.
     pub media_s3: Option<media::S3Media>,
+    /// Where people reach this marketplace (`https://souk.example`): the links in email start
+    /// with it, never with what a request claims its host is.
+    pub public_url: String,
 }
 
 impl Config {
@@ -134,6 +137,7 @@ impl Config {
             smtp_url: None,
             mail_from: "Souk <no-reply@localhost>".to_string(),
             media_s3: None,
+            public_url: "http://localhost:8080".to_string(),
         }
     }
 }

@@ -73,6 +73,93 @@ pub fn validate_password(password: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// The languages the pages, notifications and email speak.
+pub const LOCALES: [&str; 2] = ["en", "zh"];
+pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
+/// How a person is named to others: trimmed, 1 to 100 characters, no control characters.
+pub fn validate_display_name(name: &str) -> Result<String, Invalid> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > MAX_DISPLAY_NAME_CHARS || n.chars().any(char::is_control) {
+        return Err(Invalid::new("invalid", "display_name", "1 to 100 characters, no control characters"));
+    }
+    Ok(n.to_string())
+}
+
+/// A preferred language: one of [`LOCALES`].
+pub fn validate_locale(locale: &str) -> Result<String, Invalid> {
+    LOCALES
+        .iter()
+        .find(|l| **l == locale.trim())
+        .map(|l| l.to_string())
+        .ok_or_else(|| Invalid::new("invalid", "locale", "en or zh"))
+}
+
+/// A time zone by its IANA name (`Asia/Shanghai`, `Europe/Berlin`, `UTC`), as written there.
+pub fn validate_time_zone(name: &str) -> Result<String, Invalid> {
+    let name = name.trim();
+    match jiff::tz::TimeZone::get(name) {
+        Ok(_) if !name.is_empty() => Ok(jiff::tz::db()
+            .available()
+            .find(|n| n.as_str().eq_ignore_ascii_case(name))
+            .map_or_else(|| name.to_string(), |n| n.to_string())),
+        _ => Err(Invalid::new("invalid", "time_zone", "a time zone name such as Asia/Shanghai or Europe/Berlin")),
+    }
+}
+
+/// A session's device as its owner recognises it ("Chrome on Android", "Safari on iPhone"), from
+/// what the client called itself (its `User-Agent`); empty when it said nothing.
+pub fn device_label(user_agent: &str) -> String {
+    let ua = user_agent.trim();
+    if ua.is_empty() {
+        return String::new();
+    }
+    let has = |s: &str| ua.contains(s);
+    let browser = if has("Edg/") {
+        "Edge"
+    } else if has("OPR/") {
+        "Opera"
+    } else if has("Firefox/") {
+        "Firefox"
+    } else if has("Chrome/") || has("Chromium/") || has("CriOS/") {
+        "Chrome"
+    } else if has("Safari/") && has("Version/") {
+        "Safari"
+    } else {
+        // A program: its own name ("curl/8.5.0" → "curl").
+        return ua.split(['/', ' ']).next().unwrap_or(ua).chars().take(40).collect();
+    };
+    let system = if has("iPhone") {
+        "iPhone"
+    } else if has("iPad") {
+        "iPad"
+    } else if has("Android") {
+        "Android"
+    } else if has("Windows") {
+        "Windows"
+    } else if has("Mac OS X") || has("Macintosh") {
+        "macOS"
+    } else if has("CrOS") {
+        "ChromeOS"
+    } else if has("Linux") {
+        "Linux"
+    } else {
+        return browser.to_string();
+    };
+    format!("{browser} on {system}")
+}
+
+/// Every time zone name people pick from, sorted.
+pub fn time_zones() -> Vec<String> {
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.to_string())
+        .filter(|n| n.contains('/') && !n.starts_with("Etc/") && !n.starts_with("SystemV/") || n == "UTC")
+        .collect();
+    names.sort_unstable();
+    names
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -196,6 +283,37 @@ impl StoreInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn devices_read_as_people_know_them() {
+        let phone = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36";
+        assert_eq!(device_label(phone), "Chrome on Android");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device_label(iphone), "Safari on iPhone");
+        assert_eq!(
+            device_label("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"),
+            "Firefox on Windows"
+        );
+        assert_eq!(device_label("curl/8.5.0"), "curl");
+        assert_eq!(device_label(""), "");
+    }
+
+    #[test]
+    fn profile_choices_are_checked() {
+        assert_eq!(validate_time_zone("asia/shanghai").unwrap(), "Asia/Shanghai");
+        assert_eq!(validate_time_zone("UTC").unwrap(), "UTC");
+        for bad in ["", "Mars/Olympus", "../../etc/passwd", "+08:00"] {
+            assert!(validate_time_zone(bad).is_err(), "{bad:?}");
+        }
+        let zones = time_zones();
+        assert!(zones.iter().any(|z| z == "Europe/Berlin") && zones.len() > 300, "{}", zones.len());
+        assert!(zones.iter().all(|z| validate_time_zone(z).is_ok()));
+        assert_eq!(validate_locale(" zh ").unwrap(), "zh");
+        assert!(validate_locale("fr").is_err());
+        assert_eq!(validate_display_name("  Ann Lee ").unwrap(), "Ann Lee");
+        assert!(validate_display_name(" ").is_err() && validate_display_name("a\u{7}b").is_err());
+        assert!(validate_display_name(&"x".repeat(101)).is_err());
+    }
 
     #[test]
     fn emails_normalise_case_insensitively() {

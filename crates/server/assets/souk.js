@@ -1,5 +1,5 @@
-// Every page's script. Times the server wrote in UTC are shown in the reader's own time zone
-// (the exact value stays in the title). The search box suggests categories and products as one
+// Every page's script. Times the server wrote in UTC are shown in the reader's own time zone (the
+// account's choice, else the browser's; the exact value stays in the title). The search box suggests categories and products as one
 // types (from the suggest API), and a filter form marked `data-auto` applies each change at
 // once, so its Apply button is only needed without scripts. Wide screens open the filters;
 // phones show results first. A form that acts once (it carries a `_key`) is sent by the script:
@@ -8,7 +8,12 @@
 // of its own.
 (function () {
   const zh = document.documentElement.lang === "zh";
-  const local = new Intl.DateTimeFormat(zh ? "zh-CN" : "en-GB", { dateStyle: "medium", timeStyle: "short" });
+  // The account's time zone if it chose one, else the browser's.
+  const zone = document.documentElement.dataset.tz;
+  const style = { dateStyle: "medium", timeStyle: "short" };
+  let local;
+  try { local = new Intl.DateTimeFormat(zh ? "zh-CN" : "en-GB", zone ? { ...style, timeZone: zone } : style); }
+  catch (_) { local = new Intl.DateTimeFormat(zh ? "zh-CN" : "en-GB", style); }
   for (const t of document.querySelectorAll("time[datetime]")) {
     const at = new Date(t.getAttribute("datetime"));
     if (Number.isNaN(at.getTime())) continue;

@@ -74,7 +74,7 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
     bearer_token_of(&parts.headers)
 }
 
-fn bearer_token_of(headers: &axum::http::HeaderMap) -> Option<&str> {
+pub fn bearer_token_of(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -197,7 +197,7 @@ pub async fn run_http(store: &Store, policy: &Policy, url: &str, p: FlashParams)
     let mut tx = store.begin().await.map_err(|e| e.to_string())?;
     for buyer in &market.buyers {
         let token = souk_app::accounts::random_token();
-        tx.create_session(buyer, &token_hash(&token), 3_600_000).await.map_err(|e| e.to_string())?;
+        tx.create_session(buyer, &token_hash(&token), 3_600_000, "souk bench").await.map_err(|e| e.to_string())?;
         tokens.insert(buyer.clone(), format!("Bearer {token}"));
     }
     tx.commit().await.map_err(|e| e.to_string())?;

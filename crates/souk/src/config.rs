@@ -87,6 +87,10 @@ pub struct ServerArgs {
     /// every server process shares them [default: none, images are kept under <data-dir>/media].
     #[arg(long, env = "SOUK_MEDIA_BUCKET")]
     pub media_bucket: Option<String>,
+    /// Where people reach this marketplace, e.g. https://souk.example: links in email start
+    /// with it [default: http://<listen>].
+    #[arg(long, env = "SOUK_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// Everything flags and variables may set.
@@ -144,6 +148,7 @@ struct FileConfig {
     smtp_url: Option<String>,
     mail_from: Option<String>,
     media_bucket: Option<String>,
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -182,6 +187,7 @@ pub struct Config {
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub media_bucket: Option<String>,
+    pub public_url: String,
 }
 
 impl Config {
@@ -190,7 +196,7 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
-        let config = Config {
+        let mut config = Config {
             listen: args.server.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
             data_dir: args.store.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./souk-data")),
             database_url: args.store.database_url.clone().or(file.database_url).filter(|u| !u.is_empty()),
@@ -232,6 +238,14 @@ impl Config {
                 .or(file.mail_from)
                 .unwrap_or_else(|| "Souk <no-reply@localhost>".into()),
             media_bucket: args.server.media_bucket.clone().or(file.media_bucket).filter(|b| !b.is_empty()),
+            public_url: String::new(),
+        };
+        config.public_url = match args.server.public_url.clone().or(file.public_url).filter(|u| !u.is_empty()) {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                url.trim_end_matches('/').to_string()
+            }
+            Some(url) => return Err(format!("public_url must start with https:// or http://, not '{url}'")),
+            None => format!("http://{}", config.listen),
         };
         if let Some(url) = &config.smtp_url {
             souk_app::mail::SmtpMailer::new(url, &config.mail_from)?;
@@ -333,6 +347,7 @@ impl Config {
         s.webhooks_allow_private = self.webhooks_allow_private;
         s.smtp_url = self.smtp_url.clone();
         s.mail_from = self.mail_from.clone();
+        s.public_url = self.public_url.clone();
         s.media_s3 = self.media_bucket.as_ref().map(|bucket| souk_app::media::S3Media {
             bucket: bucket.clone(),
             // An S3-compatible store on plain http (a local MinIO) says so in the environment.

@@ -16,7 +16,46 @@ pub struct User {
     pub created_at: i64,
     /// Granted roles; `buyer` is implied for everyone and not stored.
     pub roles: Vec<Role>,
+    /// The language, currency and time zone chosen for the account, if any.
+    pub locale: Option<String>,
+    pub currency: Option<String>,
+    pub time_zone: Option<String>,
 }
+
+/// A live session as its owner sees it in the list of devices signed in.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    /// Names the session to its owner: the start of its token's hash, never the token.
+    pub id: String,
+    pub device: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: i64,
+}
+
+/// Characters of a session token's hash that name it (64 bits: unique among a user's sessions).
+pub const SESSION_ID_CHARS: usize = 16;
+
+/// What an emailed token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    Verify,
+    EmailChange,
+    PasswordReset,
+}
+
+impl TokenPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::Verify => "verify",
+            TokenPurpose::EmailChange => "email_change",
+            TokenPurpose::PasswordReset => "password_reset",
+        }
+    }
+}
+
+/// How long a session's last use may be out of date in its list (and writes of it rare).
+const LAST_USE_PRECISION_MS: i64 = 5 * 60_000;
 
 impl User {
     pub fn has(&self, role: Role) -> bool {
@@ -24,7 +63,8 @@ impl User {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, display_name, password_hash, email_verified_at, created_at";
+const USER_COLUMNS: &str =
+    "id, email, display_name, password_hash, email_verified_at, created_at, locale, currency, time_zone";
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
     Ok(User {
@@ -35,6 +75,9 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
         email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
         created_at: row.try_get("created_at")?,
         roles: Vec::new(),
+        locale: row.try_get("locale")?,
+        currency: row.try_get("currency")?,
+        time_zone: row.try_get("time_zone")?,
     })
 }
 
@@ -90,17 +133,74 @@ impl Store {
             Err(generation) => generation,
         };
         let mut conn = self.reader().await?;
-        let row = sqlx::query("SELECT user_id, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(
+            "SELECT user_id, expires_at, last_used_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         let user_id: String = row.try_get("user_id")?;
         let expires_at: i64 = row.try_get("expires_at")?;
+        let last_used_at: Option<i64> = row.try_get("last_used_at")?;
         let user = user_where(&mut conn, "id", &user_id).await?;
+        drop(conn);
+        if last_used_at.is_none_or(|t| now - t >= LAST_USE_PRECISION_MS) {
+            // Only the list of sessions reads this: a failed write costs nothing else.
+            if let Err(e) = self.touch_session(token_hash, now).await {
+                tracing::debug!(error = %e, "could not record a session's last use");
+            }
+        }
         self.sessions.put(token_hash, &user, (now + SESSION_CACHE_MS).min(expires_at), generation);
         Ok(user)
+    }
+
+    async fn touch_session(&self, token_hash: &str, now: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(token_hash)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await
+    }
+
+    /// Whether an emailed token for `purpose` is unused and unexpired.
+    pub async fn email_token_live(&self, token_hash: &str, purpose: TokenPurpose) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM email_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+        )
+        .bind(token_hash)
+        .bind(purpose.as_str())
+        .bind(self.now_ms())
+        .fetch_optional(&mut *self.reader().await?)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// The user's live sessions, the most recently used first.
+    pub async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRow>> {
+        let rows = sqlx::query(
+            "SELECT token_hash, device, created_at, last_used_at, expires_at FROM sessions
+             WHERE user_id = $1 AND expires_at > $2 ORDER BY COALESCE(last_used_at, created_at) DESC, token_hash",
+        )
+        .bind(user_id)
+        .bind(self.now_ms())
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let hash: String = r.try_get("token_hash")?;
+                Ok(SessionRow {
+                    id: hash.chars().take(SESSION_ID_CHARS).collect(),
+                    device: r.try_get("device")?,
+                    created_at: r.try_get("created_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                })
+            })
+            .collect()
     }
 
     /// Reads `auth_epoch`: when another process has moved it, the cached sessions go.
@@ -300,17 +400,73 @@ impl Tx {
         Ok(added == 1)
     }
 
-    pub async fn create_session(&mut self, user_id: &str, token_hash: &str, ttl_ms: i64) -> Result<i64> {
+    /// A session from `device` (what its client calls itself), used from now on.
+    pub async fn create_session(&mut self, user_id: &str, token_hash: &str, ttl_ms: i64, device: &str) -> Result<i64> {
         let now = self.store().now_ms();
         let expires_at = now + ttl_ms;
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash)
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, device, last_used_at) VALUES ($1, $2, $3, $4, $5, $3)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .bind(device)
+        .execute(self.conn())
+        .await?;
+        Ok(expires_at)
+    }
+
+    /// Ends the user's session named `id` ([`SessionRow::id`]); whether there was one.
+    pub async fn end_session_of(&mut self, user_id: &str, id: &str) -> Result<bool> {
+        // Written into the statement: PostgreSQL's substr takes an int4, which sqlx does not bind.
+        let sql = format!("DELETE FROM sessions WHERE user_id = $1 AND substr(token_hash, 1, {SESSION_ID_CHARS}) = $2");
+        let ended = sqlx::query(&sql).bind(user_id).bind(id).execute(self.conn()).await?.rows_affected();
+        self.users_changed |= ended > 0;
+        Ok(ended > 0)
+    }
+
+    /// Ends every session of the user but the one with `keep` (a token hash); how many.
+    pub async fn end_sessions_of(&mut self, user_id: &str, keep: Option<&str>) -> Result<u64> {
+        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
             .bind(user_id)
-            .bind(now)
-            .bind(expires_at)
+            .bind(keep.unwrap_or(""))
+            .execute(self.conn())
+            .await?
+            .rows_affected();
+        self.users_changed |= ended > 0;
+        Ok(ended)
+    }
+
+    pub async fn set_password(&mut self, user_id: &str, password_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
             .execute(self.conn())
             .await?;
-        Ok(expires_at)
+        self.users_changed = true;
+        Ok(())
+    }
+
+    /// Writes the account's display name and choices (`None`: the browser decides).
+    pub async fn set_profile(
+        &mut self,
+        user_id: &str,
+        display_name: &str,
+        locale: Option<&str>,
+        currency: Option<&str>,
+        time_zone: Option<&str>,
+    ) -> Result<User> {
+        sqlx::query("UPDATE users SET display_name = $1, locale = $2, currency = $3, time_zone = $4 WHERE id = $5")
+            .bind(display_name)
+            .bind(locale)
+            .bind(currency)
+            .bind(time_zone)
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        self.users_changed = true;
+        user_where(self.conn(), "id", user_id).await
     }
 
     pub async fn delete_session(&mut self, token_hash: &str) -> Result<()> {
@@ -319,30 +475,87 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn create_email_token(&mut self, user_id: &str, token_hash: &str, ttl_ms: i64) -> Result<()> {
+    /// Keeps an emailed token's hash for `purpose` (with the address to change to).
+    pub async fn create_email_token(
+        &mut self,
+        user_id: &str,
+        token_hash: &str,
+        ttl_ms: i64,
+        purpose: TokenPurpose,
+        new_email: Option<&str>,
+    ) -> Result<()> {
         let expires_at = self.store().now_ms() + ttl_ms;
-        sqlx::query("INSERT INTO email_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-            .bind(token_hash)
-            .bind(user_id)
-            .bind(expires_at)
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "INSERT INTO email_tokens (token_hash, user_id, expires_at, purpose, new_email) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(expires_at)
+        .bind(purpose.as_str())
+        .bind(new_email)
+        .execute(self.conn())
+        .await?;
         Ok(())
+    }
+
+    /// Uses a live, unused token for `purpose` once: its user id and the address it carries.
+    /// Using one for a password reset ends the user's other reset links too.
+    pub async fn take_email_token(
+        &mut self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+    ) -> Result<(String, Option<String>)> {
+        let now = self.store().now_ms();
+        let row = sqlx::query(
+            "UPDATE email_tokens SET used_at = $1
+             WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 RETURNING user_id, new_email",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(purpose.as_str())
+        .fetch_optional(self.conn())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let user_id: String = row.try_get("user_id")?;
+        if purpose == TokenPurpose::PasswordReset {
+            sqlx::query("UPDATE email_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
+                .bind(now)
+                .bind(&user_id)
+                .bind(purpose.as_str())
+                .execute(self.conn())
+                .await?;
+        }
+        Ok((user_id, row.try_get("new_email")?))
+    }
+
+    /// Moves the user to a new, proven address; one another account has is a conflict.
+    pub async fn change_email(&mut self, user_id: &str, email: &str, email_norm: &str) -> Result<()> {
+        let now = self.store().now_ms();
+        let res = sqlx::query("UPDATE users SET email = $1, email_norm = $2, email_verified_at = $3 WHERE id = $4")
+            .bind(email)
+            .bind(email_norm)
+            .bind(now)
+            .bind(user_id)
+            .execute(self.conn())
+            .await;
+        match res {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
+                kind: Conflict::EmailTaken,
+                message: "an account with this email already exists".into(),
+            }),
+            Err(e) => Err(e.into()),
+            Ok(_) => {
+                self.users_changed = true;
+                Ok(())
+            }
+        }
     }
 
     /// Uses an email token once: marks the owner's email verified and lifts their store to
     /// `email` verification unless it already has more. Returns the user id.
     pub async fn use_email_token(&mut self, token_hash: &str) -> Result<String> {
         let now = self.store().now_ms();
-        let row = sqlx::query(
-            "UPDATE email_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
-        )
-        .bind(now)
-        .bind(token_hash)
-        .fetch_optional(self.conn())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let user_id: String = row.try_get("user_id")?;
+        let (user_id, _) = self.take_email_token(token_hash, TokenPurpose::Verify).await?;
         sqlx::query("UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email_verified_at IS NULL")
             .bind(now)
             .bind(&user_id)

@@ -101,7 +101,7 @@ async fn users_and_sessions(db: TestDb) {
     let mut tx = store.begin().await.unwrap();
     tx.grant_role(&id, Role::Mediator, "system").await.unwrap();
     tx.grant_role(&id, Role::Mediator, "system").await.unwrap();
-    tx.create_session(&id, "tokenhash", DAY_MS).await.unwrap();
+    tx.create_session(&id, "tokenhash", DAY_MS, "test").await.unwrap();
     tx.commit().await.unwrap();
     let u = store.user_by_session("tokenhash").await.unwrap();
     assert_eq!(u.id, id);
@@ -118,8 +118,8 @@ async fn cached_sessions_follow_changes(db: TestDb) {
     let other = db.open(clock.clone()).await.expect("a second process");
     let id = user(&store, "cache@example.com").await;
     let mut tx = store.begin().await.unwrap();
-    tx.create_session(&id, "mine", DAY_MS).await.unwrap();
-    tx.create_session(&id, "theirs", DAY_MS).await.unwrap();
+    tx.create_session(&id, "mine", DAY_MS, "test").await.unwrap();
+    tx.create_session(&id, "theirs", DAY_MS, "test").await.unwrap();
     tx.commit().await.unwrap();
     assert!(store.user_by_session("mine").await.unwrap().roles.is_empty());
 
@@ -355,7 +355,7 @@ async fn cancelled_transactions_leave_no_trace(db: TestDb) {
                     let mut tx = store.begin().await?;
                     let email = format!("w{round}-{i}@x.test");
                     let user = tx.create_user(&email, &email, "hash", "w").await?;
-                    tx.create_session(&user.id, &format!("token-{round}-{i}"), DAY_MS).await?;
+                    tx.create_session(&user.id, &format!("token-{round}-{i}"), DAY_MS, "test").await?;
                     tx.commit().await
                 })
             })
@@ -419,7 +419,7 @@ async fn concurrent_writers_commit_each_or_not_at_all(db: TestDb) {
                 let mut tx = store.begin().await.unwrap();
                 let email = format!("g{i}@x.test");
                 let user = tx.create_user(&email, &email, "hash", "g").await.unwrap();
-                tx.create_session(&user.id, &format!("gt-{i}"), DAY_MS).await.unwrap();
+                tx.create_session(&user.id, &format!("gt-{i}"), DAY_MS, "test").await.unwrap();
                 let keep = i % 3 != 0;
                 if keep {
                     tx.commit().await.unwrap();
@@ -483,15 +483,15 @@ async fn email_tokens_are_single_use(db: TestDb) {
     let owner = user(&store, "s@x.com").await;
     let store_id = shop(&store, &owner, "mailer").await;
     let mut tx = store.begin().await.unwrap();
-    tx.create_email_token(&owner, "t1", DAY_MS).await.unwrap();
-    tx.create_email_token(&owner, "t2", DAY_MS).await.unwrap();
+    tx.create_email_token(&owner, "t1", DAY_MS, souk_store::accounts::TokenPurpose::Verify, None).await.unwrap();
+    tx.create_email_token(&owner, "t2", DAY_MS, souk_store::accounts::TokenPurpose::Verify, None).await.unwrap();
     tx.commit().await.unwrap();
     clock.advance_ms(DAY_MS + 1);
     let mut tx = store.begin().await.unwrap();
     assert!(matches!(tx.use_email_token("t1").await, Err(StoreError::NotFound)), "expired");
     drop(tx);
     let mut tx = store.begin().await.unwrap();
-    tx.create_email_token(&owner, "t3", DAY_MS).await.unwrap();
+    tx.create_email_token(&owner, "t3", DAY_MS, souk_store::accounts::TokenPurpose::Verify, None).await.unwrap();
     assert_eq!(tx.use_email_token("t3").await.unwrap(), owner);
     assert!(matches!(tx.use_email_token("t3").await, Err(StoreError::NotFound)), "used");
     tx.commit().await.unwrap();

@@ -45,7 +45,7 @@ pub async fn everyday_market(store: &Store, spec: &MarketSpec) -> Result<Market,
         let email = format!("seller{s}-{tag}@market.souk");
         let (user_id, token) =
             (tx.create_user(&email, &email, "x", &format!("Seller {s}")).await?.id, crate::accounts::random_token());
-        tx.create_session(&user_id, &crate::accounts::token_hash(&token), SESSION_MS).await?;
+        tx.create_session(&user_id, &crate::accounts::token_hash(&token), SESSION_MS, "souk bench").await?;
         let shop = StoreInput {
             name: format!("Market {s}"),
             slug: format!("market-{s}-{}", tag.to_ascii_lowercase()),
@@ -74,7 +74,7 @@ pub async fn everyday_market(store: &Store, spec: &MarketSpec) -> Result<Market,
         let email = format!("buyer{b}-{tag}@market.souk");
         let (user_id, token) =
             (tx.create_user(&email, &email, "x", &format!("Buyer {b}")).await?.id, crate::accounts::random_token());
-        tx.create_session(&user_id, &crate::accounts::token_hash(&token), SESSION_MS).await?;
+        tx.create_session(&user_id, &crate::accounts::token_hash(&token), SESSION_MS, "souk bench").await?;
         let top_up = tx.create_top_up(&user_id, Money::new(spec.funds, cny), "sandbox", "4242").await?;
         tx.settle_top_up(&top_up.id, true, None).await?;
         buyers.push(Party { user_id, token, store: None });

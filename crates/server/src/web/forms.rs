@@ -59,12 +59,16 @@ pub(crate) enum Once {
 }
 
 pub(crate) async fn claim(app: &App, user: &User, key: &str) -> Result<Once, AppError> {
+    claim_in(app, &format!("web:{}", user.id), key).await
+}
+
+/// Claims a form's key in `scope` (a signed-out form's is its browser's CSRF token).
+pub(crate) async fn claim_in(app: &App, scope: &str, key: &str) -> Result<Once, AppError> {
     if key.len() < 16 || key.len() > 64 {
         return Err(Invalid::new("invalid", "_key", "a form key").into());
     }
-    let scope = format!("web:{}", user.id);
     let busy = || AppError::conflict("in_progress", "this form is being submitted");
-    match souk_app::idempotency::claim(app, &scope, key, "form").await? {
+    match souk_app::idempotency::claim(app, scope, key, "form").await? {
         Claimed::Run(claim) => Ok(Once::Run(claim)),
         Claimed::Replay { body, .. } => Ok(Once::Done(body)),
         Claimed::Mismatch | Claimed::Busy => Err(busy()),
@@ -119,6 +123,14 @@ fn done_code(path: &str) -> Option<&'static str> {
         "/seller/promotions" => "scheduled",
         "/rfqs" => "rfq_posted",
         "/notifications/read" => "marked_read",
+        "/register" => "signed_up",
+        "/reset-password/new" => "password_reset",
+        "/account/profile" => "saved",
+        "/account/email" => "email_link_sent",
+        "/account/verify" => "verify_link_sent",
+        "/account/password" => "password_changed",
+        "/account/sessions/end-others" => "signed_out_others",
+        _ if under("/account/sessions/") => "signed_out_device",
         _ if under("/seller/products") => "saved",
         _ if under("/seller/orders/") => "shipped",
         _ if under("/seller/disputes/") => "answered",
@@ -157,6 +169,14 @@ pub(crate) fn done_words(code: &str) -> Option<&'static str> {
         "scheduled" => "Flash sale scheduled.",
         "rfq_posted" => "Your request for quotes is posted.",
         "marked_read" => "All marked read.",
+        "signed_up" => "Welcome to Souk! We emailed you a link: open it to confirm your address.",
+        "password_reset" => "Your password is changed and every device is signed out: log in with the new one.",
+        "email_link_sent" => "A link is on its way to the new address: the change is made when it is opened.",
+        "verify_link_sent" => "A new confirmation link is on its way.",
+        "email_confirmed" => "Your email address is confirmed.",
+        "password_changed" => "Your password is changed; every other device is signed out.",
+        "signed_out_device" => "That device is signed out.",
+        "signed_out_others" => "Every other device is signed out.",
         "saved" => "Saved.",
         "shipped" => "Shipped: the buyer is told.",
         "answered" => "Your answer went to the buyer.",
@@ -336,6 +356,14 @@ mod tests {
             "/seller/promotions",
             "/rfqs",
             "/notifications/read",
+            "/register",
+            "/reset-password/new",
+            "/account/profile",
+            "/account/email",
+            "/account/verify",
+            "/account/password",
+            "/account/sessions/end-others",
+            "/account/sessions/abc/end",
             "/seller/products/new",
             "/seller/orders/o/ship",
             "/seller/disputes/d/answer",

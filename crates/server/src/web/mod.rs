@@ -3,6 +3,7 @@
 //! calls as the JSON API, and the same sessions: the token lives in an HttpOnly, SameSite cookie.
 //! Every form carries a CSRF token that must match the `souk_csrf` cookie (double submit).
 
+mod account;
 mod analytics;
 mod buying;
 mod chat;
@@ -97,6 +98,17 @@ pub fn router() -> Router<App> {
         .route("/console/verifications/{id}", post(work::verify))
         .route("/console/disputes/{id}/decide", post(work::decide))
         .route("/login", get(login_page).post(login))
+        .route("/register", get(account::register_page).post(account::register))
+        .route("/reset-password", get(account::reset_page).post(account::request_reset))
+        .route("/reset-password/new", post(account::reset_password))
+        .route("/verify-email", get(account::verify_page).post(account::verify))
+        .route("/account", get(account::account_page))
+        .route("/account/profile", post(account::save_profile))
+        .route("/account/email", post(account::change_email))
+        .route("/account/verify", post(account::resend_verification))
+        .route("/account/password", post(account::change_password))
+        .route("/account/sessions/end-others", post(account::end_other_sessions))
+        .route("/account/sessions/{id}/end", post(account::end_session))
         .route("/logout", post(logout))
         .route("/lang/{code}", post(set_lang))
         .route("/assets/{file}", get(asset))
@@ -208,7 +220,7 @@ impl Ctx {
     pub fn page(&self, status: StatusCode, title: &str, body: Markup) -> Response {
         let markup = html! {
             (DOCTYPE)
-            html lang=(self.lang.code()) {
+            html lang=(self.lang.code()) data-tz=[self.user.as_ref().and_then(|u| u.time_zone.as_deref())] {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
@@ -240,13 +252,14 @@ impl Ctx {
                                 @if user.has(souk_domain::account::Role::Mediator) || user.has(souk_domain::account::Role::Admin) {
                                     a href="/console" { (self.t("Operator console")) }
                                 }
-                                span.who { (self.t("Signed in as")) " " (user.display_name) }
+                                a.who href="/account" { (self.t("Signed in as")) " " (user.display_name) }
                                 form.inline action="/logout" method="post" {
                                     (self.csrf_field())
                                     button.link type="submit" { (self.t("Log out")) }
                                 }
                             } @else {
                                 a href="/login" { (self.t("Log in")) }
+                                a href="/register" { (self.t("Sign up")) }
                             }
                             form.inline action=(format!("/lang/{}", if self.lang == Lang::En { "zh" } else { "en" })) method="post" {
                                 (self.csrf_field())
@@ -470,6 +483,8 @@ fn login_form(ctx: &Ctx, email: &str, next: &str, error: Option<&'static str>) -
                 label { (ctx.t("Password")) input type="password" name="password" required autocomplete="current-password"; }
                 button type="submit" { (ctx.t("Log in")) }
             }
+            p { a href="/reset-password" { (ctx.t("Forgot your password?")) } }
+            p { (ctx.t("New to Souk?")) " " a href="/register" { (ctx.t("Create an account")) } }
             @if ctx.demo { (pages::demo_logins(ctx)) }
         }
     }
@@ -489,6 +504,7 @@ async fn login(
     State(app): State<App>,
     ctx: Ctx,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     if !ctx.csrf_ok(&form._csrf) {
@@ -509,15 +525,20 @@ async fn login(
     };
     let started = async {
         let mut tx = app.begin().await?;
-        let session = souk_app::accounts::start_session(&mut tx, &user.id).await?;
+        let device = crate::routes::accounts::device(&headers);
+        let session = souk_app::accounts::start_session(&mut tx, &user.id, &device).await?;
         souk_app::commit(tx).await?;
         Ok::<_, crate::error::AppError>(session)
     };
     let Ok((token, _)) = started.await else { return ctx.error() };
     let mut res = Redirect::to(&next).into_response();
-    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000");
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        res.headers_mut().append(header::SET_COOKIE, v);
+    let mut cookies = vec![account::session_set_cookie(&token)];
+    // The pages speak the language the account chose.
+    cookies.extend(user.locale.as_deref().map(account::lang_cookie));
+    for cookie in cookies {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
     res
 }
@@ -545,11 +566,29 @@ async fn logout(State(app): State<App>, ctx: Ctx, headers: HeaderMap, Form(form)
     res
 }
 
-async fn set_lang(ctx: Ctx, Path(code): Path<String>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+async fn set_lang(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
     if !ctx.csrf_ok(&form._csrf) {
         return ctx.expired_form();
     }
     let Some(lang) = Lang::parse(&code) else { return ctx.not_found() };
+    // A signed-in person's choice is their account's: notifications and email follow it.
+    if let Some(user) = ctx.user.as_ref().filter(|u| u.locale.as_deref() != Some(lang.code())) {
+        let choice = souk_app::accounts::ProfileInput { locale: Some(lang.code().into()), ..Default::default() };
+        let saved = async {
+            let mut tx = app.begin().await?;
+            souk_app::accounts::update_profile(&mut tx, user, &choice).await?;
+            souk_app::commit(tx).await
+        };
+        if let Err(e) = saved.await {
+            tracing::warn!(error = %e, "could not keep a language choice");
+        }
+    }
     // Back where the switch was pressed, if that was a page of this site.
     let back = headers
         .get(header::REFERER)
@@ -558,7 +597,7 @@ async fn set_lang(ctx: Ctx, Path(code): Path<String>, headers: HeaderMap, Form(f
         .and_then(|rest| rest.find('/').map(|i| rest[i..].to_string()))
         .unwrap_or_else(|| "/".into());
     let mut res = Redirect::to(local_path(&back)).into_response();
-    let cookie = format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.code());
-    res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("a valid cookie"));
+    res.headers_mut()
+        .append(header::SET_COOKIE, HeaderValue::from_str(&account::lang_cookie(lang.code())).expect("a valid cookie"));
     res
 }

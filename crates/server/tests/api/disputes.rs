@@ -63,7 +63,7 @@ async fn mediator(srv: &Srv, email: &str) -> String {
     let token = format!("mediator-token-{email}");
     let mut tx = srv.store.begin().await.unwrap();
     let user = tx.create_user(email, email, "no password", "Mediator").await.unwrap();
-    tx.create_session(&user.id, &souk_app::accounts::token_hash(&token), 90 * DAY).await.unwrap();
+    tx.create_session(&user.id, &souk_app::accounts::token_hash(&token), 90 * DAY, "test").await.unwrap();
     tx.grant_role(&user.id, souk_domain::account::Role::Mediator, "system").await.unwrap();
     tx.commit().await.unwrap();
     token

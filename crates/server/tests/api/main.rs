@@ -1,6 +1,7 @@
 //! HTTP integration tests: a real server on an ephemeral port over a real database. Each test
 //! runs on SQLite and, when `SOUK_TEST_DATABASE_URL` is set, on PostgreSQL.
 
+mod account_care;
 mod accounts;
 mod analytics;
 mod api_keys;
@@ -210,7 +211,7 @@ impl Srv {
         let token = format!("test-token-{email}");
         let mut tx = self.store.begin().await.unwrap();
         let user = tx.create_user(email, email, "no password", "quick").await.unwrap();
-        tx.create_session(&user.id, &souk_app::accounts::token_hash(&token), 86_400_000).await.unwrap();
+        tx.create_session(&user.id, &souk_app::accounts::token_hash(&token), 86_400_000, "test").await.unwrap();
         tx.commit().await.unwrap();
         (token, user.id)
     }
