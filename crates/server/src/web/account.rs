@@ -310,7 +310,7 @@ pub async fn account_page(State(app): State<App>, ctx: Ctx, headers: HeaderMap) 
                 label { (ctx.t("Currency for amounts you type")) input name="currency" maxlength="3" size="4" placeholder="CNY" value=(user.currency.as_deref().unwrap_or("")); }
                 label { (ctx.t("Time zone")) select name="time_zone" {
                     option value="" { (ctx.t("The browser's")) }
-                    @for z in &zones { option value=(z) selected[chosen(&user.time_zone, z)] { (z) } }
+                    @for z in &zones { option value=(z) selected[chosen(&user.time_zone, z)] { (z.replace('_', " ")) } }
                 } }
                 button type="submit" { (ctx.t("Save")) }
             }

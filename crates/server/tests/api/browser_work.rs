@@ -62,10 +62,10 @@ async fn every_page_a_role_reaches_passes_axe() {
         let start = match login.role {
             "seller" => "/seller",
             "mediator" | "admin" => "/console",
-            "visitor" => "/login",
+            "visitor" => "/register",
             _ => "/orders",
         };
-        let mut queue = vec![start.to_string(), "/".into()];
+        let mut queue = vec![start.to_string(), "/".into(), "/login".into(), "/reset-password".into()];
         let mut kinds = std::collections::HashSet::new();
         let mut pages = Vec::new();
         while let Some(path) = queue.pop() {

@@ -6,6 +6,7 @@ mod accounts;
 mod analytics;
 mod api_keys;
 mod browser;
+mod browser_account;
 mod browser_selling;
 mod browser_work;
 mod cancel;

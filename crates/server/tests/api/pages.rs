@@ -673,7 +673,14 @@ async fn every_demo_role_reaches_only_working_pages() {
             "mediator" | "admin" => "/console",
             _ => "/orders",
         };
-        let mut queue = vec![start.to_string(), "/".to_string(), "/wallet".into(), "/messages".into(), "/rfqs".into()];
+        let mut queue = vec![
+            start.to_string(),
+            "/".to_string(),
+            "/wallet".into(),
+            "/messages".into(),
+            "/rfqs".into(),
+            "/account".into(),
+        ];
         let mut seen = std::collections::HashSet::new();
         let mut per_kind = std::collections::HashMap::<String, usize>::new();
         while let Some(path) = queue.pop() {
@@ -724,7 +731,7 @@ async fn every_demo_role_reaches_only_working_pages() {
             ],
             "mediator" => &["/console/disputes/:id", "/console/users", "/console/stores"],
             "admin" => &["/console/users", "/console/stores", "/console/audit", "/stores/:id"],
-            _ => &["/orders/:id", "/products/:id", "/messages/:id", "/rfqs/:id", "/search?category"],
+            _ => &["/orders/:id", "/products/:id", "/messages/:id", "/rfqs/:id", "/search?category", "/account"],
         };
         for kind in expected {
             assert!(kinds.contains(*kind), "{} never reached {kind}: {kinds:?}", login.role);
