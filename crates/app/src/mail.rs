@@ -6,7 +6,6 @@
 use crate::App;
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::{Message, SmtpTransport, Transport};
-use souk_domain::notify::describe;
 use souk_store::email::DueEmail;
 use souk_store::StoreError;
 use std::io;
@@ -146,19 +145,61 @@ impl App {
     }
 }
 
-/// The subject and body of a notification email: the notification's sentence, and what it is
-/// about.
+/// The subject and body of a notification email, in the recipient's language: the
+/// notification's sentence, and what it is about.
 pub fn compose(d: &DueEmail, policy: &souk_domain::order::Policy) -> (String, String) {
-    let sentence = describe(&d.kind, d.side, policy).unwrap_or_else(|| d.kind.clone());
-    let about = d.order_id.as_deref().map(|o| format!("\nOrder: {o}\n")).unwrap_or_default();
+    let zh = d.locale.as_deref() == Some("zh");
+    let sentence = souk_domain::notify::template(&d.kind, d.side, policy)
+        .map(|(t, n)| souk_domain::notify::in_language(t, zh).replace("{n}", &n.to_string()))
+        .unwrap_or_else(|| d.kind.clone());
     let subject = match &d.order_id {
         Some(order) => format!("{sentence} ({order})"),
         None => sentence.clone(),
     };
-    let body = format!(
-        "Hello {},\n\n{sentence}.\n{about}\nSee it in your notifications on Souk.\n\n-- \nYou receive this email because of \
-         activity on your Souk account.\n",
-        d.name
-    );
+    let body = if zh {
+        let about = d.order_id.as_deref().map(|o| format!("\n订单：{o}\n")).unwrap_or_default();
+        format!(
+            "{}，您好：\n\n{sentence}。\n{about}\n请在 Souk 的通知中查看详情。\n\n-- \n您收到此邮件，是因为您的 Souk 账户有新动态。\n",
+            d.name
+        )
+    } else {
+        let about = d.order_id.as_deref().map(|o| format!("\nOrder: {o}\n")).unwrap_or_default();
+        format!(
+            "Hello {},\n\n{sentence}.\n{about}\nSee it in your notifications on Souk.\n\n-- \nYou receive this email because of \
+             activity on your Souk account.\n",
+            d.name
+        )
+    };
     (subject, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use souk_domain::notify::Side;
+
+    /// Notification email speaks the language its recipient chose.
+    #[test]
+    fn email_is_written_in_the_recipients_language() {
+        let policy = souk_domain::order::Policy::default();
+        let mut due = DueEmail {
+            id: 1,
+            to: "lin@example.com".into(),
+            name: "Lin Mei".into(),
+            kind: "order.paid".into(),
+            order_id: Some("ord_1".into()),
+            side: Side::Seller,
+            attempts: 0,
+            window_start: 0,
+            next_attempt_at: 0,
+            locale: None,
+        };
+        let (subject, body) = compose(&due, &policy);
+        assert_eq!(subject, "Payment secured: ship within 72 hours (ord_1)");
+        assert!(body.starts_with("Hello Lin Mei,") && body.contains("Order: ord_1"), "{body}");
+        due.locale = Some("zh".into());
+        let (subject, body) = compose(&due, &policy);
+        assert_eq!(subject, "货款已托管：请在 72 小时内发货 (ord_1)");
+        assert!(body.starts_with("Lin Mei，您好") && body.contains("订单：ord_1"), "{body}");
+    }
 }

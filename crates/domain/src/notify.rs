@@ -109,39 +109,59 @@ pub const EMAILED: [&str; 21] = [
     "rfq.awarded",
 ];
 
-/// Every template `template` answers with, for translations to be checked against.
-pub const TEMPLATES: [&str; 30] = [
-    "Order placed: pay it to secure the goods",
-    "New order: waiting for the buyer's payment",
-    "Payment secured: ship within {n} hours",
-    "Payment secured: held in escrow until you confirm receipt",
-    "Your order has shipped: confirm receipt when it arrives (it confirms itself after {n} days)",
-    "Order shipped",
-    "Delivered: check it and confirm receipt",
-    "Delivered to the buyer",
-    "Reminder: ship within 24 hours, or the order is cancelled and refunded",
-    "Reminder: confirm receipt or open a dispute within 24 hours; after that the seller is paid",
-    "The buyer's confirmation window was extended",
-    "Receipt confirmed: the payment is in your wallet",
-    "Order completed: thank you, you can review it now",
-    "Order cancelled",
-    "Order refunded",
-    "Order partly refunded",
-    "A dispute was opened: answer within {n} days",
-    "Dispute opened",
-    "The dispute went to mediation",
-    "Reminder: answer the dispute within 24 hours, or the buyer is refunded",
-    "The dispute was settled",
-    "The dispute moved on",
-    "New message",
-    "New offer",
-    "Your offer was accepted",
-    "Your offer was declined",
-    "You received a counter-offer",
-    "New quote on your request for quotation",
-    "A quote on your request was revised",
-    "Your quote was accepted",
+/// Every template `template` answers with, and its Chinese.
+pub const TEMPLATES: [(&str, &str); 30] = [
+    ("Order placed: pay it to secure the goods", "已下单：付款后即可锁定商品"),
+    ("New order: waiting for the buyer's payment", "新订单：等待买家付款"),
+    ("Payment secured: ship within {n} hours", "货款已托管：请在 {n} 小时内发货"),
+    ("Payment secured: held in escrow until you confirm receipt", "货款已托管：确认收货前由平台保管"),
+    (
+        "Your order has shipped: confirm receipt when it arrives (it confirms itself after {n} days)",
+        "订单已发货：到货后请确认收货（{n} 天后自动确认）",
+    ),
+    ("Order shipped", "订单已发货"),
+    ("Delivered: check it and confirm receipt", "已送达：请验货并确认收货"),
+    ("Delivered to the buyer", "已送达买家"),
+    (
+        "Reminder: ship within 24 hours, or the order is cancelled and refunded",
+        "提醒：请在 24 小时内发货，否则订单将取消并退款",
+    ),
+    (
+        "Reminder: confirm receipt or open a dispute within 24 hours; after that the seller is paid",
+        "提醒：请在 24 小时内确认收货或发起纠纷，之后货款将付给卖家",
+    ),
+    ("The buyer's confirmation window was extended", "买家延长了确认收货期限"),
+    ("Receipt confirmed: the payment is in your wallet", "买家已确认收货：货款已入账"),
+    ("Order completed: thank you, you can review it now", "订单已完成：感谢惠顾，现在可以评价"),
+    ("Order cancelled", "订单已取消"),
+    ("Order refunded", "订单已退款"),
+    ("Order partly refunded", "订单已部分退款"),
+    ("A dispute was opened: answer within {n} days", "买家发起了纠纷：请在 {n} 天内回应"),
+    ("Dispute opened", "已发起纠纷"),
+    ("The dispute went to mediation", "纠纷已进入调解"),
+    (
+        "Reminder: answer the dispute within 24 hours, or the buyer is refunded",
+        "提醒：请在 24 小时内回应纠纷，否则将退款给买家",
+    ),
+    ("The dispute was settled", "纠纷已解决"),
+    ("The dispute moved on", "纠纷有新进展"),
+    ("New message", "新消息"),
+    ("New offer", "新报价"),
+    ("Your offer was accepted", "您的报价已被接受"),
+    ("Your offer was declined", "您的报价已被拒绝"),
+    ("You received a counter-offer", "您收到了还价"),
+    ("New quote on your request for quotation", "您的询价收到新报价"),
+    ("A quote on your request was revised", "您询价的一份报价已修改"),
+    ("Your quote was accepted", "您的报价已被采纳"),
 ];
+
+/// A template in Chinese when `zh`, else as it is.
+pub fn in_language(template: &'static str, zh: bool) -> &'static str {
+    match TEMPLATES.iter().find(|(en, _)| *en == template) {
+        Some((_, chinese)) if zh => chinese,
+        _ => template,
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -177,7 +197,7 @@ mod tests {
         for kind in crate::webhook::EVENT_TYPES.into_iter().filter(|k| *k != "conversation.read") {
             for side in [Side::Buyer, Side::Seller, Side::Other] {
                 let (t, _) = template(kind, side, &p).unwrap_or_else(|| panic!("{kind}"));
-                assert!(TEMPLATES.contains(&t), "{t}");
+                assert!(TEMPLATES.iter().any(|(en, _)| *en == t), "{t}");
                 used.insert(t);
             }
         }

@@ -21,6 +21,8 @@ pub struct DueEmail {
     pub window_start: i64,
     /// The value the claim is guarded on.
     pub next_attempt_at: i64,
+    /// The language the recipient chose (`zh`), if any.
+    pub locale: Option<String>,
 }
 
 impl Store {
@@ -28,7 +30,7 @@ impl Store {
     pub async fn due_emails(&self, now: i64, limit: usize) -> Result<Vec<DueEmail>> {
         let rows = sqlx::query(
             "SELECT m.id, u.email, u.display_name, e.type, e.order_id, o.buyer_id, o.seller_id, m.user_id, \
-                    m.attempts, m.window_start, m.next_attempt_at \
+                    m.attempts, m.window_start, m.next_attempt_at, u.locale \
              FROM email_outbox m JOIN events e ON e.seq = m.event_seq JOIN users u ON u.id = m.user_id \
              LEFT JOIN orders o ON o.id = e.order_id \
              WHERE m.state = 'pending' AND m.next_attempt_at <= $1 ORDER BY m.next_attempt_at, m.id LIMIT $2",
@@ -51,6 +53,7 @@ impl Store {
                 attempts: r.try_get(8)?,
                 window_start: r.try_get(9)?,
                 next_attempt_at: r.try_get(10)?,
+                locale: r.try_get(11)?,
             });
         }
         Ok(out)

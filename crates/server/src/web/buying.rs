@@ -153,7 +153,7 @@ pub async fn wallet(State(app): State<App>, ctx: Ctx) -> Response {
             (ctx.csrf_field())
             (form_key())
             label { (ctx.t("Amount")) input name="amount" required inputmode="decimal" placeholder="500.00"; }
-            label { (ctx.t("Currency")) input name="currency" required maxlength="3" size="4" value="CNY"; }
+            label { (ctx.t("Currency")) input name="currency" required maxlength="3" size="4" value=(ctx.typing_currency()); }
             label { (ctx.t("Card number")) input name="card_number" required inputmode="numeric" value="4242424242424242"; }
             button type="submit" { (ctx.t("Top up")) }
             p.hint { (ctx.t("Sandbox: 4242424242424242 succeeds, 4000000000000002 is declined.")) }

@@ -270,7 +270,7 @@ pub async fn rfqs(State(app): State<App>, ctx: Ctx) -> Response {
             } }
             label { (ctx.t("Quantity")) input name="quantity" required inputmode="numeric"; }
             label { (ctx.t("Target unit price (optional)")) input name="target_price" inputmode="decimal"; }
-            label { (ctx.t("Currency")) input name="currency" maxlength="3" size="4" value="CNY"; }
+            label { (ctx.t("Currency")) input name="currency" maxlength="3" size="4" value=(ctx.typing_currency()); }
             label { (ctx.t("Ship to (country code)")) input name="ship_to" required maxlength="2" size="3"; }
             label { (ctx.t("Quotes taken for (days)")) input name="days" required inputmode="numeric" value="7"; }
             button type="submit" { (ctx.t("Post the request")) }

@@ -195,6 +195,11 @@ impl Ctx {
         format!("{n} {}", self.t(if n == 1 { one } else { many }))
     }
 
+    /// The currency an amount is typed in unless changed: the account's choice, else CNY.
+    pub fn typing_currency(&self) -> &str {
+        self.user.as_ref().and_then(|u| u.currency.as_deref()).unwrap_or("CNY")
+    }
+
     /// A code the API speaks (`top_up`, `picked_up`, `not_received`, ...) in this page's words.
     pub fn code<'a>(&self, code: &'a str) -> &'a str {
         i18n::code_label(code).map_or(code, |en| self.t(en))

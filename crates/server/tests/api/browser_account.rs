@@ -20,7 +20,8 @@ async fn a_newcomer_signs_up_confirms_and_comes_back() {
 
     // From the log-in page to the sign-up form; a short password is refused beside its input.
     b.goto(&format!("{}/login", srv.base)).await;
-    b.navigate_by("[...document.querySelectorAll('main a')].find(a => a.getAttribute('href') === '/register').click()").await;
+    b.navigate_by("[...document.querySelectorAll('main a')].find(a => a.getAttribute('href') === '/register').click()")
+        .await;
     b.screenshot("account-register-en").await;
     b.eval(
         "{ const f = document.querySelector('form.register'); f.display_name.value = 'Lin Mei';
@@ -29,7 +30,11 @@ async fn a_newcomer_signs_up_confirms_and_comes_back() {
     )
     .await;
     b.wait_for("!!document.querySelector('form.register .field-error')").await;
-    let refused = b.eval("[document.querySelector('form.register').email.value, document.querySelector('.field-error').textContent]").await;
+    let refused = b
+        .eval(
+            "[document.querySelector('form.register').email.value, document.querySelector('.field-error').textContent]",
+        )
+        .await;
     assert_eq!(refused[0], "lin@example.com", "what was typed stays");
     assert!(refused[1].as_str().unwrap().contains("at least 10"), "{refused}");
     b.navigate_by(
@@ -52,20 +57,31 @@ async fn a_newcomer_signs_up_confirms_and_comes_back() {
 
     // Chinese and Shanghai time: the page speaks Chinese at once, and times are read in that zone.
     b.navigate_by(
-        "{ const f = document.querySelector('form.profile'); f.locale.value = 'zh'; f.time_zone.value = 'Asia/Shanghai';
+        "{ const f = document.querySelector('form.profile'); f.locale.value = 'zh'; f.time_zone.value = 'Asia/Shanghai'; f.currency.value = 'usd';
            f.querySelector('button').click() }",
     )
     .await;
-    assert_eq!(b.eval("[document.documentElement.lang, document.documentElement.dataset.tz]").await, json!(["zh", "Asia/Shanghai"]));
+    assert_eq!(
+        b.eval("[document.documentElement.lang, document.documentElement.dataset.tz]").await,
+        json!(["zh", "Asia/Shanghai"])
+    );
     assert!(b.text().await.contains("已保存"), "{}", b.text().await);
     let shown = b.eval("document.querySelector('ul.sessions time').textContent").await;
     let utc = b.eval("document.querySelector('ul.sessions time').title").await;
     assert_ne!(shown, utc, "times are converted from UTC");
     b.screenshot("account-page-zh").await;
+    b.goto(&format!("{}/wallet", srv.base)).await;
+    assert_eq!(
+        b.eval("document.querySelector('form.topup [name=currency]').value").await,
+        "USD",
+        "amounts are typed in the chosen currency"
+    );
     b.call("Emulation.setDeviceMetricsOverride", serde_json::from_str(PHONE).unwrap()).await;
     b.goto(&format!("{}/account", srv.base)).await;
     b.screenshot("account-page-zh-phone").await;
-    let wide = b.eval("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391).length").await;
+    let wide = b
+        .eval("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391).length")
+        .await;
     assert_eq!(wide, 0, "nothing reaches past a phone's width");
     b.call("Emulation.clearDeviceMetricsOverride", json!({})).await;
 
@@ -83,7 +99,10 @@ async fn a_newcomer_signs_up_confirms_and_comes_back() {
     b.goto(&format!("{}/account", srv.base)).await;
     assert_eq!(b.eval("document.documentElement.lang").await, "zh");
     let devices = b.eval("document.querySelector('ul.sessions').innerText").await;
-    assert!(devices.as_str().unwrap().contains("Chrome on Linux") && devices.as_str().unwrap().contains("本设备"), "{devices}");
+    assert!(
+        devices.as_str().unwrap().contains("Chrome on Linux") && devices.as_str().unwrap().contains("本设备"),
+        "{devices}"
+    );
 
     // A forgotten password: asked for from the log-in page, set from the emailed link.
     b.navigate_by("document.querySelector('form[action=\"/logout\"] button').click()").await;
