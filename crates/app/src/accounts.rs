@@ -99,13 +99,18 @@ impl NewAccount {
 /// How long a session lasts.
 pub const SESSION_TTL_MS: i64 = 30 * DAY_MS;
 
+/// The log-in throttles' keys: per client address and per account.
+fn throttle_keys(email: &str, ip: std::net::IpAddr) -> (String, String) {
+    let email_norm = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    (format!("ip:{ip}"), format!("account:{email_norm}"))
+}
+
 /// Checks an email and password under the log-in throttles (per IP and per account); an
-/// unknown email costs the same time as a wrong password.
+/// unknown email costs the same time as a wrong password. A right password of an account with
+/// two-step sign-in is only the first step (see [`sign_in`]).
 pub async fn authenticate(app: &App, email: &str, password: String, ip: std::net::IpAddr) -> Result<User> {
     let now = app.store.now_ms();
-    let email_norm = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
-    let ip_key = format!("ip:{ip}");
-    let account_key = format!("account:{email_norm}");
+    let (ip_key, account_key) = throttle_keys(email, ip);
     let limits = &app.config.login;
     if let Some(s) = app.limiter.blocked_for(&ip_key, limits.per_ip, 5 * MINUTE_MS, now) {
         return Err(Error::rate_limited(s));
@@ -114,7 +119,8 @@ pub async fn authenticate(app: &App, email: &str, password: String, ip: std::net
         return Err(Error::rate_limited(s));
     }
     app.limiter.hit(&ip_key, 5 * MINUTE_MS, now);
-    let user = match app.store.user_by_email(&email_norm).await {
+    let email_norm = account_key.trim_start_matches("account:");
+    let user = match app.store.user_by_email(email_norm).await {
         Ok(u) => Some(u),
         Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
@@ -125,7 +131,95 @@ pub async fn authenticate(app: &App, email: &str, password: String, ip: std::net
         return Err(Error::new(ErrorKind::Unauthenticated, "invalid_credentials", "wrong email or password"));
     };
     app.limiter.reset(&account_key);
+    Ok(crate::two_factor::in_force(app, user))
+}
+
+/// Both steps of signing in at once (the API): the password, and for an account with two-step
+/// sign-in, `code` from its authenticator or a recovery code. A wrong code counts against the
+/// account's log-in throttle like a wrong password.
+pub async fn sign_in(
+    app: &App,
+    email: &str,
+    password: String,
+    code: Option<&str>,
+    ip: std::net::IpAddr,
+) -> Result<User> {
+    let user = authenticate(app, email, password, ip).await?;
+    if !user.two_factor {
+        return Ok(user);
+    }
+    let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
+        return Err(Error::new(
+            ErrorKind::Unauthenticated,
+            "two_factor_required",
+            "this account signs in with a second step: send two_factor_code, from the authenticator or a recovery code",
+        ));
+    };
+    second_step(app, &user, code, "two_factor_code", &throttle_keys(email, ip).1).await?;
     Ok(user)
+}
+
+/// Checks a second step under the account's throttle, using the code up in its own commit.
+async fn second_step(app: &App, user: &User, code: &str, field: &str, account_key: &str) -> Result<()> {
+    let now = app.store.now_ms();
+    if let Some(s) = app.limiter.blocked_for(account_key, app.config.login.per_account, 15 * MINUTE_MS, now) {
+        return Err(Error::rate_limited(s));
+    }
+    let mut tx = app.begin().await?;
+    match crate::two_factor::check(app, &mut tx, user, code, field).await {
+        Ok(()) => {
+            crate::commit(tx).await?;
+            Ok(())
+        }
+        Err(e) => {
+            app.limiter.hit(account_key, 15 * MINUTE_MS, now);
+            Err(e)
+        }
+    }
+}
+
+/// How long a sign-in waits for its second step.
+const SIGN_IN_TTL_MS: i64 = 5 * MINUTE_MS;
+
+/// A right password of an account with two-step sign-in (the pages): a token that stands for it
+/// for five minutes, while the code is asked for.
+pub async fn await_second_step(app: &App, user: &User) -> Result<String> {
+    let token = random_token();
+    let mut tx = app.begin().await?;
+    tx.create_email_token(&user.id, &token_hash(&token), SIGN_IN_TTL_MS, TokenPurpose::SignIn, None).await?;
+    crate::commit(tx).await?;
+    Ok(token)
+}
+
+/// The second step of a sign-in the pages began: the user, once the code is right. The waiting
+/// sign-in is used up then, with a session started on `device`: its token and expiry.
+pub async fn finish_sign_in(app: &App, waiting: &str, code: &str, device: &str) -> Result<(User, String)> {
+    let hash = token_hash(waiting.trim());
+    let user_id = match app.store.email_token_user(&hash, TokenPurpose::SignIn).await {
+        Ok(id) => id,
+        Err(StoreError::NotFound) => {
+            return Err(Error::new(
+                ErrorKind::Unauthenticated,
+                "sign_in_expired",
+                "the sign-in took too long; start again",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let user = crate::two_factor::in_force(app, app.store.user_by_id(&user_id).await?);
+    second_step(app, &user, code, "code", &format!("account:{}", normalize_email(&user.email).unwrap_or_default()))
+        .await?;
+    let mut tx = app.begin().await?;
+    if let Err(StoreError::NotFound) = tx.take_email_token(&hash, TokenPurpose::SignIn).await {
+        return Err(Error::new(
+            ErrorKind::Unauthenticated,
+            "sign_in_expired",
+            "the sign-in took too long; start again",
+        ));
+    }
+    let (token, _) = start_session(&mut tx, &user.id, device).await?;
+    crate::commit(tx).await?;
+    Ok((user, token))
 }
 
 /// The user a session token belongs to; an unknown or expired token is `invalid_token`.
@@ -136,7 +230,7 @@ pub async fn session_user(app: &App, token: &str) -> Result<User> {
             "invalid_token",
             "the session token is unknown or expired; log in again",
         )),
-        found => Ok(found?),
+        found => Ok(crate::two_factor::in_force(app, found?)),
     }
 }
 
@@ -154,7 +248,7 @@ pub async fn api_key_user(app: &App, key: &str, method: &str, path: &str) -> Res
         let message = format!("this API key's scopes ({}) do not cover {method} {path}", scopes.join(" "));
         return Err(Error::new(ErrorKind::Forbidden, "insufficient_scope", message));
     }
-    Ok(user)
+    Ok(crate::two_factor::in_force(app, user))
 }
 
 /// The id of the store the user opened, if any.

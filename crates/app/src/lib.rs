@@ -31,6 +31,7 @@ pub mod search_sync;
 pub mod seed;
 pub mod tracking;
 pub mod trust;
+pub mod two_factor;
 pub mod views;
 pub mod wallet;
 pub mod webhooks;
@@ -111,6 +112,8 @@ pub struct Config {
     /// Where people reach this marketplace (`https://souk.example`): the links in email start
     /// with it, never with what a request claims its host is.
     pub public_url: String,
+    /// Mediators and admins act as such only with two-step sign-in on.
+    pub staff_two_factor: bool,
 }
 
 impl Config {
@@ -138,6 +141,7 @@ impl Config {
             mail_from: "Souk <no-reply@localhost>".to_string(),
             media_s3: None,
             public_url: "http://localhost:8080".to_string(),
+            staff_two_factor: true,
         }
     }
 }

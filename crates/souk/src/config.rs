@@ -91,6 +91,10 @@ pub struct ServerArgs {
     /// with it [default: http://<listen>].
     #[arg(long, env = "SOUK_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Mediators and admins act as such only once they sign in with two-step verification
+    /// [default: true; false under --demo unless given].
+    #[arg(long, env = "SOUK_STAFF_TWO_FACTOR")]
+    pub staff_two_factor: Option<bool>,
 }
 
 /// Everything flags and variables may set.
@@ -149,6 +153,7 @@ struct FileConfig {
     mail_from: Option<String>,
     media_bucket: Option<String>,
     public_url: Option<String>,
+    staff_two_factor: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -188,6 +193,8 @@ pub struct Config {
     pub mail_from: String,
     pub media_bucket: Option<String>,
     pub public_url: String,
+    /// `None`: not set, so on (off under --demo).
+    pub staff_two_factor: Option<bool>,
 }
 
 impl Config {
@@ -239,6 +246,7 @@ impl Config {
                 .unwrap_or_else(|| "Souk <no-reply@localhost>".into()),
             media_bucket: args.server.media_bucket.clone().or(file.media_bucket).filter(|b| !b.is_empty()),
             public_url: String::new(),
+            staff_two_factor: args.server.staff_two_factor.or(file.staff_two_factor),
         };
         config.public_url = match args.server.public_url.clone().or(file.public_url).filter(|u| !u.is_empty()) {
             Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
@@ -348,6 +356,7 @@ impl Config {
         s.smtp_url = self.smtp_url.clone();
         s.mail_from = self.mail_from.clone();
         s.public_url = self.public_url.clone();
+        s.staff_two_factor = self.staff_two_factor.unwrap_or(true);
         s.media_s3 = self.media_bucket.as_ref().map(|bucket| souk_app::media::S3Media {
             bucket: bucket.clone(),
             // An S3-compatible store on plain http (a local MinIO) says so in the environment.

@@ -631,6 +631,11 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     // The demo marketplace moves: the sandbox carrier delivers what demo sellers ship.
     server_config.carrier_sandbox |= demo;
     server_config.demo = demo;
+    if demo && config.staff_two_factor.is_none() {
+        server_config.staff_two_factor = false;
+        say("demo: the demo's mediator and admin act without two-step sign-in (--staff-two-factor true to require it)"
+            .into());
+    }
     let app = App::open(store.clone(), server_config).await?;
     say(format!("souk is serving http://{addr} (API under /api/v1, document at /api/v1/openapi.json)"));
     if app.provider.name() == souk_app::payments::SANDBOX {

@@ -16,6 +16,10 @@ pub struct User {
     pub created_at: i64,
     /// Granted roles; `buyer` is implied for everyone and not stored.
     pub roles: Vec<Role>,
+    /// Signs in with a second step (a code from an authenticator, or a recovery code).
+    pub two_factor: bool,
+    /// Staff roles granted but not in force until two-step sign-in is on (see `souk_app`).
+    pub held_back: Vec<Role>,
     /// The language, currency and time zone chosen for the account, if any.
     pub locale: Option<String>,
     pub currency: Option<String>,
@@ -42,6 +46,8 @@ pub enum TokenPurpose {
     Verify,
     EmailChange,
     PasswordReset,
+    /// Not emailed: a sign-in whose password was right, waiting for its second step.
+    SignIn,
 }
 
 impl TokenPurpose {
@@ -50,6 +56,7 @@ impl TokenPurpose {
             TokenPurpose::Verify => "verify",
             TokenPurpose::EmailChange => "email_change",
             TokenPurpose::PasswordReset => "password_reset",
+            TokenPurpose::SignIn => "sign_in",
         }
     }
 }
@@ -64,7 +71,7 @@ impl User {
 }
 
 const USER_COLUMNS: &str =
-    "id, email, display_name, password_hash, email_verified_at, created_at, locale, currency, time_zone";
+    "id, email, display_name, password_hash, email_verified_at, created_at, locale, currency, time_zone, totp_enabled_at";
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
     Ok(User {
@@ -75,6 +82,8 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
         email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
         created_at: row.try_get("created_at")?,
         roles: Vec::new(),
+        two_factor: row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
+        held_back: Vec::new(),
         locale: row.try_get("locale")?,
         currency: row.try_get("currency")?,
         time_zone: row.try_get("time_zone")?,
@@ -164,6 +173,40 @@ impl Store {
             .execute(tx.conn())
             .await?;
         tx.commit().await
+    }
+
+    /// The user's authenticator secret (base32), whether it is in force, and the time step of the
+    /// last code used.
+    pub async fn totp_of(&self, user_id: &str) -> Result<(Option<String>, bool, Option<i64>)> {
+        let row = sqlx::query("SELECT totp_secret, totp_enabled_at, totp_last_step FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok((row.try_get(0)?, row.try_get::<Option<i64>, _>(1)?.is_some(), row.try_get(2)?))
+    }
+
+    /// How many unused recovery codes the user has.
+    pub async fn recovery_codes_left(&self, user_id: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user_id)
+            .fetch_one(&mut *self.reader().await?)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// The user an unused, unexpired token for `purpose` belongs to, without using it.
+    pub async fn email_token_user(&self, token_hash: &str, purpose: TokenPurpose) -> Result<String> {
+        let row = sqlx::query(
+            "SELECT user_id FROM email_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+        )
+        .bind(token_hash)
+        .bind(purpose.as_str())
+        .bind(self.now_ms())
+        .fetch_optional(&mut *self.reader().await?)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(row.try_get(0)?)
     }
 
     /// Whether an emailed token for `purpose` is unused and unexpired.
@@ -436,6 +479,77 @@ impl Tx {
             .rows_affected();
         self.users_changed |= ended > 0;
         Ok(ended)
+    }
+
+    /// Starts enrolling an authenticator with `secret` (base32); two-step sign-in is off until
+    /// [`Tx::enable_totp`].
+    pub async fn start_totp(&mut self, user_id: &str, secret: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $2")
+            .bind(secret)
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Puts two-step sign-in in force with the code of time step `step` just checked, and
+    /// `recovery` (hashes) as the only recovery codes.
+    pub async fn enable_totp(&mut self, user_id: &str, step: i64, recovery: &[String]) -> Result<()> {
+        let now = self.store().now_ms();
+        sqlx::query(
+            "UPDATE users SET totp_enabled_at = $1, totp_last_step = $2 WHERE id = $3 AND totp_secret IS NOT NULL",
+        )
+        .bind(now)
+        .bind(step)
+        .bind(user_id)
+        .execute(self.conn())
+        .await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(self.conn()).await?;
+        for hash in recovery {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                .bind(user_id)
+                .bind(hash)
+                .execute(self.conn())
+                .await?;
+        }
+        self.users_changed = true;
+        Ok(())
+    }
+
+    pub async fn disable_totp(&mut self, user_id: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1")
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(self.conn()).await?;
+        self.users_changed = true;
+        Ok(())
+    }
+
+    /// Records the code of time step `step` as used; false if it or a later one was already.
+    pub async fn use_totp_step(&mut self, user_id: &str, step: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(user_id)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Uses a recovery code once; false if the user has no such unused code.
+    pub async fn use_recovery_code(&mut self, user_id: &str, code_hash: &str) -> Result<bool> {
+        let now = self.store().now_ms();
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(code_hash)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn set_password(&mut self, user_id: &str, password_hash: &str) -> Result<()> {

@@ -30,6 +30,10 @@ pub struct RegisterInput {
 pub struct LoginInput {
     pub email: String,
     pub password: String,
+    /// For an account with two-step sign-in: the authenticator's current code, or a recovery
+    /// code. Without it such an account is answered 401 `two_factor_required`.
+    #[serde(default)]
+    pub two_factor_code: Option<String>,
 }
 
 /// The current user as they see themselves.
@@ -43,6 +47,10 @@ pub struct Me {
     pub email_verified: bool,
     pub store_id: Option<String>,
     pub created_at: Timestamp,
+    /// Signs in with a second step.
+    pub two_factor: bool,
+    /// Mediator or admin roles granted but not in force until two-step sign-in is on.
+    pub roles_awaiting_two_factor: Vec<Role>,
     /// `en` or `zh`; none: the browser's language.
     pub locale: Option<String>,
     /// Preselected where an amount is typed.
@@ -85,6 +93,8 @@ fn me_from(user: &User, store_id: Option<String>) -> Me {
         email_verified: user.email_verified,
         store_id,
         created_at: Timestamp(user.created_at),
+        two_factor: user.two_factor,
+        roles_awaiting_two_factor: user.held_back.clone(),
         locale: user.locale.clone(),
         currency: user.currency.clone(),
         time_zone: user.time_zone.clone(),
@@ -116,7 +126,7 @@ pub async fn register(
     idem.finish(tx, StatusCode::CREATED, &Session { token, expires_at: Timestamp(expires_at), user: me }).await
 }
 
-/// Logs in with email and password. Throttled per account (5 failures in 15 minutes) and per IP
+/// Logs in with email and password, and the second step if the account has one. Throttled per account (5 failures in 15 minutes) and per IP
 /// address (30 attempts in 5 minutes); over the limit the answer is 429 with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginInput,
     params(crate::openapi::IdempotencyKey),
@@ -129,7 +139,8 @@ pub async fn login(
     idem: Idem,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> AppResult<Response> {
-    let user = accounts::authenticate(&app, &input.email, input.password, peer.ip()).await?;
+    let code = input.two_factor_code.as_deref();
+    let user = accounts::sign_in(&app, &input.email, input.password, code, peer.ip()).await?;
     let me = me_of(&app, &user).await?;
     let mut tx = app.begin().await?;
     let (token, expires_at) = accounts::start_session(&mut tx, &user.id, &device(&headers)).await?;
@@ -373,5 +384,78 @@ pub async fn confirm_password_reset(
 ) -> AppResult<Response> {
     let mut tx = app.begin().await?;
     accounts::reset_password(&mut tx, &input.token, input.password).await?;
+    idem.finish_empty(tx).await
+}
+
+/// An authenticator app's setup: the secret, as typed and as a QR code.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TwoFactorEnrolment {
+    /// Base32, to type into the app by hand.
+    pub secret: String,
+    /// `otpauth://totp/...`: what the QR code holds.
+    pub otpauth_uri: String,
+    /// The QR code, an SVG drawing.
+    pub qr_svg: String,
+}
+
+/// Starts turning on two-step sign-in: a new authenticator secret, in force once a code from it
+/// is confirmed (`POST /api/v1/me/two-factor/confirm`).
+#[utoipa::path(post, path = "/api/v1/me/two-factor", tag = "accounts", security(("bearer" = [])),
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 201, body = TwoFactorEnrolment), (status = 409, description = "already on", body = crate::error::ErrorBody)))]
+pub async fn start_two_factor(State(app): State<App>, Authed(user): Authed, idem: Idem) -> AppResult<Response> {
+    let mut tx = app.begin().await?;
+    let e = souk_app::two_factor::start(&mut tx, &user).await?;
+    let body = TwoFactorEnrolment { secret: e.secret, otpauth_uri: e.uri, qr_svg: e.qr_svg };
+    idem.finish(tx, StatusCode::CREATED, &body).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeInput {
+    /// The six digits the authenticator shows now.
+    pub code: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecoveryCodes {
+    /// Each stands in once for the authenticator. Shown this once: keep them safe.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Turns two-step sign-in on with a code from the enrolled authenticator; answers the recovery
+/// codes, shown only here.
+#[utoipa::path(post, path = "/api/v1/me/two-factor/confirm", tag = "accounts", security(("bearer" = [])), request_body = CodeInput,
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 200, body = RecoveryCodes), (status = 409, body = crate::error::ErrorBody), (status = 422, description = "wrong code", body = crate::error::ErrorBody)))]
+pub async fn confirm_two_factor(
+    State(app): State<App>,
+    Authed(user): Authed,
+    idem: Idem,
+    ApiJson(input): ApiJson<CodeInput>,
+) -> AppResult<Response> {
+    let mut tx = app.begin().await?;
+    let recovery_codes = souk_app::two_factor::confirm(&app, &mut tx, &user, &input.code).await?;
+    idem.finish(tx, StatusCode::OK, &RecoveryCodes { recovery_codes }).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordInput {
+    pub password: String,
+}
+
+/// Turns two-step sign-in off, the password required. Mediators and admins keep it on.
+#[utoipa::path(post, path = "/api/v1/me/two-factor/disable", tag = "accounts", security(("bearer" = [])), request_body = PasswordInput,
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn disable_two_factor(
+    State(app): State<App>,
+    Authed(user): Authed,
+    idem: Idem,
+    ApiJson(input): ApiJson<PasswordInput>,
+) -> AppResult<Response> {
+    let mut tx = app.begin().await?;
+    souk_app::two_factor::disable(&app, &mut tx, &user, input.password).await?;
     idem.finish_empty(tx).await
 }

@@ -1,7 +1,7 @@
 //! Keeping an account: a forgotten password, a new password or email, profile choices, and
 //! the devices signed in.
 
-use crate::{on_both_backends, Srv};
+use crate::{on_both_backends, on_both_backends_with, Srv};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -12,8 +12,10 @@ on_both_backends!(
     a_password_change_needs_the_current_one,
     an_email_change_counts_once_the_new_address_is_proven,
     profile_choices_are_checked_and_kept,
-    devices_signed_in_are_listed_and_signed_out
+    devices_signed_in_are_listed_and_signed_out,
+    two_step_sign_in_takes_each_code_once
 );
+on_both_backends_with!(operators_act_as_such_only_with_two_step_sign_in, |c| c.staff_two_factor = true);
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -278,4 +280,88 @@ async fn devices_signed_in_are_listed_and_signed_out(srv: Srv) {
     let left = srv.get("/api/v1/me/sessions", Some(&mine)).await.body;
     assert_eq!(left["items"].as_array().unwrap().len(), 1);
     assert_eq!(left["items"][0]["current"], true);
+}
+
+/// Turns two-step sign-in on for the account of `token`: its secret and recovery codes.
+async fn enrol(srv: &Srv, token: &str) -> (String, Vec<String>) {
+    let started = srv.post("/api/v1/me/two-factor", Some(token), json!({})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    let secret = started.body["secret"].as_str().unwrap().to_string();
+    assert!(started.body["qr_svg"].as_str().unwrap().contains("<svg"));
+    assert!(started.body["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/Souk"));
+    let code = souk_app::two_factor::code_at(&secret, srv.store.now_ms()).unwrap();
+    let on = srv.post("/api/v1/me/two-factor/confirm", Some(token), json!({"code": code})).await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    let codes = on.body["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    // The code that turned it on is used up: the next sign-in needs the next one.
+    srv.clock.advance_ms(30_000);
+    (secret, codes)
+}
+
+async fn login_with(srv: &Srv, email: &str, code: Option<&str>) -> crate::Res {
+    srv.post("/api/v1/auth/login", None, json!({"email": email, "password": PASSWORD, "two_factor_code": code})).await
+}
+
+async fn two_step_sign_in_takes_each_code_once(srv: Srv) {
+    let (token, _) = srv.register("twostep@example.com").await;
+    srv.post("/api/v1/me/two-factor", Some(&token), json!({})).await;
+    let wrong = srv.post("/api/v1/me/two-factor/confirm", Some(&token), json!({"code": "000000"})).await;
+    assert_eq!((wrong.status, wrong.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_code"));
+    assert_eq!(
+        srv.get("/api/v1/me", Some(&token)).await.body["two_factor"],
+        false,
+        "not on before a code is confirmed"
+    );
+    assert_eq!(login_with(&srv, "twostep@example.com", None).await.status, StatusCode::OK);
+    let (secret, recovery) = enrol(&srv, &token).await;
+    assert_eq!(recovery.len(), 10);
+    assert_eq!(srv.get("/api/v1/me", Some(&token)).await.body["two_factor"], true);
+    let again = srv.post("/api/v1/me/two-factor", Some(&token), json!({})).await;
+    assert_eq!(again.code(), "two_factor_on");
+
+    let asked = login_with(&srv, "twostep@example.com", None).await;
+    assert_eq!((asked.status, asked.code()), (StatusCode::UNAUTHORIZED, "two_factor_required"));
+    let bad = login_with(&srv, "twostep@example.com", Some("123456")).await;
+    assert_eq!((bad.code(), bad.body["error"]["field"].as_str()), ("invalid_code", Some("two_factor_code")));
+    let code = souk_app::two_factor::code_at(&secret, srv.store.now_ms()).unwrap();
+    assert_eq!(login_with(&srv, "twostep@example.com", Some(&code)).await.status, StatusCode::OK);
+    let replayed = login_with(&srv, "twostep@example.com", Some(&code)).await;
+    assert_eq!(replayed.code(), "invalid_code", "a code signs in once");
+    srv.clock.advance_ms(30_000);
+    let next = souk_app::two_factor::code_at(&secret, srv.store.now_ms()).unwrap();
+    assert_eq!(login_with(&srv, "twostep@example.com", Some(&next)).await.status, StatusCode::OK);
+
+    // A recovery code, typed loosely, works once.
+    let loose = recovery[0].to_uppercase().replace('-', " ");
+    assert_eq!(login_with(&srv, "twostep@example.com", Some(&loose)).await.status, StatusCode::OK);
+    assert_eq!(login_with(&srv, "twostep@example.com", Some(&recovery[0])).await.code(), "invalid_code");
+    assert_eq!(login_with(&srv, "twostep@example.com", Some(&recovery[1])).await.status, StatusCode::OK);
+
+    let wrong = srv.post("/api/v1/me/two-factor/disable", Some(&token), json!({"password": "not my password"})).await;
+    assert_eq!(wrong.code(), "wrong_password");
+    let off = srv.post("/api/v1/me/two-factor/disable", Some(&token), json!({"password": PASSWORD})).await;
+    assert_eq!(off.status, StatusCode::NO_CONTENT);
+    assert_eq!(login_with(&srv, "twostep@example.com", None).await.status, StatusCode::OK);
+    assert_eq!(
+        login_with(&srv, "twostep@example.com", Some(&recovery[2])).await.status,
+        StatusCode::OK,
+        "codes go with it"
+    );
+}
+
+/// With the marketplace requiring it, a mediator's or admin's role is held back until two-step
+/// sign-in is on, and stays with it.
+async fn operators_act_as_such_only_with_two_step_sign_in(srv: Srv) {
+    let (token, id) = srv.register("operator@example.com").await;
+    srv.make_admin(&id).await;
+    let me = srv.get("/api/v1/me", Some(&token)).await.body;
+    assert_eq!((me["roles"].clone(), me["roles_awaiting_two_factor"].clone()), (json!(["buyer"]), json!(["admin"])));
+    let refused = srv.get("/api/v1/admin/audit", Some(&token)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    enrol(&srv, &token).await;
+    let me = srv.get("/api/v1/me", Some(&token)).await.body;
+    assert_eq!(me["roles"], json!(["buyer", "admin"]));
+    assert_eq!(srv.get("/api/v1/admin/audit", Some(&token)).await.status, StatusCode::OK);
+    let off = srv.post("/api/v1/me/two-factor/disable", Some(&token), json!({"password": PASSWORD})).await;
+    assert_eq!((off.status, off.code()), (StatusCode::FORBIDDEN, "two_factor_required"));
 }

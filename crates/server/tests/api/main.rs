@@ -140,6 +140,8 @@ impl Srv {
         // Tests run deadlines and sandbox confirmations themselves, at the moments they choose:
         // the background runner would race them for the same due jobs.
         config.job_interval = std::time::Duration::from_secs(3600);
+        // Staff act without a second step unless a test asks for it (`account_care`).
+        config.staff_two_factor = false;
         tune(&mut config);
         Some(Self::serve_on(db, store, clock, data_dir, config).await)
     }
@@ -183,6 +185,7 @@ impl Srv {
         // Default settings (background jobs running), but the network the test's receivers need.
         let mut config = Config::new(data_dir.clone());
         config.webhooks_allow_private = self.app.config.webhooks_allow_private;
+        config.staff_two_factor = self.app.config.staff_two_factor;
         Self::serve_on(db, store, self.clock.clone(), data_dir, config).await
     }
 
