@@ -1,11 +1,11 @@
-// Every page's script. Times the server wrote in UTC are shown in the reader's own time zone (the
-// account's choice, else the browser's; the exact value stays in the title). The search box suggests categories and products as one
-// types (from the suggest API), and a filter form marked `data-auto` applies each change at
-// once, so its Apply button is only needed without scripts. Wide screens open the filters;
-// phones show results first. A form that acts once (it carries a `_key`) is sent by the script:
-// a refusal shows beside the input it is about with everything typed kept in place, and success
-// goes where the server says. Without scripts the same forms post as usual, a refusal on a page
-// of its own.
+// Every page's script. Times the server wrote in UTC are shown in the reader's own time zone
+// (the account's choice, else the browser's; the exact value stays in the title). The search box
+// suggests categories and products as one types (from the suggest API), and a filter form marked
+// `data-auto` applies each change at once, so its Apply button is only needed without scripts.
+// Wide screens open the filters; phones show results first. A form that acts once (it carries a
+// `_key`; not one marked `data-plain`) is sent by the script: a refusal shows beside the input it
+// is about with everything typed kept in place, and success goes where the server says. Without
+// scripts the same forms post as usual, a refusal on a page of its own.
 (function () {
   const zh = document.documentElement.lang === "zh";
   // The account's time zone if it chose one, else the browser's.
@@ -111,7 +111,8 @@
   };
   document.addEventListener("submit", async (e) => {
     const form = e.target;
-    if (e.defaultPrevented || form.method !== "post" || !form.querySelector("input[name=_key]")) return;
+    if (e.defaultPrevented || form.method !== "post" || form.hasAttribute("data-plain")) return;
+    if (!form.querySelector("input[name=_key]")) return;
     e.preventDefault();
     if (form.dataset.sending) return;
     form.dataset.sending = "1";

@@ -28,6 +28,16 @@ pub(crate) fn session_set_cookie(token: &str) -> String {
     format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000")
 }
 
+/// Signed in: to `next` with the session's cookie, and the language the account chose.
+pub(crate) fn signed_in(next: &str, token: &str, user: &souk_app::views::User) -> Response {
+    let mut res = axum::response::Redirect::to(next).into_response();
+    set_cookie(&mut res, &session_set_cookie(token));
+    if let Some(lang) = user.locale.as_deref() {
+        set_cookie(&mut res, &lang_cookie(lang));
+    }
+    res
+}
+
 /// The cookie that keeps the language an account chose.
 pub(crate) fn lang_cookie(lang: &str) -> String {
     format!("{LANG_COOKIE}={lang}; Path=/; SameSite=Lax; Max-Age=31536000")
@@ -294,9 +304,11 @@ pub async fn account_page(State(app): State<App>, ctx: Ctx, headers: HeaderMap) 
     };
     let zones = souk_domain::account::time_zones();
     let chosen = |v: &Option<String>, x: &str| v.as_deref() == Some(x);
+    let two_step = super::two_factor::section(&app, &ctx, &user).await;
     let title = ctx.t("Your account");
     let body = html! {
         h1 { (title) }
+        (super::two_factor::held_back_notice(&ctx, &user))
         section.account {
             h2 { (ctx.t("Profile")) }
             form.profile method="post" action="/account/profile" {
@@ -348,6 +360,7 @@ pub async fn account_page(State(app): State<App>, ctx: Ctx, headers: HeaderMap) 
                 p.hint { (ctx.t("Every other device signed in to the account is signed out.")) }
             }
         }
+        (two_step)
         section.account {
             h2 { (ctx.t("Signed-in devices")) }
             ul.sessions {
@@ -439,12 +452,13 @@ pub async fn change_email(State(app): State<App>, ctx: Ctx, Form(f): Form<EmailF
     })
 }
 
+/// A form that is only a button: its CSRF token and one-time key.
 #[derive(Deserialize)]
 pub struct KeyForm {
     #[serde(default)]
-    _csrf: String,
+    pub(super) _csrf: String,
     #[serde(default)]
-    _key: String,
+    pub(super) _key: String,
 }
 
 pub async fn resend_verification(State(app): State<App>, ctx: Ctx, Form(f): Form<KeyForm>) -> Response {

@@ -13,6 +13,7 @@ pub(crate) mod forms;
 pub mod i18n;
 mod pages;
 mod selling;
+mod two_factor;
 mod work;
 
 use crate::App;
@@ -98,6 +99,11 @@ pub fn router() -> Router<App> {
         .route("/console/verifications/{id}", post(work::verify))
         .route("/console/disputes/{id}/decide", post(work::decide))
         .route("/login", get(login_page).post(login))
+        .route("/login/code", post(two_factor::second_step))
+        .route("/account/two-factor", get(two_factor::enrol_page))
+        .route("/account/two-factor/start", post(two_factor::start))
+        .route("/account/two-factor/confirm", post(two_factor::confirm))
+        .route("/account/two-factor/disable", post(two_factor::disable))
         .route("/register", get(account::register_page).post(account::register))
         .route("/reset-password", get(account::reset_page).post(account::request_reset))
         .route("/reset-password/new", post(account::reset_password))
@@ -502,7 +508,12 @@ struct NextQuery {
 
 async fn login_page(ctx: Ctx, axum::extract::Query(q): axum::extract::Query<NextQuery>) -> Response {
     let next = local_path(q.next.as_deref().unwrap_or("/"));
-    ctx.page(StatusCode::OK, ctx.t("Log in"), login_form(&ctx, "", next, None))
+    login_page_with(&ctx, next, None)
+}
+
+/// The log-in page, going to `next` afterwards, with what went wrong before.
+fn login_page_with(ctx: &Ctx, next: &str, error: Option<&'static str>) -> Response {
+    ctx.page(StatusCode::OK, ctx.t("Log in"), login_form(ctx, "", next, error))
 }
 
 async fn login(
@@ -528,6 +539,13 @@ async fn login(
             return ctx.page(StatusCode::OK, ctx.t("Log in"), login_form(&ctx, &form.email, &next, Some(message)));
         }
     };
+    // A right password of an account with two-step sign-in: its code is asked for next.
+    if user.two_factor {
+        return match souk_app::accounts::await_second_step(&app, &user).await {
+            Ok(waiting) => two_factor::second_step_page(&ctx, &waiting, &next, None),
+            Err(_) => ctx.error(),
+        };
+    }
     let started = async {
         let mut tx = app.begin().await?;
         let device = crate::routes::accounts::device(&headers);
@@ -536,16 +554,7 @@ async fn login(
         Ok::<_, crate::error::AppError>(session)
     };
     let Ok((token, _)) = started.await else { return ctx.error() };
-    let mut res = Redirect::to(&next).into_response();
-    let mut cookies = vec![account::session_set_cookie(&token)];
-    // The pages speak the language the account chose.
-    cookies.extend(user.locale.as_deref().map(account::lang_cookie));
-    for cookie in cookies {
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    res
+    account::signed_in(&next, &token, &user)
 }
 
 #[derive(Deserialize)]

@@ -265,6 +265,14 @@ pub async fn answer(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
 
 pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/console") };
+    if !user.held_back.is_empty() {
+        let title = ctx.t("Operator console");
+        return ctx.page(
+            StatusCode::OK,
+            title,
+            html! { h1 { (title) } (super::two_factor::held_back_notice(&ctx, &user)) },
+        );
+    }
     if !is_staff(&user) {
         return ctx.not_found();
     }

@@ -136,5 +136,56 @@ async fn a_newcomer_signs_up_confirms_and_comes_back() {
     // The link worked once.
     b.goto(&format!("{}/reset-password?token={token}", srv.base)).await;
     assert!(b.text().await.contains("此链接已使用或已过期"), "{}", b.text().await);
+
+    // Two-step sign-in: the QR code drawn by the server, a wrong first code said beside its
+    // input, the recovery codes shown once.
+    b.goto(&format!("{}/account", srv.base)).await;
+    b.navigate_by("document.querySelector('form[action=\"/account/two-factor/start\"] button').click()").await;
+    assert_eq!(b.eval("location.pathname").await, "/account/two-factor");
+    assert_eq!(b.eval("!!document.querySelector('figure.qr svg')").await, true, "the QR code is drawn");
+    b.screenshot("account-two-factor-zh").await;
+    let secret = b.eval("document.querySelector('code.secret').textContent.replaceAll(' ', '')").await;
+    let secret = secret.as_str().unwrap().to_string();
+    b.navigate_by("{ const f = document.querySelector('form.enrol'); f.code.value = '000000'; f.querySelector('button').click() }").await;
+    assert!(b.text().await.contains("验证码错误"), "{}", b.text().await);
+    let code = souk_app::two_factor::code_at(&secret, srv.store.now_ms()).unwrap();
+    b.navigate_by(&format!(
+        "{{ const f = document.querySelector('form.enrol'); f.code.value = '{code}'; f.querySelector('button').click() }}"
+    ))
+    .await;
+    let recovery = b.eval("[...document.querySelectorAll('ul.recovery-codes code')].map(c => c.textContent)").await;
+    assert_eq!(recovery.as_array().unwrap().len(), 10, "{recovery}");
+    b.screenshot("account-recovery-codes-zh").await;
+    b.call("Emulation.setDeviceMetricsOverride", serde_json::from_str(PHONE).unwrap()).await;
+    b.screenshot("account-recovery-codes-zh-phone").await;
+    b.call("Emulation.clearDeviceMetricsOverride", json!({})).await;
+    // Sent again, the form does not show the codes a second time.
+    b.navigate_by("history.back()").await;
+    b.goto(&format!("{}/account", srv.base)).await;
+    assert!(b.text().await.contains("10 个恢复码可用"), "{}", b.text().await);
+
+    // Signing in again asks for the code; a used code is refused, the next one lets in.
+    b.navigate_by("document.querySelector('form[action=\"/logout\"] button').click()").await;
+    b.goto(&format!("{}/login", srv.base)).await;
+    b.navigate_by(
+        "document.querySelector('input[name=email]').value = 'lin@example.com';
+         document.querySelector('input[name=password]').value = 'a brand new secret';
+         document.querySelector('main form').submit()",
+    )
+    .await;
+    assert!(b.eval("!!document.querySelector('form.second-step')").await.as_bool().unwrap(), "{}", b.text().await);
+    b.screenshot("account-second-step-zh").await;
+    b.navigate_by(&format!(
+        "{{ const f = document.querySelector('form.second-step'); f.code.value = '{code}'; f.querySelector('button').click() }}"
+    ))
+    .await;
+    assert!(b.text().await.contains("验证码错误"), "a code signs in once: {}", b.text().await);
+    srv.clock.advance_ms(30_000);
+    let next = souk_app::two_factor::code_at(&secret, srv.store.now_ms()).unwrap();
+    b.navigate_by(&format!(
+        "{{ const f = document.querySelector('form.second-step'); f.code.value = '{next}'; f.querySelector('button').click() }}"
+    ))
+    .await;
+    assert!(b.text().await.contains("Lin Mei"), "signed in with the second step: {}", b.text().await);
     assert!(b.errors.is_empty(), "browser console errors: {:?}", b.errors);
 }
