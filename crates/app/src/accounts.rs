@@ -522,6 +522,37 @@ pub async fn end_other_sessions(tx: &mut Tx, user: &User, keep: Option<&str>) ->
     Ok(tx.end_sessions_of(&user.id, keep.map(token_hash).as_deref()).await?)
 }
 
+/// Everything Souk holds about the user, as JSON by part: the account, its store and listings,
+/// wallet, orders, messages, reviews, disputes, keys and more (secrets left out).
+pub async fn export(app: &App, user: &User) -> Result<serde_json::Value> {
+    Ok(app.store.export_user(&user.id).await?)
+}
+
+/// Deletes the user's account, their password required: refused while an order of theirs is
+/// open, their wallet holds money or a top-up is pending; otherwise their personal data is
+/// erased or anonymised, and orders and the ledger keep what the books need.
+pub async fn delete_account(tx: &mut Tx, user: &User, password: String) -> Result<()> {
+    if !password_matches(password, Some(user.password_hash.clone())).await {
+        return Err(Invalid::new("wrong_password", "password", "this is not your current password").into());
+    }
+    let owed = tx.obligations(&user.id).await?;
+    if owed.open_orders > 0 {
+        let message = format!("{} of your orders are still open: finish or cancel them first", owed.open_orders);
+        return Err(Error::conflict("orders_open", message));
+    }
+    if let Some((currency, _)) = owed.balances.first() {
+        return Err(Error::conflict(
+            "wallet_not_empty",
+            format!("your wallet still holds {currency}: pay it out first"),
+        ));
+    }
+    if owed.pending_top_ups > 0 {
+        return Err(Error::conflict("top_up_pending", "a top-up is waiting for the card's provider"));
+    }
+    tx.erase_user(&user.id).await?;
+    Ok(())
+}
+
 /// The user's live sessions, the most recently used first.
 pub async fn sessions_of(app: &App, user_id: &str) -> Result<Vec<souk_store::accounts::SessionRow>> {
     Ok(app.store.sessions_of(user_id).await?)

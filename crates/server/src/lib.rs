@@ -46,6 +46,8 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::logout))
         .routes(routes!(accounts::me, accounts::update_me))
         .routes(routes!(accounts::change_password))
+        .routes(routes!(accounts::export))
+        .routes(routes!(accounts::delete_account))
         .routes(routes!(accounts::start_two_factor))
         .routes(routes!(accounts::confirm_two_factor))
         .routes(routes!(accounts::disable_two_factor))

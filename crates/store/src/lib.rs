@@ -25,6 +25,7 @@ pub mod notifications;
 pub mod operations;
 pub mod orders;
 pub mod payments;
+pub mod privacy;
 pub mod rfq;
 pub mod search;
 mod sqlite_alloc;

@@ -459,3 +459,30 @@ pub async fn disable_two_factor(
     souk_app::two_factor::disable(&app, &mut tx, &user, input.password).await?;
     idem.finish_empty(tx).await
 }
+
+/// Everything Souk holds about the current user, as JSON by part: the account, sessions, store
+/// and listings, wallet, top-ups and payouts, orders, messages and offers, reviews, disputes,
+/// requests for quotation, notifications, API keys and webhooks. Secrets are left out.
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn export(State(app): State<App>, Authed(user): Authed) -> AppResult<axum::Json<serde_json::Value>> {
+    Ok(axum::Json(accounts::export(&app, &user).await?))
+}
+
+/// Deletes the current user's account, the password required. Refused (409) while an order is
+/// open (`orders_open`), the wallet holds money (`wallet_not_empty`) or a top-up is pending;
+/// otherwise personal data is erased or anonymised while orders and the ledger keep what the
+/// books need, and every session ends.
+#[utoipa::path(post, path = "/api/v1/me/deletion", tag = "accounts", security(("bearer" = [])), request_body = PasswordInput,
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 204), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn delete_account(
+    State(app): State<App>,
+    Authed(user): Authed,
+    idem: Idem,
+    ApiJson(input): ApiJson<PasswordInput>,
+) -> AppResult<Response> {
+    let mut tx = app.begin().await?;
+    accounts::delete_account(&mut tx, &user, input.password).await?;
+    idem.finish_empty(tx).await
+}

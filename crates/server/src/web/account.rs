@@ -362,6 +362,21 @@ pub async fn account_page(State(app): State<App>, ctx: Ctx, headers: HeaderMap) 
         }
         (two_step)
         section.account {
+            h2 { (ctx.t("Your data")) }
+            p { a href="/account/export" download="souk-account.json" { (ctx.t("Download everything Souk holds about you (JSON)")) } }
+            details {
+                summary { (ctx.t("Delete the account")) }
+                p { (ctx.t("Your name, email and what could reach you are erased; orders and payments stay in the books under an anonymous account. This cannot be undone.")) }
+                p.hint { (ctx.t("An account with open orders or money in its wallet cannot be deleted: finish the orders and pay the money out first.")) }
+                form.delete-account method="post" action="/account/delete" data-confirm=(ctx.t("Delete the account for good?"))
+                    onsubmit="return confirm(this.dataset.confirm)" {
+                    (ctx.csrf_field()) (form_key())
+                    (password_input(&ctx, "password", "Your current password", "current-password"))
+                    button.danger type="submit" { (ctx.t("Delete the account")) }
+                }
+            }
+        }
+        section.account {
             h2 { (ctx.t("Signed-in devices")) }
             ul.sessions {
                 @for s in &sessions {
@@ -526,4 +541,40 @@ pub async fn end_other_sessions(
         accounts::end_other_sessions(&mut tx, &user, keep.as_deref()).await?;
         "/account".to_string()
     })
+}
+
+/// Everything Souk holds about the signed-in user, as a JSON download.
+pub async fn export(State(app): State<App>, ctx: Ctx) -> Response {
+    let Some(user) = ctx.user.clone() else { return to_login("/account") };
+    let Ok(data) = accounts::export(&app, &user).await else { return ctx.error() };
+    let body = serde_json::to_string_pretty(&data).unwrap_or_default();
+    let headers = [
+        (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+        (header::CONTENT_DISPOSITION, "attachment; filename=\"souk-account.json\""),
+    ];
+    (headers, body).into_response()
+}
+
+pub async fn delete_account(State(app): State<App>, ctx: Ctx, Form(f): Form<NewPasswordOnly>) -> Response {
+    let user = match ctx.poster(&f._csrf, "/account") {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    let mut res = once!(app, ctx, user, f._key, |tx| {
+        accounts::delete_account(&mut tx, &user, f.password.clone()).await?;
+        "/".to_string()
+    });
+    if res.status().is_redirection() || res.headers().contains_key("x-souk-location") {
+        set_cookie(&mut res, &format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
+    }
+    res
+}
+
+#[derive(Deserialize)]
+pub struct NewPasswordOnly {
+    password: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
 }

@@ -126,6 +126,7 @@ fn done_code(path: &str) -> Option<&'static str> {
         "/register" => "signed_up",
         "/reset-password/new" => "password_reset",
         "/account/profile" => "saved",
+        "/account/delete" => "account_deleted",
         "/account/email" => "email_link_sent",
         "/account/verify" => "verify_link_sent",
         "/account/password" => "password_changed",
@@ -177,6 +178,7 @@ pub(crate) fn done_words(code: &str) -> Option<&'static str> {
         "password_changed" => "Your password is changed; every other device is signed out.",
         "signed_out_device" => "That device is signed out.",
         "signed_out_others" => "Every other device is signed out.",
+        "account_deleted" => "Your account is deleted. Thank you for having been with Souk.",
         "saved" => "Saved.",
         "shipped" => "Shipped: the buyer is told.",
         "answered" => "Your answer went to the buyer.",
@@ -328,6 +330,9 @@ fn problem_words(e: &AppError) -> &'static str {
         "unsupported_image" => "This file is not a picture Souk takes: choose a JPEG, PNG or WebP image.",
         "too_large" if e.field.as_deref() == Some("file") => "The file is too large: at most 10 MB.",
         "in_progress" => "This form is being submitted.",
+        "orders_open" => "Some of your orders are still open: finish or cancel them first.",
+        "wallet_not_empty" => "Your wallet still holds money: pay it out first.",
+        "top_up_pending" => "A top-up is waiting for the card's provider: try again once it is settled.",
         _ => match e.status.as_u16() {
             401 | 403 => "You may not do this.",
             404 => "Page not found.",
@@ -359,6 +364,7 @@ mod tests {
             "/register",
             "/reset-password/new",
             "/account/profile",
+            "/account/delete",
             "/account/email",
             "/account/verify",
             "/account/password",
@@ -410,6 +416,9 @@ mod tests {
             "invalid",
             "invalid_tracking",
             "unsupported_image",
+            "orders_open",
+            "wallet_not_empty",
+            "top_up_pending",
         ];
         for status in [400, 401, 402, 403, 404, 409, 410, 422, 429, 500, 503] {
             for code in codes {

@@ -110,6 +110,8 @@ pub fn router() -> Router<App> {
         .route("/verify-email", get(account::verify_page).post(account::verify))
         .route("/account", get(account::account_page))
         .route("/account/profile", post(account::save_profile))
+        .route("/account/export", get(account::export))
+        .route("/account/delete", post(account::delete_account))
         .route("/account/email", post(account::change_email))
         .route("/account/verify", post(account::resend_verification))
         .route("/account/password", post(account::change_password))

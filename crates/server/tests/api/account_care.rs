@@ -13,7 +13,8 @@ on_both_backends!(
     an_email_change_counts_once_the_new_address_is_proven,
     profile_choices_are_checked_and_kept,
     devices_signed_in_are_listed_and_signed_out,
-    two_step_sign_in_takes_each_code_once
+    two_step_sign_in_takes_each_code_once,
+    an_account_takes_its_data_away_and_leaves_once_nothing_is_owed
 );
 on_both_backends_with!(operators_act_as_such_only_with_two_step_sign_in, |c| c.staff_two_factor = true);
 
@@ -364,4 +365,47 @@ async fn operators_act_as_such_only_with_two_step_sign_in(srv: Srv) {
     assert_eq!(srv.get("/api/v1/admin/audit", Some(&token)).await.status, StatusCode::OK);
     let off = srv.post("/api/v1/me/two-factor/disable", Some(&token), json!({"password": PASSWORD})).await;
     assert_eq!((off.status, off.code()), (StatusCode::FORBIDDEN, "two_factor_required"));
+}
+
+async fn an_account_takes_its_data_away_and_leaves_once_nothing_is_owed(srv: Srv) {
+    let (seller, buyer, sku) = crate::orders::market(&srv, 5).await;
+    let order = crate::orders::paid_order(&srv, &buyer, &sku, "privacy-order").await;
+    let export = srv.get("/api/v1/me/export", Some(&buyer)).await;
+    assert_eq!(export.status, StatusCode::OK);
+    let data = &export.body;
+    assert_eq!(data["account"][0]["email"], "buyer@example.com");
+    assert_eq!(data["orders"][0]["id"], order.as_str());
+    assert_eq!(data["order_lines"].as_array().unwrap().len(), 1);
+    assert!(data["top_ups"][0]["amount"].is_i64() && data["wallet"][0]["balance"].is_i64(), "{data}");
+    let text = data.to_string();
+    for secret in ["password_hash", "token_hash", "key_hash", "totp_secret", "argon2"] {
+        assert!(!text.contains(secret), "the export leaves out {secret}");
+    }
+    assert!(srv.get("/api/v1/me/export", Some(&seller)).await.body["products"].as_array().unwrap().len() == 1);
+
+    let delete = |token: &str, password: &str| {
+        let (srv, token, body) = (&srv, token.to_string(), json!({"password": password}));
+        async move { srv.post("/api/v1/me/deletion", Some(&token), body).await }
+    };
+    let wrong = delete(&buyer, "not my password").await;
+    assert_eq!((wrong.status, wrong.code()), (StatusCode::UNPROCESSABLE_ENTITY, "wrong_password"));
+    let open = delete(&buyer, PASSWORD).await;
+    assert_eq!((open.status, open.code()), (StatusCode::CONFLICT, "orders_open"));
+    assert_eq!(delete(&seller, PASSWORD).await.code(), "orders_open", "a seller with an order to ship stays too");
+    // Once the order is complete the buyer's wallet still holds the rest of the top-up.
+    assert_eq!(crate::orders::ship(&srv, &seller, &order, "other", "MAIL-1").await.status, StatusCode::OK);
+    assert_eq!(crate::orders::order_action(&srv, &buyer, &order, "confirm").await.status, StatusCode::OK);
+    assert_eq!(delete(&buyer, PASSWORD).await.code(), "wallet_not_empty");
+
+    // An account that owes and is owed nothing goes: no way in, its address free again, its
+    // orders and the books intact.
+    let (leaver, leaver_id) = srv.register("leaver@example.com").await;
+    let gone = delete(&leaver, PASSWORD).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+    assert_eq!(srv.get("/api/v1/me", Some(&leaver)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(login(&srv, "leaver@example.com", PASSWORD).await.0, StatusCode::UNAUTHORIZED);
+    let user = srv.store.user_by_id(&leaver_id).await.unwrap();
+    assert_eq!((user.display_name.as_str(), user.email.ends_with("@deleted.invalid")), ("Deleted user", true));
+    srv.register("leaver@example.com").await;
+    crate::orders::assert_ledger_sound(&srv).await;
 }
