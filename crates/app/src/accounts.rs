@@ -112,13 +112,13 @@ pub async fn authenticate(app: &App, email: &str, password: String, ip: std::net
     let now = app.store.now_ms();
     let (ip_key, account_key) = throttle_keys(email, ip);
     let limits = &app.config.login;
-    if let Some(s) = app.limiter.blocked_for(&ip_key, limits.per_ip, 5 * MINUTE_MS, now) {
+    if let Some(s) = crate::limiter::blocked_for(app, &ip_key, limits.per_ip, 5 * MINUTE_MS, now).await? {
         return Err(Error::rate_limited(s));
     }
-    if let Some(s) = app.limiter.blocked_for(&account_key, limits.per_account, 15 * MINUTE_MS, now) {
+    if let Some(s) = crate::limiter::blocked_for(app, &account_key, limits.per_account, 15 * MINUTE_MS, now).await? {
         return Err(Error::rate_limited(s));
     }
-    app.limiter.hit(&ip_key, 5 * MINUTE_MS, now);
+    crate::limiter::hit(app, &ip_key, 5 * MINUTE_MS, now).await?;
     let email_norm = account_key.trim_start_matches("account:");
     let user = match app.store.user_by_email(email_norm).await {
         Ok(u) => Some(u),
@@ -127,10 +127,10 @@ pub async fn authenticate(app: &App, email: &str, password: String, ip: std::net
     };
     let password_ok = password_matches(password, user.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = user.filter(|_| password_ok) else {
-        app.limiter.hit(&account_key, 15 * MINUTE_MS, now);
+        crate::limiter::hit(app, &account_key, 15 * MINUTE_MS, now).await?;
         return Err(Error::new(ErrorKind::Unauthenticated, "invalid_credentials", "wrong email or password"));
     };
-    app.limiter.reset(&account_key);
+    crate::limiter::reset(app, &account_key).await?;
     Ok(crate::two_factor::in_force(app, user))
 }
 
@@ -162,20 +162,19 @@ pub async fn sign_in(
 /// Checks a second step under the account's throttle, using the code up in its own commit.
 async fn second_step(app: &App, user: &User, code: &str, field: &str, account_key: &str) -> Result<()> {
     let now = app.store.now_ms();
-    if let Some(s) = app.limiter.blocked_for(account_key, app.config.login.per_account, 15 * MINUTE_MS, now) {
+    if let Some(s) =
+        crate::limiter::blocked_for(app, account_key, app.config.login.per_account, 15 * MINUTE_MS, now).await?
+    {
         return Err(Error::rate_limited(s));
     }
     let mut tx = app.begin().await?;
-    match crate::two_factor::check(app, &mut tx, user, code, field).await {
-        Ok(()) => {
-            crate::commit(tx).await?;
-            Ok(())
-        }
-        Err(e) => {
-            app.limiter.hit(account_key, 15 * MINUTE_MS, now);
-            Err(e)
-        }
+    let checked = crate::two_factor::check(app, &mut tx, user, code, field).await;
+    if checked.is_err() {
+        // Counted in the same commit: this transaction holds the database's writer.
+        crate::limiter::hit_in(&mut tx, account_key, 15 * MINUTE_MS, now).await?;
     }
+    crate::commit(tx).await?;
+    checked
 }
 
 /// How long a sign-in waits for its second step.
@@ -348,20 +347,20 @@ const RESETS_PER_ACCOUNT: u32 = 3;
 /// not an account uses the address: the look-up, the link and the email happen after it. Too
 /// many asks from one address are refused; too many for one account are answered alike but
 /// send nothing more.
-pub fn request_password_reset(app: &App, email: &str, ip: std::net::IpAddr) -> Result<String> {
+pub async fn request_password_reset(app: &App, email: &str, ip: std::net::IpAddr) -> Result<String> {
     let email_norm = normalize_email(email)?;
     let now = app.store.now_ms();
     let window = 15 * MINUTE_MS;
     let ip_key = format!("reset-ip:{ip}");
-    if let Some(s) = app.limiter.blocked_for(&ip_key, RESETS_PER_IP, window, now) {
+    if let Some(s) = crate::limiter::blocked_for(app, &ip_key, RESETS_PER_IP, window, now).await? {
         return Err(Error::rate_limited(s));
     }
-    app.limiter.hit(&ip_key, window, now);
+    crate::limiter::hit(app, &ip_key, window, now).await?;
     let account_key = format!("reset:{email_norm}");
-    if app.limiter.blocked_for(&account_key, RESETS_PER_ACCOUNT, window, now).is_some() {
+    if crate::limiter::blocked_for(app, &account_key, RESETS_PER_ACCOUNT, window, now).await?.is_some() {
         return Ok(email_norm);
     }
-    app.limiter.hit(&account_key, window, now);
+    crate::limiter::hit(app, &account_key, window, now).await?;
     let app = app.clone();
     let to = email_norm.clone();
     tokio::spawn(async move {

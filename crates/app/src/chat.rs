@@ -79,19 +79,18 @@ pub async fn send(
     draft: &MessageDraft,
 ) -> Result<MessageView> {
     refuse_if_blocked(app, c).await?;
-    rate_limit(app, user)?;
+    rate_limit(app, tx, user).await?;
     Ok(tx.post_message(c, side, draft, None).await?)
 }
 
 /// Counts one message against the sender's per-minute allowance; too many past it.
-pub fn rate_limit(app: &App, user: &User) -> Result<()> {
+pub async fn rate_limit(app: &App, tx: &mut Tx, user: &User) -> Result<()> {
     let key = format!("message:{}", user.id);
     let now = app.store.now_ms();
-    if let Some(wait_s) = app.limiter.blocked_for(&key, chat::MESSAGES_PER_MINUTE, MINUTE_MS, now) {
+    if let Some(wait_s) = crate::limiter::blocked_for(app, &key, chat::MESSAGES_PER_MINUTE, MINUTE_MS, now).await? {
         return Err(Error::rate_limited(wait_s));
     }
-    app.limiter.hit(&key, MINUTE_MS, now);
-    Ok(())
+    crate::limiter::hit_in(tx, &key, MINUTE_MS, now).await
 }
 
 pub fn terms(

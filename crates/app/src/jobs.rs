@@ -98,6 +98,7 @@ impl App {
         if forgotten > 0 {
             tracing::debug!(forgotten, "idempotency keys past their retention forgotten");
         }
+        self.store.prune_rate_limits(self.store.now_ms() - crate::limiter::FORGET_AFTER_MS).await?;
         Ok(forgotten)
     }
 

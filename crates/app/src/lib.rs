@@ -149,7 +149,6 @@ impl Config {
 pub struct AppInner {
     pub(crate) store: Store,
     pub config: Config,
-    pub limiter: limiter::Limiter,
     /// This process's live sockets.
     pub hub: live::Hub,
     pub mailer: Arc<dyn mail::Mailer>,
@@ -191,7 +190,6 @@ impl App {
         App(Arc::new(AppInner {
             store,
             config,
-            limiter: limiter::Limiter::default(),
             hub: live::Hub::default(),
             mailer,
             search,

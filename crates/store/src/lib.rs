@@ -21,6 +21,7 @@ mod group;
 pub mod history;
 pub mod idempotency;
 pub mod ledger;
+mod limits;
 pub mod notifications;
 pub mod operations;
 pub mod orders;

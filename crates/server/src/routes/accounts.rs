@@ -360,7 +360,7 @@ pub async fn request_password_reset(
     idem: Idem,
     ApiJson(input): ApiJson<ResetRequest>,
 ) -> AppResult<Response> {
-    let sent_to = accounts::request_password_reset(&app, &input.email, peer.ip())?;
+    let sent_to = accounts::request_password_reset(&app, &input.email, peer.ip()).await?;
     idem.finish(app.begin().await?, StatusCode::ACCEPTED, &EmailSent { sent_to }).await
 }
 

@@ -183,7 +183,7 @@ pub async fn request_reset(
     if !ctx.csrf_ok(&f._csrf) {
         return ctx.expired_form();
     }
-    let email = match accounts::request_password_reset(&app, &f.email, peer.ip()) {
+    let email = match accounts::request_password_reset(&app, &f.email, peer.ip()).await {
         Ok(email) => email,
         Err(e) => return problem(&ctx, &e.into()),
     };

@@ -14,7 +14,8 @@ on_both_backends!(
     profile_choices_are_checked_and_kept,
     devices_signed_in_are_listed_and_signed_out,
     two_step_sign_in_takes_each_code_once,
-    an_account_takes_its_data_away_and_leaves_once_nothing_is_owed
+    an_account_takes_its_data_away_and_leaves_once_nothing_is_owed,
+    throttles_hold_across_server_processes
 );
 on_both_backends_with!(operators_act_as_such_only_with_two_step_sign_in, |c| c.staff_two_factor = true);
 
@@ -408,4 +409,26 @@ async fn an_account_takes_its_data_away_and_leaves_once_nothing_is_owed(srv: Srv
     assert_eq!((user.display_name.as_str(), user.email.ends_with("@deleted.invalid")), ("Deleted user", true));
     srv.register("leaver@example.com").await;
     crate::orders::assert_ledger_sound(&srv).await;
+}
+
+/// Two server processes on one database count the same attempts: wrong passwords sent to
+/// either add up to one account's limit.
+async fn throttles_hold_across_server_processes(srv: Srv) {
+    srv.register("shared@example.com").await;
+    let peer = srv.peer().await;
+    let http = reqwest::Client::new();
+    let body = json!({"email": "shared@example.com", "password": "a wrong password"});
+    for i in 0..5 {
+        let base = if i % 2 == 0 { &srv.base } else { &peer.srv_base };
+        let r = http.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    for base in [&srv.base, &peer.srv_base] {
+        let right = json!({"email": "shared@example.com", "password": PASSWORD});
+        let r = http.post(format!("{base}/api/v1/auth/login")).json(&right).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "both processes refuse after five failures");
+        assert!(r.headers().contains_key("retry-after"));
+    }
+    srv.clock.advance_ms(15 * 60_000);
+    assert_eq!(login(&srv, "shared@example.com", PASSWORD).await.0, StatusCode::OK, "the window passes");
 }
