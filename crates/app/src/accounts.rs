@@ -131,6 +131,9 @@ pub async fn authenticate(app: &App, email: &str, password: String, ip: std::net
         return Err(Error::new(ErrorKind::Unauthenticated, "invalid_credentials", "wrong email or password"));
     };
     crate::limiter::reset(app, &account_key).await?;
+    if user.banned {
+        return Err(Error::new(ErrorKind::Forbidden, "account_banned", "an operator has suspended this account"));
+    }
     Ok(crate::two_factor::in_force(app, user))
 }
 

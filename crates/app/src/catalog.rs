@@ -28,12 +28,18 @@ pub async fn submit_verification(
 }
 
 /// Lists a new product in `store` (found with `access::seller_store`).
+/// A suspended store lists nothing new.
 pub async fn create_product(tx: &mut Tx, store: &StoreProfile, input: ProductInput) -> Result<Product> {
+    crate::moderation::refuse_if_held(tx, &store.id, None).await?;
     Ok(tx.create_product(&store.id, &input.validate()?).await?)
 }
 
-/// Changes the product's own fields; absent fields keep their values.
+/// Changes the product's own fields; absent fields keep their values. A listing an operator took
+/// down, or of a suspended store, is not put back on sale by its seller.
 pub async fn update_product(tx: &mut Tx, product: &Product, patch: &ProductPatch) -> Result<Product> {
+    if patch.status.is_some_and(|s| s != souk_domain::catalog::ProductStatus::Archived) {
+        crate::moderation::refuse_if_held(tx, &product.store_id, Some(&product.id)).await?;
+    }
     Ok(tx.update_product(&product.id, patch).await?)
 }
 

@@ -45,6 +45,11 @@ impl crate::App {
         data: &[u8],
         progress: impl FnMut((u64, u64)),
     ) -> Result<ImportReport> {
+        // A suspended store lists nothing new.
+        if let Some(a) = self.store.action_in_force(souk_domain::moderation::Action::SuspendStore, store_id).await? {
+            let message = format!("an operator suspended this store: {}", a.reason);
+            return Err(crate::error::Error::conflict("store_suspended", message));
+        }
         import_csv(&self.store, store_id, data, progress).await
     }
 }

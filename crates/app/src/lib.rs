@@ -21,6 +21,7 @@ pub mod live;
 pub mod mail;
 pub mod media;
 pub mod metrics;
+pub mod moderation;
 pub mod notifications;
 pub mod orders;
 pub mod payments;

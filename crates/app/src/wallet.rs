@@ -131,5 +131,12 @@ pub async fn payout(app: &App, tx: &mut Tx, user_id: &str, input: PayoutInput) -
     if destination.is_empty() || destination.chars().count() > 200 {
         return Err(Invalid::new("invalid", "destination", "1 to 200 characters").into());
     }
+    // A suspended store's money waits in its owner's wallet.
+    if let Some(store) = tx.store_of_owner(user_id).await? {
+        if crate::moderation::refuse_if_held(tx, &store.id, None).await.is_err() {
+            let message = "payouts wait while an operator has suspended your store";
+            return Err(crate::error::Error::conflict("payouts_held", message));
+        }
+    }
     Ok(tx.payout(user_id, amount, app.provider.name(), destination).await?)
 }

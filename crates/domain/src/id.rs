@@ -31,6 +31,8 @@ pub enum Kind {
     Audit,
     ApiKey,
     Webhook,
+    Report,
+    Moderation,
 }
 
 impl Kind {
@@ -61,6 +63,8 @@ impl Kind {
             Kind::Audit => "aud",
             Kind::ApiKey => "key",
             Kind::Webhook => "whk",
+            Kind::Report => "rpt",
+            Kind::Moderation => "mod",
         }
     }
 }

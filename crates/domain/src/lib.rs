@@ -18,6 +18,7 @@ pub mod id;
 pub mod import;
 pub mod ledger;
 pub mod media;
+pub mod moderation;
 pub mod money;
 pub mod notify;
 pub mod order;

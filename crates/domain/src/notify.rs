@@ -77,6 +77,9 @@ pub fn template(kind: &str, side: Side, policy: &Policy) -> Option<(&'static str
         ("rfq.quoted", _) => ("New quote on your request for quotation", 0),
         ("rfq.quote_revised", _) => ("A quote on your request was revised", 0),
         ("rfq.awarded", _) => ("Your quote was accepted", 0),
+        ("moderation.taken_down", _) => ("An operator took down one of your listings; you may appeal", 0),
+        ("moderation.store_suspended", _) => ("An operator suspended your store; open orders go on", 0),
+        ("moderation.reversed", _) => ("An operator reversed an action on your account", 0),
         _ => return None,
     };
     Some(t)
@@ -110,7 +113,7 @@ pub const EMAILED: [&str; 21] = [
 ];
 
 /// Every template `template` answers with, and its Chinese.
-pub const TEMPLATES: [(&str, &str); 30] = [
+pub const TEMPLATES: [(&str, &str); 33] = [
     ("Order placed: pay it to secure the goods", "已下单：付款后即可锁定商品"),
     ("New order: waiting for the buyer's payment", "新订单：等待买家付款"),
     ("Payment secured: ship within {n} hours", "货款已托管：请在 {n} 小时内发货"),
@@ -152,6 +155,9 @@ pub const TEMPLATES: [(&str, &str); 30] = [
     ("You received a counter-offer", "您收到了还价"),
     ("New quote on your request for quotation", "您的询价收到新报价"),
     ("A quote on your request was revised", "您询价的一份报价已修改"),
+    ("An operator took down one of your listings; you may appeal", "运营人员下架了您的一件商品；您可以申诉"),
+    ("An operator suspended your store; open orders go on", "运营人员暂停了您的店铺；进行中的订单照常进行"),
+    ("An operator reversed an action on your account", "运营人员撤销了对您账户的一项处理"),
     ("Your quote was accepted", "您的报价已被采纳"),
 ];
 

@@ -5,7 +5,7 @@
 use crate::Invalid;
 
 /// Every event type the outbox carries, as a webhook sees it.
-pub const EVENT_TYPES: [&str; 30] = [
+pub const EVENT_TYPES: [&str; 33] = [
     "order.created",
     "order.paid",
     "order.shipped",
@@ -36,6 +36,9 @@ pub const EVENT_TYPES: [&str; 30] = [
     "rfq.quoted",
     "rfq.quote_revised",
     "rfq.awarded",
+    "moderation.taken_down",
+    "moderation.store_suspended",
+    "moderation.reversed",
 ];
 
 /// Most subscriptions one endpoint may list.

@@ -20,8 +20,8 @@ use axum::Router;
 use error::AppError;
 use routes::flash as promotions;
 use routes::{
-    accounts, admin, analytics, api_keys, chat, disputes, media as uploads, meta, notifications, orders, products, rfq,
-    search, stores, trust, wallet, webhooks as hooks,
+    accounts, admin, analytics, api_keys, chat, disputes, media as uploads, meta, moderation, notifications, orders,
+    products, rfq, search, stores, trust, wallet, webhooks as hooks,
 };
 use souk_app::{jobs, live as relay, mail, search_sync, webhooks};
 use std::future::Future;
@@ -46,6 +46,12 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::logout))
         .routes(routes!(accounts::me, accounts::update_me))
         .routes(routes!(accounts::change_password))
+        .routes(routes!(moderation::create_report))
+        .routes(routes!(moderation::reports))
+        .routes(routes!(moderation::report))
+        .routes(routes!(moderation::dismiss))
+        .routes(routes!(moderation::act))
+        .routes(routes!(moderation::reverse))
         .routes(routes!(accounts::export))
         .routes(routes!(accounts::delete_account))
         .routes(routes!(accounts::start_two_factor))

@@ -18,6 +18,8 @@ pub struct User {
     pub roles: Vec<Role>,
     /// Signs in with a second step (a code from an authenticator, or a recovery code).
     pub two_factor: bool,
+    /// Banned by an operator: signing in is refused.
+    pub banned: bool,
     /// Staff roles granted but not in force until two-step sign-in is on (see `souk_app`).
     pub held_back: Vec<Role>,
     /// The language, currency and time zone chosen for the account, if any.
@@ -71,7 +73,7 @@ impl User {
 }
 
 const USER_COLUMNS: &str =
-    "id, email, display_name, password_hash, email_verified_at, created_at, locale, currency, time_zone, totp_enabled_at";
+    "id, email, display_name, password_hash, email_verified_at, created_at, locale, currency, time_zone, totp_enabled_at, banned_at";
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
     Ok(User {
@@ -83,6 +85,7 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
         created_at: row.try_get("created_at")?,
         roles: Vec::new(),
         two_factor: row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
+        banned: row.try_get::<Option<i64>, _>("banned_at")?.is_some(),
         held_back: Vec::new(),
         locale: row.try_get("locale")?,
         currency: row.try_get("currency")?,

@@ -22,6 +22,7 @@ pub mod history;
 pub mod idempotency;
 pub mod ledger;
 mod limits;
+pub mod moderation;
 pub mod notifications;
 pub mod operations;
 pub mod orders;

@@ -10,6 +10,7 @@ pub mod disputes;
 pub mod flash;
 pub mod media;
 pub mod meta;
+pub mod moderation;
 pub mod notifications;
 pub mod orders;
 pub mod products;

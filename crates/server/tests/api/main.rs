@@ -21,6 +21,7 @@ mod idempotency;
 mod import;
 mod media;
 mod metrics;
+mod moderation;
 mod notifications;
 mod openapi;
 mod orders;

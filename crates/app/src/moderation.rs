@@ -1,0 +1,212 @@
+//! Trust and safety: anyone signed in reports a listing, a store, a review or a message; mediators
+//! and admins work the queue and act, each action with a reason the person concerned reads,
+//! audited, notified and reversible.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::App;
+use serde_json::json;
+use souk_domain::account::Role;
+use souk_domain::moderation::{validate_details, validate_reason, Action, Reason, Target};
+use souk_store::accounts::User;
+pub use souk_store::moderation::{ActionRow, ReportRow, TargetSummary};
+use souk_store::{Page, StoreError, Tx};
+
+fn staff(user: &User) -> bool {
+    user.has(Role::Mediator) || user.has(Role::Admin)
+}
+
+/// Files a report. A message may be reported only by the two people of its conversation; a
+/// thing that does not exist (or a message of others) is not found.
+pub async fn report(
+    app: &App,
+    tx: &mut Tx,
+    user: &User,
+    target: Target,
+    id: &str,
+    reason: Reason,
+    details: &str,
+) -> Result<ReportRow> {
+    let details = validate_details(details)?;
+    let summary = match app.store.target_summary(target, id).await {
+        Ok(s) => s,
+        Err(StoreError::NotFound) => return Err(Error::not_found(target.as_str())),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some((buyer, seller)) = &summary.parties {
+        if buyer != &user.id && seller != &user.id {
+            return Err(Error::not_found(target.as_str()));
+        }
+    }
+    Ok(tx.create_report(&user.id, target, id, reason, &details).await?)
+}
+
+/// A report as the queue shows it: the report, what it is about, the thing's other reports and
+/// the actions on it, and the reporter's other reports.
+pub struct QueueItem {
+    pub report: ReportRow,
+    pub target: Option<TargetSummary>,
+    pub reports_on_target: Vec<ReportRow>,
+    pub actions: Vec<ActionRow>,
+    pub reporter_reports: Vec<ReportRow>,
+}
+
+/// The reports in `state` (`open` first in the queue), for mediators and admins.
+pub async fn queue(
+    app: &App,
+    user: &User,
+    state: Option<&str>,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<Page<ReportRow>> {
+    if !staff(user) {
+        return Err(Error::forbidden("only mediators and admins see reports"));
+    }
+    Ok(app.store.reports(state, cursor, limit.clamp(1, 100)).await?)
+}
+
+/// One report with everything an operator needs to decide.
+pub async fn item(app: &App, user: &User, id: &str) -> Result<QueueItem> {
+    if !staff(user) {
+        return Err(Error::forbidden("only mediators and admins see reports"));
+    }
+    let report = match app.store.report(id).await {
+        Err(StoreError::NotFound) => return Err(Error::not_found("report")),
+        found => found?,
+    };
+    let target = app.store.target_summary(report.target, &report.target_id).await.ok();
+    // Actions are on listings, stores and users: a review's or message's author is the user.
+    let acted_on = match (&report.target, &target) {
+        (Target::Review | Target::Message, Some(t)) => t.owner_id.clone(),
+        _ => report.target_id.clone(),
+    };
+    Ok(QueueItem {
+        reports_on_target: app.store.reports_on(report.target, &report.target_id).await?,
+        actions: app.store.actions_on(&acted_on).await?,
+        reporter_reports: app.store.reports_by(&report.reporter_id).await?,
+        target,
+        report,
+    })
+}
+
+/// Takes `action` on `target_id` (a listing, a store, a user), closing the open reports about it
+/// (`report`'s target, if one led here). Mediators take listings down and suspend stores; only
+/// admins ban.
+pub async fn act(
+    app: &App,
+    tx: &mut Tx,
+    user: &User,
+    action: Action,
+    target_id: &str,
+    reason: &str,
+    report: Option<&ReportRow>,
+) -> Result<ActionRow> {
+    if !staff(user) || (action == Action::BanUser && !user.has(Role::Admin)) {
+        return Err(Error::forbidden("this action is for operators (banning, for admins)"));
+    }
+    let reason = validate_reason(reason)?;
+    let not_found = |e: StoreError| match e {
+        StoreError::NotFound => Error::not_found("target"),
+        e => e.into(),
+    };
+    let (row, concerned, event) = match action {
+        Action::TakeDown => {
+            let product = app.store.product(target_id).await.map_err(not_found)?;
+            let owner = app.store.store_by_id(&product.store_id).await?.owner_id;
+            (tx.take_down(target_id, &reason, &user.id).await.map_err(not_found)?, owner, "moderation.taken_down")
+        }
+        Action::SuspendStore => {
+            let owner = app.store.store_by_id(target_id).await.map_err(not_found)?.owner_id;
+            (
+                tx.suspend_store(target_id, &reason, &user.id).await.map_err(not_found)?,
+                owner,
+                "moderation.store_suspended",
+            )
+        }
+        Action::BanUser => {
+            if target_id == user.id {
+                return Err(Error::conflict("self", "you cannot ban yourself"));
+            }
+            (tx.ban_user(target_id, &reason, &user.id).await.map_err(not_found)?, target_id.to_string(), "")
+        }
+    };
+    if let Some(r) = report {
+        tx.close_reports(r.target, &r.target_id, "actioned", &user.id, &reason).await?;
+    }
+    let acted_on = match action {
+        Action::TakeDown => Some(Target::Product),
+        Action::SuspendStore => Some(Target::Store),
+        Action::BanUser => None,
+    };
+    if let Some(kind) = acted_on {
+        tx.close_reports(kind, target_id, "actioned", &user.id, &reason).await?;
+    }
+    tx.audit(
+        &user.id,
+        &format!("moderation.{}", action.as_str()),
+        target_id,
+        json!({"reason": reason, "action": row.id}),
+    )
+    .await?;
+    if !event.is_empty() {
+        tx.emit(&[concerned.as_str()], event, None, &json!({"target": target_id, "reason": reason})).await?;
+    }
+    Ok(row)
+}
+
+/// Closes a report without action, saying why.
+pub async fn dismiss(tx: &mut Tx, user: &User, report: &ReportRow, note: &str) -> Result<()> {
+    if !staff(user) {
+        return Err(Error::forbidden("only mediators and admins handle reports"));
+    }
+    let note = validate_reason(note)?;
+    if report.state != "open" {
+        return Err(Error::conflict("invalid_state", "this report is closed already"));
+    }
+    tx.close_reports(report.target, &report.target_id, "dismissed", &user.id, &note).await?;
+    tx.audit(&user.id, "moderation.dismiss", &report.id, json!({"reason": note})).await?;
+    Ok(())
+}
+
+/// Reverses an action, saying why: listings come back, a store opens again, a user may sign in.
+pub async fn reverse(app: &App, tx: &mut Tx, user: &User, action_id: &str, reason: &str) -> Result<ActionRow> {
+    let action = match app.store.action(action_id).await {
+        Err(StoreError::NotFound) => return Err(Error::not_found("action")),
+        found => found?,
+    };
+    if !staff(user) || (action.action == Action::BanUser && !user.has(Role::Admin)) {
+        return Err(Error::forbidden("this action is for operators (lifting a ban, for admins)"));
+    }
+    let reason = validate_reason(reason)?;
+    let row = match tx.reverse_action(action_id, &reason, &user.id).await {
+        Err(StoreError::NotFound) => return Err(Error::conflict("invalid_state", "this action was reversed already")),
+        found => found?,
+    };
+    let concerned = match action.action {
+        Action::TakeDown => {
+            let product = app.store.product(&action.target_id).await?;
+            app.store.store_by_id(&product.store_id).await?.owner_id
+        }
+        Action::SuspendStore => app.store.store_by_id(&action.target_id).await?.owner_id,
+        Action::BanUser => action.target_id.clone(),
+    };
+    tx.audit(&user.id, "moderation.reverse", &action.target_id, json!({"reason": reason, "action": action_id})).await?;
+    tx.emit(&[concerned.as_str()], "moderation.reversed", None, &json!({"target": action.target_id, "reason": reason}))
+        .await?;
+    Ok(row)
+}
+
+/// Refuses what a suspended store may not do (new listings, putting listings on sale, payouts),
+/// and putting a taken-down listing back on sale.
+pub async fn refuse_if_held(tx: &mut Tx, store_id: &str, product_id: Option<&str>) -> Result<()> {
+    if let Some(a) = tx.action_in_force(Action::SuspendStore, store_id).await? {
+        let message = format!("an operator suspended this store: {}", a.reason);
+        return Err(Error::new(ErrorKind::Conflict, "store_suspended", message));
+    }
+    if let Some(product) = product_id {
+        if let Some(a) = tx.action_in_force(Action::TakeDown, product).await? {
+            let message = format!("an operator took this listing down: {}", a.reason);
+            return Err(Error::new(ErrorKind::Conflict, "taken_down", message));
+        }
+    }
+    Ok(())
+}
