@@ -11,6 +11,27 @@ use souk_store::accounts::User;
 pub use souk_store::moderation::{ActionRow, ReportRow, TargetSummary};
 use souk_store::{Page, StoreError, Tx};
 
+impl App {
+    /// Why a store, or one of its listings, is held by an operator, if it is: said to its seller.
+    pub async fn held(&self, store_id: &str, product_id: Option<&str>) -> Result<Option<String>> {
+        if let Some(a) = self.store.action_in_force(Action::SuspendStore, store_id).await? {
+            return Ok(Some(a.reason));
+        }
+        match product_id {
+            Some(p) => Ok(self.store.action_in_force(Action::TakeDown, p).await?.map(|a| a.reason)),
+            None => Ok(None),
+        }
+    }
+
+    /// What a reported thing is (see [`TargetSummary`]).
+    pub async fn target_summary(&self, target: Target, id: &str) -> Result<TargetSummary> {
+        match self.store.target_summary(target, id).await {
+            Err(StoreError::NotFound) => Err(Error::not_found(target.as_str())),
+            found => Ok(found?),
+        }
+    }
+}
+
 fn staff(user: &User) -> bool {
     user.has(Role::Mediator) || user.has(Role::Admin)
 }

@@ -111,7 +111,9 @@
   };
   document.addEventListener("submit", async (e) => {
     const form = e.target;
-    if (e.defaultPrevented || form.method !== "post" || form.hasAttribute("data-plain")) return;
+    // Attributes, not properties: an input named "action" or "method" would stand in for them.
+    const method = (form.getAttribute("method") || "get").toLowerCase();
+    if (e.defaultPrevented || method !== "post" || form.hasAttribute("data-plain")) return;
     if (!form.querySelector("input[name=_key]")) return;
     e.preventDefault();
     if (form.dataset.sending) return;
@@ -119,7 +121,8 @@
     const body = new URLSearchParams(new FormData(form, e.submitter));
     let res;
     try {
-      res = await fetch(form.action, { method: "POST", body, headers: { "X-Souk-Form": "inline" } });
+      const to = new URL(form.getAttribute("action") || location.href, location.href);
+      res = await fetch(to, { method: "POST", body, headers: { "X-Souk-Form": "inline" } });
     } catch (_) {
       delete form.dataset.sending;
       return refuse(form, zh ? "连接失败，请重试。" : "The connection failed; please try again.");

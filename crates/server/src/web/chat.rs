@@ -12,6 +12,7 @@ use maud::html;
 use serde::Deserialize;
 use souk_domain::chat::Side;
 use souk_domain::id::{self, Kind};
+use souk_domain::moderation::Target;
 
 #[derive(Deserialize)]
 pub struct InboxQuery {
@@ -123,7 +124,10 @@ pub async fn conversation(State(app): State<App>, ctx: Ctx, Path(id): Path<Strin
                             (o.quantity) " × " (o.title) " · " (super::money(&o.unit_price)) " " (ctx.t("each")) " · "
                             (super::money(&o.total)) " " (ctx.t("in all")) " · " (ctx.t("valid until")) " " (ctx.when(o.valid_until))
                         }
-                        None => (m.text),
+                        None => {
+                            (m.text)
+                            @if m.side != side.as_str() { " " (super::moderation::report_link(&ctx, Target::Message, &m.id)) }
+                        }
                     }
                 }
             }

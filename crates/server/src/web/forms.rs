@@ -135,6 +135,10 @@ fn done_code(path: &str) -> Option<&'static str> {
         _ if under("/seller/products") => "saved",
         _ if under("/seller/orders/") => "shipped",
         _ if under("/seller/disputes/") => "answered",
+        "/report" => "reported",
+        "/console/actions" => "acted",
+        _ if under("/console/actions/") => "reversed",
+        _ if under("/console/reports/") => "dismissed",
         _ if under("/console/disputes/") => "decided",
         _ if under("/console/") => "saved",
         _ if under("/disputes/") => match last {
@@ -178,6 +182,10 @@ pub(crate) fn done_words(code: &str) -> Option<&'static str> {
         "password_changed" => "Your password is changed; every other device is signed out.",
         "signed_out_device" => "That device is signed out.",
         "signed_out_others" => "Every other device is signed out.",
+        "reported" => "Thank you: the operators will look at your report.",
+        "acted" => "Done: the person concerned is told, with your reason.",
+        "reversed" => "Reversed: the person concerned is told.",
+        "dismissed" => "Report closed without action.",
         "account_deleted" => "Your account is deleted. Thank you for having been with Souk.",
         "saved" => "Saved.",
         "shipped" => "Shipped: the buyer is told.",
@@ -333,6 +341,9 @@ fn problem_words(e: &AppError) -> &'static str {
         "orders_open" => "Some of your orders are still open: finish or cancel them first.",
         "wallet_not_empty" => "Your wallet still holds money: pay it out first.",
         "top_up_pending" => "A top-up is waiting for the card's provider: try again once it is settled.",
+        "taken_down" => "An operator took this listing down: it cannot be put on sale.",
+        "store_suspended" => "An operator suspended this store: it cannot list or sell for now.",
+        "payouts_held" => "Payouts wait while an operator has suspended your store.",
         _ => match e.status.as_u16() {
             401 | 403 => "You may not do this.",
             404 => "Page not found.",
@@ -365,6 +376,10 @@ mod tests {
             "/reset-password/new",
             "/account/profile",
             "/account/delete",
+            "/report",
+            "/console/actions",
+            "/console/actions/mod_x/reverse",
+            "/console/reports/rpt_x/dismiss",
             "/account/email",
             "/account/verify",
             "/account/password",
@@ -419,6 +434,9 @@ mod tests {
             "orders_open",
             "wallet_not_empty",
             "top_up_pending",
+            "taken_down",
+            "store_suspended",
+            "payouts_held",
         ];
         for status in [400, 401, 402, 403, 404, 409, 410, 422, 429, 500, 503] {
             for code in codes {

@@ -11,6 +11,7 @@ mod deals;
 mod flash;
 pub(crate) mod forms;
 pub mod i18n;
+mod moderation;
 mod pages;
 mod selling;
 mod two_factor;
@@ -96,6 +97,12 @@ pub fn router() -> Router<App> {
         .route("/console/users/{id}/roles/{role}/revoke", post(work::revoke))
         .route("/console/stores", get(work::stores))
         .route("/console/audit", get(work::audit))
+        .route("/console/reports", get(moderation::queue))
+        .route("/console/reports/{id}", get(moderation::report_detail))
+        .route("/console/reports/{id}/dismiss", post(moderation::dismiss))
+        .route("/console/actions", post(moderation::act))
+        .route("/console/actions/{id}/reverse", post(moderation::reverse))
+        .route("/report", get(moderation::report_page).post(moderation::report))
         .route("/console/verifications/{id}", post(work::verify))
         .route("/console/disputes/{id}/decide", post(work::decide))
         .route("/login", get(login_page).post(login))
@@ -535,6 +542,8 @@ async fn login(
             // The form again, with the reason: a page that loaded fine, as browsers expect.
             let message = if e.kind == ErrorKind::RateLimited {
                 "Too many attempts; try again later."
+            } else if e.code == "account_banned" {
+                "This account is suspended by an operator."
             } else {
                 "Wrong email or password."
             };

@@ -13,6 +13,7 @@ use souk_app::views::ReviewScope;
 use souk_domain::catalog::ProductStatus;
 use souk_domain::category::Category;
 use souk_domain::id::{self, Kind};
+use souk_domain::moderation::Target;
 
 /// Products per search page.
 const PAGE: usize = 24;
@@ -382,6 +383,7 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
                 }
             }
         }
+        p.hint { (super::moderation::report_link(&ctx, Target::Product, &p.id)) }
         section.reviews {
             h2 { (ctx.t("Reviews")) " (" (rating.count) ")" }
             @if let Some(avg) = rating.average { p.stars { "★ " (format!("{avg:.1}")) } }
@@ -392,6 +394,7 @@ pub async fn product(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -
                     p { (r.text) }
                     @if !r.images.is_empty() { span.photos { @for i in &r.images { (super::photo_link(i)) } } }
                     @if let Some(reply) = &r.reply { p.reply { (ctx.t("Seller's reply")) ": " (reply) } }
+                    p.hint { (super::moderation::report_link(&ctx, Target::Review, &r.id)) }
                 }
             }
         }
@@ -435,6 +438,7 @@ pub async fn store(
             p.badge { (ctx.t("Trust score")) ": " strong { (format!("{:.0}", trust.score)) } " / 100"
                 @if let Some(avg) = rating.average { " · ★ " (format!("{avg:.1}")) " (" (ctx.count(rating.count, "review", "reviews")) ")" }
             }
+            p.hint { (super::moderation::report_link(&ctx, Target::Store, &store.id)) }
         }
         section {
             h2 { (ctx.t("Products")) " (" (products.total) ")" }

@@ -571,11 +571,20 @@ pub async fn edit_product(State(app): State<App>, ctx: Ctx, Path(id): Path<Strin
         Ok(sp) => sp,
         Err(r) => return r,
     };
-    edit_page(&ctx, &product, &store.currency, &saved_values(Some(&product)), None)
+    let held = app.held(&store.id, Some(&product.id)).await.ok().flatten();
+    edit_page(&ctx, &product, &store.currency, &saved_values(Some(&product)), None, held.as_deref())
 }
 
 /// A product's edit page: its form with `values`, and the error of a failed save.
-fn edit_page(ctx: &Ctx, product: &Product, currency: &str, values: &Fields, error: Option<&AppError>) -> Response {
+/// `held`: why an operator holds the listing, if one does.
+fn edit_page(
+    ctx: &Ctx,
+    product: &Product,
+    currency: &str,
+    values: &Fields,
+    error: Option<&AppError>,
+    held: Option<&str>,
+) -> Response {
     if let Some(r) = error.and_then(|e| super::forms::inline_problem(ctx, e)) {
         return r;
     }
@@ -583,6 +592,9 @@ fn edit_page(ctx: &Ctx, product: &Product, currency: &str, values: &Fields, erro
     let body = html! {
         h1 { (product.title) }
         p { a href=(format!("/products/{}", product.id)) { (ctx.t("View in the shop")) } " · " a href="/seller/products" { (ctx.t("All products")) } }
+        @if let Some(reason) = held {
+            p.error role="alert" { (ctx.t("An operator holds this listing off sale:")) " " (reason) }
+        }
         (product_form(ctx, &format!("/seller/products/{}", product.id), values, currency, error.as_ref()))
     };
     ctx.page(StatusCode::OK, &product.title, body)
@@ -634,7 +646,7 @@ pub async fn update_product(
             }
         }
         format!("/seller/products/{}", product.id)
-    }, else |e| edit_page(&ctx, &product, &store.currency, &f, Some(e)));
+    }, else |e| edit_page(&ctx, &product, &store.currency, &f, Some(e), None));
     app.catalog_changed();
     res
 }

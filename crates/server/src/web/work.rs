@@ -71,8 +71,12 @@ pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
     ) else {
         return ctx.error();
     };
+    let suspended = app.held(&store.id, None).await.ok().flatten();
     let body = html! {
         h1 { (ctx.t("Seller center")) ": " (store.name) }
+        @if let Some(reason) = &suspended {
+            p.error role="alert" { (ctx.t("An operator suspended your store: its listings are hidden and it takes no new orders; open orders go on, and payouts wait.")) " " (reason) }
+        }
         nav.sub {
             a href="/seller/orders" { (ctx.t("All orders")) }
             a href="/seller/products" { (ctx.t("Products")) }
@@ -287,7 +291,7 @@ pub async fn console(State(app): State<App>, ctx: Ctx) -> Response {
     let body = html! {
         h1 { (ctx.t("Operator console")) }
         nav.sub {
-            a href="/console/users" { (ctx.t("Users")) } a href="/console/stores" { (ctx.t("Stores")) }
+            a href="/console/reports" { (ctx.t("Reports")) } a href="/console/users" { (ctx.t("Users")) } a href="/console/stores" { (ctx.t("Stores")) }
             @if user.has(Role::Admin) { a href="/console/audit" { (ctx.t("Audit log")) } }
         }
         section {

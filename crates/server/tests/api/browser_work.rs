@@ -304,3 +304,75 @@ async fn refused_forms_keep_what_was_typed() {
     b.screenshot("form-refused-rfq-zh-phone").await;
     assert!(b.errors.is_empty(), "browser console errors: {:?}", b.errors);
 }
+
+/// A buyer reports a listing from its page; an admin finds it in the queue, reads it, and takes
+/// the listing down with a reason; the listing is gone from the shop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_is_handled_from_the_queue() {
+    let Some(binary) = chromium() else {
+        eprintln!("skipped: no Chromium (set CHROMIUM or install chromium)");
+        return;
+    };
+    let srv = Srv::start(TestBackend::Sqlite).await.unwrap();
+    let (seller, _, _) = crate::orders::market(&srv, 5).await;
+    let product = srv.get("/api/v1/stores/market/products", Some(&seller)).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, admin_id) = srv.register("ops@example.com").await;
+    srv.make_admin(&admin_id).await;
+
+    let mut b = Browser::launch(&binary).await;
+    log_in(&mut b, &srv.base, "buyer@example.com", "correct horse battery").await;
+    b.goto(&format!("{}/products/{product}", srv.base)).await;
+    b.navigate_by("document.querySelector('a.report').click()").await;
+    b.screenshot("report-form-en").await;
+    b.navigate_by(
+        "{ const f = document.querySelector('form.report'); f.reason.value = 'counterfeit';
+           f.details.value = 'The logo is misspelt: a copy sold as the original.'; f.querySelector('button').click() }",
+    )
+    .await;
+    assert_eq!(b.eval("location.pathname").await, format!("/products/{product}"));
+    assert!(b.text().await.contains("the operators will look at your report"), "{}", b.text().await);
+
+    let mut ops = Browser::launch(&binary).await;
+    log_in(&mut ops, &srv.base, "ops@example.com", "correct horse battery").await;
+    ops.goto(&format!("{}/console", srv.base)).await;
+    ops.navigate_by("document.querySelector('a[href=\"/console/reports\"]').click()").await;
+    ops.screenshot("console-reports-en").await;
+    ops.navigate_by("document.querySelector('table.queue a').click()").await;
+    let text = ops.text().await;
+    assert!(
+        text.contains("Tea set") && text.contains("The logo is misspelt") && text.contains("Counterfeit"),
+        "{text}"
+    );
+    ops.screenshot("console-report-en").await;
+    // A reason is required: the form says so beside it, and keeps the page as it was.
+    ops.eval(
+        "{ const f = document.querySelector('form.act'); f.reason.removeAttribute('minlength'); f.reason.value = 'no';
+           f.querySelector('button').click(); true }",
+    )
+    .await;
+    ops.wait_for("!!document.querySelector('form.act .field-error')").await;
+    ops.navigate_by(
+        "{ const f = document.querySelector('form.act'); f.reason.value = 'Counterfeit of a registered brand';
+           f.querySelector('button').click() }",
+    )
+    .await;
+    let text = ops.text().await;
+    assert!(text.contains("the person concerned is told") && text.contains("Acted on"), "{text}");
+    assert!(text.contains("Counterfeit of a registered brand"), "the action and its reason are in the history: {text}");
+    ops.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+    )
+    .await;
+    ops.navigate_by("document.querySelector('form[action^=\"/lang/\"] button').click()").await;
+    ops.screenshot("console-report-zh-phone").await;
+    let wide = ops.eval(TOO_WIDE).await;
+    assert_eq!(wide, json!([]), "nothing reaches past a phone's width");
+
+    assert!(b.errors.is_empty() && ops.errors.is_empty(), "browser console errors: {:?} {:?}", b.errors, ops.errors);
+    b.goto(&format!("{}/products/{product}", srv.base)).await;
+    assert!(b.text().await.contains("Page not found"), "the listing is gone: {}", b.text().await);
+}
