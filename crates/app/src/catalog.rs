@@ -31,7 +31,9 @@ pub async fn submit_verification(
 /// A suspended store lists nothing new.
 pub async fn create_product(tx: &mut Tx, store: &StoreProfile, input: ProductInput) -> Result<Product> {
     crate::moderation::refuse_if_held(tx, &store.id, None).await?;
-    Ok(tx.create_product(&store.id, &input.validate()?).await?)
+    let product = tx.create_product(&store.id, &input.validate()?).await?;
+    crate::moderation::hold_if_reviewed(tx, store, &product.id).await?;
+    Ok(product)
 }
 
 /// Changes the product's own fields; absent fields keep their values. A listing an operator took

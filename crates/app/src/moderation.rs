@@ -12,15 +12,19 @@ pub use souk_store::moderation::{ActionRow, ReportRow, TargetSummary};
 use souk_store::{Page, StoreError, Tx};
 
 impl App {
-    /// Why a store, or one of its listings, is held by an operator, if it is: said to its seller.
-    pub async fn held(&self, store_id: &str, product_id: Option<&str>) -> Result<Option<String>> {
+    /// The action that holds a store, or one of its listings, off sale, if one does: shown to
+    /// its seller with its reason, and appealed from there.
+    pub async fn held(&self, store_id: &str, product_id: Option<&str>) -> Result<Option<ActionRow>> {
         if let Some(a) = self.store.action_in_force(Action::SuspendStore, store_id).await? {
-            return Ok(Some(a.reason));
+            return Ok(Some(a));
         }
-        match product_id {
-            Some(p) => Ok(self.store.action_in_force(Action::TakeDown, p).await?.map(|a| a.reason)),
-            None => Ok(None),
+        let Some(p) = product_id else { return Ok(None) };
+        for action in [Action::TakeDown, Action::HoldForReview] {
+            if let Some(a) = self.store.action_in_force(action, p).await? {
+                return Ok(Some(a));
+            }
         }
+        Ok(None)
     }
 
     /// What a reported thing is (see [`TargetSummary`]).
@@ -149,6 +153,16 @@ pub async fn act(
             }
             (tx.ban_user(target_id, &reason, &user.id).await.map_err(not_found)?, target_id.to_string(), "")
         }
+        Action::HideReview => {
+            let author = app.store.target_summary(Target::Review, target_id).await.map_err(not_found)?.owner_id;
+            (tx.hide_review(target_id, &reason, &user.id).await.map_err(not_found)?, author, "moderation.review_hidden")
+        }
+        Action::HoldForReview => {
+            return Err(Error::conflict(
+                "invalid_state",
+                "new listings are held for review by the marketplace's setting",
+            ))
+        }
     };
     if let Some(r) = report {
         tx.close_reports(r.target, &r.target_id, "actioned", &user.id, &reason).await?;
@@ -156,7 +170,8 @@ pub async fn act(
     let acted_on = match action {
         Action::TakeDown => Some(Target::Product),
         Action::SuspendStore => Some(Target::Store),
-        Action::BanUser => None,
+        Action::HideReview => Some(Target::Review),
+        Action::BanUser | Action::HoldForReview => None,
     };
     if let Some(kind) = acted_on {
         tx.close_reports(kind, target_id, "actioned", &user.id, &reason).await?;
@@ -202,18 +217,95 @@ pub async fn reverse(app: &App, tx: &mut Tx, user: &User, action_id: &str, reaso
         Err(StoreError::NotFound) => return Err(Error::conflict("invalid_state", "this action was reversed already")),
         found => found?,
     };
-    let concerned = match action.action {
-        Action::TakeDown => {
-            let product = app.store.product(&action.target_id).await?;
-            app.store.store_by_id(&product.store_id).await?.owner_id
-        }
-        Action::SuspendStore => app.store.store_by_id(&action.target_id).await?.owner_id,
-        Action::BanUser => action.target_id.clone(),
-    };
+    let concerned = concerned(app, &action).await?;
     tx.audit(&user.id, "moderation.reverse", &action.target_id, json!({"reason": reason, "action": action_id})).await?;
     tx.emit(&[concerned.as_str()], "moderation.reversed", None, &json!({"target": action.target_id, "reason": reason}))
         .await?;
     Ok(row)
+}
+
+/// The person an action concerns: a listing's or store's seller, a review's author, a user.
+async fn concerned(app: &App, action: &ActionRow) -> Result<String> {
+    Ok(match action.action {
+        Action::TakeDown | Action::HoldForReview => {
+            let product = app.store.product(&action.target_id).await?;
+            app.store.store_by_id(&product.store_id).await?.owner_id
+        }
+        Action::SuspendStore => app.store.store_by_id(&action.target_id).await?.owner_id,
+        Action::HideReview => app.store.target_summary(Target::Review, &action.target_id).await?.owner_id,
+        Action::BanUser => action.target_id.clone(),
+    })
+}
+
+/// The person an action concerns appeals it, once, in their words.
+pub async fn appeal(app: &App, tx: &mut Tx, user: &User, action_id: &str, text: &str) -> Result<ActionRow> {
+    let action = match app.store.action(action_id).await {
+        Err(StoreError::NotFound) => return Err(Error::not_found("action")),
+        found => found?,
+    };
+    if concerned(app, &action).await? != user.id {
+        return Err(Error::not_found("action"));
+    }
+    let text = validate_reason(text).map_err(|e| souk_domain::Invalid::new(e.code, "text", e.message))?;
+    Ok(tx.appeal(action_id, &text).await?)
+}
+
+/// An operator keeps an appealed action in force, answering why; the person concerned is told.
+pub async fn uphold(app: &App, tx: &mut Tx, user: &User, action_id: &str, answer: &str) -> Result<ActionRow> {
+    if !staff(user) {
+        return Err(Error::forbidden("only mediators and admins answer appeals"));
+    }
+    let answer = validate_reason(answer)?;
+    let row = tx.answer_appeal(action_id, &answer).await?;
+    let concerned = concerned(app, &row).await?;
+    tx.audit(&user.id, "moderation.uphold", &row.target_id, json!({"reason": answer, "action": action_id})).await?;
+    tx.emit(
+        &[concerned.as_str()],
+        "moderation.appeal_answered",
+        None,
+        &json!({"target": row.target_id, "reason": answer}),
+    )
+    .await?;
+    Ok(row)
+}
+
+/// Appeals waiting for an answer, and listings waiting for review (operators).
+pub async fn pending(app: &App, user: &User) -> Result<(Vec<ActionRow>, Vec<ActionRow>)> {
+    if !staff(user) {
+        return Err(Error::forbidden("only mediators and admins see this"));
+    }
+    Ok((app.store.pending_appeals().await?, app.store.actions_in_force(Action::HoldForReview).await?))
+}
+
+/// The setting that holds new listings of stores below identity verification for review.
+pub const LISTING_REVIEW: &str = "listing_review";
+
+/// Whether new listings of stores below identity verification wait for review.
+pub async fn listing_review(app: &App) -> Result<bool> {
+    Ok(app.store.setting(LISTING_REVIEW).await?.as_deref() == Some("on"))
+}
+
+/// Turns the listing review on or off (admins), audited.
+pub async fn set_listing_review(tx: &mut Tx, user: &User, on: bool) -> Result<()> {
+    if !user.has(Role::Admin) {
+        return Err(Error::forbidden("only admins change the marketplace's settings"));
+    }
+    tx.set_setting(LISTING_REVIEW, if on { "on" } else { "off" }).await?;
+    tx.audit(&user.id, "settings.listing_review", LISTING_REVIEW, json!({"on": on})).await?;
+    Ok(())
+}
+
+/// Holds a new listing for review when the marketplace asks for it and its store is below
+/// identity verification; the seller is told.
+pub async fn hold_if_reviewed(tx: &mut Tx, store: &souk_domain::account::StoreProfile, product_id: &str) -> Result<()> {
+    let on = tx.setting(LISTING_REVIEW).await?.as_deref() == Some("on");
+    if !on || store.verification == souk_domain::account::Verification::Identity {
+        return Ok(());
+    }
+    let reason = "new listings of stores without identity verification are reviewed before they are public";
+    tx.hold_for_review(product_id, reason, souk_store::audit::SYSTEM_ACTOR).await?;
+    tx.emit(&[store.owner_id.as_str()], "moderation.held_for_review", None, &json!({"target": product_id})).await?;
+    Ok(())
 }
 
 /// Refuses what a suspended store may not do (new listings, putting listings on sale, payouts),
@@ -227,6 +319,10 @@ pub async fn refuse_if_held(tx: &mut Tx, store_id: &str, product_id: Option<&str
         if let Some(a) = tx.action_in_force(Action::TakeDown, product).await? {
             let message = format!("an operator took this listing down: {}", a.reason);
             return Err(Error::new(ErrorKind::Conflict, "taken_down", message));
+        }
+        if tx.action_in_force(Action::HoldForReview, product).await?.is_some() {
+            let message = "this listing waits for an operator's review before it is public";
+            return Err(Error::new(ErrorKind::Conflict, "awaiting_review", message));
         }
     }
     Ok(())

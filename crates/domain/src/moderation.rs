@@ -86,16 +86,23 @@ pub enum Action {
     SuspendStore,
     /// Every session ends and signing in is refused.
     BanUser,
+    /// A review counts in no rating and no trust score, and is not shown.
+    HideReview,
+    /// A new listing of a store below identity verification waits, off sale, for an operator.
+    HoldForReview,
 }
 
 impl Action {
-    pub const ALL: [Action; 3] = [Action::TakeDown, Action::SuspendStore, Action::BanUser];
+    pub const ALL: [Action; 5] =
+        [Action::TakeDown, Action::SuspendStore, Action::BanUser, Action::HideReview, Action::HoldForReview];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Action::TakeDown => "take_down",
             Action::SuspendStore => "suspend_store",
             Action::BanUser => "ban_user",
+            Action::HideReview => "hide_review",
+            Action::HoldForReview => "hold_for_review",
         }
     }
 

@@ -80,6 +80,9 @@ pub fn template(kind: &str, side: Side, policy: &Policy) -> Option<(&'static str
         ("moderation.taken_down", _) => ("An operator took down one of your listings; you may appeal", 0),
         ("moderation.store_suspended", _) => ("An operator suspended your store; open orders go on", 0),
         ("moderation.reversed", _) => ("An operator reversed an action on your account", 0),
+        ("moderation.review_hidden", _) => ("An operator hid one of your reviews; you may appeal", 0),
+        ("moderation.held_for_review", _) => ("Your new listing waits for an operator's review before it is public", 0),
+        ("moderation.appeal_answered", _) => ("An operator answered your appeal", 0),
         _ => return None,
     };
     Some(t)
@@ -113,7 +116,7 @@ pub const EMAILED: [&str; 21] = [
 ];
 
 /// Every template `template` answers with, and its Chinese.
-pub const TEMPLATES: [(&str, &str); 33] = [
+pub const TEMPLATES: [(&str, &str); 36] = [
     ("Order placed: pay it to secure the goods", "已下单：付款后即可锁定商品"),
     ("New order: waiting for the buyer's payment", "新订单：等待买家付款"),
     ("Payment secured: ship within {n} hours", "货款已托管：请在 {n} 小时内发货"),
@@ -158,6 +161,9 @@ pub const TEMPLATES: [(&str, &str); 33] = [
     ("An operator took down one of your listings; you may appeal", "运营人员下架了您的一件商品；您可以申诉"),
     ("An operator suspended your store; open orders go on", "运营人员暂停了您的店铺；进行中的订单照常进行"),
     ("An operator reversed an action on your account", "运营人员撤销了对您账户的一项处理"),
+    ("An operator hid one of your reviews; you may appeal", "运营人员隐藏了您的一条评价；您可以申诉"),
+    ("Your new listing waits for an operator's review before it is public", "您的新商品需经运营人员审核后才会公开"),
+    ("An operator answered your appeal", "运营人员已答复您的申诉"),
     ("Your quote was accepted", "您的报价已被采纳"),
 ];
 

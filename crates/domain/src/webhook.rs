@@ -5,7 +5,7 @@
 use crate::Invalid;
 
 /// Every event type the outbox carries, as a webhook sees it.
-pub const EVENT_TYPES: [&str; 33] = [
+pub const EVENT_TYPES: [&str; 36] = [
     "order.created",
     "order.paid",
     "order.shipped",
@@ -39,6 +39,9 @@ pub const EVENT_TYPES: [&str; 33] = [
     "moderation.taken_down",
     "moderation.store_suspended",
     "moderation.reversed",
+    "moderation.review_hidden",
+    "moderation.held_for_review",
+    "moderation.appeal_answered",
 ];
 
 /// Most subscriptions one endpoint may list.

@@ -55,10 +55,14 @@ pub struct ActionRow {
     pub reversed_at: Option<i64>,
     pub reversed_by: Option<String>,
     pub reversal_reason: Option<String>,
+    /// What the person concerned answered, once, and the operator's answer to that.
+    pub appeal: Option<String>,
+    pub appealed_at: Option<i64>,
+    pub appeal_answer: Option<String>,
 }
 
-const ACTION_COLUMNS: &str =
-    "id, kind, target_id, reason, actor_id, created_at, reversed_at, reversed_by, reversal_reason";
+const ACTION_COLUMNS: &str = "id, kind, target_id, reason, actor_id, created_at, reversed_at, reversed_by, \
+                              reversal_reason, appeal, appealed_at, appeal_answer";
 
 fn action_from(r: &sqlx::any::AnyRow) -> Result<ActionRow> {
     let kind: String = r.try_get("kind")?;
@@ -72,6 +76,9 @@ fn action_from(r: &sqlx::any::AnyRow) -> Result<ActionRow> {
         reversed_at: r.try_get("reversed_at")?,
         reversed_by: r.try_get("reversed_by")?,
         reversal_reason: r.try_get("reversal_reason")?,
+        appeal: r.try_get("appeal")?,
+        appealed_at: r.try_get("appealed_at")?,
+        appeal_answer: r.try_get("appeal_answer")?,
     })
 }
 
@@ -162,6 +169,34 @@ impl Store {
     /// The action of `kind` in force on a target, if any.
     pub async fn action_in_force(&self, action: Action, target_id: &str) -> Result<Option<ActionRow>> {
         in_force(&mut *self.reader().await?, action, target_id).await
+    }
+
+    /// Actions in force with an appeal not yet answered, oldest appeal first.
+    pub async fn pending_appeals(&self) -> Result<Vec<ActionRow>> {
+        let sql = format!(
+            "SELECT {ACTION_COLUMNS} FROM moderation_actions \
+             WHERE appeal IS NOT NULL AND appeal_answer IS NULL AND reversed_at IS NULL ORDER BY appealed_at LIMIT 100"
+        );
+        let rows = sqlx::query(&sql).fetch_all(&mut *self.reader().await?).await?;
+        rows.iter().map(action_from).collect()
+    }
+
+    /// Actions of `kind` in force, oldest first (the listings waiting for review).
+    pub async fn actions_in_force(&self, action: Action) -> Result<Vec<ActionRow>> {
+        let sql = format!(
+            "SELECT {ACTION_COLUMNS} FROM moderation_actions WHERE kind = $1 AND reversed_at IS NULL ORDER BY id LIMIT 100"
+        );
+        let rows = sqlx::query(&sql).bind(action.as_str()).fetch_all(&mut *self.reader().await?).await?;
+        rows.iter().map(action_from).collect()
+    }
+
+    /// A marketplace setting, if set.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?;
+        row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
     }
 
     pub async fn action(&self, id: &str) -> Result<ActionRow> {
@@ -322,6 +357,103 @@ impl Tx {
         self.record_action(Action::SuspendStore, store_id, reason, actor, &restore).await
     }
 
+    /// Holds a new listing off sale until an operator has looked at it.
+    pub async fn hold_for_review(&mut self, product_id: &str, reason: &str, actor: &str) -> Result<ActionRow> {
+        let products = self.products_where("id", product_id).await?;
+        let restore = self.hide_products(&products).await?;
+        self.record_action(Action::HoldForReview, product_id, reason, actor, &restore).await
+    }
+
+    /// Hides a review: out of the listing's and the store's ratings and the store's trust totals.
+    pub async fn hide_review(&mut self, review_id: &str, reason: &str, actor: &str) -> Result<ActionRow> {
+        self.review_counts(review_id, true).await?;
+        self.record_action(Action::HideReview, review_id, reason, actor, "").await
+    }
+
+    /// Hides (`hide`) or shows again a review, moving its store's totals with it.
+    async fn review_counts(&mut self, review_id: &str, hide: bool) -> Result<()> {
+        let now = self.store().now_ms();
+        let returning = "RETURNING order_id, stars, described, communication, shipping";
+        let query = if hide {
+            let sql = format!("UPDATE reviews SET hidden_at = $1 WHERE id = $2 AND hidden_at IS NULL {returning}");
+            sqlx::query(&sql).bind(now).bind(review_id).fetch_optional(self.conn()).await?
+        } else {
+            let sql =
+                format!("UPDATE reviews SET hidden_at = NULL WHERE id = $1 AND hidden_at IS NOT NULL {returning}");
+            sqlx::query(&sql).bind(review_id).fetch_optional(self.conn()).await?
+        };
+        let Some(row) = query else { return Err(StoreError::NotFound) };
+        let sign = if hide { -1 } else { 1 };
+        let order_id: String = row.try_get(0)?;
+        let columns = [
+            ("reviews", sign),
+            ("stars_sum", sign * row.try_get::<i64, _>(1)?),
+            ("described_sum", sign * row.try_get::<i64, _>(2)?),
+            ("communication_sum", sign * row.try_get::<i64, _>(3)?),
+            ("shipping_sum", sign * row.try_get::<i64, _>(4)?),
+        ];
+        crate::trust::add_stats(self, &order_id, &columns).await
+    }
+
+    /// The person concerned appeals an action in force, once.
+    pub async fn appeal(&mut self, id: &str, text: &str) -> Result<ActionRow> {
+        let now = self.store().now_ms();
+        let done = sqlx::query(
+            "UPDATE moderation_actions SET appeal = $1, appealed_at = $2 WHERE id = $3 AND appeal IS NULL AND reversed_at IS NULL",
+        )
+        .bind(text)
+        .bind(now)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict {
+                kind: crate::Conflict::InvalidState,
+                message: "this was appealed already, or is over".into(),
+            });
+        }
+        let sql = format!("SELECT {ACTION_COLUMNS} FROM moderation_actions WHERE id = $1");
+        action_from(&sqlx::query(&sql).bind(id).fetch_one(self.conn()).await?)
+    }
+
+    /// An operator keeps an appealed action in force, answering the appeal.
+    pub async fn answer_appeal(&mut self, id: &str, answer: &str) -> Result<ActionRow> {
+        let done = sqlx::query(
+            "UPDATE moderation_actions SET appeal_answer = $1 \
+             WHERE id = $2 AND appeal IS NOT NULL AND appeal_answer IS NULL AND reversed_at IS NULL",
+        )
+        .bind(answer)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict {
+                kind: crate::Conflict::InvalidState,
+                message: "there is no appeal to answer".into(),
+            });
+        }
+        let sql = format!("SELECT {ACTION_COLUMNS} FROM moderation_actions WHERE id = $1");
+        action_from(&sqlx::query(&sql).bind(id).fetch_one(self.conn()).await?)
+    }
+
+    /// A marketplace setting, read in this transaction.
+    pub async fn setting(&mut self, key: &str) -> Result<Option<String>> {
+        let row =
+            sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(self.conn()).await?;
+        row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
+    }
+
+    pub async fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
     /// Bans a user: signing in refused, every session ended.
     pub async fn ban_user(&mut self, user_id: &str, reason: &str, actor: &str) -> Result<ActionRow> {
         let now = self.store().now_ms();
@@ -359,7 +491,8 @@ impl Tx {
             sqlx::query(
                 "UPDATE products SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'archived' \
                  AND NOT EXISTS (SELECT 1 FROM moderation_actions m WHERE m.reversed_at IS NULL AND \
-                   ((m.kind = 'take_down' AND m.target_id = products.id) OR (m.kind = 'suspend_store' AND m.target_id = products.store_id)))",
+                   ((m.kind IN ('take_down', 'hold_for_review') AND m.target_id = products.id) \
+                    OR (m.kind = 'suspend_store' AND m.target_id = products.store_id)))",
             )
             .bind(status)
             .bind(now)
@@ -382,6 +515,7 @@ impl Tx {
                     .await?;
                 self.users_changed = true;
             }
+            Some(Action::HideReview) => self.review_counts(&target, false).await?,
             _ => {}
         }
         let sql = format!("SELECT {ACTION_COLUMNS} FROM moderation_actions WHERE id = $1");

@@ -264,7 +264,7 @@ impl Store {
         let (column, id) = scope.column_and_id();
         let sql = format!(
             "SELECT {REVIEW_COLUMNS} FROM reviews r JOIN users u ON u.id = r.buyer_id \
-             WHERE r.{column} = $1 AND ($2 = '' OR r.id < $2) ORDER BY r.id DESC LIMIT {}",
+             WHERE r.{column} = $1 AND r.hidden_at IS NULL AND ($2 = '' OR r.id < $2) ORDER BY r.id DESC LIMIT {}",
             limit + 1
         );
         let rows = sqlx::query(&sql).bind(id).bind(cursor.unwrap_or("")).fetch_all(&mut *self.reader().await?).await?;
@@ -274,7 +274,8 @@ impl Store {
 
     pub async fn rating_summary(&self, scope: ReviewScope<'_>) -> Result<RatingSummary> {
         let (column, id) = scope.column_and_id();
-        let sql = format!("SELECT stars, COUNT(*) FROM reviews WHERE {column} = $1 GROUP BY stars");
+        let sql =
+            format!("SELECT stars, COUNT(*) FROM reviews WHERE {column} = $1 AND hidden_at IS NULL GROUP BY stars");
         let rows = sqlx::query(&sql).bind(id).fetch_all(&mut *self.reader().await?).await?;
         let mut s = RatingSummary::default();
         let mut sum = 0;
@@ -293,7 +294,7 @@ impl Store {
 }
 
 /// Adds to a store's running totals, creating its row on first use.
-async fn add_stats(tx: &mut Tx, order_id: &str, columns: &[(&str, i64)]) -> Result<()> {
+pub(crate) async fn add_stats(tx: &mut Tx, order_id: &str, columns: &[(&str, i64)]) -> Result<()> {
     let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
     let values: Vec<String> = (0..columns.len()).map(|i| format!("${}", i + 2)).collect();
     let updates: Vec<String> = names.iter().map(|c| format!("{c} = store_stats.{c} + excluded.{c}")).collect();

@@ -75,6 +75,10 @@ pub struct ActionView {
     pub reversed_at: Option<Timestamp>,
     pub reversed_by: Option<String>,
     pub reversal_reason: Option<String>,
+    /// The appeal of the person concerned, once, and the operators' answer when they kept it.
+    pub appeal: Option<String>,
+    pub appealed_at: Option<Timestamp>,
+    pub appeal_answer: Option<String>,
 }
 
 impl From<ActionRow> for ActionView {
@@ -89,6 +93,9 @@ impl From<ActionRow> for ActionView {
             reversed_at: a.reversed_at.map(Timestamp),
             reversed_by: a.reversed_by,
             reversal_reason: a.reversal_reason,
+            appeal: a.appeal,
+            appealed_at: a.appealed_at.map(Timestamp),
+            appeal_answer: a.appeal_answer,
         }
     }
 }
@@ -254,4 +261,93 @@ pub async fn reverse(
     let res = idem.finish(tx, StatusCode::OK, &ActionView::from(row)).await;
     app.catalog_changed();
     res
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppealInput {
+    /// Why the action is wrong, 5 to 2000 characters.
+    pub text: String,
+}
+
+/// The seller (or author, or user) an action concerns appeals it, once. Operators see it in
+/// their queue and reverse the action or keep it, answering why.
+#[utoipa::path(post, path = "/api/v1/moderation/actions/{id}/appeal", tag = "moderation", security(("bearer" = [])),
+    request_body = AppealInput, params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = ActionView), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn appeal(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(input): ApiJson<AppealInput>,
+) -> AppResult<Response> {
+    let mut tx = app.begin().await?;
+    let row = moderation::appeal(&app, &mut tx, &user, &id, &input.text).await?;
+    idem.finish(tx, StatusCode::OK, &ActionView::from(row)).await
+}
+
+/// Keeps an appealed action in force, answering the appeal (the person concerned is told).
+#[utoipa::path(post, path = "/api/v1/moderation/actions/{id}/uphold", tag = "moderation", security(("bearer" = [])),
+    request_body = ReasonInput, params(("id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = ActionView), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn uphold(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(id): Path<String>,
+    idem: Idem,
+    ApiJson(input): ApiJson<ReasonInput>,
+) -> AppResult<Response> {
+    let mut tx = app.begin().await?;
+    let row = moderation::uphold(&app, &mut tx, &user, &id, &input.reason).await?;
+    idem.finish(tx, StatusCode::OK, &ActionView::from(row)).await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Pending {
+    /// Actions in force with an unanswered appeal, oldest appeal first.
+    pub appeals: Vec<ActionView>,
+    /// New listings held for review (reverse to approve; take down to refuse).
+    pub awaiting_review: Vec<ActionView>,
+}
+
+/// What waits for operators besides reports: appeals, and listings held for review.
+#[utoipa::path(get, path = "/api/v1/moderation/pending", tag = "moderation", security(("bearer" = [])),
+    responses((status = 200, body = Pending), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn pending(State(app): State<App>, Authed(user): Authed) -> AppResult<Json<Pending>> {
+    let (appeals, held) = moderation::pending(&app, &user).await?;
+    Ok(Json(Pending {
+        appeals: appeals.into_iter().map(ActionView::from).collect(),
+        awaiting_review: held.into_iter().map(ActionView::from).collect(),
+    }))
+}
+
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// New listings of stores below identity verification wait, off sale, for an operator.
+    pub listing_review: bool,
+}
+
+/// The marketplace's moderation settings.
+#[utoipa::path(get, path = "/api/v1/moderation/settings", tag = "moderation", security(("bearer" = [])),
+    responses((status = 200, body = Settings), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn settings(State(app): State<App>, Authed(user): Authed) -> AppResult<Json<Settings>> {
+    moderation::pending(&app, &user).await?;
+    Ok(Json(Settings { listing_review: moderation::listing_review(&app).await? }))
+}
+
+/// Changes the moderation settings (admins), audited.
+#[utoipa::path(put, path = "/api/v1/moderation/settings", tag = "moderation", security(("bearer" = [])), request_body = Settings,
+    params(crate::openapi::IdempotencyKey),
+    responses((status = 200, body = Settings), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn change_settings(
+    State(app): State<App>,
+    Authed(user): Authed,
+    idem: Idem,
+    ApiJson(input): ApiJson<Settings>,
+) -> AppResult<Response> {
+    let mut tx = app.begin().await?;
+    moderation::set_listing_review(&mut tx, &user, input.listing_review).await?;
+    idem.finish(tx, StatusCode::OK, &input).await
 }

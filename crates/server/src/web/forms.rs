@@ -137,7 +137,9 @@ fn done_code(path: &str) -> Option<&'static str> {
         _ if under("/seller/disputes/") => "answered",
         "/report" => "reported",
         "/console/actions" => "acted",
+        _ if under("/console/actions/") && last == "uphold" => "upheld",
         _ if under("/console/actions/") => "reversed",
+        _ if under("/appeals/") => "appealed",
         _ if under("/console/reports/") => "dismissed",
         _ if under("/console/disputes/") => "decided",
         _ if under("/console/") => "saved",
@@ -186,6 +188,8 @@ pub(crate) fn done_words(code: &str) -> Option<&'static str> {
         "acted" => "Done: the person concerned is told, with your reason.",
         "reversed" => "Reversed: the person concerned is told.",
         "dismissed" => "Report closed without action.",
+        "upheld" => "Decision kept: the person concerned is told why.",
+        "appealed" => "Your appeal is sent: an operator will answer.",
         "account_deleted" => "Your account is deleted. Thank you for having been with Souk.",
         "saved" => "Saved.",
         "shipped" => "Shipped: the buyer is told.",
@@ -344,6 +348,7 @@ fn problem_words(e: &AppError) -> &'static str {
         "taken_down" => "An operator took this listing down: it cannot be put on sale.",
         "store_suspended" => "An operator suspended this store: it cannot list or sell for now.",
         "payouts_held" => "Payouts wait while an operator has suspended your store.",
+        "awaiting_review" => "This listing waits for an operator's review before it is public.",
         _ => match e.status.as_u16() {
             401 | 403 => "You may not do this.",
             404 => "Page not found.",
@@ -380,6 +385,8 @@ mod tests {
             "/console/actions",
             "/console/actions/mod_x/reverse",
             "/console/reports/rpt_x/dismiss",
+            "/console/actions/mod_x/uphold",
+            "/appeals/mod_x",
             "/account/email",
             "/account/verify",
             "/account/password",
@@ -437,6 +444,7 @@ mod tests {
             "taken_down",
             "store_suspended",
             "payouts_held",
+            "awaiting_review",
         ];
         for status in [400, 401, 402, 403, 404, 409, 410, 422, 429, 500, 503] {
             for code in codes {

@@ -15,6 +15,57 @@ use souk_app::moderation::{self, ActionRow, ReportRow};
 use souk_domain::account::Role;
 use souk_domain::moderation::{Action, Reason, Target};
 
+/// What an operator's action on a seller's listing or store says to them: why, and their
+/// appeal (the form to send one, or what became of it).
+pub fn held_notice(ctx: &Ctx, action: &ActionRow) -> Markup {
+    let intro = match action.action {
+        Action::SuspendStore => "An operator suspended your store: its listings are hidden and it takes no new orders; open orders go on, and payouts wait.",
+        Action::HoldForReview => "This listing waits for an operator's review before it is public.",
+        _ => "An operator holds this listing off sale:",
+    };
+    html! {
+        div.error role="alert" {
+            p { (ctx.t(intro)) " " (action.reason) }
+            @match (&action.appeal, &action.appeal_answer) {
+                (None, _) if action.action != Action::HoldForReview => {
+                    form.appeal method="post" action=(format!("/appeals/{}", action.id)) {
+                        (ctx.csrf_field()) (form_key())
+                        label { (ctx.t("Appeal: tell the operators why this is wrong")) textarea name="text" required minlength="5" maxlength="2000" {} }
+                        button.secondary type="submit" { (ctx.t("Send the appeal")) }
+                    }
+                }
+                (Some(_), None) => p { (ctx.t("Your appeal is with the operators.")) },
+                (Some(_), Some(answer)) => p { (ctx.t("The operators kept their decision:")) " " (answer) },
+                _ => {}
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AppealForm {
+    text: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// A seller's appeal of an action on their listing or store.
+pub async fn appeal(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<AppealForm>) -> Response {
+    let user = match ctx.poster(&f._csrf, "/seller") {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    once!(app, ctx, user, f._key, |tx| {
+        let a = moderation::appeal(&app, &mut tx, &user, &id, &f.text).await?;
+        match a.action {
+            Action::TakeDown => format!("/seller/products/{}", a.target_id),
+            _ => "/seller".to_string(),
+        }
+    })
+}
+
 /// A small "Report" link to the form about one thing.
 pub fn report_link(ctx: &Ctx, target: Target, id: &str) -> Markup {
     html! {
@@ -115,10 +166,58 @@ pub async fn queue(State(app): State<App>, ctx: Ctx, Query(q): Query<QueueQuery>
     let Some(user) = staff(&ctx) else { return ctx.not_found() };
     let state = if q.state.is_empty() { "open" } else { q.state.as_str() };
     let cursor = Some(q.cursor.as_str()).filter(|c| !c.is_empty());
-    let Ok(page) = moderation::queue(&app, &user, Some(state), cursor, 50).await else { return ctx.error() };
+    let (Ok(page), Ok((appeals, held)), Ok(reviewing)) = (
+        moderation::queue(&app, &user, Some(state), cursor, 50).await,
+        moderation::pending(&app, &user).await,
+        moderation::listing_review(&app).await,
+    ) else {
+        return ctx.error();
+    };
     let title = ctx.t("Reports");
     let body = html! {
         h1 { (title) }
+        @if user.has(Role::Admin) {
+            form.inline.setting method="post" action="/console/settings/listing-review" {
+                (ctx.csrf_field()) (form_key())
+                input type="hidden" name="on" value=(if reviewing { "off" } else { "on" });
+                (ctx.t(if reviewing {
+                    "New listings of stores without identity verification wait for review."
+                } else {
+                    "New listings go on sale at once."
+                }))
+                " "
+                button.link type="submit" { (ctx.t(if reviewing { "Stop reviewing them" } else { "Review those of stores without identity verification" })) }
+            }
+        }
+        @if state == "open" && !appeals.is_empty() {
+            section.work {
+                h2 { (ctx.t("Appeals")) " (" (appeals.len()) ")" }
+                @for a in &appeals { (appeal_line(&ctx, &app, a).await) }
+            }
+        }
+        @if state == "open" && !held.is_empty() {
+            section.work {
+                h2 { (ctx.t("Listings waiting for review")) " (" (held.len()) ")" }
+                @for a in &held {
+                    @let title = app.target_summary(Target::Product, &a.target_id).await.map(|t| t.text).unwrap_or_default();
+                    div.held {
+                        p { a href=(format!("/products/{}", a.target_id)) { (short(&title)) } " · " (ctx.when(souk_domain::time::Timestamp(a.created_at))) }
+                        form.reverse method="post" action=(format!("/console/actions/{}/reverse", a.id)) {
+                            (ctx.csrf_field()) (form_key())
+                            input type="hidden" name="reason" value="Approved after review";
+                            button type="submit" { (ctx.t("Approve")) }
+                        }
+                        form.act method="post" action="/console/actions" {
+                            (ctx.csrf_field()) (form_key())
+                            input type="hidden" name="action" value="take_down";
+                            input type="hidden" name="target_id" value=(a.target_id);
+                            label { (ctx.t("Or refuse it, saying why")) textarea name="reason" required minlength="5" maxlength="2000" {} }
+                            button.secondary type="submit" { (ctx.t("Refuse")) }
+                        }
+                    }
+                }
+            }
+        }
         nav.tabs {
             @for s in ["open", "actioned", "dismissed"] {
                 a href=(format!("/console/reports?state={s}")) aria-current=[(s == state).then_some("page")] { (ctx.code(s)) }
@@ -143,6 +242,33 @@ pub async fn queue(State(app): State<App>, ctx: Ctx, Query(q): Query<QueueQuery>
         }
     };
     ctx.page(StatusCode::OK, title, body)
+}
+
+/// An appeal in the queue: the action, its reason, the appeal, and the two answers.
+async fn appeal_line(ctx: &Ctx, app: &App, a: &ActionRow) -> Markup {
+    let about = match a.action {
+        Action::TakeDown | Action::HoldForReview => app.target_summary(Target::Product, &a.target_id).await.ok(),
+        Action::SuspendStore => app.target_summary(Target::Store, &a.target_id).await.ok(),
+        Action::HideReview => app.target_summary(Target::Review, &a.target_id).await.ok(),
+        Action::BanUser => None,
+    };
+    html! {
+        div.appeal {
+            p { strong { (ctx.code(a.action.as_str())) } @if let Some(t) = &about { " · " a href=(t.link) { (short(&t.text)) } }
+                " · " (a.reason) }
+            blockquote { (a.appeal.as_deref().unwrap_or("")) }
+            form.reverse method="post" action=(format!("/console/actions/{}/reverse", a.id)) {
+                (ctx.csrf_field()) (form_key())
+                label { (ctx.t("Grant it: why")) input name="reason" required minlength="5" maxlength="2000"; }
+                button type="submit" { (ctx.t("Reverse")) }
+            }
+            form.reverse method="post" action=(format!("/console/actions/{}/uphold", a.id)) {
+                (ctx.csrf_field()) (form_key())
+                label { (ctx.t("Keep the decision: why")) input name="reason" required minlength="5" maxlength="2000"; }
+                button.secondary type="submit" { (ctx.t("Keep it")) }
+            }
+        }
+    }
 }
 
 fn report_line(ctx: &Ctx, r: &ReportRow) -> Markup {
@@ -190,7 +316,8 @@ pub async fn report_detail(State(app): State<App>, ctx: Ctx, Path(id): Path<Stri
             }
         }
         Target::Store => actions.push((Action::SuspendStore, r.target_id.clone())),
-        Target::Review | Target::Message => {}
+        Target::Review => actions.push((Action::HideReview, r.target_id.clone())),
+        Target::Message => {}
     }
     if admin {
         if let Some(t) = &item.target {
@@ -310,4 +437,35 @@ pub async fn reverse(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, F
     });
     app.catalog_changed();
     res
+}
+
+pub async fn uphold(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<ReasonForm>) -> Response {
+    let user = match ctx.poster(&f._csrf, "/console/reports") {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    once!(app, ctx, user, f._key, |tx| {
+        moderation::uphold(&app, &mut tx, &user, &id, &f.reason).await?;
+        "/console/reports".to_string()
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SettingForm {
+    on: String,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+pub async fn set_listing_review(State(app): State<App>, ctx: Ctx, Form(f): Form<SettingForm>) -> Response {
+    let user = match ctx.poster(&f._csrf, "/console/reports") {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    once!(app, ctx, user, f._key, |tx| {
+        moderation::set_listing_review(&mut tx, &user, f.on == "on").await?;
+        "/console/reports".to_string()
+    })
 }

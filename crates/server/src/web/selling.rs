@@ -572,7 +572,7 @@ pub async fn edit_product(State(app): State<App>, ctx: Ctx, Path(id): Path<Strin
         Err(r) => return r,
     };
     let held = app.held(&store.id, Some(&product.id)).await.ok().flatten();
-    edit_page(&ctx, &product, &store.currency, &saved_values(Some(&product)), None, held.as_deref())
+    edit_page(&ctx, &product, &store.currency, &saved_values(Some(&product)), None, held.as_ref())
 }
 
 /// A product's edit page: its form with `values`, and the error of a failed save.
@@ -583,7 +583,7 @@ fn edit_page(
     currency: &str,
     values: &Fields,
     error: Option<&AppError>,
-    held: Option<&str>,
+    held: Option<&souk_app::moderation::ActionRow>,
 ) -> Response {
     if let Some(r) = error.and_then(|e| super::forms::inline_problem(ctx, e)) {
         return r;
@@ -592,9 +592,7 @@ fn edit_page(
     let body = html! {
         h1 { (product.title) }
         p { a href=(format!("/products/{}", product.id)) { (ctx.t("View in the shop")) } " · " a href="/seller/products" { (ctx.t("All products")) } }
-        @if let Some(reason) = held {
-            p.error role="alert" { (ctx.t("An operator holds this listing off sale:")) " " (reason) }
-        }
+        @if let Some(action) = held { (super::moderation::held_notice(ctx, action)) }
         (product_form(ctx, &format!("/seller/products/{}", product.id), values, currency, error.as_ref()))
     };
     ctx.page(StatusCode::OK, &product.title, body)

@@ -74,9 +74,7 @@ pub async fn seller(State(app): State<App>, ctx: Ctx) -> Response {
     let suspended = app.held(&store.id, None).await.ok().flatten();
     let body = html! {
         h1 { (ctx.t("Seller center")) ": " (store.name) }
-        @if let Some(reason) = &suspended {
-            p.error role="alert" { (ctx.t("An operator suspended your store: its listings are hidden and it takes no new orders; open orders go on, and payouts wait.")) " " (reason) }
-        }
+        @if let Some(action) = &suspended { (super::moderation::held_notice(&ctx, action)) }
         nav.sub {
             a href="/seller/orders" { (ctx.t("All orders")) }
             a href="/seller/products" { (ctx.t("Products")) }

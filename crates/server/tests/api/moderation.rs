@@ -9,7 +9,10 @@ use serde_json::json;
 on_both_backends!(
     a_report_reaches_the_queue_and_a_take_down_is_reversible,
     a_suspended_stores_listings_vanish_while_its_paid_orders_complete,
-    a_banned_user_is_signed_out_and_refused
+    a_banned_user_is_signed_out_and_refused,
+    a_hidden_review_counts_nowhere_until_shown_again,
+    an_appeal_is_answered_or_granted,
+    new_listings_of_unverified_stores_wait_for_review
 );
 
 async fn admin(srv: &Srv) -> String {
@@ -166,4 +169,151 @@ async fn a_banned_user_is_signed_out_and_refused(srv: Srv) {
         .await;
     assert_eq!(lifted.status, StatusCode::OK);
     assert_eq!(srv.post("/api/v1/auth/login", None, login).await.status, StatusCode::OK);
+}
+
+async fn a_hidden_review_counts_nowhere_until_shown_again(srv: Srv) {
+    let (seller, buyer, sku) = market(&srv, 5).await;
+    let product = listing(&srv, &seller).await;
+    let order = paid_order(&srv, &buyer, &sku, "reviewed").await;
+    ship(&srv, &seller, &order, "other", "MAIL-1").await;
+    order_action(&srv, &buyer, &order, "confirm").await;
+    let body = json!({"line": 0, "stars": 1, "item_as_described": 1, "communication": 1, "shipping_speed": 1, "text": "Terrible, buy from my shop instead"});
+    let review = srv.post(&format!("/api/v1/orders/{order}/reviews"), Some(&buyer), body).await;
+    assert_eq!(review.status, StatusCode::CREATED, "{}", review.body);
+    let review_id = review.body["id"].as_str().unwrap().to_string();
+    let reviews_path = format!("/api/v1/products/{product}/reviews");
+    let summary = || srv.get(&reviews_path, None);
+    assert_eq!(summary().await.body["summary"]["count"], 1);
+    let trust_before = srv.get("/api/v1/stores/market", None).await.body["trust_score"].clone();
+
+    let (reporter, _) = srv.register("rival@example.com").await;
+    let filed = srv
+        .post(
+            "/api/v1/reports",
+            Some(&reporter),
+            json!({"target": "review", "target_id": review_id, "reason": "fake_review"}),
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::CREATED);
+    let ops = admin(&srv).await;
+    let hide = json!({"action": "hide_review", "target_id": review_id, "reason": "Written to steer buyers to another shop", "report_id": filed.body["id"]});
+    let hidden = srv.post("/api/v1/moderation/actions", Some(&ops), hide).await;
+    assert_eq!(hidden.status, StatusCode::CREATED, "{}", hidden.body);
+    let listed = summary().await.body;
+    assert_eq!((listed["summary"]["count"].as_i64(), listed["items"].as_array().map(Vec::len)), (Some(0), Some(0)));
+    assert_eq!(
+        srv.get("/api/v1/stores/market", None).await.body["rating"]["count"],
+        0,
+        "out of the store's rating too"
+    );
+    let breakdown = srv.get("/api/v1/stores/market/trust", None).await.body;
+    assert!(!breakdown.to_string().contains("\"reviews\":1"), "and out of its trust score: {breakdown}");
+    let told = srv.get("/api/v1/notifications", Some(&buyer)).await.body;
+    assert_eq!(told["items"][0]["type"], "moderation.review_hidden", "{told}");
+
+    let action = hidden.body["id"].as_str().unwrap();
+    let shown = srv
+        .post(
+            &format!("/api/v1/moderation/actions/{action}/reverse"),
+            Some(&ops),
+            json!({"reason": "The buyer showed the order's photos"}),
+        )
+        .await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert_eq!(summary().await.body["summary"]["count"], 1);
+    assert_eq!(
+        srv.get("/api/v1/stores/market", None).await.body["trust_score"],
+        trust_before,
+        "the totals come back exactly"
+    );
+}
+
+async fn an_appeal_is_answered_or_granted(srv: Srv) {
+    let (seller, buyer, _) = market(&srv, 5).await;
+    let product = listing(&srv, &seller).await;
+    let ops = admin(&srv).await;
+    let down = json!({"action": "take_down", "target_id": product, "reason": "Looks like a prohibited item"});
+    let action =
+        srv.post("/api/v1/moderation/actions", Some(&ops), down).await.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/moderation/actions/{action}/appeal");
+    let text = json!({"text": "It is a ceramic tea set, allowed everywhere"});
+    assert_eq!(
+        srv.post(&path, Some(&buyer), text.clone()).await.status,
+        StatusCode::NOT_FOUND,
+        "only the seller appeals"
+    );
+    let appealed = srv.post(&path, Some(&seller), text.clone()).await;
+    assert_eq!(appealed.status, StatusCode::OK, "{}", appealed.body);
+    assert_eq!(srv.post(&path, Some(&seller), text).await.status, StatusCode::CONFLICT, "once");
+    let pending = srv.get("/api/v1/moderation/pending", Some(&ops)).await.body;
+    assert_eq!(pending["appeals"][0]["appeal"], "It is a ceramic tea set, allowed everywhere");
+    let kept = srv
+        .post(
+            &format!("/api/v1/moderation/actions/{action}/uphold"),
+            Some(&ops),
+            json!({"reason": "The photos show a blade"}),
+        )
+        .await;
+    assert_eq!(kept.status, StatusCode::OK);
+    assert_eq!(srv.get("/api/v1/moderation/pending", Some(&ops)).await.body["appeals"], json!([]));
+    let told = srv.get("/api/v1/notifications", Some(&seller)).await.body;
+    assert_eq!(told["items"][0]["type"], "moderation.appeal_answered", "{told}");
+    assert_eq!(srv.get(&format!("/api/v1/products/{product}"), Some(&buyer)).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn new_listings_of_unverified_stores_wait_for_review(srv: Srv) {
+    let (seller, buyer, _) = market(&srv, 5).await;
+    let ops = admin(&srv).await;
+    assert_eq!(srv.get("/api/v1/moderation/settings", Some(&ops)).await.body, json!({"listing_review": false}));
+    let refused = srv
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/moderation/settings",
+            Some(&seller),
+            Some(json!({"listing_review": true})),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let on = srv
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/moderation/settings",
+            Some(&ops),
+            Some(json!({"listing_review": true})),
+            None,
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+
+    let mut body = crate::product_body("Jade bracelet");
+    body["ships_to"] = json!(["*"]);
+    body["skus"][0]["sku"] = json!("JADE-1");
+    let created = srv.post("/api/v1/products", Some(&seller), body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    assert_eq!(
+        srv.get(&format!("/api/v1/products/{id}"), Some(&buyer)).await.status,
+        StatusCode::NOT_FOUND,
+        "not public yet"
+    );
+    let early = srv.patch(&format!("/api/v1/products/{id}"), Some(&seller), json!({"status": "active"})).await;
+    assert_eq!((early.status, early.code()), (StatusCode::CONFLICT, "awaiting_review"));
+    let pending = srv.get("/api/v1/moderation/pending", Some(&ops)).await.body;
+    let held = pending["awaiting_review"].as_array().unwrap();
+    assert_eq!((held.len(), held[0]["target_id"].as_str()), (1, Some(id)));
+    let action = held[0]["id"].as_str().unwrap();
+    let approved = srv
+        .post(
+            &format!("/api/v1/moderation/actions/{action}/reverse"),
+            Some(&ops),
+            json!({"reason": "Approved after review"}),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK);
+    assert_eq!(
+        srv.get(&format!("/api/v1/products/{id}"), Some(&buyer)).await.status,
+        StatusCode::OK,
+        "on sale as it was made"
+    );
 }
