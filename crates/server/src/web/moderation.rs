@@ -224,6 +224,7 @@ pub async fn queue(State(app): State<App>, ctx: Ctx, Query(q): Query<QueueQuery>
             }
         }
         @if page.items.is_empty() { p.notice { (ctx.t("Nothing here.")) } }
+        @if !page.items.is_empty() {
         table.queue {
             thead { tr { th { (ctx.t("Reported")) } th { (ctx.t("What")) } th { (ctx.t("Why")) } th { (ctx.t("When")) } } }
             tbody {
@@ -236,6 +237,7 @@ pub async fn queue(State(app): State<App>, ctx: Ctx, Query(q): Query<QueueQuery>
                     }
                 }
             }
+        }
         }
         @if let Some(next) = &page.next_cursor {
             a.next href=(format!("/console/reports?state={state}&cursor={next}")) { (ctx.t("Next page")) " →" }

@@ -372,6 +372,33 @@ async fn a_report_is_handled_from_the_queue() {
     let wide = ops.eval(TOO_WIDE).await;
     assert_eq!(wide, json!([]), "nothing reaches past a phone's width");
 
+    // The seller reads why on the listing's page and appeals; the operator keeps the decision,
+    // saying why, and the seller reads that too.
+    let mut seller = Browser::launch(&binary).await;
+    log_in(&mut seller, &srv.base, "seller@example.com", "correct horse battery").await;
+    seller.goto(&format!("{}/seller/products/{product}", srv.base)).await;
+    assert!(seller.text().await.contains("Counterfeit of a registered brand"), "{}", seller.text().await);
+    seller.screenshot("seller-held-listing-en").await;
+    seller
+        .navigate_by(
+            "{ const f = document.querySelector('form.appeal'); f.text.value = 'We hold the brand licence; see the invoice.';
+               f.querySelector('button').click() }",
+        )
+        .await;
+    let text = seller.text().await;
+    assert!(text.contains("Your appeal is sent") && text.contains("Your appeal is with the operators"), "{text}");
+    ops.goto(&format!("{}/console/reports", srv.base)).await;
+    assert!(ops.text().await.contains("We hold the brand licence"), "{}", ops.text().await);
+    ops.screenshot("console-appeals-zh-phone").await;
+    ops.navigate_by(
+        "{ const f = document.querySelector('form[action$=\"/uphold\"]'); f.reason.value = 'The invoice is for another brand';
+           f.querySelector('button').click() }",
+    )
+    .await;
+    seller.goto(&format!("{}/seller/products/{product}", srv.base)).await;
+    assert!(seller.text().await.contains("The invoice is for another brand"), "{}", seller.text().await);
+    assert!(seller.errors.is_empty(), "browser console errors: {:?}", seller.errors);
+
     assert!(b.errors.is_empty() && ops.errors.is_empty(), "browser console errors: {:?} {:?}", b.errors, ops.errors);
     b.goto(&format!("{}/products/{product}", srv.base)).await;
     assert!(b.text().await.contains("Page not found"), "the listing is gone: {}", b.text().await);
