@@ -45,12 +45,16 @@ impl crate::App {
         data: &[u8],
         progress: impl FnMut((u64, u64)),
     ) -> Result<ImportReport> {
-        // A suspended store lists nothing new.
+        // A suspended store lists nothing new; new listings of a store below identity
+        // verification wait for review when the marketplace asks for it.
         if let Some(a) = self.store.action_in_force(souk_domain::moderation::Action::SuspendStore, store_id).await? {
             let message = format!("an operator suspended this store: {}", a.reason);
             return Err(crate::error::Error::conflict("store_suspended", message));
         }
-        import_csv(&self.store, store_id, data, progress).await
+        let verified =
+            self.store.store_by_id(store_id).await?.verification == souk_domain::account::Verification::Identity;
+        let hold_new = !verified && crate::moderation::listing_review(self).await?;
+        import_rows(&self.store, store_id, data, hold_new, progress).await
     }
 }
 
@@ -58,6 +62,17 @@ pub async fn import_csv(
     store: &Store,
     store_id: &str,
     data: &[u8],
+    progress: impl FnMut((u64, u64)),
+) -> Result<ImportReport> {
+    import_rows(store, store_id, data, false, progress).await
+}
+
+/// [`import_csv`], holding the listings it creates for review when `hold_new`.
+async fn import_rows(
+    store: &Store,
+    store_id: &str,
+    data: &[u8],
+    hold_new: bool,
     mut progress: impl FnMut((u64, u64)),
 ) -> Result<ImportReport> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::None).from_reader(data);
@@ -93,10 +108,10 @@ pub async fn import_csv(
             Err(message) => report.fail(line, message),
         }
         if batch.len() == BATCH_ROWS {
-            write_batch(store, store_id, &mut batch, &mut report, total, &mut progress).await?;
+            write_batch(store, store_id, hold_new, &mut batch, &mut report, total, &mut progress).await?;
         }
     }
-    write_batch(store, store_id, &mut batch, &mut report, total, &mut progress).await?;
+    write_batch(store, store_id, hold_new, &mut batch, &mut report, total, &mut progress).await?;
     progress((total, total));
     Ok(report)
 }
@@ -104,6 +119,7 @@ pub async fn import_csv(
 async fn write_batch(
     store: &Store,
     store_id: &str,
+    hold_new: bool,
     batch: &mut Vec<(u64, u64, souk_domain::catalog::ProductDraft)>,
     report: &mut ImportReport,
     total: u64,
@@ -117,7 +133,14 @@ async fn write_batch(
     for (line, byte, draft) in batch.drain(..) {
         last_byte = byte;
         match tx.import_product(store_id, &draft).await {
-            Ok((ImportOutcome::Created, _)) => report.created += 1,
+            Ok((ImportOutcome::Created, id)) => {
+                report.created += 1;
+                if hold_new {
+                    let reason =
+                        "new listings of stores without identity verification are reviewed before they are public";
+                    tx.hold_for_review(&id, reason, souk_store::audit::SYSTEM_ACTOR).await?;
+                }
+            }
             Ok((ImportOutcome::Updated, _)) => report.updated += 1,
             Err(StoreError::Invalid(e)) => report.fail(line, e.to_string()),
             Err(StoreError::Conflict { message, .. }) => report.fail(line, message),

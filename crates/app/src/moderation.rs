@@ -27,6 +27,17 @@ impl App {
         Ok(None)
     }
 
+    /// Whether the buyer has reviewed the order, and the action that hides their review, if any.
+    pub async fn order_review_state(&self, order_id: &str) -> Result<(bool, Option<ActionRow>)> {
+        let reviews = self.store.order_reviews(order_id).await?;
+        for (id, hidden) in &reviews {
+            if *hidden {
+                return Ok((true, self.store.action_in_force(Action::HideReview, id).await?));
+            }
+        }
+        Ok((!reviews.is_empty(), None))
+    }
+
     /// What a reported thing is (see [`TargetSummary`]).
     pub async fn target_summary(&self, target: Target, id: &str) -> Result<TargetSummary> {
         match self.store.target_summary(target, id).await {

@@ -190,6 +190,15 @@ impl Store {
         rows.iter().map(action_from).collect()
     }
 
+    /// The reviews of an order: their ids, and whether an operator hid each.
+    pub async fn order_reviews(&self, order_id: &str) -> Result<Vec<(String, bool)>> {
+        let rows = sqlx::query("SELECT id, hidden_at FROM reviews WHERE order_id = $1 ORDER BY position")
+            .bind(order_id)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get::<Option<i64>, _>(1)?.is_some()))).collect()
+    }
+
     /// A marketplace setting, if set.
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT value FROM settings WHERE key = $1")

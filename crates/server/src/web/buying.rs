@@ -306,6 +306,7 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
     };
     let Ok(o) = app.order(&id).await else { return ctx.not_found() };
     let Ok(tracking) = app.tracking(&id).await else { return ctx.error() };
+    let review_state = app.order_review_state(&id).await.ok();
     let dispute = match app.dispute_of_order(&id).await {
         Ok(d) => match app.evidence(&d.view.id).await {
             Ok(evidence) => {
@@ -365,7 +366,11 @@ pub async fn order(State(app): State<App>, ctx: Ctx, Path(id): Path<String>) -> 
                 }
             }
         }
-        @if state == Some(OrderState::Completed) {
+        @if let (true, Some((_, Some(hidden)))) = (buyer, &review_state) {
+            (super::moderation::held_notice(&ctx, hidden))
+        } @else if buyer && review_state.as_ref().is_some_and(|(done, _)| *done) {
+            p.hint { (ctx.t("You have reviewed this order. Thank you.")) }
+        } @else if state == Some(OrderState::Completed) {
             h2 { (ctx.t("Review")) }
             form.review method="post" action=(format!("/orders/{}/review", o.id)) {
                 (ctx.csrf_field()) (form_key())

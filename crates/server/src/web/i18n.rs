@@ -268,6 +268,8 @@ const ZH: &[(&str, &str)] = &[
     ("Seller rating", "卖家评分"),
     ("In stock only", "仅显示有货"),
     ("Apply", "应用"),
+    ("An operator hid your review: it is not shown and counts in no rating.", "运营人员隐藏了您的评价：它不会显示，也不计入评分。"),
+    ("You have reviewed this order. Thank you.", "您已评价此订单，谢谢。"),
     ("Awaiting action", "待处理"),
     ("Review hidden", "评价已隐藏"),
     ("Appeal answered", "申诉已答复"),

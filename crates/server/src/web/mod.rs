@@ -207,6 +207,11 @@ impl Ctx {
         self.lang.t(key)
     }
 
+    /// The path of the page being drawn.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     /// A count with its noun, singular for one: "1 variant", "3 variants" (one form in Chinese).
     pub fn count(&self, n: impl Into<i64>, one: &'static str, many: &'static str) -> String {
         let n = n.into();

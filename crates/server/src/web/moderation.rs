@@ -21,6 +21,7 @@ pub fn held_notice(ctx: &Ctx, action: &ActionRow) -> Markup {
     let intro = match action.action {
         Action::SuspendStore => "An operator suspended your store: its listings are hidden and it takes no new orders; open orders go on, and payouts wait.",
         Action::HoldForReview => "This listing waits for an operator's review before it is public.",
+        Action::HideReview => "An operator hid your review: it is not shown and counts in no rating.",
         _ => "An operator holds this listing off sale:",
     };
     html! {
@@ -30,6 +31,7 @@ pub fn held_notice(ctx: &Ctx, action: &ActionRow) -> Markup {
                 (None, _) if action.action != Action::HoldForReview => {
                     form.appeal method="post" action=(format!("/appeals/{}", action.id)) {
                         (ctx.csrf_field()) (form_key())
+                        input type="hidden" name="back" value=(ctx.path());
                         label { (ctx.t("Appeal: tell the operators why this is wrong")) textarea name="text" required minlength="5" maxlength="2000" {} }
                         button.secondary type="submit" { (ctx.t("Send the appeal")) }
                     }
@@ -45,6 +47,9 @@ pub fn held_notice(ctx: &Ctx, action: &ActionRow) -> Markup {
 #[derive(Deserialize)]
 pub struct AppealForm {
     text: String,
+    /// The page the appeal was sent from, to go back to.
+    #[serde(default)]
+    back: String,
     #[serde(default)]
     _csrf: String,
     #[serde(default)]
@@ -58,11 +63,8 @@ pub async fn appeal(State(app): State<App>, ctx: Ctx, Path(id): Path<String>, Fo
         Err(r) => return *r,
     };
     once!(app, ctx, user, f._key, |tx| {
-        let a = moderation::appeal(&app, &mut tx, &user, &id, &f.text).await?;
-        match a.action {
-            Action::TakeDown => format!("/seller/products/{}", a.target_id),
-            _ => "/seller".to_string(),
-        }
+        moderation::appeal(&app, &mut tx, &user, &id, &f.text).await?;
+        super::local_path(&f.back).to_string()
     })
 }
 

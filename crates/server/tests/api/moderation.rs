@@ -210,8 +210,24 @@ async fn a_hidden_review_counts_nowhere_until_shown_again(srv: Srv) {
     assert!(!breakdown.to_string().contains("\"reviews\":1"), "and out of its trust score: {breakdown}");
     let told = srv.get("/api/v1/notifications", Some(&buyer)).await.body;
     assert_eq!(told["items"][0]["type"], "moderation.review_hidden", "{told}");
-
     let action = hidden.body["id"].as_str().unwrap();
+    // Its author reads why on the order's page, and appeals.
+    let page = srv
+        .http
+        .get(format!("{}/orders/{order}", srv.base))
+        .header("cookie", format!("souk_session={buyer}"))
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Written to steer buyers to another shop") && html.contains("form class=\"appeal\""),
+        "{html}"
+    );
+    let appeal = json!({"text": "I really bought it and it broke in a day"});
+    let appealed = srv.post(&format!("/api/v1/moderation/actions/{action}/appeal"), Some(&buyer), appeal).await;
+    assert_eq!(appealed.status, StatusCode::OK, "the review's author appeals: {}", appealed.body);
+
     let shown = srv
         .post(
             &format!("/api/v1/moderation/actions/{action}/reverse"),
