@@ -196,6 +196,9 @@ pub async fn act(
     .await?;
     if !event.is_empty() {
         tx.emit(&[concerned.as_str()], event, None, &json!({"target": target_id, "reason": reason})).await?;
+    } else {
+        // A banned person cannot sign in to read a notification: they are told by email.
+        tell_by_email(app, &concerned, &reason, true).await?;
     }
     Ok(row)
 }
@@ -230,9 +233,38 @@ pub async fn reverse(app: &App, tx: &mut Tx, user: &User, action_id: &str, reaso
     };
     let concerned = concerned(app, &action).await?;
     tx.audit(&user.id, "moderation.reverse", &action.target_id, json!({"reason": reason, "action": action_id})).await?;
+    if action.action == Action::BanUser {
+        tell_by_email(app, &concerned, &reason, false).await?;
+    }
     tx.emit(&[concerned.as_str()], "moderation.reversed", None, &json!({"target": action.target_id, "reason": reason}))
         .await?;
     Ok(row)
+}
+
+/// Emails a person that their account is suspended (`banned`) or open again, and why, in their
+/// language.
+async fn tell_by_email(app: &App, user_id: &str, reason: &str, banned: bool) -> Result<()> {
+    let user = app.store.user_by_id(user_id).await?;
+    let zh = user.locale.as_deref() == Some("zh");
+    let (subject, body) = match (banned, zh) {
+        (true, false) => (
+            "Your Souk account is suspended".to_string(),
+            format!("Hello {},\n\nAn operator has suspended your Souk account, for this reason:\n\n{reason}\n\nYou cannot sign in while it lasts. To ask for it to be reviewed, answer this email.\n", user.display_name),
+        ),
+        (true, true) => (
+            "您的 Souk 账户已被封禁".to_string(),
+            format!("{}，您好：\n\n运营人员封禁了您的 Souk 账户，原因如下：\n\n{reason}\n\n封禁期间无法登录。如需申诉，请回复此邮件。\n", user.display_name),
+        ),
+        (false, false) => (
+            "Your Souk account is open again".to_string(),
+            format!("Hello {},\n\nAn operator has lifted the suspension of your Souk account:\n\n{reason}\n\nYou can sign in again.\n", user.display_name),
+        ),
+        (false, true) => (
+            "您的 Souk 账户已恢复".to_string(),
+            format!("{}，您好：\n\n运营人员解除了对您 Souk 账户的封禁：\n\n{reason}\n\n您可以重新登录了。\n", user.display_name),
+        ),
+    };
+    app.send_mail(&user.email, &subject, &body).await.map_err(|e| Error::internal("sending mail", e))
 }
 
 /// The person an action concerns: a listing's or store's seller, a review's author, a user.

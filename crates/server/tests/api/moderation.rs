@@ -159,6 +159,8 @@ async fn a_banned_user_is_signed_out_and_refused(srv: Srv) {
     let login = json!({"email": "troll@example.com", "password": "correct horse battery"});
     let again = srv.post("/api/v1/auth/login", None, login.clone()).await;
     assert_eq!((again.status, again.code()), (StatusCode::FORBIDDEN, "account_banned"));
+    let mail = &crate::account_care::mails_to(&srv, "troll@example.com", 1).await[0];
+    assert!(mail.contains("suspended") && mail.contains("Threatens sellers in messages"), "told by email: {mail}");
     let action = banned.body["id"].as_str().unwrap();
     let lifted = srv
         .post(
@@ -169,6 +171,7 @@ async fn a_banned_user_is_signed_out_and_refused(srv: Srv) {
         .await;
     assert_eq!(lifted.status, StatusCode::OK);
     assert_eq!(srv.post("/api/v1/auth/login", None, login).await.status, StatusCode::OK);
+    assert!(crate::account_care::mails_to(&srv, "troll@example.com", 2).await[1].contains("open again"));
 }
 
 async fn a_hidden_review_counts_nowhere_until_shown_again(srv: Srv) {
