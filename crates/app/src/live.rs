@@ -4,7 +4,7 @@
 //! server's.
 
 use crate::App;
-use souk_domain::notify::{describe, Side};
+use souk_domain::notify::Side;
 use souk_store::Backend;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -169,11 +169,14 @@ pub async fn publish_live(app: &App, to: &[&str], frame: serde_json::Value) {
     }
 }
 
-/// The notification sentence for one of `user_id`'s events, for the live socket.
+/// The notification sentence for one of `user_id`'s events, for the live socket, in the
+/// language the account chose.
 pub async fn text_for(app: &App, user_id: &str, kind: &str, order_id: Option<&str>) -> Option<String> {
     let side = match order_id {
         Some(order) => app.store.order_side(order, user_id).await.unwrap_or(Side::Other),
         None => Side::Other,
     };
-    describe(kind, side, &app.config.policy)
+    let zh = app.store.user_by_id(user_id).await.is_ok_and(|u| u.locale.as_deref() == Some("zh"));
+    let (template, n) = souk_domain::notify::template(kind, side, &app.config.policy)?;
+    Some(souk_domain::notify::in_language(template, zh).replace("{n}", &n.to_string()))
 }

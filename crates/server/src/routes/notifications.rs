@@ -45,7 +45,7 @@ pub struct Notifications {
 }
 
 /// The caller's notifications, newest first, with the unread count; in Chinese when
-/// `Accept-Language` prefers it.
+/// `Accept-Language` prefers it, or without that header, when the account chose Chinese.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "accounts", security(("bearer" = [])),
     params(NotificationQuery), responses((status = 200, body = Notifications)))]
 pub async fn notifications(
@@ -54,10 +54,11 @@ pub async fn notifications(
     headers: axum::http::HeaderMap,
     ApiQuery(q): ApiQuery<NotificationQuery>,
 ) -> AppResult<Json<Notifications>> {
+    let chosen = user.locale.as_deref().and_then(Lang::parse).unwrap_or(Lang::En);
     let lang = headers
         .get(axum::http::header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
-        .map_or(Lang::En, Lang::from_accept_language);
+        .map_or(chosen, Lang::from_accept_language);
     let limit = crate::extract::PageQuery { cursor: None, limit: q.limit }.limit()?;
     let rows = app.notifications(&user.id, q.cursor.filter(|c| *c > 0), limit).await?;
     let next_cursor = if rows.len() == limit { rows.last().map(|r| r.seq) } else { None };

@@ -31,6 +31,11 @@ async fn each_party_is_told_what_to_do_next(srv: Srv) {
     let zh: serde_json::Value =
         zh.header("accept-language", "zh-CN,zh;q=0.9,en;q=0.5").send().await.unwrap().json().await.unwrap();
     assert_eq!(zh["items"][0]["text"], "货款已托管：请在 72 小时内发货", "{zh}");
+    // Without the header, the language the account chose.
+    srv.patch("/api/v1/me", Some(&seller), json!({"locale": "zh"})).await;
+    let chosen = srv.get("/api/v1/notifications", Some(&seller)).await.body;
+    assert_eq!(chosen["items"][0]["text"], "货款已托管：请在 72 小时内发货", "{chosen}");
+    srv.patch("/api/v1/me", Some(&seller), json!({"locale": ""})).await;
 
     let page = srv.get("/api/v1/notifications?limit=1", Some(&seller)).await.body;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
