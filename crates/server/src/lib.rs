@@ -87,7 +87,7 @@ pub fn api_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(wallet::payout))
         .routes(routes!(wallet::ledger_check))
         .routes(routes!(orders::cart))
-        .routes(routes!(orders::set_cart_item))
+        .routes(routes!(orders::set_cart_item, orders::remove_cart_item))
         .routes(routes!(orders::checkout))
         .routes(routes!(orders::pay_checkout))
         .routes(routes!(orders::my_orders))

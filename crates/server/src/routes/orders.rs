@@ -49,6 +49,21 @@ pub async fn set_cart_item(
     idem.finish(tx, StatusCode::OK, &cart).await
 }
 
+/// Takes a SKU out of the cart.
+#[utoipa::path(delete, path = "/api/v1/cart/items/{sku_id}", tag = "orders", security(("bearer" = [])),
+    params(("sku_id" = String, Path), crate::openapi::IdempotencyKey),
+    responses((status = 200, body = Vec<CartLine>), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn remove_cart_item(
+    State(app): State<App>,
+    Authed(user): Authed,
+    Path(sku_id): Path<String>,
+    idem: Idem,
+) -> AppResult<Response> {
+    let mut tx = app.begin().await?;
+    let cart = orders::set_cart_item(&mut tx, &user.id, &sku_id, 0).await?;
+    idem.finish(tx, StatusCode::OK, &cart).await
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutInput {

@@ -43,6 +43,61 @@ pub async fn add_to_cart(State(app): State<App>, ctx: Ctx, Form(f): Form<CartFor
     })
 }
 
+/// The cart's total in each of its currencies: "129.00 CNY + 19.99 USD".
+fn cart_totals(lines: &[souk_app::views::CartLine]) -> String {
+    let mut totals: Vec<Money> = Vec::new();
+    for l in lines {
+        let line = l.unit_price.amount.saturating_mul(l.quantity);
+        match totals.iter_mut().find(|t| t.currency == l.unit_price.currency) {
+            Some(t) => t.amount = t.amount.saturating_add(line),
+            None => totals.push(Money::new(line, l.unit_price.currency)),
+        }
+    }
+    totals.iter().map(money).collect::<Vec<_>>().join(" + ")
+}
+
+#[derive(Deserialize)]
+pub struct QuantityForm {
+    #[serde(default)]
+    quantity: i64,
+    #[serde(default)]
+    _csrf: String,
+    #[serde(default)]
+    _key: String,
+}
+
+/// Changes a cart line's quantity (at least one; removing is its own button).
+pub async fn edit_cart(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path(sku): Path<String>,
+    Form(f): Form<QuantityForm>,
+) -> Response {
+    let quantity = f.quantity.max(1);
+    set_cart_line(app, ctx, sku, quantity, f).await
+}
+
+/// Takes a line out of the cart.
+pub async fn remove_from_cart(
+    State(app): State<App>,
+    ctx: Ctx,
+    Path(sku): Path<String>,
+    Form(f): Form<QuantityForm>,
+) -> Response {
+    set_cart_line(app, ctx, sku, 0, f).await
+}
+
+async fn set_cart_line(app: App, ctx: Ctx, sku: String, quantity: i64, f: QuantityForm) -> Response {
+    let user = match ctx.poster(&f._csrf, "/cart") {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    once!(app, ctx, user, f._key, |tx| {
+        orders::set_cart_item(&mut tx, &user.id, &sku, quantity).await?;
+        "/cart".to_string()
+    })
+}
+
 pub async fn cart(State(app): State<App>, ctx: Ctx) -> Response {
     let Some(user) = ctx.user.clone() else { return to_login("/cart") };
     let Ok(lines) = app.cart(&user.id).await else { return ctx.error() };
@@ -51,15 +106,29 @@ pub async fn cart(State(app): State<App>, ctx: Ctx) -> Response {
         @if lines.is_empty() {
             p.notice { (ctx.t("Your cart is empty.")) }
         } @else {
-            table.skus {
+            table.skus.cart {
                 @for l in &lines {
                     tr {
                         td { a href=(format!("/products/{}", l.product_id)) { (l.title) } }
-                        td { (l.quantity) " × " (money(&l.unit_price)) }
+                        td {
+                            form.inline.quantity method="post" action=(format!("/cart/items/{}", l.sku_id)) {
+                                (ctx.csrf_field()) (form_key())
+                                input type="number" name="quantity" min="1" max="100000" value=(l.quantity) aria-label=(ctx.t("Quantity")) size="4";
+                                " × " (money(&l.unit_price)) " "
+                                button.link type="submit" { (ctx.t("Update")) }
+                            }
+                        }
                         td.price { (money(&Money::new(l.unit_price.amount.saturating_mul(l.quantity), l.unit_price.currency))) }
+                        td {
+                            form.inline method="post" action=(format!("/cart/items/{}/remove", l.sku_id)) {
+                                (ctx.csrf_field()) (form_key())
+                                button.link type="submit" aria-label=(format!("{} {}", ctx.t("Remove"), l.title)) { (ctx.t("Remove")) }
+                            }
+                        }
                     }
                 }
             }
+            p.total { (ctx.t("Total")) ": " (cart_totals(&lines)) }
             form.checkout method="post" action="/checkout" {
                 (ctx.csrf_field())
                 (form_key())

@@ -116,6 +116,8 @@ fn done_code(path: &str) -> Option<&'static str> {
     Some(match path {
         "/checkout" => "ordered",
         "/cart" => "added",
+        _ if under("/cart/items/") && last == "remove" => "removed",
+        _ if under("/cart/items/") => "cart_updated",
         "/wallet/top-up" => "topped_up",
         "/wallet/payout" => "paid_out",
         "/seller/store" => "store_opened",
@@ -168,6 +170,8 @@ pub(crate) fn done_words(code: &str) -> Option<&'static str> {
     Some(match code {
         "ordered" => "Ordered. What the wallet covers is paid; the rest waits for a top-up.",
         "added" => "Added to the cart.",
+        "cart_updated" => "The cart is updated.",
+        "removed" => "Taken out of the cart.",
         "topped_up" => "Top-up accepted: the money arrives once the card's provider confirms.",
         "settled" => "The card's provider has answered: the top-up is settled (see the history).",
         "paid_out" => "Paid out: the money is on its way to the bank account.",
@@ -370,6 +374,8 @@ mod tests {
         let paths = [
             "/checkout",
             "/cart",
+            "/cart/items/sku_x",
+            "/cart/items/sku_x/remove",
             "/wallet/top-up",
             "/wallet/payout",
             "/seller/store",

@@ -50,6 +50,8 @@ pub fn router() -> Router<App> {
         .route("/products/{id}", get(pages::product))
         .route("/stores/{slug}", get(pages::store))
         .route("/cart", get(buying::cart).post(buying::add_to_cart))
+        .route("/cart/items/{sku}", post(buying::edit_cart))
+        .route("/cart/items/{sku}/remove", post(buying::remove_from_cart))
         .route("/checkout", post(buying::checkout))
         .route("/promotions/{id}/buy", post(flash::buy))
         .route("/wallet", get(buying::wallet))

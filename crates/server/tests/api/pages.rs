@@ -10,7 +10,8 @@ on_both_backends!(
     sellers_work_their_catalog_in_the_pages,
     buyers_and_sellers_negotiate_in_the_pages,
     a_flash_sale_counts_down_and_sells_on_the_product_page,
-    reviews_and_disputes_keep_one_set_of_rules_in_the_pages_and_the_api
+    reviews_and_disputes_keep_one_set_of_rules_in_the_pages_and_the_api,
+    the_cart_changes_quantities_and_loses_lines
 );
 
 const CSRF: &str = "pages-csrf-token-0123456789abcde";
@@ -927,4 +928,32 @@ async fn reviews_and_disputes_keep_one_set_of_rules_in_the_pages_and_the_api(srv
     assert!(page.contains("日 ") && page.contains(" UTC</time>"), "{page}");
     let again = buyer.submit(&format!("/orders/{order}/review"), &key("second"), &review).await;
     assert!(again.text.contains(r#"role="alert">you have reviewed this order already"#), "{}", again.text);
+}
+
+async fn the_cart_changes_quantities_and_loses_lines(srv: Srv) {
+    let (_, buyer, sku) = crate::orders::market(&srv, 50).await;
+    let me = Visitor::new(&srv, &buyer);
+    assert_eq!(
+        me.submit("/cart", &key("add"), &[("sku_id", &sku), ("quantity", "2")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let cart = me.get("/cart").await.text;
+    assert!(cart.contains("value=\"2\"") && cart.contains("39.98 CNY"), "a line and the total: {cart}");
+    let path = format!("/cart/items/{sku}");
+    let changed = me.submit(&path, &key("change"), &[("quantity", "5")]).await;
+    assert_eq!((changed.status, changed.location.as_str()), (StatusCode::SEE_OTHER, "/cart"));
+    let cart = me.get("/cart").await.text;
+    assert!(cart.contains("value=\"5\"") && cart.contains("Total: 99.95 CNY"), "{cart}");
+    let api = srv.get("/api/v1/cart", Some(&buyer)).await.body;
+    assert_eq!(api[0]["quantity"], 5, "the page and the API hold one cart");
+    assert_eq!(me.submit(&format!("{path}/remove"), &key("remove"), &[]).await.status, StatusCode::SEE_OTHER);
+    let cart = me.get("/cart").await.text;
+    assert!(cart.contains("Your cart is empty."), "{cart}");
+    let removed = srv
+        .call(Method::PUT, &format!("/api/v1/cart/items/{sku}"), Some(&buyer), Some(json!({"quantity": 1})), None)
+        .await;
+    assert_eq!(removed.status, StatusCode::OK);
+    let gone =
+        srv.call(Method::DELETE, &format!("/api/v1/cart/items/{sku}"), Some(&buyer), None, Some("cart-remove")).await;
+    assert_eq!((gone.status, gone.body.clone()), (StatusCode::OK, json!([])));
 }
