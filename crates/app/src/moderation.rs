@@ -249,11 +249,11 @@ async fn tell_by_email(app: &App, user_id: &str, reason: &str, banned: bool) -> 
     let (subject, body) = match (banned, zh) {
         (true, false) => (
             "Your Souk account is suspended".to_string(),
-            format!("Hello {},\n\nAn operator has suspended your Souk account, for this reason:\n\n{reason}\n\nYou cannot sign in while it lasts. To ask for it to be reviewed, answer this email.\n", user.display_name),
+            format!("Hello {},\n\nAn operator has suspended your Souk account, for this reason:\n\n{reason}\n\nYou cannot sign in while it lasts; an operator may lift it, and you are told by email if one does.\n", user.display_name),
         ),
         (true, true) => (
             "您的 Souk 账户已被封禁".to_string(),
-            format!("{}，您好：\n\n运营人员封禁了您的 Souk 账户，原因如下：\n\n{reason}\n\n封禁期间无法登录。如需申诉，请回复此邮件。\n", user.display_name),
+            format!("{}，您好：\n\n运营人员封禁了您的 Souk 账户，原因如下：\n\n{reason}\n\n封禁期间无法登录；运营人员如解除封禁，会通过邮件通知您。\n", user.display_name),
         ),
         (false, false) => (
             "Your Souk account is open again".to_string(),
