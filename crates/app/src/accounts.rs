@@ -426,7 +426,11 @@ pub async fn reset_password(tx: &mut Tx, token: &str, password: String) -> Resul
 
 /// Whether a reset link may still be used (the page asks before showing its form).
 pub async fn reset_link_live(app: &App, token: &str) -> Result<bool> {
-    Ok(app.store.email_token_live(&token_hash(token.trim()), TokenPurpose::PasswordReset).await?)
+    match app.store.email_token_user(&token_hash(token.trim()), TokenPurpose::PasswordReset).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::NotFound) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Refuses a change of password or email unless `password` is the user's current one.

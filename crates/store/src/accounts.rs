@@ -212,19 +212,6 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
-    /// Whether an emailed token for `purpose` is unused and unexpired.
-    pub async fn email_token_live(&self, token_hash: &str, purpose: TokenPurpose) -> Result<bool> {
-        let row = sqlx::query(
-            "SELECT 1 FROM email_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
-        )
-        .bind(token_hash)
-        .bind(purpose.as_str())
-        .bind(self.now_ms())
-        .fetch_optional(&mut *self.reader().await?)
-        .await?;
-        Ok(row.is_some())
-    }
-
     /// The user's live sessions, the most recently used first.
     pub async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRow>> {
         let rows = sqlx::query(
