@@ -103,6 +103,17 @@ async fn load_roles(conn: &mut AnyConnection, user: &mut User) -> Result<()> {
     Ok(())
 }
 
+/// A write of a user's address: one another account has already is a conflict.
+fn email_unique<T>(res: std::result::Result<T, sqlx::Error>) -> Result<T> {
+    match res {
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
+            kind: Conflict::EmailTaken,
+            message: "an account with this email already exists".into(),
+        }),
+        other => Ok(other?),
+    }
+}
+
 async fn user_where(conn: &mut AnyConnection, clause: &str, value: &str) -> Result<User> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause} = $1");
     let row = sqlx::query(&sql).bind(value).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
@@ -369,14 +380,8 @@ impl Tx {
         .bind(now)
         .execute(self.conn())
         .await;
-        match res {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
-                kind: Conflict::EmailTaken,
-                message: "an account with this email already exists".into(),
-            }),
-            Err(e) => Err(e.into()),
-            Ok(_) => user_where(self.conn(), "id", &id).await,
-        }
+        email_unique(res)?;
+        user_where(self.conn(), "id", &id).await
     }
 
     pub async fn user_by_id(&mut self, id: &str) -> Result<User> {
@@ -642,17 +647,9 @@ impl Tx {
             .bind(user_id)
             .execute(self.conn())
             .await;
-        match res {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
-                kind: Conflict::EmailTaken,
-                message: "an account with this email already exists".into(),
-            }),
-            Err(e) => Err(e.into()),
-            Ok(_) => {
-                self.users_changed = true;
-                Ok(())
-            }
-        }
+        email_unique(res)?;
+        self.users_changed = true;
+        Ok(())
     }
 
     /// Uses an email token once: marks the owner's email verified and lifts their store to

@@ -16,6 +16,7 @@ mod pages;
 mod selling;
 mod two_factor;
 mod work;
+mod zh;
 
 use crate::App;
 use axum::extract::{FromRequestParts, Path, State};
